@@ -1,0 +1,100 @@
+"""Shared fixtures: moto as our AWS, the guide's golden account, and a check runner.
+
+moto's environment (our Ubuntu 20.04 AMI through MOTO_AMIS_PATH, AWS managed
+policies, fake credentials) is set here, before anything imports moto.
+"""
+from __future__ import annotations
+
+from validator.demo import prepare_moto_env
+
+prepare_moto_env()
+
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from validator import engine, params as params_mod, rulepack  # noqa: E402
+from validator.aws.account import read  # noqa: E402
+from validator.aws.session import Target  # noqa: E402
+from validator.demo import DEMO_PARAMS, build_golden  # noqa: E402
+
+REGION = DEMO_PARAMS["region"]
+
+
+@pytest.fixture(scope="session")
+def pack() -> rulepack.RulePack:
+    return rulepack.load()
+
+
+@dataclass
+class Account:
+    """A moto account built from the guide; drift it with .iam / .ec2, then .check()."""
+
+    session: Any
+    ids: dict[str, Any]
+    pack: rulepack.RulePack
+    params: dict[str, Any] = field(default_factory=lambda: dict(DEMO_PARAMS))
+
+    @property
+    def iam(self) -> Any:
+        return self.session.client("iam", region_name=REGION)
+
+    @property
+    def ec2(self) -> Any:
+        return self.session.client("ec2", region_name=REGION)
+
+    def check(self, **overrides: Any) -> "Result":
+        prm = params_mod.from_dict({**self.params, **overrides}, source="params.yaml")
+        snap, calls = read(prm, Target(region=prm.region))
+        return Result(engine.evaluate(self.pack, prm, snap), snap, calls)
+
+
+@dataclass
+class Result:
+    findings: list[engine.Finding]
+    snapshot: Any
+    calls: list[str]
+
+    def of(self, rule_id: str) -> list[engine.Finding]:
+        found = [f for f in self.findings if f.rule_id == rule_id]
+        assert found, f"no finding for {rule_id}"
+        return found
+
+    def one(self, rule_id: str) -> engine.Finding:
+        found = self.of(rule_id)
+        assert len(found) == 1, f"{rule_id}: {len(found)} findings"
+        return found[0]
+
+    def status(self, rule_id: str) -> str:
+        statuses = {f.status for f in self.of(rule_id)}
+        for s in ("error", "fail", "warn", "skip", "pass"):
+            if s in statuses:
+                return s
+        raise AssertionError(statuses)
+
+    def failing(self) -> set[str]:
+        return {f.rule_id for f in self.findings if f.status in ("fail", "error")}
+
+
+@pytest.fixture
+def moto_env(request, monkeypatch):
+    """An empty moto account. AWS managed policies (slow to load) only for tests
+    marked `managed_policies` (those that attach AmazonEC2FullAccess and the like)."""
+    wanted = request.node.get_closest_marker("managed_policies") is not None
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true" if wanted else "false")
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+@pytest.fixture
+def account(moto_env, pack) -> Account:
+    """The golden account: exactly what the guide asks for (provisioning: self)."""
+    return Account(moto_env, build_golden(moto_env), pack)
+
+
+def make_account(session: Any, pack: rulepack.RulePack, **param_overrides: Any) -> Account:
+    params = {**DEMO_PARAMS, **param_overrides}
+    return Account(session, build_golden(session, params), pack, params)

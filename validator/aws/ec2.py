@@ -1,0 +1,178 @@
+"""EC2: the guide's network and queue, each read by its Name tag or group name."""
+from __future__ import annotations
+
+from typing import Any
+
+from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
+
+PERMISSIONS = (
+    "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeVolumes",
+    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses",
+)
+SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
+PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
+
+
+def _name(raw: dict[str, Any]) -> str | None:
+    return tags(raw.get("Tags")).get("Name")
+
+
+def _listed(rec: Recorder, path: str, action: str, fn: Any, shape: Any) -> list[dict[str, Any]] | None:
+    got = rec.call(path, action, fn)
+    if got in (FAILED, NOT_FOUND):
+        if got is NOT_FOUND:
+            rec.put(path, [])
+        return None
+    items = [shape(x) for x in got]
+    rec.put(path, items)
+    return items
+
+
+def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
+    def shape(v: dict[str, Any]) -> dict[str, Any]:
+        cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
+                 if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
+        return {"id": v["VpcId"], "name": _name(v), "cidr": v.get("CidrBlock"), "cidrs": cidrs or [v.get("CidrBlock")],
+                "tags": tags(v.get("Tags")), "state": v.get("State")}
+
+    return _listed(rec, "vpcs", "ec2:DescribeVpcs", lambda: paginate(
+        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": ["valohai-vpc"]}]), shape)
+
+
+def read_subnets(ec2: Any, rec: Recorder) -> None:
+    def shape(s: dict[str, Any]) -> dict[str, Any]:
+        return {"id": s["SubnetId"], "name": _name(s), "vpc_id": s.get("VpcId"), "cidr": s.get("CidrBlock"),
+                "az": s.get("AvailabilityZone"), "tags": tags(s.get("Tags"))}
+
+    _listed(rec, "subnets", "ec2:DescribeSubnets", lambda: paginate(
+        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": ["valohai-subnet-*"]}]), shape)
+
+
+def read_igws(ec2: Any, rec: Recorder) -> None:
+    def shape(g: dict[str, Any]) -> dict[str, Any]:
+        return {"id": g["InternetGatewayId"], "name": _name(g), "tags": tags(g.get("Tags")),
+                "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in g.get("Attachments", [])]}
+
+    _listed(rec, "igws", "ec2:DescribeInternetGateways", lambda: paginate(
+        ec2, "describe_internet_gateways", "InternetGateways",
+        Filters=[{"Name": "tag:Name", "Values": ["valohai-igw"]}]), shape)
+
+
+def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
+    def shape(t: dict[str, Any]) -> dict[str, Any]:
+        assocs = t.get("Associations", [])
+        routes = []
+        for r in t.get("Routes", []):
+            target = (r.get("GatewayId") or r.get("NatGatewayId") or r.get("TransitGatewayId")
+                      or r.get("VpcPeeringConnectionId") or r.get("NetworkInterfaceId") or r.get("InstanceId"))
+            routes.append({"destination": r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
+                           or r.get("DestinationPrefixListId"), "target": target, "state": r.get("State", "active")})
+        return {"id": t["RouteTableId"], "name": _name(t), "vpc_id": t.get("VpcId"), "tags": tags(t.get("Tags")),
+                "main": any(a.get("Main") for a in assocs), "routes": routes,
+                "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")]}
+
+    if not vpc_ids:
+        rec.put("route_tables", [])
+        return
+    _listed(rec, "route_tables", "ec2:DescribeRouteTables", lambda: paginate(
+        ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]), shape)
+
+
+def flatten_permissions(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per (protocol, ports, peer), the way a person reads the console."""
+    out = []
+    for p in perms:
+        proto = PROTOCOLS.get(str(p.get("IpProtocol")), str(p.get("IpProtocol")))
+        base = {"protocol": proto}
+        if proto != "-1":
+            base["from_port"] = p.get("FromPort", 0 if proto in ("tcp", "udp") else -1)
+            base["to_port"] = p.get("ToPort", 65535 if proto in ("tcp", "udp") else -1)
+        for r in p.get("IpRanges", []):
+            out.append({**base, "cidr": r["CidrIp"], "description": r.get("Description", "")})
+        for r in p.get("Ipv6Ranges", []):
+            out.append({**base, "cidr_ipv6": r["CidrIpv6"], "description": r.get("Description", "")})
+        for r in p.get("UserIdGroupPairs", []):
+            out.append({**base, "group_id": r.get("GroupId"), "description": r.get("Description", "")})
+        for r in p.get("PrefixListIds", []):
+            out.append({**base, "prefix_list_id": r.get("PrefixListId"), "description": r.get("Description", "")})
+    return out
+
+
+def read_security_groups(ec2: Any, rec: Recorder) -> None:
+    def shape(g: dict[str, Any]) -> dict[str, Any]:
+        return {"id": g["GroupId"], "name": g.get("GroupName"), "vpc_id": g.get("VpcId"), "tags": tags(g.get("Tags")),
+                "ingress": flatten_permissions(g.get("IpPermissions", [])),
+                "egress": flatten_permissions(g.get("IpPermissionsEgress", []))}
+
+    _listed(rec, "security_groups", "ec2:DescribeSecurityGroups", lambda: paginate(
+        ec2, "describe_security_groups", "SecurityGroups",
+        Filters=[{"Name": "group-name", "Values": list(SG_NAMES)}]), shape)
+
+
+def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
+    def shape(i: dict[str, Any]) -> dict[str, Any]:
+        root = i.get("RootDeviceName")
+        vol = next((b.get("Ebs", {}).get("VolumeId") for b in i.get("BlockDeviceMappings", [])
+                    if b.get("DeviceName") == root), None)
+        return {"id": i["InstanceId"], "name": _name(i), "state": i.get("State", {}).get("Name"),
+                "type": i.get("InstanceType"), "image_id": i.get("ImageId"), "key_name": i.get("KeyName"),
+                "subnet_id": i.get("SubnetId"), "vpc_id": i.get("VpcId"), "tags": tags(i.get("Tags")),
+                "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in i.get("SecurityGroups", [])],
+                "root_device_name": root, "root_volume_id": vol,
+                "private_ip": i.get("PrivateIpAddress"), "public_ip": i.get("PublicIpAddress")}
+
+    def fetch() -> list[dict[str, Any]]:
+        reservations = paginate(ec2, "describe_instances", "Reservations",
+                                Filters=[{"Name": "tag:Name", "Values": ["valohai-i-queue"]}])
+        return [i for r in reservations for i in r.get("Instances", [])]
+
+    return _listed(rec, "instances", "ec2:DescribeInstances", fetch, shape)
+
+
+def read_images(ec2: Any, rec: Recorder, image_ids: list[str]) -> None:
+    found: dict[str, Any] = {i: None for i in image_ids}
+    if image_ids:
+        got = rec.call("images", "ec2:DescribeImages", lambda: ec2.describe_images(ImageIds=image_ids)["Images"])
+        if got is FAILED:
+            return
+        if got is not NOT_FOUND:
+            for img in got:
+                found[img["ImageId"]] = {"id": img["ImageId"], "name": img.get("Name"), "owner_id": img.get("OwnerId"),
+                                         "description": img.get("Description"), "state": img.get("State")}
+    rec.put("images", found)
+
+
+def read_volumes(ec2: Any, rec: Recorder, volume_ids: list[str]) -> None:
+    found: dict[str, Any] = {v: None for v in volume_ids}
+    if volume_ids:
+        got = rec.call("volumes", "ec2:DescribeVolumes", lambda: ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"])
+        if got is FAILED:
+            return
+        if got is not NOT_FOUND:
+            for v in got:
+                found[v["VolumeId"]] = {"id": v["VolumeId"], "size": v.get("Size"), "type": v.get("VolumeType")}
+    rec.put("volumes", found)
+
+
+def read_key_pairs(ec2: Any, rec: Recorder, names: list[str]) -> None:
+    found: dict[str, Any] = {n: None for n in names}
+    for name in names:  # one by name: a missing one must not hide the others
+        got = rec.call("key_pairs", "ec2:DescribeKeyPairs", lambda n=name: ec2.describe_key_pairs(KeyNames=[n])["KeyPairs"])
+        if got is FAILED:
+            return
+        if got is not NOT_FOUND:
+            for k in got:
+                found[k["KeyName"]] = {"name": k["KeyName"], "id": k.get("KeyPairId"), "type": k.get("KeyType")}
+    rec.put("key_pairs", found)
+
+
+def read_addresses(ec2: Any, rec: Recorder) -> None:
+    def shape(a: dict[str, Any]) -> dict[str, Any]:
+        return {"allocation_id": a.get("AllocationId"), "public_ip": a.get("PublicIp"), "domain": a.get("Domain"),
+                "instance_id": a.get("InstanceId"), "association_id": a.get("AssociationId"),
+                "network_interface_id": a.get("NetworkInterfaceId"), "private_ip": a.get("PrivateIpAddress"),
+                "name": _name(a), "tags": tags(a.get("Tags"))}
+
+    _listed(rec, "eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
+        Filters=[{"Name": "tag:Name", "Values": ["valohai-ip-queue"]}])["Addresses"], shape)

@@ -1,0 +1,61 @@
+"""Makes one read and records its result, or why it failed, in the snapshot."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from validator.aws.session import NOT_FOUND_CODES, describe_failure, error_code, fatal
+from validator.snapshot import Snapshot
+
+NOT_FOUND = object()
+FAILED = object()
+
+
+class Recorder:
+    def __init__(self, snap: Snapshot, progress: Callable[[str], None] | None = None):
+        self.snap = snap
+        self.progress = progress or (lambda _msg: None)
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def call(self, path: str, action: str, fn: Callable[[], Any]) -> Any:
+        """Run `fn` (one API call, or one paginated listing). On a not-found error
+        return NOT_FOUND; on any other failure record it under `path` and return FAILED."""
+        import botocore.exceptions as bex
+
+        with self._lock:
+            self.calls.append(action)
+        self.progress(action)
+        try:
+            return fn()
+        except (bex.ClientError, bex.BotoCoreError) as exc:
+            stop = fatal(exc)
+            if stop is not None:
+                raise stop from None
+            if isinstance(exc, bex.ClientError) and error_code(exc) in NOT_FOUND_CODES:
+                return NOT_FOUND
+            why = describe_failure(exc, action)
+            if self.snap.caller_arn and "denied" in why:
+                why += f" (add it to the policy of {self.snap.caller_arn})"
+            with self._lock:
+                self.snap.errors[path] = why
+            return FAILED
+
+    def put(self, path: str, value: Any) -> None:
+        node = self.snap.data
+        parts = path.split(".")
+        with self._lock:
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            node[parts[-1]] = value
+
+
+def tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in raw or []}
+
+
+def paginate(client: Any, op: str, key: str, **kwargs: Any) -> list[Any]:
+    out: list[Any] = []
+    for page in client.get_paginator(op).paginate(**kwargs):
+        out.extend(page.get(key, []))
+    return out

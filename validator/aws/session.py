@@ -1,0 +1,85 @@
+"""One boto3 session and its clients, built once, with bounded standard retries."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from validator.errors import VhvError
+
+RETRIES = {"mode": "standard", "max_attempts": 5}
+
+
+@dataclass(frozen=True)
+class Target:
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+def session(target: Target) -> Any:
+    import boto3
+    import botocore.exceptions as bex
+
+    try:
+        return boto3.Session(profile_name=target.profile, region_name=target.region)
+    except bex.ProfileNotFound as exc:
+        raise VhvError(f"AWS profile {target.profile!r} not found ({exc}); check ~/.aws/config or --profile") from None
+
+
+def client(sess: Any, service: str, target: Target) -> Any:
+    from botocore.config import Config
+
+    cfg = Config(retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16,
+                 user_agent_extra="vhv")
+    kwargs: dict[str, Any] = {"config": cfg}
+    endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    return sess.client(service, **kwargs)
+
+
+FATAL_CODES = {
+    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+    "SignatureDoesNotMatch", "AuthFailure", "RequestExpired", "InvalidAccessKeyId",
+}
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
+NOT_FOUND_CODES = {
+    "NoSuchEntity", "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed",
+    "InvalidKeyPair.NotFound", "InvalidVolume.NotFound",
+}
+
+
+def fatal(exc: BaseException, endpoint: str | None = None) -> VhvError | None:
+    """A failure that means nothing can be read at all: one line for the user."""
+    import botocore.exceptions as bex
+
+    if isinstance(exc, bex.NoCredentialsError):
+        return VhvError("no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY, or run `aws sso login`")
+    if isinstance(exc, (bex.SSOTokenLoadError, bex.UnauthorizedSSOTokenError)):
+        return VhvError(f"the SSO session is not logged in or has expired: run `aws sso login` ({type(exc).__name__})")
+    if isinstance(exc, bex.TokenRetrievalError):
+        return VhvError(f"cannot get a token for the profile: {exc}")
+    if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
+        return VhvError(f"cannot reach the AWS endpoint {getattr(exc, 'kwargs', {}).get('endpoint_url', endpoint or '')}: "
+                        "check the network, --region and --endpoint-url")
+    if isinstance(exc, bex.NoRegionError):
+        return VhvError("no AWS region: set region in the params or pass --region")
+    if isinstance(exc, bex.ClientError) and error_code(exc) in FATAL_CODES:
+        return VhvError(f"AWS rejected the credentials ({error_code(exc)}): {exc.response['Error'].get('Message', '')}")
+    return None
+
+
+def error_code(exc: BaseException) -> str:
+    resp = getattr(exc, "response", None) or {}
+    return str(resp.get("Error", {}).get("Code", ""))
+
+
+def describe_failure(exc: BaseException, action: str) -> str:
+    """Why a read failed, in words that say what to change."""
+    code = error_code(exc)
+    if code in DENIED_CODES:
+        return f"{action} was denied ({code}): allow {action} for the identity vhv runs as"
+    msg = getattr(exc, "response", {}).get("Error", {}).get("Message", "") if code else str(exc)
+    return f"{action} failed: {code or type(exc).__name__} {msg}".strip()

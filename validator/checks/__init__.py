@@ -1,0 +1,88 @@
+"""The evaluators a rule names, in an explicit registry.
+
+An evaluator is a pure function ``fn(ctx, **args) -> list[Outcome]``. It reads
+the snapshot through `ctx` only (never boto3) and declares the JSON Schema of
+its arguments, which the rule-pack loader enforces at load time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PASS, FAIL, WARN, ERROR, SKIP = "pass", "fail", "warn", "error", "skip"
+
+
+@dataclass
+class Outcome:
+    status: str
+    message: str
+    expected: str = ""
+    actual: str = ""
+    resource_id: str | None = None
+    resource_name: str | None = None
+
+
+class Missing(Exception):
+    """A resource the rule inspects does not exist; the rule is skipped and its
+    `*-exists` rule carries the failure."""
+
+    def __init__(self, name: str, rule_hint: str = ""):
+        super().__init__(name)
+        self.name = name
+        self.rule_hint = rule_hint
+
+
+def ok(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:
+    return Outcome(PASS, message, _s(expected), _s(actual), **kw)
+
+
+def bad(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:
+    return Outcome(FAIL, message, _s(expected), _s(actual), **kw)
+
+
+def _s(v: Any) -> str:
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return ", ".join(str(x) for x in v) if v else "(none)"
+    return "" if v is None else str(v)
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    name: str
+    fn: Callable[..., list[Outcome]]
+    schema: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""
+
+
+REGISTRY: dict[str, Evaluator] = {}
+
+
+def evaluator(name: str, **properties: Any) -> Callable:
+    """Register ``fn`` under ``name``; ``properties`` are its args' JSON Schema
+    properties (all required unless wrapped as ``optional(schema)``)."""
+
+    def wrap(fn: Callable[..., list[Outcome]]) -> Callable[..., list[Outcome]]:
+        if name in REGISTRY:
+            raise RuntimeError(f"evaluator {name!r} registered twice")
+        props = {k: {kk: vv for kk, vv in v.items() if kk != "_optional"} for k, v in properties.items()}
+        required = [k for k, v in properties.items() if not v.get("_optional")]
+        schema = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+        REGISTRY[name] = Evaluator(name, fn, schema, (fn.__doc__ or "").strip())
+        return fn
+
+    return wrap
+
+
+def optional(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "_optional": True}
+
+
+STR = {"type": "string"}
+STRS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+WHEN = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def load_all() -> dict[str, Evaluator]:
+    from validator.checks import exist, iam, instance, net, params, sg, tags  # noqa: F401
+
+    return REGISTRY

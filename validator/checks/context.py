@@ -1,0 +1,91 @@
+"""What an evaluator sees: the params, the snapshot, and the rule's resource."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from validator.checks import Missing, resources
+from validator.checks.resources import KINDS
+from validator.snapshot import Snapshot, Undecidable
+
+VARIABLE = re.compile(r"\{(\w+)\}")
+# Values the guide hard-codes (Valohai's own addresses).
+CONSTANTS = {
+    "valohai_ssh_cidr": "3.251.38.215/32",
+    "valohai_app_cidr": "34.248.245.191/32",
+}
+
+
+@dataclass
+class Context:
+    params: Any
+    snap: Snapshot | None
+    kind: str = "params"
+
+    # ------------------------------------------------------------- resources
+    @property
+    def name(self) -> str:
+        return KINDS[self.kind].name
+
+    def resource(self, kind: str | None = None) -> dict[str, Any]:
+        return resources.pick(self._snap(), kind or self.kind)
+
+    def maybe(self, kind: str) -> dict[str, Any] | None:
+        return resources.pick(self._snap(), kind, required=False)
+
+    def items(self, kind: str | None = None) -> list[dict[str, Any]]:
+        kind = kind or self.kind
+        found = resources.candidates(self._snap(), kind)
+        if not found:
+            k = KINDS[kind]
+            raise Missing(k.name, k.exists_rule)
+        return found if KINDS[kind].many else found[:1]
+
+    def data(self, path: str) -> Any:
+        return self._snap().get(path)
+
+    def _snap(self) -> Snapshot:
+        if self.snap is None:
+            raise Undecidable("the account was not read")
+        return self.snap
+
+    # ------------------------------------------------------------- values
+    def applies(self, when: dict[str, str] | None) -> bool:
+        return all(self.params.get(k) == v for k, v in (when or {}).items())
+
+    def variables(self) -> dict[str, str]:
+        v: dict[str, str] = dict(CONSTANTS)
+        v.update({k: str(val) for k, val in self.params.to_dict().items() if isinstance(val, (str, int))})
+        if self.snap is not None:
+            v["account_id"] = self.snap.account_id
+            v["partition"] = self.snap.partition
+            v["worker_role_arn"] = self.worker_role_arn()
+        return v
+
+    def worker_role_arn(self) -> str:
+        """The real ValohaiWorkerRole ARN; the one it would have when the role is missing."""
+        snap = self._snap()
+        try:
+            role = snap.get("roles.ValohaiWorkerRole")
+        except Undecidable:
+            role = None
+        if role and role.get("arn"):
+            return role["arn"]
+        return f"arn:{snap.partition}:iam::{snap.account_id}:role/ValohaiWorkerRole"
+
+    def expand(self, value: Any) -> Any:
+        if isinstance(value, str) and "{" in value:
+            variables = self.variables()
+
+            def sub(m: re.Match[str]) -> str:
+                if m.group(1) not in variables:
+                    raise Undecidable(f"rule argument {value!r} names an unknown value {m.group(1)!r}")
+                return variables[m.group(1)]
+
+            return VARIABLE.sub(sub, value)
+        if isinstance(value, list):
+            return [self.expand(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.expand(v) for k, v in value.items()}
+        return value

@@ -1,0 +1,40 @@
+"""Does the resource the guide names exist (once)?"""
+from __future__ import annotations
+
+from validator.checks import Outcome, bad, evaluator, ok
+from validator.checks.context import Context
+from validator.checks.resources import LIVE_STATES, candidates, resource_id
+
+
+@evaluator("exists")
+def exists(ctx: Context) -> list[Outcome]:
+    """Passes when the guide's resource is found by its name; fails when it is
+    missing, terminated, or when several answer to the name."""
+    found = candidates(ctx.snap, ctx.kind)
+    name = ctx.name
+    if not found:
+        where = f"in account {ctx.snap.account_id}"
+        if ctx.kind.endswith("policy"):
+            where += f" (looked for arn:{ctx.snap.partition}:iam::{ctx.snap.account_id}:policy/{name})"
+        elif ctx.kind not in ("worker_role", "master_role"):
+            where += f", region {ctx.snap.region} (looked for tag Name={name})"
+        return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
+    if ctx.kind == "subnets":
+        ids = [f"{s.get('name')} ({s['id']})" for s in found]
+        return [ok(f"{len(found)} subnet(s) named valohai-subnet-*", expected="at least 1", actual=ids)]
+    first = found[0]
+    rid = resource_id(ctx.kind, first)
+    if ctx.kind == "instance" and first.get("state") not in LIVE_STATES:
+        return [bad(f"{name} ({rid}) is {first.get('state')}", expected="pending, running or stopped",
+                    actual=first.get("state"), resource_id=rid)]
+    if ctx.kind == "instance":
+        found = [i for i in found if i.get("state") in LIVE_STATES]
+    if ctx.kind in ("sg_workers", "sg_queue"):
+        vpc_id = found[0].get("vpc_id")
+        found = [g for g in found if g.get("vpc_id") == vpc_id]
+    if len(found) > 1:
+        ids = [resource_id(ctx.kind, f) for f in found]
+        return [bad(f"{len(found)} resources are named {name} ({', '.join(ids)}); vhv judges {rid}. "
+                    "Rename or delete the others so that Valohai finds the right one",
+                    expected=f"one {name}", actual=ids, resource_id=rid)]
+    return [ok(f"{name} exists ({rid})", expected=f"{name} exists", actual=rid, resource_id=rid)]

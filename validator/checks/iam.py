@@ -1,0 +1,146 @@
+"""IAM policies, roles, trust, attachments and instance profiles."""
+from __future__ import annotations
+
+from typing import Any
+
+from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional
+from validator.checks.context import Context
+from validator.policy import compare
+from validator.policy.document import PolicyError, statements
+from validator.snapshot import Undecidable
+
+SPEC = {
+    "type": "object",
+    "properties": {
+        "label": STR,
+        "actions": STRS,
+        "resources": STRS,
+        "condition": {"type": "object"},
+        "accept_operators": STRS,
+    },
+    "required": ["actions"],
+    "additionalProperties": False,
+}
+SPECS = {"type": "array", "items": SPEC, "minItems": 1}
+
+
+def _policy(ctx: Context) -> tuple[dict[str, Any], list, str]:
+    pol = ctx.resource()
+    where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
+    try:
+        return pol, statements(pol.get("document")), where
+    except PolicyError as exc:
+        raise Undecidable(f"{where} cannot be read as a policy: {exc}") from None
+
+
+def _specs(ctx: Context, raw: list[dict[str, Any]]) -> list[compare.Spec]:
+    return [compare.Spec.from_args(ctx.expand(s)) for s in raw]
+
+
+@evaluator("policy_grants", statements=SPECS)
+def policy_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:  # noqa: F811
+    """The policy's default version allows every action of the guide's statement(s) on
+    their resources, under their condition (compared by meaning, not text)."""
+    pol, sts, where = _policy(ctx)
+    specs = _specs(ctx, statements)
+    missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
+    expected = "; ".join(
+        f"{', '.join(s.actions)} on {', '.join(s.resources)}"
+        + (f" when {s.describe_condition()}" if s.condition else "") for s in specs)
+    rid = pol.get("arn")
+    if missing:
+        return [bad(f"{where}: " + "; ".join(missing), expected, "; ".join(missing), resource_id=rid)]
+    return [ok(f"{where} allows {expected}", expected, "allowed", resource_id=rid)]
+
+
+@evaluator("policy_within", statements=SPECS)
+def policy_within(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:  # noqa: F811
+    """Nothing in the policy's default version is wider than the guide's statements:
+    no extra action, wildcard, NotAction/NotResource, wider resource or missing condition."""
+    pol, sts, where = _policy(ctx)
+    problems = compare.wider_than(sts, _specs(ctx, statements))
+    rid = pol.get("arn")
+    if problems:
+        return [bad(f"{where} is wider than the guide: " + "; ".join(problems),
+                    "only the guide's statements", "; ".join(problems), resource_id=rid)]
+    return [ok(f"{where} allows nothing beyond the guide", "only the guide's statements",
+               "nothing wider", resource_id=rid)]
+
+
+@evaluator("trust_only", principal_type={"enum": ["AWS", "Service"]}, principal=STR, actions=STRS)
+def trust_only(ctx: Context, principal_type: str, principal: str, actions: list[str]) -> list[Outcome]:
+    """The role's trust policy lets exactly `principal` perform `actions`, and nobody else."""
+    role = ctx.resource()
+    want = ctx.expand(principal)
+    try:
+        sts = statements(role.get("trust_policy"))
+    except PolicyError as exc:
+        raise Undecidable(f"trust policy of {ctx.name} cannot be read: {exc}") from None
+    present, problems = compare.trust_problems(sts, (principal_type, want), actions)
+    expected = f"only {principal_type} {want} may {', '.join(actions)}"
+    kw = {"resource_id": role.get("arn")}
+    if not present:
+        problems.insert(0, f"{principal_type} {want} is not trusted for {', '.join(actions)}")
+    if problems:
+        return [bad(f"trust policy of {ctx.name}: " + "; ".join(problems), expected, "; ".join(problems), **kw)]
+    return [ok(f"{ctx.name} trusts only {principal_type} {want}", expected, f"{principal_type} {want}", **kw)]
+
+
+def _attached(ctx: Context) -> tuple[dict[str, Any], list[str]]:
+    role = ctx.resource()
+    names = [p["name"] for p in ctx.data(f"roles.{ctx.name}.attached_policies")]
+    return role, names
+
+
+@evaluator("policy_attached", policy=STR, attached=optional({"type": "boolean"}))
+def policy_attached(ctx: Context, policy: str, attached: bool = True) -> list[Outcome]:
+    """`policy` is attached to the role (or, with attached: false, is not)."""
+    role, names = _attached(ctx)
+    kw = {"resource_id": role.get("arn")}
+    have = policy in names
+    expected = f"{policy} {'attached' if attached else 'not attached'}"
+    actual = names or "(no policies attached)"
+    if have == attached:
+        return [ok(f"{policy} is {'attached to' if have else 'not attached to'} {ctx.name}", expected, actual, **kw)]
+    if attached:
+        return [bad(f"{policy} is not attached to {ctx.name}", expected, actual, **kw)]
+    return [bad(f"{policy} is still attached to {ctx.name}: elevated permissions left behind", expected, actual, **kw)]
+
+
+@evaluator("attached_only", allowed=STRS)
+def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
+    """No managed policy other than `allowed` is attached to the role."""
+    role, names = _attached(ctx)
+    extra = [n for n in names if n not in allowed]
+    kw = {"resource_id": role.get("arn")}
+    if extra:
+        return [bad(f"{ctx.name} has policies the guide does not ask for: {', '.join(extra)}",
+                    f"at most {', '.join(allowed)}", names, **kw)]
+    return [ok(f"{ctx.name} has no managed policy beyond the guide", f"at most {', '.join(allowed)}",
+               names or "(none)", **kw)]
+
+
+@evaluator("no_inline_policies")
+def no_inline_policies(ctx: Context) -> list[Outcome]:
+    """The role has no inline policies: the guide grants everything through managed ones."""
+    role = ctx.resource()
+    inline = ctx.data(f"roles.{ctx.name}.inline_policies")
+    kw = {"resource_id": role.get("arn")}
+    if inline:
+        return [bad(f"{ctx.name} has inline policies the guide does not ask for: {', '.join(inline)}",
+                    "no inline policies", inline, **kw)]
+    return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
+
+
+@evaluator("instance_profile")
+def instance_profile(ctx: Context) -> list[Outcome]:
+    """An instance profile contains the role, so that EC2 instances can be given it."""
+    role = ctx.resource()
+    profiles = ctx.data(f"roles.{ctx.name}.instance_profiles")
+    kw = {"resource_id": role.get("arn")}
+    if profiles:
+        names = [p["name"] for p in profiles]
+        return [ok(f"{ctx.name} is in instance profile {', '.join(names)}", "an instance profile with the role",
+                   names, **kw)]
+    return [bad(f"no instance profile contains {ctx.name}", "an instance profile with the role",
+                "(none)", **kw)]

@@ -1,0 +1,125 @@
+"""The worker-queue instance, its image, disk, key pair, and the Elastic IP."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from validator.checks import STR, Outcome, bad, evaluator, ok, optional
+from validator.checks.context import Context
+from validator.snapshot import Undecidable
+
+
+def _image(ctx: Context) -> tuple[dict, dict]:
+    inst = ctx.resource("instance")
+    images = ctx.data("images")
+    img = images.get(inst.get("image_id"))
+    if not img:
+        raise Undecidable(
+            f"image {inst.get('image_id')} of valohai-i-queue cannot be read (deregistered, or not visible "
+            "to this account): its operating system cannot be confirmed"
+        )
+    return inst, img
+
+
+@evaluator("image_os", pattern=STR, label=STR, owner=optional(STR))
+def image_os(ctx: Context, pattern: str, label: str, owner: str = "") -> list[Outcome]:
+    """The instance's AMI name matches `pattern` (and, when given, is owned by `owner`)."""
+    inst, img = _image(ctx)
+    name = img.get("name") or ""
+    kw = {"resource_id": inst["id"]}
+    actual = f"{img['id']} {name!r} owner {img.get('owner_id')}"
+    if not re.search(pattern, name, re.I):
+        return [bad(f"valohai-i-queue runs {img['id']} ({name or 'no name'}), not {label}", label, actual, **kw)]
+    if owner and img.get("owner_id") != owner:
+        return [bad(f"valohai-i-queue's image {img['id']} is named like {label} but owned by "
+                    f"{img.get('owner_id')}, not Canonical ({owner})", f"{label} owned by {owner}", actual, **kw)]
+    return [ok(f"valohai-i-queue runs {label} ({img['id']} {name})", label, actual, **kw)]
+
+
+@evaluator("image_supported", pattern=STR, label=STR, ended=STR, advice=STR)
+def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: str) -> list[Outcome]:
+    """An image matching `pattern` is past the end of its standard support on `ended` (YYYY-MM-DD)."""
+    inst, img = _image(ctx)
+    name = img.get("name") or ""
+    kw = {"resource_id": inst["id"]}
+    end = dt.date.fromisoformat(ended)
+    if re.search(pattern, name, re.I) and dt.date.today() > end:
+        return [bad(f"{label} reached the end of standard support on {ended}; {advice}",
+                    f"a supported release (after {ended})", name, **kw)]
+    return [ok(f"valohai-i-queue's image is in standard support", "a supported release", name, **kw)]
+
+
+@evaluator("root_volume_min", gib={"type": "integer", "minimum": 1})
+def root_volume_min(ctx: Context, gib: int) -> list[Outcome]:
+    """The instance's root volume is at least `gib` GiB."""
+    inst = ctx.resource("instance")
+    kw = {"resource_id": inst["id"]}
+    vol_id = inst.get("root_volume_id")
+    vol = ctx.data("volumes").get(vol_id) if vol_id else None
+    if not vol:
+        raise Undecidable(f"root volume {vol_id or '(none mapped)'} of valohai-i-queue cannot be read")
+    size = vol.get("size")
+    if size is not None and size >= gib:
+        return [ok(f"root volume {vol_id} is {size} GiB", f">= {gib} GiB", f"{size} GiB", **kw)]
+    return [bad(f"root volume {vol_id} of valohai-i-queue is {size} GiB; the guide asks for {gib} GiB",
+                f">= {gib} GiB", f"{size} GiB", **kw)]
+
+
+@evaluator("has_group", group={"enum": ["sg_queue", "sg_workers"]})
+def has_group(ctx: Context, group: str) -> list[Outcome]:
+    """The instance has the guide's security group attached."""
+    inst = ctx.resource("instance")
+    sg = ctx.resource(group)
+    kw = {"resource_id": inst["id"]}
+    names = inst.get("security_groups") or []
+    actual = ", ".join(f"{g['name']} ({g['id']})" for g in names) or "(none)"
+    if any(g["id"] == sg["id"] for g in names):
+        return [ok(f"valohai-i-queue has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
+    return [bad(f"valohai-i-queue does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
+                f"{sg['name']} ({sg['id']})", actual, **kw)]
+
+
+@evaluator("in_subnets")
+def in_subnets(ctx: Context) -> list[Outcome]:
+    """The instance is in one of the valohai subnets."""
+    inst = ctx.resource("instance")
+    subnets = {s["id"]: s.get("name") for s in ctx.items("subnets")}
+    kw = {"resource_id": inst["id"]}
+    sid = inst.get("subnet_id")
+    if sid in subnets:
+        return [ok(f"valohai-i-queue is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
+    return [bad(f"valohai-i-queue is in subnet {sid}, which is not a valohai-subnet-* subnet",
+                ", ".join(f"{n} ({i})" for i, n in subnets.items()), sid, **kw)]
+
+
+@evaluator("key_pair")
+def key_pair(ctx: Context) -> list[Outcome]:
+    """The instance was launched with a key pair, and that key pair still exists."""
+    inst = ctx.resource("instance")
+    kw = {"resource_id": inst["id"]}
+    name = inst.get("key_name")
+    if not name:
+        return [bad("valohai-i-queue has no key pair: nobody can SSH to install the queue",
+                    "a key pair", "(none)", **kw)]
+    kp = ctx.data("key_pairs").get(name)
+    if not kp:
+        return [bad(f"valohai-i-queue's key pair {name!r} no longer exists in {ctx.snap.region}",
+                    f"key pair {name} exists", "not found", **kw)]
+    return [ok(f"valohai-i-queue uses key pair {name!r}", "a key pair that exists", name, **kw)]
+
+
+@evaluator("eip_associated")
+def eip_associated(ctx: Context) -> list[Outcome]:
+    """valohai-ip-queue is associated with valohai-i-queue."""
+    eip = ctx.resource()
+    inst = ctx.resource("instance")
+    kw = {"resource_id": eip.get("allocation_id")}
+    if eip.get("instance_id") == inst["id"]:
+        return [ok(f"valohai-ip-queue {eip.get('public_ip')} is associated with valohai-i-queue ({inst['id']})",
+                   inst["id"], eip.get("instance_id"), **kw)]
+    actual = eip.get("instance_id") or eip.get("network_interface_id")
+    if not actual:
+        return [bad(f"valohai-ip-queue {eip.get('public_ip')} is not associated with any instance; the guide "
+                    f"attaches it to valohai-i-queue ({inst['id']})", inst["id"], "not associated", **kw)]
+    return [bad(f"valohai-ip-queue {eip.get('public_ip')} is associated with {actual}, not valohai-i-queue "
+                f"({inst['id']})", inst["id"], actual, **kw)]

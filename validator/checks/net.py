@@ -1,0 +1,126 @@
+"""VPC, subnets, internet gateway and the route table."""
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+
+from validator.checks import STR, Outcome, bad, evaluator, ok
+from validator.checks.context import Context
+
+
+def _sub(s: dict) -> str:
+    return f"{s.get('name')} ({s['id']})"
+
+
+@evaluator("in_vpc")
+def in_vpc(ctx: Context) -> list[Outcome]:
+    """Each resource of the kind lives in valohai-vpc."""
+    vpc = ctx.resource("vpc")
+    out = []
+    for item in ctx.items():
+        label = f"{item.get('name') or ctx.name} ({item['id']})"
+        kw = {"resource_id": item["id"], "resource_name": item.get("name") or ctx.name}
+        if item.get("vpc_id") == vpc["id"]:
+            out.append(ok(f"{label} is in valohai-vpc", vpc["id"], item.get("vpc_id"), **kw))
+        else:
+            out.append(bad(f"{label} is in {item.get('vpc_id')}, not in valohai-vpc ({vpc['id']})",
+                           vpc["id"], item.get("vpc_id"), **kw))
+    return out
+
+
+@evaluator("subnet_cidr_in_vpc")
+def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
+    """Each subnet's CIDR lies inside the VPC's CIDR."""
+    vpc = ctx.resource("vpc")
+    nets = [ipaddress.ip_network(c) for c in vpc.get("cidrs") or [vpc["cidr"]]]
+    out = []
+    for s in ctx.items():
+        kw = {"resource_id": s["id"], "resource_name": s.get("name")}
+        net = ipaddress.ip_network(s["cidr"])
+        if any(net.version == n.version and net.subnet_of(n) for n in nets):
+            out.append(ok(f"{_sub(s)} {s['cidr']} is inside {vpc['cidr']}", f"inside {vpc['cidr']}", s["cidr"], **kw))
+        else:
+            out.append(bad(f"{_sub(s)} {s['cidr']} is outside valohai-vpc's {vpc['cidr']}",
+                           f"inside {vpc['cidr']}", s["cidr"], **kw))
+    return out
+
+
+@evaluator("distinct_az")
+def distinct_az(ctx: Context) -> list[Outcome]:
+    """No two valohai subnets share an availability zone (the guide: one subnet per zone)."""
+    by_az: dict[str, list[dict]] = defaultdict(list)
+    subnets = ctx.items()
+    for s in subnets:
+        by_az[s.get("az")].append(s)
+    clashes = {az: ss for az, ss in by_az.items() if len(ss) > 1}
+    if clashes:
+        text = "; ".join(f"{', '.join(_sub(s) for s in ss)} share {az}" for az, ss in sorted(clashes.items()))
+        return [bad(f"one subnet per availability zone: {text}", "one subnet per zone", text)]
+    zones = sorted(by_az)
+    return [ok(f"{len(subnets)} subnet(s) in {len(zones)} zone(s): {', '.join(zones)}", "one subnet per zone", zones)]
+
+
+@evaluator("igw_attached")
+def igw_attached(ctx: Context) -> list[Outcome]:
+    """valohai-igw is attached to valohai-vpc."""
+    igw = ctx.resource()
+    vpc = ctx.resource("vpc")
+    kw = {"resource_id": igw["id"]}
+    vpcs = [a["vpc_id"] for a in igw.get("attachments", []) if a.get("state") in ("available", "attached")]
+    if vpc["id"] in vpcs:
+        return [ok(f"valohai-igw ({igw['id']}) is attached to valohai-vpc ({vpc['id']})", vpc["id"], vpcs, **kw)]
+    actual = vpcs or "not attached"
+    return [bad(f"valohai-igw ({igw['id']}) is not attached to valohai-vpc ({vpc['id']}); attached to: "
+                f"{', '.join(vpcs) or 'nothing'}", vpc["id"], actual, **kw)]
+
+
+def _default_route_ok(table: dict, igw_id: str | None) -> bool:
+    return any(r.get("destination") == "0.0.0.0/0" and r.get("target") == igw_id and igw_id
+               and r.get("state", "active") == "active" for r in table.get("routes", []))
+
+
+@evaluator("route", destination={"enum": ["vpc", "default"]}, target={"enum": ["local", "igw"]})
+def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
+    """The VPC's main route table routes `destination` (the VPC CIDR, or 0.0.0.0/0) to `target`."""
+    table = ctx.resource()
+    vpc = ctx.resource("vpc")
+    dest = vpc["cidr"] if destination == "vpc" else "0.0.0.0/0"
+    if target == "local":
+        want, want_label = "local", "local"
+    else:
+        igw = ctx.resource("igw")
+        want, want_label = igw["id"], f"valohai-igw ({igw['id']})"
+    kw = {"resource_id": table["id"]}
+    routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
+    actual = ", ".join(f"{r['destination']} => {r.get('target')} ({r.get('state', 'active')})" for r in routes) or "no route"
+    if any(r.get("target") == want and r.get("state", "active") == "active" for r in routes):
+        return [ok(f"{table.get('name') or 'main route table'} routes {dest} => {want_label}",
+                   f"{dest} => {want_label}", actual, **kw)]
+    return [bad(f"main route table {table['id']} of valohai-vpc has {actual} for {dest}; "
+                f"the guide asks for {dest} => {want_label}", f"{dest} => {want_label}", actual, **kw)]
+
+
+@evaluator("subnet_routes")
+def subnet_routes(ctx: Context) -> list[Outcome]:
+    """A valohai subnet explicitly associated with a table other than the main one
+    still has 0.0.0.0/0 => valohai-igw there (otherwise the workers are offline)."""
+    subnets = ctx.items("subnets")
+    tables = ctx.data("route_tables")
+    igw = ctx.maybe("igw")
+    igw_id = igw["id"] if igw else None
+    out = []
+    for s in subnets:
+        kw = {"resource_id": s["id"], "resource_name": s.get("name")}
+        explicit = [t for t in tables if s["id"] in t.get("subnet_ids", []) and not t.get("main")]
+        if not explicit:
+            out.append(ok(f"{_sub(s)} uses the main route table", "main table or a default route", "main table", **kw))
+            continue
+        t = explicit[0]
+        if _default_route_ok(t, igw_id):
+            out.append(ok(f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to valohai-igw",
+                          "0.0.0.0/0 => valohai-igw", t["id"], **kw))
+        else:
+            out.append(bad(f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
+                           "which has no 0.0.0.0/0 route to valohai-igw", "0.0.0.0/0 => valohai-igw",
+                           f"{t['id']} without a default route", **kw))
+    return out

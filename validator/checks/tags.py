@@ -1,0 +1,52 @@
+"""Tags and plain attributes of a resource."""
+from __future__ import annotations
+
+from typing import Any
+
+from validator.checks import STR, Outcome, bad, evaluator, ok, optional
+from validator.checks.context import Context
+from validator.checks.resources import resource_id
+
+
+def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
+    rid = resource_id(ctx.kind, item)
+    name = item.get("name") or ctx.name
+    return (f"{name} ({rid})" if rid and rid != name and not rid.startswith("arn:") else name), rid
+
+
+@evaluator("tag", key=STR, value=STR)
+def tag(ctx: Context, key: str, value: str) -> list[Outcome]:
+    """The resource carries tag `key` = `value` (keys and values are case-sensitive in AWS)."""
+    out = []
+    for item in ctx.items():
+        label, rid = _label(ctx, item)
+        tags = item.get("tags") or {}
+        want = ctx.expand(value)
+        kw = {"resource_id": rid, "resource_name": item.get("name") or ctx.name}
+        if tags.get(key) == want:
+            out.append(ok(f"{label} has tag {key}={want}", f"{key}={want}", f"{key}={want}", **kw))
+            continue
+        if key in tags:
+            actual = f"{key}={tags[key]}"
+        else:
+            near = [k for k in tags if k.lower() == key.lower()]
+            actual = f"{near[0]}={tags[near[0]]} (key case differs)" if near else f"no {key} tag"
+        out.append(bad(f"tag {key}={want} missing on {label}: found {actual}", f"{key}={want}", actual, **kw))
+    return out
+
+
+@evaluator("attribute", field=STR, equals=STR, label=STR, hint=optional(STR))
+def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "") -> list[Outcome]:
+    """A plain attribute of the resource equals a value (templated from params)."""
+    out = []
+    want = ctx.expand(equals)
+    for item in ctx.items():
+        name, rid = _label(ctx, item)
+        actual = item.get(field)
+        kw = {"resource_id": rid, "resource_name": item.get("name") or ctx.name}
+        if str(actual) == want:
+            out.append(ok(f"{name} {label} is {want}", want, actual, **kw))
+        else:
+            extra = f" {ctx.expand(hint)}" if hint else ""
+            out.append(bad(f"{name} {label} is {actual}; the guide asks for {want}.{extra}".rstrip(), want, actual, **kw))
+    return out

@@ -1,0 +1,200 @@
+"""The embedded demo account: the guide's account built in moto, with a few drifts.
+
+`build_golden` creates exactly what the guide asks for, through boto3, so it
+works in-process (moto's `mock_aws`) and against a moto server alike; tests
+build on it and then drift one thing at a time.
+
+moto's AMI catalogue has no Ubuntu 20.04 image: we ship one owned by Canonical
+(099720109477) in validator/data/moto-amis.json and point MOTO_AMIS_PATH at it
+before moto is imported.
+"""
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from validator import guide
+
+AMIS_PATH = str(resources.files("validator") / "data" / "moto-amis.json")
+UBUNTU_2004_AMI = "ami-0f0c0a1b2c3d42004"
+UBUNTU_2204_AMI = "ami-0a1b2c3d4e5f62204"
+FAKE_UBUNTU_AMI = "ami-0b2c3d4e5f6a72004"
+AL2023_AMI = "ami-0c3d4e5f6a7b82023"
+ACCOUNT = "123456789012"
+ASSUME_ROLE_ARN = "arn:aws:iam::111122223333:role/valohai-assumer"
+DEMO_PARAMS = {
+    "region": "eu-west-1",
+    "assume_role_arn": ASSUME_ROLE_ARN,
+    "provisioning": "self",
+    "queue_installer": "self",
+    "admin_cidr": "203.0.113.7/32",
+    "vpc_cidr": "10.0.0.0/16",
+}
+
+
+def moto_environment() -> dict[str, str]:
+    """What moto needs to hold the guide's account: our AMIs, AWS managed policies, fake credentials."""
+    return {
+        "MOTO_AMIS_PATH": AMIS_PATH,
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+
+
+def prepare_moto_env() -> None:
+    """Set moto's environment; call before moto is imported (the AMI list is read at import)."""
+    for k, v in moto_environment().items():
+        os.environ[k] = v
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _tags(name: str | None = None) -> list[dict[str, str]]:
+    return ([{"Key": "Name", "Value": name}] if name else []) + [dict(guide.TAG)]
+
+
+def _spec(kind: str, name: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": _tags(name)}]
+
+
+def build_iam(iam: Any, params: dict[str, Any]) -> dict[str, str]:
+    wp = iam.create_policy(PolicyName="ValohaiWorkerPolicy", PolicyDocument=json.dumps(guide.WORKER_POLICY),
+                           Tags=[dict(guide.TAG)])["Policy"]["Arn"]
+    wr = iam.create_role(RoleName="ValohaiWorkerRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()),
+                         Tags=[dict(guide.TAG)])["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=wp)
+    iam.create_instance_profile(InstanceProfileName="ValohaiWorkerRole", Tags=[dict(guide.TAG)])
+    iam.add_role_to_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    mp = iam.create_policy(PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(guide.master_policy(wr)),
+                           Tags=[dict(guide.TAG)])["Policy"]["Arn"]
+    mr = iam.create_role(RoleName="ValohaiMaster",
+                         AssumeRolePolicyDocument=json.dumps(guide.master_trust(params["assume_role_arn"])),
+                         Tags=[dict(guide.TAG)])["Role"]["Arn"]
+    iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=mp)
+    if params.get("provisioning") == "valohai":
+        for name in ("AmazonEC2FullAccess", "AmazonVPCFullAccess"):
+            iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=f"arn:aws:iam::aws:policy/{name}")
+    return {"worker_policy": wp, "worker_role": wr, "master_policy": mp, "master_role": mr}
+
+
+def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[str, Any]:
+    ids: dict[str, Any] = {}
+    vpc = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_spec("vpc", "valohai-vpc"))["Vpc"]["VpcId"]
+    ids["vpc"] = vpc
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+    ids["subnets"] = []
+    for i, cidr in enumerate(guide.SUBNET_CIDRS[:subnets]):
+        s = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zones[i % len(zones)],
+                              TagSpecifications=_spec("subnet", f"valohai-subnet-{i + 1}"))["Subnet"]["SubnetId"]
+        ids["subnets"].append(s)
+    igw = ec2.create_internet_gateway(TagSpecifications=_spec("internet-gateway", "valohai-igw"))
+    ids["igw"] = igw["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=ids["igw"], VpcId=vpc)
+    rt = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                            {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]
+    ids["rt"] = rt["RouteTableId"]
+    ec2.create_tags(Resources=[ids["rt"]], Tags=_tags("valohai-rt"))
+    ec2.create_route(RouteTableId=ids["rt"], DestinationCidrBlock="0.0.0.0/0", GatewayId=ids["igw"])
+    ids["sg_workers"] = ec2.create_security_group(
+        GroupName="valohai-sg-workers", Description="Valohai workers", VpcId=vpc,
+        TagSpecifications=_spec("security-group", "valohai-sg-workers"))["GroupId"]
+    ids["sg_queue"] = ec2.create_security_group(
+        GroupName="valohai-sg-queue", Description="Valohai worker queue", VpcId=vpc,
+        TagSpecifications=_spec("security-group", "valohai-sg-queue"))["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=ids["sg_workers"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": guide.VALOHAI_SSH_CIDR, "Description": "SSH management from Valohai"}]}])
+    ssh = params["admin_cidr"] if params.get("queue_installer") == "self" else guide.VALOHAI_SSH_CIDR
+    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "acme tooling"}]},
+        {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790,
+         "IpRanges": [{"CidrIp": guide.VALOHAI_APP_CIDR, "Description": "Redis over TLS from app.valohai.com"}],
+         "UserIdGroupPairs": [{"GroupId": ids["sg_workers"], "Description": "Redis over TLS from workers"}]},
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ssh, "Description": "SSH"}]},
+    ])
+    return ids
+
+
+def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) -> dict[str, Any]:
+    ids["key_pair"] = "valohai-queue-key"
+    ec2.create_key_pair(KeyName=ids["key_pair"])  # the private key is discarded, never stored
+    inst = ec2.run_instances(
+        ImageId=image_id, InstanceType=guide.QUEUE["type"], MinCount=1, MaxCount=1, KeyName=ids["key_pair"],
+        SubnetId=ids["subnets"][0], SecurityGroupIds=[ids["sg_queue"]],
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": guide.QUEUE["disk_gib"]}}],
+        TagSpecifications=_spec("instance", "valohai-i-queue"))["Instances"][0]
+    ids["instance"] = inst["InstanceId"]
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_spec("elastic-ip", "valohai-ip-queue"))
+    ids["eip"] = eip["AllocationId"]
+    ec2.associate_address(AllocationId=ids["eip"], InstanceId=ids["instance"])
+    return ids
+
+
+def build_golden(session: Any, params: dict[str, Any] | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
+    """The guide's account, exactly as written. Returns the ids of what it made."""
+    params = {**DEMO_PARAMS, **(params or {})}
+    kw = {"region_name": params["region"]}
+    if endpoint_url:
+        kw["endpoint_url"] = endpoint_url
+    iam = session.client("iam", **kw)
+    ec2 = session.client("ec2", **kw)
+    ids = build_iam(iam, params)
+    if params.get("provisioning") == "self":
+        ids.update(build_queue(ec2, build_network(ec2, params)))
+    return ids
+
+
+# ------------------------------------------------------------------ the demo
+
+DEMO_DRIFTS = (
+    "ValohaiMasterPolicy passes any role (iam:PassRole on *), not only ValohaiWorkerRole",
+    "ValohaiWorkerRole was created with the CLI: no instance profile",
+    "valohai-sg-queue opens Redis (63790) to the world",
+    "AmazonEC2FullAccess left attached to ValohaiMaster after the setup",
+    "valohai-ip-queue allocated but never associated",
+)
+
+
+def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
+    iam = session.client("iam", region_name=region)
+    ec2 = session.client("ec2", region_name=region)
+    iam.create_policy_version(PolicyArn=ids["master_policy"], PolicyDocument=json.dumps(guide.master_policy("*")),
+                              SetAsDefault=True)
+    iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+    assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
+    ec2.disassociate_address(AssociationId=assoc)
+
+
+def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
+    """Build the demo account in-process, check it, and report. Returns the check's exit code."""
+    prepare_moto_env()
+    import boto3
+    from moto import mock_aws
+
+    from validator import params as params_mod
+    from validator import render, rulepack
+    from validator.aws.account import read
+    from validator.aws.session import Target
+    from validator.engine import evaluate
+
+    with mock_aws():
+        session = boto3.Session(region_name=DEMO_PARAMS["region"])
+        ids = build_golden(session)
+        apply_demo_drifts(session, ids, DEMO_PARAMS["region"])
+        params = params_mod.from_dict(dict(DEMO_PARAMS), source="demo params")
+        pack = rulepack.load()
+        snap, _calls = read(params, Target(region=params.region))
+        findings = evaluate(pack, params, snap)
+    meta = {"account_id": snap.account_id, "region": snap.region}
+    return render.emit(findings, meta, fmt=fmt, output=output, console=console,
+                       intro=("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS))

@@ -1,0 +1,121 @@
+"""RulePack x Params x Snapshot -> [Finding]. No I/O, no boto3."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable
+
+from validator.checks import ERROR, FAIL, PASS, SKIP, WARN, Missing, Outcome, load_all
+from validator.checks.context import Context
+from validator.checks.resources import KINDS, pick, resource_id
+from validator.rulepack import Rule, RulePack
+from validator.snapshot import Snapshot, Undecidable
+
+STATUSES = (PASS, FAIL, WARN, ERROR, SKIP)
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    title: str
+    severity: str
+    status: str
+    resource_type: str
+    resource_id: str | None
+    resource_name: str
+    message: str
+    expected: str
+    actual: str
+    fixable: bool
+    section: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summary(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUSES}
+    for f in findings:
+        counts[f.status] += 1
+    return counts
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    statuses = {f.status for f in findings}
+    if ERROR in statuses:
+        return 2
+    return 1 if FAIL in statuses else 0
+
+
+def _finding(rule: Rule, ctx: Context, status: str, message: str, expected: str = "", actual: str = "",
+             rid: str | None = None, rname: str | None = None) -> Finding:
+    return Finding(
+        rule_id=rule.id, title=rule.title, severity=rule.severity, status=status,
+        resource_type=rule.resource_type, resource_id=rid, resource_name=rname or rule.resource_name,
+        message=message, expected=expected, actual=actual, fixable=rule.fixable,
+        section=rule.section, fix=_safe_expand(ctx, rule.fix),
+    )
+
+
+def _safe_expand(ctx: Context, text: str) -> str:
+    try:
+        return ctx.expand(text)
+    except Undecidable:
+        return text
+
+
+def _default_id(ctx: Context) -> str | None:
+    if ctx.kind == "params" or ctx.snap is None:
+        return None
+    try:
+        return resource_id(ctx.kind, pick(ctx.snap, ctx.kind, required=False)) if not KINDS[ctx.kind].many else None
+    except (Undecidable, Missing):
+        return None
+
+
+def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Finding]:
+    registry = load_all()
+    ctx = Context(params=params, snap=snap, kind=rule.resource)
+    if not ctx.applies(rule.when):
+        why = ", ".join(f"{k}: {v}" for k, v in rule.when.items())
+        have = ", ".join(f"{k}: {params.get(k)}" for k in rule.when)
+        reason = f"applies only when {why}; the params say {have}"
+        if rule.when.get("provisioning") == "self":
+            reason += " (Option 2: Valohai provisions the network and the queue)"
+        return [_finding(rule, ctx, SKIP, reason)]
+    try:
+        outcomes: list[Outcome] = registry[rule.evaluator].fn(ctx, **rule.args)
+    except Missing as m:
+        hint = f" (rule {m.rule_hint})" if m.rule_hint else ""
+        return [_finding(rule, ctx, SKIP, f"{m.name} does not exist{hint}; nothing to inspect")]
+    except Undecidable as u:
+        return [_finding(rule, ctx, ERROR, f"could not decide: {u}", rid=_default_id(ctx))]
+    except Exception as exc:  # an evaluator bug must never read as a pass
+        return [_finding(rule, ctx, ERROR, f"internal error in evaluator {rule.evaluator}: "
+                                           f"{type(exc).__name__}: {exc}", rid=_default_id(ctx))]
+    if not outcomes:
+        return [_finding(rule, ctx, ERROR, f"evaluator {rule.evaluator} returned no result")]
+    out = []
+    default_id = None if any(o.resource_id for o in outcomes) else _default_id(ctx)
+    for o in outcomes:
+        status = WARN if (o.status == FAIL and rule.on_fail == "warn") else o.status
+        out.append(_finding(rule, ctx, status, o.message, o.expected, o.actual,
+                            rid=o.resource_id or default_id, rname=o.resource_name))
+    return out
+
+
+def evaluate(pack: RulePack, params: Any, snap: Snapshot | None, only: Iterable[str] | None = None) -> list[Finding]:
+    wanted = set(only) if only is not None else None
+    findings: list[Finding] = []
+    for rule in pack.rules:
+        if wanted is not None and rule.id not in wanted:
+            continue
+        if rule.resource != "params" and snap is None:
+            continue
+        findings.extend(evaluate_rule(rule, params, snap))
+    return findings
+
+
+def blocking_failures(pack: RulePack, params: Any) -> list[Finding]:
+    """Params rules whose failure means the account cannot be checked meaningfully."""
+    return [f for r in pack.rules if r.blocking for f in evaluate_rule(r, params, None) if f.status == FAIL]

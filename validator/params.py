@@ -1,0 +1,183 @@
+"""The user's recorded values (YAML) -> Params.
+
+Loading only checks what must hold for vhv to run at all (YAML, a mapping, the
+fixed keys present and of the right type). Whether each value is *right* (a real
+region, a valid ARN, a CIDR) is judged by the `params-*` rules, through the same
+validators below, so the rule list documents them and `check` can refuse early.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from validator.errors import VhvError
+
+REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc_cidr")
+# admin_cidr is needed only when the user installs the queue themselves.
+OPTIONAL = ("admin_cidr", "account_id", "waivers")
+CHOICES = ("self", "valohai")
+PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)
+ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
+    r"(?P<kind>root|role/(?P<role>[\w+=,.@/-]{1,512})|user/(?P<user>[\w+=,.@/-]{1,512}))$"
+)
+MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Params:
+    region: str
+    assume_role_arn: str
+    provisioning: str
+    queue_installer: str
+    vpc_cidr: str
+    admin_cidr: str | None = None
+    source: str = "params.yaml"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        if key in self.__dataclass_fields__ and key != "extra":
+            return getattr(self, key)
+        return self.extra.get(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in REQUIRED + ("admin_cidr",)}
+        out.update(self.extra)
+        return out
+
+
+def load(path: str | Path) -> Params:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise VhvError(f"{p}: params file not found (write one with `vhv init -o {p}`)") from None
+    except OSError as exc:
+        raise VhvError(f"{p}: cannot read params file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise VhvError(f"{p}: params file is {len(raw)} bytes; a params file is a few lines")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VhvError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    return from_text(text, source=str(p))
+
+
+def from_text(text: str, source: str = "params.yaml") -> Params:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise VhvError(f"{source}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise VhvError(f"{source}: YAML nested too deeply") from None
+    return from_dict(data, source=source)
+
+
+def from_dict(data: Any, source: str = "params.yaml") -> Params:
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise VhvError(f"{source}: expected a mapping of keys (region, assume_role_arn, ...), got {kind}")
+    missing = [k for k in REQUIRED if k not in data or data[k] in (None, "")]
+    if missing:
+        raise VhvError(f"{source}: missing key {missing[0]!r} (required: {', '.join(REQUIRED)})")
+    if data.get("queue_installer") == "self" and data.get("provisioning") == "self" and not data.get("admin_cidr"):
+        raise VhvError(f"{source}: missing key 'admin_cidr' (your IP as a CIDR, needed when queue_installer is self)")
+    for key in REQUIRED + ("admin_cidr",):
+        if key in data and data[key] is not None and not isinstance(data[key], str):
+            raise VhvError(f"{source}: key {key!r} must be a string, got {type(data[key]).__name__} {data[key]!r}")
+    for key in ("account_id",):
+        if key in data and not isinstance(data[key], (str, int)):
+            raise VhvError(f"{source}: key {key!r} must be a 12-digit string, got {type(data[key]).__name__}")
+    known = set(REQUIRED) | {"admin_cidr"}
+    extra = {str(k): v for k, v in data.items() if k not in known}
+    params = Params(
+        region=data["region"].strip(),
+        assume_role_arn=data["assume_role_arn"].strip(),
+        provisioning=data["provisioning"].strip(),
+        queue_installer=data["queue_installer"].strip(),
+        vpc_cidr=data["vpc_cidr"].strip(),
+        admin_cidr=(data.get("admin_cidr") or None) and data["admin_cidr"].strip(),
+        source=source,
+        extra=extra,
+    )
+    return params
+
+
+# ---------------------------------------------------------------- validators
+# Each returns None when the value is right, else a message saying what is wrong
+# and what to write instead. Used by the params-* rules and by `check` up front.
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    import botocore.session
+
+    s = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in s.get_available_partitions():
+        regions.update(s.get_available_regions("ec2", partition_name=partition))
+    return frozenset(regions)
+
+
+def check_region(value: str) -> str | None:
+    if value in known_regions():
+        return None
+    import difflib
+
+    near = difflib.get_close_matches(value, sorted(known_regions()), n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"{value!r} is not an AWS region{hint}"
+
+
+def check_arn(value: str) -> str | None:
+    if PLACEHOLDER.search(value):
+        return f"{value!r} is the guide's placeholder; ask your Valohai contact for the AssumeRole ARN"
+    m = ARN_RE.match(value)
+    if m:
+        return None
+    if not value.startswith("arn:"):
+        return f"{value!r} is not an ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return f"{value!r} has {len(parts)} ':'-separated fields, an IAM ARN has 6 (arn:aws:iam::<account>:role/<name>)"
+    _, partition, service, region, account, res = parts
+    if partition not in ("aws", "aws-cn", "aws-us-gov"):
+        return f"{value!r}: partition {partition!r} is not aws, aws-cn or aws-us-gov"
+    if service != "iam":
+        return f"{value!r}: service {service!r} should be 'iam'"
+    if region:
+        return f"{value!r}: IAM ARNs have an empty region field, found {region!r}"
+    if not re.fullmatch(r"\d{12}", account):
+        return f"{value!r}: account {account!r} is not 12 digits"
+    return f"{value!r}: resource {res!r} should be role/<name>, user/<name> or root"
+
+
+def check_cidr(value: str) -> str | None:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        try:
+            loose = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"{value!r} is not a CIDR ({exc}); write it as 10.0.0.0/16 or 203.0.113.7/32"
+        return f"{value!r} has host bits set; did you mean {str(loose)!r}?"
+    if net.version != 4:
+        return f"{value!r} is IPv6; the guide's VPC and rules use IPv4 CIDRs"
+    return None
+
+
+def check_choice(value: str) -> str | None:
+    if value in CHOICES:
+        return None
+    return f"{value!r} is not one of: self, valohai"
+
+
+VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "choice": check_choice}

@@ -1,0 +1,1 @@
+"""IAM policy model (parse, normalise) and comparison against the guide, on policyuniverse."""

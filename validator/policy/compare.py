@@ -1,0 +1,202 @@
+"""A live policy against the guide's statements, by meaning.
+
+`missing_grants` answers "does the document allow what the guide asks?";
+`wider_than` answers "does it allow anything the guide does not?". Both work on
+normalised statements and expanded actions, so statement order, Sid, list vs
+string, action case and equivalent wildcards do not change the answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from validator.policy.document import (
+    Condition,
+    Statement,
+    action_matches,
+    as_list,
+    canonical_condition,
+    expand,
+    resource_matches,
+)
+
+PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One statement of the guide: these actions on these resources, under this condition."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    condition: Condition = frozenset()
+    operators: frozenset[str] = frozenset()   # other operators accepted for the condition
+    label: str = ""
+
+    @classmethod
+    def from_args(cls, d: dict[str, Any]) -> "Spec":
+        cond = canonical_condition(d.get("condition"))
+        ops = {op for op, _, _ in cond} | {o.lower() for o in d.get("accept_operators", [])}
+        return cls(tuple(as_list(d["actions"])), tuple(as_list(d.get("resources", ["*"]))), cond,
+                   frozenset(ops), d.get("label", ""))
+
+    def condition_met_by(self, cond: Condition) -> bool:
+        """True when a statement with `cond` is at least as strict as this spec."""
+        return all(
+            any(k == key and v == vals and op in self.operators for op, k, v in cond)
+            for _, key, vals in self.condition
+        )
+
+    def condition_allows(self, cond: Condition) -> bool:
+        """True when a statement with `cond` would apply wherever the spec applies."""
+        return all(
+            any(k == key and v == vals and op in self.operators for _, key, vals in self.condition)
+            for op, k, v in cond
+        )
+
+    def describe_condition(self) -> str:
+        return " and ".join(f"{k} = {', '.join(sorted(v))}" for _, k, v in sorted(self.condition)) or "none"
+
+
+def concretise(resource: str, account_id: str) -> str:
+    """`arn:aws:iam::*:role/x` -> `arn:aws:iam::<account>:role/x`: the resource the
+    guide's wildcard account stands for in this account."""
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[4] == "*":
+        parts[4] = account_id
+        return ":".join(parts)
+    return resource
+
+
+def _acts_on(st: Statement, action: str) -> bool:
+    if st.actions is not None:
+        return any(action_matches(p, action) for p in st.actions)
+    return st.not_actions is not None and not any(action_matches(p, action) for p in st.not_actions)
+
+
+def _touches(st: Statement, resource: str) -> bool:
+    if st.resources is not None:
+        return any(resource_matches(p, resource) for p in st.resources)
+    return st.not_resources is not None and not any(resource_matches(p, resource) for p in st.not_resources)
+
+
+def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> list[str]:
+    """Each (action on resource) of `spec` the document does not allow, with why."""
+    problems = []
+    for action in spec.actions:
+        for res in spec.resources:
+            target = concretise(res, account_id)
+            allows = [s for s in statements if s.effect == "Allow" and _acts_on(s, action) and _touches(s, target)]
+            denies = [s for s in statements if s.effect == "Deny" and not s.condition
+                      and _acts_on(s, action) and _touches(s, target)]
+            if denies:
+                problems.append(f"{action} on {res} is denied by {denies[0].label}")
+            elif not allows:
+                problems.append(f"{action} on {res} is not allowed")
+            elif not any(spec.condition_allows(s.condition) for s in allows):
+                problems.append(
+                    f"{action} on {res} is allowed only under a condition the guide does not set "
+                    f"({allows[0].label})"
+                )
+    return problems
+
+
+@dataclass
+class Wider:
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
+
+
+def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
+    """Everything an Allow statement grants beyond the union of `specs`."""
+    out = Wider()
+    for st in statements:
+        if st.effect != "Allow":
+            continue
+        if st.not_actions is not None:
+            out.add(f"{st.label} uses NotAction: it allows every action except {', '.join(st.not_actions)}")
+            continue
+        if st.not_resources is not None:
+            out.add(f"{st.label} uses NotResource: it allows its actions on every resource except "
+                    f"{', '.join(st.not_resources)}")
+            continue
+        for res in st.resources or ():
+            if PLACEHOLDER.search(res):
+                out.add(f"{st.label} still has the guide's placeholder {res!r} as its Resource; "
+                        "replace it with the real ARN")
+                continue
+            for pattern in st.actions or ():
+                _judge(out, st, pattern, res, specs)
+    return out.problems
+
+
+def _judge(out: Wider, st: Statement, pattern: str, res: str, specs: list[Spec]) -> None:
+    granted = expand(pattern)
+    fits = [s for s in specs if any(resource_matches(r, res) for r in s.resources)
+            and s.condition_met_by(st.condition)]
+    allowed = {a for s in fits for act in s.actions for a in expand(act)}
+    extra = sorted(granted - allowed)
+    if not extra:
+        return
+    where = f"({st.label})"
+    # say *why* when the action is the guide's but the resource or condition is not
+    for s in specs:
+        guide_actions = {a for act in s.actions for a in expand(act)}
+        if not set(extra) <= guide_actions:
+            continue
+        if not any(resource_matches(r, res) for r in s.resources):
+            out.add(f"{pattern} on {res} {where}: the guide allows it only on {', '.join(s.resources)}")
+            return
+        if not s.condition_met_by(st.condition):
+            out.add(f"{pattern} on {res} {where} is allowed without the guide's condition "
+                    f"{s.describe_condition()}")
+            return
+    if len(granted) > 1 or "*" in pattern:
+        sample = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        out.add(f"{pattern} on {res} {where} allows {len(extra)} action(s) the guide does not ask for: {sample}")
+    else:
+        out.add(f"{pattern} on {res} {where} is not in the guide")
+
+
+# ------------------------------------------------------------------ trust
+
+def trust_problems(statements: list[Statement], principal: tuple[str, str], actions: list[str]) -> tuple[bool, list[str]]:
+    """(is the expected principal trusted for the actions?, everything else trusted)."""
+    ptype, pvalue = principal
+    allowed_actions = {a for act in actions for a in expand(act)}
+
+    def same(p: tuple[str, str]) -> bool:
+        if p[0] != ptype:
+            return False
+        return p[1].lower() == pvalue.lower() if ptype == "Service" else p[1] == pvalue
+
+    present = False
+    problems: list[str] = []
+    for st in statements:
+        if st.effect != "Allow":
+            continue
+        if st.not_principal:
+            problems.append(f"{st.label} uses NotPrincipal with Allow: it trusts everyone except the listed principals")
+            continue
+        if st.principals is None:
+            problems.append(f"{st.label} has no Principal")
+            continue
+        acts = st.actions or ()
+        extra_actions = sorted({a for p in acts for a in expand(p)} - allowed_actions)
+        if st.not_actions is not None:
+            extra_actions = [f"NotAction {', '.join(st.not_actions)}"]
+        for p in st.principals:
+            if same(p):
+                if any(action_matches(p2, a) for p2 in acts for a in actions):
+                    present = True
+            elif p[1] == "*":
+                problems.append(f"{st.label} trusts every principal (\"*\"): anyone can assume this role")
+            else:
+                problems.append(f"{st.label} also trusts {p[0]} {p[1]}")
+        if extra_actions:
+            problems.append(f"{st.label} allows {', '.join(extra_actions[:3])} beyond {', '.join(actions)}")
+    return present, problems

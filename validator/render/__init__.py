@@ -1,0 +1,51 @@
+"""[Finding] -> a report in one of the formats people's tools read."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from validator.engine import Finding, exit_code
+from validator.errors import VhvError
+
+FORMATS = ("console", "json")
+
+
+def renderer(fmt: str) -> Callable[..., str]:
+    if fmt == "json":
+        from validator.render.json import render
+    elif fmt == "console":
+        from validator.render.console import render
+    else:
+        raise VhvError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
+    return render
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write next to the target and rename: a report is never half-written."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.vhv-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VhvError(f"{path}: cannot write report: {exc.strerror}") from None
+
+
+def emit(findings: Sequence[Finding], meta: dict[str, Any], fmt: str = "console", output: str | None = None,
+         console: Any = None, intro: tuple[str, Sequence[str]] | None = None) -> int:
+    """Render `findings`, print or write them, and return the exit code they call for."""
+    if fmt == "console" and output is None:
+        from validator.render.console import print_report
+
+        print_report(findings, meta, console=console, intro=intro)
+    else:
+        text = renderer(fmt)(findings, meta)
+        if output:
+            write_atomic(output, text)
+        else:
+            import sys
+
+            sys.stdout.write(text)
+    return exit_code(findings)

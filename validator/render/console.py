@@ -1,0 +1,66 @@
+"""The terminal report (rich): grouped by resource, failures explained, one summary line.
+
+rich honours NO_COLOR and drops colour when stdout is not a terminal.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+from validator.engine import Finding, exit_code, summary
+
+STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "bold magenta", "skip": "dim"}
+MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP"}
+
+
+def _group_key(f: Finding) -> str:
+    if f.resource_type == "Params":
+        return "params"
+    rid = f" ({f.resource_id})" if f.resource_id and f.resource_id != f.resource_name else ""
+    return f"{f.resource_name}{rid}"
+
+
+def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any = None,
+                 intro: tuple[str, Sequence[str]] | None = None, verbose: bool = False) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    con = console or Console(highlight=False, soft_wrap=True)
+    if intro:
+        con.print(f"[bold]{escape(intro[0])}[/]")
+        for line in intro[1]:
+            con.print(f"  - {escape(line)}")
+        con.print()
+    con.print(f"[bold]vhv check[/] account [bold]{meta.get('account_id', '?')}[/] region "
+              f"[bold]{meta.get('region', '?')}[/]")
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(_group_key(f), []).append(f)
+    for key, items in groups.items():
+        con.print()
+        con.print(f"[bold underline]{escape(key)}[/]  [dim]{escape(items[0].resource_type)}[/]")
+        for f in items:
+            st = f.status
+            con.print(f"  [{STYLE[st]}]{MARK[st]:<5}[/] [dim]{f.rule_id:<36}[/] {escape(f.message if st != 'pass' else f.title)}")
+            if st in ("fail", "warn", "error"):
+                if f.expected:
+                    con.print(f"        [dim]expected:[/] {escape(f.expected)}")
+                if f.actual:
+                    con.print(f"        [dim]actual:  [/] {escape(f.actual)}")
+                if f.fix and st != "error":
+                    con.print(f"        [dim]fix:     [/] {escape(f.fix)}")
+    counts = summary(findings)
+    code = exit_code(findings)
+    parts = [f"[{STYLE[s]}]{counts[s]} {s}[/]" for s in ("pass", "fail", "warn", "error", "skip")]
+    verdict = {0: "[green]no rule failed[/]", 1: "[bold red]the account does not match the guide[/]",
+               2: "[bold magenta]some rules could not be decided[/]"}[code]
+    con.print()
+    con.print(f"{', '.join(parts)}: {verdict} (exit {code})")
+
+
+def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    print_report(findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False))
+    return buf.getvalue()

@@ -1,0 +1,127 @@
+"""rules/*.yaml -> a validated RulePack.
+
+Validation happens here, at load time: the file structure against
+rules/schema.json, each rule (after its file's defaults) for the fields every
+rule needs, its `resource` and `evaluator` against what exists, and its `args`
+against the evaluator's own schema. A broken pack is exit 2 naming the file and
+the offending key; it never surfaces as a wrong finding later.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from validator.errors import VhvError
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+REQUIRED_AFTER_DEFAULTS = ("severity", "section", "resource", "fixable")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    title: str
+    section: str
+    resource: str
+    evaluator: str
+    fix: str
+    fixable: bool
+    args: dict[str, Any] = field(default_factory=dict)
+    when: dict[str, str] = field(default_factory=dict)
+    on_fail: str = "fail"
+    wider: bool = False
+    blocking: bool = False
+    description: str = ""
+    source: str = ""
+
+    @property
+    def resource_type(self) -> str:
+        from validator.checks.resources import KINDS
+
+        return KINDS[self.resource].resource_type
+
+    @property
+    def resource_name(self) -> str:
+        from validator.checks.resources import KINDS
+
+        return KINDS[self.resource].name
+
+
+@dataclass(frozen=True)
+class RulePack:
+    rules: tuple[Rule, ...]
+
+    def by_id(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def default_dir() -> Path:
+    return Path(str(resources.files("validator.rules")))
+
+
+@lru_cache(maxsize=1)
+def file_schema() -> dict[str, Any]:
+    return json.loads((default_dir() / "schema.json").read_text())
+
+
+def _where(err: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.absolute_path).replace(".[", "[")
+
+
+def load(directory: str | Path | None = None) -> RulePack:
+    from validator.checks import load_all
+    from validator.checks.resources import KINDS
+
+    registry = load_all()
+    d = Path(directory) if directory else default_dir()
+    files = sorted(d.glob("*.yaml"))
+    if not files:
+        raise VhvError(f"{d}: no rule files (*.yaml)")
+    schema = file_schema()
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        try:
+            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+            raise VhvError(f"{f}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
+        if errors:
+            e = errors[0]
+            raise VhvError(f"{f}: {_where(e) or 'top level'}: {e.message}")
+        defaults = doc.get("defaults", {})
+        for i, raw in enumerate(doc["rules"]):
+            r = {**defaults, **raw}
+            where = f"{f}: rules[{i}] ({r['id']})"
+            for key in REQUIRED_AFTER_DEFAULTS:
+                if key not in r:
+                    raise VhvError(f"{where}: missing key {key!r}")
+            if r["id"] in seen:
+                raise VhvError(f"{where}: id {r['id']!r} is already used in {seen[r['id']]}")
+            seen[r["id"]] = str(f.name)
+            if r["resource"] not in KINDS:
+                raise VhvError(f"{where}: resource {r['resource']!r} is not one of {', '.join(KINDS)}")
+            ev = registry.get(r["evaluator"])
+            if ev is None:
+                raise VhvError(f"{where}: evaluator {r['evaluator']!r} does not exist "
+                               f"(known: {', '.join(sorted(registry))})")
+            arg_errors = list(jsonschema.Draft202012Validator(ev.schema).iter_errors(r.get("args", {})))
+            if arg_errors:
+                e = arg_errors[0]
+                path = _where(e)
+                raise VhvError(f"{where}: args{'.' + path if path else ''}: {e.message}")
+            rules.append(Rule(**{k: v for k, v in r.items()}, source=f.name))
+    return RulePack(tuple(rules))
