@@ -98,3 +98,28 @@ def account(moto_env, pack) -> Account:
 def make_account(session: Any, pack: rulepack.RulePack, **param_overrides: Any) -> Account:
     params = {**DEMO_PARAMS, **param_overrides}
     return Account(session, build_golden(session, params), pack, params)
+
+
+def ids_of(acct: Account, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The account's ids by name for message templates: `{vpc}`, `{subnet_1}`, `{sg_queue}`, ...,
+    plus whatever ids a drift made (`extra`)."""
+    out = {k: v for k, v in acct.ids.items() if isinstance(v, str)}
+    out.update({f"subnet_{i}": s for i, s in enumerate(acct.ids.get("subnets", []), 1)})
+    out.update(extra or {})
+    return out
+
+
+def assert_fails_exactly(result: Result, expected: dict[str, tuple[str | None, list[str]]],
+                         ids: dict[str, str]) -> None:
+    """Exactly the rules of `expected` fail (or error), and nothing else. Each maps to the resource
+    id its failing findings name (a template over `ids`; None when the rule judges a group of
+    resources as a whole) and fragments (templates) that must appear in its message."""
+    failing = {f.rule_id: f.message for f in result.findings if f.status in ("fail", "error")}
+    assert set(failing) == set(expected), failing
+    for rule_id, (on, fragments) in expected.items():
+        bad = [f for f in result.of(rule_id) if f.status in ("fail", "error")]
+        text = " | ".join(f.message for f in bad)
+        if on is not None:
+            assert {f.resource_id for f in bad} == {on.format(**ids)}, (rule_id, text)
+        for fragment in fragments:
+            assert fragment.format(**ids) in text, (rule_id, fragment.format(**ids), text)

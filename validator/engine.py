@@ -28,6 +28,11 @@ class Finding:
     fixable: bool
     section: str = ""
     fix: str = ""
+    # where in a file (lint findings, or a check finding about the params file)
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    pointer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

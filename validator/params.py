@@ -132,7 +132,10 @@ def check_region(value: str) -> str | None:
         return None
     import difflib
 
-    near = difflib.get_close_matches(value, sorted(known_regions()), n=1)
+    # the usual slips first (case, '_' for '-', the letter l or I for the digit 1): difflib
+    # scores eu-west-1/2/3 alike for 'eu-west-l' and would pick the last
+    guess = re.sub(r"-[li]$", "-1", value.strip().lower().replace("_", "-"))
+    near = [guess] if guess in known_regions() else difflib.get_close_matches(value, sorted(known_regions()), n=1)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     return f"{value!r} is not an AWS region{hint}"
 
@@ -171,6 +174,18 @@ def check_cidr(value: str) -> str | None:
         return f"{value!r} has host bits set; did you mean {str(loose)!r}?"
     if net.version != 4:
         return f"{value!r} is IPv6; the guide's VPC and rules use IPv4 CIDRs"
+    if "/" not in value:
+        return f"{value!r} has no prefix length; write it as {value}/32 for one address"
+    return None
+
+
+def check_vpc_cidr(value: str) -> str | None:
+    problem = check_cidr(value)
+    if problem:
+        return problem
+    prefix = ipaddress.ip_network(value).prefixlen
+    if not 16 <= prefix <= 28:
+        return f"{value!r}: a VPC's CIDR is /16 to /28 (AWS limit), this is /{prefix}; the guide uses 10.0.0.0/16"
     return None
 
 
@@ -180,4 +195,5 @@ def check_choice(value: str) -> str | None:
     return f"{value!r} is not one of: self, valohai"
 
 
-VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "choice": check_choice}
+VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "vpc_cidr": check_vpc_cidr,
+              "choice": check_choice}

@@ -75,6 +75,23 @@ def file_schema() -> dict[str, Any]:
     return json.loads((default_dir() / "schema.json").read_text())
 
 
+def _message(err: jsonschema.ValidationError, doc: Any) -> str:
+    """jsonschema's message, made to name the rule and the offending key."""
+    path = list(err.absolute_path)
+    where = _where(err) or "top level"
+    if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+        rid = (doc["rules"][path[1]] or {}).get("id") if isinstance(doc["rules"][path[1]], dict) else None
+        if rid:
+            where = f"rules[{path[1]}] ({rid})" + where[len(f"rules[{path[1]}]"):]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed and not str(k).startswith("x-"))
+        return f"{where}: unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})"
+    if err.validator == "required":
+        return f"{where}: {err.message.replace(' is a required property', '')} is missing (a required key)"
+    return f"{where}: {err.message[:300]}"
+
+
 def _where(err: jsonschema.ValidationError) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.absolute_path).replace(".[", "[")
 
@@ -94,14 +111,17 @@ def load(directory: str | Path | None = None) -> RulePack:
     for f in files:
         try:
             doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise VhvError(f"{f}: cannot read rule file: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
             raise VhvError(f"{f}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        if not isinstance(doc, dict):
+            raise VhvError(f"{f}: top level must be a mapping with a `rules:` list, got {type(doc).__name__}")
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))
         if errors:
-            e = errors[0]
-            raise VhvError(f"{f}: {_where(e) or 'top level'}: {e.message}")
+            raise VhvError(f"{f}: {_message(errors[0], doc)}")
         defaults = doc.get("defaults", {})
         for i, raw in enumerate(doc["rules"]):
             r = {**defaults, **raw}

@@ -87,8 +87,12 @@ class Snapshot:
 
     def save(self, path: str | Path) -> None:
         tmp = Path(str(path) + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise VhvError(f"{path}: cannot write snapshot: {exc.strerror}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> "Snapshot":

@@ -29,7 +29,7 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
     else:
         tag_list = rec.call(path + ".tags", "iam:ListPolicyTags",
                             lambda: paginate(iam, "list_policy_tags", "Tags", PolicyArn=arn))
-        tag_list = [] if tag_list in (FAILED, NOT_FOUND) else tag_list
+        tag_list = None if tag_list is FAILED else [] if tag_list is NOT_FOUND else tag_list
     version_id = got.get("DefaultVersionId")
     version = rec.call(path + ".document", "iam:GetPolicyVersion",
                        lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"])
@@ -38,11 +38,11 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
         try:
             doc = load_document(version.get("Document"))
         except PolicyError as exc:
-            rec.snap.errors[path + ".document"] = f"default version {version_id} of {name}: {exc}"
+            rec.fail(path + ".document", f"default version {version_id} of {name}: {exc}")
     elif version is NOT_FOUND:
-        rec.snap.errors[path + ".document"] = f"default version {version_id} of {name} not found"
+        rec.fail(path + ".document", f"default version {version_id} of {name} not found")
     rec.put(path, {
-        "arn": got["Arn"], "name": got.get("PolicyName", name), "tags": tags(tag_list),
+        "arn": got["Arn"], "name": got.get("PolicyName", name), "tags": None if tag_list is None else tags(tag_list),
         "default_version_id": version_id, "document": doc,
         "attachment_count": got.get("AttachmentCount"),
     })

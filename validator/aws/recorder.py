@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from validator.aws.session import NOT_FOUND_CODES, describe_failure, error_code, fatal
+from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal
 from validator.snapshot import Snapshot
 
 NOT_FOUND = object()
@@ -35,11 +35,15 @@ class Recorder:
             if isinstance(exc, bex.ClientError) and error_code(exc) in NOT_FOUND_CODES:
                 return NOT_FOUND
             why = describe_failure(exc, action)
-            if self.snap.caller_arn and "denied" in why:
+            if self.snap.caller_arn and error_code(exc) in DENIED_CODES:
                 why += f" (add it to the policy of {self.snap.caller_arn})"
-            with self._lock:
-                self.snap.errors[path] = why
+            self.fail(path, why)
             return FAILED
+
+    def fail(self, path: str, why: str) -> None:
+        """Record that `path` could not be read; every rule that needs it becomes `error`."""
+        with self._lock:
+            self.snap.errors[path] = why
 
     def put(self, path: str, value: Any) -> None:
         node = self.snap.data

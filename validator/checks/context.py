@@ -36,7 +36,7 @@ class Context:
 
     def items(self, kind: str | None = None) -> list[dict[str, Any]]:
         kind = kind or self.kind
-        found = resources.candidates(self._snap(), kind)
+        found = resources.judged(self._snap(), kind)
         if not found:
             k = KINDS[kind]
             raise Missing(k.name, k.exists_rule)

@@ -16,6 +16,8 @@ def exists(ctx: Context) -> list[Outcome]:
         where = f"in account {ctx.snap.account_id}"
         if ctx.kind.endswith("policy"):
             where += f" (looked for arn:{ctx.snap.partition}:iam::{ctx.snap.account_id}:policy/{name})"
+        elif ctx.kind in ("sg_workers", "sg_queue"):
+            where += f", region {ctx.snap.region} (looked for group name {name})"
         elif ctx.kind not in ("worker_role", "master_role"):
             where += f", region {ctx.snap.region} (looked for tag Name={name})"
         return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]

@@ -5,6 +5,7 @@ from typing import Any
 
 from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
+from validator.checks.resources import IAM_PATHS
 from validator.policy import compare
 from validator.policy.document import PolicyError, statements
 from validator.snapshot import Undecidable
@@ -28,7 +29,12 @@ def _policy(ctx: Context) -> tuple[dict[str, Any], list, str]:
     pol = ctx.resource()
     where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
     try:
-        return pol, statements(pol.get("document")), where
+        # through the snapshot, so that a recorded read error (GetPolicyVersion denied) is an error
+        doc = ctx.data(f"{IAM_PATHS[ctx.kind]}.document")
+    except Undecidable as exc:
+        raise Undecidable(f"{where} could not be read: {exc}") from None
+    try:
+        return pol, statements(doc), where
     except PolicyError as exc:
         raise Undecidable(f"{where} cannot be read as a policy: {exc}") from None
 
@@ -86,38 +92,52 @@ def trust_only(ctx: Context, principal_type: str, principal: str, actions: list[
     return [ok(f"{ctx.name} trusts only {principal_type} {want}", expected, f"{principal_type} {want}", **kw)]
 
 
-def _attached(ctx: Context) -> tuple[dict[str, Any], list[str]]:
+def _attached(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]]]:
     role = ctx.resource()
-    names = [p["name"] for p in ctx.data(f"roles.{ctx.name}.attached_policies")]
-    return role, names
+    return role, list(ctx.data(f"roles.{ctx.name}.attached_policies"))
+
+
+def _name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _impostor(policies: list[dict[str, str]], arn: str) -> str:
+    """A policy with the expected name but another ARN (a customer policy named like an AWS one)."""
+    same = [p["arn"] for p in policies if p["name"] == _name(arn) and p["arn"] != arn]
+    return f"; a policy with that name is attached, but it is {same[0]}, not {arn}" if same else ""
 
 
 @evaluator("policy_attached", policy=STR, attached=optional({"type": "boolean"}))
 def policy_attached(ctx: Context, policy: str, attached: bool = True) -> list[Outcome]:
-    """`policy` is attached to the role (or, with attached: false, is not)."""
-    role, names = _attached(ctx)
+    """The managed policy with ARN `policy` is attached to the role (or, with attached: false, is not).
+    Compared by ARN: a customer policy named AmazonEC2FullAccess is not the AWS one."""
+    role, policies = _attached(ctx)
+    arn = ctx.expand(policy)
+    name = _name(arn)
     kw = {"resource_id": role.get("arn")}
-    have = policy in names
-    expected = f"{policy} {'attached' if attached else 'not attached'}"
-    actual = names or "(no policies attached)"
+    have = any(p["arn"] == arn for p in policies)
+    expected = f"{name} {'attached' if attached else 'not attached'}"
+    actual = [p["name"] for p in policies] or "(no policies attached)"
     if have == attached:
-        return [ok(f"{policy} is {'attached to' if have else 'not attached to'} {ctx.name}", expected, actual, **kw)]
+        return [ok(f"{name} is {'attached to' if have else 'not attached to'} {ctx.name}", expected, actual, **kw)]
     if attached:
-        return [bad(f"{policy} is not attached to {ctx.name}", expected, actual, **kw)]
-    return [bad(f"{policy} is still attached to {ctx.name}: elevated permissions left behind", expected, actual, **kw)]
+        return [bad(f"{name} is not attached to {ctx.name}{_impostor(policies, arn)}", expected, actual, **kw)]
+    return [bad(f"{name} is still attached to {ctx.name}: elevated permissions left behind", expected, actual, **kw)]
 
 
 @evaluator("attached_only", allowed=STRS)
 def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
-    """No managed policy other than `allowed` is attached to the role."""
-    role, names = _attached(ctx)
-    extra = [n for n in names if n not in allowed]
+    """No managed policy other than the `allowed` ARNs is attached to the role."""
+    role, policies = _attached(ctx)
+    arns = ctx.expand(allowed)
+    extra = [p for p in policies if p["arn"] not in arns]
+    names = [p["name"] for p in policies]
+    expected = f"at most {', '.join(_name(a) for a in arns)}"
     kw = {"resource_id": role.get("arn")}
     if extra:
-        return [bad(f"{ctx.name} has policies the guide does not ask for: {', '.join(extra)}",
-                    f"at most {', '.join(allowed)}", names, **kw)]
-    return [ok(f"{ctx.name} has no managed policy beyond the guide", f"at most {', '.join(allowed)}",
-               names or "(none)", **kw)]
+        listed = ", ".join(p["name"] if _name(p["arn"]) not in map(_name, arns) else p["arn"] for p in extra)
+        return [bad(f"{ctx.name} has policies the guide does not ask for: {listed}", expected, names, **kw)]
+    return [ok(f"{ctx.name} has no managed policy beyond the guide", expected, names or "(none)", **kw)]
 
 
 @evaluator("no_inline_policies")

@@ -4,12 +4,22 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
-from validator.checks import STR, Outcome, bad, evaluator, ok
+from validator.checks import STR, Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 
 
 def _sub(s: dict) -> str:
     return f"{s.get('name')} ({s['id']})"
+
+
+def _vpc_subnets(ctx: Context) -> list[dict]:
+    """The valohai subnets inside valohai-vpc. One in another VPC is subnets-in-vpc's failure;
+    its CIDR, zone and route table belong to that other VPC and are not judged again."""
+    vpc = ctx.resource("vpc")
+    subnets = [s for s in ctx.items("subnets") if s.get("vpc_id") == vpc["id"]]
+    if not subnets:
+        raise Missing("valohai-subnet-* in valohai-vpc", "subnets-in-vpc")
+    return subnets
 
 
 @evaluator("in_vpc")
@@ -34,7 +44,7 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
     vpc = ctx.resource("vpc")
     nets = [ipaddress.ip_network(c) for c in vpc.get("cidrs") or [vpc["cidr"]]]
     out = []
-    for s in ctx.items():
+    for s in _vpc_subnets(ctx):
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
         net = ipaddress.ip_network(s["cidr"])
         if any(net.version == n.version and net.subnet_of(n) for n in nets):
@@ -49,7 +59,7 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
 def distinct_az(ctx: Context) -> list[Outcome]:
     """No two valohai subnets share an availability zone (the guide: one subnet per zone)."""
     by_az: dict[str, list[dict]] = defaultdict(list)
-    subnets = ctx.items()
+    subnets = _vpc_subnets(ctx)
     for s in subnets:
         by_az[s.get("az")].append(s)
     clashes = {az: ss for az, ss in by_az.items() if len(ss) > 1}
@@ -104,7 +114,7 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
 def subnet_routes(ctx: Context) -> list[Outcome]:
     """A valohai subnet explicitly associated with a table other than the main one
     still has 0.0.0.0/0 => valohai-igw there (otherwise the workers are offline)."""
-    subnets = ctx.items("subnets")
+    subnets = _vpc_subnets(ctx)
     tables = ctx.data("route_tables")
     igw = ctx.maybe("igw")
     igw_id = igw["id"] if igw else None

@@ -6,6 +6,10 @@ from validator.checks import STR, STRS, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 
 
+LABELS = {"region": "AWS region", "arn": "IAM ARN", "cidr": "CIDR", "vpc_cidr": "VPC CIDR",
+          "choice": "choice"}
+
+
 @evaluator("param_valid", key=STR, kind={"enum": sorted(P.VALIDATORS)})
 def param_valid(ctx: Context, key: str, kind: str) -> list[Outcome]:
     """The params value `key` is a valid `kind` (region, arn, cidr, choice)."""
@@ -15,8 +19,8 @@ def param_valid(ctx: Context, key: str, kind: str) -> list[Outcome]:
         return [ok(f"{key} is not set and not needed here", "", "(not set)", resource_id=key)]
     problem = P.VALIDATORS[kind](str(value))
     if problem:
-        return [bad(f"{src}: {key}: {problem}", f"a valid {kind}", value, resource_id=key)]
-    return [ok(f"{key} {value} is a valid {kind}", f"a valid {kind}", value, resource_id=key)]
+        return [bad(f"{src}: {key}: {problem}", f"a valid {LABELS[kind]}", value, resource_id=key)]
+    return [ok(f"{key} {value} is a valid {LABELS[kind]}", f"a valid {LABELS[kind]}", value, resource_id=key)]
 
 
 @evaluator("param_in", key=STR, values=STRS, reason=STR)

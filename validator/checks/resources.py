@@ -43,7 +43,7 @@ IAM_PATHS = {
     "master_role": "roles.ValohaiMaster",
 }
 EC2_LISTS = {"vpc": "vpcs", "igw": "igws", "instance": "instances", "eip": "eips"}
-LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
+LIVE_STATES = ("pending", "running", "stopping", "stopped")
 
 
 def resource_id(kind: str, item: dict[str, Any] | None) -> str | None:
@@ -78,9 +78,18 @@ def candidates(snap: Any, kind: str) -> list[dict[str, Any]]:
     raise KeyError(kind)
 
 
+def judged(snap: Any, kind: str) -> list[dict[str, Any]]:
+    """The candidates the rules inspect: a terminated valohai-i-queue is only
+    queue-instance-exists' business (the other rules skip rather than judge a corpse)."""
+    found = candidates(snap, kind)
+    if kind == "instance":
+        found = [i for i in found if i.get("state") in LIVE_STATES]
+    return found
+
+
 def pick(snap: Any, kind: str, required: bool = True) -> dict[str, Any] | None:
     """The one object the rules judge as the guide's `kind`; Missing if none."""
-    found = candidates(snap, kind)
+    found = judged(snap, kind)
     if found:
         return found[0]
     if required:

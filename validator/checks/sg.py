@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from validator.checks import STR, WHEN, Outcome, bad, evaluator, ok
+from validator.checks import STR, WHEN, Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 from validator.checks.resources import KINDS
 
@@ -45,11 +45,14 @@ class _Want:
         self.port = spec.get("port")
         src = spec["source"]
         self.group_id = self.cidr = None
+        self.vpc_cidr = None
         if src.startswith("sg:"):
             kind = src[3:]
             self.group_name = KINDS[kind].name
             self.group_id = ctx.resource(kind)["id"]
             self.text = self.group_name
+            vpc = ctx.maybe("vpc")
+            self.vpc_cidr = ipaddress.ip_network(vpc["cidr"]) if vpc and vpc.get("cidr") else None
         else:
             self.cidr = ipaddress.ip_network(ctx.expand(src))
             self.text = str(self.cidr)
@@ -69,8 +72,11 @@ class _Want:
         if self.group_id:
             if r.get("group_id") == self.group_id:
                 return True
-            # a CIDR rule of 0.0.0.0/0 covers any group as well
-            return r.get("cidr") == "0.0.0.0/0"
+            # a CIDR rule of 0.0.0.0/0, or one holding all of valohai-vpc, reaches every member too
+            if not r.get("cidr"):
+                return False
+            net = ipaddress.ip_network(r["cidr"])
+            return net.prefixlen == 0 or bool(self.vpc_cidr and self.vpc_cidr.subnet_of(net))
         if r.get("cidr"):
             return self.cidr.subnet_of(ipaddress.ip_network(r["cidr"]))
         return False
@@ -89,8 +95,19 @@ class _Want:
         return False
 
 
-def _wants(ctx: Context, rules: list[dict[str, Any]]) -> list[_Want]:
-    return [_Want(ctx, r) for r in rules if ctx.applies(r.get("when"))]
+def _wants(ctx: Context, rules: list[dict[str, Any]], allow_missing: bool = False) -> list[_Want]:
+    """The guide's rules that apply. With `allow_missing`, a rule naming a group that does not
+    exist is dropped (nothing can reference it) instead of skipping the whole check."""
+    out = []
+    for r in rules:
+        if not ctx.applies(r.get("when")):
+            continue
+        try:
+            out.append(_Want(ctx, r))
+        except Missing:
+            if not allow_missing:
+                raise
+    return out
 
 
 def _groups(ctx: Context) -> dict[str, str]:
@@ -119,7 +136,8 @@ def sg_only(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list[O
     """Every rule of the group is one of the guide's `rules` (or narrower); any other port,
     protocol or wider source fails and is named."""
     sg = ctx.resource()
-    wants = _wants(ctx, rules)
+    # a missing valohai-sg-workers must not hide 63790 open to the world on valohai-sg-queue
+    wants = _wants(ctx, rules, allow_missing=True)
     groups = _groups(ctx)
     extra = [r for r in sg.get(direction, []) if not any(w.contains(r) for w in wants)]
     word = "inbound" if direction == "ingress" else "outbound"

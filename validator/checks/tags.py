@@ -5,13 +5,27 @@ from typing import Any
 
 from validator.checks import STR, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.resources import resource_id
+from validator.checks.resources import IAM_PATHS, resource_id
+from validator.snapshot import Undecidable
 
 
 def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
     rid = resource_id(ctx.kind, item)
     name = item.get("name") or ctx.name
+    if ctx.kind == "route_table" and item.get("name") != ctx.name:
+        # found as valohai-vpc's main table, not by its name: do not call it valohai-rt
+        return f"the main route table of valohai-vpc ({rid})", rid
     return (f"{name} ({rid})" if rid and rid != name and not rid.startswith("arn:") else name), rid
+
+
+def _tag_error(ctx: Context) -> str | None:
+    path = IAM_PATHS.get(ctx.kind)
+    if path:
+        try:
+            ctx.data(f"{path}.tags")
+        except Undecidable as exc:
+            return str(exc)
+    return None
 
 
 @evaluator("tag", key=STR, value=STR)
@@ -20,7 +34,9 @@ def tag(ctx: Context, key: str, value: str) -> list[Outcome]:
     out = []
     for item in ctx.items():
         label, rid = _label(ctx, item)
-        tags = item.get("tags") or {}
+        tags = item.get("tags")
+        if tags is None:  # the tag read failed: the reason is recorded under the resource's path
+            raise Undecidable(_tag_error(ctx) or f"the tags of {label} could not be read")
         want = ctx.expand(value)
         kw = {"resource_id": rid, "resource_name": item.get("name") or ctx.name}
         if tags.get(key) == want:

@@ -33,30 +33,34 @@ class Spec:
     condition: Condition = frozenset()
     operators: frozenset[str] = frozenset()   # other operators accepted for the condition
     label: str = ""
+    condition_text: str = ""                   # as the guide writes it, for messages
 
     @classmethod
     def from_args(cls, d: dict[str, Any]) -> "Spec":
         cond = canonical_condition(d.get("condition"))
         ops = {op for op, _, _ in cond} | {o.lower() for o in d.get("accept_operators", [])}
+        text = " and ".join(f"{k} = {', '.join(map(str, as_list(v)))}"
+                            for block in (d.get("condition") or {}).values() for k, v in block.items())
         return cls(tuple(as_list(d["actions"])), tuple(as_list(d.get("resources", ["*"]))), cond,
-                   frozenset(ops), d.get("label", ""))
+                   frozenset(ops), d.get("label", ""), text)
 
     def condition_met_by(self, cond: Condition) -> bool:
         """True when a statement with `cond` is at least as strict as this spec."""
         return all(
-            any(k == key and v == vals and op in self.operators for op, k, v in cond)
+            any(k == key and v and v <= vals and op in self.operators for op, k, v in cond)
             for _, key, vals in self.condition
         )
 
     def condition_allows(self, cond: Condition) -> bool:
         """True when a statement with `cond` would apply wherever the spec applies."""
         return all(
-            any(k == key and v == vals and op in self.operators for _, key, vals in self.condition)
+            any(k == key and vals <= v and op in self.operators for _, key, vals in self.condition)
             for op, k, v in cond
         )
 
     def describe_condition(self) -> str:
-        return " and ".join(f"{k} = {', '.join(sorted(v))}" for _, k, v in sorted(self.condition)) or "none"
+        return self.condition_text or " and ".join(
+            f"{k} = {', '.join(sorted(v))}" for _, k, v in sorted(self.condition)) or "none"
 
 
 def concretise(resource: str, account_id: str) -> str:
@@ -152,7 +156,8 @@ def _judge(out: Wider, st: Statement, pattern: str, res: str, specs: list[Spec])
             out.add(f"{pattern} on {res} {where}: the guide allows it only on {', '.join(s.resources)}")
             return
         if not s.condition_met_by(st.condition):
-            out.add(f"{pattern} on {res} {where} is allowed without the guide's condition "
+            how = "under a condition wider than" if st.condition else "without"
+            out.add(f"{pattern} on {res} {where} is allowed {how} the guide's condition "
                     f"{s.describe_condition()}")
             return
     if len(granted) > 1 or "*" in pattern:
@@ -186,7 +191,8 @@ def trust_problems(statements: list[Statement], principal: tuple[str, str], acti
             problems.append(f"{st.label} has no Principal")
             continue
         acts = st.actions or ()
-        extra_actions = sorted({a for p in acts for a in expand(p)} - allowed_actions)
+        # name the patterns as written (sts:*, sts:AssumeRoleWithSAML), not their lower-cased expansion
+        extra_actions = [p for p in acts if expand(p) - allowed_actions]
         if st.not_actions is not None:
             extra_actions = [f"NotAction {', '.join(st.not_actions)}"]
         for p in st.principals:

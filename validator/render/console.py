@@ -45,7 +45,7 @@ def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any
             if st in ("fail", "warn", "error"):
                 if f.expected:
                     con.print(f"        [dim]expected:[/] {escape(f.expected)}")
-                if f.actual:
+                if f.actual and f.actual not in f.message:
                     con.print(f"        [dim]actual:  [/] {escape(f.actual)}")
                 if f.fix and st != "error":
                     con.print(f"        [dim]fix:     [/] {escape(f.fix)}")

@@ -18,8 +18,20 @@ def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any
         "account_id": meta.get("account_id"),
         "region": meta.get("region"),
         "summary": summary(findings),
-        "findings": [{**{k: getattr(f, k) for k in FIELDS}, "section": f.section, "fix": f.fix} for f in findings],
+        "findings": [_finding(f) for f in findings],
     }
+
+
+LOCATION = ("file", "line", "column", "pointer")
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    out = {k: getattr(f, k) for k in FIELDS}
+    out["section"] = f.section
+    out["fix"] = f.fix
+    if f.file is not None:
+        out.update({k: getattr(f, k) for k in LOCATION})
+    return out
 
 
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:

@@ -1,0 +1,328 @@
+"""rules/4-queue.yaml against the guide's account in moto: valohai-i-queue and valohai-ip-queue.
+
+Every drift is made through boto3 on the moto account and must fail the right
+rule(s), on the right resource, naming what the guide expects and what the
+account has, and nothing else may fail. A rule that cannot read what it needs
+(a deregistered image) is `error`, never `pass`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Account, Result, assert_fails_exactly, ids_of
+from validator import engine, params as params_mod
+from validator.demo import AL2023_AMI, FAKE_UBUNTU_AMI, UBUNTU_2004_AMI, UBUNTU_2204_AMI
+
+EOL_RULE = "queue-instance-os-support"   # on_fail: warn
+
+
+# ------------------------------------------------------------------ helpers
+
+def queue_rule_ids(pack) -> set[str]:
+    return {r.id for r in pack.rules if r.source == "4-queue.yaml"}
+
+
+def tagged(kind: str, name: str | None, valohai: bool = True) -> list[dict[str, Any]]:
+    tags = ([{"Key": "Name", "Value": name}] if name else []) + ([{"Key": "valohai", "Value": "1"}] if valohai else [])
+    return [{"ResourceType": kind, "Tags": tags}]
+
+
+def relaunch(a: Account, **overrides: Any) -> str:
+    """Replace valohai-i-queue: terminate the golden one and launch a new one as the guide says,
+    with `overrides` (None drops a launch argument); valohai-ip-queue moves to the new one."""
+    a.ec2.terminate_instances(InstanceIds=[a.ids["instance"]])
+    launch = dict(
+        ImageId=UBUNTU_2004_AMI, InstanceType="t3.medium", MinCount=1, MaxCount=1, KeyName=a.ids["key_pair"],
+        SubnetId=a.ids["subnets"][0], SecurityGroupIds=[a.ids["sg_queue"]],
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 16}}],
+        TagSpecifications=tagged("instance", "valohai-i-queue"))
+    launch.update(overrides)
+    new = a.ec2.run_instances(**{k: v for k, v in launch.items() if v is not None})["Instances"][0]["InstanceId"]
+    a.ec2.associate_address(AllocationId=a.ids["eip"], InstanceId=new, AllowReassociation=True)
+    return new
+
+
+def eip_association(a: Account) -> str:
+    return a.ec2.describe_addresses(AllocationIds=[a.ids["eip"]])["Addresses"][0]["AssociationId"]
+
+
+def release_eip(a: Account) -> None:
+    a.ec2.disassociate_address(AssociationId=eip_association(a))
+    a.ec2.release_address(AllocationId=a.ids["eip"])
+
+
+def recheck(a: Account, result: Result) -> Result:
+    """Evaluate the (edited) snapshot of `result` again, as `vhv check --snapshot` would."""
+    prm = params_mod.from_dict(dict(a.params), source="params.yaml")
+    return Result(engine.evaluate(a.pack, prm, result.snapshot), result.snapshot, result.calls)
+
+
+# ------------------------------------------------------------------ golden
+
+GOLDEN_PASS = {
+    "queue-instance-exists": "valohai-i-queue exists ({instance})",
+    "queue-instance-tag": "valohai-i-queue ({instance}) has tag valohai=1",
+    "queue-instance-type": "valohai-i-queue ({instance}) instance type is t3.medium",
+    "queue-instance-os": f"valohai-i-queue runs Ubuntu 20.04 LTS ({UBUNTU_2004_AMI} "
+                         "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20250610)",
+    "queue-instance-disk": "is 16 GiB",
+    "queue-instance-sg": "valohai-i-queue has valohai-sg-queue ({sg_queue})",
+    "queue-instance-subnet": "valohai-i-queue is in valohai-subnet-1 ({subnet_1})",
+    "queue-instance-key-pair": "valohai-i-queue uses key pair 'valohai-queue-key'",
+    "eip-exists": "valohai-ip-queue exists ({eip})",
+    "eip-tag": "valohai-ip-queue ({eip}) has tag valohai=1",
+    "eip-vpc-domain": "valohai-ip-queue ({eip}) domain is vpc",
+    "eip-associated": "is associated with valohai-i-queue ({instance})",
+}
+
+
+def test_golden_account_passes_every_queue_rule_with_its_reason(account):
+    assert set(GOLDEN_PASS) | {EOL_RULE} == queue_rule_ids(account.pack)
+    result = account.check()
+    ids = ids_of(account)
+    wrong = {}
+    for rule_id, fragment in GOLDEN_PASS.items():
+        f = result.one(rule_id)
+        if f.status != "pass" or fragment.format(**ids) not in f.message:
+            wrong[rule_id] = (f.status, f.message)
+    assert wrong == {}
+    # the guide's own Ubuntu 20.04 is past its standard support: a warning, never a failure
+    eol = result.one(EOL_RULE)
+    assert eol.status == "warn"
+    assert "Ubuntu 20.04 LTS (focal) reached the end of standard support on 2025-05-31" in eol.message
+    assert "Ubuntu Pro (ESM)" in eol.message
+    assert eol.resource_id == account.ids["instance"]
+    assert engine.exit_code(result.findings) == 0
+
+
+def test_option2_skips_every_queue_rule_naming_option2(account):
+    result = account.check(provisioning="valohai", queue_installer="valohai")
+    for rule_id in queue_rule_ids(account.pack):
+        f = result.one(rule_id)
+        assert f.status == "skip", (rule_id, f.message)
+        assert "Option 2" in f.message and "provisioning: self" in f.message, f.message
+    assert [c for c in result.calls if c.startswith("ec2:")] == []
+
+
+# ------------------------------------------------------------------ drifts: valohai-i-queue
+
+def _terminate(a: Account) -> None:
+    a.ec2.terminate_instances(InstanceIds=[a.ids["instance"]])
+
+
+def _unname_instance(a: Account) -> None:
+    a.ec2.delete_tags(Resources=[a.ids["instance"]], Tags=[{"Key": "Name"}])
+
+
+def _second_queue(a: Account) -> dict[str, str]:
+    inst = a.ec2.run_instances(ImageId=UBUNTU_2004_AMI, InstanceType="t3.medium", MinCount=1, MaxCount=1,
+                               SubnetId=a.ids["subnets"][1], TagSpecifications=tagged("instance", "valohai-i-queue"))
+    return {"second": inst["Instances"][0]["InstanceId"]}
+
+
+def _resize(a: Account) -> None:
+    # the console's way: stop, change the type, (start); a stopped queue still exists
+    a.ec2.stop_instances(InstanceIds=[a.ids["instance"]])
+    a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"], InstanceType={"Value": "t3.small"})
+
+
+def _relaunched(**overrides: Any):
+    return lambda a: {"instance": relaunch(a, **overrides)}
+
+
+def _volume_of(a: Account) -> dict[str, str]:
+    new = relaunch(a, BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}])
+    inst = a.ec2.describe_instances(InstanceIds=[new])["Reservations"][0]["Instances"][0]
+    return {"instance": new, "vol": inst["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]}
+
+
+def _in_plain_subnet(a: Account) -> dict[str, str]:
+    # a subnet of valohai-vpc that is not one of the guide's valohai-subnet-*
+    s = a.ec2.create_subnet(VpcId=a.ids["vpc"], CidrBlock="10.0.64.0/20", AvailabilityZone="eu-west-1a",
+                            TagSpecifications=tagged("subnet", "default-a", valohai=False))["Subnet"]["SubnetId"]
+    return {"instance": relaunch(a, SubnetId=s), "plain": s}
+
+
+INSTANCE_DRIFTS = [
+    pytest.param(_terminate, {
+        "queue-instance-exists": ("{instance}", ["valohai-i-queue ({instance}) is terminated"])},
+        id="queue terminated"),
+    pytest.param(_unname_instance, {
+        "queue-instance-exists": (None, ["valohai-i-queue not found in account 123456789012, region eu-west-1",
+                                         "looked for tag Name=valohai-i-queue"])},
+        id="queue unnamed"),
+    pytest.param(_second_queue, {
+        "queue-instance-exists": ("{instance}", ["2 resources are named valohai-i-queue ({instance}, {second}); "
+                                                 "vhv judges {instance}"])},
+        id="two queues"),
+    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["instance"]], Tags=[{"Key": "valohai"}]), {
+        "queue-instance-tag": ("{instance}", [
+            "tag valohai=1 missing on valohai-i-queue ({instance}): found no valohai tag"])},
+        id="queue untagged"),
+    pytest.param(_resize, {
+        "queue-instance-type": ("{instance}", ["valohai-i-queue ({instance}) instance type is t3.small; "
+                                               "the guide asks for t3.medium"])},
+        id="queue resized"),
+    pytest.param(_relaunched(ImageId=AL2023_AMI,
+                             BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16}}]), {
+        "queue-instance-os": ("{instance}", [
+            f"valohai-i-queue runs {AL2023_AMI} (al2023-ami-2023.6.20251020.0-kernel-6.1-x86_64), "
+            "not Ubuntu 20.04 LTS"])},
+        id="amazon linux 2023"),
+    pytest.param(_relaunched(ImageId=FAKE_UBUNTU_AMI), {
+        "queue-instance-os": ("{instance}", [f"valohai-i-queue's image {FAKE_UBUNTU_AMI} is named like Ubuntu 20.04 "
+                                             "LTS but owned by 123456789999, not Canonical (099720109477)"])},
+        id="ubuntu look-alike not from canonical"),
+    # the guide says 20.04; a newer Ubuntu is for Valohai to approve (see the EOL advice)
+    pytest.param(_relaunched(ImageId=UBUNTU_2204_AMI), {
+        "queue-instance-os": ("{instance}", [f"valohai-i-queue runs {UBUNTU_2204_AMI} (ubuntu/images/hvm-ssd/"
+                                             "ubuntu-jammy-22.04-amd64-server-20251015), not Ubuntu 20.04 LTS"])},
+        id="ubuntu 22.04"),
+    pytest.param(_volume_of, {
+        "queue-instance-disk": ("{instance}", ["root volume {vol} of valohai-i-queue is 8 GiB; "
+                                               "the guide asks for 16 GiB"])},
+        id="8 GiB root volume"),
+    pytest.param(lambda a: a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"],
+                                                           Groups=[a.ids["sg_workers"]]), {
+        "queue-instance-sg": ("{instance}", ["valohai-i-queue does not have valohai-sg-queue ({sg_queue}) attached; "
+                                             "it has valohai-sg-workers ({sg_workers})"])},
+        id="queue without valohai-sg-queue"),
+    pytest.param(_in_plain_subnet, {
+        "queue-instance-subnet": ("{instance}", ["valohai-i-queue is in subnet {plain}, which is not a "
+                                                 "valohai-subnet-* subnet"])},
+        id="queue in a non-valohai subnet"),
+    pytest.param(_relaunched(KeyName=None), {
+        "queue-instance-key-pair": ("{instance}", [
+            "valohai-i-queue has no key pair: nobody can SSH to install the queue"])},
+        id="queue without key pair"),
+    pytest.param(lambda a: a.ec2.delete_key_pair(KeyName=a.ids["key_pair"]), {
+        "queue-instance-key-pair": ("{instance}", ["valohai-i-queue's key pair 'valohai-queue-key' no longer exists "
+                                                   "in eu-west-1"])},
+        id="key pair deleted after launch"),
+]
+
+
+# ------------------------------------------------------------------ drifts: valohai-ip-queue
+
+def _eip_on_other_instance(a: Account) -> dict[str, str]:
+    other = a.ec2.run_instances(ImageId=UBUNTU_2004_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                SubnetId=a.ids["subnets"][1])["Instances"][0]["InstanceId"]
+    a.ec2.associate_address(AllocationId=a.ids["eip"], InstanceId=other, AllowReassociation=True)
+    return {"other": other}
+
+
+EIP_DRIFTS = [
+    pytest.param(release_eip, {
+        "eip-exists": (None, ["valohai-ip-queue not found in account 123456789012, region eu-west-1",
+                              "looked for tag Name=valohai-ip-queue"])},
+        id="eip released"),
+    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "Name"}]), {
+        "eip-exists": (None, ["valohai-ip-queue not found", "looked for tag Name=valohai-ip-queue"])},
+        id="eip unnamed"),
+    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "valohai"}]), {
+        "eip-tag": ("{eip}", ["tag valohai=1 missing on valohai-ip-queue ({eip}): found no valohai tag"])},
+        id="eip untagged"),
+    pytest.param(lambda a: a.ec2.disassociate_address(AssociationId=eip_association(a)), {
+        "eip-associated": ("{eip}", ["is not associated with any instance; the guide attaches it to "
+                                     "valohai-i-queue ({instance})"])},
+        id="eip disassociated"),
+    pytest.param(_eip_on_other_instance, {
+        "eip-associated": ("{eip}", ["is associated with {other}, not valohai-i-queue ({instance})"])},
+        id="eip on another instance"),
+]
+
+DRIFTS = INSTANCE_DRIFTS + EIP_DRIFTS
+
+
+@pytest.mark.parametrize("drift, fails", DRIFTS)
+def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails):
+    extra = drift(account)
+    assert_fails_exactly(account.check(), fails, ids_of(account, extra))
+
+
+def test_every_queue_rule_has_a_drift_that_fails_it(pack):
+    covered = {rule for case in DRIFTS for rule in case.values[1]}
+    covered |= {"queue-instance-os-support",   # warns only: test_ubuntu_20_04_warns_past_its_support_end
+                "eip-vpc-domain"}              # on a snapshot: test_eip_outside_the_vpc_domain_fails
+    assert queue_rule_ids(pack) - covered == set()
+
+
+# ------------------------------------------------------------------ the image
+
+def test_deregistered_image_is_an_error_never_a_pass(account):
+    # an AMI of our own (a backup of the queue), launched from and then deregistered
+    image = account.ec2.create_image(InstanceId=account.ids["instance"], Name="valohai-queue-backup")["ImageId"]
+    new = relaunch(account, ImageId=image)
+    account.ec2.deregister_image(ImageId=image)
+    result = account.check()
+    cannot_read = (f"could not decide: image {image} of valohai-i-queue cannot be read (deregistered, "
+                   "or not visible to this account): its operating system cannot be confirmed")
+    assert_fails_exactly(result, {"queue-instance-os": (new, [cannot_read]),
+                                  EOL_RULE: (new, [cannot_read])}, ids_of(account))
+    assert result.one("queue-instance-os").status == "error"
+    assert result.one(EOL_RULE).status == "error"
+    assert engine.exit_code(result.findings) == 2
+
+
+def test_ubuntu_20_04_warns_past_its_support_end_and_never_fails(account):
+    result = account.check()
+    f = result.one(EOL_RULE)
+    assert f.status == "warn"
+    assert f.expected == "a supported release (after 2025-05-31)"
+    assert f.actual == "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20250610"
+    assert "ask Valohai whether 22.04 or 24.04 is supported for the queue" in f.message
+    assert EOL_RULE not in result.failing()
+
+
+def test_ubuntu_22_04_is_in_standard_support(account):
+    relaunch(account, ImageId=UBUNTU_2204_AMI)
+    result = account.check()
+    assert result.one(EOL_RULE).status == "pass"
+    assert result.failing() == {"queue-instance-os"}   # the guide itself still says 20.04
+
+
+# ------------------------------------------------------------------ the instance is gone
+
+@pytest.mark.parametrize("drift", [_terminate, _unname_instance], ids=["terminated", "unnamed"])
+def test_without_a_live_queue_the_other_instance_rules_skip(account, drift):
+    drift(account)
+    result = account.check()
+    assert result.failing() == {"queue-instance-exists"}
+    for rule_id in queue_rule_ids(account.pack) - {"queue-instance-exists", "eip-exists", "eip-tag", "eip-vpc-domain"}:
+        f = result.one(rule_id)
+        assert f.status == "skip", (rule_id, f.status, f.message)
+        assert "valohai-i-queue does not exist (rule queue-instance-exists); nothing to inspect" in f.message
+    assert result.status("eip-exists") == "pass"
+
+
+def test_relaunched_queue_with_the_old_one_terminated_passes(account):
+    """A terminated valohai-i-queue keeps its Name tag for an hour: its replacement is judged, alone."""
+    new = relaunch(account)
+    result = account.check()
+    assert result.failing() == set()
+    assert result.one("queue-instance-exists").resource_id == new
+    assert result.one("eip-associated").message.endswith(f"is associated with valohai-i-queue ({new})")
+
+
+def test_eip_released_skips_the_other_eip_rules(account):
+    release_eip(account)
+    result = account.check()
+    assert result.failing() == {"eip-exists"}
+    for rule_id in ("eip-tag", "eip-vpc-domain", "eip-associated"):
+        f = result.one(rule_id)
+        assert f.status == "skip"
+        assert "valohai-ip-queue does not exist (rule eip-exists)" in f.message
+
+
+def test_eip_outside_the_vpc_domain_fails(account):
+    # EC2-Classic is retired: every new Elastic IP is domain vpc, and moto cannot tag a
+    # "standard" address (nor could AWS), so the reader would never find one by its Name.
+    # The drift is made on the snapshot, the way `vhv check --snapshot` reads an old one.
+    result = account.check()
+    [eip] = result.snapshot.data["eips"]
+    eip["domain"] = "standard"
+    assert_fails_exactly(recheck(account, result), {
+        "eip-vpc-domain": ("{eip}", ["valohai-ip-queue ({eip}) domain is standard; the guide asks for vpc"])},
+        ids_of(account))
