@@ -1,0 +1,288 @@
+"""`vhv lint`: each check fires on a policy that has the problem (with the words
+and, for some, the line and column) and stays quiet on one that does not; the CLI's
+exit codes, stdin, JSON contract and suppressions."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from validator import guide
+from validator.cli import main
+from validator.policy.lint import lint_text
+from validator.policy.lintmodel import docs
+
+V = "2012-10-17"
+
+
+def pol(*statements: dict, **top: object) -> dict:
+    return {"Version": V, "Statement": list(statements), **top}
+
+
+def st(action: object = "ec2:DescribeInstances", resource: object = "*", **more: object) -> dict:
+    out: dict = {"Effect": "Allow", "Action": action, "Resource": resource}
+    out.update(more)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def trust(principal: object, action: object = "sts:AssumeRole", **more: object) -> dict:
+    return pol({"Effect": "Allow", "Principal": principal, "Action": action, **more})
+
+
+ROLE = "arn:aws:iam::123456789012:role/ValohaiWorkerRole"
+TAG = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+
+# (check id, broken policy, words the message must contain, a clean neighbour)
+CASES = [
+    ("lint-missing-version", {"Statement": [st()]}, 'no "Version"', pol(st())),
+    ("lint-old-version", {"Version": "2008-10-17", "Statement": [st()]}, "2008-10-17", pol(st())),
+    ("lint-statement-shape", {"Version": V, "Statement": "ec2:DescribeInstances"}, "a string", pol(st())),
+    ("lint-statement-shape", {"Version": V, "Statement": [st(), "x"]}, "statement #2 is a string", pol(st())),
+    ("lint-unknown-key", {"Version": V, "Statment": [st()]}, "'Statment'", pol(st())),
+    ("lint-unknown-key", pol({"Effect": "Allow", "Actions": "ec2:DescribeInstances", "Action": "ec2:DescribeVpcs",
+                              "Resource": "*"}), "'Actions'", pol(st())),
+    ("lint-effect", pol(st(Effect="allow")), '"allow"', pol(st(Effect="Deny"))),
+    ("lint-effect", pol({"Action": "ec2:DescribeInstances", "Resource": "*"}), 'no "Effect"', pol(st())),
+    ("lint-action-element", pol(st(NotAction="ec2:RunInstances")), "both 'Action' and 'NotAction'", pol(st())),
+    ("lint-action-element", pol({"Effect": "Allow", "Resource": "*"}), "neither 'Action' nor 'NotAction'", pol(st())),
+    ("lint-resource-element", pol(st(NotResource=ROLE)), "both 'Resource' and 'NotResource'", pol(st())),
+    ("lint-resource-element", pol(st(resource=None)), "neither 'Resource' nor 'NotResource'", pol(st())),
+    ("lint-duplicate-sid", pol(st(Sid="A"), st("ec2:DescribeVpcs", Sid="A")), "Sid 'A'",
+     pol(st(Sid="A"), st("ec2:DescribeVpcs", Sid="B"))),
+    ("lint-sid-format", pol(st(Sid="allow-describe")), "'allow-describe'", pol(st(Sid="AllowDescribe"))),
+    ("lint-value-type", pol(st([["ec2:DescribeInstances"]])), "a list, not a string", pol(st())),
+    ("lint-unknown-service", pol(st("ecc2:DescribeInstances")), "'ecc2'", pol(st("ec2:DescribeInstances"))),
+    ("lint-unknown-action", pol(st("ec2:DescribeInstancez")), "'ec2:DescribeInstancez'", pol(st())),
+    ("lint-pattern-matches-nothing", pol(st("ec2:Descibe*")), "'ec2:Descibe*'", pol(st("ec2:Describe*"))),
+    ("lint-action-format", pol(st("ec2-DescribeInstances")), "not an action", pol(st())),
+    ("lint-unknown-operator", pol(st(Condition={"StringEqual": {"aws:RequestedRegion": "eu-west-1"}})),
+     "'StringEqual'", pol(st(Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))),
+    ("lint-unknown-condition-key", pol(st(Condition={"StringEquals": {"aws:RequestedRegio": "eu-west-1"}})),
+     "'aws:RequestedRegio'", pol(st(Condition={"StringEquals": {"aws:requestedregion": "eu-west-1"}}))),
+    ("lint-unknown-condition-key", pol(st(Condition={"StringEquals": {"ec2:InstanceTipe": "t3.medium"}})),
+     "'ec2:InstanceTipe'", pol(st("ec2:RunInstances", Condition={"StringEquals": {"ec2:InstanceType": "t3.medium"}}))),
+    ("lint-condition-key-unsupported", pol(st(Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})),
+     "'iam:PassedToService'", pol(st("iam:PassRole", ROLE, Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))),
+    ("lint-condition-key-unsupported", pol(st(Condition=TAG)), "'aws:ResourceTag/Valohai'",
+     pol(st("ec2:RunInstances", Condition=TAG))),
+    ("lint-condition-value", pol(st(Condition={"Bool": {"aws:SecureTransport": "yes"}})), "'yes' is not true or false",
+     pol(st(Condition={"Bool": {"aws:SecureTransport": "true"}}))),
+    ("lint-forallvalues-single-valued", pol(st("ec2:RunInstances", Condition={"ForAllValues:StringEquals": TAG["StringEquals"]})),
+     "ForAllValues is true when the key is absent", pol(st("ec2:RunInstances", Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["Valohai"]}}))),
+    ("lint-redundant-action", pol(st(["ec2:Describe*", "ec2:DescribeInstances"])), "already covered by 'ec2:Describe*'",
+     pol(st(["ec2:Describe*", "ec2:CreateTags"]))),
+    ("lint-redundant-action", pol(st(["ec2:DescribeVpcs", "ec2:describevpcs"])), "listed twice", pol(st("ec2:DescribeVpcs"))),
+    ("lint-allow-not-element", pol({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), "'NotAction'",
+     pol({"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"})),
+    ("lint-star-on-star", pol(st("*")), "every action of every service", pol(st("ec2:DescribeInstances"))),
+    ("lint-star-on-star", pol(st("ec2:*")), "every ec2 action", pol(st("ec2:*", "arn:aws:ec2:eu-west-1:123456789012:instance/*"))),
+    ("lint-passrole-star", pol(st("iam:PassRole")), "privilege escalation", pol(st("iam:PassRole", ROLE))),
+    ("lint-passrole-star", pol(st(["iam:PassRole"], "arn:aws:iam::123456789012:role/*")), "privilege escalation",
+     pol(st("iam:PassRole", "arn:aws:iam::123456789012:role/valohai-*"))),
+    ("lint-resource-not-arn", pol(st("iam:PassRole", "ValohaiWorkerRole")), "not an ARN", pol(st("iam:PassRole", ROLE))),
+    ("lint-arn-field", pol(st("iam:PassRole", "arn:aws:iam:eu-west-1:123456789012:role/x")), "empty region",
+     pol(st("iam:PassRole", "arn:aws:iam::123456789012:role/x"))),
+    ("lint-arn-field", pol(st("iam:PassRole", "arn:aws:iam::12345:role/x")), "'12345' is not a valid account",
+     pol(st("iam:PassRole", "arn:aws:iam::*:role/x"))),
+    ("lint-arn-field", pol(st("iam:PassRole", "arn:amazon:iam::123456789012:role/x")), "not an AWS partition",
+     pol(st("iam:PassRole", "arn:aws-cn:iam::123456789012:role/x"))),
+    ("lint-arn-field", pol(st("iam:PassRole", "arn:aws:iam::123456789012:rol/x")), "matches no iam resource type",
+     pol(st("iam:PassRole", ROLE))),
+    ("lint-resource-type-unsupported", pol(st("ec2:DescribeInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*")),
+     "does not support resource-level permissions", pol(st("ec2:TerminateInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*"))),
+    ("lint-resource-type-unsupported", pol(st(["iam:PassRole", "iam:GetRole"], "arn:aws:iam::123456789012:user/bob")),
+     "is of no type", pol(st(["iam:GetUser"], "arn:aws:iam::123456789012:user/bob"))),
+    ("lint-guide-placeholder", pol(st("iam:PassRole", "RECORDED ValohaiWorkerRole ARN HERE")), "RECORDED ValohaiWorkerRole ARN HERE",
+     pol(st("iam:PassRole", ROLE))),
+    ("lint-guide-placeholder", trust({"AWS": "RECORDED AssumeRole ARN HERE"}), "RECORDED AssumeRole ARN HERE",
+     trust({"Service": "ec2.amazonaws.com"})),
+    ("lint-trust-principal-star", trust("*"), "any AWS principal", trust({"AWS": "111122223333"},
+                                                                          Condition={"StringEquals": {"sts:ExternalId": "x"}})),
+    ("lint-trust-principal-star", trust({"AWS": "*"}), "any AWS principal", trust({"Service": "ec2.amazonaws.com"})),
+    ("lint-trust-principal-invalid", trust({"Service": "ec2.amazon.com"}), "not a known service principal",
+     trust({"Service": "ecs-tasks.amazonaws.com"})),
+    ("lint-trust-principal-invalid", trust({"AWS": "valohai-assumer"}), "neither an IAM ARN nor a 12-digit",
+     trust({"AWS": "arn:aws:iam::111122223333:root"}, Condition={"StringEquals": {"sts:ExternalId": "x"}})),
+    ("lint-trust-action", trust({"Service": "ec2.amazonaws.com"}, "sts:*"), "wildcard",
+     trust({"Service": "ec2.amazonaws.com"}, ["sts:AssumeRole", "sts:TagSession"])),
+    ("lint-trust-action", trust({"Service": "ec2.amazonaws.com"}, "ec2:RunInstances"), "not an action a trust policy grants",
+     trust({"Service": "ec2.amazonaws.com"})),
+    ("lint-trust-missing-principal", pol({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                          "Action": "sts:AssumeRole"}, {"Effect": "Allow", "Action": "sts:AssumeRole"}),
+     "#2 has no \"Principal\"", trust({"Service": "ec2.amazonaws.com"})),
+    ("lint-trust-no-external-id", trust({"AWS": "arn:aws:iam::111122223333:role/valohai-assumer"}, Condition={}),
+     "confused deputy", trust({"AWS": "arn:aws:iam::111122223333:role/valohai-assumer"},
+                              Condition={"StringEquals": {"sts:ExternalId": "abc"}})),
+]
+
+
+def lint(doc: object, text: str | None = None, **kw: object) -> list:
+    return lint_text(text if text is not None else json.dumps(doc, indent=2), "p.json", **kw)
+
+
+@pytest.mark.parametrize("rule,broken,words,clean", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_check_fires_on_the_problem_and_not_on_its_fix(rule: str, broken: dict, words: str, clean: dict) -> None:
+    hits = [f for f in lint(broken) if f.rule_id == rule]
+    assert hits, f"{rule} did not fire: {[(f.rule_id, f.message) for f in lint(broken)]}"
+    assert any(words in f.message for f in hits), [f.message for f in hits]
+    assert all(f.file == "p.json" and f.line and f.column and f.pointer is not None for f in hits)
+    assert [(f.rule_id, f.message) for f in lint(clean)] == []
+
+
+def test_every_documented_check_is_exercised_and_every_doc_is_complete() -> None:
+    exercised = {c[0] for c in CASES} | {"lint-not-json", "lint-not-object", "lint-duplicate-key"}
+    assert exercised == set(docs())
+    for rid, d in docs().items():
+        assert all(d[k].strip() for k in ("what", "why", "example", "instead")), rid
+
+
+def test_line_and_column_point_at_the_offending_text() -> None:
+    text = ('{\n  "Version": "2012-10-17",\n  "Statement": [{\n    "Effect": "Allow",\n'
+            '    "Action": ["ec2:DescribeInstances", "ecc2:DescribeVpcs"],\n    "Resource": "*"\n  }]\n}\n')
+    [f] = lint(None, text)
+    assert (f.rule_id, f.line, f.column, f.pointer) == ("lint-unknown-service", 5, 41, "/Statement/0/Action/1")
+    assert f.expected == '"ec2:DescribeVpcs"'
+
+
+def test_condition_key_with_a_slash_gets_an_escaped_pointer_and_its_own_line() -> None:
+    doc = pol(st(Condition={"StringEquals": {"aws:ResourceTags/x": "1"}}))
+    [f] = [f for f in lint(doc) if f.rule_id == "lint-unknown-condition-key"]
+    assert f.pointer == "/Statement/0/Condition/StringEquals/aws:ResourceTags~1x"
+    assert (f.line, f.column) == (10, 11)
+    assert f.expected == '"aws:ResourceTag/${TagKey}"'
+
+
+def test_not_json_is_one_finding_at_the_syntax_error() -> None:
+    [f] = lint(None, '{\n  "Version": "2012-10-17",\n  "Statement": [,]\n}')
+    assert (f.rule_id, f.status, f.line, f.column) == ("lint-not-json", "error", 3, 17)
+    [g] = lint(None, '["not", "a", "policy"]')
+    assert (g.rule_id, g.status) == ("lint-not-object", "error")
+
+
+def test_duplicate_keys_are_found_although_json_keeps_the_last() -> None:
+    text = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcs",\n' \
+           '"Action": "ec2:DescribeInstances", "Resource": "*"}]}'
+    [f] = lint(None, text)
+    assert (f.rule_id, f.line, f.column) == ("lint-duplicate-key", 2, 1)
+
+
+def test_the_guides_worker_policy_and_ec2_trust_are_clean() -> None:
+    assert lint(guide.WORKER_POLICY) == []
+    assert lint(guide.ec2_trust()) == []
+
+
+def test_the_guides_master_policy_gets_the_forallvalues_advice_as_a_warn() -> None:
+    found = lint(guide.master_policy(ROLE))
+    assert [(f.rule_id, f.status, f.severity) for f in found] == [("lint-forallvalues-single-valued", "warn", "medium")]
+    assert found[0].pointer == "/Statement/1/Condition/ForAllValues:StringEquals"
+    as_pasted = {f.rule_id: f.status for f in lint(guide.master_policy())}
+    assert as_pasted == {"lint-forallvalues-single-valued": "warn", "lint-guide-placeholder": "fail"}
+
+
+def test_fail_on_decides_which_levels_fail() -> None:
+    doc = guide.master_policy(ROLE)
+    assert [f.status for f in lint(doc, fail_on="warn")] == ["fail"]
+    assert [f.status for f in lint(pol(st("*")), fail_on="never")] == ["warn"]
+
+
+def test_account_flag_makes_own_account_principals_not_cross_account() -> None:
+    doc = trust({"AWS": "arn:aws:iam::123456789012:role/ci"})
+    assert [f.rule_id for f in lint(doc)] == ["lint-trust-no-external-id"]
+    assert lint(doc, account="123456789012") == []
+
+
+# ------------------------------------------------------------------ CLI
+
+def write(tmp_path, name: str, doc: object) -> str:
+    p = tmp_path / name
+    p.write_text(doc if isinstance(doc, str) else json.dumps(doc, indent=2))
+    return str(p)
+
+
+def test_cli_clean_file_exits_0(tmp_path, capsys) -> None:
+    assert main(["lint", write(tmp_path, "w.json", guide.WORKER_POLICY)]) == 0
+    assert "0 finding(s)" in capsys.readouterr().out
+
+
+def test_cli_console_shows_the_offending_line_with_a_caret(tmp_path, capsys) -> None:
+    path = write(tmp_path, "m.json", pol(st("ec2:DescribeInstancez")))
+    assert main(["lint", path]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:6:17: error[lint-unknown-action]" in out
+    assert '  6 |       "Action": "ec2:DescribeInstancez",\n    |                 ^' in out
+    assert 'write instead: "ec2:DescribeInstances"' in out
+
+
+def test_cli_json_report_follows_the_check_contract(tmp_path) -> None:
+    src = write(tmp_path, "m.json", guide.master_policy())
+    out = tmp_path / "r.json"
+    assert main(["lint", src, "--format", "json", "--output", str(out)]) == 1
+    report = json.loads(out.read_text())
+    assert report["tool"] == "vhv" and report["summary"]["fail"] == 1 and report["summary"]["warn"] == 1
+    f = report["findings"][1]
+    assert {k: f[k] for k in ("rule_id", "severity", "status", "file", "line", "pointer")} == {
+        "rule_id": "lint-guide-placeholder", "severity": "high", "status": "fail", "file": src, "line": 56,
+        "pointer": "/Statement/3/Resource"}
+    assert {"message", "expected", "actual", "column"} <= set(f)
+
+
+def test_cli_not_json_is_exit_2_one_line_no_traceback(tmp_path) -> None:
+    path = write(tmp_path, "bad.json", '{"Version": "2012-10-17",\n "Statement": [}')
+    proc = subprocess.run([sys.executable, "-m", "validator", "lint", path], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert [ln for ln in proc.stdout.splitlines() if "lint-not-json" in ln] == [
+        f"{path}:2:16: error[lint-not-json]: not JSON: Expecting value"]
+
+
+def test_cli_missing_file_is_exit_2(tmp_path, capsys) -> None:
+    assert main(["lint", str(tmp_path / "nope.json")]) == 2
+    assert "No such file" in capsys.readouterr().out
+
+
+def test_cli_reads_standard_input(monkeypatch, capsys) -> None:
+    import io
+
+    data = json.dumps(pol(st("ecc2:DescribeInstances"))).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["lint", "-", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["rule_id"], f["file"]) for f in report["findings"]] == [("lint-unknown-service", "<stdin>")]
+
+
+def test_cli_trust_flag_treats_a_file_as_a_trust_policy(tmp_path, capsys) -> None:
+    path = write(tmp_path, "t.json", pol({"Effect": "Allow", "Action": "sts:AssumeRole"}))
+    assert main(["lint", path]) == 1   # an identity policy without Resource
+    assert "lint-resource-element" in capsys.readouterr().out
+    assert main(["lint", "--trust", path]) == 1
+    assert "lint-trust-missing-principal" in capsys.readouterr().out
+
+
+def test_cli_suppressions_need_a_reason_and_apply_per_file(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    master = write(tmp_path, "master.json", guide.master_policy(ROLE))
+    other = write(tmp_path, "other.json", guide.master_policy(ROLE))
+    (tmp_path / ".vhv.yaml").write_text(
+        "lint:\n  ignore:\n    - file: master.json\n      rules: [lint-forallvalues-single-valued]\n"
+        "      reason: the guide's own condition\n")
+    assert main(["lint", "--fail-on", "warn", "master.json"]) == 0
+    assert "1 suppressed" in capsys.readouterr().out
+    assert main(["lint", "--fail-on", "warn", "other.json"]) == 1
+    capsys.readouterr()
+    (tmp_path / ".vhv.yaml").write_text("lint:\n  ignore:\n    - rules: [lint-forallvalues-single-valued]\n")
+    assert main(["lint", master]) == 2
+    assert "needs a `reason`" in capsys.readouterr().err
+    (tmp_path / ".vhv.yaml").write_text("lint:\n  ignore:\n    - rules: [lint-nope]\n      reason: x\n")
+    assert main(["lint", other]) == 2
+    assert "unknown lint check(s) lint-nope" in capsys.readouterr().err
+
+
+def test_rules_lint_lists_and_explains_checks(capsys) -> None:
+    assert main(["rules", "--lint"]) == 0
+    out = capsys.readouterr().out
+    assert all(rid in out for rid in docs())
+    assert main(["rules", "--lint", "lint-passrole-star"]) == 0
+    doc = capsys.readouterr().out
+    assert "**Why is this bad?**" in doc and "**Use instead.**" in doc

