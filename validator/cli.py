@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--snapshot", help="check a saved snapshot offline instead of the account")
     check.add_argument("--format", default="console", choices=FORMATS)
     check.add_argument("--output", help="write the report to this file instead of stdout")
+    check.add_argument("--diff", metavar="OLD.json", help="report what changed since this previous JSON report "
+                       "(new failures, fixed, still failing); --format console, json or markdown")
 
     snap = sub.add_parser("snapshot", help="save what was read, for offline checks")
     aws_opts(snap)
@@ -47,10 +49,34 @@ def _parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", default="console", choices=("console", "json", "markdown"))
+    rules.add_argument("--lint", nargs="?", const="", metavar="CHECK",
+                       help="list the checks of `vhv lint` instead (or show one check's doc)")
+
+    lint = sub.add_parser("lint", help="lint IAM policy / trust policy JSON files offline")
+    lint.add_argument("files", nargs="+", metavar="FILE", help="policy JSON files; - for standard input")
+    lint.add_argument("--trust", action="store_true", default=None,
+                      help="treat every file as a role trust policy (default: when a statement has Principal)")
+    lint.add_argument("--account", help="your account id: principals of this account are not cross-account")
+    lint.add_argument("--format", default="console", choices=FORMATS)
+    lint.add_argument("--output", help="write the report to this file instead of stdout")
+    lint.add_argument("--fail-on", default="error", choices=("info", "warn", "error", "security", "never"),
+                      help="the lowest level that makes exit 1 (default: error, i.e. error and security)")
+    lint.add_argument("--config", help="suppressions file (default: ./.vhv.yaml when it exists)")
 
     demo = sub.add_parser("demo", help="build the embedded demo account (moto), check it, report")
     demo.add_argument("--format", default="console", choices=FORMATS)
     demo.add_argument("--output")
+    demo.add_argument("--write-reports", metavar="DIR",
+                      help="write the demo's report in every format to DIR (how reports/ is regenerated)")
+
+    record = sub.add_parser("record", help="the values the guide asks you to hand over to Valohai, read from the account")
+    aws_opts(record)
+    record.add_argument("--snapshot", help="read the values from a saved snapshot instead of the account")
+    record.add_argument("--format", default="console", choices=("console", "json", "markdown"))
+    record.add_argument("--output", help="write to this file instead of stdout")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report")
+    schema.add_argument("name", nargs="?", default="report", help="which schema (default: report)")
     return p
 
 
@@ -84,15 +110,55 @@ def _read(args: argparse.Namespace, prm):  # noqa: ANN001, ANN202
     return snap
 
 
+def _same_account(args: argparse.Namespace, prm, snap) -> None:  # noqa: ANN001
+    """Refuse to judge one account (or region) against params recorded for another."""
+    what = f"snapshot {args.snapshot}" if getattr(args, "snapshot", None) else "the credentials"
+    want_region = args.region or prm.region
+    if snap.region != want_region:
+        raise VhvError(f"{what} are for region {snap.region}, the params say {want_region}"
+                       if not args.snapshot else f"{what} is of region {snap.region}, the params say {want_region}")
+    want_account = prm.get("account_id")
+    if want_account and str(want_account) != snap.account_id:
+        raise VhvError(f"{what} {'are' if not args.snapshot else 'is'} for account {snap.account_id}, "
+                       f"the params' account_id is {want_account}")
+
+
+def _previous_report(args: argparse.Namespace):  # noqa: ANN202
+    if not getattr(args, "diff", None):
+        return None
+    from validator import diff
+
+    if args.format not in diff.FORMATS:
+        raise VhvError(f"--diff writes {', '.join(diff.FORMATS)}, not {args.format}")
+    return diff.load(args.diff)
+
+
+def _emit_diff(args: argparse.Namespace, old, findings) -> int:  # noqa: ANN001
+    from validator import diff
+    from validator.engine import exit_code
+    from validator.render import write_atomic
+
+    text = diff.render(diff.compare(old, findings), args.format)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return exit_code(findings)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from validator import render
     from validator.engine import evaluate
     from validator.snapshot import Snapshot
 
     pack, prm = _load(args)
+    old = _previous_report(args)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
+    _same_account(args, prm, snap)
     findings = evaluate(pack, prm, snap)
-    return render.emit(findings, {"account_id": snap.account_id, "region": snap.region},
+    if old is not None:
+        return _emit_diff(args, old, findings)
+    return render.emit(findings, {"account_id": snap.account_id, "region": snap.region, "params_file": args.params},
                        fmt=args.format, output=args.output)
 
 
@@ -118,7 +184,35 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from validator import render
+    from validator.policy import suppress
+    from validator.policy.lintfiles import lint_paths
+
+    run = lint_paths(args.files, suppress.load(args.config), trust=args.trust, account=args.account,
+                     fail_on=args.fail_on)
+    meta = {"account_id": None, "region": None, "sources": run.sources, "files": run.files,
+            "suppressed": run.suppressed}
+    if args.format != "console":
+        return render.emit(run.findings, meta, fmt=args.format, output=args.output)
+    from validator.render.lint_console import render as lint_console
+
+    text = lint_console(run.findings, meta)
+    if args.output:
+        render.write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    from validator.engine import exit_code
+
+    return exit_code(run.findings)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
+    if args.lint is not None:
+        from validator.render.lint_docs import render_checks
+
+        sys.stdout.write(render_checks(args.format, args.lint or None))
+        return 0
     from validator import rulepack
     from validator.render.rules import render_rules
 
@@ -126,15 +220,47 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from validator import record
+    from validator.render import write_atomic
+    from validator.render.record import render_record
+    from validator.snapshot import Snapshot
+
+    _pack, prm = _load(args)
+    snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
+    rec = record.build(snap, prm)
+    text = render_record(rec, args.format)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0 if rec.complete else 1
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from validator.render import schema
+
+    if args.name not in schema.SCHEMAS:
+        raise VhvError(f"no schema named {args.name!r} (one of: {', '.join(schema.SCHEMAS)})")
+    sys.stdout.write(schema.text(args.name))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from validator import demo
 
+    if args.write_reports:
+        written = demo.write_reports(args.write_reports)
+        print(f"vhv: wrote {len(written)} reports of the demo account to {args.write_reports}: "
+              + ", ".join(p.name for p in written), file=sys.stderr)
+        return 0
     code = demo.run(fmt=args.format, output=args.output)
     # the demo account is drifted on purpose: finding the drifts is success
     return 0 if code == 1 else 2
 
 
-COMMANDS = {"check": cmd_check, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo}
+COMMANDS = {"check": cmd_check, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo,
+            "schema": cmd_schema, "record": cmd_record, "lint": cmd_lint}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

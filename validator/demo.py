@@ -175,18 +175,29 @@ def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
     ec2.disassociate_address(AssociationId=assoc)
 
 
-def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
-    """Build the demo account in-process, check it, and report. Returns the check's exit code."""
+DEMO_SEED = 20200  # moto's ids (vpc-..., sg-..., eipalloc-...) and addresses from a fixed seed: stable sample reports
+META_TITLE = "vhv demo"
+
+
+def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Build the demo account in-process (moto) and check it: (findings, report meta).
+
+    With `seed`, moto's random ids are the same on every run, so reports written from
+    them only change when vhv's output does."""
     prepare_moto_env()
     import boto3
     from moto import mock_aws
 
     from validator import params as params_mod
-    from validator import render, rulepack
+    from validator import rulepack
     from validator.aws.account import read
     from validator.aws.session import Target
     from validator.engine import evaluate
 
+    if seed is not None:
+        from moto.moto_api._internal import mock_random
+
+        mock_random.seed(seed)
     with mock_aws():
         session = boto3.Session(region_name=DEMO_PARAMS["region"])
         ids = build_golden(session)
@@ -194,7 +205,43 @@ def run(fmt: str = "console", output: str | None = None, console: Any = None) ->
         params = params_mod.from_dict(dict(DEMO_PARAMS), source="demo params")
         pack = rulepack.load()
         snap, _calls = read(params, Target(region=params.region))
-        findings = evaluate(pack, params, snap)
-    meta = {"account_id": snap.account_id, "region": snap.region}
-    return render.emit(findings, meta, fmt=fmt, output=output, console=console,
+        found = evaluate(pack, params, snap)
+    return found, {"account_id": snap.account_id, "region": snap.region}
+
+
+def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
+    """Build the demo account in-process, check it, and report. Returns the check's exit code."""
+    from validator import render
+
+    found, meta = findings()
+    return render.emit(found, meta, fmt=fmt, output=output, console=console,
                        intro=("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS))
+
+
+REPORT_STEM = "vhv-demo"
+
+
+def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
+    """File name -> content of the demo's report in every format (what reports/ holds)."""
+    from validator.render import EXTENSIONS, FORMATS, renderer
+
+    found, meta = findings(seed=seed)
+    meta = {**meta, "title": META_TITLE}
+    return {f"{REPORT_STEM}.{EXTENSIONS[fmt]}": renderer(fmt)(found, meta) for fmt in FORMATS}
+
+
+def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
+    """Regenerate reports/: the demo account's report in every format (`vhv demo --write-reports reports/`)."""
+    from validator.errors import VhvError
+    from validator.render import write_atomic
+
+    out = Path(directory)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VhvError(f"{out}: cannot create the reports directory: {exc.strerror}") from None
+    written = []
+    for name, text in report_texts(seed).items():
+        write_atomic(out / name, text)
+        written.append(out / name)
+    return written

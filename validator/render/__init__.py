@@ -8,17 +8,19 @@ from typing import Any, Callable, Sequence
 from validator.engine import Finding, exit_code
 from validator.errors import VhvError
 
-FORMATS = ("console", "json")
+FORMATS = ("console", "json", "junit", "sarif", "markdown", "html")
+# the file name each format is written to by `vhv demo --write-reports DIR`
+EXTENSIONS = {"console": "txt", "json": "json", "junit": "junit.xml", "sarif": "sarif", "markdown": "md",
+              "html": "html"}
 
 
 def renderer(fmt: str) -> Callable[..., str]:
-    if fmt == "json":
-        from validator.render.json import render
-    elif fmt == "console":
-        from validator.render.console import render
-    else:
+    """The function (findings, meta) -> text for `fmt`; modules are imported only when asked for."""
+    if fmt not in FORMATS:
         raise VhvError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
-    return render
+    import importlib
+
+    return importlib.import_module(f"validator.render.{fmt}").render
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -30,7 +32,7 @@ def write_atomic(path: str | Path, text: str) -> None:
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise VhvError(f"{path}: cannot write report: {exc.strerror}") from None
+        raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def emit(findings: Sequence[Finding], meta: dict[str, Any], fmt: str = "console", output: str | None = None,

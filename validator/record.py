@@ -1,0 +1,144 @@
+"""`vhv record`: what the guide's Conclusion asks the user to hand over to Valohai, read from a Snapshot.
+
+Always: the region and the ValohaiMaster role ARN. With `provisioning: self` also
+the VPC ID, the subnet names, the public and private IP of valohai-i-queue and the
+name of its EC2 key pair. A value that cannot be read is listed as missing, with
+why (and the rule that explains it). The private key is never read: AWS hands it
+out once, at creation, and no API returns it afterwards.
+
+No boto3 here: the snapshot is what validator/aws read.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from validator.checks import Missing
+from validator.checks.resources import judged, pick
+from validator.snapshot import Snapshot, Undecidable
+
+PRIVATE_KEY_NOTE = ("The key pair's private key is not read or printed by vhv (AWS returns it only once, when the "
+                    "key pair is created). {who}")
+
+
+@dataclass
+class Value:
+    key: str
+    label: str
+    value: Any = None
+    missing: str | None = None  # why the value could not be read
+    note: str | None = None
+
+
+@dataclass
+class Record:
+    account_id: str
+    region: str
+    provisioning: str
+    values: list[Value] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return all(v.missing is None for v in self.values)
+
+    def to_dict(self) -> dict[str, Any]:
+        from validator import __version__
+
+        return {"tool": "vhv", "version": __version__, "account_id": self.account_id, "region": self.region,
+                "provisioning": self.provisioning, "complete": self.complete,
+                "values": [asdict(v) for v in self.values], "notes": self.notes}
+
+
+def _read(v: Value, fn: Any) -> Value:
+    try:
+        v.value = fn()
+    except Missing as m:
+        v.missing = f"{m.name} does not exist" + (f" (rule {m.rule_hint})" if m.rule_hint else "")
+    except Undecidable as u:
+        v.missing = f"could not be read: {u}"
+    except _Absent as a:
+        v.missing = str(a)
+    return v
+
+
+class _Absent(Exception):
+    """The resource exists but the value is not there."""
+
+
+def _master_arn(snap: Snapshot) -> str:
+    role = snap.get("roles.ValohaiMaster")
+    if not role:
+        raise Missing("ValohaiMaster", "master-role-exists")
+    return role["arn"]
+
+
+def _subnet_names(snap: Snapshot) -> list[str]:
+    vpc = pick(snap, "vpc")
+    subnets = [s for s in judged(snap, "subnets") if s.get("vpc_id") == vpc["id"]]
+    if not subnets:
+        raise _Absent(f"no subnet named valohai-subnet-* in valohai-vpc ({vpc['id']}) (rule subnets-exist)")
+    return sorted(s.get("name") or s["id"] for s in subnets)
+
+
+def _eip_for(snap: Snapshot, instance: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The valohai-ip-queue address, and how it stands to the instance (for messages)."""
+    try:
+        eip = pick(snap, "eip", required=False)
+    except Undecidable as u:
+        return None, f"valohai-ip-queue could not be read: {u}"
+    if not eip:
+        return None, "valohai-ip-queue does not exist (rule eip-exists)"
+    if eip.get("instance_id") != instance["id"]:
+        where = f"is associated with {eip['instance_id']}" if eip.get("instance_id") else "is not associated"
+        return eip, f"valohai-ip-queue ({eip.get('public_ip')}) {where} (rule eip-associated)"
+    return eip, ""
+
+
+def _public_ip(snap: Snapshot, v: Value) -> str:
+    inst = pick(snap, "instance")
+    eip, problem = _eip_for(snap, inst)
+    ip = inst.get("public_ip")
+    if not ip:
+        raise _Absent(f"valohai-i-queue ({inst['id']}) has no public IP" + (f": {problem}" if problem else ""))
+    if problem:
+        v.note = f"not the Elastic IP, it changes when the instance stops: {problem}"
+    return ip
+
+
+def _private_ip(snap: Snapshot) -> str:
+    inst = pick(snap, "instance")
+    if not inst.get("private_ip"):
+        raise _Absent(f"valohai-i-queue ({inst['id']}) has no private IP (state: {inst.get('state')})")
+    return inst["private_ip"]
+
+
+def _key_pair(snap: Snapshot) -> str:
+    inst = pick(snap, "instance")
+    name = inst.get("key_name")
+    if not name:
+        raise _Absent(f"valohai-i-queue ({inst['id']}) was launched without a key pair (rule queue-instance-key-pair)")
+    if snap.get("key_pairs").get(name) is None:
+        raise _Absent(f"valohai-i-queue names key pair {name!r}, which no longer exists (rule queue-instance-key-pair)")
+    return name
+
+
+def build(snap: Snapshot, params: Any) -> Record:
+    rec = Record(account_id=snap.account_id, region=snap.region, provisioning=params.provisioning)
+    rec.values.append(Value("region", "Region", value=snap.region))
+    rec.values.append(_read(Value("master_role_arn", "ValohaiMaster role ARN"), lambda: _master_arn(snap)))
+    if params.provisioning != "self":
+        rec.notes.append("provisioning: valohai: Valohai creates the network and the queue; only the region and "
+                         "the role ARN are handed over.")
+        return rec
+    rec.values.append(_read(Value("vpc_id", "VPC ID"), lambda: pick(snap, "vpc")["id"]))
+    rec.values.append(_read(Value("subnet_names", "Subnet names"), lambda: _subnet_names(snap)))
+    pub = Value("queue_public_ip", "Public IP of valohai-i-queue")
+    rec.values.append(_read(pub, lambda: _public_ip(snap, pub)))
+    rec.values.append(_read(Value("queue_private_ip", "Private IP of valohai-i-queue"), lambda: _private_ip(snap)))
+    rec.values.append(_read(Value("key_pair_name", "Name of the EC2 Key Pair"), lambda: _key_pair(snap)))
+    who = ("Valohai installs the queue (queue_installer: valohai): share the private key file you saved with your "
+           "Valohai contact through the Vault." if params.queue_installer == "valohai"
+           else "You install the queue (queue_installer: self): keep the private key; you need it yourself.")
+    rec.notes.append(PRIVATE_KEY_NOTE.format(who=who))
+    return rec

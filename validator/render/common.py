@@ -1,0 +1,77 @@
+"""What the file formats share: order, verdict, where a finding is, its explanation."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from validator.engine import Finding, exit_code, summary
+
+STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+VERDICT = {0: "no rule failed", 1: "the account does not match the guide", 2: "some rules could not be decided"}
+# IAM is global: its resources have no region
+GLOBAL_TYPES = ("AWS::IAM::",)
+
+
+def verdict(findings: Sequence[Finding]) -> tuple[int, str]:
+    code = exit_code(findings)
+    return code, VERDICT[code]
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    return summary(findings)
+
+
+def title(meta: dict[str, Any]) -> str:
+    """One line naming what was checked."""
+    base = str(meta.get("title") or ("vhv check" if meta.get("account_id") else "vhv report"))
+    if meta.get("account_id"):
+        return f"{base}: account {meta['account_id']}, region {meta.get('region') or '?'}"
+    return base
+
+
+def is_file_finding(f: Finding) -> bool:
+    return f.file is not None
+
+
+def group_key(f: Finding) -> str:
+    """The resource (or file) a finding is about, as a person names it."""
+    if f.file is not None:
+        return f.file
+    if f.resource_type == "Params":
+        return "params"
+    rid = f" ({f.resource_id})" if f.resource_id and f.resource_id != f.resource_name else ""
+    return f"{f.resource_name}{rid}"
+
+
+def aws_uri(f: Finding, region: str | None) -> str:
+    """aws://REGION/TYPE/ID: where the resource is (IAM under `global`, by name)."""
+    glob = f.resource_type.startswith(GLOBAL_TYPES)
+    where = "global" if glob else (region or "unknown-region")
+    ident = f.resource_name if glob else (f.resource_id or f.resource_name)
+    return f"aws://{where}/{quote(f.resource_type, safe=':')}/{quote(ident, safe=':*@-._~')}"
+
+
+def resource_label(f: Finding) -> str:
+    if f.file is not None:
+        where = f.file + (f":{f.line}" if f.line else "") + (f":{f.column}" if f.line and f.column else "")
+        return where + (f" {f.pointer}" if f.pointer else "")
+    if f.resource_type == "Params":
+        return f"params: {f.resource_id}" if f.resource_id else "params"
+    if f.resource_id and f.resource_id != f.resource_name:
+        return f"{f.resource_name} ({f.resource_id})"
+    return f.resource_name
+
+
+def explanation(f: Finding) -> list[tuple[str, str]]:
+    """(label, text) pairs that explain a finding beyond its message."""
+    out = []
+    if f.expected:
+        out.append(("expected", f.expected))
+    if f.actual:
+        out.append(("actual", f.actual))
+    if f.fix and f.status != "pass":
+        out.append(("fix", f.fix))
+    if f.section:
+        out.append(("guide section", f.section))
+    return out

@@ -1,0 +1,30 @@
+"""The JSON Schemas vhv ships (validator/data/*.schema.json), for `vhv schema` and the tests."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+SCHEMAS = ("report",)
+
+
+def text(name: str = "report") -> str:
+    return (resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def load(name: str = "report") -> dict[str, Any]:
+    return json.loads(text(name))
+
+
+def errors(document: Any, name: str = "report") -> list[str]:
+    """Every way `document` breaks the schema, as `path: message` lines (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load(name))
+    out = []
+    for err in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in err.absolute_path) or "(top)"
+        out.append(f"{where}: {err.message}")
+    return out
