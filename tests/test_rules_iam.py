@@ -725,3 +725,13 @@ def test_a_wider_condition_is_named_as_wider_not_missing(pack):
         "StringEquals": {"aws:ResourceTag/Valohai": ["1", "2"]}}
     problems = compare.wider_than(statements(doc), _master_specs(pack))
     assert problems and all("under a condition wider than the guide's condition" in p for p in problems)
+
+
+def test_an_account_id_principal_is_the_same_as_its_root_arn(account):
+    """IAM turns a bare account id into arn:aws:iam::<id>:root; both spell the same trust."""
+    set_trust(account, "ValohaiMaster", policy(trusts({"AWS": "111122223333"})))
+    result = account.check(assume_role_arn="arn:aws:iam::111122223333:root")
+    assert result.one("master-role-trust").status == "pass"
+    other = account.check(assume_role_arn="arn:aws:iam::444455556666:root")
+    assert other.one("master-role-trust").status == "fail"
+    assert "also trusts AWS 111122223333" in other.one("master-role-trust").message

@@ -110,11 +110,22 @@ def read_security_groups(ec2: Any, rec: Recorder) -> None:
         Filters=[{"Name": "group-name", "Values": list(SG_NAMES)}]), shape)
 
 
+def root_volume_id(mappings: list[dict[str, Any]], root: str | None) -> str | None:
+    """The EBS volume on the root device. AWS always maps RootDeviceName; some emulators
+    name the first mapping /dev/sda1 whatever the image says, so fall back to the usual
+    root device names, then to the only mapping there is."""
+    ebs = [(b.get("DeviceName"), b.get("Ebs", {}).get("VolumeId")) for b in mappings if b.get("Ebs")]
+    for wanted in (root, "/dev/sda1", "/dev/xvda"):
+        for name, vol in ebs:
+            if name == wanted:
+                return vol
+    return ebs[0][1] if len(ebs) == 1 else None
+
+
 def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
     def shape(i: dict[str, Any]) -> dict[str, Any]:
         root = i.get("RootDeviceName")
-        vol = next((b.get("Ebs", {}).get("VolumeId") for b in i.get("BlockDeviceMappings", [])
-                    if b.get("DeviceName") == root), None)
+        vol = root_volume_id(i.get("BlockDeviceMappings", []), root)
         return {"id": i["InstanceId"], "name": _name(i), "state": i.get("State", {}).get("Name"),
                 "type": i.get("InstanceType"), "image_id": i.get("ImageId"), "key_name": i.get("KeyName"),
                 "subnet_id": i.get("SubnetId"), "vpc_id": i.get("VpcId"), "tags": tags(i.get("Tags")),

@@ -169,6 +169,14 @@ def _judge(out: Wider, st: Statement, pattern: str, res: str, specs: list[Spec])
 
 # ------------------------------------------------------------------ trust
 
+def _aws_principal(value: str, like: str) -> str:
+    """IAM stores a bare account id as that account's root ARN: compare them as one."""
+    if re.fullmatch(r"\d{12}", value):
+        partition = like.split(":")[1] if like.startswith("arn:") else "aws"
+        return f"arn:{partition}:iam::{value}:root"
+    return value
+
+
 def trust_problems(statements: list[Statement], principal: tuple[str, str], actions: list[str]) -> tuple[bool, list[str]]:
     """(is the expected principal trusted for the actions?, everything else trusted)."""
     ptype, pvalue = principal
@@ -177,7 +185,9 @@ def trust_problems(statements: list[Statement], principal: tuple[str, str], acti
     def same(p: tuple[str, str]) -> bool:
         if p[0] != ptype:
             return False
-        return p[1].lower() == pvalue.lower() if ptype == "Service" else p[1] == pvalue
+        if ptype == "Service":
+            return p[1].lower() == pvalue.lower()
+        return _aws_principal(p[1], pvalue) == _aws_principal(pvalue, pvalue)
 
     present = False
     problems: list[str] = []
