@@ -26,3 +26,14 @@ def test_golden_option2_account_skips_network_with_reason(moto_env, pack):
     assert result.status("master-role-vpc-full-access") == "pass"
     # no EC2 read at all when Valohai provisions the network
     assert not [c for c in result.calls if c.startswith("ec2:")]
+
+
+def test_option2_skips_every_rule_of_option1_naming_option2_and_reads_no_ec2(account):
+    result = account.check(provisioning="valohai", queue_installer="valohai")
+    option1 = [r.id for r in account.pack.rules if r.when.get("provisioning") == "self"]
+    assert len(option1) > 40   # the whole network and queue part of the guide
+    for rule_id in option1:
+        f = result.one(rule_id)
+        assert f.status == "skip", (rule_id, f.message)
+        assert "Option 2" in f.message and "provisioning: self" in f.message, f.message
+    assert [c for c in result.calls if c.startswith("ec2:")] == []

@@ -147,15 +147,6 @@ def test_golden_account_passes_every_network_rule_with_its_reason(account):
     assert {f.resource_id for f in result.of("subnets-in-vpc")} == set(account.ids["subnets"])
 
 
-def test_option2_skips_every_network_rule_naming_option2_and_reads_no_ec2(account):
-    result = account.check(provisioning="valohai", queue_installer="valohai")
-    for rule_id in network_rule_ids(account.pack):
-        f = result.one(rule_id)
-        assert f.status == "skip", (rule_id, f.message)
-        assert "Option 2" in f.message and "provisioning: self" in f.message, f.message
-    assert [c for c in result.calls if c.startswith("ec2:")] == []
-
-
 # ------------------------------------------------------------------ drifts: VPC and subnets
 
 def _rename_vpc(a: Account) -> None:

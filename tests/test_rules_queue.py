@@ -100,15 +100,6 @@ def test_golden_account_passes_every_queue_rule_with_its_reason(account):
     assert engine.exit_code(result.findings) == 0
 
 
-def test_option2_skips_every_queue_rule_naming_option2(account):
-    result = account.check(provisioning="valohai", queue_installer="valohai")
-    for rule_id in queue_rule_ids(account.pack):
-        f = result.one(rule_id)
-        assert f.status == "skip", (rule_id, f.message)
-        assert "Option 2" in f.message and "provisioning: self" in f.message, f.message
-    assert [c for c in result.calls if c.startswith("ec2:")] == []
-
-
 # ------------------------------------------------------------------ drifts: valohai-i-queue
 
 def _terminate(a: Account) -> None:

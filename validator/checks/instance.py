@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from validator.checks import STR, Outcome, bad, evaluator, ok, optional
+from validator.checks import STR, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 from validator.snapshot import Undecidable
 
@@ -57,7 +57,7 @@ def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: 
     if re.search(pattern, name, re.I) and dt.date.today() > end:
         return [bad(f"{label} reached the end of standard support on {ended}; {advice}",
                     f"a supported release (after {ended})", name, **kw)]
-    return [ok(f"valohai-i-queue's image is in standard support", "a supported release", name, **kw)]
+    return [ok("valohai-i-queue's image is in standard support", "a supported release", name, **kw)]
 
 
 @evaluator("root_volume_min", gib={"type": "integer", "minimum": 1})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
-from validator.checks import STR, Missing, Outcome, bad, evaluator, ok
+from validator.checks import Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 
 
