@@ -33,6 +33,9 @@ class Finding:
     line: int | None = None
     column: int | None = None
     pointer: str | None = None
+    # set by validator.waivers when a waiver turned this fail/warn into skip: the original
+    # status and the waiver (justification, expires, owner, source)
+    waived: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,6 +31,8 @@ def _finding(f: Finding) -> dict[str, Any]:
     out["fix"] = f.fix
     if f.file is not None:
         out.update({k: getattr(f, k) for k in LOCATION})
+    if f.waived is not None:
+        out["waived"] = f.waived
     return out
 
 

@@ -73,6 +73,14 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
         out += [f"### {HEADING[status]} ({len(items)})", ""]
         for f in items:
             out += _finding(f, fold)
+    waived = [f for f in findings if f.waived]
+    if waived:  # accepted failures stay in sight of the reviewer, with who accepted them and until when
+        out += [f"### Waived ({len(waived)})", "", "| was | rule | resource | until | owner | justification |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {ICON[f.waived['status']]} {f.waived['status']} | `{f.rule_id}` | {cell(resource_label(f))} | "
+                f"{f.waived['expires']} | {cell(f.waived['owner'] or '')} | {cell(f.waived['justification'])} |"
+                for f in waived]
+        out.append("")
     rest = sorted((f for f in findings if f.status in ("pass", "skip")), key=lambda f: STATUS_ORDER.index(f.status))
     tail: list[str] = []
     if rest:

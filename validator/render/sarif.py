@@ -45,7 +45,8 @@ def _rule(f: Finding) -> dict[str, Any]:
     if f.fix:
         help_lines.append(f"How to fix: {f.fix}")
         md.append(f"How to fix: {f.fix}")
-    props: dict[str, Any] = {"tags": ["security", "aws" if f.file is None else "iam-policy"],
+    kind = "aws" if f.file is None else "waiver" if f.resource_type == "Waiver" else "iam-policy"
+    props: dict[str, Any] = {"tags": ["security", kind],
                              "severity": f.severity, "fixable": f.fixable}
     if f.severity in SECURITY_SEVERITY:
         props["security-severity"] = SECURITY_SEVERITY[f.severity]
@@ -123,10 +124,11 @@ def _result(f: Finding, index: int, meta: dict[str, Any]) -> dict[str, Any]:
     extra = "; ".join(f"{label}: {value}" for label, value in explanation(f) if label in ("expected", "actual"))
     if extra:
         text += f" ({extra})"
+    status = f.waived["status"] if f.waived else f.status  # a waived result keeps its level
     res: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": index,
-        "kind": "open" if f.status == "error" else "fail",
+        "kind": "open" if status == "error" else "fail",
         "message": {"text": text},
         "locations": [_location(f, meta)],
         "partialFingerprints": {"vhvFinding/v1": _fingerprint(f)},
@@ -134,13 +136,28 @@ def _result(f: Finding, index: int, meta: dict[str, Any]) -> dict[str, Any]:
                        "resource_id": f.resource_id, "resource_name": f.resource_name,
                        "expected": f.expected, "actual": f.actual, "fix": f.fix},
     }
-    if f.status == "fail":
+    if status == "fail":
         res["level"] = LEVEL.get(f.severity, "warning")
-    elif f.status == "warn":
+    elif status == "warn":
         res["level"] = "warning"
     else:
         res["level"] = "none"  # SARIF: a result whose kind is not "fail" has level "none"
+    if f.waived:
+        res["properties"]["waived"] = f.waived
+        res["suppressions"] = [_suppression(f.waived)]
     return res
+
+
+def _suppression(waived: dict[str, Any]) -> dict[str, Any]:
+    """A waiver as a SARIF suppression: external (a waiver file), accepted, with its justification."""
+    out: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": waived["justification"],
+                           "properties": {"expires": waived["expires"], "owner": waived["owner"],
+                                          "was": waived["status"]}}
+    phys: dict[str, Any] = {"artifactLocation": {"uri": _file_uri(waived["source"])}}
+    if waived.get("line"):
+        phys["region"] = {"startLine": int(waived["line"])}
+    out["location"] = {"physicalLocation": phys}
+    return out
 
 
 def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +167,7 @@ def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any
         if f.rule_id not in index:
             index[f.rule_id] = len(rules)
             rules.append(_rule(f))
-    results = [_result(f, index[f.rule_id], meta) for f in findings if f.status in RESULT_STATUSES]
+    results = [_result(f, index[f.rule_id], meta) for f in findings if f.status in RESULT_STATUSES or f.waived]
     code, why = verdict(findings)
     notifications = [{"level": "error", "message": {"text": f"{f.rule_id}: {f.message}"},
                       "descriptor": {"id": f.rule_id}} for f in findings if f.status == "error"]

@@ -6,7 +6,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-SCHEMAS = ("report",)
+SCHEMAS = ("report", "waivers")
 
 
 def text(name: str = "report") -> str:
