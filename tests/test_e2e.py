@@ -389,11 +389,15 @@ def auth_server():
         acct = Golden(base)
         iam = acct.client("iam")
         keys = {}
-        for user, actions in {"vhv-reader": list(PERMISSIONS),
-                              "vhv-no-sg": [a for a in PERMISSIONS if a != "ec2:DescribeSecurityGroups"]}.items():
+        # vhv-reader holds exactly what `vhv permissions` prints; vhv-admin may do anything
+        printed = json.loads(vhv("permissions", "--format", "json", env=base_env(), cwd=Path.cwd()).stdout)["policy"]
+        no_sg = [a for a in PERMISSIONS if a != "ec2:DescribeSecurityGroups"]
+        for user, doc in {"vhv-reader": printed, "vhv-admin": {"Version": "2012-10-17", "Statement": [
+                              {"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                          "vhv-no-sg": {"Version": "2012-10-17", "Statement": [
+                              {"Effect": "Allow", "Action": no_sg, "Resource": "*"}]}}.items():
             iam.create_user(UserName=user)
-            iam.put_user_policy(UserName=user, PolicyName="vhv-read", PolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+            iam.put_user_policy(UserName=user, PolicyName="vhv-read", PolicyDocument=json.dumps(doc))
             keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
         # from here on every request is checked against the caller's IAM policies
         requests.post(f"{base}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
@@ -411,12 +415,19 @@ def _as(base: str, key: dict[str, str]) -> dict[str, str]:
                     AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
 
 
-def test_reader_with_the_declared_permissions_decides_every_rule(auth_server, params_file, tmp_path):
-    # the control for the next test: IAM enforcement on, and vhv's declared read permissions suffice
+def test_reader_with_the_printed_policy_gets_the_findings_of_full_access(auth_server, params_file, tmp_path):
+    # the control for the next test: IAM enforcement on, and `vhv permissions` suffices
     base, keys = auth_server
     proc, doc = check_json(params_file, _as(base, keys["vhv-reader"]), tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert {r: s for r, s in statuses(doc).items() if s != "pass"} == GOLDEN_NOT_PASS
+    admin, admin_doc = check_json(params_file, _as(base, keys["vhv-admin"]), tmp_path)
+    assert admin.returncode == 0, admin.stderr
+
+    def key(d: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
+        return [(f["rule_id"], f["status"], f["message"], f["resource_id"]) for f in d["findings"]]
+
+    assert key(doc) == key(admin_doc)
 
 
 def test_denied_read_is_error_never_pass(auth_server, params_file, tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from validator import bounded
 from validator.errors import VhvError
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -110,13 +111,14 @@ def load(directory: str | Path | None = None) -> RulePack:
     seen: dict[str, str] = {}
     for f in files:
         try:
-            doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+            doc = bounded.check(bounded.load_yaml(f.read_text(encoding="utf-8")), str(f))
         except OSError as exc:
             raise VhvError(f"{f}: cannot read rule file: {exc.strerror}") from None
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-            raise VhvError(f"{f}{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+            why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise VhvError(f"{f}{where}: not valid YAML: {why}") from None
         if not isinstance(doc, dict):
             raise VhvError(f"{f}: top level must be a mapping with a `rules:` list, got {type(doc).__name__}")
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.absolute_path))

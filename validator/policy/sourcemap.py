@@ -86,6 +86,8 @@ def parse(text: str) -> tuple[Any, SourceMap]:
         raise JsonSyntaxError(exc.args[0], *smap.position(exc.args[1])) from None
     except RecursionError:
         raise JsonSyntaxError("nested too deeply", 1, 1) from None
+    except ValueError as exc:  # int() of a number with more digits than Python converts (4300)
+        raise JsonSyntaxError(f"a number too long to read ({str(exc).split(':')[0]})", 1, 1) from None
     return value, smap
 
 

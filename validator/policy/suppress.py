@@ -49,16 +49,18 @@ def load(path: str | None) -> Suppressions:
     """`path`, or ./.vhv.yaml when it exists, or nothing."""
     import yaml
 
+    from validator import bounded
+
     if path is None:
         if not Path(DEFAULT).is_file():
             return Suppressions(Path("."))
         path = DEFAULT
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = bounded.check(bounded.load_yaml(p.read_text(encoding="utf-8")), str(path)) or {}
     except OSError as exc:
         raise VhvError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise VhvError(f"{path}: not YAML{where}") from None
@@ -75,7 +77,7 @@ def load(path: str | None) -> Suppressions:
         rules = [rules] if isinstance(rules, str) else rules
         if not rules or not isinstance(rules, list):
             raise VhvError(f"{path}: lint.ignore #{i} has no `rules`")
-        unknown = [r for r in rules if r not in known]
+        unknown = [r for r in rules if not isinstance(r, str) or r not in known]
         if unknown:
             raise VhvError(f"{path}: lint.ignore #{i}: unknown lint check(s) {', '.join(map(str, unknown))} "
                            "(see `vhv rules --lint`)")

@@ -1,0 +1,164 @@
+"""Throttling and 5xx: a fault-injecting proxy of our own (loopback) in front of a moto server.
+
+Every finding of a run through the proxy equals the fault-free run's, or is `error`: never a
+`pass` (or any decision) that was not made on what was really read.
+"""
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+import requests
+
+from validator import engine, params as params_mod, rulepack
+from validator.aws.account import read
+from validator.aws.session import Target
+from validator.demo import DEMO_PARAMS, build_golden
+from validator.errors import VhvError
+
+QUERY_ERROR = ('<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>'
+               '<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>')
+EC2_ERROR = ('<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors>'
+             '<RequestID>00000000-0000-4000-8000-000000000000</RequestID></Response>')
+FAULTS = [(400, "Throttling"), (503, "ServiceUnavailable"), (500, "InternalError")]
+
+
+class FaultProxy(ThreadingHTTPServer):
+    """Forwards to `upstream`; fails a `share` of requests (seeded) with throttling or a 5xx."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, share: float, seed: int):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.upstream = urlsplit(upstream)
+        self.share, self.rng, self.lock = share, random.Random(seed), threading.Lock()
+        self.forwarded = self.injected = 0
+
+    def pick(self) -> tuple[int, str] | None:
+        with self.lock:
+            if self.rng.random() < self.share:
+                self.injected += 1
+                return self.rng.choice(FAULTS)
+            self.forwarded += 1
+            return None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FaultProxy
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fault = self.server.pick()
+        if fault:
+            status, code = fault
+            ec2 = re.search(r"/ec2/aws4_request", self.headers.get("Authorization", ""))
+            if status == 400 and ec2:
+                code = "RequestLimitExceeded"
+            payload = (EC2_ERROR if ec2 else QUERY_ERROR).format(code=code).encode()
+            self._reply(status, {"Content-Type": "text/xml"}, payload)
+            return
+        up = self.server.upstream
+        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+        try:
+            conn.request(self.command, self.path, body=body, headers=dict(self.headers))
+            resp = conn.getresponse()
+            self._reply(resp.status, {"Content-Type": resp.getheader("Content-Type", "text/xml")}, resp.read())
+        finally:
+            conn.close()
+
+    do_GET = do_POST = _handle
+
+    def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+    ids = build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]), endpoint_url=url)
+    # a drift, so that the fault-free run has fails as well as passes to keep
+    ec2 = boto3.client("ec2", region_name=DEMO_PARAMS["region"], endpoint_url=url)
+    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    try:
+        yield url
+    finally:
+        server.stop()
+        mp.undo()
+
+
+def run(endpoint: str) -> dict[tuple[str, str | None], tuple[str, str]] | None:
+    """(rule, resource) -> (status, message); None when vhv stopped with one line (exit 2)."""
+    prm = params_mod.from_dict(dict(DEMO_PARAMS))
+    try:
+        snap, _ = read(prm, Target(region=prm.region, endpoint_url=endpoint))
+    except VhvError:
+        return None
+    return {(f.rule_id, f.resource_id): (f.status, f.message)
+            for f in engine.evaluate(rulepack.load(), prm, snap)}
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch):
+    """botocore's standard retries as they are (which errors, how many attempts), minus the
+    sleeping between attempts: the test is about outcomes, not waiting."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.mark.parametrize("share,seed", [(0.3, 1), (0.85, 3)], ids=["30%", "85%"])
+def test_faults_never_turn_into_a_decision_that_was_not_made(moto_url, share, seed):
+    clean = run(moto_url)
+    assert clean and {s for s, _ in clean.values()} >= {"pass", "fail"}
+    proxy = FaultProxy(moto_url, share, seed)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        faulty = run(proxy.url)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert proxy.injected > 0 and proxy.forwarded > 0
+    if faulty is None:  # sts:GetCallerIdentity itself never got through: nothing decided at all
+        return
+    assert set(faulty) - set(clean) <= {k for k, (s, _) in faulty.items() if s == "error"}
+    wrong = {k: (faulty[k], clean.get(k)) for k in faulty
+             if faulty[k][0] != "error" and faulty[k] != clean.get(k)}
+    assert wrong == {}, wrong
+    errors = [m for s, m in faulty.values() if s == "error"]
+    assert all(("Throttling" in m or "RequestLimitExceeded" in m or "ServiceUnavailable" in m
+                or "InternalError" in m or "could not decide" in m or "not read" in m) for m in errors), errors
+    if share < 0.5:  # five attempts: at 30% nearly every read gets through
+        assert sum(s != "error" for s, _ in faulty.values()) > len(faulty) // 2

@@ -1,0 +1,389 @@
+"""Hostile input, fuzzed: params files, policy files for `vhv lint`, snapshots, rule packs.
+
+Whatever the file holds, vhv answers with an exit code it documents and, when it cannot
+do its job, one line of its own: never a traceback, an "internal error", or a hang.
+In-process (bounded inputs, hypothesis); a few real processes prove "no traceback".
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+from moto import mock_aws
+
+from validator import params as params_mod, rulepack
+from validator.aws.account import read
+from validator.aws.session import Target
+from validator.cli import main
+from validator.demo import DEMO_PARAMS, build_golden
+
+FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+DEAD = "http://127.0.0.1:9"
+ROOT = Path(__file__).resolve().parents[1]
+
+# nested 9^9 times through aliases: a few hundred bytes, 387 million values when walked
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+HOSTILE_YAML = [
+    LAUGHS,
+    LAUGHS + "region: *i\n",
+    "region: " + "[" * 5000 + "]" * 5000 + "\n",
+    "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    "".join(" " * i + f"k{i}:\n" for i in range(900)),
+    "!!python/object:os.system {}\n",
+    "region: !!python/object/apply:os.system ['echo pwned']\n",
+    "region: !!python/name:os.system\n",
+    "region: !!binary aGVsbG8=\n",
+    "region: !!set {a, b}\n",
+    "region: !custom x\n",
+    "? [a, b]\n: c\n",
+    "region: 2001-12-14\n",
+    "region: .nan\nvpc_cidr: .inf\n",
+    "<<: {region: 1}\n",
+    "%YAML 1.1\n---\nregion: x\n---\nregion: y\n",
+    "region: \"\\x1b[31m\\u0000\"\n",
+    "\ufeff\x85\u2028region: x\n",
+    "",
+    "- 1\n- 2\n",
+    "region: eu-west-1\nregion: us-east-1\n",
+]
+
+
+@pytest.fixture(autouse=True)
+def dead_aws(monkeypatch):
+    """Nothing here may reach AWS: a call would be 'cannot reach', not the answer under test."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", DEAD)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def golden_snapshot(tmp_path_factory) -> Path:
+    """A snapshot of the guide's account, read once (moto, in-process)."""
+    path = tmp_path_factory.mktemp("golden") / "snap.json"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    try:
+        with mock_aws():
+            build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]))
+            prm = params_mod.from_dict(dict(DEMO_PARAMS))
+            snap, _ = read(prm, Target(region=prm.region))
+            snap.save(path)
+    finally:
+        mp.undo()
+    return path
+
+
+def vhv(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert code in (0, 1, 2), (code, err)
+    if code == 2 and not out:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("vhv: "), err
+        assert len(lines[0]) < 2000, "the message quotes too much of the input"
+    return code, out, err
+
+
+def scratch(name: str, content: str | bytes) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="vhv-hostile-")) / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    return path
+
+
+# ------------------------------------------------------------------ strategies
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=40))
+values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=5),
+                                                      st.dictionaries(st.text(max_size=8), kids, max_size=5)),
+                      max_leaves=30)
+KEYS = ("region", "assume_role_arn", "provisioning", "queue_installer", "admin_cidr", "vpc_cidr", "account_id",
+        "waivers")
+
+
+@st.composite
+def params_texts(draw) -> str | bytes:
+    kind = draw(st.sampled_from(["garbage", "wrong-types", "hostile", "text"]))
+    if kind == "garbage":
+        return draw(st.binary(max_size=2000))
+    if kind == "hostile":
+        return draw(st.sampled_from(HOSTILE_YAML)) + draw(st.sampled_from(["", yaml.safe_dump(DEMO_PARAMS)]))
+    if kind == "text":
+        return draw(st.text(max_size=300))
+    doc = dict(DEMO_PARAMS)
+    for key in draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=3, unique=True)):
+        doc[key] = draw(values)
+    return yaml.safe_dump(doc, allow_unicode=True)
+
+
+# ------------------------------------------------------------------ params
+
+@FUZZ
+@given(text=params_texts())
+def test_any_params_file_is_a_report_or_one_line(capsys, golden_snapshot, text):
+    path = scratch("params.yaml", text)
+    code, out, _err = vhv(capsys, "check", "--params", str(path), "--snapshot", str(golden_snapshot),
+                          "--format", "json")
+    if out:
+        json.loads(out)
+    else:
+        assert code == 2
+
+
+@pytest.mark.parametrize("text", HOSTILE_YAML[:5], ids=["laughs", "laughs-region", "deep-flow", "deep-map",
+                                                        "deep-block"])
+def test_yaml_bombs_and_deep_nesting_are_refused(capsys, golden_snapshot, text):
+    path = scratch("params.yaml", text + yaml.safe_dump(DEMO_PARAMS) if "region" not in text else text)
+    code, _out, err = vhv(capsys, "check", "--params", str(path), "--snapshot", str(golden_snapshot))
+    assert code == 2 and str(path) in err
+
+
+def test_huge_params_file_is_refused_before_it_is_parsed(capsys, tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(DEMO_PARAMS) + "# " + "x" * (params_mod.MAX_BYTES + 1) + "\n")
+    code, _out, err = vhv(capsys, "check", "--params", str(path))
+    assert code == 2 and "bytes" in err
+
+
+@pytest.mark.parametrize("key", KEYS[:6])
+@pytest.mark.parametrize("value", [5, 1.5, True, [], {"a": 1}, ["eu-west-1"]], ids=repr)
+def test_every_fixed_key_of_the_wrong_type_names_the_key(capsys, tmp_path, key, value):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({**DEMO_PARAMS, key: value}))
+    code, _out, err = vhv(capsys, "check", "--params", str(path))
+    assert code == 2 and repr(key) in err
+
+
+# ------------------------------------------------------------------ safe loader only
+
+def _yaml_loads(tree: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and isinstance(n.func.value, ast.Name) and n.func.value.id == "yaml"
+            and n.func.attr in ("load", "load_all", "unsafe_load", "full_load", "full_load_all", "compose",
+                                "compose_all", "parse", "scan", "unsafe_load_all")]
+
+
+def test_yaml_is_loaded_with_a_safe_loader_only():
+    import importlib
+
+    checked = 0
+    for path in sorted((ROOT / "validator").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for call in _yaml_loads(tree):
+            where = f"{path.relative_to(ROOT)}:{call.lineno}"
+            assert call.func.attr in ("load", "compose"), f"{where}: yaml.{call.func.attr}"
+            loader = next((k.value for k in call.keywords if k.arg == "Loader"), None)
+            assert loader is not None, f"{where}: yaml.{call.func.attr} without Loader="
+            module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+            cls = eval(compile(ast.Expression(loader), where, "eval"), vars(module))  # noqa: S307
+            assert issubclass(cls, (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader))), where
+            assert not issubclass(cls, (yaml.FullLoader, yaml.UnsafeLoader)), where
+            checked += 1
+    assert checked >= 1  # at least validator/bounded.py's
+
+
+@pytest.mark.parametrize("where", ["params", "rules", "lint-config"])
+def test_python_tags_never_run(capsys, tmp_path, golden_snapshot, where):
+    marker = tmp_path / "pwned"
+    tag = f'!!python/object/apply:os.system ["touch {marker}"]'
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    if where == "params":
+        params.write_text(f"x: {tag}\n" + yaml.safe_dump(DEMO_PARAMS))
+        argv = ["check", "--params", str(params), "--snapshot", str(golden_snapshot)]
+    elif where == "rules":
+        rules = tmp_path / "rules"
+        shutil.copytree(rulepack.default_dir(), rules)
+        (rules / "9-evil.yaml").write_text(f"rules: {tag}\n")
+        argv = ["check", "--params", str(params), "--snapshot", str(golden_snapshot), "--rules", str(rules)]
+    else:
+        cfg = tmp_path / "vhv.yaml"
+        cfg.write_text(f"lint: {tag}\n")
+        policy = tmp_path / "p.json"
+        policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+        argv = ["lint", str(policy), "--config", str(cfg)]
+    code, _out, err = vhv(capsys, *argv)
+    assert code == 2 and ("python/object" in err or where == "lint-config"), err
+    assert not marker.exists(), "the YAML tag was executed"
+
+
+# ------------------------------------------------------------------ policy files for vhv lint
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
+              st.sampled_from(["*", "s3:*", "iam:PassRole", "arn:aws:s3:::b/*", "Allow", "Deny"])),
+    lambda kids: st.one_of(st.lists(kids, max_size=6), st.dictionaries(
+        st.sampled_from(["Version", "Statement", "Effect", "Action", "NotAction", "Resource", "Principal",
+                         "Condition", "Sid", "StringEquals", "AWS", "x"]), kids, max_size=6)),
+    max_leaves=40)
+
+
+@st.composite
+def policy_texts(draw) -> str | bytes:
+    kind = draw(st.sampled_from(["json", "statement", "raw", "bytes", "special"]))
+    if kind == "json":
+        return json.dumps(draw(json_values))
+    if kind == "statement":
+        return json.dumps({"Version": "2012-10-17", "Statement": draw(json_values)})
+    if kind == "raw":
+        return draw(st.text(alphabet='{}[]":,0123456789.eE-+ \n\\ux' + "tfalsenruNI", max_size=300))
+    if kind == "bytes":
+        return draw(st.binary(max_size=500))
+    return draw(st.sampled_from([
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                            "Resource": "*"}] * 5000}),
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": NaN, "Resource": Infinity}}',
+        '{"Version": "2012-10-17", "Version": "2008-10-17", "Statement": [], "Statement": {}}',
+        '{"Statement": [{"Effect": "Allow", "Action": ["s3:' + "A" * 100_000 + '"], "Resource": "*"}]}',
+        '{"Version": 1e999999, "Statement": -0}',
+        '{"Version": "2012-10-17", "Statement": [{"Condition": {"NumericLessThan": {"a": 1' + "0" * 5000 + '}}}]}',
+        '"\\ud800"',
+    ]))
+
+
+@FUZZ
+@given(text=policy_texts())
+def test_any_policy_file_lints_to_a_report(capsys, text):
+    path = scratch("policy.json", text)
+    code, out, _err = vhv(capsys, "lint", str(path), "--format", "json")
+    assert out, "lint reports every file, even one it cannot read"
+    doc = json.loads(out)
+    statuses = {f["status"] for f in doc["findings"]}
+    assert code == (2 if "error" in statuses else 1 if "fail" in statuses else 0)
+
+
+# ------------------------------------------------------------------ snapshots
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:3]):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+@FUZZ
+@given(data=st.data())
+def test_any_snapshot_is_a_report_or_one_line(capsys, tmp_path_factory, golden_snapshot, data):
+    doc = json.loads(golden_snapshot.read_text())
+    kind = data.draw(st.sampled_from(["mutate", "mutate", "json", "bytes"]))
+    if kind == "mutate":
+        for _ in range(data.draw(st.integers(1, 3))):
+            where = data.draw(st.sampled_from(_paths(doc)[1:]))
+            node = doc
+            for part in where[:-1]:
+                node = node[part]
+            node[where[-1]] = data.draw(values)
+        content: str | bytes = json.dumps(doc)
+    elif kind == "json":
+        content = json.dumps(data.draw(values))
+    else:
+        content = data.draw(st.binary(max_size=500))
+    snap = scratch("snap.json", content)
+    params = scratch("params.yaml", yaml.safe_dump(DEMO_PARAMS))
+    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    if out:
+        report = json.loads(out)
+        assert all(f["status"] in ("pass", "fail", "warn", "error", "skip") for f in report["findings"])
+
+
+def test_a_snapshot_that_lies_about_its_errors_never_passes_what_it_could_not_read(capsys, golden_snapshot,
+                                                                                  tmp_path):
+    doc = json.loads(golden_snapshot.read_text())
+    doc["errors"] = {"security_groups": "ec2:DescribeSecurityGroups was denied"}
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(doc))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    assert code == 2
+    sg = [f for f in json.loads(out)["findings"] if f["rule_id"].startswith("sg-")]
+    assert sg and {f["status"] for f in sg} == {"error"}
+
+
+# ------------------------------------------------------------------ rule packs
+
+@settings(FUZZ, max_examples=12)
+@given(data=st.data())
+def test_any_rule_pack_is_a_report_or_one_line(capsys, golden_snapshot, data):
+    rules = Path(tempfile.mkdtemp(prefix="vhv-rules-")) / "rules"
+    shutil.copytree(rulepack.default_dir(), rules)
+    target = rules / data.draw(st.sampled_from(sorted(p.name for p in rules.glob("*.yaml"))))
+    kind = data.draw(st.sampled_from(["mutate", "mutate", "hostile", "bytes"]))
+    if kind == "mutate":
+        doc = yaml.safe_load(target.read_text())
+        for _ in range(data.draw(st.integers(1, 2))):
+            where = data.draw(st.sampled_from(_paths(doc)[1:]))
+            node = doc
+            for part in where[:-1]:
+                node = node[part]
+            node[where[-1]] = data.draw(values)
+        target.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    elif kind == "hostile":
+        target.write_text(data.draw(st.sampled_from(HOSTILE_YAML)))
+    else:
+        target.write_bytes(data.draw(st.binary(max_size=300)))
+    params = scratch("params.yaml", yaml.safe_dump(DEMO_PARAMS))
+    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(golden_snapshot),
+                          "--rules", str(rules), "--format", "json")
+    if out:
+        json.loads(out)
+    else:
+        assert code == 2
+
+
+# ------------------------------------------------------------------ the real process
+
+@pytest.mark.parametrize("what", ["laughs", "deep", "binary", "policy-deep", "policy-nan"])
+def test_the_real_process_never_prints_a_traceback(tmp_path, golden_snapshot, what):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    argv = ["check", "--params", str(params), "--snapshot", str(golden_snapshot)]
+    if what == "laughs":
+        params.write_text(LAUGHS + yaml.safe_dump(DEMO_PARAMS))
+    elif what == "deep":
+        params.write_text("region: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    elif what == "binary":
+        params.write_bytes(bytes(range(256)) * 4)
+    else:
+        policy = tmp_path / "p.json"
+        policy.write_text("[" * 200_000 + "]" * 200_000 if what == "policy-deep"
+                          else '{"Version": "2012-10-17", "Statement": {"Effect": NaN}}')
+        argv = ["lint", str(policy)]
+    env = {**os.environ, "AWS_ENDPOINT_URL": DEAD, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "validator", *argv], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    if what.startswith("policy"):
+        assert proc.returncode in (1, 2) and proc.stdout
+    else:
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_fuzz_helpers_make_what_they_say():
+    # the strategies above are not vacuous: a billion laughs really is one, NaN really is NaN
+    data = yaml.safe_load(LAUGHS)
+    assert len(data["i"]) == 9 and data["i"][0] is data["i"][1]
+    assert math.isnan(json.loads('{"a": NaN}')["a"])
+    assert copy.deepcopy(DEMO_PARAMS) == DEMO_PARAMS

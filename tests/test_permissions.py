@@ -1,0 +1,147 @@
+"""`vhv permissions`: the policy vhv needs is exactly what its readers call.
+
+Every call boto3 actually sends during a real check (moto) is caught with botocore's
+`before-call` event on the clients the readers use; each must be in the printed
+policy. The denied-call side (a user holding exactly that policy) is in test_e2e.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from validator import permissions
+from validator.aws import account as account_mod
+from validator.cli import main
+from validator.demo import DEMO_PARAMS
+
+from .conftest import make_account
+
+
+def printed_policy(capsys, *flags: str) -> dict:
+    assert main(["permissions", "--format", "json", *flags]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["actions"] == sorted({a for s in out["policy"]["Statement"] for a in s["Action"]})
+    return out["policy"]
+
+
+def actions_of(doc: dict) -> set[str]:
+    return {a for s in doc["Statement"] if s["Effect"] == "Allow" and s["Resource"] == "*" for a in s["Action"]}
+
+
+@pytest.fixture
+def sent(monkeypatch) -> set[str]:
+    """Every API action the readers' clients send, as IAM names it (service:Operation)."""
+    seen: set[str] = set()
+    make = account_mod.client
+
+    def hook(model, **_kw) -> None:  # noqa: ANN001
+        svc = model.service_model
+        seen.add(f"{svc.signing_name or svc.endpoint_prefix}:{model.name}")
+
+    def client(sess, service, target):  # noqa: ANN001, ANN202
+        c = make(sess, service, target)
+        c.meta.events.register("before-call", hook)
+        return c
+
+    monkeypatch.setattr(account_mod, "client", client)
+    return seen
+
+
+@pytest.mark.parametrize("provisioning", ["self", pytest.param("valohai", marks=pytest.mark.managed_policies)])
+def test_every_action_a_check_sends_is_in_the_printed_policy(capsys, moto_env, pack, sent, provisioning):
+    acct = make_account(moto_env, pack, provisioning=provisioning)
+    result = acct.check()
+    assert result.findings
+    policy = actions_of(printed_policy(capsys))
+    assert "sts:GetCallerIdentity" in sent and "iam:GetRole" in sent
+    assert sent <= policy, sorted(sent - policy)
+    # the Recorder's own account of what it did names only declared actions, too
+    assert set(result.calls) <= policy
+    if provisioning == "self":
+        # Least privilege: on the guide's account every declared action is used. moto's GetPolicy
+        # returns the policy's tags, so the ListPolicyTags fallback (for endpoints that do not) is
+        # the one declared action this account does not exercise.
+        assert policy - sent == {"iam:ListPolicyTags"}
+
+
+def test_printed_policy_is_read_only_and_derived_from_the_readers(capsys):
+    doc = printed_policy(capsys)
+    assert actions_of(doc) == set(account_mod.PERMISSIONS)
+    assert len(doc["Statement"]) == 1 and doc["Version"] == "2012-10-17"
+    verbs = {a.split(":")[1].split("Caller")[0] for a in actions_of(doc)}
+    assert all(v.startswith(("Describe", "Get", "List")) for v in verbs), verbs
+
+
+def test_console_format_is_a_policy_document_that_lints_clean(capsys, tmp_path):
+    assert main(["permissions"]) == 0
+    text = capsys.readouterr().out
+    assert json.loads(text) == printed_policy(capsys)
+    path = tmp_path / "vhv-policy.json"
+    path.write_text(text)
+    assert main(["lint", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_fix_adds_what_the_fixers_declare(capsys, monkeypatch):
+    fixers = types.ModuleType("validator.fixers")
+    fixers.__path__ = []  # a package with no modules: its own PERMISSIONS only
+    fixers.PERMISSIONS = ("ec2:CreateVpc", "ec2:DescribeVpcs", "iam:CreateRole")
+    monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
+    doc = printed_policy(capsys, "--fix")
+    read, write = doc["Statement"]
+    assert set(read["Action"]) == set(account_mod.PERMISSIONS)
+    assert write["Action"] == ["ec2:CreateVpc", "iam:CreateRole"]  # the reads are not repeated
+
+
+def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
+    fixers = types.ModuleType("validator.fixers")
+    fixers.__path__ = []
+    fixers.PERMISSIONS = ("ec2:Ignored",)
+    fixers.permissions = lambda: ["ec2:AuthorizeSecurityGroupIngress"]
+    monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
+    assert printed_policy(capsys, "--fix")["Statement"][1]["Action"] == ["ec2:AuthorizeSecurityGroupIngress"]
+
+
+def test_fix_in_this_build(capsys):
+    """Whatever this build has: either remediation's writes are added, or one line says there are none."""
+    writes = permissions.fix_actions()
+    code = main(["permissions", "--fix"])
+    out, err = capsys.readouterr()
+    if writes is None:
+        assert code == 2 and out == ""
+        assert err.strip().count("\n") == 0 and "remediation is not available" in err
+    else:
+        assert code == 0 and err == ""
+        assert set(writes) <= actions_of(json.loads(out)) and writes
+
+
+def test_params_are_not_needed(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert main(["permissions"]) == 0
+    assert DEMO_PARAMS["region"] not in capsys.readouterr().out
+
+
+def test_every_action_remediate_fix_sends_is_in_the_fix_policy(capsys, moto_env, sent, monkeypatch,
+                                                                 tmp_path):
+    """On the empty account the plan creates everything the guide asks for: every writer runs."""
+    apply_mod = pytest.importorskip("validator.fixers.apply")
+    make = apply_mod.client
+
+    def client(sess, service, target):  # noqa: ANN001, ANN202
+        c = make(sess, service, target)
+        c.meta.events.register("before-call", lambda model, **_: sent.add(
+            f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:{model.name}"))
+        return c
+
+    monkeypatch.setattr(apply_mod, "client", client)
+    params = tmp_path / "params.yaml"
+    params.write_text(json.dumps(DEMO_PARAMS))
+    # --force: on the empty account the plan creates more than half of the guide (a safety limit)
+    code = main(["remediate", "--params", str(params), "--fix", "--yes", "--force"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1, 2), err
+    assert any(not a.split(":")[1].startswith(("Describe", "Get", "List")) for a in sent), (code, out, err)
+    allowed = actions_of(printed_policy(capsys, "--fix"))
+    assert sent <= allowed, sorted(sent - allowed)

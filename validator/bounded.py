@@ -1,0 +1,49 @@
+"""Bounds for data read from user files: how much a YAML/JSON document expands to.
+
+YAML aliases let a few hundred bytes stand for billions of values ("billion laughs");
+PyYAML's safe loader shares the aliased objects, so loading is cheap, but anything that
+walks the result (a schema, a repr, a JSON dump) is not. Count, stop early.
+"""
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+import yaml
+
+from validator.errors import VhvError
+
+MAX_VALUES = 200_000
+MAX_DEPTH = 200
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPTH) -> Any:
+    """`data` itself, or VhvError when it expands to more than `limit` values or nests deeper than `depth`."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, level = stack.pop()
+        count += 1
+        if count > limit:
+            raise VhvError(f"{source}: expands to more than {limit} values (YAML aliases?); refusing to read it")
+        if level > depth:
+            raise VhvError(f"{source}: nested more than {depth} levels deep")
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for kv in node.items() for v in kv)
+        elif isinstance(node, (list, tuple, set, frozenset)):
+            stack.extend((v, level + 1) for v in node)
+    return data
+
+
+def short(value: Any) -> str:
+    """A repr that stays short whatever the value is."""
+    return _REPR.repr(value)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML with a safe loader only (plain data: no tags that build objects). libyaml's when
+    present: it is fast and refuses flow nesting deeper than 1000 levels, where the pure-Python
+    scanner takes quadratic time."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loaders only)
