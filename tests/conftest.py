@@ -24,6 +24,15 @@ from validator.demo import DEMO_PARAMS, build_golden  # noqa: E402
 REGION = DEMO_PARAMS["region"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _moto_key_pairs_settled() -> None:
+    """moto's first DescribeKeyPairs in a process adds a key to a class-level dict of its EC2
+    responses that every other EC2 response iterates; with the readers' concurrent calls that
+    can raise "dictionary changed size during iteration" inside moto. One call up front settles it."""
+    with mock_aws():
+        boto3.client("ec2", region_name=REGION).describe_key_pairs()
+
+
 @pytest.fixture(scope="session")
 def pack() -> rulepack.RulePack:
     return rulepack.load()

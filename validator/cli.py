@@ -42,10 +42,24 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--output", help="write the report to this file instead of stdout")
     check.add_argument("--diff", metavar="OLD.json", help="report what changed since this previous JSON report "
                        "(new failures, fixed, still failing); --format console, json or markdown")
+    check.add_argument("--waivers", metavar="FILE", help="accepted failures, each with a justification and an expiry "
+                       "date (YAML or JSON; `vhv schema waivers`); adds to the params' `waivers:`")
 
     snap = sub.add_parser("snapshot", help="save what was read, for offline checks")
     aws_opts(snap)
     snap.add_argument("-o", "--output", required=True)
+
+    rem = sub.add_parser("remediate", help="plan the fixes for what is missing (changes nothing); --fix applies them")
+    aws_opts(rem)
+    rem.add_argument("--format", default="console", choices=("console", "json", "cli"),
+                     help="the plan as text, as JSON (a list of steps), or as the equivalent `aws` commands")
+    rem.add_argument("--fix", action="store_true", help="apply the plan (asks first; --yes in CI), then re-check")
+    rem.add_argument("--yes", action="store_true", help="with --fix: do not ask")
+    rem.add_argument("--plan-checksum", metavar="C", help="with --fix: apply only if the plan computed now has this checksum")
+    rem.add_argument("--tighten", action="store_true",
+                     help="also apply the steps that take away what is wider than the guide (needs a decision)")
+    rem.add_argument("--force", action="store_true",
+                     help="apply a plan that changes more than half of the guide's resources")
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", default="console", choices=("console", "json", "markdown"))
@@ -75,14 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--format", default="console", choices=("console", "json", "markdown"))
     record.add_argument("--output", help="write to this file instead of stdout")
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report")
-    schema.add_argument("name", nargs="?", default="report", help="which schema (default: report)")
+    perms = sub.add_parser("permissions", help="print the IAM policy vhv needs (for check; with --fix, also remediate)")
+    perms.add_argument("--fix", action="store_true", help="add what `remediate --fix` needs")
+    perms.add_argument("--format", default="console", choices=("console", "json"))
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report (or of the waiver file)")
+    schema.add_argument("name", nargs="?", default="report", help="which schema: report (default) or waivers")
     return p
 
 
 def _target(args: argparse.Namespace):  # noqa: ANN202
     from validator.aws.session import Target
 
+    if args.region:  # as the params' region is, before any call (botocore would build any host name)
+        from validator.params import check_region
+
+        problem = check_region(args.region)
+        if problem:
+            raise VhvError(f"--region: {problem}")
     return Target(profile=args.profile, region=args.region, endpoint_url=args.endpoint_url)
 
 
@@ -152,14 +176,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     from validator.snapshot import Snapshot
 
     pack, prm = _load(args)
+    from validator import waivers
+
+    waived = waivers.combine(waivers.from_params(prm, pack),
+                             waivers.load(args.waivers, pack) if args.waivers else [])
     old = _previous_report(args)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
     _same_account(args, prm, snap)
-    findings = evaluate(pack, prm, snap)
+    findings = waivers.apply(evaluate(pack, prm, snap), waived)
     if old is not None:
         return _emit_diff(args, old, findings)
     return render.emit(findings, {"account_id": snap.account_id, "region": snap.region, "params_file": args.params},
                        fmt=args.format, output=args.output)
+
+
+def cmd_remediate(args: argparse.Namespace) -> int:
+    from validator import remediate
+
+    pack, prm = _load(args)
+    snap = _read(args, prm)
+    _same_account(args, prm, snap)
+    target = _target(args)
+    if not target.region:
+        target = type(target)(target.profile, prm.region, target.endpoint_url)
+    return remediate.run(args, pack, prm, snap, target, reread=lambda: _read(args, prm))
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -246,6 +286,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_permissions(args: argparse.Namespace) -> int:
+    from validator import permissions
+
+    sys.stdout.write(permissions.render(permissions.policy(fix=args.fix), args.format))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from validator import demo
 
@@ -259,8 +306,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if code == 1 else 2
 
 
-COMMANDS = {"check": cmd_check, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo,
-            "schema": cmd_schema, "record": cmd_record, "lint": cmd_lint}
+COMMANDS = {"check": cmd_check, "remediate": cmd_remediate, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo,
+            "schema": cmd_schema, "record": cmd_record, "lint": cmd_lint,
+            "permissions": cmd_permissions}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

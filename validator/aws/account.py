@@ -1,7 +1,8 @@
 """Read everything the rule pack needs, concurrently, into one Snapshot."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Callable
 
 from validator.aws import ec2 as ec2_reader
@@ -12,6 +13,19 @@ from validator.errors import VhvError
 from validator.snapshot import Snapshot
 
 PERMISSIONS = ("sts:GetCallerIdentity",) + iam_reader.PERMISSIONS + ec2_reader.PERMISSIONS
+# Enough threads for every read that can be in flight at once (about 20): the time of a
+# check is then the longest chain of dependent calls, not their number.
+READ_WORKERS = 24
+
+
+def workers_from_env() -> int:
+    """VHV_READ_WORKERS (1 reads one call at a time: the benchmark's sequential variant)."""
+    raw = os.environ.get("VHV_READ_WORKERS", "")
+    if not raw:
+        return READ_WORKERS
+    if not raw.isdigit() or int(raw) < 1:
+        raise VhvError(f"VHV_READ_WORKERS must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
@@ -28,37 +42,54 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
     return ident["Account"], arn, arn.split(":")[1] if arn.startswith("arn:") else "aws"
 
 
-def read(params: Any, target: Target, progress: Callable[[str], None] | None = None) -> tuple[Snapshot, list[str]]:
-    """The snapshot of the account, and the list of API actions it took."""
+def read(params: Any, target: Target, progress: Callable[[str], None] | None = None,
+         workers: int | None = None) -> tuple[Snapshot, list[str]]:
+    """The snapshot of the account, and the list of API actions it took (sts:GetCallerIdentity first).
+    `workers` threads read at once (default VHV_READ_WORKERS, else READ_WORKERS)."""
+    workers = workers or workers_from_env()
     region = target.region or params.region
     target = Target(target.profile, region, target.endpoint_url)
     sess = session(target)
-    clients = {name: client(sess, name, target) for name in ("sts", "iam", "ec2")}
-    account, arn, partition = identify(clients["sts"], target.endpoint_url)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vhv-sts") as one:
+        # who we are is asked while the other clients are built (the EC2 one is slow to build)
+        who = one.submit(identify, client(sess, "sts", target), target.endpoint_url)
+        iam = client(sess, "iam", target)
+        ec2 = client(sess, "ec2", target) if params.provisioning == "self" else None
+        account, arn, partition = who.result()
     snap = Snapshot(account_id=account, region=region, partition=partition, caller_arn=arn)
     rec = Recorder(snap, progress)
-    iam, ec2 = clients["iam"], clients["ec2"]
+    rec.calls.append("sts:GetCallerIdentity")
 
     def network() -> None:
         vpcs = ec2_reader.read_vpcs(ec2, rec)
-        ec2_reader.read_route_tables(ec2, rec, [v["id"] for v in vpcs or []]) if vpcs is not None else None
+        if vpcs is not None:
+            ids = [v["id"] for v in vpcs]
+            rec.together(lambda: ec2_reader.read_route_tables(ec2, rec, ids),
+                         lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids))
 
     def queue() -> None:
         instances = ec2_reader.read_instances(ec2, rec)
         if instances is None:
             return
-        ec2_reader.read_images(ec2, rec, sorted({i["image_id"] for i in instances if i.get("image_id")}))
-        ec2_reader.read_volumes(ec2, rec, sorted({i["root_volume_id"] for i in instances if i.get("root_volume_id")}))
-        ec2_reader.read_key_pairs(ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")}))
+        rec.together(
+            lambda: ec2_reader.read_images(ec2, rec, sorted({i["image_id"] for i in instances if i.get("image_id")})),
+            lambda: ec2_reader.read_volumes(
+                ec2, rec, sorted({i["root_volume_id"] for i in instances if i.get("root_volume_id")})),
+            lambda: ec2_reader.read_key_pairs(ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")})))
 
     tasks: list[Callable[[], None]] = [
         *(lambda n=n: iam_reader.read_policy(iam, rec, n) for n in iam_reader.POLICIES),
         *(lambda n=n: iam_reader.read_role(iam, rec, n) for n in iam_reader.ROLES),
+        *(lambda n=n: iam_reader.read_instance_profile(iam, rec, n) for n in iam_reader.PROFILES),
     ]
     if params.provisioning == "self":
         tasks += [network, queue, lambda: ec2_reader.read_subnets(ec2, rec), lambda: ec2_reader.read_igws(ec2, rec),
-                  lambda: ec2_reader.read_security_groups(ec2, rec), lambda: ec2_reader.read_addresses(ec2, rec)]
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="vhv-read") as pool:
-        for fut in [pool.submit(t) for t in tasks]:
-            fut.result()  # re-raises a fatal VhvError from any reader
+                  lambda: ec2_reader.read_security_groups(ec2, rec), lambda: ec2_reader.read_addresses(ec2, rec), lambda: ec2_reader.read_zones(ec2, rec)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:
+        rec.pool = pool  # readers' dependent reads (Recorder.together) run here too
+        done, _ = wait([pool.submit(t) for t in tasks], return_when=FIRST_EXCEPTION)
+        failed = [f.exception() for f in done if f.exception()]
+        if failed:  # a fatal VhvError (credentials gone, endpoint down): stop reading
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise failed[0]
     return snap, rec.calls

@@ -8,7 +8,7 @@ from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
 PERMISSIONS = (
     "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeVolumes",
-    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses",
+    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
 )
 SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
@@ -77,6 +77,23 @@ def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
         return
     _listed(rec, "route_tables", "ec2:DescribeRouteTables", lambda: paginate(
         ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]), shape)
+
+
+def read_vpc_subnets(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
+    """Every subnet of the valohai VPC, whatever its name: the fixers pick free CIDRs among them."""
+    if not vpc_ids:
+        rec.put("vpc_subnets", [])
+        return
+    _listed(rec, "vpc_subnets", "ec2:DescribeSubnets", lambda: paginate(
+        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
+        lambda s: {"id": s["SubnetId"], "vpc_id": s.get("VpcId"), "cidr": s.get("CidrBlock"),
+                   "az": s.get("AvailabilityZone")})
+
+
+def read_zones(ec2: Any, rec: Recorder) -> None:
+    """The region's available zones: the guide puts one subnet in each."""
+    _listed(rec, "zones", "ec2:DescribeAvailabilityZones", lambda: ec2.describe_availability_zones(
+        Filters=[{"Name": "state", "Values": ["available"]}])["AvailabilityZones"], lambda z: z["ZoneName"])
 
 
 def flatten_permissions(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,7 +11,11 @@ ROLES = ("ValohaiWorkerRole", "ValohaiMaster")
 PERMISSIONS = (
     "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags",
     "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListInstanceProfilesForRole",
+    # for the fixers: how many versions a policy has (five is the limit), and the instance profile by name
+    "iam:ListPolicyVersions", "iam:GetInstanceProfile",
 )
+PROFILES = ("ValohaiWorkerRole",)
+PROFILED_ROLES = ("ValohaiWorkerRole",)  # the only role a rule asks the instance profiles of
 
 
 def read_policy(iam: Any, rec: Recorder, name: str) -> None:
@@ -24,15 +28,18 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
     if got is NOT_FOUND:
         rec.put(path, None)
         return
+    version_id = got.get("DefaultVersionId")
+    version, versions, *listed_tags = rec.together(
+        lambda: rec.call(path + ".document", "iam:GetPolicyVersion",
+                         lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"]),
+        lambda: rec.call(path + ".versions", "iam:ListPolicyVersions",
+                         lambda: paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn)),
+        *([] if "Tags" in got else [lambda: rec.call(path + ".tags", "iam:ListPolicyTags",
+                                                     lambda: paginate(iam, "list_policy_tags", "Tags", PolicyArn=arn))]))
     if "Tags" in got:
         tag_list = got["Tags"]
     else:
-        tag_list = rec.call(path + ".tags", "iam:ListPolicyTags",
-                            lambda: paginate(iam, "list_policy_tags", "Tags", PolicyArn=arn))
-        tag_list = None if tag_list is FAILED else [] if tag_list is NOT_FOUND else tag_list
-    version_id = got.get("DefaultVersionId")
-    version = rec.call(path + ".document", "iam:GetPolicyVersion",
-                       lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"])
+        tag_list = None if listed_tags[0] is FAILED else [] if listed_tags[0] is NOT_FOUND else listed_tags[0]
     doc: Any = None
     if version not in (FAILED, NOT_FOUND):
         try:
@@ -45,34 +52,53 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
         "arn": got["Arn"], "name": got.get("PolicyName", name), "tags": None if tag_list is None else tags(tag_list),
         "default_version_id": version_id, "document": doc,
         "attachment_count": got.get("AttachmentCount"),
+        **({} if versions in (FAILED, NOT_FOUND) else {"versions": [
+            {"id": v["VersionId"], "default": bool(v.get("IsDefaultVersion")), "created": str(v.get("CreateDate", ""))}
+            for v in versions]}),
     })
 
 
 def read_role(iam: Any, rec: Recorder, name: str) -> None:
+    """The role and its policy lists, asked for at once (each list needs only the name)."""
     path = f"roles.{name}"
-    got = rec.call(path, "iam:GetRole", lambda: iam.get_role(RoleName=name)["Role"])
+
+    def listing(key: str, action: str, op: str, field: str) -> Any:
+        return lambda: rec.call(f"{path}.{key}", action, lambda: paginate(iam, op, field, RoleName=name))
+
+    got, attached, inline, *profiles = rec.together(
+        lambda: rec.call(path, "iam:GetRole", lambda: iam.get_role(RoleName=name)["Role"]),
+        listing("attached_policies", "iam:ListAttachedRolePolicies", "list_attached_role_policies", "AttachedPolicies"),
+        listing("inline_policies", "iam:ListRolePolicies", "list_role_policies", "PolicyNames"),
+        *([listing("instance_profiles", "iam:ListInstanceProfilesForRole", "list_instance_profiles_for_role",
+                   "InstanceProfiles")] if name in PROFILED_ROLES else []))
     if got is FAILED:
         return
     if got is NOT_FOUND:
         rec.put(path, None)
+        rec.forget(path)  # a list of a role that is not there failing says nothing more
         return
     role: dict[str, Any] = {
         "arn": got["Arn"], "name": got["RoleName"], "tags": tags(got.get("Tags")),
         "trust_policy": got.get("AssumeRolePolicyDocument"),
     }
-    attached = rec.call(path + ".attached_policies", "iam:ListAttachedRolePolicies",
-                        lambda: paginate(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name))
     if attached not in (FAILED, NOT_FOUND):
         role["attached_policies"] = [{"name": p["PolicyName"], "arn": p["PolicyArn"]} for p in attached]
-    inline = rec.call(path + ".inline_policies", "iam:ListRolePolicies",
-                      lambda: paginate(iam, "list_role_policies", "PolicyNames", RoleName=name))
     if inline not in (FAILED, NOT_FOUND):
         role["inline_policies"] = list(inline)
-    profiles = rec.call(path + ".instance_profiles", "iam:ListInstanceProfilesForRole",
-                        lambda: paginate(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=name))
-    if profiles not in (FAILED, NOT_FOUND):
+    if profiles and profiles[0] not in (FAILED, NOT_FOUND):
         role["instance_profiles"] = [
             {"name": p["InstanceProfileName"], "arn": p["Arn"], "roles": [r["RoleName"] for r in p.get("Roles", [])]}
-            for p in profiles
+            for p in profiles[0]
         ]
     rec.put(path, role)
+
+
+def read_instance_profile(iam: Any, rec: Recorder, name: str) -> None:
+    """The instance profile the console creates with the role, by its name (it can outlive the role)."""
+    path = f"instance_profiles.{name}"
+    got = rec.call(path, "iam:GetInstanceProfile",
+                   lambda: iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"])
+    if got is FAILED:
+        return
+    rec.put(path, None if got is NOT_FOUND else {
+        "name": got["InstanceProfileName"], "arn": got["Arn"], "roles": [r["RoleName"] for r in got.get("Roles", [])]})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Executor
 from typing import Any, Callable
 
 from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal
@@ -16,7 +17,18 @@ class Recorder:
         self.snap = snap
         self.progress = progress or (lambda _msg: None)
         self.calls: list[str] = []
+        self.pool: Executor | None = None  # set by account.read(): where together() runs its calls
         self._lock = threading.Lock()
+
+    def together(self, *fns: Callable[[], Any]) -> list[Any]:
+        """Run independent reads at once and return their results in order. The caller
+        runs the first, and any the pool has not started yet (so a small pool, even one
+        worker, cannot deadlock on reads waiting for reads)."""
+        futs = [self.pool.submit(fn) for fn in fns[1:]] if self.pool else []
+        out = [fns[0]()]
+        for fn, fut in zip(fns[1:], futs):
+            out.append(fn() if fut.cancel() else fut.result())
+        return out + [fn() for fn in fns[1 + len(futs):]]
 
     def call(self, path: str, action: str, fn: Callable[[], Any]) -> Any:
         """Run `fn` (one API call, or one paginated listing). On a not-found error
@@ -39,6 +51,12 @@ class Recorder:
                 why += f" (add it to the policy of {self.snap.caller_arn})"
             self.fail(path, why)
             return FAILED
+
+    def forget(self, path: str) -> None:
+        """Drop the failures recorded under `path` (reads of parts of something that is not there)."""
+        with self._lock:
+            for key in [k for k in self.snap.errors if k.startswith(path + ".")]:
+                del self.snap.errors[key]
 
     def fail(self, path: str, why: str) -> None:
         """Record that `path` could not be read; every rule that needs it becomes `error`."""

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from validator.engine import Finding, exit_code
 from validator.errors import VhvError
+
+if TYPE_CHECKING:  # the engine (rule pack, jsonschema) is not needed to parse arguments: `vhv --version`
+    from validator.engine import Finding
 
 FORMATS = ("console", "json", "junit", "sarif", "markdown", "html")
 # the file name each format is written to by `vhv demo --write-reports DIR`
@@ -50,4 +52,6 @@ def emit(findings: Sequence[Finding], meta: dict[str, Any], fmt: str = "console"
             import sys
 
             sys.stdout.write(text)
+    from validator.engine import exit_code
+
     return exit_code(findings)

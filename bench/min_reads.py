@@ -1,0 +1,94 @@
+"""The baseline of bench/check_bench.py: the fewest calls the guide's rules need, all at once.
+
+    python bench/min_reads.py --endpoint-url URL [--region eu-west-1]
+
+Hand-written boto3, no vhv: three clients, sts:GetCallerIdentity (the policies' ARNs
+need the account id), then every independent read in one thread pool; a read that
+needs another's answer (a policy's default version, the VPC's route tables, the
+queue instance's image, volume and key pair) is submitted the moment that answer is
+in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
+"""
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any, Callable
+
+POLICIES = ("ValohaiWorkerPolicy", "ValohaiMasterPolicy")
+ROLES = ("ValohaiWorkerRole", "ValohaiMaster")
+
+
+def _name(*values: str) -> list[dict[str, Any]]:
+    return [{"Name": "tag:Name", "Values": list(values)}]
+
+
+def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> list[str]:
+    """Make the minimum reads; return the actions made."""
+    import boto3
+    from botocore.config import Config
+
+    sess = boto3.Session(region_name=region)
+    cfg = Config(max_pool_connections=workers)
+    sts, iam, ec2 = (sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("sts", "iam", "ec2"))
+    calls = ["sts:GetCallerIdentity"]
+    account = sts.get_caller_identity()["Account"]
+
+    Next = list[tuple[str, Callable[[], Any]]]  # reads that needed this one's answer
+
+    def policy(name: str) -> Next:
+        arn = f"arn:aws:iam::{account}:policy/{name}"
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]  # Tags come with it
+        return [("iam:GetPolicyVersion", lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version))]
+
+    def vpc() -> Next:
+        ids = [v["VpcId"] for v in ec2.describe_vpcs(Filters=_name("valohai-vpc"))["Vpcs"]]
+        return [("ec2:DescribeRouteTables", lambda: ec2.describe_route_tables(
+            Filters=[{"Name": "vpc-id", "Values": ids}]))] if ids else []
+
+    def queue() -> Next:
+        found = [i for r in ec2.describe_instances(Filters=_name("valohai-i-queue"))["Reservations"]
+                 for i in r["Instances"]]
+        images = sorted({i["ImageId"] for i in found})
+        volumes = sorted({b["Ebs"]["VolumeId"] for i in found for b in i.get("BlockDeviceMappings", []) if "Ebs" in b})
+        keys = sorted({i["KeyName"] for i in found if i.get("KeyName")})
+        return [(a, f) for a, ids, f in (
+            ("ec2:DescribeImages", images, lambda: ec2.describe_images(ImageIds=images)),
+            ("ec2:DescribeVolumes", volumes, lambda: ec2.describe_volumes(VolumeIds=volumes)),
+            ("ec2:DescribeKeyPairs", keys, lambda: ec2.describe_key_pairs(KeyNames=keys))) if ids]
+
+    first: list[tuple[str, Callable[[], Any]]] = [
+        *(("iam:GetPolicy", lambda n=n: policy(n)) for n in POLICIES),
+        ("ec2:DescribeVpcs", vpc), ("ec2:DescribeInstances", queue),
+        *(("iam:GetRole", lambda n=n: iam.get_role(RoleName=n)) for n in ROLES),
+        *(("iam:ListAttachedRolePolicies", lambda n=n: iam.list_attached_role_policies(RoleName=n)) for n in ROLES),
+        *(("iam:ListRolePolicies", lambda n=n: iam.list_role_policies(RoleName=n)) for n in ROLES),
+        ("iam:ListInstanceProfilesForRole", lambda: iam.list_instance_profiles_for_role(RoleName=ROLES[0])),
+        ("ec2:DescribeSubnets", lambda: ec2.describe_subnets(Filters=_name("valohai-subnet-*"))),
+        ("ec2:DescribeInternetGateways", lambda: ec2.describe_internet_gateways(Filters=_name("valohai-igw"))),
+        ("ec2:DescribeSecurityGroups", lambda: ec2.describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": ["valohai-sg-workers", "valohai-sg-queue"]}])),
+        ("ec2:DescribeAddresses", lambda: ec2.describe_addresses(Filters=_name("valohai-ip-queue"))),
+    ]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = {pool.submit(fn): action for action, fn in first}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                action = pending.pop(fut)
+                calls.append(action)
+                more = fut.result()
+                for name, fn in more if isinstance(more, list) else ():
+                    pending[pool.submit(fn)] = name
+    return calls
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--endpoint-url")
+    ap.add_argument("--region", default="eu-west-1")
+    args = ap.parse_args()
+    print(len(read_minimum(args.endpoint_url, args.region)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""The planner and apply, in-process on moto: each drift -> the expected steps, applied ->
+the rule passes, planned again -> nothing left (idempotent)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from validator import guide
+from validator import params as params_mod
+from validator.aws.session import Target
+from validator.fixers import planner
+from validator.fixers.apply import apply
+from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
+from validator.render import plan as show
+from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, build_iam, DEMO_PARAMS
+
+from tests.conftest import REGION, Account
+
+WORKER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ValohaiWorkerRole"
+MASTER_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ValohaiMasterPolicy"
+WORKER_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ValohaiWorkerPolicy"
+
+
+def plan_of(acct: Account) -> tuple[Any, Plan]:
+    res = acct.check()
+    prm = params_mod.from_dict(dict(acct.params))
+    return res, planner.build(acct.pack, prm, res.snapshot, res.findings)
+
+
+def calls(plan: Plan, risk: str | None = None) -> list[str]:
+    return [s.call for s in plan.steps if risk is None or s.risk == risk]
+
+
+def step(plan: Plan, call: str) -> Any:
+    found = [s for s in plan.steps if s.call == call]
+    assert len(found) == 1, (call, [s.call for s in plan.steps])
+    return found[0]
+
+
+def fix_and_replan(acct: Account, plan: Plan, tighten: bool = False) -> tuple[Any, Plan]:
+    report = apply(plan, Target(region=REGION), tighten=tighten)
+    assert report.ok, show.applied(report)
+    return plan_of(acct)
+
+
+# ------------------------------------------------------------------ drifts
+
+
+def _master_version(acct: Account, doc: dict[str, Any]) -> None:
+    acct.iam.create_policy_version(PolicyArn=acct.ids["master_policy"], PolicyDocument=json.dumps(doc),
+                                   SetAsDefault=True)
+
+
+def drop_describe_images(acct: Account) -> None:
+    doc = guide.master_policy(WORKER_ROLE_ARN)
+    doc["Statement"][0]["Action"].remove("ec2:DescribeImages")
+    _master_version(acct, doc)
+
+
+def pass_role_on_another_role(acct: Account) -> None:
+    # the guide's template line cannot be saved as is (IAM wants an ARN): someone pasted the wrong role
+    _master_version(acct, guide.master_policy(f"arn:aws:iam::{ACCOUNT}:role/SomeOtherRole"))
+
+
+def no_instance_profile(acct: Account) -> None:
+    acct.iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    acct.iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+
+
+def empty_instance_profile(acct: Account) -> None:
+    acct.iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+
+
+def no_worker_role(acct: Account) -> None:
+    empty_instance_profile(acct)
+    acct.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=acct.ids["worker_policy"])
+    acct.iam.delete_role(RoleName="ValohaiWorkerRole")
+
+
+def no_master_role(acct: Account) -> None:
+    acct.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=acct.ids["master_policy"])
+    acct.iam.delete_role(RoleName="ValohaiMaster")
+
+
+def no_master_policy(acct: Account) -> None:
+    acct.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=acct.ids["master_policy"])
+    acct.iam.delete_policy(PolicyArn=acct.ids["master_policy"])
+
+
+def no_worker_policy_tag(acct: Account) -> None:
+    acct.iam.untag_policy(PolicyArn=acct.ids["worker_policy"], TagKeys=["valohai"])
+
+
+def no_master_role_tag(acct: Account) -> None:
+    acct.iam.untag_role(RoleName="ValohaiMaster", TagKeys=["valohai"])
+
+
+def worker_policy_detached(acct: Account) -> None:
+    acct.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=acct.ids["worker_policy"])
+
+
+def no_vpc_tag(acct: Account) -> None:
+    acct.ec2.delete_tags(Resources=[acct.ids["vpc"]], Tags=[{"Key": "valohai"}])
+
+
+def no_subnet_tag(acct: Account) -> None:
+    acct.ec2.delete_tags(Resources=[acct.ids["subnets"][1]], Tags=[{"Key": "valohai"}])
+
+
+def no_rt_name(acct: Account) -> None:
+    acct.ec2.delete_tags(Resources=[acct.ids["rt"]], Tags=[{"Key": "Name"}])
+
+
+def no_default_route(acct: Account) -> None:
+    acct.ec2.delete_route(RouteTableId=acct.ids["rt"], DestinationCidrBlock="0.0.0.0/0")
+
+
+def igw_detached(acct: Account) -> None:
+    no_default_route(acct)
+    acct.ec2.detach_internet_gateway(InternetGatewayId=acct.ids["igw"], VpcId=acct.ids["vpc"])
+
+
+def no_http_on_queue(acct: Account) -> None:
+    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+
+
+def no_redis_from_workers(acct: Account) -> None:
+    rules = acct.ec2.describe_security_group_rules(
+        Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])["SecurityGroupRules"]
+    ids = [r["SecurityGroupRuleId"] for r in rules if not r["IsEgress"]
+           and r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]]
+    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], SecurityGroupRuleIds=ids)
+
+
+def no_sg_workers(acct: Account) -> None:
+    no_redis_from_workers(acct)
+    acct.ec2.delete_security_group(GroupId=acct.ids["sg_workers"])
+
+
+def eip_not_associated(acct: Account) -> None:
+    assoc = acct.ec2.describe_addresses(AllocationIds=[acct.ids["eip"]])["Addresses"][0]["AssociationId"]
+    acct.ec2.disassociate_address(AssociationId=assoc)
+
+
+def queue_without_its_group(acct: Account) -> None:
+    acct.ec2.modify_instance_attribute(InstanceId=acct.ids["instance"], Groups=[acct.ids["sg_workers"]])
+
+
+# drift -> (the rules it breaks, the calls the plan makes, in order)
+FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
+    "worker policy untagged": (no_worker_policy_tag, {"worker-policy-tag"}, ["iam.tag_policy"]),
+    "master role untagged": (no_master_role_tag, {"master-role-tag"}, ["iam.tag_role"]),
+    "master policy lacks an action": (drop_describe_images, {"master-policy-describe"}, ["iam.create_policy_version"]),
+    "PassRole on another role": (pass_role_on_another_role, {"master-policy-pass-worker-role",
+                                                             "master-policy-within-guide"},
+                                 ["iam.create_policy_version"]),
+    "no instance profile": (no_instance_profile, {"worker-role-instance-profile"},
+                            ["iam.create_instance_profile", "iam.add_role_to_instance_profile"]),
+    "empty instance profile": (empty_instance_profile, {"worker-role-instance-profile"},
+                               ["iam.add_role_to_instance_profile"]),
+    "worker policy detached": (worker_policy_detached, {"worker-role-policy-attached"}, ["iam.attach_role_policy"]),
+    "no worker role": (no_worker_role, {"worker-role-exists"},
+                       ["iam.create_role", "iam.attach_role_policy", "iam.add_role_to_instance_profile"]),
+    "no master role": (no_master_role, {"master-role-exists"}, ["iam.create_role", "iam.attach_role_policy"]),
+    "no master policy": (no_master_policy, {"master-policy-exists", "master-role-policy-attached"},
+                         ["iam.create_policy", "iam.attach_role_policy"]),
+    "vpc untagged": (no_vpc_tag, {"vpc-tag"}, ["ec2.create_tags"]),
+    "subnet untagged": (no_subnet_tag, {"subnets-tag"}, ["ec2.create_tags"]),
+    "route table unnamed": (no_rt_name, {"rt-name"}, ["ec2.create_tags"]),
+    "no default route": (no_default_route, {"rt-default-route"}, ["ec2.create_route"]),
+    "igw detached": (igw_detached, {"igw-attached", "rt-default-route"},
+                     ["ec2.attach_internet_gateway", "ec2.create_route"]),
+    "queue lacks HTTP": (no_http_on_queue, {"sg-queue-ingress-http"}, ["ec2.authorize_security_group_ingress"]),
+    "queue lacks Redis from workers": (no_redis_from_workers, {"sg-queue-ingress-redis-workers"},
+                                       ["ec2.authorize_security_group_ingress"]),
+    "no workers group": (no_sg_workers, {"sg-workers-exists"},
+                         ["ec2.create_security_group", "ec2.authorize_security_group_ingress",
+                          "ec2.authorize_security_group_ingress"]),
+    "eip not associated": (eip_not_associated, {"eip-associated"}, ["ec2.associate_address"]),
+    "queue without its group": (queue_without_its_group, {"queue-instance-sg"}, ["ec2.modify_instance_attribute"]),
+}
+
+
+def test_golden_account_plans_nothing(account):
+    _res, plan = plan_of(account)
+    assert plan.steps == []
+    assert show.console(plan, {}).startswith("vhv remediate: nothing to change")
+
+
+@pytest.mark.parametrize("name", FIXABLE)
+def test_each_fixable_drift_is_planned_applied_and_converges(account, name):
+    drift, rules, expected = FIXABLE[name]
+    drift(account)
+    before, plan = plan_of(account)
+    assert before.failing() == rules
+    assert calls(plan) == expected
+    assert {s.risk for s in plan.steps} == {FIX}
+    assert {s.rule for s in plan.steps} <= rules
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set(), [(f.rule_id, f.message) for f in after.findings if f.status == "fail"]
+    assert again.steps == []
+
+
+def test_a_missing_action_is_added_in_a_new_version_keeping_the_rest(account):
+    drop_describe_images(account)
+    _res, plan = plan_of(account)
+    s = step(plan, "iam.create_policy_version")
+    assert s.arguments["PolicyArn"] == MASTER_POLICY_ARN and s.arguments["SetAsDefault"] is True
+    doc = json.loads(s.arguments["PolicyDocument"])
+    # statement "2" granted a part of the guide's: it is restored in place, the others are kept as they are
+    assert doc == guide.master_policy(WORKER_ROLE_ARN)
+
+
+def test_the_wrong_role_on_the_pass_role_line_is_replaced_by_the_real_arn(account):
+    pass_role_on_another_role(account)
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.create_policy_version").arguments["PolicyDocument"])
+    assert doc["Statement"][-1] == {"Sid": "4", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
+                                    "Resource": WORKER_ROLE_ARN}
+    assert len(doc["Statement"]) == 4
+
+
+def test_five_versions_the_oldest_non_default_is_deleted_first_and_said_so(account):
+    for _ in range(3):
+        _master_version(account, guide.master_policy(WORKER_ROLE_ARN))
+    drop_describe_images(account)  # v5, default
+    _res, plan = plan_of(account)
+    assert calls(plan) == ["iam.delete_policy_version", "iam.create_policy_version"]
+    delete = plan.steps[0]
+    assert delete.arguments == {"PolicyArn": MASTER_POLICY_ARN, "VersionId": "v1"}
+    assert "5 versions" in delete.summary and delete.risk == FIX
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set() and again.steps == []
+    versions = account.iam.list_policy_versions(PolicyArn=MASTER_POLICY_ARN)["Versions"]
+    assert sorted(v["VersionId"] for v in versions) == ["v2", "v3", "v4", "v5", "v6"]
+
+
+def test_created_policy_passes_the_real_worker_role_and_role_trusts_the_assume_role_arn(account):
+    no_master_policy(account)
+    _res, plan = plan_of(account)
+    create = step(plan, "iam.create_policy")
+    doc = json.loads(create.arguments["PolicyDocument"])
+    assert doc["Statement"][-1]["Resource"] == WORKER_ROLE_ARN
+    assert create.arguments["Tags"] == [{"Key": "valohai", "Value": "1"}]
+
+
+def test_created_master_role_trusts_the_assume_role_arn_and_is_tagged(account):
+    no_master_role(account)
+    _res, plan = plan_of(account)
+    create = step(plan, "iam.create_role")
+    trust = json.loads(create.arguments["AssumeRolePolicyDocument"])
+    assert trust["Statement"][0]["Principal"] == {"AWS": ASSUME_ROLE_ARN}
+    assert create.arguments["RoleName"] == "ValohaiMaster"
+    assert {"Key": "valohai", "Value": "1"} in create.arguments["Tags"]
+
+
+def test_created_security_group_is_named_tagged_and_referenced_by_the_queue(account):
+    no_sg_workers(account)
+    _res, plan = plan_of(account)
+    create, own, queue = plan.steps
+    assert create.arguments["GroupName"] == "valohai-sg-workers" and create.arguments["VpcId"] == account.ids["vpc"]
+    assert create.arguments["TagSpecifications"][0]["Tags"] == [{"Key": "Name", "Value": "valohai-sg-workers"},
+                                                                {"Key": "valohai", "Value": "1"}]
+    assert own.arguments["GroupId"] == f"$step:{create.id}:GroupId"
+    assert queue.arguments["GroupId"] == account.ids["sg_queue"]
+    assert queue.arguments["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == f"$step:{create.id}:GroupId"
+
+
+@pytest.mark.parametrize("drift, rule, call", [
+    (lambda a: a.ec2.authorize_security_group_ingress(GroupId=a.ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
+     "sg-queue-ingress-only-guide", "ec2.revoke_security_group_ingress"),
+    (lambda a: a.iam.update_assume_role_policy(RoleName="ValohaiWorkerRole", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                 "Action": "sts:AssumeRole"}]})),
+     "worker-role-trust", "iam.update_assume_role_policy"),
+    (lambda a: a.iam.put_role_policy(RoleName="ValohaiMaster", PolicyName="extra", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})),
+     "master-role-no-inline", "iam.delete_role_policy"),
+    (lambda a: _master_version(a, guide.master_policy("*")), "master-policy-within-guide",
+     "iam.create_policy_version"),
+], ids=["ssh-open-to-the-world", "trust-anyone", "inline-policy", "passrole-star"])
+def test_wider_than_the_guide_needs_a_decision_and_only_tighten_applies_it(account, drift, rule, call):
+    drift(account)
+    before, plan = plan_of(account)
+    assert before.failing() == {rule}
+    assert calls(plan) == [call] and plan.steps[0].risk == DECIDE
+    assert plan.to_apply() == []
+    report = apply(plan, Target(region=REGION))  # without --tighten: nothing is done
+    assert report.applied == [] and report.ok
+    assert plan_of(account)[0].failing() == {rule}
+    after, again = fix_and_replan(account, plan, tighten=True)
+    assert after.failing() == set() and again.steps == []
+
+
+def test_instance_level_drift_is_a_manual_step_only(account):
+    account.ec2.stop_instances(InstanceIds=[account.ids["instance"]])
+    account.ec2.modify_instance_attribute(InstanceId=account.ids["instance"], InstanceType={"Value": "t3.large"})
+    _res, plan = plan_of(account)
+    assert [(s.rule, s.risk, s.call) for s in plan.steps] == [("queue-instance-type", MANUAL, "")]
+    assert "t3.medium" in plan.steps[0].summary
+    assert plan.to_apply(tighten=True) == []
+
+
+def test_missing_network_is_created_with_the_guide_names(moto_env, pack):
+    build_iam(moto_env.client("iam", region_name=REGION), dict(DEMO_PARAMS))
+    acct = Account(moto_env, {}, pack)
+    _res, plan = plan_of(acct)
+    names = [s.arguments["TagSpecifications"][0]["Tags"][0]["Value"] for s in plan.steps
+             if "TagSpecifications" in s.arguments]
+    assert names == ["valohai-vpc", "valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3", "valohai-igw",
+                     "valohai-sg-workers", "valohai-sg-queue", "valohai-ip-queue"]
+    assert [s.rule for s in plan.of(MANUAL)] == ["queue-instance-exists"]
+    after, again = fix_and_replan(acct, plan)
+    # everything but the queue instance, which the guide leaves to the user (and the rules about it)
+    assert after.failing() == {"queue-instance-exists"}
+    assert calls(again) == [""] and again.steps[0].rule == "queue-instance-exists"
+
+
+def test_checksum_is_stable_and_changes_with_the_plan(account):
+    no_http_on_queue(account)
+    _res, first = plan_of(account)
+    _res, second = plan_of(account)
+    assert first.checksum == second.checksum and len(first.checksum) == 64
+    no_vpc_tag(account)
+    _res, third = plan_of(account)
+    assert third.checksum != first.checksum
+
+
+def test_cli_format_chains_a_created_id_into_later_commands(account):
+    no_sg_workers(account)
+    _res, plan = plan_of(account)
+    text = show.as_cli(plan)
+    assert "STEP_1=$(aws ec2 create-security-group --group-name valohai-sg-workers" in text
+    assert "--query GroupId --output text)" in text
+    assert '"GroupId":"\'"$STEP_1"\'"' in text
+    assert "aws ec2 authorize-security-group-ingress --group-id " + account.ids["sg_queue"] in text
+
+
+def test_a_failed_step_stops_the_run_and_a_rerun_converges(account):
+    no_instance_profile(account)
+    no_http_on_queue(account)
+    _res, plan = plan_of(account)
+    assert calls(plan) == ["iam.create_instance_profile", "iam.add_role_to_instance_profile",
+                           "ec2.authorize_security_group_ingress"]
+    # someone else puts another role in the profile between plan and apply: step 2 fails for real
+    account.iam.create_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    report = apply(plan, Target(region=REGION))
+    assert report.applied == [] and [s.id for s, _ in report.failed] == [1]
+    assert "EntityAlreadyExists" in report.failed[0][1]
+    assert [s.id for s in report.not_tried] == [2, 3]
+    text = show.applied(report)
+    assert "FAILED" in text and "not tried" in text
+    _res, again = plan_of(account)
+    assert calls(again) == ["iam.add_role_to_instance_profile", "ec2.authorize_security_group_ingress"]
+    after, last = fix_and_replan(account, again)
+    assert after.failing() == set() and last.steps == []

@@ -1,0 +1,83 @@
+"""`vhv remediate`: check, plan, and with --fix apply the reviewed plan, then check again.
+
+The order of the gates: the plan is shown first; a --plan-checksum that does not match
+the plan computed now stops everything; a plan that touches more than half of the
+guide's resources needs --force; then a yes (--yes, or an answer on a terminal).
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from validator.engine import evaluate, exit_code, summary
+from validator.errors import VhvError
+from validator.fixers import planner
+from validator.fixers.apply import apply
+from validator.render import plan as show
+
+IAM_KINDS = ("worker_policy", "worker_role", "master_policy", "master_role")
+NETWORK_KINDS = ("vpc", "subnets", "igw", "route_table", "sg_workers", "sg_queue", "instance", "eip")
+
+
+def guide_kinds(params: Any) -> tuple[str, ...]:
+    return IAM_KINDS + (NETWORK_KINDS if params.provisioning == "self" else ())
+
+
+def over_limit(plan: Any, params: Any, tighten: bool) -> str | None:
+    """Why the plan is too big to apply without --force, or None."""
+    kinds = guide_kinds(params)
+    changed = plan.changed_kinds(tighten) & set(kinds)
+    if len(changed) * 2 > len(kinds):
+        return (f"the plan changes {len(changed)} of the guide's {len(kinds)} resources ({', '.join(sorted(changed))}), "
+                "more than half: is this the right account and region? Pass --force to apply it anyway")
+    return None
+
+
+def recheck_text(findings: list[Any]) -> str:
+    counts = summary(findings)
+    lines = ["", "vhv remediate: the account re-checked: " + ", ".join(f"{counts[s]} {s}" for s in counts)]
+    for f in findings:
+        if f.status in ("fail", "error", "warn"):
+            lines.append(f"  {f.status.upper():<5} {f.rule_id}: {f.message}")
+    return "\n".join(lines) + "\n"
+
+
+def confirm(n: int, answer: Callable[[str], str] | None = None) -> bool:
+    if answer is None:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise VhvError(f"--fix would change {n} thing(s) but there is no terminal to confirm on and no --yes: "
+                           "nothing was changed (review the plan, then pass --yes)")
+        answer = input
+    try:
+        return answer(f"Apply these {n} step(s)? [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Callable[[], Any]) -> int:
+    findings = evaluate(pack, params, snap)
+    plan = planner.build(pack, params, snap, findings)
+    meta = {"account_id": snap.account_id, "region": snap.region}
+    out = sys.stdout
+    out.write(show.render(plan, args.format, meta, tighten=args.tighten))
+    note = sys.stdout if args.format == "console" else sys.stderr
+    if not args.fix:
+        return exit_code(findings)
+    if args.plan_checksum and args.plan_checksum != plan.checksum:
+        raise VhvError(f"the plan computed now ({plan.checksum}) is not the reviewed one ({args.plan_checksum}): "
+                       "the account changed since; review the new plan. Nothing was changed")
+    steps = plan.to_apply(args.tighten)
+    if not steps:
+        note.write("vhv remediate: nothing to apply.\n")
+        return exit_code(findings)
+    why = over_limit(plan, params, args.tighten)
+    if why and not args.force:
+        raise VhvError(f"{why}. Nothing was changed")
+    if not args.yes and not confirm(len(steps)):
+        note.write("vhv remediate: not confirmed; nothing was changed.\n")
+        return 2
+    report = apply(plan, target, tighten=args.tighten)
+    note.write(show.applied(report))
+    after = evaluate(pack, params, reread())
+    note.write(recheck_text(after))
+    return 2 if not report.ok else exit_code(after)
