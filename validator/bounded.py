@@ -37,6 +37,26 @@ def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPT
     return data
 
 
+def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> str:
+    """A small UTF-8 text file the user wrote (params, waivers): one clear line when it
+    is missing, unreadable, too big or not UTF-8."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise VhvError(f"{p}: {what} not found{missing_hint}") from None
+    except OSError as exc:
+        raise VhvError(f"{p}: cannot read {what}: {exc.strerror}") from None
+    if len(raw) > max_bytes:
+        raise VhvError(f"{p}: {what} is {len(raw)} bytes; a {what} is a few lines")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VhvError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+
+
 def short(value: Any) -> str:
     """A repr that stays short whatever the value is."""
     return _REPR.repr(value)

@@ -56,18 +56,7 @@ class Params:
 
 def load(path: str | Path) -> Params:
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise VhvError(f"{p}: params file not found (write one with `vhv init -o {p}`)") from None
-    except OSError as exc:
-        raise VhvError(f"{p}: cannot read params file: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise VhvError(f"{p}: params file is {len(raw)} bytes; a params file is a few lines")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise VhvError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    text = bounded.read_text(p, "params file", MAX_BYTES, f" (write one with `vhv init -o {p}`)")
     return from_text(text, source=str(p))
 
 

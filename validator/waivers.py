@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import jsonschema
 import yaml
 
+from validator import bounded
 from validator.checks import ERROR, FAIL, PASS, SKIP, WARN
 from validator.engine import Finding
 from validator.errors import VhvError
@@ -89,18 +90,7 @@ def schema() -> dict[str, Any]:
 def load(path: str | Path, pack: Any) -> list[Waiver]:
     """A waiver file (YAML or JSON): a mapping with a `waivers:` list."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise VhvError(f"{p}: waiver file not found") from None
-    except OSError as exc:
-        raise VhvError(f"{p}: cannot read waiver file: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise VhvError(f"{p}: waiver file is {len(raw)} bytes; more than {MAX_BYTES} is not a waiver file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise VhvError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    text = bounded.read_text(p, "waiver file", MAX_BYTES)
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
