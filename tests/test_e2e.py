@@ -7,6 +7,7 @@ of their own.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 import pytest
@@ -359,20 +360,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def auth_server():
-    """A moto server *process* that enforces IAM policies once the account is built.
-
-    Not a second ThreadedMotoServer: moto's IAM enforcement switch
-    (moto.settings.INITIAL_NO_AUTH_ACTION_COUNT, read from the environment when moto is
-    imported, not when a server starts) and its request counter are module globals, and
-    so are its backends; a second in-process server would share them with `moto_url` and
-    with the `mock_aws` tests of other modules. The switch is flipped with moto's
-    /moto-api/reset-auth once the account and the reader users exist.
-    """
+@contextlib.contextmanager
+def moto_server_process(**env_extra: str) -> Iterator[str]:
+    """A `python -m moto.server` process on a free loopback port; yields its base URL.
+    A separate process (not ThreadedMotoServer) when its state or settings must not be
+    shared with the in-process moto of other tests."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
-    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
+    env.update(env_extra)
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -386,6 +381,24 @@ def auth_server():
                 assert proc.poll() is None, "moto server exited"
                 assert time.monotonic() < deadline, "moto server did not start"
                 time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def auth_server():
+    """A moto server *process* that enforces IAM policies once the account is built.
+
+    Not a second ThreadedMotoServer: moto's IAM enforcement switch
+    (moto.settings.INITIAL_NO_AUTH_ACTION_COUNT, read from the environment when moto is
+    imported, not when a server starts) and its request counter are module globals, and
+    so are its backends; a second in-process server would share them with `moto_url` and
+    with the `mock_aws` tests of other modules. The switch is flipped with moto's
+    /moto-api/reset-auth once the account and the reader users exist.
+    """
+    with moto_server_process(MOTO_IAM_LOAD_MANAGED_POLICIES="false") as base:
         acct = Golden(base)
         iam = acct.client("iam")
         keys = {}
@@ -405,9 +418,6 @@ def auth_server():
         with pytest.raises(Exception, match="InvalidClientTokenId|AuthFailure|not valid|security token"):
             denied.describe_vpcs()
         yield base, keys
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _as(base: str, key: dict[str, str]) -> dict[str, str]:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +24,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from moto import mock_aws
 
 from tests.conftest import Account
-from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, _free_port, drift
+from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, drift, moto_server_process
 from validator import engine, params as params_mod
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.snapshot import Snapshot
@@ -390,26 +387,8 @@ def test_an_inactive_run_collects_nothing_of_vhv_and_imports_nothing_heavy(pytes
 def moto_server(tmp_path_factory):
     """A moto server process that records the requests it serves (moto's recorder)."""
     recording = tmp_path_factory.mktemp("moto") / "requests.jsonl"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
-    env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="false", MOTO_RECORDER_FILEPATH=str(recording))
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/moto-api/data.json", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None, "moto server exited"
-                assert time.monotonic() < deadline, "moto server did not start"
-                time.sleep(0.1)
+    with moto_server_process(MOTO_IAM_LOAD_MANAGED_POLICIES="false", MOTO_RECORDER_FILEPATH=str(recording)) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def served(base: str, action: str) -> int:
