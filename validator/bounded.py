@@ -57,6 +57,13 @@ def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> s
         raise VhvError(f"{p}: not UTF-8 text (byte {exc.start})") from None
 
 
+def yaml_problem(exc: Any) -> tuple[str, str]:
+    """(":line:col" or "", the problem in one line) of a PyYAML error, for one-line messages."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+    return where, getattr(exc, "problem", None) or str(exc).splitlines()[0]
+
+
 def short(value: Any) -> str:
     """A repr that stays short whatever the value is."""
     return _REPR.repr(value)

@@ -64,9 +64,7 @@ def from_text(text: str, source: str = "params.yaml") -> Params:
     try:
         data = bounded.load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where, problem = bounded.yaml_problem(exc)
         raise VhvError(f"{source}{where}: not valid YAML: {problem}") from None
     except RecursionError:
         raise VhvError(f"{source}: YAML nested too deeply") from None

@@ -115,9 +115,7 @@ def load(directory: str | Path | None = None) -> RulePack:
         except OSError as exc:
             raise VhvError(f"{f}: cannot read rule file: {exc.strerror}") from None
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-            why = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            where, why = bounded.yaml_problem(exc)
             raise VhvError(f"{f}{where}: not valid YAML: {why}") from None
         if not isinstance(doc, dict):
             raise VhvError(f"{f}: top level must be a mapping with a `rules:` list, got {type(doc).__name__}")

@@ -94,9 +94,7 @@ def load(path: str | Path, pack: Any) -> list[Waiver]:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where, problem = bounded.yaml_problem(exc)
         raise VhvError(f"{p}{where}: not valid YAML or JSON: {problem}") from None
     except RecursionError:
         raise VhvError(f"{p}: nested too deeply") from None
