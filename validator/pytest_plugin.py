@@ -1,42 +1,50 @@
 """pytest plugin (pytest11 entry point `vhv`): the account's compliance as test items.
 
 Inactive until asked: ``pytest --vhv-params params.yaml`` (or ``vhv_params`` in the
-ini file / ``[tool.pytest.ini_options]``). Only pytest and the standard library are
-imported here at module level, so a pytest run that does not use vhv imports neither
-boto3, moto, jsonschema nor the rule pack.
+ini file / ``[tool.pytest.ini_options]``). Only pytest, the standard library and
+`validator.pytest_state` (the session's account, standard library only) are imported
+here at module level, so a pytest run that does not use vhv imports neither boto3,
+moto, jsonschema nor the rule pack.
 
-When active, every rule of the pack is one item,
-``vhv::test_vhv[<the guide's resource name>::<rule id>]``, marked ``vhv``, with its
-severity (``critical`` ... ``info``) and its resource type (``security_group``,
-``role``, ``managed_policy``, ``vpc``, ...). A rule judges one resource of the guide;
-a rule over several objects (the subnets) is one item that fails when any of them fails.
+When active, every rule and resource it judges is one item,
+``vhv::test_vhv[<resource>::<rule id>]``, marked ``vhv``, with its severity
+(``critical`` ... ``info``) and its resource type (``security_group``, ``role``,
+``managed_policy``, ``subnet``, ...). A rule about one resource of the guide is one item
+named by the guide (``valohai-sg-queue``), whatever the account holds; a rule that
+judges each of several resources (the ``valohai-subnet-*`` subnets) is one item per
+resource it found, named by the resource's Name tag (``valohai-subnet-2``; its id, e.g.
+``subnet-0abc``, is a ``-k`` keyword too). When the account cannot be read, such a rule
+is one item named by the guide (``valohai-subnet-*``), which errors.
 
-When the account is read: once per session, lazily, in the setup of the first item that
-needs it (params rules do not). Item ids come from the rule pack, not from the account,
-so collection is offline and cheap (``--collect-only``, or ``-k``/``-m`` selecting only
-params rules, read nothing), identical in every xdist worker, and a test id does not
-come and go with the account's contents (CI test history stays comparable). Under xdist
-the controller reads the account once and ships the snapshot to the workers.
+When the account is read: once per session, at collection (the subnets decide the
+items). Under xdist the controller reads it once and ships the snapshot to the workers,
+so every worker collects the same items. ``--vhv-snapshot`` reads nothing.
+
+Waivers (``--vhv-waivers FILE`` / ``vhv_waivers`` and the params' ``waivers:``) are
+`validator.waivers`, applied as ``vhv check --waivers`` applies them: checked at
+collection, a waived item is a skip whose reason has the justification and the expiry;
+an expired waiver is ignored (the item fails) and warned; an ``error`` is never waived.
 
 Outcomes: ``pass`` passes; ``fail`` fails with expected, actual and the fix (no
 traceback); ``error`` (could not be decided) is a pytest error; ``skip`` skips with the
-reason; ``warn`` passes with a `VhvWarning`. Bad params are a collection error; an
-account that cannot be read makes every item that needs it an error.
+reason; ``warn`` passes with a `VhvWarning`. Bad params or waivers are a collection
+error; an account that cannot be read makes every item that needs it an error.
 """
 from __future__ import annotations
 
 import json
 import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from validator.pytest_state import Key, Settings, State
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-SETTINGS = ("params", "snapshot", "profile", "region", "endpoint_url")
-PATH_SETTINGS = ("params", "snapshot")
+SETTINGS = ("params", "snapshot", "waivers", "profile", "region", "endpoint_url")
+PATH_SETTINGS = ("params", "snapshot", "waivers")
 COLLECTOR = "vhv"
 INACTIVE = "vhv is not active: pass --vhv-params FILE (or set vhv_params in the ini file)"
 
@@ -67,23 +75,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the params YAML file (`vhv init`); turns the vhv plugin on: one test item per rule")
     group.addoption("--vhv-snapshot", metavar="FILE",
                     help="check a saved snapshot (`vhv snapshot`) offline instead of reading the account")
+    group.addoption("--vhv-waivers", metavar="FILE", help="accepted failures, each with a justification and an "
+                    "expiry date (as `vhv check --waivers`); adds to the params' `waivers:`")
     group.addoption("--vhv-profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE or the credential chain)")
     group.addoption("--vhv-region", metavar="REGION", help="AWS region (default: the params' region)")
     group.addoption("--vhv-endpoint-url", metavar="URL", help="AWS endpoint (default: AWS_ENDPOINT_URL)")
     helps = {"params": "vhv params file (relative to the ini file); turns the vhv plugin on",
              "snapshot": "vhv snapshot file to check offline (relative to the ini file)",
+             "waivers": "vhv waiver file (relative to the ini file), as `vhv check --waivers`",
              "profile": "AWS profile for vhv", "region": "AWS region for vhv", "endpoint_url": "AWS endpoint for vhv"}
     for name in SETTINGS:
         parser.addini(f"vhv_{name}", helps[name], default="")
-
-
-@dataclass(frozen=True)
-class Settings:
-    params: Path | None
-    snapshot: Path | None = None
-    profile: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -100,7 +102,7 @@ def _settings(config: pytest.Config) -> Settings:
     return Settings(**values)
 
 
-STATE = pytest.StashKey["State"]()
+STATE = pytest.StashKey[State]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -128,7 +130,7 @@ class _XdistController:
     """Under xdist the account is read once, by the controller, and shipped to each worker
     (in workerinput, as the snapshot's JSON), instead of once per worker."""
 
-    def __init__(self, state: "State"):
+    def __init__(self, state: State):
         self.state = state
         self.shipment: dict[str, str] | None = None
 
@@ -154,102 +156,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     else:
         how = [f"{k} {v}" for k, v in (("profile", s.profile), ("region", s.region), ("endpoint", s.endpoint_url)) if v]
         where = "the account" + (f" ({', '.join(how)})" if how else "")
-    return [f"vhv: params {s.params}, checking {where}"]
-
-
-# ------------------------------------------------------------------ the session's account
-
-class State:
-    """The params, rule pack and snapshot of one pytest session, each obtained once."""
-
-    def __init__(self, settings: Settings, shipped: dict[str, str] | None = None):
-        self.settings = settings
-        self.shipped = shipped
-        self._prepared: tuple[Any, Any] | None = None
-        self._snap: Any = None
-        self._read_error: str | None = None
-        self._findings: dict[str, list[Any]] = {}
-        self._lines: dict[str, dict[str, int]] = {}
-
-    def prepare(self) -> tuple[Any, Any]:
-        """(rule pack, params); VhvError when the params cannot be checked against at all."""
-        if self._prepared is None:
-            from validator import engine, params, rulepack
-            from validator.errors import VhvError
-
-            pack = rulepack.load()
-            prm = params.load(self.settings.params)
-            blocked = engine.blocking_failures(pack, prm)
-            if blocked:
-                raise VhvError(f"{self.settings.params}: " + "; ".join(f.message for f in blocked))
-            self._prepared = pack, prm
-        return self._prepared
-
-    def snapshot(self) -> Any:
-        """The account, read (or loaded) once; the same VhvError on every call when that failed."""
-        from validator.errors import VhvError
-
-        if self._snap is None and self._read_error is None:
-            try:
-                self._snap = self._obtain()
-            except VhvError as exc:
-                self._read_error = str(exc)
-            except Exception as exc:  # noqa: BLE001 -- a reader bug must read as an error, never a traceback
-                self._read_error = f"internal error while reading the account: {type(exc).__name__}: {exc}"
-        if self._read_error is not None:
-            raise VhvError(self._read_error)
-        return self._snap
-
-    def _obtain(self) -> Any:
-        from types import SimpleNamespace
-
-        from validator.cli import _same_account
-        from validator.errors import VhvError
-        from validator.snapshot import Snapshot
-
-        _pack, prm = self.prepare()
-        s = self.settings
-        if self.shipped is not None:
-            if "error" in self.shipped:
-                raise VhvError(self.shipped["error"])
-            snap = Snapshot.from_dict(json.loads(self.shipped["snapshot"]), source="the snapshot read by the controller")
-        elif s.snapshot is not None:
-            snap = Snapshot.load(s.snapshot)
-        else:
-            from validator.aws.account import read
-            from validator.aws.session import Target
-
-            snap, _calls = read(prm, Target(profile=s.profile, region=s.region, endpoint_url=s.endpoint_url))
-        _same_account(SimpleNamespace(snapshot=str(s.snapshot) if s.snapshot else None, region=s.region), prm, snap)
-        return snap
-
-    def findings_of(self, rule: Any) -> list[Any]:
-        if rule.id not in self._findings:
-            from validator.engine import evaluate_rule
-
-            _pack, prm = self.prepare()
-            snap = None if rule.resource == "params" else self.snapshot()
-            self._findings[rule.id] = evaluate_rule(rule, prm, snap)
-        return self._findings[rule.id]
-
-    def all_findings(self) -> list[Any]:
-        pack, _prm = self.prepare()
-        return [f for rule in pack.rules for f in self.findings_of(rule)]
-
-    def line_of(self, path: Path, rule_id: str) -> int:
-        """0-based line of `- id: <rule_id>` in its rule file (0 when not found)."""
-        key = str(path)
-        if key not in self._lines:
-            lines: dict[str, int] = {}
-            try:
-                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines()):
-                    m = re.match(r"\s*-?\s*id:\s*['\"]?([\w.-]+)", text)
-                    if m:
-                        lines.setdefault(m.group(1), n)
-            except OSError:
-                pass
-            self._lines[key] = lines
-        return self._lines[key].get(rule_id, 0)
+    waived = f", waivers {s.waivers}" if s.waivers else ""
+    return [f"vhv: params {s.params}{waived}, checking {where}"]
 
 
 def _state(config: pytest.Config) -> State:
@@ -269,7 +177,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 class RulePack(pytest.Collector):
-    """The rule pack as a collector: one RuleItem per rule. Fails collection on bad params."""
+    """The rule pack as a collector: one RuleItem per rule and resource. Fails collection on bad
+    params or waivers."""
 
     def collect(self) -> list[pytest.Item]:
         from validator.errors import VhvError
@@ -277,6 +186,7 @@ class RulePack(pytest.Collector):
         state = self.config.stash[STATE]
         try:
             pack, _prm = state.prepare()
+            keys = {rule.id: state.keys_of(rule) for rule in pack.rules}
         except VhvError as exc:
             raise self.CollectError(f"vhv: {exc}") from None
         except Exception as exc:  # noqa: BLE001
@@ -284,48 +194,79 @@ class RulePack(pytest.Collector):
         from validator.rulepack import default_dir
 
         rules_dir = default_dir()
-        return [RuleItem.from_parent(self, name=f"test_vhv[{rule.resource_name}::{rule.id}]", rule=rule,
-                                     rule_file=rules_dir / rule.source) for rule in pack.rules]
+        return [RuleItem.from_parent(self, name=f"test_vhv[{label}::{rule.id}]", rule=rule, key=key,
+                                     rule_file=rules_dir / rule.source)
+                for rule in pack.rules for key, label in zip(keys[rule.id], _labels(rule, keys[rule.id]))]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, COLLECTOR
 
 
-class RuleItem(pytest.Item):
-    """One rule of the pack, evaluated against the session's snapshot."""
+def _labels(rule: Any, keys: list[Key]) -> list[str]:
+    """How each item names its resource: the guide's name, or the resource's own (Name tag); its
+    id when two resources share a name."""
+    names = [rule.resource_name if k is None else (k[0] or k[1] or rule.resource_name) for k in keys]
+    return [k[1] if k is not None and k[1] and names.count(n) > 1 else n for k, n in zip(keys, names)]
 
-    def __init__(self, *, rule: Any, rule_file: Path, **kwargs: Any):
+
+def _waiver_at(f: Any) -> str:
+    """Where the waiver that turned `f` into a skip is written (` [waivers.yaml:3]`), for a skip reason."""
+    if not f.waived:
+        return ""
+    line = f.waived.get("line")
+    return f" [waiver at {f.waived['source']}{f':{line}' if line else ''}]"
+
+
+class RuleItem(pytest.Item):
+    """One rule on one resource (key; None: the rule as a whole), evaluated against the session's snapshot."""
+
+    def __init__(self, *, rule: Any, rule_file: Path, key: Key = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.rule = rule
         self.rule_file = rule_file
+        self.key = key
         for name in ("vhv", rule.severity, marker_of(rule.resource_type)):
             self.add_marker(name)
+        if key is not None and key[1]:
+            self.extra_keyword_matches.add(key[1])  # -k subnet-0abc...
         self.findings: list[Any] = []
+        self.notes: list[Any] = []
 
     def setup(self) -> None:
-        """Evaluate the rule; `error` and `skip` are decided here, so an error is a pytest error."""
+        """Evaluate the rule; `error` and `skip` (also a waived failure) are decided here, so an
+        error is a pytest error."""
         from validator.errors import VhvError
 
         state = self.config.stash[STATE]
         problem = None
         try:
-            self.findings = state.findings_of(self.rule)
+            found = state.findings_of(self.rule)
         except VhvError as exc:
             problem = f"vhv: {self.rule.id} could not be checked: {exc}"
         if problem is not None:
             raise pytest.fail.Exception(problem, pytrace=False)
+        self.findings = [f for f in found if self.key is None or (f.resource_name, f.resource_id) == self.key]
+        self.notes = state.notes_for(self.rule, self.key)
         statuses = {f.status for f in self.findings}
         if "error" in statuses:
             bad = [f for f in self.findings if f.status == "error"]
             raise pytest.fail.Exception(self._describe("could not be decided", bad, fix=False), pytrace=False)
-        if statuses == {"skip"}:
-            reasons = list(dict.fromkeys(f.message for f in self.findings))
+        for note in self.notes:  # an expired waiver, or one that matches no failure: at the waiver's line
+            warnings.warn_explicit(VhvWarning(f"{note.message} -- fix: {note.fix}"), VhvWarning,
+                                   str(note.file), note.line or 1)
+        waived = [f for f in self.findings if f.waived]
+        if "fail" not in statuses and (waived or statuses == {"skip"}):
+            self._warn_findings()
+            reasons = list(dict.fromkeys(f.message + _waiver_at(f) for f in (waived or self.findings)))
             raise pytest.skip.Exception(f"vhv: {self.rule.id}: " + "; ".join(reasons), _use_item_location=True)
 
     def runtest(self) -> None:
         failed = [f for f in self.findings if f.status == "fail"]
         if failed:
             raise RuleFailed(self._describe("failed", failed, fix=True))
+        self._warn_findings()
+
+    def _warn_findings(self) -> None:
         for f in self.findings:
             if f.status == "warn":
                 warnings.warn_explicit(VhvWarning(f"{self.rule.id} ({self._where(f)}): {f.message}"
@@ -347,6 +288,7 @@ class RuleItem(pytest.Item):
                 lines.append(f"    actual:   {f.actual}")
             if fix and f.fix:
                 lines.append(f"    fix:      {f.fix}")
+        lines += [f"  {note.message}" for note in self.notes]
         if r.section:
             lines.append(f"  guide section: {r.section}")
         return "\n".join(lines)
@@ -389,7 +331,9 @@ def vhv_snapshot(pytestconfig: pytest.Config) -> Any:
 @pytest.fixture(scope="session")
 def vhv_findings(pytestconfig: pytest.Config) -> list[Any]:
     """Every rule's findings (`validator.engine.Finding`: rule_id, status, severity, resource_name,
-    resource_id, message, expected, actual, fix) on the session's snapshot."""
+    resource_id, message, expected, actual, fix, waived) on the session's snapshot, with the waivers
+    applied, as `vhv check --format json` lists them (a waived one is `skip` with `.waived`; an
+    expired or unmatched waiver adds a `warn` finding)."""
     from validator.errors import VhvError
 
     state = _state(pytestconfig)
