@@ -56,6 +56,9 @@ CASES = [
     ("lint-unknown-service", pol(st("ecc2:DescribeInstances")), "'ecc2'", pol(st("ec2:DescribeInstances"))),
     ("lint-unknown-action", pol(st("ec2:DescribeInstancez")), "'ec2:DescribeInstancez'", pol(st())),
     ("lint-pattern-matches-nothing", pol(st("ec2:Descibe*")), "'ec2:Descibe*'", pol(st("ec2:Describe*"))),
+    ("lint-retired-action", pol(st("iotevents:DescribeDetectorModel")), "'iotevents' is retired", pol(st("iot:DescribeThing"))),
+    ("lint-retired-action", pol(st("cloudhsm:DescribeHapg")), "'cloudhsm:DescribeHapg' is retired",
+     pol(st("cloudhsm:DescribeClusters"))),
     ("lint-action-format", pol(st("ec2-DescribeInstances")), "not an action", pol(st())),
     ("lint-unknown-operator", pol(st(Condition={"StringEqual": {"aws:RequestedRegion": "eu-west-1"}})),
      "'StringEqual'", pol(st(Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}))),
@@ -67,6 +70,8 @@ CASES = [
      "'iam:PassedToService'", pol(st("iam:PassRole", ROLE, Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))),
     ("lint-condition-key-unsupported", pol(st(Condition=TAG)), "'aws:ResourceTag/Valohai'",
      pol(st("ec2:RunInstances", Condition=TAG))),
+    ("lint-condition-key-unlisted", pol(st("secretsmanager:GetSecretValue", Condition={"StringEquals": {"secretsmanager:Name": "db"}})),
+     "'secretsmanager:Name' is not listed", pol(st("secretsmanager:CreateSecret", Condition={"StringEquals": {"secretsmanager:Name": "db"}}))),
     ("lint-condition-value", pol(st(Condition={"Bool": {"aws:SecureTransport": "yes"}})), "'yes' is not true or false",
      pol(st(Condition={"Bool": {"aws:SecureTransport": "true"}}))),
     ("lint-forallvalues-single-valued", pol(st("ec2:RunInstances", Condition={"ForAllValues:StringEquals": TAG["StringEquals"]})),
@@ -94,6 +99,11 @@ CASES = [
      "does not support resource-level permissions", pol(st("ec2:TerminateInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*"))),
     ("lint-resource-type-unsupported", pol(st(["iam:PassRole", "iam:GetRole"], "arn:aws:iam::123456789012:user/bob")),
      "is of no type", pol(st(["iam:GetUser"], "arn:aws:iam::123456789012:user/bob"))),
+    ("lint-resource-type-unsupported", pol(st("s3:GetObject", "arn:aws:s3:::my-bucket")), "acts on none",
+     pol(st("s3:GetObject", "arn:aws:s3:::my-bucket/*"))),
+    ("lint-resource-type-partial", pol(st(["s3:ListBucket", "s3:GetObject"], "arn:aws:s3:::my-bucket")),
+     "'s3:GetObject' acts on none of this statement's resources (other pairs",
+     pol(st(["s3:ListBucket", "s3:GetObject"], ["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"]))),
     ("lint-guide-placeholder", pol(st("iam:PassRole", "RECORDED ValohaiWorkerRole ARN HERE")), "RECORDED ValohaiWorkerRole ARN HERE",
      pol(st("iam:PassRole", ROLE))),
     ("lint-guide-placeholder", trust({"AWS": "RECORDED AssumeRole ARN HERE"}), "RECORDED AssumeRole ARN HERE",
@@ -286,3 +296,116 @@ def test_rules_lint_lists_and_explains_checks(capsys) -> None:
     assert main(["rules", "--lint", "lint-passrole-star"]) == 0
     doc = capsys.readouterr().out
     assert "**Why is this bad?**" in doc and "**Use instead.**" in doc
+
+
+# ------------------------------------------------------------------ exit codes per check, from the command line
+
+def _level(rule: str) -> str:
+    return docs()[rule]["level"]
+
+
+@pytest.mark.parametrize("rule,broken,words", [(c[0], c[1], c[2]) for c in CASES],
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_cli_exit_code_follows_the_level_of_each_check(tmp_path, capsys, rule, broken, words) -> None:
+    """A broken file is exit 1 with the problem named; a check of level warn alone is exit 0
+    unless --fail-on warn."""
+    path = write(tmp_path, "p.json", broken)
+    levels = {_level(f.rule_id) for f in lint(broken)}
+    code = main(["lint", path])
+    out = capsys.readouterr().out
+    assert f"[{rule}]" in out and words in out
+    if levels & {"error", "security"}:
+        assert code == 1
+    else:
+        assert code == 0 and "only warnings" in out
+        assert main(["lint", "--fail-on", "warn", path]) == 1
+        capsys.readouterr()
+
+
+def test_cli_warnings_only_exit_0_and_say_so_in_console_and_json(tmp_path, capsys) -> None:
+    path = write(tmp_path, "m.json", guide.master_policy(ROLE))
+    assert main(["lint", path]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: only warnings (1); they do not change the exit code (--fail-on warn makes them fail)" in out
+    assert out.rstrip().endswith("1 finding(s) (1 warning): exit 0")
+    assert main(["lint", path, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["fail"] == 0 and report["summary"]["warn"] == 1
+    assert [f["status"] for f in report["findings"]] == ["warn"]
+    assert main(["lint", path, "--format", "json", "--fail-on", "warn"]) == 1
+    assert [f["status"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["fail"]
+
+
+@pytest.mark.parametrize("value", ["bogus", "warning", ""])
+def test_cli_bad_fail_on_is_exit_2_one_line(tmp_path, value) -> None:
+    path = write(tmp_path, "w.json", guide.WORKER_POLICY)
+    proc = subprocess.run([sys.executable, "-m", "validator", "lint", "--fail-on", value, path],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [f"vhv: --fail-on: {value!r} is not a level; use one of: "
+                                        "info, warn, error, security, never"]
+
+
+def test_cli_fail_on_is_case_insensitive(tmp_path, capsys) -> None:
+    path = write(tmp_path, "m.json", guide.master_policy(ROLE))
+    assert main(["lint", "--fail-on", "WARN", path]) == 1
+
+
+def test_rules_lint_shows_every_checks_doc(capsys) -> None:
+    for rid, d in docs().items():
+        assert main(["rules", "--lint", rid]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"## `{rid}` — {d['title']}")
+        for heading in ("**What it does.**", "**Why is this bad?**", "**Example.**", "**Use instead.**"):
+            assert heading in out, (rid, heading)
+    assert main(["rules", "--lint", "lint-nope"]) == 2
+    assert "no lint check 'lint-nope'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ what AWS really writes is not an error
+
+ACCT = "123456789012"
+# Policies shaped like AWS's own (managed policies, documentation): each was a false error before
+# the catalogue learned the fact in the comment. None may give an error- or security-level finding.
+RIGHT = {
+    "policy variable with a colon in the account field": pol(st("kms:Decrypt", "arn:aws:kms:*:${aws:PrincipalAccount}:key/*")),
+    "policy variable in the resource": pol(st("datazone:GetDomain", "arn:aws:datazone:*:*:domain/${aws:PrincipalTag/Domain}")),
+    "AWS-owned SSM document (empty account)": pol(st("ssm:SendCommand", ["arn:aws:ssm:*::document/AWS-RunShellScript",
+                                                                         "arn:aws:ec2:*:*:instance/*"])),
+    "AWS-owned CloudFormation transform": pol(st("cloudformation:CreateChangeSet",
+                                                 "arn:aws:cloudformation:*:aws:transform/Serverless-2016-10-31")),
+    "tag-key spelling of a service tag key": pol(st("secretsmanager:GetSecretValue", Condition={
+        "StringEquals": {"secretsmanager:ResourceTag/team": "ml"}})),
+    "API Gateway v2 path with the merged v1 action table": pol(st("apigateway:GET", "arn:aws:apigateway:*::/apis/*/routes")),
+    "ELB v2 target group with the merged Classic action table": pol(st("elasticloadbalancing:AddTags",
+                                                                       "arn:aws:elasticloadbalancing:*:*:targetgroup/tg/*")),
+    "codestar-connections action on a codeconnections ARN": pol(st("codestar-connections:UseConnection",
+                                                                   "arn:aws:codeconnections:*:*:connection/*")),
+    "Session Manager data channel on the session ARN": pol(st("ssmmessages:OpenDataChannel", "arn:aws:ssm:*:*:session/*")),
+    "Application Auto Scaling policy ARN (service field autoscaling)": pol(st(
+        ["application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy"],
+        ["arn:aws:application-autoscaling:*:*:scalable-target/*",
+         "arn:aws:autoscaling:*:*:scalingPolicy:*:resource/dynamodb/table/*"])),
+    "the root user as a NotResource": pol({"Effect": "Deny", "Action": "iam:ListAccessKeys",
+                                           "NotResource": "arn:aws:iam::*:root"}),
+    "a tagging action on a resource type the reference lists only for others": pol(st(
+        "cloudwatch:TagResource", "arn:aws:cloudwatch:*:*:integration/*")),
+    "logs describe on its own ARN (the reference says * only, CloudWatch Logs checks the ARN)": pol(st(
+        "logs:DescribeLogGroups", f"arn:aws:logs:eu-west-1:{ACCT}:log-group:*")),
+    "a retired action next to live ones": pol(st(["iotevents:DescribeDetectorModel", "iot:DescribeThing"])),
+    "a global key the offline list once missed": pol(st("s3:GetObject", "arn:aws:s3:::b/*", Condition={
+        "Bool": {"aws:ViaAWSMCPService": "false"}, "ArnLike": {"codebuild:ProjectArn": "arn:aws:codebuild:*:*:project/x"}})),
+}
+
+
+@pytest.mark.parametrize("doc", list(RIGHT.values()), ids=list(RIGHT))
+def test_what_aws_itself_writes_gives_no_error(doc) -> None:
+    bad = [(f.rule_id, f.message) for f in lint(doc) if _level(f.rule_id) in ("error", "security")]
+    assert bad == []
+
+
+def test_ec2_describe_on_an_instance_arn_is_still_an_error() -> None:
+    """EC2 documents that its Describe actions take "*" only: no benefit of the doubt there."""
+    found = {f.rule_id: f.status for f in lint(pol(st("ec2:DescribeInstances", f"arn:aws:ec2:eu-west-1:{ACCT}:instance/*")))}
+    assert found == {"lint-resource-type-unsupported": "fail"}

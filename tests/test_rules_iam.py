@@ -129,16 +129,26 @@ GOLDEN_PASS = {
     "master-role-no-inline": "ValohaiMaster has no inline policies",
     "master-role-no-ec2-full-access": "AmazonEC2FullAccess is not attached to ValohaiMaster",
     "master-role-no-vpc-full-access": "AmazonVPCFullAccess is not attached to ValohaiMaster",
+    "worker-policy-lint": "ValohaiWorkerPolicy (default version v1): vhv lint finds nothing to report",
+    "worker-role-trust-lint": "the trust policy of ValohaiWorkerRole: vhv lint finds nothing to report",
+    "master-role-trust-lint": "the trust policy of ValohaiMaster: vhv lint finds nothing to report; "
+                              "not reported: lint-trust-no-external-id (the guide trusts Valohai's AssumeRole ARN",
+}
+# advisories the guide's own account gets (status warn, never fail)
+GOLDEN_WARN = {
+    "master-policy-lint": "ValohaiMasterPolicy (default version v1): lint-forallvalues-single-valued (warn) at "
+                          "/Statement/1/Condition/ForAllValues:StringEquals: ForAllValues:StringEquals with the "
+                          "single-valued key 'aws:ResourceTag/Valohai'",
 }
 
 
 def test_golden_account_passes_every_iam_rule_with_its_reason(account):
     result = account.check()
-    assert set(GOLDEN_PASS) | OPTION2_RULES == iam_rule_ids(account.pack)
+    assert set(GOLDEN_PASS) | set(GOLDEN_WARN) | OPTION2_RULES == iam_rule_ids(account.pack)
     wrong = {}
-    for rule_id, fragment in GOLDEN_PASS.items():
+    for rule_id, fragment in [*GOLDEN_PASS.items(), *GOLDEN_WARN.items()]:
         f = result.one(rule_id)
-        if f.status != "pass" or fragment not in f.message:
+        if f.status != ("warn" if rule_id in GOLDEN_WARN else "pass") or fragment not in f.message:
             wrong[rule_id] = (f.status, f.message)
     assert wrong == {}
     for rule_id in OPTION2_RULES:
@@ -319,6 +329,7 @@ def test_drift_fails_exactly_the_right_rules(account, drift, failing, fragments)
 
 def test_every_iam_rule_has_a_drift_that_fails_it(pack):
     covered = {r for d in DRIFTS for r in d[2]}
+    covered |= {r for d in LINT_DRIFTS for r in d[2]}   # the advisory lint rules: warn, never fail
     covered |= {rule_id for _, rule_id in FULL_ACCESS_MISSING + FULL_ACCESS_LEFT_ATTACHED}   # Option 2 tests
     assert iam_rule_ids(pack) - covered == set()
 
@@ -336,6 +347,75 @@ def test_a_missing_resource_skips_its_other_rules_naming_the_exists_rule(account
         f = result.one(rule_id)
         assert f.status == "skip"
         assert f"does not exist (rule {exists_rule})" in f.message
+
+
+# ------------------------------------------------------------------ vhv lint inside vhv check (advisory)
+
+def _worker_trust(doc: dict[str, Any]) -> Callable[[Account], None]:
+    return lambda a: set_trust(a, "ValohaiWorkerRole", doc)
+
+
+# (id, drift, {lint rule: fragments of its one warn}); every other rule keeps its status
+LINT_DRIFTS = [
+    ("worker policy lists DescribeInstances twice", _worker(edit("2", Action=["ec2:DescribeInstances",
+                                                                           "ec2:describeinstances"])),
+     {"worker-policy-lint": ["ValohaiWorkerPolicy (default version v2): lint-redundant-action (error) at "
+                             "/Statement/1/Action/1", "action 'ec2:describeinstances' is listed twice",
+                             "write instead: remove this 'ec2:describeinstances'"]}),
+    ("worker trust with a misspelt condition key", _worker_trust(policy(trusts(
+        {"Service": "ec2.amazonaws.com"}, Condition={"StringEquals": {"aws:SourceAcount": ACCOUNT}})))
+     , {"worker-role-trust-lint": ["the trust policy of ValohaiWorkerRole: lint-unknown-condition-key (error) at "
+                                   "/Statement/0/Condition/StringEquals/aws:SourceAcount",
+                                   'write instead: "aws:SourceAccount"']}),
+    ("master policy with PassRole also on every role", _master(plus_statement(
+        allow("iam:PassRole", "arn:aws:iam::123456789012:role/*"))),
+     {"master-policy-lint": ["lint-passrole-star (security) at /Statement/4/Action",
+                             "allows iam:PassRole on 'arn:aws:iam::123456789012:role/*'"]}),
+    ("master trust lists sts:AssumeRole twice", lambda a: set_trust(
+        a, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, ["sts:AssumeRole", "sts:AssumeRole"]))),
+     {"master-role-trust-lint": ["the trust policy of ValohaiMaster: lint-redundant-action (error) at "
+                                 "/Statement/0/Action/1", "action 'sts:AssumeRole' is listed twice"]}),
+]
+
+
+@pytest.mark.parametrize("drift, warned", [(d[1], d[2]) for d in LINT_DRIFTS], ids=[d[0] for d in LINT_DRIFTS])
+def test_lint_findings_on_the_live_documents_are_warnings_naming_check_pointer_and_fix(account, drift, warned):
+    drift(account)
+    result = account.check()
+    for rule_id, parts in warned.items():
+        found = result.of(rule_id)
+        assert {f.status for f in found} == {"warn"}, [(f.status, f.message) for f in found]
+        text = " | ".join(f.message for f in found)
+        for part in parts:
+            assert part in text, (rule_id, part, text)
+    from validator.engine import exit_code
+    # advisory only: the lint rules never fail, so they never change the exit code
+    assert not {f.rule_id for f in result.findings if f.status == "fail"} & set(warned)
+    assert exit_code([f for f in result.findings if f.rule_id in warned]) == 0
+
+
+def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(account):
+    set_policy(account, "master_policy", edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(
+        master_doc()))
+    result = account.check()
+    assert result.failing() == set()
+    f = result.one("master-policy-lint")
+    assert (f.status, f.message) == ("pass", "ValohaiMasterPolicy (default version v2): vhv lint finds nothing to report")
+
+
+def test_master_trust_external_id_advice_is_quiet_but_a_real_problem_is_not(account):
+    set_trust(account, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, Sid="allow-valohai")))
+    f = account.check().one("master-role-trust-lint")
+    assert f.status == "warn"
+    assert "lint-sid-format (error) at /Statement/0/Sid" in f.message and "lint-trust-no-external-id" not in f.message
+
+
+def test_unreadable_policy_document_is_an_error_for_the_lint_rule_too(account):
+    snap = account.check().snapshot
+    broken = _with_errors(snap, {"policies.ValohaiMasterPolicy.document": "AccessDenied: iam:GetPolicyVersion"})
+    [f] = engine.evaluate(account.pack, _params(account), broken, only=["master-policy-lint"])
+    assert f.status == "error"
+    assert "ValohaiMasterPolicy (default version v1) could not be read" in f.message
 
 
 # ------------------------------------------------------------------ policies compared by meaning
@@ -663,8 +743,9 @@ def test_unreadable_policy_version_is_an_error_not_a_pass(account):
                                _with_errors(snap, {"policies.ValohaiWorkerPolicy.document": why}))
     status = {f.rule_id: f.status for f in findings}
     assert {r for r, s in status.items() if s in ("fail", "error")} == {"worker-policy-grants",
-                                                                         "worker-policy-within-guide"}
-    for rule_id in ("worker-policy-grants", "worker-policy-within-guide"):
+                                                                         "worker-policy-within-guide",
+                                                                         "worker-policy-lint"}
+    for rule_id in ("worker-policy-grants", "worker-policy-within-guide", "worker-policy-lint"):
         f = next(f for f in findings if f.rule_id == rule_id)
         assert f.status == "error"
         assert why in f.message
@@ -735,3 +816,15 @@ def test_an_account_id_principal_is_the_same_as_its_root_arn(account):
     other = account.check(assume_role_arn="arn:aws:iam::444455556666:root")
     assert other.one("master-role-trust").status == "fail"
     assert "also trusts AWS 111122223333" in other.one("master-role-trust").message
+
+
+def test_a_lint_rule_ignoring_an_unknown_check_is_refused_at_load(tmp_path):
+    from validator import rulepack
+    from validator.errors import VhvError
+
+    (tmp_path / "x.yaml").write_text(
+        "rules:\n  - id: master-role-trust-lint\n    severity: medium\n    title: lint\n    section: IAM\n"
+        "    resource: master_role\n    evaluator: policy_lint\n    fixable: false\n    fix: edit it\n"
+        "    args: {document: trust, ignore: {lint-no-such-check: because the guide says so}}\n")
+    with pytest.raises(VhvError, match=r"args\.ignore.*lint-no-such-check"):
+        rulepack.load(tmp_path)

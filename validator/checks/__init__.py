@@ -83,6 +83,6 @@ WHEN = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 def load_all() -> dict[str, Evaluator]:
-    from validator.checks import exist, iam, instance, net, params, sg, tags  # noqa: F401
+    from validator.checks import exist, iam, instance, lint, net, params, sg, tags  # noqa: F401
 
     return REGISTRY

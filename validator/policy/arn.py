@@ -66,10 +66,18 @@ def matches_template(resource: str, template: str) -> bool:
     return globs_intersect(resource, template_glob(template))
 
 
-def check(resource: str) -> list[ArnProblem]:
+@lru_cache(maxsize=16384)
+def check(resource: str) -> tuple[ArnProblem, ...]:
     """Problems with the ARN itself: shape, partition, service, region, account, resource type."""
     if resource == "*":
-        return []
+        return ()
+    shown = resource
+    resource = catalogue.without_variables(resource)   # ${aws:PrincipalAccount}: any value
+    return tuple(ArnProblem(p.rule, p.message.replace(repr(resource), repr(shown), 1), p.expected)
+                 for p in _check(resource))
+
+
+def _check(resource: str) -> list[ArnProblem]:
     parts = resource.split(":", 5)
     if parts[0] != "arn" or (len(parts) < 6 and not _wild(resource)):
         return [ArnProblem("lint-resource-not-arn",
@@ -85,6 +93,8 @@ def check(resource: str) -> list[ArnProblem]:
     if _wild(service):
         return out
     templates = catalogue.arn_templates(service)
+    if not templates and service.lower() in catalogue.services():
+        return out   # a service whose resource types the reference does not list: nothing to compare
     if not templates:
         hint = catalogue.nearest(service, catalogue.arn_services())
         return out + [ArnProblem("lint-arn-field", f"Resource {resource!r}: no AWS service has ARNs "
@@ -94,7 +104,11 @@ def check(resource: str) -> list[ArnProblem]:
     out += _field(resource, "region", region, {f[3] for f in fields}, catalogue.REGION,
                   "a region such as eu-west-1, or *")
     accounts = {f[4] for f in fields}
-    if account != "aws":   # resources AWS owns: arn:aws:iam::aws:policy/..., CloudFormation transforms
+    if account == "aws":
+        # resources AWS owns (arn:aws:iam::aws:policy/..., CloudFormation transforms, SageMaker's
+        # public hub): shapes the reference does not always list, so only the fields above are checked
+        return out
+    if account:   # an empty account is how AWS-owned resources are named (SSM documents, AMIs)
         out += _field(resource, "account", account, accounts, catalogue.ACCOUNT, "a 12-digit account id, or *")
     if not out and not any(globs_intersect(rest, template_glob(f[5])) for f in fields):
         kinds = sorted({template_glob(f[5]).split("/")[0].split(":")[0] for f in fields} - {"*", ""})

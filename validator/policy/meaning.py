@@ -128,7 +128,12 @@ def arns(st: Stmt) -> tuple[list[Issue], bool]:
 
 
 def resource_types(st: Stmt) -> list[Issue]:
-    """Do the statement's actions act on its resources (and the resources fit its actions)?"""
+    """Do the statement's actions act on its resources (and the resources fit its actions)?
+
+    When no action of the statement can act on any of its resources, the statement grants
+    nothing: an error. Otherwise an action or a resource left over is a warning: AWS's own
+    policies list actions and resources in bags like that, and the Service Authorization
+    Reference that says which pairs fit is not complete (see `_fits`)."""
     if "Action" not in st.raw or "Resource" not in st.raw or st.unknown_actions or has_placeholder(st, "Resource"):
         return []
     patterns = st.strings("Action")
@@ -137,31 +142,77 @@ def resource_types(st: Stmt) -> list[Issue]:
     acts = {(a.service, a.name): a for exp in st.expanded.values() for a in exp}
     if not acts or len(acts) > _RESOURCE_CAP:
         return []
-    resources = st.strings("Resource")
-    has_star = any(resource_matches(r, "*") for r, _ in resources)
+    resources = [(r, catalogue.without_variables(r), ptr) for r, ptr in st.strings("Resource")]
+    fitting: set[str] = set()     # resources some action surely acts on
+    possible: set[str] = set()    # ... or might act on
+    live: set[str] = set()        # action patterns that surely act on some resource
+    maybe: set[str] = set()       # ... or might
+    for pattern, _ in patterns:
+        for a in st.expanded.get(pattern, []):
+            for r, plain, _ in resources:
+                fit = _fits(plain, a)
+                if fit is not False:
+                    possible.add(r)
+                    maybe.add(pattern)
+                if fit:
+                    fitting.add(r)
+                    live.add(pattern)
+    rule = "lint-resource-type-partial" if possible else "lint-resource-type-unsupported"
+    tail = " (other pairs of this statement do fit)" if fitting else ""
     out = []
-    for r, ptr in resources:
-        if r == "*" or any(arn.matches_template(r, t) for a in acts.values() for t in _templates(a)):
+    for r, _, ptr in resources:
+        if r in possible:
             continue
         names = sorted({f"{a.service}:{a.name}" for a in acts.values()})
         kinds = sorted({f"{a.service}:{k}" for a in acts.values() for k, _ in a.resource_types})
-        out.append(Issue("lint-resource-type-unsupported", ptr, f"Resource {r!r} is of no type that "
-                         f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} act on",
+        out.append(Issue(rule, ptr, f"Resource {r!r} is of no type that "
+                         f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} act on{tail}",
                          ("an ARN of: " + ", ".join(kinds[:8])) if kinds else '"Resource": "*"', r))
-    if has_star:
-        return out
     for pattern, ptr in patterns:
         exp = st.expanded.get(pattern, [])
-        if exp and not any(any(arn.matches_template(r, t) for r, _ in resources for t in _templates(a)) for a in exp):
+        if exp and pattern not in live:
             no_level = all(not a.resource_types for a in exp)
-            msg = (f"{pattern!r} does not support resource-level permissions: it is granted only on \"*\""
-                   if no_level else f"{pattern!r} acts on none of this statement's resources")
+            if pattern in maybe:
+                msg = (f"{pattern!r} has no resource type in the Service Authorization Reference (\"*\" only); "
+                       f"unless {exp[0].service} checks it against these ARNs, it grants nothing here")
+            elif no_level:
+                msg = (f"{pattern!r} does not support resource-level permissions (the Service Authorization "
+                       "Reference lists no resource type for it): it is granted only on \"*\"")
+            else:
+                msg = f"{pattern!r} acts on none of this statement's resources"
             want = '"Resource": "*" (in a statement of its own if the others need ARNs)' if no_level else \
                 "an ARN of: " + ", ".join(sorted({k for a in exp for k, _ in a.resource_types})[:8])
-            out.append(Issue("lint-resource-type-unsupported", ptr, msg, want, pattern))
+            out.append(Issue(rule, ptr, msg + tail, want, pattern))
     return out
 
 
-def _templates(a: catalogue.Action) -> list[str]:
-    table = catalogue.resource_types(a.service)
-    return [t for k, _ in a.resource_types for t in catalogue.arns(table.get(k.lower(), {}))]
+def _fits(resource: str, a: catalogue.Action) -> bool | None:
+    """Can the action act on (something the) policy resource (names)? None: perhaps.
+
+    An action the reference lists no resource type for is granted on "*" only, says the
+    reference; but several services authorize such actions against an ARN of their own
+    (logs:DescribeLogGroups against arn:aws:logs:REGION:ACCOUNT:log-group::log-stream:,
+    iam:ListRoles against a role path, fsx:Describe*), and AWS's own policies rely on it.
+    So an ARN of the action's own service is a "perhaps", except for the services whose
+    documentation says "*" only (catalogue.STAR_ONLY_SERVICES: EC2, Auto Scaling)."""
+    if resource == "*":
+        return True
+    templates = catalogue.action_templates(a)
+    if templates:
+        return any(arn.matches_template(resource, t) for t in templates)
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return False
+    if parts[5] == "*" and parts[2] in ("*", *_arn_services(a.service)):
+        return True   # every resource of the service (or of every service)
+    if a.service in catalogue.STAR_ONLY_SERVICES:
+        return False
+    return None if (parts[2] in _arn_services(a.service) or arn._wild(parts[2])) else False
+
+
+@lru_cache(maxsize=None)
+def _arn_services(service: str) -> frozenset[str]:
+    fields = {service, catalogue.ARN_ALIASES.get(service, service)}
+    for rt in catalogue.resource_types(service).values():
+        fields.update(t.split(":")[2] for t in catalogue.arns(rt) if t.count(":") >= 5)
+    return frozenset(fields)

@@ -7,7 +7,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from validator.policy import catalogue
+import fnmatch
+
+from validator.policy import catalogue, retired
 from validator.policy.lintmodel import Issue, Stmt
 
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+\Z")
@@ -44,21 +46,33 @@ def _action(pattern: str, ptr: str) -> Issue | None:
             "lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no AWS action",
             "a pattern that names existing actions", pattern)
     if svc not in catalogue.services():
+        if retired.service(svc):
+            return _retired(pattern, ptr, f"the service prefix {service!r} is retired: AWS no longer lists it")
         near = catalogue.nearest(svc, catalogue.services())
         return Issue("lint-unknown-service", ptr, f"unknown service prefix {service!r} in {pattern!r}",
                      f'"{near}:{name}"' if near else "a service prefix such as ec2, iam, s3", pattern)
     if "*" in name or "?" in name:
         if catalogue.expand(pattern):
             return None
+        if fnmatch.filter(retired.actions(svc), name.lower()):
+            return _retired(pattern, ptr, f"{pattern!r} matches only actions AWS has retired")
         near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()], cutoff=0.5)
         return Issue("lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no {svc} action",
                      "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""), pattern)
     if name.lower() not in catalogue.actions(svc):
+        if name.lower() in retired.actions(svc):
+            return _retired(pattern, ptr, f"{pattern!r} is retired: {svc} no longer has the action {name!r}")
         near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()])
         return Issue("lint-unknown-action", ptr, f"unknown action {pattern!r}: {svc} has no action {name!r}",
                      f'"{svc}:{near}"' if near else f"an action of {svc} (see the Service Authorization Reference)",
                      pattern)
     return None
+
+
+def _retired(pattern: str, ptr: str, what: str) -> Issue:
+    return Issue("lint-retired-action", ptr, f"{what}; it is not in the Service Authorization Reference "
+                 f"({catalogue.version()}), so it grants nothing today",
+                 "remove it, or use the action that replaced it", pattern)
 
 
 # ------------------------------------------------------------------ conditions
@@ -79,6 +93,8 @@ def conditions(st: Stmt) -> list[Issue]:
         if hit is None:
             if ":" in key and prefix not in catalogue.services() and _HOSTLIKE.match(prefix):
                 continue   # an OIDC/SAML provider's keys (token.actions.githubusercontent.com:sub): open set
+            if retired.service(prefix):
+                continue   # the key of a retired service: its actions are reported as retired
             near = catalogue.nearest(key, catalogue.key_candidates(key), cutoff=0.7)
             out.append(Issue("lint-unknown-condition-key", ptr, f"unknown condition key {key!r}",
                              f'"{near}"' if near else "a global aws: key or a key of the action's service",
@@ -87,15 +103,32 @@ def conditions(st: Stmt) -> list[Issue]:
         pattern, info = hit
         if supported is not None and (info.per_service or (not info.global_ and prefix in catalogue.services())) \
                 and pattern not in supported:
-            acts = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
-            out.append(Issue("lint-condition-key-unsupported", ptr, f"condition key {key!r} is not supported by "
-                             f"any action of this statement ({acts}), so the condition never matches",
-                             f"move {info.name} to a statement with actions that support it, or remove it",
-                             key, at_key=True))
+            out.append(_unsupported(st, key, info, ptr))
         if catalogue.known_operator(op):
             out += _set_operator(op, key, info, ptr, st)
             out += _values(op, key, values, ptr)
     return out
+
+
+def _unsupported(st: Stmt, key: str, info: catalogue.KeyInfo, ptr: str) -> Issue:
+    """A key no action of the statement lists. Sure (error) when the key cannot be in those
+    requests at all: another service's key, or a resource tag on actions that act on no resource.
+    Otherwise the reference may just not list it for these actions (it often omits tag keys
+    and newer keys): a warning."""
+    acts = [a for exp in st.expanded.values() for a in exp]
+    services = {a.service for a in acts} | {catalogue.ARN_ALIASES.get(a.service, "") for a in acts}
+    prefix = key.split(":", 1)[0].lower()
+    names = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
+    resource_tag = info.per_service and "resourcetag/" in key.lower()
+    if (not info.global_ and prefix not in services) or (resource_tag and not any(a.resource_types for a in acts)):
+        why = (f"{key!r} is a key of {prefix}, and no action of this statement ({names}) is" if not info.global_
+               else f"{key!r} is the tag of a resource, and no action of this statement ({names}) acts on one")
+        return Issue("lint-condition-key-unsupported", ptr, f"condition key {why}, so the condition never matches",
+                     f"move {info.name} to a statement with actions that support it, or remove it", key, at_key=True)
+    return Issue("lint-condition-key-unlisted", ptr, f"condition key {key!r} is not listed for any action of this "
+                 f"statement ({names}) in the Service Authorization Reference; if the service does not set it, "
+                 "the condition never matches", f"check that {prefix} sets {info.name} for these actions, or remove it",
+                 key, at_key=True)
 
 
 def _supported_keys(st: Stmt) -> set[str] | None:

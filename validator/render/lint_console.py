@@ -37,6 +37,14 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     tail = f", {suppressed} suppressed" if suppressed else ""
     if out:
         out.append("")
+    by_file: dict[str, set[str]] = {}
+    for f in findings:
+        by_file.setdefault(f.file or "", set()).add(f.status)
+    for name, statuses in by_file.items():
+        if statuses == {"warn"}:
+            n = sum(1 for f in findings if f.file == name)
+            out.append(f"{name}: only warnings ({n}); they do not change the exit code "
+                       "(--fail-on warn makes them fail)")
     out.append(f"vhv lint: {files} file(s), {len(findings)} finding(s){' (' + parts + ')' if parts else ''}"
                f"{tail}: exit {code}")
     return "\n".join(out) + "\n"

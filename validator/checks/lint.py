@@ -1,0 +1,54 @@
+"""`vhv lint` inside `vhv check`: the live policy documents and trust policies, linted
+from the snapshot (no AWS call of its own). The rules that use it are advisory
+(`on_fail: warn`): a lint finding never fails the account the guide describes."""
+from __future__ import annotations
+
+from typing import Any
+
+from validator.checks import Outcome, bad, evaluator, ok, optional
+from validator.checks.context import Context
+from validator.checks.resources import IAM_PATHS
+from validator.policy.document import PolicyError, load_document
+from validator.policy.lint import lint_document
+from validator.policy.lintmodel import docs
+from validator.snapshot import Undecidable
+
+IGNORE = {"type": "object", "propertyNames": {"enum": sorted(docs())},
+          "additionalProperties": {"type": "string", "minLength": 10}}
+
+
+@evaluator("policy_lint", document={"enum": ["policy", "trust"]}, ignore=optional(IGNORE))
+def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = None) -> list[Outcome]:
+    """The resource's policy document (`policy`: the managed policy's default version;
+    `trust`: the role's trust policy) gives no `vhv lint` finding. Each finding is one
+    outcome naming the check, the JSON pointer and what to write instead; the checks in
+    `ignore` (id -> why the guide's account needs them quiet) are not reported."""
+    res = ctx.resource()
+    if document == "policy":
+        where = f"{res.get('name', ctx.name)} (default version {res.get('default_version_id', '?')})"
+        try:
+            raw = ctx.data(f"{IAM_PATHS[ctx.kind]}.document")
+        except Undecidable as exc:
+            raise Undecidable(f"{where} could not be read: {exc}") from None
+    else:
+        where = f"the trust policy of {ctx.name}"
+        raw = res.get("trust_policy")
+    try:
+        doc = load_document(raw)
+    except PolicyError as exc:
+        raise Undecidable(f"{where} cannot be read as a policy: {exc}") from None
+    ignore = ignore or {}
+    issues = lint_document(doc, trust_flag=document == "trust", account=ctx.snap.account_id if ctx.snap else None)
+    kept = [i for i in issues if i.rule not in ignore]
+    quiet = sorted({i.rule for i in issues if i.rule in ignore})
+    kw: dict[str, Any] = {"resource_id": res.get("arn")}
+    if not kept:
+        note = "".join(f"; not reported: {r} ({ignore[r]})" for r in quiet)
+        return [ok(f"{where}: vhv lint finds nothing to report{note}", "no lint finding", "none", **kw)]
+    out = []
+    for i in kept:
+        level = docs()[i.rule]["level"]
+        instead = f"; write instead: {i.expected}" if i.expected else ""
+        out.append(bad(f"{where}: {i.rule} ({level}) at {i.pointer or '/'}: {i.message}{instead}",
+                       i.expected or "no lint finding", i.actual or i.message, **kw))
+    return out
