@@ -322,6 +322,26 @@ def test_a_snapshot_that_lies_about_its_errors_never_passes_what_it_could_not_re
     assert sg and {f["status"] for f in sg} == {"error"}
 
 
+@pytest.mark.parametrize("where", [("data", "policies", "ValohaiMasterPolicy"), ("data", "roles", "ValohaiMaster"),
+                                   ("data", "security_groups")])
+def test_a_snapshot_resource_that_is_not_an_object_is_error_not_a_crash(capsys, golden_snapshot, tmp_path, where):
+    # found by the fuzzer above: a policy replaced by `true` crashed the engine's error path
+    doc = json.loads(golden_snapshot.read_text())
+    node = doc
+    for part in where[:-1]:
+        node = node[part]
+    assert where[-1] in node
+    node[where[-1]] = [True] if isinstance(node[where[-1]], list) else True
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(doc))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    assert code == 2
+    errors = [f for f in json.loads(out)["findings"] if f["status"] == "error"]
+    assert errors and any("where an object was expected" in f["message"] for f in errors)
+
+
 # ------------------------------------------------------------------ rule packs
 
 @settings(FUZZ, max_examples=12)

@@ -77,7 +77,7 @@ def _default_id(ctx: Context) -> str | None:
         return None
     try:
         return resource_id(ctx.kind, pick(ctx.snap, ctx.kind, required=False)) if not KINDS[ctx.kind].many else None
-    except (Undecidable, Missing):
+    except Exception:  # noqa: BLE001 -- only a label for a finding that is already an error or a skip
         return None
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator.checks import Missing
+from validator.snapshot import Undecidable
 
 
 @dataclass(frozen=True)
@@ -52,29 +53,37 @@ def resource_id(kind: str, item: dict[str, Any] | None) -> str | None:
     return item.get("arn") or item.get("id") or item.get("allocation_id")
 
 
+def _objects(path: str, items: list[Any]) -> list[dict[str, Any]]:
+    """The items, each an object, or Undecidable (a hand-edited or damaged snapshot)."""
+    bad = [i for i in items if not isinstance(i, dict)]
+    if bad:
+        raise Undecidable(f"{path} holds {type(bad[0]).__name__} where an object was expected")
+    return items
+
+
 def candidates(snap: Any, kind: str) -> list[dict[str, Any]]:
     """Every object in the snapshot that answers to the guide's name for `kind`."""
     if kind in IAM_PATHS:
         item = snap.get(IAM_PATHS[kind])
-        return [item] if item else []
+        return _objects(IAM_PATHS[kind], [item]) if item else []
     if kind in EC2_LISTS:
-        items = list(snap.get(EC2_LISTS[kind]))
+        items = _objects(EC2_LISTS[kind], list(snap.get(EC2_LISTS[kind])))
         if kind == "instance":
             # a terminated instance keeps its Name tag for an hour; it is not the queue
             items.sort(key=lambda i: i.get("state") not in LIVE_STATES)
         return items
     if kind == "subnets":
-        return list(snap.get("subnets"))
+        return _objects("subnets", list(snap.get("subnets")))
     if kind in ("sg_workers", "sg_queue"):
         name = KINDS[kind].name
-        groups = [g for g in snap.get("security_groups") if g.get("name") == name]
+        groups = [g for g in _objects("security_groups", list(snap.get("security_groups"))) if g.get("name") == name]
         vpc = pick(snap, "vpc", required=False)
         if vpc:
             groups.sort(key=lambda g: g.get("vpc_id") != vpc["id"])
         return groups
     if kind == "route_table":
         vpc = pick(snap, "vpc")
-        return [t for t in snap.get("route_tables") if t.get("vpc_id") == vpc["id"] and t.get("main")]
+        return [t for t in _objects("route_tables", list(snap.get("route_tables"))) if t.get("vpc_id") == vpc["id"] and t.get("main")]
     raise KeyError(kind)
 
 
