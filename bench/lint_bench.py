@@ -1,21 +1,20 @@
-"""Benchmark: `vhv lint` against parliament on the same generated corpus, in one run.
-
-    /work/venv/bin/python bench/lint_bench.py [--files 1000] [--community] [--keep DIR]
+"""The `vhv lint` half of the benchmark (bench/run.py runs it): vhv against parliament.
 
 Writes N policy files (clean variants of the guide's policies and broken ones, each
-broken file labelled with the one problem it has), lints them all with vhv (every check
-on) and with parliament (default auditors; --community adds its community auditors,
-which are much slower), and prints files/s and the labelled problems each tool misses.
-A benchmark, not a test: nothing here asserts a time.
+broken file labelled with the one problem it has), lints them with vhv (every check on)
+and with parliament (PyPI; `pip install -e '.[bench]'`; skipped with a note when absent):
+its default auditors on every file, its community auditors (which find ForAllValues
+misuse and privilege escalation, and are much slower) on a prefix of the corpus that
+holds every labelled kind. Reports files/s, the labelled kinds each misses and the clean
+files it reports something on. A benchmark, not a test: nothing here asserts a time.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import random
-import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -124,6 +123,10 @@ def run_parliament(files: list[str], community: bool) -> tuple[float, dict[str, 
     from parliament import analyze_policy_string
 
     found: dict[str, set[str]] = {}
+    try:  # load its data once, untimed, as vhv's catalogue is
+        analyze_policy_string(Path(files[0]).read_text(), files[0], include_community_auditors=community)
+    except Exception:  # noqa: BLE001
+        pass
     t = time.perf_counter()
     for f in files:
         try:
@@ -134,32 +137,90 @@ def run_parliament(files: list[str], community: bool) -> tuple[float, dict[str, 
     return time.perf_counter() - t, found
 
 
+def parliament_version() -> str | None:
+    """parliament's version, or None when it is not installed (pip install -e '.[bench]')."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("parliament")
+    except PackageNotFoundError:
+        return None
+
+
+def scores(labels: dict[str, str | None], found: dict[str, set[str]], parliament: bool) -> dict[str, Any]:
+    """Labelled kinds missed (a kind is missed when any file of it gets no finding naming it) and
+    clean files with a finding, over the files in `found`."""
+    broken = {f: lab for f, lab in labels.items() if lab and f in found}
+    clean = [f for f, lab in labels.items() if not lab and f in found]
+    if parliament:
+        missed = {lab for f, lab in broken.items() if not (BROKEN[lab][1] & found[f])}
+    else:
+        missed = {lab for f, lab in broken.items() if lab not in found[f]}
+    said: Counter[str] = Counter(k for f in clean for k in found[f])
+    return {"files": len(found), "kinds": len(set(broken.values())), "missed": sorted(missed),
+            "clean": len(clean), "noisy": sum(1 for f in clean if found[f]), "said_on_clean": said.most_common(3)}
+
+
+def measure(root: Path, n: int, community_n: int, vhv_exe: str | None = None,
+            env: dict[str, str] | None = None, say: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+    """Write the corpus to `root` and lint it: vhv in this process (every check on) and, when
+    `vhv_exe` is given, as one `vhv lint` process over every file; parliament (when installed)
+    with its default auditors on every file and with its community auditors on the first
+    `community_n` (they are slow). Returns files/s and scores per tool."""
+    import subprocess
+
+    labels = corpus(root, n)
+    files = list(labels)
+    lint_paths(files[:1], Suppressions(Path(".")))  # load the catalogue once, as a long run would
+    out: dict[str, Any] = {"files": n, "broken": sum(1 for v in labels.values() if v), "kinds": len(BROKEN)}
+    say(f"lint: vhv on {n} files")
+    v_time, v_found = run_vhv(files)
+    out["vhv lint (in-process, every check)"] = {"seconds": v_time, **scores(labels, v_found, False)}
+    if vhv_exe:
+        report = root / "vhv-lint.json"
+        t = time.perf_counter()
+        proc = subprocess.run([vhv_exe, "lint", "--format", "json", "--output", str(report), *files], env=env,
+                              capture_output=True, text=True, timeout=900)
+        took = time.perf_counter() - t
+        # 2: some files are not JSON at all (lint-not-json), which `vhv lint` reports as an error
+        if proc.returncode not in (0, 1, 2) or "Traceback" in proc.stderr or not report.exists():
+            raise SystemExit(f"vhv lint exited {proc.returncode}: {proc.stderr[-2000:]}")
+        p_found: dict[str, set[str]] = {f: set() for f in files}
+        for f in json.loads(report.read_text())["findings"]:
+            where = f.get("file") or f.get("resource_name")
+            if where in p_found and f.get("status") != "pass":
+                p_found[where].add(f["rule_id"])
+        out["`vhv lint` (one process, all files)"] = {"seconds": took, **scores(labels, p_found, False)}
+    version = parliament_version()
+    out["parliament"] = version
+    if version:
+        say(f"lint: parliament {version}, default auditors, on {n} files")
+        t, found = run_parliament(files, community=False)
+        out["parliament (default auditors)"] = {"seconds": t, **scores(labels, found, True)}
+        subset = files[:max(1, min(community_n, n))]
+        say(f"lint: parliament, community auditors, on {len(subset)} files")
+        t, found = run_parliament(subset, community=True)
+        out["parliament (community auditors)"] = {"seconds": t, **scores(labels, found, True)}
+    return out
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    """bench/run.py runs this in a process of its own (a clean interpreter, as a user's would be:
+    not one that holds moto, boto3 and the check's results) and reads the JSON it prints."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", required=True, help="where to write the corpus")
     ap.add_argument("--files", type=int, default=1000)
-    ap.add_argument("--community", action="store_true", help="parliament with include_community_auditors")
-    ap.add_argument("--keep", help="write the corpus here instead of a temporary directory")
+    ap.add_argument("--community-files", type=int, default=1000)
+    ap.add_argument("--vhv", help="the vhv command, to time `vhv lint` over all files as one process too")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.keep or tmp)
-        root.mkdir(parents=True, exist_ok=True)
-        labels = corpus(root, args.files)
-        files = list(labels)
-        lint_paths(files[:1], Suppressions(Path(".")))   # load the catalogue once, as a long run would
-        v_time, v_found = run_vhv(files)
-        p_time, p_found = run_parliament(files, args.community)
-    broken = {f: lab for f, lab in labels.items() if lab}
-    clean = [f for f, lab in labels.items() if not lab]
-    v_miss = sorted({lab for f, lab in broken.items() if lab not in v_found[f]})
-    p_miss = sorted({lab for f, lab in broken.items() if not (BROKEN[lab][1] & p_found[f])})
-    v_noise = sum(1 for f in clean if v_found[f])
-    p_noise = sum(1 for f in clean if p_found[f])
-    mode = "community auditors" if args.community else "default auditors"
-    print(f"corpus: {len(files)} files, {len(broken)} broken ({len(BROKEN)} labelled kinds), {len(clean)} clean")
-    print(f"vhv lint (every check): {len(files) / v_time:8.0f} files/s  ({v_time:.2f} s); "
-          f"labelled kinds missed: {len(v_miss)} {v_miss}; clean files with a finding: {v_noise}")
-    print(f"parliament ({mode}): {len(files) / p_time:8.0f} files/s  ({p_time:.2f} s); "
-          f"labelled kinds missed: {len(p_miss)} {p_miss}; clean files with a finding: {p_noise}")
+    import os
+    import sys
+
+    out = measure(Path(args.dir), args.files, args.community_files, vhv_exe=args.vhv, env=dict(os.environ),
+                  say=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The baseline of bench/check_bench.py: the fewest calls the guide's rules need, all at once.
+"""The baseline of the benchmark (bench/run.py): the fewest calls the guide's rules need, all at once.
 
     python bench/min_reads.py --endpoint-url URL [--region eu-west-1]
 
@@ -7,6 +7,8 @@ need the account id), then every independent read in one thread pool; a read tha
 needs another's answer (a policy's default version, the VPC's route tables, the
 queue instance's image, volume and key pair) is submitted the moment that answer is
 in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
+What only vhv's fixers need (policy versions, the instance profile by name, every subnet
+of the VPC, the zones) is not here: `vhv check` does not read it either.
 """
 from __future__ import annotations
 
@@ -22,12 +24,30 @@ def _name(*values: str) -> list[dict[str, Any]]:
     return [{"Name": "tag:Name", "Values": list(values)}]
 
 
+_LOADER: list[Any] = []
+
+
+def _session(region: str) -> Any:
+    """A boto3 session on one botocore data loader per process (as vhv's sessions are), so that
+    in one process the service models are parsed once for both, and in-process times compare."""
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    core = botocore.session.get_session()
+    if not _LOADER:
+        _LOADER.append(botocore.loaders.create_loader())
+    core.register_component("data_loader", _LOADER[0])
+    sess = boto3.Session(botocore_session=core, region_name=region)
+    _LOADER[0].search_paths[:] = list(dict.fromkeys(_LOADER[0].search_paths))
+    return sess
+
+
 def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> list[str]:
     """Make the minimum reads; return the actions made."""
-    import boto3
     from botocore.config import Config
 
-    sess = boto3.Session(region_name=region)
+    sess = _session(region)
     cfg = Config(max_pool_connections=workers)
     sts, iam, ec2 = (sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("sts", "iam", "ec2"))
     calls = ["sts:GetCallerIdentity"]

@@ -55,9 +55,10 @@ class Account:
     def ec2(self) -> Any:
         return self.session.client("ec2", region_name=REGION)
 
-    def check(self, **overrides: Any) -> "Result":
+    def check(self, for_fix: bool = False, **overrides: Any) -> "Result":
+        """Read (as `vhv check` does; `for_fix` as `vhv remediate` does) and evaluate."""
         prm = params_mod.from_dict({**self.params, **overrides}, source="params.yaml")
-        snap, calls = read(prm, Target(region=prm.region))
+        snap, calls = read(prm, Target(region=prm.region), for_fix=for_fix)
         return Result(engine.evaluate(self.pack, prm, snap), snap, calls)
 
 

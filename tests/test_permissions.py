@@ -65,11 +65,24 @@ def test_every_action_a_check_sends_is_in_the_printed_policy(capsys, moto_env, p
         # returns the policy's tags, so the ListPolicyTags fallback (for endpoints that do not) is
         # the one declared action this account does not exercise.
         assert policy - sent == {"iam:ListPolicyTags"}
+    # check reads nothing only the fixers use
+    assert not sent & set(account_mod.FIX_PERMISSIONS), sorted(sent & set(account_mod.FIX_PERMISSIONS))
+
+
+def test_every_action_a_remediate_read_sends_is_in_the_fix_policy(capsys, account, sent):
+    """read(for_fix=True), as `vhv remediate` reads: check's reads plus exactly the fixers' reads."""
+    check_policy = actions_of(printed_policy(capsys))
+    result = account.check(for_fix=True)
+    fix_policy = actions_of(printed_policy(capsys, "--fix"))
+    assert sent <= fix_policy, sorted(sent - fix_policy)
+    assert sent - check_policy == set(account_mod.FIX_PERMISSIONS)
+    assert set(result.calls) == sent
 
 
 def test_printed_policy_is_read_only_and_derived_from_the_readers(capsys):
     doc = printed_policy(capsys)
     assert actions_of(doc) == set(account_mod.PERMISSIONS)
+    assert not actions_of(doc) & set(account_mod.FIX_PERMISSIONS)  # the fixers' reads are --fix's
     assert len(doc["Statement"]) == 1 and doc["Version"] == "2012-10-17"
     verbs = {a.split(":")[1].split("Caller")[0] for a in actions_of(doc)}
     assert all(v.startswith(("Describe", "Get", "List")) for v in verbs), verbs
@@ -90,9 +103,11 @@ def test_fix_adds_what_the_fixers_declare(capsys, monkeypatch):
     fixers.PERMISSIONS = ("ec2:CreateVpc", "ec2:DescribeVpcs", "iam:CreateRole")
     monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
     doc = printed_policy(capsys, "--fix")
-    read, write = doc["Statement"]
+    read, fix = doc["Statement"]
     assert set(read["Action"]) == set(account_mod.PERMISSIONS)
-    assert write["Action"] == ["ec2:CreateVpc", "iam:CreateRole"]  # the reads are not repeated
+    # the fixers' writes and the reads only remediate makes; check's reads are not repeated
+    assert fix["Action"] == sorted({"ec2:CreateVpc", "iam:CreateRole", *account_mod.FIX_PERMISSIONS})
+    assert "ec2:DescribeVpcs" not in fix["Action"]
 
 
 def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
@@ -101,7 +116,8 @@ def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
     fixers.PERMISSIONS = ("ec2:Ignored",)
     fixers.permissions = lambda: ["ec2:AuthorizeSecurityGroupIngress"]
     monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
-    assert printed_policy(capsys, "--fix")["Statement"][1]["Action"] == ["ec2:AuthorizeSecurityGroupIngress"]
+    assert printed_policy(capsys, "--fix")["Statement"][1]["Action"] == sorted(
+        {"ec2:AuthorizeSecurityGroupIngress", *account_mod.FIX_PERMISSIONS})
 
 
 def test_fix_in_this_build(capsys):

@@ -1,7 +1,9 @@
 """The IAM policy vhv itself needs, built from what its readers (and fixers) declare.
 
-One list: validator.aws.account.PERMISSIONS for `check`, and for `remediate --fix`
-the PERMISSIONS its fixer modules declare. Nothing here is a second copy.
+One list: validator.aws.account.PERMISSIONS for `check` (exactly the reads the rules
+need); for `remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the reads
+only the fixers use, made by read(for_fix=True)) and the PERMISSIONS its fixer modules
+declare. Nothing here is a second copy.
 """
 from __future__ import annotations
 
@@ -21,8 +23,16 @@ def check_actions() -> list[str]:
     return sorted(set(PERMISSIONS))
 
 
+def fix_read_actions() -> list[str]:
+    """The reads `remediate` makes beyond check's (for the fixers only)."""
+    from validator.aws.account import FIX_PERMISSIONS
+
+    return sorted(set(FIX_PERMISSIONS) - set(check_actions()))
+
+
 def fix_actions() -> list[str] | None:
-    """What remediation calls beyond the reads, or None when this vhv has no remediation.
+    """What remediation calls beyond check's reads (the fixers' reads and writes), or None
+    when this vhv has no remediation.
 
     Uses validator.fixers.permissions() when the package provides one, else the
     PERMISSIONS tuples of its modules."""
@@ -39,11 +49,12 @@ def fix_actions() -> list[str] | None:
             found.update(getattr(importlib.import_module(f"{pkg.__name__}.{mod.name}"), "PERMISSIONS", ()))
     if not found:
         return None
-    return sorted(found - set(check_actions()))
+    return sorted((found | set(fix_read_actions())) - set(check_actions()))
 
 
 def policy(fix: bool = False) -> dict[str, Any]:
-    """The policy document: one statement for the reads, one for remediation's writes."""
+    """The policy document: one statement for check's reads; with `fix`, one for what remediation
+    adds (the fixers' own reads and their writes)."""
     statements = [{"Sid": "VhvCheckReadOnly", "Effect": "Allow", "Action": check_actions(), "Resource": "*"}]
     if fix:
         writes = fix_actions()

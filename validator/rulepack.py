@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from validator import bounded
 from validator.errors import VhvError
+
+if TYPE_CHECKING:  # imported by load(): `vhv lint` reaches this module (engine.Finding) and never loads a pack
+    import jsonschema
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 REQUIRED_AFTER_DEFAULTS = ("severity", "section", "resource", "fixable")
@@ -98,6 +100,8 @@ def _where(err: jsonschema.ValidationError) -> str:
 
 
 def load(directory: str | Path | None = None) -> RulePack:
+    import jsonschema
+
     from validator.checks import load_all
     from validator.checks.resources import KINDS
 

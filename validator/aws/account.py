@@ -12,7 +12,10 @@ from validator.aws.session import Target, client, error_code, fatal, session
 from validator.errors import VhvError
 from validator.snapshot import Snapshot
 
+# What `check` calls (the reads the rules need), and what read(for_fix=True) adds for the fixers:
+# `vhv permissions` prints the first, `vhv permissions --fix` both (validator/permissions.py).
 PERMISSIONS = ("sts:GetCallerIdentity",) + iam_reader.PERMISSIONS + ec2_reader.PERMISSIONS
+FIX_PERMISSIONS = tuple(a for a in iam_reader.FIX_PERMISSIONS + ec2_reader.FIX_PERMISSIONS if a not in PERMISSIONS)
 # Enough threads for every read that can be in flight at once (about 20): the time of a
 # check is then the longest chain of dependent calls, not their number.
 READ_WORKERS = 24
@@ -43,9 +46,11 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
 
 
 def read(params: Any, target: Target, progress: Callable[[str], None] | None = None,
-         workers: int | None = None) -> tuple[Snapshot, list[str]]:
+         workers: int | None = None, for_fix: bool = False) -> tuple[Snapshot, list[str]]:
     """The snapshot of the account, and the list of API actions it took (sts:GetCallerIdentity first).
-    `workers` threads read at once (default VHV_READ_WORKERS, else READ_WORKERS)."""
+    `workers` threads read at once (default VHV_READ_WORKERS, else READ_WORKERS). The rules need
+    only what is read by default; `for_fix` also reads what only the fixers use (FIX_PERMISSIONS:
+    policy versions, the instance profile by name, every subnet of the VPC, the zones)."""
     workers = workers or workers_from_env()
     region = target.region or params.region
     target = Target(target.profile, region, target.endpoint_url)
@@ -55,6 +60,12 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
         who = one.submit(identify, client(sess, "sts", target), target.endpoint_url)
         iam = client(sess, "iam", target)
         ec2 = client(sess, "ec2", target) if params.provisioning == "self" else None
+        # A client loads its paginator model on first use, after listing every service botocore
+        # knows (a scan of its data directory). Done here, once per client, while STS answers:
+        # left to the readers, every thread that lists something first would scan at once.
+        for c in (iam, ec2):
+            if c is not None:
+                c.can_paginate("describe_vpcs" if c is ec2 else "list_role_policies")
         account, arn, partition = who.result()
     snap = Snapshot(account_id=account, region=region, partition=partition, caller_arn=arn)
     rec = Recorder(snap, progress)
@@ -64,8 +75,11 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
         vpcs = ec2_reader.read_vpcs(ec2, rec)
         if vpcs is not None:
             ids = [v["id"] for v in vpcs]
-            rec.together(lambda: ec2_reader.read_route_tables(ec2, rec, ids),
-                         lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids))
+            if for_fix:
+                rec.together(lambda: ec2_reader.read_route_tables(ec2, rec, ids),
+                             lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids))
+            else:
+                ec2_reader.read_route_tables(ec2, rec, ids)
 
     def queue() -> None:
         instances = ec2_reader.read_instances(ec2, rec)
@@ -78,13 +92,16 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
             lambda: ec2_reader.read_key_pairs(ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")})))
 
     tasks: list[Callable[[], None]] = [
-        *(lambda n=n: iam_reader.read_policy(iam, rec, n) for n in iam_reader.POLICIES),
+        *(lambda n=n: iam_reader.read_policy(iam, rec, n, for_fix) for n in iam_reader.POLICIES),
         *(lambda n=n: iam_reader.read_role(iam, rec, n) for n in iam_reader.ROLES),
-        *(lambda n=n: iam_reader.read_instance_profile(iam, rec, n) for n in iam_reader.PROFILES),
     ]
+    if for_fix:
+        tasks += [lambda n=n: iam_reader.read_instance_profile(iam, rec, n) for n in iam_reader.PROFILES]
     if params.provisioning == "self":
         tasks += [network, queue, lambda: ec2_reader.read_subnets(ec2, rec), lambda: ec2_reader.read_igws(ec2, rec),
-                  lambda: ec2_reader.read_security_groups(ec2, rec), lambda: ec2_reader.read_addresses(ec2, rec), lambda: ec2_reader.read_zones(ec2, rec)]
+                  lambda: ec2_reader.read_security_groups(ec2, rec), lambda: ec2_reader.read_addresses(ec2, rec)]
+        if for_fix:
+            tasks.append(lambda: ec2_reader.read_zones(ec2, rec))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:
         rec.pool = pool  # readers' dependent reads (Recorder.together) run here too
         done, _ = wait([pool.submit(t) for t in tasks], return_when=FIRST_EXCEPTION)

@@ -8,8 +8,10 @@ from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
 PERMISSIONS = (
     "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeVolumes",
-    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses",
 )
+# Read only for remediate (read(for_fix=True)): every subnet of the VPC (free CIDRs) and the zones.
+FIX_PERMISSIONS = ("ec2:DescribeSubnets", "ec2:DescribeAvailabilityZones")
 SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
 

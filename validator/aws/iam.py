@@ -11,14 +11,16 @@ ROLES = ("ValohaiWorkerRole", "ValohaiMaster")
 PERMISSIONS = (
     "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyTags",
     "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListInstanceProfilesForRole",
-    # for the fixers: how many versions a policy has (five is the limit), and the instance profile by name
-    "iam:ListPolicyVersions", "iam:GetInstanceProfile",
 )
+# Read only for remediate (read(for_fix=True)); no rule needs them: how many versions a policy
+# has (five is the limit), and the instance profile by name (it can outlive the role).
+FIX_PERMISSIONS = ("iam:ListPolicyVersions", "iam:GetInstanceProfile")
 PROFILES = ("ValohaiWorkerRole",)
 PROFILED_ROLES = ("ValohaiWorkerRole",)  # the only role a rule asks the instance profiles of
 
 
-def read_policy(iam: Any, rec: Recorder, name: str) -> None:
+def read_policy(iam: Any, rec: Recorder, name: str, for_fix: bool = False) -> None:
+    """The policy, its default version's document and its tags; with `for_fix`, its versions too."""
     snap = rec.snap
     path = f"policies.{name}"
     arn = f"arn:{snap.partition}:iam::{snap.account_id}:policy/{name}"
@@ -29,17 +31,22 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
         rec.put(path, None)
         return
     version_id = got.get("DefaultVersionId")
-    version, versions, *listed_tags = rec.together(
-        lambda: rec.call(path + ".document", "iam:GetPolicyVersion",
-                         lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"]),
-        lambda: rec.call(path + ".versions", "iam:ListPolicyVersions",
-                         lambda: paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn)),
-        *([] if "Tags" in got else [lambda: rec.call(path + ".tags", "iam:ListPolicyTags",
-                                                     lambda: paginate(iam, "list_policy_tags", "Tags", PolicyArn=arn))]))
+    reads = {"version": lambda: rec.call(
+        path + ".document", "iam:GetPolicyVersion",
+        lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"])}
+    if for_fix:
+        reads["versions"] = lambda: rec.call(path + ".versions", "iam:ListPolicyVersions",
+                                             lambda: paginate(iam, "list_policy_versions", "Versions", PolicyArn=arn))
+    if "Tags" not in got:  # AWS returns them with the policy; an endpoint that does not is asked
+        reads["tags"] = lambda: rec.call(path + ".tags", "iam:ListPolicyTags",
+                                         lambda: paginate(iam, "list_policy_tags", "Tags", PolicyArn=arn))
+    answers = dict(zip(reads, rec.together(*reads.values())))
+    version, versions = answers["version"], answers.get("versions")
     if "Tags" in got:
         tag_list = got["Tags"]
     else:
-        tag_list = None if listed_tags[0] is FAILED else [] if listed_tags[0] is NOT_FOUND else listed_tags[0]
+        listed = answers["tags"]
+        tag_list = None if listed is FAILED else [] if listed is NOT_FOUND else listed
     doc: Any = None
     if version not in (FAILED, NOT_FOUND):
         try:
@@ -52,7 +59,7 @@ def read_policy(iam: Any, rec: Recorder, name: str) -> None:
         "arn": got["Arn"], "name": got.get("PolicyName", name), "tags": None if tag_list is None else tags(tag_list),
         "default_version_id": version_id, "document": doc,
         "attachment_count": got.get("AttachmentCount"),
-        **({} if versions in (FAILED, NOT_FOUND) else {"versions": [
+        **({} if versions in (None, FAILED, NOT_FOUND) else {"versions": [
             {"id": v["VersionId"], "default": bool(v.get("IsDefaultVersion")), "created": str(v.get("CreateDate", ""))}
             for v in versions]}),
     })

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from validator.errors import VhvError
@@ -17,14 +18,32 @@ class Target:
     endpoint_url: str | None = None
 
 
+@lru_cache(maxsize=1)
+def data_loader() -> Any:
+    """botocore's data loader, one per process, so that what it parses (endpoints.json, 1.2 MB,
+    and each service model) is parsed once: by the params' region check or by the first client,
+    whichever asks first. It caches what it loaded; botocore builds a new one per session."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+
+
 def session(target: Target) -> Any:
     import boto3
     import botocore.exceptions as bex
+    import botocore.session
 
+    core = botocore.session.get_session()
+    loader = data_loader()
+    core.register_component("data_loader", loader)
     try:
-        return boto3.Session(profile_name=target.profile, region_name=target.region)
+        sess = boto3.Session(botocore_session=core, profile_name=target.profile, region_name=target.region)
+        core.get_scoped_config()  # a profile that is not there is said here, not at the first call
     except bex.ProfileNotFound as exc:
         raise VhvError(f"AWS profile {target.profile!r} not found ({exc}); check ~/.aws/config or --profile") from None
+    # every boto3 session appends its own data directory to the loader's search path: once is enough
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return sess
 
 
 def client(sess: Any, service: str, target: Target) -> Any:
