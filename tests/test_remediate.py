@@ -24,7 +24,7 @@ WORKER_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ValohaiWorkerPolicy"
 
 
 def plan_of(acct: Account) -> tuple[Any, Plan]:
-    res = acct.check()
+    res = acct.check(for_fix=True)  # as `vhv remediate` reads
     prm = params_mod.from_dict(dict(acct.params))
     return res, planner.build(acct.pack, prm, res.snapshot, res.findings)
 

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="also apply the steps that take away what is wider than the guide (needs a decision)")
     rem.add_argument("--force", action="store_true",
                      help="apply a plan that changes more than half of the guide's resources")
+    rem.add_argument("--waivers", metavar="FILE", help="accepted failures, as for `vhv check`: not planned, "
+                     "and the plan says so; adds to the params' `waivers:`")
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", default="console", choices=("console", "json", "markdown"))
@@ -73,11 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--account", help="your account id: principals of this account are not cross-account")
     lint.add_argument("--format", default="console", choices=FORMATS)
     lint.add_argument("--output", help="write the report to this file instead of stdout")
-    lint.add_argument("--fail-on", default="error", choices=("info", "warn", "error", "security", "never"),
-                      help="the lowest level that makes exit 1 (default: error, i.e. error and security)")
+    lint.add_argument("--fail-on", default="error", metavar="LEVEL",
+                      help="the lowest level that makes exit 1: info, warn, error, security or never "
+                           "(default: error, i.e. error and security; warnings alone exit 0)")
     lint.add_argument("--config", help="suppressions file (default: ./.vhv.yaml when it exists)")
 
-    demo = sub.add_parser("demo", help="build the embedded demo account (moto), check it, report")
+    demo = sub.add_parser("demo", help="build the embedded demo account (moto), check it, remediate, re-check")
     demo.add_argument("--format", default="console", choices=FORMATS)
     demo.add_argument("--output")
     demo.add_argument("--write-reports", metavar="DIR",
@@ -121,29 +124,32 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
     return pack, prm
 
 
-def _read(args: argparse.Namespace, prm):  # noqa: ANN001, ANN202
+def _read(args: argparse.Namespace, prm, for_fix: bool = False):  # noqa: ANN001, ANN202
+    """The account's snapshot; `for_fix` also reads what only the fixers use (remediate's plan)."""
     from validator.aws.account import read
 
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
         from rich.console import Console
 
         with Console(stderr=True).status("reading the account") as status:
-            snap, _ = read(prm, _target(args), progress=lambda a: status.update(f"reading the account: {a}"))
+            snap, _ = read(prm, _target(args), progress=lambda a: status.update(f"reading the account: {a}"),
+                           for_fix=for_fix)
     else:
-        snap, _ = read(prm, _target(args))
+        snap, _ = read(prm, _target(args), for_fix=for_fix)
     return snap
 
 
 def _same_account(args: argparse.Namespace, prm, snap) -> None:  # noqa: ANN001
     """Refuse to judge one account (or region) against params recorded for another."""
-    what = f"snapshot {args.snapshot}" if getattr(args, "snapshot", None) else "the credentials"
+    saved = getattr(args, "snapshot", None)  # remediate reads the account; it has no --snapshot
+    what = f"snapshot {saved}" if saved else "the credentials"
     want_region = args.region or prm.region
     if snap.region != want_region:
         raise VhvError(f"{what} are for region {snap.region}, the params say {want_region}"
-                       if not args.snapshot else f"{what} is of region {snap.region}, the params say {want_region}")
+                       if not saved else f"{what} is of region {snap.region}, the params say {want_region}")
     want_account = prm.get("account_id")
     if want_account and str(want_account) != snap.account_id:
-        raise VhvError(f"{what} {'are' if not args.snapshot else 'is'} for account {snap.account_id}, "
+        raise VhvError(f"{what} {'are' if not saved else 'is'} for account {snap.account_id}, "
                        f"the params' account_id is {want_account}")
 
 
@@ -178,8 +184,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     pack, prm = _load(args)
     from validator import waivers
 
-    waived = waivers.combine(waivers.from_params(prm, pack),
-                             waivers.load(args.waivers, pack) if args.waivers else [])
+    waived = _waivers(args, pack, prm)
     old = _previous_report(args)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
     _same_account(args, prm, snap)
@@ -190,16 +195,25 @@ def cmd_check(args: argparse.Namespace) -> int:
                        fmt=args.format, output=args.output)
 
 
+def _waivers(args: argparse.Namespace, pack, prm):  # noqa: ANN001, ANN202
+    """The waivers of the params' `waivers:` and of --waivers FILE (read before AWS is)."""
+    from validator import waivers
+
+    return waivers.combine(waivers.from_params(prm, pack), waivers.load(args.waivers, pack) if args.waivers else [])
+
+
 def cmd_remediate(args: argparse.Namespace) -> int:
     from validator import remediate
 
     pack, prm = _load(args)
-    snap = _read(args, prm)
+    remediate.refuse_other_region(args, prm)
+    waived = _waivers(args, pack, prm)
+    snap = _read(args, prm, for_fix=True)  # the plan needs the fixers' reads; the re-check after apply does not
     _same_account(args, prm, snap)
     target = _target(args)
     if not target.region:
         target = type(target)(target.profile, prm.region, target.endpoint_url)
-    return remediate.run(args, pack, prm, snap, target, reread=lambda: _read(args, prm))
+    return remediate.run(args, pack, prm, snap, target, reread=lambda: _read(args, prm), waived=waived)
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -227,8 +241,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_lint(args: argparse.Namespace) -> int:
     from validator import render
     from validator.policy import suppress
+    from validator.policy.lint import FAIL_ON
     from validator.policy.lintfiles import lint_paths
 
+    args.fail_on = str(args.fail_on).strip().lower()
+    if args.fail_on not in FAIL_ON:   # one line and exit 2, not argparse's usage block
+        raise VhvError(f"--fail-on: {args.fail_on!r} is not a level; use one of: {', '.join(FAIL_ON)}")
     run = lint_paths(args.files, suppress.load(args.config), trust=args.trust, account=args.account,
                      fail_on=args.fail_on)
     meta = {"account_id": None, "region": None, "sources": run.sources, "files": run.files,
@@ -301,9 +319,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"vhv: wrote {len(written)} reports of the demo account to {args.write_reports}: "
               + ", ".join(p.name for p in written), file=sys.stderr)
         return 0
-    code = demo.run(fmt=args.format, output=args.output)
-    # the demo account is drifted on purpose: finding the drifts is success
-    return 0 if code == 1 else 2
+    # the demo account is drifted on purpose: finding the drifts and fixing them is success (0)
+    return demo.run(fmt=args.format, output=args.output)
 
 
 COMMANDS = {"check": cmd_check, "remediate": cmd_remediate, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo,

@@ -10,11 +10,14 @@ before moto is imported.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
+import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from validator import guide
 
@@ -179,8 +182,9 @@ DEMO_SEED = 20200  # moto's ids (vpc-..., sg-..., eipalloc-...) and addresses fr
 META_TITLE = "vhv demo"
 
 
-def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
-    """Build the demo account in-process (moto) and check it: (findings, report meta).
+@contextlib.contextmanager
+def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
+    """The demo account, built in-process (moto) with its drifts: yields (params, rule pack, target).
 
     With `seed`, moto's random ids are the same on every run, so reports written from
     them only change when vhv's output does."""
@@ -190,9 +194,7 @@ def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
 
     from validator import params as params_mod
     from validator import rulepack
-    from validator.aws.account import read
     from validator.aws.session import Target
-    from validator.engine import evaluate
 
     if seed is not None:
         from moto.moto_api._internal import mock_random
@@ -200,22 +202,49 @@ def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
         mock_random.seed(seed)
     with mock_aws():
         session = boto3.Session(region_name=DEMO_PARAMS["region"])
-        ids = build_golden(session)
-        apply_demo_drifts(session, ids, DEMO_PARAMS["region"])
+        apply_demo_drifts(session, build_golden(session), DEMO_PARAMS["region"])
         params = params_mod.from_dict(dict(DEMO_PARAMS), source="demo params")
-        pack = rulepack.load()
-        snap, _calls = read(params, Target(region=params.region))
+        yield params, rulepack.load(), Target(region=params.region)
+
+
+def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Build the demo account in-process (moto) and check it: (findings, report meta)."""
+    from validator.aws.account import read
+    from validator.engine import evaluate
+
+    with drifted_account(seed) as (params, pack, target):
+        snap, _calls = read(params, target)
         found = evaluate(pack, params, snap)
     return found, {"account_id": snap.account_id, "region": snap.region}
 
 
-def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
-    """Build the demo account in-process, check it, and report. Returns the check's exit code."""
-    from validator import render
+# `vhv remediate --fix --yes` as the demo runs it: the fixes, not the decisions (no --tighten)
+REMEDIATE = argparse.Namespace(format="console", fix=True, yes=True, tighten=False, force=False, plan_checksum=None)
 
-    found, meta = findings()
-    return render.emit(found, meta, fmt=fmt, output=output, console=console,
-                       intro=("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS))
+
+def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
+    """Build the demo account in-process, check it and report; then `vhv remediate --fix --yes` on
+    it (the plan, what was applied, the re-check). 0 when the check found the drifts and the
+    fixes were applied; 2 otherwise. The report is in `fmt` (to `output`); the remediation is
+    text, on stdout after a console report, else on stderr."""
+    from validator import remediate, render
+    from validator.aws.account import read
+    from validator.engine import evaluate
+
+    with drifted_account() as (params, pack, target):
+        snap, _calls = read(params, target, for_fix=True)
+        found = evaluate(pack, params, snap)
+        code = render.emit(found, {"account_id": snap.account_id, "region": snap.region}, fmt=fmt, output=output,
+                           console=console, intro=("vhv demo: the guide's account built in moto, with these drifts:",
+                                                   DEMO_DRIFTS))
+        out = sys.stdout if fmt == "console" and output is None else sys.stderr
+        with contextlib.redirect_stdout(out):
+            print("\nvhv demo: now `vhv remediate --fix --yes` on the same account: the plan, what it applied, "
+                  "the re-check\n")
+            fixed = remediate.run(REMEDIATE, pack, params, snap, target, reread=lambda: read(params, target)[0])
+            print("\nvhv demo: what is left is wider than the guide and needs a decision: "
+                  "`vhv remediate --fix --tighten` takes it away." if fixed == 1 else "")
+    return 0 if code == 1 and fixed in (0, 1) else 2
 
 
 REPORT_STEM = "vhv-demo"

@@ -7,8 +7,9 @@ guide's resources needs --force; then a yes (--yes, or an answer on a terminal).
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from validator import waivers
 from validator.engine import evaluate, exit_code, summary
 from validator.errors import VhvError
 from validator.fixers import planner
@@ -33,6 +34,14 @@ def over_limit(plan: Any, params: Any, tighten: bool) -> str | None:
     return None
 
 
+def refuse_other_region(args: Any, params: Any) -> None:
+    """`--fix` changes the guide's resources in the params' region only: a --region that says
+    otherwise is a mistake to stop on, before anything is read (a plan alone may look elsewhere)."""
+    if args.fix and args.region and args.region != params.region:
+        raise VhvError(f"--fix changes only the params' region ({params.region}), not --region {args.region}: "
+                       "set region in the params to fix another region. Nothing was changed")
+
+
 def recheck_text(findings: list[Any]) -> str:
     counts = summary(findings)
     lines = ["", "vhv remediate: the account re-checked: " + ", ".join(f"{counts[s]} {s}" for s in counts)]
@@ -54,8 +63,10 @@ def confirm(n: int, answer: Callable[[str], str] | None = None) -> bool:
         return False
 
 
-def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Callable[[], Any]) -> int:
-    findings = evaluate(pack, params, snap)
+def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Callable[[], Any],
+        waived: Sequence[Any] = ()) -> int:
+    """`waived`: the waivers of `vhv check` (validator.waivers): a waived failure is not planned."""
+    findings = waivers.apply(evaluate(pack, params, snap), waived)
     plan = planner.build(pack, params, snap, findings)
     meta = {"account_id": snap.account_id, "region": snap.region}
     out = sys.stdout
@@ -76,8 +87,12 @@ def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Calla
     if not args.yes and not confirm(len(steps)):
         note.write("vhv remediate: not confirmed; nothing was changed.\n")
         return 2
-    report = apply(plan, target, tighten=args.tighten)
+    report = apply(plan, target, tighten=args.tighten, caller_arn=snap.caller_arn)
     note.write(show.applied(report))
-    after = evaluate(pack, params, reread())
+    try:
+        after = waivers.apply(evaluate(pack, params, reread()), waived)
+    except VhvError as exc:  # the endpoint went away, the credentials expired: said, not a traceback
+        note.write(f"vhv remediate: could not re-check the account: {exc}\n")
+        return 2
     note.write(recheck_text(after))
     return 2 if not report.ok else exit_code(after)

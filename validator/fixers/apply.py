@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from validator.aws.session import Target, client, describe_failure, error_code, fatal, session
+from validator.aws.session import DENIED_CODES, Target, client, describe_failure, error_code, fatal, session
 from validator.fixers.plan import Plan, Step, Unresolved, refs_in, resolve
 
 NOT_YET = (".NotFound", "NoSuchEntity")  # a resource made a moment ago may not be visible everywhere yet
@@ -54,8 +54,20 @@ def _call(fn: Callable[..., Any], args: dict[str, Any], settle: bool) -> Any:
     raise AssertionError("unreachable")
 
 
+def why_failed(exc: BaseException, step: Step, target: Target, caller_arn: str = "") -> str:
+    """A failed call in words: the denied action and whose policy needs it, or the endpoint gone."""
+    stop = fatal(exc, target.endpoint_url)
+    if stop:
+        return str(stop)
+    why = describe_failure(exc, action(step))
+    if caller_arn and error_code(exc) in DENIED_CODES:
+        why += f" (add it to the policy of {caller_arn}; `vhv permissions --fix` prints what remediate needs)"
+    return why
+
+
 def apply(plan: Plan, target: Target, tighten: bool = False,
-          before_step: Callable[[Step], None] | None = None) -> Report:
+          before_step: Callable[[Step], None] | None = None, caller_arn: str = "") -> Report:
+    """`caller_arn`: who vhv runs as, named when a call is denied."""
     import botocore.exceptions as bex
 
     steps = plan.to_apply(tighten)
@@ -75,8 +87,7 @@ def apply(plan: Plan, target: Target, tighten: bool = False,
         except Unresolved as exc:
             report.failed.append((step, f"cannot run: {exc}"))
         except (bex.ClientError, bex.BotoCoreError) as exc:
-            stop = fatal(exc, target.endpoint_url)
-            report.failed.append((step, str(stop) if stop else describe_failure(exc, action(step))))
+            report.failed.append((step, why_failed(exc, step, target, caller_arn)))
         else:
             report.applied.append(step)
             continue

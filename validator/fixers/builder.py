@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from validator import guide
+from validator.checks import Missing
 from validator.checks.context import Context
-from validator.checks.resources import KINDS, candidates, pick
+from validator.checks.resources import KINDS, candidates, pick, resource_id
 from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan, Step, ref
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
+
+
+# what lives in a VPC: vhv changes it only when it is in the one valohai-vpc
+IN_VPC = ("subnets", "route_table", "sg_workers", "sg_queue", "instance")
+UNKNOWN = "vhv did not find it by the guide's name"
 
 
 def tags(name: str | None = None) -> list[dict[str, str]]:
@@ -52,11 +58,55 @@ class Builder:
         except Undecidable:
             return default
 
-    def existing(self, kind: str) -> dict[str, Any] | None:
+    def existing(self, kind: str, scoped: bool = True) -> dict[str, Any] | None:
+        """The guide's `kind` as the rules judge it; with `scoped`, None when it is out of scope."""
         try:
-            return pick(self.snap, kind, required=False)
+            item = pick(self.snap, kind, required=False)
         except Undecidable:
             return None
+        return item if not scoped or not self.out_of_scope(kind, item) else None
+
+    # ------------------------------------------------------------- scope
+    def vpc_id(self) -> str | None:
+        """The id of the one valohai-vpc in the params' region; None when there is none, several, or unread."""
+        try:
+            vpcs = candidates(self.snap, "vpc")
+        except Undecidable:
+            return None
+        return vpcs[0]["id"] if len(vpcs) == 1 else None
+
+    def out_of_scope(self, kind: str, item: dict[str, Any] | None) -> str | None:
+        """Why vhv must not change `item` (None: it may). Every read is of the params' region, and
+        by the guide's name; what lives in a VPC must also be in the one valohai-vpc."""
+        if not item:
+            return UNKNOWN
+        vpc = self.vpc_id()
+        if kind == "vpc":
+            return None if item.get("id") == vpc else "it is one of several VPCs named valohai-vpc"
+        if kind == "igw":
+            elsewhere = [a.get("vpc_id") for a in item.get("attachments", []) if a.get("vpc_id") != vpc]
+            return f"it is attached to {', '.join(map(str, elsewhere))}, not to valohai-vpc" if elsewhere else None
+        if kind in IN_VPC and (vpc is None or item.get("vpc_id") != vpc):
+            where = f"valohai-vpc ({vpc})" if vpc else "a single valohai-vpc"
+            return f"it is in {item.get('vpc_id')}, not in {where}"
+        return None
+
+    def scope_of_id(self, kind: str, rid: str) -> str | None:
+        """`out_of_scope` of the resource `rid` of `kind` (a step's reference to what it creates: in scope)."""
+        if rid.startswith("$step:"):
+            return None
+        try:
+            found = [c for c in candidates(self.snap, kind) if resource_id(kind, c) == rid]
+        except (Undecidable, Missing):
+            found = []
+        return self.out_of_scope(kind, found[0] if found else None)
+
+    def leave(self, rule: str, kind: str, finding: Any, why: str) -> Step:
+        """A manual step for a failing finding on a resource vhv must not change."""
+        what = f"{finding.resource_name or KINDS[kind].name} ({finding.resource_id})"
+        return self.manual(rule, kind, f"{finding.message}. vhv does not change {what}: {why} (vhv changes only "
+                           f"the guide's resources in {self.snap.region} and valohai-vpc). By hand: {finding.fix}",
+                           resource=finding.resource_name or None)
 
     def found_any(self, kind: str) -> bool:
         try:

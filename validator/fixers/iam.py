@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from validator import guide
+from validator.checks.resources import KINDS
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.policy import compare
@@ -47,6 +48,19 @@ def _trust(b: Builder, kind: str) -> dict[str, Any]:
 
 def _text(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=None, separators=(",", ":"))
+
+
+def _create(b: Builder, kind: str, prefix: str, what: str, document: dict[str, str], summary: str) -> bool:
+    """When `<prefix>-exists` fails, plan iam.create_<what> of the guide's `kind` with `document`
+    (its name, description and valohai=1 tag added); True when it did."""
+    rule = f"{prefix}-exists"
+    if not b.fails(rule):
+        return False
+    b.add(rule, kind, f"iam.create_{what}", {
+        f"{what.capitalize()}Name": KINDS[kind].name, **document,
+        "Description": f"Valohai private workers (the setup guide's {what})", "Tags": tags()},
+        summary, creates="-")
+    return True
 
 
 # ------------------------------------------------------------------ policies
@@ -112,11 +126,8 @@ def _new_version(b: Builder, kind: str, rule: str, doc: dict[str, Any], why: str
 
 def plan_policies(b: Builder) -> None:
     for kind, (name, prefix, grants) in POLICIES.items():
-        if b.fails(f"{prefix}-exists"):
-            b.add(f"{prefix}-exists", kind, "iam.create_policy", {
-                "PolicyName": name, "PolicyDocument": _text(_guide_doc(b, kind)),
-                "Description": "Valohai private workers (the setup guide's policy)", "Tags": tags()},
-                f"create {name} with the guide's document", creates="-")
+        if _create(b, kind, prefix, "policy", {"PolicyDocument": _text(_guide_doc(b, kind))},
+                   f"create {name} with the guide's document"):
             continue
         if b.fails(f"{prefix}-tag"):
             b.add(f"{prefix}-tag", kind, "iam.tag_policy", {"PolicyArn": _arn(b, kind), "Tags": tags()},
@@ -199,11 +210,8 @@ def _detach_extra(b: Builder, rule: str, kind: str, allowed: list[str]) -> None:
 def plan_roles(b: Builder) -> None:
     aws = f"arn:{b.snap.partition}:iam::aws:policy"
     for kind, (name, prefix, policy_kind) in ROLES.items():
-        if b.fails(f"{prefix}-exists"):
-            b.add(f"{prefix}-exists", kind, "iam.create_role", {
-                "RoleName": name, "AssumeRolePolicyDocument": _text(_trust(b, kind)),
-                "Description": "Valohai private workers (the setup guide's role)", "Tags": tags()},
-                f"create the role {name} with the guide's trust policy", creates="-")
+        if _create(b, kind, prefix, "role", {"AssumeRolePolicyDocument": _text(_trust(b, kind))},
+                   f"create the role {name} with the guide's trust policy"):
             _attach(b, f"{prefix}-exists", kind, _arn(b, policy_kind))
             if kind == "worker_role":
                 _profile(b, f"{prefix}-exists")

@@ -26,7 +26,10 @@ def _found_elsewhere(b: Builder, rule: str, kind: str) -> bool:
 def _tag(b: Builder, rule: str, kind: str, key: str = "valohai", value: str = "1") -> None:
     for f in b.fails(rule):
         rid = f.resource_id or b.id_of(kind)
-        if rid:
+        why = b.scope_of_id(kind, rid) if rid else None
+        if why:
+            b.leave(rule, kind, f, why)
+        elif rid:
             b.add(rule, kind, "ec2.create_tags", {"Resources": [rid], "Tags": [{"Key": key, "Value": value}]},
                   f"tag {f.resource_name or kind} ({rid}) {key}={value}", resource=f.resource_name or None)
 
@@ -88,7 +91,7 @@ def plan_igw(b: Builder) -> None:
             b.add("igw-exists", "igw", "ec2.attach_internet_gateway", {"InternetGatewayId": b.id_of("igw"),
                                                                          "VpcId": vpc},
                   "attach valohai-igw to valohai-vpc")
-    igw = b.existing("igw")
+    igw = b.existing("igw", scoped=False)  # attached elsewhere: said, not changed
     rule = "igw-attached" if b.fails("igw-attached") else ("vpc-exists" if "vpc" in b.created else None)
     if igw and rule and vpc:
         elsewhere = [v for v in _igw_attachments(igw) if v != vpc]
@@ -133,7 +136,10 @@ def plan_routes(b: Builder) -> None:
     tables = b.get("route_tables", []) or []
     for f in b.fails("rt-subnet-routes"):
         own = [t for t in tables if f.resource_id in t.get("subnet_ids", []) and not t.get("main")]
-        if own and igw:
+        why = b.out_of_scope("route_table", own[0]) if own else None
+        if why:
+            b.leave("rt-subnet-routes", "route_table", f, why)
+        elif own and igw:
             _default_route(b, "rt-subnet-routes", own[0], own[0]["id"], igw, resource=f.resource_name or None)
 
 

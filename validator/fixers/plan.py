@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FIX, DECIDE, MANUAL = "fix", "needs-decision", "manual"
-RISKS = (FIX, DECIDE, MANUAL)
+FIX, DECIDE, MANUAL, WAIVED = "fix", "needs-decision", "manual", "waived"
+RISKS = (FIX, DECIDE, MANUAL, WAIVED)  # waived: an accepted failure (a waiver), never applied
 REF = re.compile(r"^\$step:(\d+):([\w.]+)$")
 READ_PREFIXES = ("describe_", "get_", "list_")
 
@@ -26,7 +26,7 @@ class Step:
     resource: str          # the name the guide gives it (valohai-sg-queue, ValohaiMaster, ...)
     call: str              # "service.operation" (boto3 names), "" for a manual step
     arguments: dict[str, Any]
-    risk: str              # fix | needs-decision | manual
+    risk: str              # fix | needs-decision | manual | waived
     summary: str           # what it does, in words
     kind: str = ""         # the guide resource kind (vpc, sg_queue, ...): what the safety limit counts
 

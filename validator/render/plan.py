@@ -6,10 +6,10 @@ import re
 import shlex
 from typing import Any
 
-from validator.fixers.plan import DECIDE, FIX, MANUAL, REF, Plan, Step, refs_in
+from validator.fixers.plan import DECIDE, FIX, MANUAL, REF, WAIVED, Plan, Step, refs_in
 
 FORMATS = ("console", "json", "cli")
-RISK_LABEL = {FIX: "fix", DECIDE: "decide", MANUAL: "by hand"}
+RISK_LABEL = {FIX: "fix", DECIDE: "needs a decision", MANUAL: "by hand", WAIVED: "waived"}
 
 
 def _args_text(args: dict[str, Any]) -> str:
@@ -18,8 +18,9 @@ def _args_text(args: dict[str, Any]) -> str:
 
 
 def counts(plan: Plan) -> str:
-    n = {r: len(plan.of(r)) for r in (FIX, DECIDE, MANUAL)}
-    return f"{n[FIX]} to fix, {n[DECIDE]} needing a decision (--tighten), {n[MANUAL]} to do by hand"
+    n = {r: len(plan.of(r)) for r in (FIX, DECIDE, MANUAL, WAIVED)}
+    waived = f", {n[WAIVED]} skipped as waived" if n[WAIVED] else ""
+    return f"{n[FIX]} to fix, {n[DECIDE]} needing a decision (--tighten), {n[MANUAL]} to do by hand{waived}"
 
 
 def console(plan: Plan, meta: dict[str, Any], tighten: bool = False) -> str:
@@ -34,10 +35,12 @@ def console(plan: Plan, meta: dict[str, Any], tighten: bool = False) -> str:
             if s.call:
                 lines.append(f"     {s.call}  {_args_text(s.arguments)}")
         if plan.of(DECIDE) and not tighten:
-            lines += ["", "Steps marked [decide] take away something wider than the guide; "
+            lines += ["", "Steps marked [needs a decision] take away something wider than the guide; "
                       "`--fix` applies them only with `--tighten`."]
         if plan.of(MANUAL):
             lines += ["Steps marked [by hand] are never done by vhv."]
+        if plan.of(WAIVED):
+            lines += ["Steps marked [waived] are accepted failures (a waiver): vhv leaves them as they are."]
     if plan.undecided:
         lines += ["", f"Not planned: these rules could not be decided (see `vhv check`): {', '.join(plan.undecided)}"]
     return "\n".join(lines) + "\n"
@@ -92,7 +95,7 @@ def as_cli(plan: Plan) -> str:
     lines = ["#!/bin/sh", f"# vhv remediate plan {plan.checksum}", "set -e", ""]
     for s in plan.steps:
         lines.append(f"# {s.id}. [{RISK_LABEL[s.risk]}] {s.resource}: {s.summary} ({s.rule})")
-        if s.risk == MANUAL:
+        if s.risk in (MANUAL, WAIVED):
             continue
         cmd = command(s)
         if s.id in used:
