@@ -9,6 +9,8 @@ from validator.demo import prepare_moto_env
 
 prepare_moto_env()
 
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -133,3 +135,37 @@ def assert_fails_exactly(result: Result, expected: dict[str, tuple[str | None, l
             assert {f.resource_id for f in bad} == {on.format(**ids)}, (rule_id, text)
         for fragment in fragments:
             assert fragment.format(**ids) in text, (rule_id, fragment.format(**ids), text)
+
+
+@contextmanager
+def threaded_moto() -> Iterator[str]:
+    """An in-process moto server on a free loopback port, freshly reset and without AWS's
+    managed policies (quick to start); yields its URL, stops it afterwards."""
+    import logging
+
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+        yield url
+    finally:
+        server.stop()
+        mp.undo()
+
+
+@pytest.fixture
+def no_backoff_sleep(monkeypatch):
+    """botocore's standard retries as they are (which errors, how many attempts), minus the
+    sleeping between attempts: the tests are about outcomes, not waiting."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)

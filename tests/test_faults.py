@@ -6,7 +6,6 @@ Every finding of a run through the proxy equals the fault-free run's, or is `err
 from __future__ import annotations
 
 import http.client
-import logging
 import random
 import re
 import threading
@@ -15,13 +14,14 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
-import requests
 
 from validator import engine, params as params_mod, rulepack
 from validator.aws.account import read
 from validator.aws.session import Target
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
+
+from tests.conftest import threaded_moto
 
 QUERY_ERROR = ('<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>'
                '<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>')
@@ -94,29 +94,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def moto_url():
-    from moto.server import ThreadedMotoServer
-
     mp = pytest.MonkeyPatch()
-    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
     mp.setenv("AWS_ACCESS_KEY_ID", "testing")
     mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    mp.delenv("AWS_ENDPOINT_URL", raising=False)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
-    ids = build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]), endpoint_url=url)
-    # a drift, so that the fault-free run has fails as well as passes to keep
-    ec2 = boto3.client("ec2", region_name=DEMO_PARAMS["region"], endpoint_url=url)
-    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    try:
+    with threaded_moto() as url:
+        ids = build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]), endpoint_url=url)
+        # a drift, so that the fault-free run has fails as well as passes to keep
+        ec2 = boto3.client("ec2", region_name=DEMO_PARAMS["region"], endpoint_url=url)
+        ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
         yield url
-    finally:
-        server.stop()
-        mp.undo()
+    mp.undo()
 
 
 def run(endpoint: str) -> dict[tuple[str, str | None], tuple[str, str]] | None:
@@ -131,12 +119,8 @@ def run(endpoint: str) -> dict[tuple[str, str | None], tuple[str, str]] | None:
 
 
 @pytest.fixture(autouse=True)
-def no_backoff_sleep(monkeypatch):
-    """botocore's standard retries as they are (which errors, how many attempts), minus the
-    sleeping between attempts: the test is about outcomes, not waiting."""
-    from botocore.retries import standard
-
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+def _no_backoff(no_backoff_sleep):
+    """Every test here: retries without the sleeping (conftest.no_backoff_sleep)."""
 
 
 @pytest.mark.parametrize("share,seed", [(0.3, 1), (0.85, 3)], ids=["30%", "85%"])

@@ -283,18 +283,29 @@ def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     return out
 
 
+def _put(doc: Any, where: tuple, value: Any) -> Any:
+    """Set the node at path `where` of `doc` to `value`; return what was there."""
+    node = doc
+    for part in where[:-1]:
+        node = node[part]
+    was = node[where[-1]]
+    node[where[-1]] = value
+    return was
+
+
+def _mutate(doc: Any, data: Any, most: int) -> None:
+    """Replace 1..`most` nodes of `doc` (anywhere) with hostile values."""
+    for _ in range(data.draw(st.integers(1, most))):
+        _put(doc, data.draw(st.sampled_from(_paths(doc)[1:])), data.draw(values))
+
+
 @FUZZ
 @given(data=st.data())
 def test_any_snapshot_is_a_report_or_one_line(capsys, tmp_path_factory, golden_snapshot, data):
     doc = json.loads(golden_snapshot.read_text())
     kind = data.draw(st.sampled_from(["mutate", "mutate", "json", "bytes"]))
     if kind == "mutate":
-        for _ in range(data.draw(st.integers(1, 3))):
-            where = data.draw(st.sampled_from(_paths(doc)[1:]))
-            node = doc
-            for part in where[:-1]:
-                node = node[part]
-            node[where[-1]] = data.draw(values)
+        _mutate(doc, data, 3)
         content: str | bytes = json.dumps(doc)
     elif kind == "json":
         content = json.dumps(data.draw(values))
@@ -327,11 +338,9 @@ def test_a_snapshot_that_lies_about_its_errors_never_passes_what_it_could_not_re
 def test_a_snapshot_resource_that_is_not_an_object_is_error_not_a_crash(capsys, golden_snapshot, tmp_path, where):
     # found by the fuzzer above: a policy replaced by `true` crashed the engine's error path
     doc = json.loads(golden_snapshot.read_text())
-    node = doc
-    for part in where[:-1]:
-        node = node[part]
-    assert where[-1] in node
-    node[where[-1]] = [True] if isinstance(node[where[-1]], list) else True
+    was = _put(doc, where, True)
+    if isinstance(was, list):
+        _put(doc, where, [True])
     snap = tmp_path / "snap.json"
     snap.write_text(json.dumps(doc))
     params = tmp_path / "params.yaml"
@@ -353,12 +362,7 @@ def test_any_rule_pack_is_a_report_or_one_line(capsys, golden_snapshot, data):
     kind = data.draw(st.sampled_from(["mutate", "mutate", "hostile", "bytes"]))
     if kind == "mutate":
         doc = yaml.safe_load(target.read_text())
-        for _ in range(data.draw(st.integers(1, 2))):
-            where = data.draw(st.sampled_from(_paths(doc)[1:]))
-            node = doc
-            for part in where[:-1]:
-                node = node[part]
-            node[where[-1]] = data.draw(values)
+        _mutate(doc, data, 2)
         target.write_text(yaml.safe_dump(doc, allow_unicode=True))
     elif kind == "hostile":
         target.write_text(data.draw(st.sampled_from(HOSTILE_YAML)))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from validator.cli import main
 from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
 
 from tests.test_e2e import base_env, moto_server_process, vhv
+from tests.conftest import threaded_moto
 from tests.test_faults import FaultProxy, _Handler
 
 REGION = DEMO_PARAMS["region"]
@@ -144,29 +144,9 @@ class Endpoint(FaultProxy):
 
 
 @pytest.fixture
-def moto_url(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+def moto_url():
+    with threaded_moto() as url:
         yield url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def no_backoff_sleep(monkeypatch):
-    """botocore's retries as they are, without the sleeping between attempts (as in test_faults)."""
-    from botocore.retries import standard
-
-    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
 
 
 def test_the_endpoint_gone_between_two_steps_is_reported_and_a_rerun_converges(

@@ -2,7 +2,6 @@
 in any report format, snapshot, record, message, or `--debug` output."""
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.render import FORMATS
 
+from tests.conftest import threaded_moto
+
 KEY_ID = "AKIAVHVMARKERKEYID01"
 SECRET = "vhvSecretMarker/Do+Not+Print/0123456789abcdef"
 TOKEN = "vhvSessionTokenMarker" + "Zx9" * 30
@@ -25,25 +26,10 @@ DEAD = "http://127.0.0.1:9"
 
 @pytest.fixture(scope="module")
 def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    import requests
-
-    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
-    build_golden(boto3.Session(region_name=DEMO_PARAMS["region"], aws_access_key_id="testing",
-                               aws_secret_access_key="testing"), endpoint_url=url)
-    try:
+    with threaded_moto() as url:
+        build_golden(boto3.Session(region_name=DEMO_PARAMS["region"], aws_access_key_id="testing",
+                                   aws_secret_access_key="testing"), endpoint_url=url)
         yield url
-    finally:
-        server.stop()
-        mp.undo()
 
 
 @pytest.fixture
