@@ -319,17 +319,22 @@ def test_any_snapshot_is_a_report_or_one_line(capsys, tmp_path_factory, golden_s
         assert all(f["status"] in ("pass", "fail", "warn", "error", "skip") for f in report["findings"])
 
 
+def _check_snapshot(capsys, tmp_path: Path, doc: Any) -> tuple[int, list[dict[str, Any]]]:
+    """`vhv check --snapshot` of a doctored snapshot document with the demo params: exit code, findings."""
+    snap, params = tmp_path / "snap.json", tmp_path / "params.yaml"
+    snap.write_text(json.dumps(doc))
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    return code, json.loads(out)["findings"]
+
+
 def test_a_snapshot_that_lies_about_its_errors_never_passes_what_it_could_not_read(capsys, golden_snapshot,
                                                                                   tmp_path):
     doc = json.loads(golden_snapshot.read_text())
     doc["errors"] = {"security_groups": "ec2:DescribeSecurityGroups was denied"}
-    snap = tmp_path / "snap.json"
-    snap.write_text(json.dumps(doc))
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(DEMO_PARAMS))
-    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
     assert code == 2
-    sg = [f for f in json.loads(out)["findings"] if f["rule_id"].startswith("sg-")]
+    sg = [f for f in findings if f["rule_id"].startswith("sg-")]
     assert sg and {f["status"] for f in sg} == {"error"}
 
 
@@ -341,13 +346,9 @@ def test_a_snapshot_resource_that_is_not_an_object_is_error_not_a_crash(capsys, 
     was = _put(doc, where, True)
     if isinstance(was, list):
         _put(doc, where, [True])
-    snap = tmp_path / "snap.json"
-    snap.write_text(json.dumps(doc))
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(DEMO_PARAMS))
-    code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
     assert code == 2
-    errors = [f for f in json.loads(out)["findings"] if f["status"] == "error"]
+    errors = [f for f in findings if f["status"] == "error"]
     assert errors and any("where an object was expected" in f["message"] for f in errors)
 
 

@@ -160,29 +160,29 @@ def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
     return _listed(rec, "instances", "ec2:DescribeInstances", fetch, shape)
 
 
-def read_images(ec2: Any, rec: Recorder, image_ids: list[str]) -> None:
-    found: dict[str, Any] = {i: None for i in image_ids}
-    if image_ids:
-        got = rec.call("images", "ec2:DescribeImages", lambda: ec2.describe_images(ImageIds=image_ids)["Images"])
+def _by_ids(rec: Recorder, path: str, action: str, ids: list[str], fetch: Any, key: str, shape: Any) -> None:
+    """`path` -> {id: shape(item), or None when AWS has no such id}: one call for all the ids."""
+    found: dict[str, Any] = {i: None for i in ids}
+    if ids:
+        got = rec.call(path, action, fetch)
         if got is FAILED:
             return
         if got is not NOT_FOUND:
-            for img in got:
-                found[img["ImageId"]] = {"id": img["ImageId"], "name": img.get("Name"), "owner_id": img.get("OwnerId"),
-                                         "description": img.get("Description"), "state": img.get("State")}
-    rec.put("images", found)
+            for item in got:
+                found[item[key]] = shape(item)
+    rec.put(path, found)
+
+
+def read_images(ec2: Any, rec: Recorder, image_ids: list[str]) -> None:
+    _by_ids(rec, "images", "ec2:DescribeImages", image_ids, lambda: ec2.describe_images(ImageIds=image_ids)["Images"],
+            "ImageId", lambda img: {"id": img["ImageId"], "name": img.get("Name"), "owner_id": img.get("OwnerId"),
+                                    "description": img.get("Description"), "state": img.get("State")})
 
 
 def read_volumes(ec2: Any, rec: Recorder, volume_ids: list[str]) -> None:
-    found: dict[str, Any] = {v: None for v in volume_ids}
-    if volume_ids:
-        got = rec.call("volumes", "ec2:DescribeVolumes", lambda: ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"])
-        if got is FAILED:
-            return
-        if got is not NOT_FOUND:
-            for v in got:
-                found[v["VolumeId"]] = {"id": v["VolumeId"], "size": v.get("Size"), "type": v.get("VolumeType")}
-    rec.put("volumes", found)
+    _by_ids(rec, "volumes", "ec2:DescribeVolumes", volume_ids,
+            lambda: ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"],
+            "VolumeId", lambda v: {"id": v["VolumeId"], "size": v.get("Size"), "type": v.get("VolumeType")})
 
 
 def read_key_pairs(ec2: Any, rec: Recorder, names: list[str]) -> None:
