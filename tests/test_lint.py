@@ -70,8 +70,20 @@ CASES = [
      "'iam:PassedToService'", pol(st("iam:PassRole", ROLE, Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}))),
     ("lint-condition-key-unsupported", pol(st(Condition=TAG)), "'aws:ResourceTag/Valohai'",
      pol(st("ec2:RunInstances", Condition=TAG))),
-    ("lint-condition-key-unlisted", pol(st("secretsmanager:GetSecretValue", Condition={"StringEquals": {"secretsmanager:Name": "db"}})),
-     "'secretsmanager:Name' is not listed", pol(st("secretsmanager:CreateSecret", Condition={"StringEquals": {"secretsmanager:Name": "db"}}))),
+    ("lint-condition-key-unsupported", pol(st("secretsmanager:GetSecretValue", Condition={"StringEquals": {"secretsmanager:Name": "db"}})),
+     "'secretsmanager:Name' is set only for secretsmanager:CreateSecret, not for any action of this statement",
+     pol(st("secretsmanager:CreateSecret", Condition={"StringEquals": {"secretsmanager:Name": "db"}}))),
+    # a service key the reference lists for other actions of the service: s3:prefix is ListBucket's, not GetObject's
+    ("lint-condition-key-unsupported", pol(st("s3:GetObject", "arn:aws:s3:::acme/*", Condition={"StringLike": {"s3:prefix": "home/*"}})),
+     "'s3:prefix' is set only for s3:ListBucket and s3:ListBucketVersions, not for any action of this statement (s3:GetObject)",
+     pol(st("s3:ListBucket", "arn:aws:s3:::acme", Condition={"StringLike": {"s3:prefix": "home/*"}}))),
+    # a key the reference lists for no action of its service: the reference may lag, so a warning
+    ("lint-condition-key-unlisted", pol(st("iottwinmaker:GetWorkspace", Condition={
+        "ForAnyValue:StringEquals": {"iottwinmaker:linkedServices": "IOTSITEWISE"}})),
+     "'iottwinmaker:linkedServices' is not listed", pol(st("iottwinmaker:GetWorkspace"))),
+    ("lint-operator-type-mismatch", pol(st(Condition={"StringNotEquals": {"aws:SourceIp": "203.0.113.0/24"}})),
+     "StringNotEquals compares 'aws:SourceIp' as text, but aws:SourceIp is an IP address",
+     pol(st(Condition={"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))),
     ("lint-condition-value", pol(st(Condition={"Bool": {"aws:SecureTransport": "yes"}})), "'yes' is not true or false",
      pol(st(Condition={"Bool": {"aws:SecureTransport": "true"}}))),
     ("lint-forallvalues-single-valued", pol(st("ec2:RunInstances", Condition={"ForAllValues:StringEquals": TAG["StringEquals"]})),
@@ -95,12 +107,57 @@ CASES = [
      pol(st("iam:PassRole", "arn:aws-cn:iam::123456789012:role/x"))),
     ("lint-arn-field", pol(st("iam:PassRole", "arn:aws:iam::123456789012:rol/x")), "matches no iam resource type",
      pol(st("iam:PassRole", ROLE))),
+    # what is missing: a bucket, a role name, an account
+    ("lint-arn-field", pol(st("s3:ListBucket", "arn:aws:s3:::")), "names no bucket: the bucket name after ':::' is empty",
+     pol(st("s3:ListBucket", "arn:aws:s3:::acme-data"))),
+    ("lint-arn-field", pol(st("s3:GetObject", "arn:aws:s3:::/*")), "names no bucket",
+     pol(st("s3:GetObject", "arn:aws:s3:::acme-data/*"))),
+    ("lint-arn-field", pol(st("s3:GetObject", "arn:aws:s3:::acme-data/")), "the object key after 'acme-data/' is empty",
+     pol(st("s3:GetObject", "arn:aws:s3:::acme-data/home/"))),
+    ("lint-arn-field", pol(st("iam:GetRole", "arn:aws:iam::123456789012:role/")), "names no role: the name after 'role/' is empty",
+     pol(st("iam:GetRole", "arn:aws:iam::123456789012:role/ci/*"))),
+    ("lint-arn-field", pol(st("iam:GetRole", "arn:aws:iam:::role/x")), "the account field is empty: iam ARNs always name the account",
+     pol(st("iam:GetRole", "arn:aws:iam::123456789012:role/x"))),
+    ("lint-arn-field", pol(st("sqs:SendMessage", "arn:aws:sqs:eu-west-1::jobs")), "the account field is empty",
+     pol(st("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:jobs"))),
+    ("lint-arn-field", pol(st("iam:GetRole", "arn:aws:iam::aws:role/x")), "the account field 'aws' names what AWS owns",
+     pol(st("iam:GetPolicy", "arn:aws:iam::aws:policy/ReadOnlyAccess"))),
+    # a region of another partition, a region no partition has
+    ("lint-arn-field", pol(st("ec2:StopInstances", "arn:aws-cn:ec2:us-east-1:123456789012:instance/*")),
+     "the region 'us-east-1' belongs to the partition 'aws', not to 'aws-cn'",
+     pol(st("ec2:StopInstances", "arn:aws-cn:ec2:cn-north-1:123456789012:instance/*"))),
+    ("lint-arn-field", pol(st("ec2:StopInstances", "arn:aws:ec2:cn-north-1:123456789012:instance/*")),
+     "the region 'cn-north-1' belongs to the partition 'aws-cn', not to 'aws'",
+     pol(st("ec2:StopInstances", "arn:aws:ec2:eu-*:123456789012:instance/*"))),
+    ("lint-arn-field", pol(st("ec2:StopInstances", "arn:aws-us-gov:ec2:eu-west-1:123456789012:instance/*")),
+     "the region 'eu-west-1' belongs to the partition 'aws', not to 'aws-us-gov'",
+     pol(st("ec2:StopInstances", "arn:aws-us-gov:ec2:us-gov-west-1:123456789012:instance/*"))),
+    ("lint-arn-field", pol(st("ec2:StopInstances", "arn:aws:ec2:eu-west-9:123456789012:instance/*")),
+     "'eu-west-9' is not a region of the partition 'aws': AWS lists no such region for it (known: af-south-1, ",
+     pol(st("ec2:StopInstances", "arn:aws:ec2:*:123456789012:instance/*"))),
+    # S3 bucket and object ARNs have no region and no account: said so, derived from the ARN formats
+    ("lint-arn-field", pol(st("s3:ListBucket", "arn:aws:s3:us-east-1:123456789012:acme-data")),
+     "s3 bucket ARNs have no region and no account fields, this one has 'us-east-1' and '123456789012'",
+     pol(st("s3:ListBucket", "arn:aws:s3:::acme-data"))),
+    ("lint-arn-field", pol(st("s3:GetObject", "arn:aws:s3::123456789012:acme-data/*")),
+     "s3 object ARNs have no account field", pol(st("s3:GetObject", "arn:aws:s3:::acme-data/*"))),
+    ("lint-s3-bucket-name", pol(st("s3:GetObject", "arn:aws:s3:::acme data/*")),
+     "no S3 bucket can be named 'acme data': bucket names have no ' '", pol(st("s3:GetObject", "arn:aws:s3:::acme-*/*"))),
+    ("lint-s3-bucket-name", pol(st("s3:ListBucket", "arn:aws:s3:::ACME_Bucket")),
+     "'ACME_Bucket' has upper-case letters and '_'; no bucket made since March 2018 can have that name",
+     pol(st("s3:ListBucket", ["arn:aws:s3:::acme.bucket-1", "arn:aws:s3:::${aws:PrincipalTag/Bucket}", "arn:aws:s3:::*Data*"]))),
     ("lint-resource-type-unsupported", pol(st("ec2:DescribeInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*")),
      "does not support resource-level permissions", pol(st("ec2:TerminateInstances", "arn:aws:ec2:eu-west-1:123456789012:instance/*"))),
     ("lint-resource-type-unsupported", pol(st(["iam:PassRole", "iam:GetRole"], "arn:aws:iam::123456789012:user/bob")),
      "is of no type", pol(st(["iam:GetUser"], "arn:aws:iam::123456789012:user/bob"))),
     ("lint-resource-type-unsupported", pol(st("s3:GetObject", "arn:aws:s3:::my-bucket")), "acts on none",
      pol(st("s3:GetObject", "arn:aws:s3:::my-bucket/*"))),
+    ("lint-resource-type-unsupported", pol(st("s3:GetObject", "arn:aws:s3:::my-bucket")),
+     "Resource 'arn:aws:s3:::my-bucket' is of no type that s3:GetObject acts on", pol(st("s3:GetObject", "arn:aws:s3:::my-bucket/*"))),
+    # a bucket name holds no '/': bucket/* names objects only, never the bucket ListBucket acts on
+    ("lint-resource-type-unsupported", pol(st("s3:ListBucket", "arn:aws:s3:::my-bucket/*")),
+     "Resource 'arn:aws:s3:::my-bucket/*' is of no type that s3:ListBucket acts on",
+     pol(st("s3:ListBucket", ["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-*"]))),
     ("lint-resource-type-partial", pol(st(["s3:ListBucket", "s3:GetObject"], "arn:aws:s3:::my-bucket")),
      "'s3:GetObject' acts on none of this statement's resources (other pairs",
      pol(st(["s3:ListBucket", "s3:GetObject"], ["arn:aws:s3:::my-bucket", "arn:aws:s3:::my-bucket/*"]))),
@@ -108,9 +165,9 @@ CASES = [
      pol(st("iam:PassRole", ROLE))),
     ("lint-guide-placeholder", trust({"AWS": "RECORDED AssumeRole ARN HERE"}), "RECORDED AssumeRole ARN HERE",
      trust({"Service": "ec2.amazonaws.com"})),
-    ("lint-trust-principal-star", trust("*"), "any AWS principal", trust({"AWS": "111122223333"},
+    ("lint-trust-principal-star", trust("*"), '"Principal": "*": any AWS principal', trust({"AWS": "111122223333"},
                                                                           Condition={"StringEquals": {"sts:ExternalId": "x"}})),
-    ("lint-trust-principal-star", trust({"AWS": "*"}), "any AWS principal", trust({"Service": "ec2.amazonaws.com"})),
+    ("lint-trust-principal-star", trust({"AWS": "*"}), '"AWS": "*": any AWS principal', trust({"Service": "ec2.amazonaws.com"})),
     ("lint-trust-principal-invalid", trust({"Service": "ec2.amazon.com"}), "not a known service principal",
      trust({"Service": "ecs-tasks.amazonaws.com"})),
     ("lint-trust-principal-invalid", trust({"AWS": "valohai-assumer"}), "neither an IAM ARN nor a 12-digit",
@@ -409,3 +466,129 @@ def test_ec2_describe_on_an_instance_arn_is_still_an_error() -> None:
     """EC2 documents that its Describe actions take "*" only: no benefit of the doubt there."""
     found = {f.rule_id: f.status for f in lint(pol(st("ec2:DescribeInstances", f"arn:aws:ec2:eu-west-1:{ACCT}:instance/*")))}
     assert found == {"lint-resource-type-unsupported": "fail"}
+
+
+# ------------------------------------------------------------------ operator against the key's type
+
+@pytest.mark.parametrize("op,key,value,want", [
+    ("StringEquals", "aws:SourceIp", "203.0.113.0/24", '"IpAddress"'),
+    ("ForAnyValue:StringNotEqualsIfExists", "aws:SourceIp", "203.0.113.0/24", '"ForAnyValue:NotIpAddressIfExists"'),
+    ("StringLike", "aws:CurrentTime", "2026-*", '"DateEquals"'),
+    ("StringEquals", "aws:MultiFactorAuthAge", "3600", '"NumericEquals"'),
+    ("StringEquals", "aws:SecureTransport", "true", '"Bool"'),
+    ("NumericEquals", "aws:SourceArn", "1", '"ArnLike"'),
+    ("DateLessThan", "aws:SecureTransport", "2026-01-01T00:00:00Z", '"Bool"'),
+])
+def test_an_operator_of_another_type_than_its_key_is_an_error(op, key, value, want) -> None:
+    found = [f for f in lint(pol(st(Condition={op: {key: value}}))) if f.rule_id == "lint-operator-type-mismatch"]
+    assert [(f.status, f.pointer) for f in found] == [("fail", f"/Statement/0/Condition/{op}/{key}")]
+    assert f"{op} compares {key!r} as" in found[0].message and found[0].expected.startswith(want)
+
+
+@pytest.mark.parametrize("op,key,value", [
+    ("IpAddressIfExists", "aws:SourceIp", "203.0.113.0/24"),
+    ("Null", "aws:SourceIp", "true"),                              # Null tests presence: fine for every key
+    ("StringLike", "aws:SourceArn", "arn:aws:s3:::acme*"),         # String on an ARN key is fine
+    ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/ci-*"),
+    ("DateGreaterThan", "aws:CurrentTime", "2026-01-01T00:00:00Z"),
+    ("NumericLessThan", "aws:EpochTime", "1767225600"),            # aws:EpochTime is Date and Numeric
+    ("BoolIfExists", "aws:MultiFactorAuthPresent", "true"),
+    ("NumericLessThan", "aws:MultiFactorAuthAge", "3600"),
+    ("StringEquals", "aws:PrincipalAccount", "123456789012"),       # a String key: any string operator
+])
+def test_an_operator_of_the_keys_type_is_fine(op, key, value) -> None:
+    assert [(f.rule_id, f.message) for f in lint(pol(st(Condition={op: {key: value}})))] == []
+
+
+# ------------------------------------------------------------------ what the tester of `vhv lint` found
+
+def test_not_json_names_the_whole_reason_without_the_decoders_position_tail() -> None:
+    """The C decoder says "Invalid control character at" (its position cut off): a string left
+    open is shown at its opening quote, with the whole reason."""
+    text = '{\n  "Version": "2012-10-17",\n  "Statement": [{\n    "Effect": "Allow,\n    "Action": "s3:GetObject"}]}'
+    [f] = lint(None, text)
+    assert (f.rule_id, f.line, f.column) == ("lint-not-json", 4, 15)
+    assert f.message == ("not JSON: unterminated string: the string that starts here runs into the end of the line "
+                         "(is its closing '\"' missing?)")
+    [e] = lint(None, '{"Version": "2012\\"-10-17\n}')   # an escaped quote does not close the string
+    assert (e.line, e.column) == (1, 13) and "unterminated string" in e.message
+    [t] = lint(None, '{"Version": "2012-10-17\t"}')
+    assert t.message == "not JSON: invalid control character (tab) inside a string (write it as \\t)"
+    assert (t.line, t.column) == (1, 24)
+    [g] = lint(None, '{"Version": "2012-10-17", "Statement": "abc')
+    assert g.message == "not JSON: unterminated string: a '\"' opens a string here that is never closed"
+    for x in (f, e, t, g):
+        assert not x.message.endswith(" at") and "(char" not in x.message and "column" not in x.message
+
+
+def test_the_guides_placeholder_principal_is_only_a_placeholder_finding() -> None:
+    found = lint(trust({"AWS": "RECORDED AssumeRole ARN HERE"}))
+    assert [f.rule_id for f in found] == ["lint-guide-placeholder"]
+
+
+def test_without_account_the_external_id_warn_says_how_to_name_your_own_account() -> None:
+    doc = trust({"AWS": "arn:aws:iam::123456789012:role/ci"})
+    [f] = lint(doc)
+    assert (f.rule_id, f.status) == ("lint-trust-no-external-id", "warn")
+    assert "pass --account YOUR_ACCOUNT_ID if this is your own account" in f.message
+    [g] = lint(doc, account="111122223333")
+    assert "another account" in g.message and "--account" not in g.message
+    assert lint(doc, account="123456789012") == []
+
+
+def test_console_shows_a_window_of_a_huge_single_line_with_the_caret_in_place(tmp_path, capsys) -> None:
+    statements = [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::acme-{i}/*"}
+                  for i in range(3000)]
+    text = json.dumps({"Version": V, "Statement": statements})
+    cut = text.index("}", len(text) // 2)
+    text = text[:cut] + ",," + text[cut:]   # a syntax error in the middle of a ~200 KB line
+    path = write(tmp_path, "min.json", text)
+    assert main(["lint", path]) == 2
+    out = capsys.readouterr().out.splitlines()
+    [head] = [i for i, ln in enumerate(out) if "[lint-not-json]" in ln]
+    src, caret = out[head + 1], out[head + 2]
+    assert len(src) < 140 and src.count("…") == 2
+    column = int(out[head].split(":")[2])
+    assert src[caret.index("^")] == text[column - 1] == ","
+    assert src[caret.index("^") - 4:caret.index("^") + 3] == text[column - 5:column + 2]
+
+
+def test_short_lines_are_shown_whole() -> None:
+    from validator.render.lint_console import excerpt
+
+    assert excerpt("  \"Action\": \"x\"", 5) == ("  \"Action\": \"x\"", 4)
+    line = "x" * 50 + "Y" + "z" * 500
+    shown, at = excerpt(line, 51)
+    assert shown.startswith("…") and shown.endswith("…") and shown[at] == "Y" and len(shown) == 122
+
+
+@pytest.mark.parametrize("fmt", ["console", "markdown", "html", "junit", "sarif"])
+def test_every_report_of_lint_speaks_of_policies_not_of_an_account(tmp_path, fmt) -> None:
+    bad = write(tmp_path, "bad.json", pol(st("ec2:DescribeInstancez")))
+    clean = write(tmp_path, "clean.json", guide.WORKER_POLICY)
+    for path, code, words in ((bad, 1, "the policies have problems"), (clean, 0, "no problem found in the policies")):
+        out = tmp_path / f"r.{fmt}"
+        assert main(["lint", path, "--format", fmt, "--output", str(out)]) == code
+        text = out.read_text()
+        assert "account does not match" not in text and "guide section" not in text.lower()
+        assert "no rule failed" not in text
+        if fmt in ("markdown", "html", "sarif"):
+            assert words in text
+        if fmt in ("markdown", "html", "junit"):
+            assert "vhv lint" in text
+    if fmt == "markdown":
+        warn = write(tmp_path, "m.json", guide.master_policy(ROLE))
+        main(["lint", warn, "--format", "markdown", "--output", str(tmp_path / "w.md")])
+        assert "only warnings" in (tmp_path / "w.md").read_text()
+
+
+def test_lint_reads_the_regions_without_importing_an_aws_sdk(tmp_path) -> None:
+    """The regions of each partition come from botocore's endpoints.json, read as a file."""
+    path = write(tmp_path, "r.json", pol(st("ec2:StopInstances", "arn:aws:ec2:eu-west-9:123456789012:instance/*")))
+    code = ("import sys; from validator.cli import main; rc = main(['lint', sys.argv[1], '--format', 'json']); "
+            "sdk = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'moto')); "
+            "print('SDK', sdk); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "not a region of the partition 'aws'" in proc.stdout
+    assert proc.stdout.rstrip().endswith("SDK []")

@@ -12,7 +12,7 @@ from validator.policy.lint import lint_text
 from validator.policy.lintmodel import docs
 
 VOCABULARY = {rid for rid, d in docs().items() if d["category"] == "Vocabulary"} | {
-    "lint-resource-type-unsupported", "lint-arn-field", "lint-resource-not-arn"}
+    "lint-resource-type-unsupported", "lint-arn-field", "lint-resource-not-arn", "lint-s3-bucket-name"}
 
 # Most entries are ARNs in a shape no resource has (the grant is dead); the rest name what
 # the reference does not list for the action (newer features the reference lags behind).
@@ -75,6 +75,12 @@ KNOWN: dict[str, dict[str, str]] = {
                                                              "of global condition keys"},
     "AmazonDataZoneGlueManageAccessRolePolicy": {"lint-unknown-condition-key": "lakeformation:GlueARN: not a "
                                                                                "Lake Formation key of the reference"},
+    "AIOpsAssistantPolicy": {"lint-operator-type-mismatch": "StringEquals aws:ViaAWSService 'amplify.amazonaws.com': "
+                                                            "the key is a Boolean, so that text never matches "
+                                                            "(aws:CalledVia names the service)"},
+    "SageMakerStudioProjectProvisioningRolePolicy": {
+        "lint-operator-type-mismatch": "StringEquals on the Boolean lakeformation:EnabledOnlyForMetaDataAccess: "
+                                       "matches the text 'true' only; Access Analyzer reports it as a type mismatch"},
 }
 
 

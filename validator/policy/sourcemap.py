@@ -81,7 +81,8 @@ def parse(text: str) -> tuple[Any, SourceMap]:
         json.loads(text, parse_constant=lambda c: None)
         value, _ = _value(text, _skip(text, 0), "", smap)
     except json.JSONDecodeError as exc:
-        raise JsonSyntaxError(exc.msg, exc.lineno, exc.colno) from None
+        reason, at = _reason(exc)
+        raise JsonSyntaxError(reason, *smap.position(at)) from None
     except _NotJson as exc:
         raise JsonSyntaxError(exc.args[0], *smap.position(exc.args[1])) from None
     except RecursionError:
@@ -89,6 +90,44 @@ def parse(text: str) -> tuple[Any, SourceMap]:
     except ValueError as exc:  # int() of a number with more digits than Python converts (4300)
         raise JsonSyntaxError(f"a number too long to read ({str(exc).split(':')[0]})", 1, 1) from None
     return value, smap
+
+
+_CONTROL = {"\n": "line break", "\r": "carriage return", "\t": "tab"}
+
+
+def _reason(exc: json.JSONDecodeError) -> tuple[str, int]:
+    """The decoder's message as a whole sentence, and the offset to show: its position goes to
+    line/column, and the messages that end in "at" (the C decoder's "Invalid control
+    character at") say what is there. A string that runs into the end of its line is shown
+    at its opening quote."""
+    msg, text, pos = exc.msg.removesuffix(" at"), exc.doc, exc.pos
+    if msg.startswith("Invalid control character"):
+        ch = text[pos] if pos < len(text) else ""
+        if ch in "\r\n":
+            start = _open_quote(text, pos)
+            if start is not None:
+                return ("unterminated string: the string that starts here runs into the end of the line "
+                        "(is its closing '\"' missing?)"), start
+        name = _CONTROL.get(ch, f"U+{ord(ch):04X}" if ch else "character")
+        return (f"invalid control character ({name}) inside a string (write it as "
+                f"{json.dumps(ch)[1:-1] or 'an escape'})"), pos
+    if msg.startswith("Unterminated string"):
+        return "unterminated string: a '\"' opens a string here that is never closed", pos
+    return msg, pos
+
+
+def _open_quote(text: str, pos: int) -> int | None:
+    """The offset of the quote that opens the string `pos` is in. A JSON string holds no raw
+    line break, so every line starts outside of strings: pair the quotes from there."""
+    at, start = text.rfind("\n", 0, pos) + 1, None
+    while at < pos:
+        ch = text[at]
+        if ch == '"':
+            start = at if start is None else None
+        elif ch == "\\" and start is not None:
+            at += 1
+        at += 1
+    return start
 
 
 class _NotJson(Exception):

@@ -29,7 +29,7 @@ def principals(st: Stmt, account: str | None) -> list[Issue]:
             continue
         if p == "*":
             if st.allow and key == "Principal":
-                out.append(_star(st.at(key)))
+                out.append(_star(st.at(key), '"Principal": "*"'))
             continue
         if not isinstance(p, dict):
             continue
@@ -57,8 +57,8 @@ def _strings(values: object, ptr: str) -> list[tuple[str, str]]:
     return []
 
 
-def _star(ptr: str) -> Issue:
-    return Issue("lint-trust-principal-star", ptr, "any AWS principal in the world may assume this role",
+def _star(ptr: str, what: str) -> Issue:
+    return Issue("lint-trust-principal-star", ptr, f"{what}: any AWS principal in the world may assume this role",
                  '"Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} (for Valohai: the AssumeRole ARN you '
                  "recorded)", "*")
 
@@ -66,7 +66,7 @@ def _star(ptr: str) -> Issue:
 def _principal(kind: str, v: str, ptr: str, allow: bool) -> Issue | None:
     if kind == "AWS":
         if v == "*":
-            return _star(ptr) if allow else None
+            return _star(ptr, '"AWS": "*"') if allow else None
         if _IAM_ARN.match(v) or catalogue.ACCOUNT.match(v):
             return None
         return Issue("lint-trust-principal-invalid", ptr, f"AWS principal {v!r} is neither an IAM ARN nor a "
@@ -116,9 +116,15 @@ def _external_id(st: Stmt, account: str | None) -> list[Issue]:
                                       for b in cond.values()):
         return []
     for v, ptr in _strings(p["AWS"], st.at("Principal", "AWS")):
+        if PLACEHOLDER.search(v):
+            continue   # the guide's placeholder: lint-guide-placeholder says what to write there
         acct = v if catalogue.ACCOUNT.match(v) else (v.split(":")[4] if _IAM_ARN.match(v) else None)
-        if (acct and acct != account) or PLACEHOLDER.search(v):
-            return [Issue("lint-trust-no-external-id", ptr, f"the role trusts {v!r}, another account, without an "
-                          "sts:ExternalId condition (confused deputy)",
-                          '"Condition": {"StringEquals": {"sts:ExternalId": "THE-ID-THE-OTHER-PARTY-GAVE-YOU"}}', v)]
+        if not acct or acct == account:
+            continue
+        whose = ("another account" if account else
+                 f"account {acct}, another account unless it is yours (pass --account YOUR_ACCOUNT_ID if this is "
+                 "your own account)")
+        return [Issue("lint-trust-no-external-id", ptr, f"the role trusts {v!r}, {whose}, without an "
+                      "sts:ExternalId condition (confused deputy)",
+                      '"Condition": {"StringEquals": {"sts:ExternalId": "THE-ID-THE-OTHER-PARTY-GAVE-YOU"}}', v)]
     return []

@@ -103,32 +103,56 @@ def conditions(st: Stmt) -> list[Issue]:
         pattern, info = hit
         if supported is not None and (info.per_service or (not info.global_ and prefix in catalogue.services())) \
                 and pattern not in supported:
-            out.append(_unsupported(st, key, info, ptr))
+            out.append(_unsupported(st, key, pattern, info, ptr))
         if catalogue.known_operator(op):
+            out += _operator_type(op, key, info, ptr)
             out += _set_operator(op, key, info, ptr, st)
             out += _values(op, key, values, ptr)
     return out
 
 
-def _unsupported(st: Stmt, key: str, info: catalogue.KeyInfo, ptr: str) -> Issue:
+def _unsupported(st: Stmt, key: str, pattern: str, info: catalogue.KeyInfo, ptr: str) -> Issue:
     """A key no action of the statement lists. Sure (error) when the key cannot be in those
-    requests at all: another service's key, or a resource tag on actions that act on no resource.
-    Otherwise the reference may just not list it for these actions (it often omits tag keys
-    and newer keys): a warning."""
+    requests at all: another service's key, a resource tag on actions that act on no resource,
+    or a service key the reference lists for other actions of its service but for none of these.
+    Otherwise the reference may just not list it for these actions (tag keys, keys it lists for
+    no action at all, tagging actions and the prefixes two services share): a warning."""
     acts = [a for exp in st.expanded.values() for a in exp]
     services = {a.service for a in acts} | {catalogue.ARN_ALIASES.get(a.service, "") for a in acts}
     prefix = key.split(":", 1)[0].lower()
     names = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
     resource_tag = info.per_service and "resourcetag/" in key.lower()
+    move = f"move {info.name} to a statement with actions that support it, or remove it"
     if (not info.global_ and prefix not in services) or (resource_tag and not any(a.resource_types for a in acts)):
         why = (f"{key!r} is a key of {prefix}, and no action of this statement ({names}) is" if not info.global_
                else f"{key!r} is the tag of a resource, and no action of this statement ({names}) acts on one")
         return Issue("lint-condition-key-unsupported", ptr, f"condition key {why}, so the condition never matches",
-                     f"move {info.name} to a statement with actions that support it, or remove it", key, at_key=True)
+                     move, key, at_key=True)
+    listed = catalogue.key_actions(prefix).get(pattern, ()) if not info.global_ else ()
+    if listed and _reference_complete(pattern, acts, prefix):
+        named = [f"{prefix}:{n}" for n in listed[:4]]
+        shown = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + \
+            (f" (and {len(listed) - 4} more)" if len(listed) > 4 else "")
+        return Issue("lint-condition-key-unsupported", ptr, f"condition key {key!r} is set only for {shown}, not for "
+                     f"any action of this statement ({names}): these requests never carry it, so the condition "
+                     "does not do what it says (it never matches; with IfExists or Null it always does)",
+                     f"move {info.name} to a statement of {', '.join(f'{prefix}:{n}' for n in listed[:3])}, "
+                     "or remove it", key, at_key=True)
     return Issue("lint-condition-key-unlisted", ptr, f"condition key {key!r} is not listed for any action of this "
                  f"statement ({names}) in the Service Authorization Reference; if the service does not set it, "
                  "the condition never matches", f"check that {prefix} sets {info.name} for these actions, or remove it",
                  key, at_key=True)
+
+
+def _reference_complete(pattern: str, acts: list[catalogue.Action], prefix: str) -> bool:
+    """Can the reference's word that these actions do not support the key be trusted? Not for
+    tag keys (it lists them per action and lags behind), tagging actions, the prefixes two
+    services share (one action table for both), or a renamed service's actions under its other name."""
+    low = pattern.lower()
+    if "tag/" in low or low.endswith(":tagkeys") or prefix in catalogue.MERGED_PREFIXES:
+        return False
+    return not any(a.name.lower() in catalogue.TAGGING_ACTIONS or catalogue.ARN_ALIASES.get(a.service) == prefix
+                   for a in acts)
 
 
 def _supported_keys(st: Stmt) -> set[str] | None:
@@ -143,6 +167,49 @@ def _supported_keys(st: Stmt) -> set[str] | None:
         for a in acts:
             keys |= a.condition_keys
     return keys
+
+
+# the operator family (by the start of its name) -> the key types it compares
+_FAMILIES = (("String", "String"), ("Numeric", "Numeric"), ("Date", "Date"), ("Bool", "Bool"), ("Arn", "ARN"),
+             ("Binary", "Binary"), ("IpAddress", "IPAddress"), ("NotIpAddress", "IPAddress"))
+# key type -> the operator families that compare it as what it is (String keys: not checked)
+_ACCEPTS = {"IPAddress": {"IPAddress"}, "Date": {"Date"}, "Bool": {"Bool"}, "Numeric": {"Numeric"},
+            "ARN": {"ARN", "String"}}
+_TYPE_WORDS = {"IPAddress": ("an IP address", "a range (CIDR) is matched only by IpAddress/NotIpAddress; compared "
+                             "as text, \"203.0.113.0/24\" never equals the request's address"),
+               "Date": ("a date", "dates are compared as dates only by the Date operators; as text only the very "
+                        "same spelling matches, and there is no before or after"),
+               "Bool": ("a Boolean", "only Bool reads true/false as a Boolean (as text, case and spelling count)"),
+               "Numeric": ("a number", "numbers are compared as numbers only by the Numeric operators (as text "
+                           "\"3600\" and \"3600.0\" differ, and there is no less or greater than)"),
+               "ARN": ("an ARN", "ARN keys take the Arn operators (or the String ones)")}
+_AS = {"String": "text", "Numeric": "a number", "Date": "a date", "Bool": "a Boolean", "ARN": "an ARN",
+       "Binary": "binary data", "IPAddress": "an IP address"}
+_FIRST = {"IPAddress": ("IpAddress", "NotIpAddress"), "Date": ("DateEquals", "DateNotEquals"),
+          "Bool": ("Bool", "Bool"), "Numeric": ("NumericEquals", "NumericNotEquals"), "ARN": ("ArnLike", "ArnNotLike")}
+
+
+def _operator_type(op: str, key: str, info: catalogue.KeyInfo, ptr: str) -> list[Issue]:
+    """An operator that compares the key as another type than the key's (StringEquals on
+    aws:SourceIp). Null tests presence only, and is right for every key."""
+    prefix, _, base = op.rpartition(":")
+    plain = base.removesuffix("IfExists")
+    if plain == "Null":
+        return []
+    family = next((t for start, t in _FAMILIES if plain.startswith(start)), None)
+    types = catalogue.key_types(info)
+    accepts = set().union(*(_ACCEPTS.get(t, {t}) for t in types))
+    if family is None or family in accepts or not any(t in _ACCEPTS for t in types):
+        return []
+    ktype = next(t for t in sorted(types) if t in _ACCEPTS)
+    what, why = _TYPE_WORDS[ktype]
+    negative = "Not" in plain
+    want = _FIRST[ktype][1 if negative else 0] + ("IfExists" if base.endswith("IfExists") else "")
+    if prefix:
+        want = f"{prefix}:{want}"
+    return [Issue("lint-operator-type-mismatch", ptr, f"{op} compares {key!r} as {_AS[family]}, but {info.name} is "
+                  f"{what}: {why}",
+                  f'"{want}": {{"{key}": ...}}', op, at_key=True)]
 
 
 def _set_operator(op: str, key: str, info: catalogue.KeyInfo, ptr: str, st: Stmt) -> list[Issue]:

@@ -9,13 +9,28 @@ from validator.engine import Finding, exit_code, summary
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 VERDICT = {0: "no rule failed", 1: "the account does not match the guide", 2: "some rules could not be decided"}
+# `vhv lint` speaks of policy files, not of an account (meta["command"] == "lint")
+VERDICT_LINT = {0: "no problem found in the policies", 1: "the policies have problems",
+                2: "some files could not be read as policies"}
 # IAM is global: its resources have no region
 GLOBAL_TYPES = ("AWS::IAM::",)
 
 
-def verdict(findings: Sequence[Finding]) -> tuple[int, str]:
+def verdict(findings: Sequence[Finding], meta: dict[str, Any] | None = None) -> tuple[int, str]:
     code = exit_code(findings)
+    if is_lint(meta):
+        if code == 0 and any(f.status == "warn" for f in findings):
+            return code, "only warnings: the policies work, but check what the warnings say"
+        return code, VERDICT_LINT[code]
     return code, VERDICT[code]
+
+
+def is_lint(meta: dict[str, Any] | None) -> bool:
+    return bool(meta) and meta.get("command") == "lint"   # type: ignore[union-attr]
+
+
+def is_lint_finding(f: Finding) -> bool:
+    return f.rule_id.startswith("lint-")
 
 
 def counts(findings: Sequence[Finding]) -> dict[str, int]:
@@ -72,6 +87,6 @@ def explanation(f: Finding) -> list[tuple[str, str]]:
         out.append(("actual", f.actual))
     if f.fix and f.status != "pass":
         out.append(("fix", f.fix))
-    if f.section:
-        out.append(("guide section", f.section))
+    if f.section:   # a lint check's section is its category (Grammar, Vocabulary, ...), not the guide's
+        out.append(("category" if is_lint_finding(f) else "guide section", f.section))
     return out

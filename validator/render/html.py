@@ -101,7 +101,7 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     import json
 
     c = counts(findings)
-    code, why = verdict(findings)
+    code, why = verdict(findings, meta)
     head = escape(title(meta))
     cards = "".join(
         f'<button type="button" class="card st-{s}" data-status="{s}" aria-pressed="true">'

@@ -9,6 +9,26 @@ from validator.engine import Finding, exit_code
 LABEL = {"critical": "security", "high": "error", "medium": "warning", "low": "info"}
 
 
+WIDTH = 120   # of the source line shown; a longer line (minified JSON) is cut around the column
+MARK = "…"
+
+
+def excerpt(line: str, column: int, width: int = WIDTH) -> tuple[str, int]:
+    """At most `width` characters of `line` around the 1-based `column` (… where cut), and
+    the caret's offset in what is shown."""
+    at = max(column - 1, 0)
+    if len(line) <= width:
+        return line, at
+    start = max(0, min(at - width // 3, len(line) - width))
+    end = start + width
+    shown = line[start:end]
+    if start:
+        shown = MARK + shown
+    if end < len(line):
+        shown += MARK
+    return shown, at - start + (1 if start else 0)
+
+
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     sources: dict[str, str] = meta.get("sources", {})
     out: list[str] = []
@@ -20,10 +40,10 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
         if text is not None and f.line:
             lines = text.splitlines()
             if 0 < f.line <= len(lines):
-                src = lines[f.line - 1].replace("\t", " ")
+                src, caret = excerpt(lines[f.line - 1].replace("\t", " "), f.column or 1)
                 gutter = str(f.line)
                 out.append(f"  {gutter} | {src}")
-                out.append(f"  {' ' * len(gutter)} | {' ' * ((f.column or 1) - 1)}^")
+                out.append(f"  {' ' * len(gutter)} | {' ' * caret}^")
         if f.expected:
             out.append(f"  = write instead: {f.expected}")
     files = meta.get("files", len({f.file for f in findings}))

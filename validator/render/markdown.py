@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from validator.engine import Finding
-from validator.render.common import STATUS_ORDER, counts, explanation, resource_label, title, verdict
+from validator.render.common import STATUS_ORDER, counts, explanation, is_lint, resource_label, title, verdict
 
 ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "⛔", "skip": "⏭️"}
 HEADING = {"fail": "Failures", "error": "Could not be decided", "warn": "Warnings"}
@@ -58,10 +58,10 @@ def _html(text: str) -> str:
 
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     c = counts(findings)
-    code, why = verdict(findings)
+    code, why = verdict(findings, meta)
     out = [f"## {title(meta)}", "", f"{ICON['pass'] if code == 0 else ICON['fail' if code == 1 else 'error']} "
            f"**{why}** (exit {code})", "",
-           "| status | rules |", "|---|---:|"]
+           f"| status | {'findings' if is_lint(meta) else 'rules'} |", "|---|---:|"]
     out += [f"| {ICON[s]} {s} | {c[s]} |" for s in ("pass", "fail", "warn", "error", "skip")]
     out.append("")
     attention = [f for s in ("fail", "error", "warn") for f in findings if f.status == s]

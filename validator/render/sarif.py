@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from validator import __version__
 from validator.engine import Finding
-from validator.render.common import aws_uri, counts, explanation, verdict
+from validator.render.common import aws_uri, counts, explanation, is_lint_finding, verdict
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -39,9 +39,10 @@ def _rule_name(rule_id: str) -> str:
 def _rule(f: Finding) -> dict[str, Any]:
     help_lines = [f.title]
     md = [f"**{f.title}**"]
+    where = "Category" if is_lint_finding(f) else "Guide section"
     if f.section:
-        help_lines.append(f"Guide section: {f.section}")
-        md.append(f"Guide section: *{f.section}*")
+        help_lines.append(f"{where}: {f.section}")
+        md.append(f"{where}: *{f.section}*")
     if f.fix:
         help_lines.append(f"How to fix: {f.fix}")
         md.append(f"How to fix: {f.fix}")
@@ -56,7 +57,8 @@ def _rule(f: Finding) -> dict[str, Any]:
         "id": f.rule_id,
         "name": _rule_name(f.rule_id),
         "shortDescription": {"text": f.title},
-        "fullDescription": {"text": f"{f.title}." if f.section == "" else f"{f.title} (guide: {f.section})."},
+        "fullDescription": {"text": f"{f.title}." if f.section == "" else
+                            f"{f.title} ({f.section})." if is_lint_finding(f) else f"{f.title} (guide: {f.section})."},
         "help": {"text": "\n\n".join(help_lines), "markdown": "\n\n".join(md)},
         "defaultConfiguration": {"level": LEVEL.get(f.severity, "warning")},
         "properties": props,
@@ -168,7 +170,7 @@ def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any
             index[f.rule_id] = len(rules)
             rules.append(_rule(f))
     results = [_result(f, index[f.rule_id], meta) for f in findings if f.status in RESULT_STATUSES or f.waived]
-    code, why = verdict(findings)
+    code, why = verdict(findings, meta)
     notifications = [{"level": "error", "message": {"text": f"{f.rule_id}: {f.message}"},
                       "descriptor": {"id": f.rule_id}} for f in findings if f.status == "error"]
     invocation: dict[str, Any] = {"executionSuccessful": code != 2, "exitCode": code,
