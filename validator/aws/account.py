@@ -50,7 +50,8 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
     """The snapshot of the account, and the list of API actions it took (sts:GetCallerIdentity first).
     `workers` threads read at once (default VHV_READ_WORKERS, else READ_WORKERS). The rules need
     only what is read by default; `for_fix` also reads what only the fixers use (FIX_PERMISSIONS:
-    policy versions, the instance profile by name, every subnet of the VPC, the zones)."""
+    policy versions, the instance profile by name, every subnet of the VPC, the zones, and the
+    guide's network resources that lost their Name, by what points at them: read_unnamed)."""
     workers = workers or workers_from_env()
     region = target.region or params.region
     target = Target(target.profile, region, target.endpoint_url)
@@ -109,4 +110,6 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
         if failed:  # a fatal VhvError (credentials gone, endpoint down): stop reading
             pool.shutdown(wait=False, cancel_futures=True)
             raise failed[0]
+        if for_fix and ec2 is not None:  # follows what the reads above found: after them
+            ec2_reader.read_unnamed(ec2, rec)
     return snap, rec.calls

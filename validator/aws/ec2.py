@@ -4,14 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
+from validator.checks.resources import LIVE_STATES
 
 PERMISSIONS = (
     "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeVolumes",
     "ec2:DescribeKeyPairs", "ec2:DescribeAddresses",
 )
-# Read only for remediate (read(for_fix=True)): every subnet of the VPC (free CIDRs) and the zones.
-FIX_PERMISSIONS = ("ec2:DescribeSubnets", "ec2:DescribeAvailabilityZones")
+# Read only for remediate (read(for_fix=True)): every subnet of the VPC (free CIDRs), the zones, and
+# (read_unnamed) the guide's VPC, IGW, queue instance or EIP that lost its Name tag, found by what
+# the guide's other resources point at. check's policy already holds the Describe* of the last.
+FIX_PERMISSIONS = ("ec2:DescribeSubnets", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs",
+                   "ec2:DescribeInternetGateways", "ec2:DescribeInstances", "ec2:DescribeAddresses")
 SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
 
@@ -31,15 +35,16 @@ def _listed(rec: Recorder, path: str, action: str, fn: Any, shape: Any) -> list[
     return items
 
 
-def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
-    def shape(v: dict[str, Any]) -> dict[str, Any]:
-        cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
-                 if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
-        return {"id": v["VpcId"], "name": _name(v), "cidr": v.get("CidrBlock"), "cidrs": cidrs or [v.get("CidrBlock")],
-                "tags": tags(v.get("Tags")), "state": v.get("State")}
+def _vpc(v: dict[str, Any]) -> dict[str, Any]:
+    cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
+             if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
+    return {"id": v["VpcId"], "name": _name(v), "cidr": v.get("CidrBlock"), "cidrs": cidrs or [v.get("CidrBlock")],
+            "tags": tags(v.get("Tags")), "state": v.get("State")}
 
+
+def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
     return _listed(rec, "vpcs", "ec2:DescribeVpcs", lambda: paginate(
-        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": ["valohai-vpc"]}]), shape)
+        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": ["valohai-vpc"]}]), _vpc)
 
 
 def read_subnets(ec2: Any, rec: Recorder) -> None:
@@ -51,14 +56,15 @@ def read_subnets(ec2: Any, rec: Recorder) -> None:
         ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": ["valohai-subnet-*"]}]), shape)
 
 
-def read_igws(ec2: Any, rec: Recorder) -> None:
-    def shape(g: dict[str, Any]) -> dict[str, Any]:
-        return {"id": g["InternetGatewayId"], "name": _name(g), "tags": tags(g.get("Tags")),
-                "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in g.get("Attachments", [])]}
+def _igw(g: dict[str, Any]) -> dict[str, Any]:
+    return {"id": g["InternetGatewayId"], "name": _name(g), "tags": tags(g.get("Tags")),
+            "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in g.get("Attachments", [])]}
 
+
+def read_igws(ec2: Any, rec: Recorder) -> None:
     _listed(rec, "igws", "ec2:DescribeInternetGateways", lambda: paginate(
         ec2, "describe_internet_gateways", "InternetGateways",
-        Filters=[{"Name": "tag:Name", "Values": ["valohai-igw"]}]), shape)
+        Filters=[{"Name": "tag:Name", "Values": ["valohai-igw"]}]), _igw)
 
 
 def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
@@ -141,23 +147,25 @@ def root_volume_id(mappings: list[dict[str, Any]], root: str | None) -> str | No
     return ebs[0][1] if len(ebs) == 1 else None
 
 
+def _instance(i: dict[str, Any]) -> dict[str, Any]:
+    root = i.get("RootDeviceName")
+    vol = root_volume_id(i.get("BlockDeviceMappings", []), root)
+    return {"id": i["InstanceId"], "name": _name(i), "state": i.get("State", {}).get("Name"),
+            "type": i.get("InstanceType"), "image_id": i.get("ImageId"), "key_name": i.get("KeyName"),
+            "subnet_id": i.get("SubnetId"), "vpc_id": i.get("VpcId"), "tags": tags(i.get("Tags")),
+            "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in i.get("SecurityGroups", [])],
+            "root_device_name": root, "root_volume_id": vol,
+            "private_ip": i.get("PrivateIpAddress"), "public_ip": i.get("PublicIpAddress")}
+
+
+def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    reservations = paginate(ec2, "describe_instances", "Reservations", Filters=filters)
+    return [i for r in reservations for i in r.get("Instances", [])]
+
+
 def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
-    def shape(i: dict[str, Any]) -> dict[str, Any]:
-        root = i.get("RootDeviceName")
-        vol = root_volume_id(i.get("BlockDeviceMappings", []), root)
-        return {"id": i["InstanceId"], "name": _name(i), "state": i.get("State", {}).get("Name"),
-                "type": i.get("InstanceType"), "image_id": i.get("ImageId"), "key_name": i.get("KeyName"),
-                "subnet_id": i.get("SubnetId"), "vpc_id": i.get("VpcId"), "tags": tags(i.get("Tags")),
-                "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in i.get("SecurityGroups", [])],
-                "root_device_name": root, "root_volume_id": vol,
-                "private_ip": i.get("PrivateIpAddress"), "public_ip": i.get("PublicIpAddress")}
-
-    def fetch() -> list[dict[str, Any]]:
-        reservations = paginate(ec2, "describe_instances", "Reservations",
-                                Filters=[{"Name": "tag:Name", "Values": ["valohai-i-queue"]}])
-        return [i for r in reservations for i in r.get("Instances", [])]
-
-    return _listed(rec, "instances", "ec2:DescribeInstances", fetch, shape)
+    return _listed(rec, "instances", "ec2:DescribeInstances", lambda: _instances(
+        ec2, [{"Name": "tag:Name", "Values": ["valohai-i-queue"]}]), _instance)
 
 
 def _by_ids(rec: Recorder, path: str, action: str, ids: list[str], fetch: Any, key: str, shape: Any) -> None:
@@ -197,12 +205,59 @@ def read_key_pairs(ec2: Any, rec: Recorder, names: list[str]) -> None:
     rec.put("key_pairs", found)
 
 
-def read_addresses(ec2: Any, rec: Recorder) -> None:
-    def shape(a: dict[str, Any]) -> dict[str, Any]:
-        return {"allocation_id": a.get("AllocationId"), "public_ip": a.get("PublicIp"), "domain": a.get("Domain"),
-                "instance_id": a.get("InstanceId"), "association_id": a.get("AssociationId"),
-                "network_interface_id": a.get("NetworkInterfaceId"), "private_ip": a.get("PrivateIpAddress"),
-                "name": _name(a), "tags": tags(a.get("Tags"))}
+def _address(a: dict[str, Any]) -> dict[str, Any]:
+    return {"allocation_id": a.get("AllocationId"), "public_ip": a.get("PublicIp"), "domain": a.get("Domain"),
+            "instance_id": a.get("InstanceId"), "association_id": a.get("AssociationId"),
+            "network_interface_id": a.get("NetworkInterfaceId"), "private_ip": a.get("PrivateIpAddress"),
+            "name": _name(a), "tags": tags(a.get("Tags"))}
 
+
+def read_addresses(ec2: Any, rec: Recorder) -> None:
     _listed(rec, "eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
-        Filters=[{"Name": "tag:Name", "Values": ["valohai-ip-queue"]}])["Addresses"], shape)
+        Filters=[{"Name": "tag:Name", "Values": ["valohai-ip-queue"]}])["Addresses"], _address)
+
+
+def _list(rec: Recorder, key: str) -> list[dict[str, Any]] | None:
+    """What a reader put at `key`: None when it was not read (or failed)."""
+    value = rec.snap.data.get(key)
+    return value if isinstance(value, list) and key not in rec.snap.errors else None
+
+
+def read_unnamed(ec2: Any, rec: Recorder) -> None:
+    """For remediate only, after the other reads: when the guide's VPC, IGW, queue instance or EIP
+    is not found by its Name, the resources the guide's others point at ("unnamed.*"), so that
+    the fixers name the one that lost its Name instead of creating a second. A read is made only
+    when something points somewhere: the VPC the named subnets, groups and queue are in; the
+    IGW attached to valohai-vpc; the instance valohai-ip-queue is associated with, or the one in
+    valohai-sg-queue in valohai-vpc; the EIP associated with the queue instance."""
+    vpcs = _list(rec, "vpcs")
+    vpc = vpcs[0]["id"] if vpcs and len(vpcs) == 1 else None
+    instances = _list(rec, "instances")
+    live = [i for i in instances or [] if i.get("state") in LIVE_STATES]
+    if vpcs == []:
+        pointed = sorted({x["vpc_id"] for key in ("subnets", "security_groups") for x in _list(rec, key) or []
+                          if x.get("vpc_id")} | {i["vpc_id"] for i in live if i.get("vpc_id")})
+        if pointed:
+            found = _listed(rec, "unnamed.vpcs", "ec2:DescribeVpcs", lambda: paginate(
+                ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": pointed}]), _vpc)
+            vpc = found[0]["id"] if found and len(found) == 1 else None
+    if _list(rec, "igws") == [] and vpc:
+        _listed(rec, "unnamed.igws", "ec2:DescribeInternetGateways", lambda: paginate(
+            ec2, "describe_internet_gateways", "InternetGateways",
+            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}]), _igw)
+    queue = live[0]["id"] if len(live) == 1 else None
+    if instances is not None and not live and vpc:
+        seen: dict[str, dict[str, Any]] = {}
+        in_group = _listed(rec, "unnamed.instances", "ec2:DescribeInstances", lambda: _instances(ec2, [
+            {"Name": "vpc-id", "Values": [vpc]}, {"Name": "instance.group-name", "Values": ["valohai-sg-queue"]}]),
+            _instance)
+        seen.update({i["id"]: i for i in in_group or [] if i.get("state") in LIVE_STATES})
+        behind_eip = sorted({a["instance_id"] for a in _list(rec, "eips") or [] if a.get("instance_id")})
+        if behind_eip:
+            with_eip = _listed(rec, "unnamed.eip_instances", "ec2:DescribeInstances", lambda: _instances(
+                ec2, [{"Name": "instance-id", "Values": behind_eip}]), _instance)
+            seen.update({i["id"]: i for i in with_eip or [] if i.get("state") in LIVE_STATES})
+        queue = next(iter(seen)) if len(seen) == 1 else None
+    if _list(rec, "eips") == [] and queue:
+        _listed(rec, "unnamed.eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
+            Filters=[{"Name": "instance-id", "Values": [queue]}])["Addresses"], _address)

@@ -40,6 +40,8 @@ class Builder:
         self.covered: set[str] = set()   # rules a fixer has planned for (or decided to leave)
         self.plan = Plan(undecided=sorted({f.rule_id for f in findings if f.status == "error"}))
         self.created: dict[str, str] = {}  # kind -> a reference to its id in the answer of the step creating it
+        # kind -> the existing resource that lost its Name, which the plan names (validator.fixers.adopt)
+        self.adopted: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------- reading
     def ctx(self, kind: str) -> Context:
@@ -62,17 +64,20 @@ class Builder:
         """The guide's `kind` as the rules judge it; with `scoped`, None when it is out of scope."""
         try:
             item = pick(self.snap, kind, required=False)
-        except Undecidable:
+        except (Undecidable, Missing):  # what it is judged in (the VPC of a route table) is not there
             return None
         return item if not scoped or not self.out_of_scope(kind, item) else None
 
     # ------------------------------------------------------------- scope
     def vpc_id(self) -> str | None:
-        """The id of the one valohai-vpc in the params' region; None when there is none, several, or unread."""
+        """The id of the one valohai-vpc in the params' region (or the one the plan names so); None when
+        there is none, several, or unread."""
         try:
             vpcs = candidates(self.snap, "vpc")
         except Undecidable:
             return None
+        if not vpcs and "vpc" in self.adopted:  # the one the plan names valohai-vpc
+            return self.adopted["vpc"]["id"]
         return vpcs[0]["id"] if len(vpcs) == 1 else None
 
     def out_of_scope(self, kind: str, item: dict[str, Any] | None) -> str | None:
@@ -118,6 +123,8 @@ class Builder:
         """The id of the guide's `kind`: the existing one's, or a reference to the step creating it."""
         if kind in self.created:
             return self.created[kind]
+        if kind in self.adopted:
+            return resource_id(kind, self.adopted[kind])
         item = self.existing(kind)
         return (item.get("id") or item.get("allocation_id")) if item else None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from validator.fixers.adopt import adopt
 from validator.fixers.builder import Builder, tag_spec, tags
 from validator.fixers.plan import DECIDE, FIX
 
@@ -35,7 +36,7 @@ def _tag(b: Builder, rule: str, kind: str, key: str = "valohai", value: str = "1
 
 
 def plan_vpc(b: Builder) -> None:
-    if b.fails("vpc-exists") and not _found_elsewhere(b, "vpc-exists", "vpc"):
+    if b.fails("vpc-exists") and not _found_elsewhere(b, "vpc-exists", "vpc") and not adopt(b, "vpc"):
         b.add("vpc-exists", "vpc", "ec2.create_vpc", {
             "CidrBlock": b.params.vpc_cidr, "TagSpecifications": tag_spec("vpc", "valohai-vpc")},
             f"create valohai-vpc with CIDR {b.params.vpc_cidr}", creates="Vpc.VpcId")
@@ -83,7 +84,7 @@ def _igw_attachments(igw: dict[str, Any]) -> list[str]:
 
 def plan_igw(b: Builder) -> None:
     vpc = b.id_of("vpc")
-    if b.fails("igw-exists") and not _found_elsewhere(b, "igw-exists", "igw"):
+    if b.fails("igw-exists") and not _found_elsewhere(b, "igw-exists", "igw") and not adopt(b, "igw"):
         b.add("igw-exists", "igw", "ec2.create_internet_gateway", {
             "TagSpecifications": tag_spec("internet-gateway", "valohai-igw")}, "create valohai-igw",
             creates="InternetGateway.InternetGatewayId")

@@ -2,6 +2,7 @@
 leaves to the user (type, AMI, disk, key pair, launching it) is a manual step."""
 from __future__ import annotations
 
+from validator.fixers.adopt import adopt
 from validator.fixers.builder import Builder, tag_spec
 from validator.fixers.network import _found_elsewhere, _tag
 from validator.fixers.plan import DECIDE, FIX
@@ -10,6 +11,8 @@ PERMISSIONS = ("ec2:ModifyInstanceAttribute", "ec2:AllocateAddress", "ec2:Associ
 
 
 def plan_instance(b: Builder) -> None:
+    if b.failing.get("queue-instance-exists"):  # not adopted: a by-hand launch (planner.build says it)
+        adopt(b, "instance")
     _tag(b, "queue-instance-tag", "instance")
     inst = b.existing("instance")
     sg = b.id_of("sg_queue")
@@ -23,7 +26,7 @@ def plan_instance(b: Builder) -> None:
 
 def plan_eip(b: Builder) -> None:
     inst = b.existing("instance")
-    if b.fails("eip-exists") and not _found_elsewhere(b, "eip-exists", "eip"):
+    if b.fails("eip-exists") and not _found_elsewhere(b, "eip-exists", "eip") and not adopt(b, "eip"):
         b.add("eip-exists", "eip", "ec2.allocate_address", {
             "Domain": "vpc", "TagSpecifications": tag_spec("elastic-ip", "valohai-ip-queue")},
             "allocate valohai-ip-queue from Amazon's pool", creates="AllocationId")

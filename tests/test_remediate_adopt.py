@@ -1,0 +1,180 @@
+"""Adopt before create: when only the Name of the guide's VPC, IGW, queue instance or EIP is gone,
+`remediate` names the resource the guide's other resources point at (ec2.create_tags) and creates
+no second one; when several could be it, or it is named otherwise, or vhv could not look, a
+by-hand step and nothing created. In-process moto."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from validator.fixers.plan import FIX, MANUAL, Plan
+
+from tests.conftest import Account
+from tests.test_remediate import calls, fix_and_replan, plan_of
+
+NAMES = {"vpc": "valohai-vpc", "igw": "valohai-igw", "instance": "valohai-i-queue", "eip": "valohai-ip-queue"}
+RULES = {"vpc": "vpc-exists", "igw": "igw-exists", "instance": "queue-instance-exists", "eip": "eip-exists"}
+CREATES = ("create_vpc", "create_internet_gateway", "attach_internet_gateway", "allocate_address",
+           "associate_address", "run_instances", "create_subnet", "create_security_group", "create_route",
+           "replace_route")
+
+
+def unname(acct: Account, kind: str, also: tuple[str, ...] = ()) -> str:
+    rid = acct.ids[kind]
+    acct.ec2.delete_tags(Resources=[rid], Tags=[{"Key": "Name"}, *({"Key": k} for k in also)])
+    return rid
+
+
+def state(acct: Account) -> dict[str, Any]:
+    """Every VPC, IGW, live instance and address of the region, with its Name."""
+    ec2 = acct.ec2
+
+    def name(x: dict[str, Any]) -> str | None:
+        return {t["Key"]: t["Value"] for t in x.get("Tags", [])}.get("Name")
+
+    return {
+        "vpcs": sorted((v["VpcId"], name(v)) for v in ec2.describe_vpcs()["Vpcs"]),
+        "igws": sorted((g["InternetGatewayId"], name(g), tuple(a["VpcId"] for a in g.get("Attachments", [])))
+                       for g in ec2.describe_internet_gateways()["InternetGateways"]),
+        "instances": sorted((i["InstanceId"], name(i)) for r in ec2.describe_instances()["Reservations"]
+                            for i in r["Instances"] if i["State"]["Name"] != "terminated"),
+        "eips": sorted((a["AllocationId"], a["PublicIp"], a.get("InstanceId"), name(a))
+                       for a in ec2.describe_addresses()["Addresses"]),
+        "route_tables": sorted((t["RouteTableId"], name(t)) for t in ec2.describe_route_tables()["RouteTables"]),
+    }
+
+
+def named(before: dict[str, Any], kind: str, rid: str) -> dict[str, Any]:
+    """`before` with the resource `rid` named as the guide names `kind`."""
+    key = {"vpc": "vpcs", "igw": "igws", "instance": "instances", "eip": "eips"}[kind]
+    out = dict(before)
+    out[key] = sorted(tuple(NAMES[kind] if i == (3 if kind == "eip" else 1) else v for i, v in enumerate(row))
+                      if row[0] == rid else row for row in before[key])
+    return out
+
+
+def assert_creates_nothing(plan: Plan) -> None:
+    made = [s.call for s in plan.steps if s.call.split(".")[-1] in CREATES]
+    assert made == [], made
+
+
+@pytest.mark.parametrize("kind", list(NAMES))
+def test_a_resource_that_lost_only_its_name_is_named_not_duplicated(account, kind):
+    rid = unname(account, kind)
+    before = state(account)
+    found, plan = plan_of(account)
+    assert found.failing() == {RULES[kind]}
+    assert calls(plan) == ["ec2.create_tags"], [(s.call, s.summary) for s in plan.steps]
+    tag = plan.steps[0]
+    assert tag.risk == FIX and tag.rule == RULES[kind] and tag.kind == kind
+    # the guide's tag is still there: only the Name is added
+    assert tag.arguments == {"Resources": [rid], "Tags": [{"Key": "Name", "Value": NAMES[kind]}]}
+    assert tag.summary.startswith(rid) and f"naming it {NAMES[kind]}" in tag.summary
+    assert_creates_nothing(plan)
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set(), [(f.rule_id, f.message) for f in after.findings if f.status == "fail"]
+    assert again.steps == []
+    # the same VPC / IGW / instance / address (and public IP), now named; nothing else made or changed
+    assert state(account) == named(before, kind, rid)
+
+
+def test_why_vhv_believes_it_is_the_guides_is_said(account):
+    unname(account, "vpc")
+    _res, plan = plan_of(account)
+    summary = plan.steps[0].summary
+    for held in ("valohai-subnet-1", "valohai-subnet-3", "valohai-sg-queue", "valohai-sg-workers", "valohai-i-queue",
+                 "10.0.0.0/16"):
+        assert held in summary, summary
+    account.ec2.create_tags(Resources=[account.ids["vpc"]], Tags=[{"Key": "Name", "Value": "valohai-vpc"}])
+    unname(account, "igw")
+    _res, plan = plan_of(account)
+    assert "attached to valohai-vpc" in plan.steps[0].summary and "default route" in plan.steps[0].summary
+    account.ec2.create_tags(Resources=[account.ids["igw"]], Tags=[{"Key": "Name", "Value": "valohai-igw"}])
+    unname(account, "eip")
+    _res, plan = plan_of(account)
+    ip = account.ec2.describe_addresses(AllocationIds=[account.ids["eip"]])["Addresses"][0]["PublicIp"]
+    assert ip in plan.steps[0].summary and account.ids["instance"] in plan.steps[0].summary
+
+
+@pytest.mark.parametrize("kind", ["vpc", "igw", "instance", "eip"])
+def test_a_missing_guide_tag_is_added_with_the_name(account, kind):
+    rid = unname(account, kind, also=("valohai",))
+    _res, plan = plan_of(account)
+    tags = [s.arguments["Tags"] for s in plan.steps if s.call == "ec2.create_tags" and s.arguments["Resources"] == [rid]]
+    assert {"Key": "Name", "Value": NAMES[kind]} in tags[0] and {"Key": "valohai", "Value": "1"} in tags[0]
+    assert "tagging it valohai=1" in plan.steps[0].summary
+    assert_creates_nothing(plan)
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set() and again.steps == []
+
+
+def _second_vpc_with_a_guide_group(acct: Account) -> list[str]:
+    other = acct.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    acct.ec2.create_security_group(GroupName="valohai-sg-workers", Description="x", VpcId=other)
+    return [acct.ids["vpc"], other]
+
+
+def _second_instance_in_the_queue_group(acct: Account) -> list[str]:
+    inst = acct.ec2.describe_instances(InstanceIds=[acct.ids["instance"]])["Reservations"][0]["Instances"][0]
+    other = acct.ec2.run_instances(ImageId=inst["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                   SubnetId=acct.ids["subnets"][1],
+                                   SecurityGroupIds=[acct.ids["sg_queue"]])["Instances"][0]["InstanceId"]
+    return [acct.ids["instance"], other]
+
+
+def _route_to_another_igw(acct: Account) -> list[str]:
+    other = acct.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    acct.ec2.replace_route(RouteTableId=acct.ids["rt"], DestinationCidrBlock="0.0.0.0/0", GatewayId=other)
+    return [acct.ids["igw"], other]
+
+
+@pytest.mark.parametrize("kind, second", [
+    ("vpc", _second_vpc_with_a_guide_group),
+    ("instance", _second_instance_in_the_queue_group),
+    ("igw", _route_to_another_igw),
+], ids=["two-vpcs", "two-instances", "attached-igw-and-routed-igw"])
+def test_several_candidates_are_left_by_hand_and_nothing_is_created(account, kind, second):
+    unname(account, kind)
+    candidates = second(account)
+    before = state(account)
+    _res, plan = plan_of(account)
+    mine = [s for s in plan.steps if s.rule == RULES[kind]]
+    assert [(s.risk, s.call) for s in mine] == [(MANUAL, "")], [(s.call, s.summary) for s in plan.steps]
+    assert "several resources could be it" in mine[0].summary
+    for rid in candidates:
+        assert rid in mine[0].summary
+    assert_creates_nothing(plan)
+    assert not [s for s in plan.steps if s.call == "ec2.create_tags" and set(s.arguments["Resources"]) & set(candidates)]
+    # applying what there is to apply leaves the candidates as they were
+    fix_and_replan(account, plan)
+    assert {k: v for k, v in state(account).items() if k != "route_tables"} == \
+        {k: v for k, v in before.items() if k != "route_tables"}
+
+
+def test_a_candidate_named_otherwise_is_not_renamed(account):
+    account.ec2.create_tags(Resources=[account.ids["vpc"]], Tags=[{"Key": "Name", "Value": "prod-vpc"}])
+    _res, plan = plan_of(account)
+    assert [(s.risk, s.call) for s in plan.steps] == [(MANUAL, "")]
+    assert "named 'prod-vpc'" in plan.steps[0].summary and account.ids["vpc"] in plan.steps[0].summary
+
+
+def test_when_vhv_could_not_look_it_creates_nothing(account):
+    from validator import params as params_mod
+    from validator.fixers import planner
+
+    unname(account, "eip")
+    res = account.check(for_fix=True)
+    res.snapshot.errors["unnamed.eips"] = "ec2:DescribeAddresses denied"
+    plan = planner.build(account.pack, params_mod.from_dict(dict(account.params)), res.snapshot, res.findings)
+    assert [(s.risk, s.call) for s in plan.steps] == [(MANUAL, "")]
+    assert "could not look" in plan.steps[0].summary and "denied" in plan.steps[0].summary
+
+
+def test_the_unnamed_reads_are_remediates_only_and_made_only_when_something_is_missing(account):
+    golden = account.check(for_fix=True)
+    assert "unnamed" not in golden.snapshot.data
+    unname(account, "vpc")
+    assert "unnamed" not in account.check().snapshot.data
+    fix = account.check(for_fix=True)
+    assert [v["id"] for v in fix.snapshot.get("unnamed.vpcs")] == [account.ids["vpc"]]
