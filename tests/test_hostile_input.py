@@ -412,3 +412,34 @@ def test_fuzz_helpers_make_what_they_say():
     assert len(data["i"]) == 9 and data["i"][0] is data["i"][1]
     assert math.isnan(json.loads('{"a": NaN}')["a"])
     assert copy.deepcopy(DEMO_PARAMS) == DEMO_PARAMS
+
+
+def test_a_snapshot_image_without_a_name_is_not_in_standard_support_by_default(capsys, golden_snapshot, tmp_path):
+    # found by an independent tester: the release check passed on an image whose name was not read
+    doc = json.loads(golden_snapshot.read_text())
+    for image in doc["data"]["images"].values():
+        image.pop("name")
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
+    assert code == 2
+    [f] = [f for f in findings if f["rule_id"] == "queue-instance-os-support"]
+    assert f["status"] == "error" and "release is unknown" in f["message"]
+
+
+def test_a_snapshot_without_route_tables_does_not_pass_the_subnets_routes(capsys, golden_snapshot, tmp_path):
+    # found by an independent tester: with no route table read, each subnet "used the main table"
+    doc = json.loads(golden_snapshot.read_text())
+    doc["data"]["route_tables"] = []
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
+    assert code == 2
+    routes = [f for f in findings if f["rule_id"] == "rt-subnet-routes"]
+    assert routes and {f["status"] for f in routes} == {"error"}
+    assert "no main route table was read" in routes[0]["message"]
+
+
+def test_a_hostile_wildcard_pattern_is_linted_quickly(tmp_path, capsys):
+    # found by an independent tester: "*" x 25 + "a" made our glob regex backtrack exponentially
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["*" * 60 + "a", "autoscaling:" + "*" * 40 + "x"], "Resource": "*"}]}))
+    code, out, _err = vhv(capsys, "lint", str(f), "--format", "json")
+    assert code == 1 and json.loads(out)["findings"]

@@ -37,6 +37,13 @@ def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPT
     return data
 
 
+def read_at_most(path: Any, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes of the file: a device (/dev/zero) or a pipe that never
+    ends is "too big", not a hang that eats the memory."""
+    with open(path, "rb") as f:
+        return f.read(max_bytes + 1)
+
+
 def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> str:
     """A small UTF-8 text file the user wrote (params, waivers): one clear line when it
     is missing, unreadable, too big or not UTF-8."""
@@ -44,13 +51,13 @@ def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> s
 
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_at_most(p, max_bytes)
     except FileNotFoundError:
         raise VhvError(f"{p}: {what} not found{missing_hint}") from None
     except OSError as exc:
         raise VhvError(f"{p}: cannot read {what}: {exc.strerror}") from None
     if len(raw) > max_bytes:
-        raise VhvError(f"{p}: {what} is {len(raw)} bytes; a {what} is a few lines")
+        raise VhvError(f"{p}: {what} is more than {max_bytes} bytes; a {what} is a few lines")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -19,6 +19,9 @@ FORMAT = "vhv-snapshot"
 VERSION = 1
 
 
+MAX_SNAPSHOT_BYTES = 200_000_000  # a crowded account's snapshot is a few MB
+
+
 class Undecidable(Exception):
     """The data a rule needs could not be read."""
 
@@ -96,10 +99,15 @@ class Snapshot:
 
     @classmethod
     def load(cls, path: str | Path) -> "Snapshot":
+        from validator.bounded import read_at_most
+
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = read_at_most(path, MAX_SNAPSHOT_BYTES)
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise VhvError(f"{path}: cannot read snapshot: {exc}") from None
+        if len(raw) > MAX_SNAPSHOT_BYTES:
+            raise VhvError(f"{path}: more than {MAX_SNAPSHOT_BYTES // 1_000_000} MB: not a snapshot of vhv's")
         try:
             d = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:

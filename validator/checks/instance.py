@@ -51,7 +51,9 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
 def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: str) -> list[Outcome]:
     """An image matching `pattern` is past the end of its standard support on `ended` (YYYY-MM-DD)."""
     inst, img = _image(ctx)
-    name = img.get("name") or ""
+    name = img.get("name")
+    if not isinstance(name, str) or not name:  # every AMI has a name: without it, the release is unknown
+        raise Undecidable(f"the name of image {img.get('id')} was not read, so its release is unknown")
     kw = {"resource_id": inst["id"]}
     end = dt.date.fromisoformat(ended)
     if re.search(pattern, name, re.I) and dt.date.today() > end:

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from validator.checks import Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
+from validator.snapshot import Undecidable
 
 
 def _sub(s: dict) -> str:
@@ -123,6 +124,9 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
         explicit = [t for t in tables if s["id"] in t.get("subnet_ids", []) and not t.get("main")]
         if not explicit:
+            if not any(t.get("main") and t.get("vpc_id") == s.get("vpc_id") for t in tables):
+                # every VPC has a main table: none read means the tables were not read, not a pass
+                raise Undecidable(f"no main route table was read for {s.get('vpc_id')}, the VPC of {_sub(s)}")
             out.append(ok(f"{_sub(s)} uses the main route table", "main table or a default route", "main table", **kw))
             continue
         t = explicit[0]

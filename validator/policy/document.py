@@ -133,9 +133,15 @@ def expand(pattern: str) -> frozenset[str]:
     return found or frozenset([p])
 
 
+def squeeze_stars(pattern: str) -> str:
+    """The same wildcard pattern with each run of `*` as one `*`."""
+    return re.sub(r"\*{2,}", "*", pattern)
+
+
 @lru_cache(maxsize=4096)
 def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    # one `.*` per run of stars: "**...*a" as many `.*` backtracks exponentially (a hang on a hostile policy)
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in squeeze_stars(pattern))
     return re.compile(body, re.S | (re.I if ignore_case else 0))
 
 

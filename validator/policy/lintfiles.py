@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from validator.bounded import read_at_most
 from validator.engine import Finding
 from validator.policy.lint import lint_text, unreadable
 from validator.policy.sourcemap import JsonSyntaxError
@@ -22,10 +23,15 @@ class LintRun:
     files: int = 0
 
 
+MAX_BYTES = 20_000_000
+
+
 def read(path: str) -> str:
     """The file's text; JsonSyntaxError with a position for bytes that are not UTF-8,
     OSError when it cannot be read."""
-    data = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
+    data = sys.stdin.buffer.read(MAX_BYTES + 1) if path == STDIN else read_at_most(Path(path), MAX_BYTES)
+    if len(data) > MAX_BYTES:  # IAM's own limit is a few KB; /dev/zero must not eat the memory
+        raise JsonSyntaxError(f"more than {MAX_BYTES // 1_000_000} MB: not a policy (IAM allows a few KB)", 1, 1)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from validator.policy import arn, catalogue
-from validator.policy.document import resource_matches
+from validator.policy.document import resource_matches, squeeze_stars
 from validator.policy.lintmodel import Issue, Stmt
 
 PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)
@@ -67,7 +67,8 @@ def redundant(st: Stmt) -> list[Issue]:
 def _glob(pattern: str) -> re.Pattern[str]:
     """An action pattern as a regex over lower-case text (`?` and `*` of the covered
     pattern are matched literally by `?`/`*` of the wider one)."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()))
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                              for c in squeeze_stars(pattern.lower())))
 
 
 def allow_not(st: Stmt) -> list[Issue]:
