@@ -149,3 +149,13 @@ def test_region_recommended_warns_but_does_not_fail_elsewhere(pack, region):
     assert f"region {region} is not one the guide recommends (us-west-2, eu-west-1)" in f.message
     assert "widest choice of GPU instance types" in f.message
     assert "us-west-2" in f.fix and "eu-west-1" in f.fix
+
+
+def test_a_typo_d_params_key_is_refused_with_the_key_it_meant(tmp_path):
+    # found by an independent tester: `acount_id` was ignored, and with it remediate's account guard
+    from validator import params as params_mod
+    from validator.errors import VhvError
+
+    with pytest.raises(VhvError, match=r"unknown key 'acount_id'; did you mean 'account_id'\?"):
+        params_mod.from_dict({**DEMO_PARAMS, "acount_id": "123456789012"}, source="p.yaml")
+    assert params_mod.from_dict({**DEMO_PARAMS, "x-team": "ml"}, source="p.yaml").get("x-team") == "ml"

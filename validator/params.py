@@ -7,6 +7,7 @@ validators below, so the rule list documents them and `check` can refuse early.
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     for key in ("account_id",):
         if key in data and not isinstance(data[key], (str, int)):
             raise VhvError(f"{source}: key {key!r} must be a 12-digit string, got {type(data[key]).__name__}")
+    unknown = [str(k) for k in data if k not in REQUIRED + OPTIONAL and not str(k).startswith("x-")]
+    if unknown:  # a typo'd key (acount_id) would silently switch a guard off
+        near = difflib.get_close_matches(unknown[0], REQUIRED + OPTIONAL, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(REQUIRED + OPTIONAL)}; x-... for your own)"
+        raise VhvError(f"{source}: unknown key {short(unknown[0])}{hint}")
     known = set(REQUIRED) | {"admin_cidr"}
     extra = {str(k): v for k, v in data.items() if k not in known}
     params = Params(
