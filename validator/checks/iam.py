@@ -25,14 +25,19 @@ SPEC = {
 SPECS = {"type": "array", "items": SPEC, "minItems": 1}
 
 
-def _policy(ctx: Context) -> tuple[dict[str, Any], list, str]:
+def policy_document(ctx: Context) -> tuple[dict[str, Any], Any, str]:
+    """The managed policy, its default version's document as read, and how to name it."""
     pol = ctx.resource()
     where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
     try:
         # through the snapshot, so that a recorded read error (GetPolicyVersion denied) is an error
-        doc = ctx.data(f"{IAM_PATHS[ctx.kind]}.document")
+        return pol, ctx.data(f"{IAM_PATHS[ctx.kind]}.document"), where
     except Undecidable as exc:
         raise Undecidable(f"{where} could not be read: {exc}") from None
+
+
+def _policy(ctx: Context) -> tuple[dict[str, Any], list, str]:
+    pol, doc, where = policy_document(ctx)
     try:
         return pol, statements(doc), where
     except PolicyError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from validator.checks import Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.resources import IAM_PATHS
+from validator.checks.iam import policy_document
 from validator.policy.document import PolicyError, load_document
 from validator.policy.lint import lint_document
 from validator.policy.lintmodel import docs
@@ -23,14 +23,10 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
     `trust`: the role's trust policy) gives no `vhv lint` finding. Each finding is one
     outcome naming the check, the JSON pointer and what to write instead; the checks in
     `ignore` (id -> why the guide's account needs them quiet) are not reported."""
-    res = ctx.resource()
     if document == "policy":
-        where = f"{res.get('name', ctx.name)} (default version {res.get('default_version_id', '?')})"
-        try:
-            raw = ctx.data(f"{IAM_PATHS[ctx.kind]}.document")
-        except Undecidable as exc:
-            raise Undecidable(f"{where} could not be read: {exc}") from None
+        res, raw, where = policy_document(ctx)
     else:
+        res = ctx.resource()
         where = f"the trust policy of {ctx.name}"
         raw = res.get("trust_policy")
     try:
