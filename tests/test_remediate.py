@@ -17,6 +17,8 @@ from validator.render import plan as show
 from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, build_iam, DEMO_PARAMS
 
 from tests.conftest import REGION, Account
+from tests.test_rules_iam import _delete_master_policy as no_master_policy
+from tests.test_rules_iam import _delete_master_role as no_master_role
 
 WORKER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ValohaiWorkerRole"
 MASTER_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ValohaiMasterPolicy"
@@ -77,16 +79,6 @@ def no_worker_role(acct: Account) -> None:
     empty_instance_profile(acct)
     acct.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=acct.ids["worker_policy"])
     acct.iam.delete_role(RoleName="ValohaiWorkerRole")
-
-
-def no_master_role(acct: Account) -> None:
-    acct.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=acct.ids["master_policy"])
-    acct.iam.delete_role(RoleName="ValohaiMaster")
-
-
-def no_master_policy(acct: Account) -> None:
-    acct.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=acct.ids["master_policy"])
-    acct.iam.delete_policy(PolicyArn=acct.ids["master_policy"])
 
 
 def no_worker_policy_tag(acct: Account) -> None:
