@@ -189,6 +189,24 @@ def test_params_not_yaml_shows_line_and_column(capsys, tmp_path):
     assert re.search(rf"{re.escape(str(p))}:2:\d+: not valid YAML", line), line
 
 
+def test_a_key_written_twice_is_refused_not_the_last_one_taken(capsys, tmp_path):
+    p = tmp_path / "params.yaml"
+    p.write_text(_with() + "region: us-east-1\n")
+    code, out, err = run(capsys, "check", "--params", str(p))
+    assert code == 2
+    line = one_line_error(err)
+    first = _with().splitlines().index(next(x for x in _with().splitlines() if x.startswith("region:"))) + 1
+    assert re.search(rf"{re.escape(str(p))}:\d+:1: not valid YAML: duplicate key 'region' \(first at line {first}\)",
+                     line), line
+
+
+def test_a_merge_key_may_be_overridden():
+    from validator.bounded import load_yaml
+
+    data = load_yaml("base: &base {region: eu-west-1, vpc_cidr: 10.0.0.0/16}\ncopy:\n  <<: *base\n  region: eu-north-1\n")
+    assert data["copy"] == {"region": "eu-north-1", "vpc_cidr": "10.0.0.0/16"}
+
+
 def test_python_object_tag_is_refused_by_the_safe_loader(capsys, tmp_path):
     marker = tmp_path / "pwned"
     p = tmp_path / "params.yaml"

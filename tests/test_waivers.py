@@ -274,6 +274,8 @@ def test_bad_waiver_file_is_one_line_naming_file_and_key(dead_aws, params_file, 
 
 @pytest.mark.parametrize("text, wanted", [
     ("waivers: [\n", r":2:1: not valid YAML or JSON"),
+    ("waivers:\n- rule: eip-associated\n  rule: queue-ssh\n", r":3:3: not valid YAML or JSON: duplicate key 'rule' "
+                                                              r"\(first at line 2\)"),
     ("- rule: eip-associated\n", r": expected a mapping with a `waivers:` list .*got a list"),
     ("", r": expected a mapping with a `waivers:` list .*got an empty file"),
     ('{"waivers": {"rule": "eip-associated"}}', r": waivers: .* is not of type 'array'"),

@@ -76,8 +76,42 @@ def short(value: Any) -> str:
     return _REPR.repr(value)
 
 
+class _UniqueKeys:
+    """A mapping that names a key twice is refused: YAML's spec says keys are unique, and
+    PyYAML silently keeps the last value, so `region:` written twice would check the region
+    the reader did not look at."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` then overriding a key is how merges are meant to be used
+                key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue  # an unhashable key: the constructor below says so
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None, None,
+                        f"duplicate key {short(key)} (first at line {first.start_mark.line + 1}); "
+                        "YAML keeps only the last one: write it once",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class SafeUniqueLoader(_UniqueKeys, yaml.SafeLoader):
+    """The pure-Python safe loader, refusing duplicate keys."""
+
+
+class _FastUniqueLoader(_UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader when present, refusing duplicate keys."""
+
+
 def load_yaml(text: str) -> Any:
-    """YAML with a safe loader only (plain data: no tags that build objects). libyaml's when
-    present: it is fast and refuses flow nesting deeper than 1000 levels, where the pure-Python
-    scanner takes quadratic time."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loaders only)
+    """YAML with a safe loader only (plain data: no tags that build objects), refusing
+    duplicate keys. libyaml's when present: it is fast and refuses flow nesting deeper than
+    1000 levels, where the pure-Python scanner takes quadratic time."""
+    return yaml.load(text, Loader=_FastUniqueLoader)  # noqa: S506 (safe loaders only)

@@ -69,7 +69,7 @@ class Waiver:
         return today < self.expires
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(bounded.SafeUniqueLoader):
     """SafeLoader that leaves dates as text: `expires` is checked (and explained) by us, not by
     PyYAML, which fails on 2027-02-30 with a bare ValueError."""
 
