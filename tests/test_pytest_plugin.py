@@ -251,6 +251,7 @@ def test_an_unreachable_account_errors_every_item_that_needs_it(project, pack):
 
 @pytest.mark.parametrize("change, fragment", [
     ({"provisioning": "maybe"}, "provisioning"),
+    ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR"),
     (None, "params file not found"),
 ])
 def test_bad_params_are_one_collection_error(project, snaps, change, fragment):
@@ -267,7 +268,8 @@ def test_bad_params_are_one_collection_error(project, snaps, change, fragment):
               if rep.failed]
     assert len(errors) == 1
     assert errors[0].startswith("vhv: ") and "\n" not in errors[0]
-    assert fragment in errors[0] and "params.yaml" in errors[0]
+    where = f"{project.path / 'params.yaml'}: "
+    assert fragment in errors[0] and errors[0].startswith(f"vhv: {where}") and errors[0].count(where) == 1
     no_vhv_traceback(text)
 
 

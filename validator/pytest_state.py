@@ -50,7 +50,7 @@ class State:
             prm = params.load(self.settings.params)
             blocked = engine.blocking_failures(pack, prm)
             if blocked:
-                raise VhvError(f"{self.settings.params}: " + "; ".join(f.message for f in blocked))
+                raise VhvError("; ".join(f.message for f in blocked))  # each names the file already
             w = self.settings.waivers
             self._waivers = waivers.combine(waivers.from_params(prm, pack), waivers.load(w, pack) if w else [])
             self._prepared = pack, prm
