@@ -26,14 +26,42 @@ def renderer(fmt: str) -> Callable[..., str]:
 
 
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write next to the target and rename: a report is never half-written."""
-    p = Path(path)
+    """Write next to the target and rename: a report is never half-written. A symlink is
+    followed (its target is written, as the shell's `>` does), a device or pipe is written
+    to (`--output /dev/null`), never replaced by a file; a read-only file or a directory is
+    refused. A file that is replaced keeps its permissions."""
+    import stat
+
+    p = Path(os.path.realpath(path))
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise VhvError(f"{path}: is a directory; give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        _write_in_place(path, p, text)  # a device or a pipe: renaming a file over it would replace it
+        return
+    if st is not None and (not st.st_mode & 0o222 or not os.access(p, os.W_OK)):  # mode bits too: root may write anything
+        raise VhvError(f"{path}: is read-only; vhv does not replace it (make it writable or choose another file)")
     tmp = p.with_name(f".{p.name}.vhv-tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _write_in_place(path: str | Path, p: Path, text: str) -> None:
+    try:
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
         raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
 
 

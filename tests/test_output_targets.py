@@ -1,0 +1,103 @@
+"""`--output FILE`: a report is written whole or not at all, and only where the user meant.
+
+A read-only file is not replaced, a symlink's target is written (the link stays), a device
+or a pipe is written to and never replaced by a regular file, a directory is refused. The
+writer is one function (render.write_atomic) behind every --output; `vhv lint` drives it
+here because it needs no account.
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+
+import pytest
+
+from validator.cli import main
+
+POLICY = {"Version": "2012-10-17",
+          "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}
+
+
+@pytest.fixture
+def policy(tmp_path):
+    p = tmp_path / "policy.json"
+    p.write_text(json.dumps(POLICY))
+    return p
+
+
+def lint_to(policy, target) -> int:
+    return main(["lint", str(policy), "--format", "json", "--output", str(target)])
+
+
+def report_in(path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_a_new_file_gets_the_whole_report(policy, tmp_path):
+    out = tmp_path / "report.json"
+    assert lint_to(policy, out) == 0
+    assert report_in(out)["tool"] == "vhv"
+    assert [p.name for p in tmp_path.iterdir() if "vhv-tmp" in p.name] == []
+
+
+def test_a_read_only_file_is_not_replaced(policy, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    out.write_text("keep me\n")
+    out.chmod(0o444)
+    assert lint_to(policy, out) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"vhv: {out}: is read-only; vhv does not replace it (make it writable or choose another file)"
+    assert out.read_text() == "keep me\n" and stat.S_IMODE(out.stat().st_mode) == 0o444
+
+
+def test_a_replaced_file_keeps_its_permissions(policy, tmp_path):
+    out = tmp_path / "report.json"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    assert lint_to(policy, out) == 0
+    assert report_in(out)["tool"] == "vhv" and stat.S_IMODE(out.stat().st_mode) == 0o640
+
+
+def test_a_symlink_is_followed_and_stays_a_symlink(policy, tmp_path):
+    real = tmp_path / "reports" / "lint.json"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    assert lint_to(policy, link) == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert report_in(real)["tool"] == "vhv"
+
+
+def test_a_pipe_is_written_to_not_replaced(policy, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        assert lint_to(policy, fifo) == 0
+    finally:
+        reader.join(timeout=30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(got[0])["tool"] == "vhv"
+
+
+def test_dev_null_stays_a_device(policy):
+    before = os.stat(os.devnull)
+    assert lint_to(policy, os.devnull) == 0
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_a_directory_is_refused(policy, tmp_path, capsys):
+    assert lint_to(policy, tmp_path) == 2
+    assert capsys.readouterr().err.strip() == f"vhv: {tmp_path}: is a directory; give a file name"
+
+
+def test_a_missing_directory_is_one_line(policy, tmp_path, capsys):
+    out = tmp_path / "nowhere" / "r.json"
+    assert lint_to(policy, out) == 2
+    assert capsys.readouterr().err.strip() == f"vhv: {out}: cannot write: No such file or directory"
