@@ -16,6 +16,17 @@ VERDICT_LINT = {0: "no problem found in the policies", 1: "the policies have pro
 GLOBAL_TYPES = ("AWS::IAM::",)
 
 
+# Terminal control characters (C0, DEL, C1) and the bidirectional overrides of "Trojan Source":
+# text from a file or an account is shown escaped, never sent raw to the user's terminal.
+_UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_UNSAFE.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written as escapes (\\x1b), safe to print on a terminal."""
+    return text.translate(_UNSAFE)
+
+
 def verdict(findings: Sequence[Finding], meta: dict[str, Any] | None = None) -> tuple[int, str]:
     code = exit_code(findings)
     if is_lint(meta):

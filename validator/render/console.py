@@ -23,7 +23,12 @@ def _group_key(f: Finding) -> str:
 def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any = None,
                  intro: tuple[str, Sequence[str]] | None = None, verbose: bool = False) -> None:
     from rich.console import Console
-    from rich.markup import escape
+    from rich.markup import escape as markup_escape
+
+    from validator.render.common import visible
+
+    def escape(text: str) -> str:  # neither rich markup nor terminal control characters from the data
+        return markup_escape(visible(str(text)))
 
     con = console or Console(highlight=False, soft_wrap=True)
     if intro:
@@ -31,8 +36,8 @@ def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any
         for line in intro[1]:
             con.print(f"  - {escape(line)}")
         con.print()
-    con.print(f"[bold]vhv check[/] account [bold]{meta.get('account_id', '?')}[/] region "
-              f"[bold]{meta.get('region', '?')}[/]")
+    con.print(f"[bold]vhv check[/] account [bold]{escape(meta.get('account_id', '?'))}[/] region "
+              f"[bold]{escape(meta.get('region', '?'))}[/]")
     groups: dict[str, list[Finding]] = {}
     for f in findings:
         groups.setdefault(_group_key(f), []).append(f)

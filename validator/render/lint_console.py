@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from validator.engine import Finding, exit_code
+from validator.render.common import visible
 
 LABEL = {"critical": "security", "high": "error", "medium": "warning", "low": "info"}
 
@@ -35,17 +36,18 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     for f in findings:
         where = f"{f.file}:{f.line}:{f.column}" if f.line else f"{f.file}"
         label = "error" if f.status == "error" else LABEL.get(f.severity, f.severity)
-        out.append(f"{where}: {label}[{f.rule_id}]: {f.message}")
+        out.append(visible(f"{where}: {label}[{f.rule_id}]: {f.message}"))
         text = sources.get(f.file or "")
         if text is not None and f.line:
             lines = text.splitlines()
             if 0 < f.line <= len(lines):
                 src, caret = excerpt(lines[f.line - 1].replace("\t", " "), f.column or 1)
+                src, caret = visible(src), len(visible(src[:caret]))  # escapes widen the line: move the caret
                 gutter = str(f.line)
                 out.append(f"  {gutter} | {src}")
                 out.append(f"  {' ' * len(gutter)} | {' ' * caret}^")
         if f.expected:
-            out.append(f"  = write instead: {f.expected}")
+            out.append(visible(f"  = write instead: {f.expected}"))
     files = meta.get("files", len({f.file for f in findings}))
     code = exit_code(findings)
     counts: dict[str, int] = {}
@@ -63,7 +65,7 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     for name, statuses in by_file.items():
         if statuses == {"warn"}:
             n = sum(1 for f in findings if f.file == name)
-            out.append(f"{name}: only warnings ({n}); they do not change the exit code "
+            out.append(f"{visible(name)}: only warnings ({n}); they do not change the exit code "
                        "(--fail-on warn makes them fail)")
     out.append(f"vhv lint: {files} file(s), {len(findings)} finding(s){' (' + parts + ')' if parts else ''}"
                f"{tail}: exit {code}")

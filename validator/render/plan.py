@@ -43,7 +43,7 @@ def console(plan: Plan, meta: dict[str, Any], tighten: bool = False) -> str:
             lines += ["Steps marked [waived] are accepted failures (a waiver): vhv leaves them as they are."]
     if plan.undecided:
         lines += ["", f"Not planned: these rules could not be decided (see `vhv check`): {', '.join(plan.undecided)}"]
-    return "\n".join(lines) + "\n"
+    return _shown(lines)
 
 
 def as_json(plan: Plan) -> str:
@@ -114,6 +114,13 @@ def render(plan: Plan, fmt: str, meta: dict[str, Any], tighten: bool = False) ->
     return console(plan, meta, tighten)
 
 
+def _shown(lines: list[str]) -> str:
+    """Lines for a terminal: control characters in names from the account are escaped."""
+    from validator.render.common import visible
+
+    return "\n".join(visible(line) for line in lines) + "\n"
+
+
 # ------------------------------------------------------------------ after --fix
 
 def applied(report: Any) -> str:
@@ -125,4 +132,4 @@ def applied(report: Any) -> str:
     if not report.ok:
         lines.append("Run `vhv remediate --fix` again once the cause is fixed: it plans from what the account "
                      "holds then, so what was applied is not done twice.")
-    return "\n".join(lines) + "\n"
+    return _shown(lines)

@@ -1,0 +1,68 @@
+"""Text from a policy file or an account never reaches the terminal raw: control characters
+(an ESC that retitles the window or clears the screen, a bell) and the bidirectional overrides
+of "Trojan Source" are shown as escapes in every console output."""
+from __future__ import annotations
+
+import json
+
+from validator.cli import main
+from validator.engine import Finding
+from validator.render import console, lint_console
+from validator.render.common import visible
+
+HOSTILE = "\x1b]0;PWNED\x07\x1b[2J\u202e"
+
+
+def test_visible_escapes_controls_and_bidi_overrides_and_keeps_the_rest():
+    assert visible(HOSTILE) == "\\x1b]0;PWNED\\x07\\x1b[2J\\u202e"
+    assert visible("ec2:DescribeInstances é ✓") == "ec2:DescribeInstances é ✓"
+
+
+def test_lint_shows_a_raw_control_character_escaped_with_the_caret_under_it(tmp_path, capsys):
+    p = tmp_path / "policy.json"
+    before = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get'
+    p.write_text(before + HOSTILE + '","Resource":"*"}]}')
+    assert main(["lint", str(p)]) == 2
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{p}:1:{len(before) + 1}: error[lint-not-json]: ")
+    src, caret = lines[1], lines[2]
+    assert "s3:Get\\x1b]0;PWNED\\x07\\x1b[2J\\u202e" in src
+    assert src.index("\\x1b") == caret.index("^")
+
+
+def finding(**over) -> Finding:
+    base = dict(rule_id="queue-instance-key-pair", title="t", severity="high", status="fail",
+                resource_type="AWS::EC2::Instance", resource_id="i-1", resource_name="valohai-i-queue",
+                message=f"key pair {HOSTILE!s} does not exist", expected=f"{HOSTILE}", actual=f"a{HOSTILE}",
+                fixable=False, fix="f")
+    return Finding(**{**base, **over})
+
+
+def test_check_console_escapes_what_the_account_holds():
+    text = console.render([finding(resource_name=f"valohai-i-queue{HOSTILE}")],
+                          {"account_id": "123456789012", "region": f"eu-west-1{HOSTILE}"})
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "key pair \\x1b]0;PWNED\\x07\\x1b[2J\\u202e does not exist" in text
+    assert "valohai-i-queue\\x1b" in text and "eu-west-1\\x1b" in text
+
+
+def test_lint_console_escapes_file_names_and_messages():
+    f = finding(file=f"evil{HOSTILE}.json", line=None, column=None, status="warn", severity="medium")
+    text = lint_console.render([f], {"sources": {}})
+    assert "\x1b" not in text and "\u202e" not in text
+    assert text.startswith("evil\\x1b]0;PWNED\\x07\\x1b[2J\\u202e.json: warning[queue-instance-key-pair]: ")
+
+
+def test_remediate_plan_console_escapes_resource_names():
+    from validator.fixers.plan import FIX, Plan, Step
+    from validator.render import plan as plan_render
+
+    fields = Step.__dataclass_fields__
+    step = Step(**{k: v for k, v in dict(id=1, risk=FIX, resource=f"sg{HOSTILE}", summary="add a rule",
+                                          rule="sg-queue-ingress-http", call="ec2.authorize_security_group_ingress",
+                                          arguments={"GroupId": "sg-1"}).items() if k in fields})
+    text = plan_render.console(Plan(steps=[step]), {"account_id": "123456789012", "region": "eu-west-1"})
+    assert "\x1b" not in text and "sg\\x1b]0;PWNED" in text
+    assert json.loads(plan_render.as_json(Plan(steps=[step])))  # the JSON plan keeps the data as it is
