@@ -458,3 +458,19 @@ def test_unknown_command_exits_2(capsys):
         main(["chekc"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, wanted", [
+    (["--plan-checksum", "0" * 64], "vhv: --plan-checksum only applies with --fix; without it nothing is applied"),
+    (["--yes"], "vhv: --yes only applies with --fix"),
+    (["--yes", "--plan-checksum", "0" * 64], "vhv: --yes and --plan-checksum only apply with --fix"),
+    (["--fix", "--plan-checksum", "abc"], "vhv: --plan-checksum 'abc': expected the 64 hex digits after "
+                                          "'plan checksum:' in the plan"),
+])
+def test_remediate_options_that_would_be_ignored_are_refused_before_any_read(capsys, tmp_path, extra, wanted):
+    p = tmp_path / "params.yaml"
+    p.write_text(_with())
+    code, out, err = run(capsys, "remediate", "--params", str(p), *extra)
+    assert code == 2
+    assert one_line_error(err).startswith(wanted)
+    assert "cannot reach" not in err  # refused before vhv read the (dead) account

@@ -205,6 +205,7 @@ def _waivers(args: argparse.Namespace, pack, prm):  # noqa: ANN001, ANN202
 def cmd_remediate(args: argparse.Namespace) -> int:
     from validator import remediate
 
+    remediate.check_options(args)
     pack, prm = _load(args)
     remediate.refuse_other_region(args, prm)
     waived = _waivers(args, pack, prm)

@@ -6,6 +6,7 @@ guide's resources needs --force; then a yes (--yes, or an answer on a terminal).
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Callable, Sequence
 
@@ -32,6 +33,20 @@ def over_limit(plan: Any, params: Any, tighten: bool) -> str | None:
         return (f"the plan changes {len(changed)} of the guide's {len(kinds)} resources ({', '.join(sorted(changed))}), "
                 "more than half: is this the right account and region? Pass --force to apply it anyway")
     return None
+
+
+def check_options(args: Any) -> None:
+    """Options that only mean something with --fix are refused without it (a --plan-checksum
+    that is silently ignored would look like a check that passed), and a checksum that is not
+    one is refused before the account is read."""
+    given = [name for name, on in (("--yes", args.yes), ("--plan-checksum", args.plan_checksum)) if on]
+    if given and not args.fix:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise VhvError(f"{' and '.join(given)} only {verb} with --fix; without it nothing is applied "
+                       "(add --fix, or drop them to see the plan)")
+    if args.plan_checksum and not re.fullmatch(r"[0-9a-f]{64}", args.plan_checksum):
+        raise VhvError(f"--plan-checksum {args.plan_checksum!r}: expected the 64 hex digits after "
+                       "'plan checksum:' in the plan")
 
 
 def refuse_other_region(args: Any, params: Any) -> None:
