@@ -246,6 +246,7 @@ def test_an_unreachable_account_errors_every_item_that_needs_it(project, pack):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
     assert "vhv: worker-policy-exists could not be checked: cannot reach the AWS endpoint http://127.0.0.1:9" in text
+    assert "check the network, --vhv-region and --vhv-endpoint-url" in text  # the plugin's options, not the CLI's
     no_vhv_traceback(text)
 
 

@@ -22,6 +22,14 @@ class Settings:
     endpoint_url: str | None = None
 
 
+_CLI_OPTIONS = re.compile(r"(?<![\w-])--(profile|region|endpoint-url)\b")
+
+
+def as_plugin_options(message: str) -> str:
+    """A message from the readers names the CLI's options; under pytest they are --vhv-*."""
+    return _CLI_OPTIONS.sub(r"--vhv-\1", message)
+
+
 Key = tuple[str, str | None] | None  # an item's (resource_name, resource_id); None: all the rule's findings
 
 
@@ -64,7 +72,7 @@ class State:
             try:
                 self._snap = self._obtain()
             except VhvError as exc:
-                self._read_error = str(exc)
+                self._read_error = as_plugin_options(str(exc))
             except Exception as exc:  # noqa: BLE001 -- a reader bug must read as an error, never a traceback
                 self._read_error = f"internal error while reading the account: {type(exc).__name__}: {exc}"
         if self._read_error is not None:
