@@ -340,16 +340,20 @@ def test_a_snapshot_that_lies_about_its_errors_never_passes_what_it_could_not_re
 
 @pytest.mark.parametrize("where", [("data", "policies", "ValohaiMasterPolicy"), ("data", "roles", "ValohaiMaster"),
                                    ("data", "security_groups")])
-def test_a_snapshot_resource_that_is_not_an_object_is_error_not_a_crash(capsys, golden_snapshot, tmp_path, where):
-    # found by the fuzzer above: a policy replaced by `true` crashed the engine's error path
+def test_a_snapshot_resource_that_is_not_an_object_is_refused_not_a_crash(capsys, golden_snapshot, tmp_path, where):
+    # found by the fuzzer above: a policy replaced by `true` crashed the engine's error path;
+    # now the snapshot's shape is checked on load (validator/data/snapshot.schema.json)
     doc = json.loads(golden_snapshot.read_text())
     was = _put(doc, where, True)
     if isinstance(was, list):
         _put(doc, where, [True])
-    code, findings = _check_snapshot(capsys, tmp_path, doc)
-    assert code == 2
-    errors = [f for f in findings if f["status"] == "error"]
-    assert errors and any("where an object was expected" in f["message"] for f in errors)
+    snap, params = tmp_path / "snap.json", tmp_path / "params.yaml"
+    snap.write_text(json.dumps(doc))
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    code, out, err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
+    assert (code, out) == (2, "")
+    path = ".".join(where[1:]) + ("[0]" if isinstance(was, list) else "")
+    assert f"{snap}: data.{path}: expected an object" in err and "found a boolean (true)" in err, err
 
 
 # ------------------------------------------------------------------ rule packs
@@ -418,7 +422,7 @@ def test_a_snapshot_image_without_a_name_is_not_in_standard_support_by_default(c
     # found by an independent tester: the release check passed on an image whose name was not read
     doc = json.loads(golden_snapshot.read_text())
     for image in doc["data"]["images"].values():
-        image.pop("name")
+        image["name"] = None  # as the reader writes an image AWS gives no name
     code, findings = _check_snapshot(capsys, tmp_path, doc)
     assert code == 2
     [f] = [f for f in findings if f["rule_id"] == "queue-instance-os-support"]

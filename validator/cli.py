@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     perms.add_argument("--format", default="console", choices=("console", "json"))
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report (or of the waiver file)")
-    schema.add_argument("name", nargs="?", default="report", help="which schema: report (default) or waivers")
+    schema.add_argument("name", nargs="?", default="report", help="which schema: report (default), waivers or snapshot")
     return p
 
 

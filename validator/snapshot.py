@@ -4,15 +4,21 @@ A snapshot is a JSON-friendly dict. `errors` maps a dotted path (``vpcs``,
 ``roles.ValohaiMaster.attached_policies``) to why it could not be read; asking
 for that path, or anything under it, raises `Undecidable`, which the engine
 reports as status ``error``: a rule that could not look never passes.
+
+Its shape is validator/data/snapshot.schema.json (`vhv schema snapshot`): what the readers in
+validator/aws/ write. `load` and `from_dict` refuse anything else with one line naming the JSON
+path (a wrong type judged would be a false pass or fail), and `save` writes nothing else.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from validator import __version__
+from validator import __version__, shape
 from validator.errors import VhvError
 
 FORMAT = "vhv-snapshot"
@@ -20,6 +26,10 @@ VERSION = 1
 
 
 MAX_SNAPSHOT_BYTES = 200_000_000  # a crowded account's snapshot is a few MB
+NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
+# The partition of a region, by its prefix (botocore's partitions.json regionRegex); others are "aws".
+PARTITION_OF_PREFIX = (("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"),
+                       ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("eusc-", "aws-eusc"), ("cn-", "aws-cn"))
 
 
 class Undecidable(Exception):
@@ -68,34 +78,36 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "snapshot") -> "Snapshot":
+        """The snapshot in `d`, or VhvError naming the first place where `d` is not what vhv
+        writes (validator/data/snapshot.schema.json): a wrong type is refused, never judged."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise VhvError(f"{source}: not a vhv snapshot (no \"format\": \"{FORMAT}\")")
-        if d.get("version") != VERSION:
+        version = d.get("version")
+        if type(version) is not int or version != VERSION:  # not `!= 1`: Python's true == 1
             raise VhvError(
-                f"{source}: snapshot format version {d.get('version')!r} (written by vhv "
-                f"{d.get('vhv_version', '?')}); this vhv {__version__} reads version {VERSION}: "
-                "take a new snapshot with this vhv"
+                f"{source}: snapshot format version {shape.brief(version)} (written by vhv "
+                f"{shape.brief(d.get('vhv_version', '?'), quote=False)}); this vhv {__version__} reads version "
+                f"{VERSION}: take a new snapshot with this vhv"
             )
-        try:
-            return cls(
-                account_id=str(d["account_id"]),
-                region=str(d["region"]),
-                partition=str(d.get("partition", "aws")),
-                caller_arn=str(d.get("caller_arn", "")),
-                data=dict(d["data"]),
-                errors={str(k): str(v) for k, v in dict(d.get("errors", {})).items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VhvError(f"{source}: snapshot is missing or has a malformed field: {exc}") from None
+        problem = shape_problem(d)
+        if problem:
+            raise VhvError(f"{source}: {problem} — {NOT_OURS}")
+        return cls(account_id=d["account_id"], region=d["region"], partition=d["partition"],
+                   caller_arn=d["caller_arn"], data=dict(d["data"]), errors=dict(d["errors"]))
 
     def save(self, path: str | Path) -> None:
-        tmp = Path(str(path) + ".tmp")
+        """Write the snapshot; only what `load` reads back: a shape vhv does not read is a bug, said here."""
         try:
-            tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise VhvError(f"{path}: cannot write snapshot: {exc.strerror}") from None
+            text = json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+        except ValueError as exc:  # NaN or Infinity somewhere: JSON has no room for them
+            raise VhvError(f"{path}: cannot write snapshot: {exc} (a bug in vhv: please report it)") from None
+        problem = shape_problem(json.loads(text))
+        if problem:
+            raise VhvError(f"{path}: cannot write snapshot: what was read does not have the shape vhv reads back: "
+                           f"{problem} (a bug in vhv: please report it)")
+        from validator.render import write_atomic
+
+        write_atomic(path, text)  # whole or not at all; never over a read-only file or a device
 
     @classmethod
     def load(cls, path: str | Path) -> "Snapshot":
@@ -109,8 +121,61 @@ class Snapshot:
         if len(raw) > MAX_SNAPSHOT_BYTES:
             raise VhvError(f"{path}: more than {MAX_SNAPSHOT_BYTES // 1_000_000} MB: not a snapshot of vhv's")
         try:
-            d = json.loads(text)
+            d = shape.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
             where = f":{exc.lineno}:{exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             raise VhvError(f"{path}{where}: snapshot is not valid JSON: {exc}") from None
+        except shape.BadNumber as bad:
+            where = shape.at(shape.d_path(bad.doc, bad.number))
+            raise VhvError(f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes "
+                           f"({bad.number.why}) — {NOT_OURS}") from None
         return cls.from_dict(d, source=str(path))
+
+
+# ------------------------------------------------------------------ the shape
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """validator/data/snapshot.schema.json: the shape of what the readers write."""
+    from importlib import resources
+
+    return json.loads((resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _checkers() -> tuple[Any, Any]:
+    """(fast yes/no check, jsonschema validator) of the snapshot schema, built once, when first needed."""
+    import jsonschema  # here, not at import: `vhv --version` and `vhv lint` never load it
+
+    flat = shape.inline(schema(), schema().get("$defs", {}))
+    base = jsonschema.Draft202012Validator
+    # "integer" is an int: JSON Schema also counts 16.0 (no reader writes one) and Python true
+    types = base.TYPE_CHECKER.redefine("integer", lambda _c, v: isinstance(v, int) and not isinstance(v, bool))
+    return shape.compile_schema(flat), jsonschema.validators.extend(base, type_checker=types)(flat)
+
+
+def shape_problem(d: Any) -> str | None:
+    """The first way `d` is not a snapshot's shape, as one line `path: expected ..., found ...`;
+    None when it is one (and its partition, region, account and caller agree)."""
+    fast, validator = _checkers()
+    try:
+        if not fast(d):
+            from jsonschema.exceptions import best_match
+
+            # the first error jsonschema meets (a big snapshot is not walked to its end), or
+            # the most telling of those under it when it is an anyOf/oneOf
+            err = best_match(itertools.islice(validator.iter_errors(d), 1))
+            return shape.describe(err) if err is not None else "not the shape of a snapshot"
+    except RecursionError:
+        return "nested too deep"
+    partition = next((p for prefix, p in PARTITION_OF_PREFIX if d["region"].startswith(prefix)), "aws")
+    if d["partition"] != partition:
+        return f"partition: {shape.brief(d['partition'])} is not the partition of region {d['region']} ({partition})"
+    arn = d["caller_arn"].split(":")  # who read it, in the account and partition read (or "")
+    if len(arn) > 4 and arn[1] != d["partition"]:
+        return f"caller_arn: {shape.brief(d['caller_arn'])} is in partition {arn[1]}, the partition is {d['partition']}"
+    if len(arn) > 4 and arn[4] != d["account_id"]:
+        return f"caller_arn: {shape.brief(d['caller_arn'])} is of account {arn[4]}, the account_id is {d['account_id']}"
+    return None
+
+

@@ -6,7 +6,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-SCHEMAS = ("report", "waivers")
+SCHEMAS = ("report", "waivers", "snapshot")
 
 
 def text(name: str = "report") -> str:
