@@ -263,6 +263,8 @@ CASES: dict[str, Callable[[dict[str, Any]], tuple[str | None, str, str]]] = {
     "account_id of 11 digits": lambda d: (
         _set(d, ("account_id",), "12345678901"), "account_id",
         'expected a 12-digit AWS account id, found a string ("12345678901")'),
+    "a VPC CIDR of null": lambda d: (  # found by bench/hostile.py: crashed subnets-cidr-in-vpc's evaluator
+        _set(d, ("data", "vpcs", 0, "cidrs", 0), None), "data.vpcs[0].cidrs[0]", "expected a string, found null"),
     "account_id with a trailing newline": lambda d: (  # Python's $ matches before a final newline
         _set(d, ("account_id",), "123456789012\n"), "account_id",
         'expected a 12-digit AWS account id, found a string ("123456789012\\n")'),
