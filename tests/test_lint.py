@@ -36,6 +36,9 @@ TAG = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
 
 # (check id, broken policy, words the message must contain, a clean neighbour)
 CASES = [
+    ("lint-policy-size", pol(*[st()] * 200), "IAM accepts at most 10,240", pol(st())),
+    ("lint-check-skipped", pol(*[st("ec2:DescribeInstancez")] * 1001),
+     "more lint-unknown-action finding(s) from here on are not listed", pol(st())),
     ("lint-missing-version", {"Statement": [st()]}, 'no "Version"', pol(st())),
     ("lint-old-version", {"Version": "2008-10-17", "Statement": [st()]}, "2008-10-17", pol(st())),
     ("lint-statement-shape", {"Version": V, "Statement": "ec2:DescribeInstances"}, "a string", pol(st())),

@@ -119,12 +119,20 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
     tables = ctx.data("route_tables")
     igw = ctx.maybe("igw")
     igw_id = igw["id"] if igw else None
+    # which tables each subnet is explicitly associated with, and which VPCs have a main table:
+    # worked out once (asking every table for every subnet was subnets x tables x associations)
+    associated: dict[str, list[dict]] = defaultdict(list)
+    for t in tables:
+        if not t.get("main"):
+            for sid in dict.fromkeys(t.get("subnet_ids", [])):
+                associated[sid].append(t)
+    with_main = {t.get("vpc_id") for t in tables if t.get("main")}
     out = []
     for s in subnets:
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
-        explicit = [t for t in tables if s["id"] in t.get("subnet_ids", []) and not t.get("main")]
+        explicit = associated.get(s["id"], [])
         if not explicit:
-            if not any(t.get("main") and t.get("vpc_id") == s.get("vpc_id") for t in tables):
+            if s.get("vpc_id") not in with_main:
                 # every VPC has a main table: none read means the tables were not read, not a pass
                 raise Undecidable(f"no main route table was read for {s.get('vpc_id')}, the VPC of {_sub(s)}")
             out.append(ok(f"{_sub(s)} uses the main route table", "main table or a default route", "main table", **kw))

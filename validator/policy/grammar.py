@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from validator.policy.catalogue import nearest
-from validator.policy.lintmodel import Issue, Stmt
+from validator.policy.lintmodel import Issue, Stmt, shown
 
 VERSION = "2012-10-17"
 TOP_KEYS = ("Version", "Id", "Statement")
@@ -16,7 +16,7 @@ _SID = re.compile(r"[A-Za-z0-9]*\Z")
 
 def _unknown(key: str, allowed: tuple[str, ...], ptr: str, where: str) -> Issue:
     near = nearest(key, allowed, cutoff=0.6)
-    return Issue("lint-unknown-key", ptr, f"unknown key {key!r} in {where}",
+    return Issue("lint-unknown-key", ptr, f"unknown key {shown(key)} in {where}",
                  f'"{near}"' if near else "one of: " + ", ".join(allowed), key, at_key=True)
 
 
@@ -31,7 +31,7 @@ def document(doc: dict[str, Any], trust_flag: bool | None) -> tuple[list[Issue],
         out.append(Issue("lint-missing-version", "", "the policy has no \"Version\"",
                          f'"Version": "{VERSION}" as the first key'))
     elif version != VERSION:
-        what = "the old 2008-10-17 policy language" if version == "2008-10-17" else f"unknown version {version!r}"
+        what = "the old 2008-10-17 policy language" if version == "2008-10-17" else f"unknown version {shown(version)}"
         out.append(Issue("lint-old-version", "/Version", f"\"Version\" is {what}", f'"Version": "{VERSION}"',
                          str(version)))
     raw = doc.get("Statement")
@@ -72,21 +72,22 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
         if key not in STATEMENT_KEYS:
             out.append(_unknown(key, STATEMENT_KEYS, st.at(key), f"statement #{st.index + 1}"))
         elif st.trust and key in ("Resource", "NotResource"):
-            out.append(Issue("lint-unknown-key", st.at(key), f"a trust policy statement takes no {key!r}",
-                             f"remove {key!r}: the resource is the role itself", key, at_key=True))
+            out.append(Issue("lint-unknown-key", st.at(key), f"a trust policy statement takes no {shown(key)}",
+                             f"remove {shown(key)}: the resource is the role itself", key, at_key=True))
         elif not st.trust and key in ("Principal", "NotPrincipal"):
-            out.append(Issue("lint-unknown-key", st.at(key), f"an identity policy takes no {key!r}",
-                             f"remove {key!r} (or lint the file with --trust)", key, at_key=True))
+            out.append(Issue("lint-unknown-key", st.at(key), f"an identity policy takes no {shown(key)}",
+                             f"remove {shown(key)} (or lint the file with --trust)", key, at_key=True))
     sid = st.raw.get("Sid")
     if "Sid" in st.raw:
         if not isinstance(sid, str):
             out.append(Issue("lint-value-type", st.at("Sid"), f"Sid is {_kind(sid)}", "a string such as \"1\""))
         elif not _SID.match(sid):
             fixed = re.sub(r"[^A-Za-z0-9]", "", sid.title())
-            out.append(Issue("lint-sid-format", st.at("Sid"), f"Sid {sid!r} has characters other than A-Z, a-z, 0-9",
+            out.append(Issue("lint-sid-format", st.at("Sid"),
+                             f"Sid {shown(sid)} has characters other than A-Z, a-z, 0-9",
                              f'"Sid": "{fixed}"', sid))
         elif sid in seen_sids:
-            out.append(Issue("lint-duplicate-sid", st.at("Sid"), f"Sid {sid!r} is also the Sid of "
+            out.append(Issue("lint-duplicate-sid", st.at("Sid"), f"Sid {shown(sid)} is also the Sid of "
                              f"{seen_sids[sid]}", "a Sid unique in the policy", sid))
         else:
             seen_sids[sid] = f"statement #{st.index + 1}"
@@ -118,10 +119,10 @@ def _show(v: Any) -> str:
 
 def _pair(st: Stmt, a: str, b: str, rule: str, required: bool) -> list[Issue]:
     if a in st.raw and b in st.raw:
-        return [Issue(rule, st.at(b), f"statement #{st.index + 1} has both {a!r} and {b!r}",
+        return [Issue(rule, st.at(b), f"statement #{st.index + 1} has both {shown(a)} and {shown(b)}",
                       f"only one of them: usually \"{a}\"", at_key=True)]
     if required and a not in st.raw and b not in st.raw:
-        return [Issue(rule, st.ptr, f"statement #{st.index + 1} has neither {a!r} nor {b!r}",
+        return [Issue(rule, st.ptr, f"statement #{st.index + 1} has neither {shown(a)} nor {shown(b)}",
                       f'"{a}": ' + ('"*"' if a == "Resource" else '["service:Action", ...]'))]
     return []
 
@@ -148,13 +149,13 @@ def _condition_shape(st: Stmt) -> list[Issue]:
     out = []
     for op, block in cond.items():
         if not isinstance(block, dict) or not block:
-            out.append(Issue("lint-value-type", st.at("Condition", op), f"condition operator {op!r} maps to "
+            out.append(Issue("lint-value-type", st.at("Condition", op), f"condition operator {shown(op)} maps to "
                              f"{_kind(block)}", f'"{op}": {{"KEY": "VALUE"}}', _show(block)))
             continue
         for key, values in block.items():
             vals = values if isinstance(values, list) else [values]
             if not vals or any(isinstance(v, (dict, list)) or v is None for v in vals):
-                out.append(Issue("lint-value-type", st.at("Condition", op, key), f"condition {op} {key!r} has "
+                out.append(Issue("lint-value-type", st.at("Condition", op, key), f"condition {op} {shown(key)} has "
                                  f"{_kind(values)} as its value", "a string or a non-empty list of strings",
                                  _show(values)))
     return out
@@ -176,6 +177,6 @@ def _principal_shape(st: Stmt) -> list[Issue]:
         for kind, v in p.items():
             vals = v if isinstance(v, list) else [v]
             if not vals or not all(isinstance(x, str) and x for x in vals):
-                out.append(Issue("lint-value-type", st.at(key, kind), f"{key} {kind!r} is {_kind(v)}",
+                out.append(Issue("lint-value-type", st.at(key, kind), f"{key} {shown(kind)} is {_kind(v)}",
                                  "a string or a non-empty list of strings", _show(v)))
     return out

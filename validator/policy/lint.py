@@ -7,12 +7,16 @@ validator/data/lint-checks.yaml here, when Issues become Findings.
 """
 from __future__ import annotations
 
+import json
+import math
+import re
+from dataclasses import replace
 from typing import Any
 
 from validator.engine import Finding
-from validator.policy import grammar, meaning, trust, vocabulary
-from validator.policy.lintmodel import LEVELS, Issue, docs
-from validator.policy.sourcemap import JsonSyntaxError, SourceMap, parse
+from validator.policy import catalogue, grammar, meaning, trust, vocabulary
+from validator.policy.lintmodel import LEVELS, Budget, Issue, Stmt, clip, docs, shown
+from validator.policy.sourcemap import JsonSyntaxError, SourceMap, escape, parse
 
 SEVERITY = {"security": "critical", "error": "high", "warn": "medium", "info": "low"}
 FAIL_ON = {"info": set(LEVELS), "warn": {"warn", "error", "security"}, "error": {"error", "security"},
@@ -20,28 +24,159 @@ FAIL_ON = {"info": set(LEVELS), "warn": {"warn", "error", "security"}, "error": 
 UNREADABLE = ("lint-not-json", "lint-not-object")   # status error: exit 2
 
 
-def lint_document(doc: Any, trust_flag: bool | None = None, account: str | None = None) -> list[Issue]:
-    """Every issue of a parsed policy document (dict), in document order."""
+# IAM's limits on a policy document, whitespace not counted: 6,144 characters for a managed
+# policy, 10,240 for a role's inline policies together (2,048 for a user's, 5,120 for a
+# group's), 2,048 for a role's trust policy (4,096 at most on request). Past the largest of
+# them IAM accepts the document as no identity or trust policy at all.
+MAX_POLICY_SIZE = 10_240
+# Comparisons the pairwise checks may make in a document larger than that (a few seconds);
+# a document IAM accepts is never cut short (it cannot need more than a few million).
+PAIR_BUDGET = 3_000_000
+SUGGESTION_BUDGET = 200   # closest-spelling searches in such a document (about 10 ms each)
+MAX_LISTED = 1000         # issues of one check listed in such a document (`cut_short`)
+MAX_STATEMENTS = 10_000   # statements checked in such a document (IAM's limit holds a few hundred)
+_MAX_WORDS = 50_000       # characters of a message or of what to write instead (a real one has a few hundred)
+_WHITESPACE = re.compile(r"\s+")
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def lint_document(doc: Any, trust_flag: bool | None = None, account: str | None = None,
+                  numbers: dict[str, str] | None = None) -> list[Issue]:
+    """Every issue of a parsed policy document (dict), in document order. `numbers`: the
+    source text of numbers that read as infinity, by pointer (from the SourceMap)."""
     if not isinstance(doc, dict):
         return [Issue("lint-not-object", "", f"the document is {grammar._kind(doc)}, not a policy object",
                       '{"Version": "2012-10-17", "Statement": [...]}')]
-    issues, stmts = grammar.document(doc, trust_flag)
+    text = _compact(doc)
+    size = policy_size(text)
+    issues: list[Issue] = []
+    budget = None
+    if size > MAX_POLICY_SIZE:
+        issues.append(Issue("lint-policy-size", "", f"the policy has {size:,} characters (whitespace not "
+                            f"counted); IAM accepts at most {MAX_POLICY_SIZE:,} for any identity policy (6,144 "
+                            "for a managed policy, 10,240 for a role's inline policies together) and 2,048 for "
+                            "a trust policy, so it rejects this one",
+                            "a smaller policy: split it into several managed policies, or use wildcards such as "
+                            "ec2:Describe* where they grant no more than you mean", f"{size:,} characters"))
+        budget = Budget(PAIR_BUDGET, size)
+    if "Infinity" in text or "NaN" in text:
+        issues += _non_finite(doc, "", numbers or {})
+    more, stmts = grammar.document(doc, trust_flag)
+    issues += more
     seen_sids: dict[str, str] = {}
-    for st in stmts:
-        issues += grammar.statement(st, seen_sids)
-        issues += vocabulary.actions(st)
-        issues += vocabulary.conditions(st)
-        issues += meaning.placeholders(st)
-        issues += meaning.redundant(st)
-        issues += meaning.allow_not(st)
-        issues += meaning.too_wide(st)
-        arn_issues, clean = meaning.arns(st)
-        issues += arn_issues
-        if clean:
-            issues += meaning.resource_types(st)
-        if st.trust:
-            issues += trust.principals(st, account) + trust.actions(st)
+    # A statement's issues, but for the grammar's (which name its number and Sid), depend on
+    # its text only: a statement written again (100,000 times) is judged once, and its issues
+    # are given the new statement's pointers.
+    judged: dict[str, tuple[str, list[Issue]]] = {}
+    if budget is not None and len(stmts) > MAX_STATEMENTS:
+        unchecked, stmts = stmts[MAX_STATEMENTS:], stmts[:MAX_STATEMENTS]   # not checked, and said so below
+    else:
+        unchecked = []
+    with catalogue.suggestion_budget(SUGGESTION_BUDGET if budget else None):
+        for st in stmts:
+            issues += grammar.statement(st, seen_sids)
+            key = _compact(st.raw)
+            if key in judged:
+                ptr, found = judged[key]
+                issues += [replace(i, pointer=st.ptr + i.pointer[len(ptr):]) for i in found]
+                continue
+            found = _statement(st, account, budget)
+            if all(i.pointer.startswith(st.ptr) and i.rule != "lint-check-skipped" for i in found):
+                judged[key] = (st.ptr, found)
+            issues += found
+    if unchecked:
+        issues.append(Issue("lint-check-skipped", unchecked[0].ptr, f"{len(unchecked):,} statement(s) from "
+                            f"statement #{unchecked[0].index + 1} on were not checked (the first {MAX_STATEMENTS:,} "
+                            "were): the policy is far larger than IAM accepts (see lint-policy-size)",
+                            "a policy IAM accepts, then lint it again: every statement is checked",
+                            f"{len(unchecked):,} statements"))
+    return cut_short(issues)
+
+
+def cut_short(issues: list[Issue]) -> list[Issue]:
+    """In a policy far larger than IAM accepts (it has lint-policy-size), each check's first
+    MAX_LISTED issues, and one lint-check-skipped note saying how many more there are: 100,000
+    copies of one finding tell nothing the first ones do not, and take minutes to print. A
+    policy IAM accepts cannot have that many. And no issue's words run to megabytes: the checks
+    show long values cut short, and what still is too long is cut here."""
+    issues = [_bounded(i) for i in issues]
+    if not any(i.rule == "lint-policy-size" for i in issues):
+        return issues
+    counts: dict[str, int] = {}
+    for i in issues:
+        counts[i.rule] = counts.get(i.rule, 0) + 1
+    if all(n <= MAX_LISTED for n in counts.values()):
+        return issues
+    kept: list[Issue] = []
+    seen: dict[str, int] = {}
+    for i in issues:
+        seen[i.rule] = seen.get(i.rule, 0) + 1
+        if seen[i.rule] <= MAX_LISTED:
+            kept.append(i)
+        elif seen[i.rule] == MAX_LISTED + 1:
+            more = counts[i.rule] - MAX_LISTED
+            kept.append(Issue("lint-check-skipped", i.pointer, f"{more:,} more {i.rule} finding(s) from here on are "
+                              f"not listed (the first {MAX_LISTED:,} are): the policy is far larger than IAM "
+                              "accepts (see lint-policy-size)",
+                              "a policy IAM accepts, then lint it again: every finding is listed", i.rule))
+    return kept
+
+
+def _statement(st: Stmt, account: str | None, budget: Budget | None) -> list[Issue]:
+    """The issues of one statement but for its grammar's."""
+    issues = vocabulary.actions(st)
+    issues += vocabulary.conditions(st)
+    issues += meaning.placeholders(st)
+    issues += meaning.redundant(st, budget)
+    issues += meaning.allow_not(st)
+    issues += meaning.too_wide(st)
+    arn_issues, clean = meaning.arns(st, budget)
+    issues += arn_issues
+    if clean:
+        issues += meaning.resource_types(st, budget)
+    if st.trust:
+        issues += trust.principals(st, account) + trust.actions(st)
     return issues
+
+
+def _compact(doc: Any) -> str:
+    return _COMPACT.encode(doc)
+
+
+def policy_size(text: str) -> int:
+    """The characters IAM counts against its size limits, at most: the compact JSON without
+    whitespace (inside strings too) and with each escape as one character."""
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: " " if m.group() in ("\\n", "\\t", "\\r") else "x", text)
+    return len(_WHITESPACE.sub("", text))
+
+
+def _bounded(issue: Issue) -> Issue:
+    if len(issue.message) <= _MAX_WORDS and len(issue.expected) <= _MAX_WORDS and len(issue.actual) <= _MAX_WORDS:
+        return issue
+    return replace(issue, message=clip(issue.message, _MAX_WORDS), expected=clip(issue.expected, _MAX_WORDS),
+                   actual=clip(issue.actual, _MAX_WORDS))
+
+
+def _non_finite(doc: Any, ptr: str, numbers: dict[str, str]) -> list[Issue]:
+    """Numbers that read as infinity (1e999999) or as NaN: JSON has neither."""
+    out = []
+    todo = [(doc, ptr)]
+    while todo:
+        value, at = todo.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            text = numbers.get(at) or repr(value)
+            what = (f"the number {shown(text)} is out of range: it reads as infinity (JSON readers, IAM's too, "
+                    "hold numbers as 64-bit floats, at most about 1.8e308)") if math.isinf(value) else \
+                "NaN is not a number JSON has"
+            out.append(Issue("lint-value-type", at, what, 'a number in range (in a condition, as a string: "3600")',
+                             clip(text)))
+        elif isinstance(value, dict):
+            todo += [(v, f"{at}/{escape(str(k))}") for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, f"{at}/{n}") for n, v in enumerate(value)]
+    return out[::-1]
 
 
 def is_trust(doc: Any, trust_flag: bool | None = None) -> bool:
@@ -63,7 +198,7 @@ def lint_text(text: str, path: str, trust_flag: bool | None = None, account: str
     issues = [Issue("lint-duplicate-key", p, f"key {p.rsplit('/', 1)[-1]!r} appears twice in one object; "
                     "JSON readers keep only the last", "one key with the values merged", at_key=True)
               for p in smap.duplicates]
-    issues += lint_document(doc, trust_flag, account)
+    issues = cut_short(issues + lint_document(doc, trust_flag, account, smap.out_of_range))
     kind = "IAM trust policy" if is_trust(doc, trust_flag) else "IAM policy"
     out = [_located(i, smap, path, fail_on, kind) for i in issues]
     return sorted(out, key=lambda f: (f.line or 0, f.column or 0))

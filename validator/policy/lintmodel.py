@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from validator.policy.sourcemap import escape
 
@@ -32,8 +32,9 @@ class Stmt:
     ptr: str
     raw: dict[str, Any]
     trust: bool = False
-    expanded: dict[str, list[Any]] = field(default_factory=dict)   # action pattern -> catalogue Actions
+    expanded: dict[str, Sequence[Any]] = field(default_factory=dict)   # action pattern -> catalogue Actions
     unknown_actions: bool = False                                   # some pattern did not resolve
+    _strings: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def effect(self) -> Any:
@@ -52,13 +53,19 @@ class Stmt:
         return self.ptr + "".join("/" + escape(str(t)) for t in tokens)
 
     def strings(self, key: str) -> list[tuple[str, str]]:
-        """(value, pointer) of each string of an element that is a string or a list."""
-        value = self.raw.get(key)
-        if isinstance(value, str):
-            return [(value, self.at(key))]
-        if isinstance(value, list):
-            return [(v, self.at(key, i)) for i, v in enumerate(value) if isinstance(v, str)]
-        return []
+        """(value, pointer) of each string of an element that is a string or a list (worked
+        out once per statement: a dozen checks ask, and an Action list may be long)."""
+        if key not in self._strings:
+            value = self.raw.get(key)
+            if isinstance(value, str):
+                found = [(value, self.at(key))]
+            elif isinstance(value, list):
+                base = self.at(key)
+                found = [(v, f"{base}/{i}") for i, v in enumerate(value) if isinstance(v, str)]
+            else:
+                found = []
+            self._strings[key] = found
+        return self._strings[key]
 
     def conditions(self) -> Iterator[tuple[str, str, Any, str]]:
         """(operator, key, values, pointer of the key) of a well-formed Condition."""
@@ -69,6 +76,59 @@ class Stmt:
             if isinstance(block, dict):
                 for key, values in block.items():
                     yield op, key, values, self.at("Condition", op, key)
+
+
+SHOWN = 10_240   # no value of a policy IAM accepts is longer (the largest accepted policy has 10,240 characters)
+
+
+def shown(text: Any, limit: int = SHOWN) -> str:
+    """`repr(text)`, cut short when the text is longer than anything real (a 10 MB action):
+    a finding names the value, it need not repeat all of it."""
+    if not isinstance(text, str):
+        return clip(repr(text), limit)
+    if len(text) <= limit:
+        return repr(text)
+    r = repr(text[:limit])
+    return f"{r[:-1]}…{r[-1]} ({len(text):,} characters)"
+
+
+def clip(text: str, limit: int = SHOWN) -> str:
+    """Plain text cut short the same way (a finding's `actual`)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+@dataclass
+class Budget:
+    """How much work the checks may still do in one document: comparisons of the pairwise
+    checks, and Resources compared with the ARN formats. Only a document far larger than IAM
+    accepts (lint-policy-size, an error) gets one; when a part runs out, that check stops and
+    says so once (lint-check-skipped), never silently."""
+
+    left: int                                   # pair comparisons
+    size: int                                   # the document's size, for the note
+    resources: int = 20_000                     # Resources checked against the ARN formats
+    noted: set[str] = field(default_factory=set)
+
+    def spend(self, n: int) -> bool:
+        self.left -= n
+        return self.left >= 0
+
+    def resource(self) -> bool:
+        self.resources -= 1
+        return self.resources >= 0
+
+    def note(self, st: "Stmt", rule: str, ptr: str,
+             work: str = "comparing actions pair by pair") -> list[Issue]:
+        """The one note that `rule` stopped (an empty list after the first)."""
+        if rule in self.noted:
+            return []
+        self.noted.add(rule)
+        return [Issue("lint-check-skipped", ptr,
+                     f"{rule} was not checked from here on (statement #{st.index + 1} and after): the policy has "
+                     f"{self.size:,} characters, far more than IAM accepts (see lint-policy-size), and vhv stops "
+                     f"{work} on such a policy when it would take more than a few seconds",
+                     "a policy IAM accepts (at most 6,144 characters for a managed policy), then lint it again",
+                     rule)]
 
 
 @lru_cache(maxsize=1)

@@ -39,14 +39,18 @@ def pointer(*tokens: Any) -> str:
 
 @dataclass
 class SourceMap:
+    """Where the values of a JSON text start, found when asked: a pointer is followed from the
+    top, and each object or array on the way is read once (its members skipped over by the C
+    scanner), so that locating every finding of a 10 MB file costs about one more parse."""
+
     text: str
-    values: dict[str, int] = field(default_factory=dict)   # pointer -> offset of the value
-    keys: dict[str, int] = field(default_factory=dict)     # pointer -> offset of its key (object members)
     duplicates: list[str] = field(default_factory=list)    # pointers of keys seen twice in one object
-    _lines: list[int] = field(default_factory=list)
+    out_of_range: dict[str, str] = field(default_factory=dict)   # pointer -> a number's text that reads as infinity
+    _lines: list[int] | None = None
+    _members: dict[int, dict[str, tuple[int, int]] | list[int] | None] = field(default_factory=dict)
 
     def position(self, offset: int) -> tuple[int, int]:
-        if not self._lines:
+        if self._lines is None:   # once: a one-line file has no line break, and is asked 100,000 times
             self._lines = [m.end() for m in re.finditer("\n", self.text)]
         line = bisect.bisect_right(self._lines, offset)
         start = self._lines[line - 1] if line else 0
@@ -55,31 +59,90 @@ class SourceMap:
     def locate(self, ptr: str, key: bool = False) -> tuple[int, int]:
         """Line and column of the value at `ptr` (or of its key), falling back to the
         nearest enclosing pointer that exists."""
-        while True:
-            table = self.keys if key else self.values
-            if ptr in table:
-                return self.position(table[ptr])
-            if ptr in self.values:
-                return self.position(self.values[ptr])
-            if not ptr:
-                return 1, 1
-            ptr = ptr.rsplit("/", 1)[0]
+        at, key_at = _skip(self.text, 0), None
+        for token in ptr.split("/")[1:] if ptr else ():
+            members = self._read(at)
+            token = token.replace("~1", "/").replace("~0", "~")
+            if isinstance(members, dict) and token in members:
+                key_at, at = members[token]
+            elif isinstance(members, list) and token.isdigit() and int(token) < len(members):
+                key_at, at = None, members[int(token)]
+            else:
+                break
+        return self.position(key_at if key and key_at is not None else at)
+
+    def _read(self, at: int) -> dict[str, tuple[int, int]] | list[int] | None:
+        """The members of the object (key -> offsets of the key and of the value; the last of
+        a key written twice, as JSON readers keep) or array (offsets) that starts at `at`."""
+        if at not in self._members:
+            self._members[at] = _members(self.text, at)
+        return self._members[at]
 
     def line_text(self, line: int) -> str:
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
+_SCAN = json.JSONDecoder().scan_once   # reads (and so skips) one JSON value, in C
+
+
+def _members(text: str, at: int) -> dict[str, tuple[int, int]] | list[int] | None:
+    opening = text[at] if at < len(text) else ""
+    if opening not in ("{", "["):
+        return None
+    closing = "}" if opening == "{" else "]"
+    found: dict[str, tuple[int, int]] = {}
+    items: list[int] = []
+    pos = _skip(text, at + 1)
+    if text[pos] == closing:
+        return found if opening == "{" else items
+    while True:
+        if opening == "{":
+            key_at = pos
+            key, pos = scanstring(text, pos + 1)
+            pos = _skip(text, _skip(text, pos) + 1)   # past ':'
+            found[key] = (key_at, pos)
+        else:
+            items.append(pos)
+        _, pos = _SCAN(text, pos)
+        pos = _skip(text, pos)
+        if text[pos] == closing:
+            return found if opening == "{" else items
+        pos = _skip(text, pos + 1)   # past ','
+
+
 def parse(text: str) -> tuple[Any, SourceMap]:
-    """Parse `text` as JSON (RFC 8259) recording where each value starts."""
+    """Parse `text` as JSON (RFC 8259); the SourceMap locates its values when asked.
+
+    The C decoder reads it (fast, and its error messages are good ones); only when it met
+    what needs a pointer - a key written twice in one object, a number that reads as
+    infinity, NaN or Infinity (which Python reads and JSON has not) - is the text walked
+    again in Python to find where."""
     smap = SourceMap(text)
     if text.startswith("\ufeff"):
         text = " " + text[1:]   # a BOM is not JSON, but editors write it: keep offsets
         smap.text = text
+    met: set[str] = set()
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            met.add("a key twice")
+        return out
+
+    def number(s: str) -> float:
+        value = float(s)
+        if value in (_INF, -_INF):
+            met.add("out of range")
+        return value
+
+    def constant(s: str) -> None:
+        met.add(s)
+
     try:
-        # the C decoder: fast, and its error messages are good ones
-        json.loads(text, parse_constant=lambda c: None)
-        value, _ = _value(text, _skip(text, 0), "", smap)
+        value = json.loads(text, object_pairs_hook=members, parse_float=number, parse_constant=constant)
+        if met:
+            value, _ = _value(text, _skip(text, 0), "", smap)
     except json.JSONDecodeError as exc:
         reason, at = _reason(exc)
         raise JsonSyntaxError(reason, *smap.position(at)) from None
@@ -139,7 +202,8 @@ def _skip(text: str, pos: int) -> int:
 
 
 def _value(text: str, pos: int, ptr: str, smap: SourceMap) -> tuple[Any, int]:
-    smap.values[ptr] = pos
+    """One value, recording the pointers of duplicate keys and of out-of-range numbers (and
+    refusing NaN and Infinity where they are)."""
     ch = text[pos]
     if ch == "{":
         out: dict[str, Any] = {}
@@ -147,12 +211,10 @@ def _value(text: str, pos: int, ptr: str, smap: SourceMap) -> tuple[Any, int]:
         if text[pos] == "}":
             return out, pos + 1
         while True:
-            key_at = pos
             key, pos = scanstring(text, pos + 1)
             child = ptr + "/" + escape(key)
             if key in out:
                 smap.duplicates.append(child)
-            smap.keys[child] = key_at
             pos = _skip(text, _skip(text, pos) + 1)   # past ':'
             out[key], pos = _value(text, pos, child, smap)
             pos = _skip(text, pos)
@@ -181,4 +243,12 @@ def _value(text: str, pos: int, ptr: str, smap: SourceMap) -> tuple[Any, int]:
         word = re.match(r"-?\w*", text[pos:pos + 12]).group() or text[pos]  # type: ignore[union-attr]
         raise _NotJson(f"{word!r} is not a JSON value", pos)
     s = m.group()
-    return (float(s) if any(c in s for c in ".eE") else int(s)), m.end()
+    if not any(c in s for c in ".eE"):
+        return int(s), m.end()
+    number = float(s)
+    if number in (_INF, -_INF):   # 1e999999: Python's decoder reads infinity, without a word
+        smap.out_of_range[ptr] = s
+    return number, m.end()
+
+
+_INF = float("inf")

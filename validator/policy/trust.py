@@ -5,8 +5,8 @@ import re
 
 from validator.policy import catalogue
 from validator.policy.document import action_matches
-from validator.policy.lintmodel import TRUST_ACTIONS, Issue, Stmt
-from validator.policy.meaning import PLACEHOLDER
+from validator.policy.lintmodel import TRUST_ACTIONS, Issue, Stmt, shown
+from validator.policy.meaning import is_placeholder
 
 PRINCIPAL_KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
 _IAM_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::(\d{12}):(root|user/.+|role/.+|assumed-role/.+|"
@@ -36,12 +36,13 @@ def principals(st: Stmt, account: str | None) -> list[Issue]:
         for kind, values in p.items():
             if kind not in PRINCIPAL_KINDS:
                 near = catalogue.nearest(kind, PRINCIPAL_KINDS, cutoff=0.5)
-                out.append(Issue("lint-trust-principal-invalid", st.at(key, kind), f"unknown principal type {kind!r}",
+                out.append(Issue("lint-trust-principal-invalid", st.at(key, kind),
+                                 f"unknown principal type {shown(kind)}",
                                  f'"{near}"' if near else "AWS, Service, Federated or CanonicalUser", kind,
                                  at_key=True))
                 continue
             for v, ptr in _strings(values, st.at(key, kind)):
-                if PLACEHOLDER.search(v):
+                if is_placeholder(v):
                     continue
                 issue = _principal(kind, v, ptr, st.allow and key == "Principal")
                 if issue:
@@ -69,7 +70,7 @@ def _principal(kind: str, v: str, ptr: str, allow: bool) -> Issue | None:
             return _star(ptr, '"AWS": "*"') if allow else None
         if _IAM_ARN.match(v) or catalogue.ACCOUNT.match(v):
             return None
-        return Issue("lint-trust-principal-invalid", ptr, f"AWS principal {v!r} is neither an IAM ARN nor a "
+        return Issue("lint-trust-principal-invalid", ptr, f"AWS principal {shown(v)} is neither an IAM ARN nor a "
                      "12-digit account id", '"arn:aws:iam::ACCOUNT:role/NAME" or "123456789012"', v)
     if kind == "Service":
         m = _SERVICE.match(v)
@@ -78,15 +79,15 @@ def _principal(kind: str, v: str, ptr: str, allow: bool) -> Issue | None:
                   or m.group(1) in _EXTRA_SERVICE_NAMES):
             return None
         guess = catalogue.nearest(v.split(".")[0], catalogue.services() | _EXTRA_SERVICE_NAMES, cutoff=0.6)
-        return Issue("lint-trust-principal-invalid", ptr, f"{v!r} is not a known service principal",
+        return Issue("lint-trust-principal-invalid", ptr, f"{shown(v)} is not a known service principal",
                      f'"{guess}.amazonaws.com"' if guess else '"SERVICE.amazonaws.com", e.g. "ec2.amazonaws.com"', v)
     if kind == "Federated":
         if _FEDERATED_ARN.match(v) or _HOST.match(v):
             return None
-        return Issue("lint-trust-principal-invalid", ptr, f"federated principal {v!r} is neither an identity "
+        return Issue("lint-trust-principal-invalid", ptr, f"federated principal {shown(v)} is neither an identity "
                      "provider ARN nor a provider host", '"arn:aws:iam::ACCOUNT:oidc-provider/HOST"', v)
     if not re.fullmatch(r"[0-9a-f]{64}", v):
-        return Issue("lint-trust-principal-invalid", ptr, f"CanonicalUser {v!r} is not a canonical user id",
+        return Issue("lint-trust-principal-invalid", ptr, f"CanonicalUser {shown(v)} is not a canonical user id",
                      "a 64-character hexadecimal canonical user id", v)
     return None
 
@@ -98,8 +99,8 @@ def actions(st: Stmt) -> list[Issue]:
         if pattern.lower() in allowed:
             continue
         wild = "*" in pattern or "?" in pattern
-        what = (f"{pattern!r} is a wildcard: it hides which of the assume-role actions are allowed" if wild
-                else f"{pattern!r} is not an action a trust policy grants")
+        what = (f"{shown(pattern)} is a wildcard: it hides which of the assume-role actions are allowed" if wild
+                else f"{shown(pattern)} is not an action a trust policy grants")
         out.append(Issue("lint-trust-action", ptr, what, '"sts:AssumeRole" (plus "sts:TagSession" if sessions are '
                          "tagged)", pattern))
     return out
@@ -116,7 +117,7 @@ def _external_id(st: Stmt, account: str | None) -> list[Issue]:
                                       for b in cond.values()):
         return []
     for v, ptr in _strings(p["AWS"], st.at("Principal", "AWS")):
-        if PLACEHOLDER.search(v):
+        if is_placeholder(v):
             continue   # the guide's placeholder: lint-guide-placeholder says what to write there
         acct = v if catalogue.ACCOUNT.match(v) else (v.split(":")[4] if _IAM_ARN.match(v) else None)
         if not acct or acct == account:
@@ -124,7 +125,7 @@ def _external_id(st: Stmt, account: str | None) -> list[Issue]:
         whose = ("another account" if account else
                  f"account {acct}, another account unless it is yours (pass --account YOUR_ACCOUNT_ID if this is "
                  "your own account)")
-        return [Issue("lint-trust-no-external-id", ptr, f"the role trusts {v!r}, {whose}, without an "
+        return [Issue("lint-trust-no-external-id", ptr, f"the role trusts {shown(v)}, {whose}, without an "
                       "sts:ExternalId condition (confused deputy)",
                       '"Condition": {"StringEquals": {"sts:ExternalId": "THE-ID-THE-OTHER-PARTY-GAVE-YOU"}}', v)]
     return []

@@ -5,15 +5,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-import fnmatch
-
 from validator.policy import catalogue, retired
-from validator.policy.lintmodel import Issue, Stmt
+from validator.policy.glob import compile_glob, literal_length
+from validator.policy.lintmodel import SHOWN, Issue, Stmt, clip, shown
 
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+\Z")
 _HOSTLIKE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+(/.*)?\Z", re.I)
+_MAX_ACTION = 256   # far more than any "service:ActionName" (the longest is under 130 characters)
 
 
 def actions(st: Stmt) -> list[Issue]:
@@ -36,43 +37,68 @@ def _action(pattern: str, ptr: str) -> Issue | None:
     if not _ACTION.match(pattern):
         fixed = re.sub(r"[\s]+", "", pattern)
         fixed = re.sub(r"^([A-Za-z0-9-]+)[-_./ ]+", r"\1:", fixed) if ":" not in fixed else fixed
-        return Issue("lint-action-format", ptr, f"{pattern!r} is not an action (SERVICE:Action)",
-                     f'"{fixed}"' if _ACTION.match(fixed) else '"service:ActionName", e.g. "ec2:DescribeInstances"',
-                     pattern)
+        return Issue("lint-action-format", ptr, f"{shown(pattern)} is not an action (SERVICE:Action)",
+                     clip(f'"{fixed}"') if _ACTION.match(fixed) else
+                     '"service:ActionName", e.g. "ec2:DescribeInstances"', clip(pattern))
     service, name = pattern.split(":", 1)
     svc = service.lower()
     if "*" in svc or "?" in svc:
         return None if catalogue.expand(pattern) else Issue(
-            "lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no AWS action",
-            "a pattern that names existing actions", pattern)
+            "lint-pattern-matches-nothing", ptr, f"action pattern {shown(pattern)} matches no AWS action"
+            + _too_long(pattern), "a pattern that names existing actions", clip(pattern))
     if svc not in catalogue.services():
         if retired.service(svc):
-            return _retired(pattern, ptr, f"the service prefix {service!r} is retired: AWS no longer lists it")
+            return _retired(pattern, ptr, f"the service prefix {shown(service)} is retired: AWS no longer lists it")
         near = catalogue.nearest(svc, catalogue.services())
-        return Issue("lint-unknown-service", ptr, f"unknown service prefix {service!r} in {pattern!r}",
-                     f'"{near}:{name}"' if near else "a service prefix such as ec2, iam, s3", pattern)
+        return Issue("lint-unknown-service", ptr, f"unknown service prefix {shown(service)} in {shown(pattern)}",
+                     clip(f'"{near}:{name}"') if near else "a service prefix such as ec2, iam, s3", clip(pattern))
     if "*" in name or "?" in name:
         if catalogue.expand(pattern):
             return None
-        if fnmatch.filter(retired.actions(svc), name.lower()):
-            return _retired(pattern, ptr, f"{pattern!r} matches only actions AWS has retired")
-        near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()], cutoff=0.5)
-        return Issue("lint-pattern-matches-nothing", ptr, f"action pattern {pattern!r} matches no {svc} action",
-                     "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""), pattern)
+        if _retired_match(svc, name.lower()):
+            return _retired(pattern, ptr, f"{shown(pattern)} matches only actions AWS has retired")
+        near = catalogue.nearest(name, _names(svc), cutoff=0.5)
+        return Issue("lint-pattern-matches-nothing", ptr, f"action pattern {shown(pattern)} matches no {svc} action"
+                     + _too_long(name, svc),
+                     "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""), clip(pattern))
     if name.lower() not in catalogue.actions(svc):
         if name.lower() in retired.actions(svc):
-            return _retired(pattern, ptr, f"{pattern!r} is retired: {svc} no longer has the action {name!r}")
-        near = catalogue.nearest(name, [a.name for a in catalogue.actions(svc).values()])
-        return Issue("lint-unknown-action", ptr, f"unknown action {pattern!r}: {svc} has no action {name!r}",
+            return _retired(pattern, ptr, f"{shown(pattern)} is retired: {svc} no longer has the action {shown(name)}")
+        near = catalogue.nearest(name, _names(svc))
+        return Issue("lint-unknown-action", ptr, f"unknown action {shown(pattern)}: {svc} has no action "
+                     f"{shown(name)}" + _too_long(name, svc),
                      f'"{svc}:{near}"' if near else f"an action of {svc} (see the Service Authorization Reference)",
-                     pattern)
+                     clip(pattern))
     return None
+
+
+@lru_cache(maxsize=None)
+def _names(svc: str) -> tuple[str, ...]:
+    """The service's action names as AWS spells them (one tuple: `nearest` remembers answers)."""
+    return tuple(a.name for a in catalogue.actions(svc).values())
+
+
+def _retired_match(svc: str, name: str) -> bool:
+    """Does the (lower-case) wildcard match an action the service retired?"""
+    gone = retired.actions(svc)
+    if not gone or literal_length(name) > max(map(len, gone)):
+        return False
+    return bool(compile_glob(name).filter(gone))
+
+
+def _too_long(name: str, svc: str | None = None) -> str:
+    """Why nothing matches, when the name is longer than any action (a 10 MB action): it is
+    said, and nothing was compared."""
+    if literal_length(name) <= _MAX_ACTION:
+        return ""
+    count = "" if len(name) > SHOWN else f"{len(name):,} characters: "   # a longer one is shown with its count
+    return f" ({count}no {svc + ' ' if svc else ''}action is that long)"
 
 
 def _retired(pattern: str, ptr: str, what: str) -> Issue:
     return Issue("lint-retired-action", ptr, f"{what}; it is not in the Service Authorization Reference "
                  f"({catalogue.version()}), so it grants nothing today",
-                 "remove it, or use the action that replaced it", pattern)
+                 "remove it, or use the action that replaced it", clip(pattern))
 
 
 # ------------------------------------------------------------------ conditions
@@ -84,9 +110,11 @@ def conditions(st: Stmt) -> list[Issue]:
         for op in cond:
             if not catalogue.known_operator(op):
                 near = catalogue.nearest(op, catalogue.OPERATORS, cutoff=0.6)
-                out.append(Issue("lint-unknown-operator", st.at("Condition", op), f"unknown condition operator {op!r}",
-                                 f'"{near}"' if near else "an operator such as StringEquals", op, at_key=True))
+                out.append(Issue("lint-unknown-operator", st.at("Condition", op),
+                                 f"unknown condition operator {shown(op)}",
+                                 f'"{near}"' if near else "an operator such as StringEquals", clip(op), at_key=True))
     supported = _supported_keys(st)
+    acts: _Acts | None = None
     for op, key, values, ptr in st.conditions():
         hit = catalogue.condition_key(key)
         prefix = key.split(":", 1)[0].lower()
@@ -96,14 +124,15 @@ def conditions(st: Stmt) -> list[Issue]:
             if retired.service(prefix):
                 continue   # the key of a retired service: its actions are reported as retired
             near = catalogue.nearest(key, catalogue.key_candidates(key), cutoff=0.7)
-            out.append(Issue("lint-unknown-condition-key", ptr, f"unknown condition key {key!r}",
+            out.append(Issue("lint-unknown-condition-key", ptr, f"unknown condition key {shown(key)}",
                              f'"{near}"' if near else "a global aws: key or a key of the action's service",
-                             key, at_key=True))
+                             clip(key), at_key=True))
             continue
         pattern, info = hit
         if supported is not None and (info.per_service or (not info.global_ and prefix in catalogue.services())) \
                 and pattern not in supported:
-            out.append(_unsupported(st, key, pattern, info, ptr))
+            acts = acts or _Acts(st)
+            out.append(_unsupported(acts, key, pattern, info, ptr))
         if catalogue.known_operator(op):
             out += _operator_type(op, key, info, ptr)
             out += _set_operator(op, key, info, ptr, st)
@@ -111,48 +140,64 @@ def conditions(st: Stmt) -> list[Issue]:
     return out
 
 
-def _unsupported(st: Stmt, key: str, pattern: str, info: catalogue.KeyInfo, ptr: str) -> Issue:
+class _Acts:
+    """What `_unsupported` needs of the statement's actions, worked out once for all its
+    condition keys (a statement of ec2:* has 700 actions; a policy may have 100,000 keys)."""
+
+    def __init__(self, st: Stmt) -> None:
+        self.acts = [a for exp in st.expanded.values() for a in exp]
+        self.services = {a.service for a in self.acts} | {catalogue.ARN_ALIASES.get(a.service, "") for a in self.acts}
+        self.names = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
+        self.any_resource = any(a.resource_types for a in self.acts)
+        self._trusted: dict[str, bool] = {}
+
+    def reference_trusted(self, prefix: str) -> bool:
+        """No tagging action, and no action of a renamed service under its other name `prefix`."""
+        if prefix not in self._trusted:
+            self._trusted[prefix] = not any(a.name.lower() in catalogue.TAGGING_ACTIONS
+                                            or catalogue.ARN_ALIASES.get(a.service) == prefix for a in self.acts)
+        return self._trusted[prefix]
+
+
+def _unsupported(acts: _Acts, key: str, pattern: str, info: catalogue.KeyInfo, ptr: str) -> Issue:
     """A key no action of the statement lists. Sure (error) when the key cannot be in those
     requests at all: another service's key, a resource tag on actions that act on no resource,
     or a service key the reference lists for other actions of its service but for none of these.
     Otherwise the reference may just not list it for these actions (tag keys, keys it lists for
     no action at all, tagging actions and the prefixes two services share): a warning."""
-    acts = [a for exp in st.expanded.values() for a in exp]
-    services = {a.service for a in acts} | {catalogue.ARN_ALIASES.get(a.service, "") for a in acts}
     prefix = key.split(":", 1)[0].lower()
-    names = ", ".join(sorted(st.expanded)[:4]) + ("..." if len(st.expanded) > 4 else "")
+    names = acts.names
     resource_tag = info.per_service and "resourcetag/" in key.lower()
     move = f"move {info.name} to a statement with actions that support it, or remove it"
-    if (not info.global_ and prefix not in services) or (resource_tag and not any(a.resource_types for a in acts)):
-        why = (f"{key!r} is a key of {prefix}, and no action of this statement ({names}) is" if not info.global_
-               else f"{key!r} is the tag of a resource, and no action of this statement ({names}) acts on one")
+    if (not info.global_ and prefix not in acts.services) or (resource_tag and not acts.any_resource):
+        why = (f"{shown(key)} is a key of {prefix}, and no action of this statement ({names}) is" if not info.global_
+               else f"{shown(key)} is the tag of a resource, and no action of this statement ({names}) acts on one")
         return Issue("lint-condition-key-unsupported", ptr, f"condition key {why}, so the condition never matches",
-                     move, key, at_key=True)
+                     move, clip(key), at_key=True)
     listed = catalogue.key_actions(prefix).get(pattern, ()) if not info.global_ else ()
     if listed and _reference_complete(pattern, acts, prefix):
         named = [f"{prefix}:{n}" for n in listed[:4]]
-        shown = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + \
+        which = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + \
             (f" (and {len(listed) - 4} more)" if len(listed) > 4 else "")
-        return Issue("lint-condition-key-unsupported", ptr, f"condition key {key!r} is set only for {shown}, not for "
-                     f"any action of this statement ({names}): these requests never carry it, so the condition "
+        return Issue("lint-condition-key-unsupported", ptr, f"condition key {shown(key)} is set only for {which}, not "
+                     f"for any action of this statement ({names}): these requests never carry it, so the condition "
                      "does not do what it says (it never matches; with IfExists or Null it always does)",
                      f"move {info.name} to a statement of {', '.join(f'{prefix}:{n}' for n in listed[:3])}, "
-                     "or remove it", key, at_key=True)
-    return Issue("lint-condition-key-unlisted", ptr, f"condition key {key!r} is not listed for any action of this "
-                 f"statement ({names}) in the Service Authorization Reference; if the service does not set it, "
+                     "or remove it", clip(key), at_key=True)
+    return Issue("lint-condition-key-unlisted", ptr, f"condition key {shown(key)} is not listed for any action of "
+                 f"this statement ({names}) in the Service Authorization Reference; if the service does not set it, "
                  "the condition never matches", f"check that {prefix} sets {info.name} for these actions, or remove it",
-                 key, at_key=True)
+                 clip(key), at_key=True)
 
 
-def _reference_complete(pattern: str, acts: list[catalogue.Action], prefix: str) -> bool:
+def _reference_complete(pattern: str, acts: _Acts, prefix: str) -> bool:
     """Can the reference's word that these actions do not support the key be trusted? Not for
     tag keys (it lists them per action and lags behind), tagging actions, the prefixes two
     services share (one action table for both), or a renamed service's actions under its other name."""
     low = pattern.lower()
     if "tag/" in low or low.endswith(":tagkeys") or prefix in catalogue.MERGED_PREFIXES:
         return False
-    return not any(a.name.lower() in catalogue.TAGGING_ACTIONS or catalogue.ARN_ALIASES.get(a.service) == prefix
-                   for a in acts)
+    return acts.reference_trusted(prefix)
 
 
 def _supported_keys(st: Stmt) -> set[str] | None:
@@ -207,8 +252,8 @@ def _operator_type(op: str, key: str, info: catalogue.KeyInfo, ptr: str) -> list
     want = _FIRST[ktype][1 if negative else 0] + ("IfExists" if base.endswith("IfExists") else "")
     if prefix:
         want = f"{prefix}:{want}"
-    return [Issue("lint-operator-type-mismatch", ptr, f"{op} compares {key!r} as {_AS[family]}, but {info.name} is "
-                  f"{what}: {why}",
+    return [Issue("lint-operator-type-mismatch", ptr, f"{op} compares {shown(key)} as {_AS[family]}, but "
+                  f"{info.name} is {what}: {why}",
                   f'"{want}": {{"{key}": ...}}', op, at_key=True)]
 
 
@@ -219,7 +264,7 @@ def _set_operator(op: str, key: str, info: catalogue.KeyInfo, ptr: str, st: Stmt
     why = ("is true when the key is absent, so it also matches every request without it"
            if prefix == "ForAllValues" else "on a single-valued key is the plain operator, written confusingly")
     return [Issue("lint-forallvalues-single-valued", st.at("Condition", op),
-                  f"{op} with the single-valued key {key!r}: {prefix} {why}",
+                  f"{op} with the single-valued key {shown(key)}: {prefix} {why}",
                   f'"{base}": {{"{key}": ...}}', op, at_key=True)]
 
 
@@ -241,7 +286,7 @@ def _values(op: str, key: str, values: Any, ptr: str) -> list[Issue]:
             continue
         if not check[0](v):
             at = f"{ptr}/{i}" if isinstance(values, list) else ptr
-            out.append(Issue("lint-condition-value", at, f"{op} {key!r}: {v!r} is not {check[1]}",
+            out.append(Issue("lint-condition-value", at, f"{op} {shown(key)}: {shown(v)} is not {check[1]}",
                              check[2], str(v)))
     return out
 

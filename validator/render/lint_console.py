@@ -33,13 +33,16 @@ def excerpt(line: str, column: int, width: int = WIDTH) -> tuple[str, int]:
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     sources: dict[str, str] = meta.get("sources", {})
     out: list[str] = []
+    split: dict[str, list[str]] = {}  # each file's lines, split once (100,000 findings in one file)
     for f in findings:
         where = f"{f.file}:{f.line}:{f.column}" if f.line else f"{f.file}"
         label = "error" if f.status == "error" else LABEL.get(f.severity, f.severity)
         out.append(visible(f"{where}: {label}[{f.rule_id}]: {f.message}"))
         text = sources.get(f.file or "")
         if text is not None and f.line:
-            lines = text.splitlines()
+            lines = split.get(f.file or "")
+            if lines is None:
+                lines = split[f.file or ""] = text.splitlines()
             if 0 < f.line <= len(lines):
                 src, caret = excerpt(lines[f.line - 1].replace("\t", " "), f.column or 1)
                 src, caret = visible(src), len(visible(src[:caret]))  # escapes widen the line: move the caret
