@@ -447,3 +447,53 @@ def test_a_hostile_wildcard_pattern_is_linted_quickly(tmp_path, capsys):
         {"Effect": "Allow", "Action": ["*" * 60 + "a", "autoscaling:" + "*" * 40 + "x"], "Resource": "*"}]}))
     code, out, _err = vhv(capsys, "lint", str(f), "--format", "json")
     assert code == 1 and json.loads(out)["findings"]
+
+
+# found by bench/hostile.py's sweep: a statement vhv could not read as IAM does was skipped, so
+# a wider statement hidden behind a broken Effect/Action/Resource left *-within-guide passing
+@pytest.mark.parametrize("key, value", [("Effect", 7), ("Effect", None), ("Action", None), ("Action", []),
+                                        ("Resource", None), ("Resource", [7]), ("Condition", {"StringEquals": {"k": {}}})])
+def test_a_policy_statement_vhv_cannot_read_is_error_not_within_the_guide(capsys, golden_snapshot, tmp_path, key,
+                                                                          value):
+    doc = json.loads(golden_snapshot.read_text())
+    statement = doc["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"][0]
+    statement[key] = value
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
+    assert code == 2
+    got = {f["rule_id"]: f for f in findings}
+    for rule in ("master-policy-within-guide", "master-policy-describe"):
+        assert got[rule]["status"] == "error", got[rule]
+        assert "ValohaiMasterPolicy (default version v1) cannot be read as a policy: statement #1" in \
+            got[rule]["message"] or "Condition" in got[rule]["message"], got[rule]["message"]
+
+
+def test_a_statement_with_neither_action_nor_resource_is_error(capsys, golden_snapshot, tmp_path):
+    doc = json.loads(golden_snapshot.read_text())
+    statement = doc["data"]["policies"]["ValohaiWorkerPolicy"]["document"]["Statement"][0]
+    del statement["Resource"]
+    code, findings = _check_snapshot(capsys, tmp_path, doc)
+    [f] = [f for f in findings if f["rule_id"] == "worker-policy-within-guide"]
+    assert f["status"] == "error" and "needs exactly one of Resource and NotResource" in f["message"]
+
+
+@pytest.mark.parametrize("field, rule, status, fragment", [
+    ("cidr", "subnets-cidr-in-vpc", "fail", "has no IPv4 CIDR"),
+    ("az", "subnets-one-per-zone", "error", "the availability zone of valohai-subnet-1"),
+])
+def test_a_subnet_without_cidr_or_zone_is_judged_not_an_internal_error(capsys, golden_snapshot, tmp_path, field,
+                                                                       rule, status, fragment):
+    doc = json.loads(golden_snapshot.read_text())
+    [subnet] = [s for s in doc["data"]["subnets"] if s["name"] == "valohai-subnet-1"]
+    subnet[field] = None
+    _code, findings = _check_snapshot(capsys, tmp_path, doc)
+    mine = [f for f in findings if f["rule_id"] == rule and f["status"] != "pass"]
+    assert mine and all(f["status"] == status and fragment in f["message"] for f in mine), mine
+    assert not [f for f in findings if "internal error" in f["message"]]
+
+
+def test_an_igw_attachment_without_a_vpc_is_not_attached(capsys, golden_snapshot, tmp_path):
+    doc = json.loads(golden_snapshot.read_text())
+    doc["data"]["igws"][0]["attachments"][0]["vpc_id"] = None
+    _code, findings = _check_snapshot(capsys, tmp_path, doc)
+    [f] = [f for f in findings if f["rule_id"] == "igw-attached"]
+    assert f["status"] == "fail" and "attached to: nothing" in f["message"], f

@@ -47,6 +47,9 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
     out = []
     for s in _vpc_subnets(ctx):
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
+        if not s.get("cidr"):  # an IPv6-only subnet: the guide's subnets are IPv4 /20s
+            out.append(bad(f"{_sub(s)} has no IPv4 CIDR", f"inside {vpc['cidr']}", "no IPv4 CIDR", **kw))
+            continue
         net = ipaddress.ip_network(s["cidr"])
         if any(net.version == n.version and net.subnet_of(n) for n in nets):
             out.append(ok(f"{_sub(s)} {s['cidr']} is inside {vpc['cidr']}", f"inside {vpc['cidr']}", s["cidr"], **kw))
@@ -62,7 +65,9 @@ def distinct_az(ctx: Context) -> list[Outcome]:
     by_az: dict[str, list[dict]] = defaultdict(list)
     subnets = _vpc_subnets(ctx)
     for s in subnets:
-        by_az[s.get("az")].append(s)
+        if not s.get("az"):
+            raise Undecidable(f"the availability zone of {_sub(s)} was not read")
+        by_az[s["az"]].append(s)
     clashes = {az: ss for az, ss in by_az.items() if len(ss) > 1}
     if clashes:
         text = "; ".join(f"{', '.join(_sub(s) for s in ss)} share {az}" for az, ss in sorted(clashes.items()))
@@ -77,7 +82,8 @@ def igw_attached(ctx: Context) -> list[Outcome]:
     igw = ctx.resource()
     vpc = ctx.resource("vpc")
     kw = {"resource_id": igw["id"]}
-    vpcs = [a["vpc_id"] for a in igw.get("attachments", []) if a.get("state") in ("available", "attached")]
+    vpcs = [a["vpc_id"] for a in igw.get("attachments", [])
+            if a.get("state") in ("available", "attached") and a.get("vpc_id")]
     if vpc["id"] in vpcs:
         return [ok(f"valohai-igw ({igw['id']}) is attached to valohai-vpc ({vpc['id']})", vpc["id"], vpcs, **kw)]
     actual = vpcs or "not attached"

@@ -88,7 +88,11 @@ def canonical_condition(cond: Any) -> Condition:
         if not isinstance(block, dict):
             raise PolicyError(f"Condition operator {op!r} must map keys to values")
         for key, values in block.items():
-            out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in as_list(values))))
+            listed = values if isinstance(values, list) else [values]
+            if not listed or not all(isinstance(v, (str, int, float)) for v in listed):
+                raise PolicyError(f"Condition {op!r} {key!r}: values must be strings, numbers or booleans, "
+                                  f"not {_brief(values)}")
+            out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in listed)))
     return frozenset(out)
 
 
@@ -97,6 +101,10 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
         return (("*", "*"),)
     if not isinstance(value, dict):
         raise PolicyError("Principal must be \"*\" or an object such as {\"AWS\": ...}")
+    for t, vs in value.items():
+        listed = vs if isinstance(vs, list) else [vs]
+        if not listed or not all(isinstance(v, str) for v in listed):
+            raise PolicyError(f"Principal {t!r} must be a string or a non-empty list of strings, not {_brief(vs)}")
     return tuple(sorted((str(t), str(v)) for t, vs in value.items() for v in as_list(vs)))
 
 
@@ -128,15 +136,24 @@ def _statements(raw: Any) -> list[Statement]:
         if not isinstance(st, dict):
             raise PolicyError(f"statement #{i + 1} is not an object")
         principal = st.get("Principal", st.get("NotPrincipal"))
+        effect = st.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise PolicyError(f"statement #{i + 1}: Effect must be \"Allow\" or \"Deny\", not {_brief(effect)}")
+        actions, not_actions = _keep(st, "Action", i), _keep(st, "NotAction", i)
+        resources, not_resources = _keep(st, "Resource", i), _keep(st, "NotResource", i)
+        if (actions is None) == (not_actions is None):
+            raise PolicyError(f"statement #{i + 1}: needs exactly one of Action and NotAction")
+        if principal is None and (resources is None) == (not_resources is None):
+            raise PolicyError(f"statement #{i + 1}: needs exactly one of Resource and NotResource")
         out.append(
             Statement(
                 index=i,
                 sid=st.get("Sid"),
-                effect=str(st.get("Effect", "")),
-                actions=_keep(st, "Action"),
-                not_actions=_keep(st, "NotAction"),
-                resources=_keep(st, "Resource"),
-                not_resources=_keep(st, "NotResource"),
+                effect=effect,
+                actions=actions,
+                not_actions=not_actions,
+                resources=resources,
+                not_resources=not_resources,
                 condition=canonical_condition(st.get("Condition")),
                 principals=_principals(principal) if principal is not None else None,
                 not_principal="NotPrincipal" in st,
@@ -145,13 +162,24 @@ def _statements(raw: Any) -> list[Statement]:
     return out
 
 
-def _keep(st: dict[str, Any], key: str) -> tuple[str, ...] | None:
+def _keep(st: dict[str, Any], key: str, i: int = 0) -> tuple[str, ...] | None:
+    """A statement's Action/NotAction/Resource/NotResource: a string or a non-empty list of
+    strings, as IAM takes them; anything else is a PolicyError, not an empty or "7" element
+    (a statement read as touching nothing would make a wider policy look within the guide)."""
     if key not in st:
         return None
     value = st[key]
     if isinstance(value, str):
         return (value,)
-    return tuple(str(a) for a in as_list(value))
+    if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
+        return tuple(value)
+    raise PolicyError(f"statement #{i + 1}: {key} must be a string or a non-empty list of strings, "
+                      f"not {_brief(value)}")
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ------------------------------------------------------------------ actions
