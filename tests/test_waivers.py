@@ -274,6 +274,10 @@ def test_bad_waiver_file_is_one_line_naming_file_and_key(dead_aws, params_file, 
 
 @pytest.mark.parametrize("text, wanted", [
     ("waivers: [\n", r":2:1: not valid YAML or JSON"),
+    # a billion laughs: without the bound the schema walked 387 million values (52 s, 2.2 GB)
+    ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+                                                   for a, b in zip("abcdefgh", "bcdefghi")) + "waivers: *i\n",
+     r": expands to more than 200000 values \(YAML aliases\?\); refusing to read it"),
     ("waivers:\n- rule: eip-associated\n  rule: queue-ssh\n", r":3:3: not valid YAML or JSON: duplicate key 'rule' "
                                                               r"\(first at line 2\)"),
     ("- rule: eip-associated\n", r": expected a mapping with a `waivers:` list .*got a list"),

@@ -98,6 +98,7 @@ def load(path: str | Path, pack: Any) -> list[Waiver]:
         raise VhvError(f"{p}{where}: not valid YAML or JSON: {problem}") from None
     except RecursionError:
         raise VhvError(f"{p}: nested too deeply") from None
+    bounded.check(data, str(p))  # aliases that expand to billions: refused before the schema walks them
     if not isinstance(data, dict):
         kind = "an empty file" if data is None else f"a {type(data).__name__}"
         raise VhvError(f"{p}: expected a mapping with a `waivers:` list (see `vhv schema waivers`), got {kind}")
