@@ -497,3 +497,16 @@ def test_an_igw_attachment_without_a_vpc_is_not_attached(capsys, golden_snapshot
     _code, findings = _check_snapshot(capsys, tmp_path, doc)
     [f] = [f for f in findings if f["rule_id"] == "igw-attached"]
     assert f["status"] == "fail" and "attached to: nothing" in f["message"], f
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    # found by the lint work: `RECORDED\b.*\bHERE` backtracked on many RECORDED and no HERE (a hang)
+    ("assume_role_arn", "RECORDED " * 50_000, "is not an ARN"),
+    ("assume_role_arn", "RECORDED " * 50_000 + "HERE", "is the guide's placeholder"),
+    ("vpc_cidr", "10." * 100_000, "is not a CIDR"),
+])
+def test_a_huge_params_value_is_judged_quickly_and_quoted_short(capsys, tmp_path, key, value, fragment):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({**DEMO_PARAMS, key: value}, width=10**9))
+    code, _out, err = vhv(capsys, "check", "--params", str(path))
+    assert code == 2 and fragment in err and "characters)" in err and len(err) < 1000, err[:300]

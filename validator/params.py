@@ -25,7 +25,6 @@ REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc
 # admin_cidr is needed only when the user installs the queue themselves.
 OPTIONAL = ("admin_cidr", "account_id", "waivers")
 CHOICES = ("self", "valohai")
-PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)
 ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
     r"(?P<kind>root|role/(?P<role>[\w+=,.@/-]{1,512})|user/(?P<user>[\w+=,.@/-]{1,512}))$"
@@ -134,30 +133,38 @@ def check_region(value: str) -> str | None:
     guess = re.sub(r"-[li]$", "-1", value.strip().lower().replace("_", "-"))
     near = [guess] if guess in known_regions() else difflib.get_close_matches(value, sorted(known_regions()), n=1)
     hint = f"; did you mean {near[0]!r}?" if near else ""
-    return f"{value!r} is not an AWS region{hint}"
+    return f"{_q(value)} is not an AWS region{hint}"
+
+
+def _q(value: str, quote: bool = True) -> str:
+    """`value` for a one-line message: quoted, cut to 200 characters (a value may be 1 MB)."""
+    text = repr(value) if quote else value
+    return text if len(text) <= 200 else f"{text[:160]}...({len(value):,} characters)"
 
 
 def check_arn(value: str) -> str | None:
-    if PLACEHOLDER.search(value):
-        return f"{value!r} is the guide's placeholder; ask your Valohai contact for the AssumeRole ARN"
+    from validator.policy.document import is_placeholder  # linear: a value of many RECORDED hung the regex
+
+    if is_placeholder(value):
+        return f"{_q(value)} is the guide's placeholder; ask your Valohai contact for the AssumeRole ARN"
     m = ARN_RE.match(value)
     if m:
         return None
     if not value.startswith("arn:"):
-        return f"{value!r} is not an ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
+        return f"{_q(value)} is not an ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
     parts = value.split(":", 5)
     if len(parts) < 6:
-        return f"{value!r} has {len(parts)} ':'-separated fields, an IAM ARN has 6 (arn:aws:iam::<account>:role/<name>)"
+        return f"{_q(value)} has {len(parts)} ':'-separated fields, an IAM ARN has 6 (arn:aws:iam::<account>:role/<name>)"
     _, partition, service, region, account, res = parts
     if partition not in ("aws", "aws-cn", "aws-us-gov"):
-        return f"{value!r}: partition {partition!r} is not aws, aws-cn or aws-us-gov"
+        return f"{_q(value)}: partition {_q(partition)} is not aws, aws-cn or aws-us-gov"
     if service != "iam":
-        return f"{value!r}: service {service!r} should be 'iam'"
+        return f"{_q(value)}: service {_q(service)} should be 'iam'"
     if region:
-        return f"{value!r}: IAM ARNs have an empty region field, found {region!r}"
+        return f"{_q(value)}: IAM ARNs have an empty region field, found {_q(region)}"
     if not re.fullmatch(r"\d{12}", account):
-        return f"{value!r}: account {account!r} is not 12 digits"
-    return f"{value!r}: resource {res!r} should be role/<name>, user/<name> or root"
+        return f"{_q(value)}: account {_q(account)} is not 12 digits"
+    return f"{_q(value)}: resource {_q(res)} should be role/<name>, user/<name> or root"
 
 
 def check_cidr(value: str) -> str | None:
@@ -167,12 +174,12 @@ def check_cidr(value: str) -> str | None:
         try:
             loose = ipaddress.ip_network(value, strict=False)
         except ValueError:
-            return f"{value!r} is not a CIDR ({exc}); write it as 10.0.0.0/16 or 203.0.113.7/32"
-        return f"{value!r} has host bits set; did you mean {str(loose)!r}?"
+            return f"{_q(value)} is not a CIDR ({_q(str(exc), quote=False)}); write it as 10.0.0.0/16 or 203.0.113.7/32"
+        return f"{_q(value)} has host bits set; did you mean {str(loose)!r}?"
     if net.version != 4:
-        return f"{value!r} is IPv6; the guide's VPC and rules use IPv4 CIDRs"
+        return f"{_q(value)} is IPv6; the guide's VPC and rules use IPv4 CIDRs"
     if "/" not in value:
-        return f"{value!r} has no prefix length; write it as {value}/32 for one address"
+        return f"{_q(value)} has no prefix length; write it as {value}/32 for one address"
     return None
 
 
@@ -182,14 +189,14 @@ def check_vpc_cidr(value: str) -> str | None:
         return problem
     prefix = ipaddress.ip_network(value).prefixlen
     if not 16 <= prefix <= 28:
-        return f"{value!r}: a VPC's CIDR is /16 to /28 (AWS limit), this is /{prefix}; the guide uses 10.0.0.0/16"
+        return f"{_q(value)}: a VPC's CIDR is /16 to /28 (AWS limit), this is /{prefix}; the guide uses 10.0.0.0/16"
     return None
 
 
 def check_choice(value: str) -> str | None:
     if value in CHOICES:
         return None
-    return f"{value!r} is not one of: self, valohai"
+    return f"{_q(value)} is not one of: self, valohai"
 
 
 VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "vpc_cidr": check_vpc_cidr,
