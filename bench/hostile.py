@@ -170,6 +170,7 @@ def params_files() -> Iterator[tuple[str, str | bytes]]:
     yield "typo'd key", good_params().replace("admin_cidr", "admin_cdir")
     yield "typo'd ARN", good_params().replace("arn:aws:iam::", "arn:aws:iam:")
     yield "typo'd CIDR", good_params().replace("10.0.0.0/16", "10.0.0.0/33")
+    yield "100,000 RECORDED", yaml.safe_dump({**DEMO_PARAMS, "assume_role_arn": "RECORDED " * 100_000}, width=10**9)
     for key in PARAMS_KEYS:
         for value in (None, True, 5, 1.5, [], {"a": 1}, ["eu-west-1"]):
             yield f"{key}: {json.dumps(value)}", yaml.safe_dump({**DEMO_PARAMS, key: value})
