@@ -168,6 +168,13 @@ def shape_problem(d: Any) -> str | None:
             return shape.describe(err) if err is not None else "not the shape of a snapshot"
     except RecursionError:
         return "nested too deep"
+    for key in d["errors"]:  # a read that failed left nothing there: data at an error's path is a contradiction
+        node: Any = d["data"]
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return (f"errors: {shape.brief(key)} says it could not be read, but data.{shape.brief(key, quote=False)} "
+                    "holds it")
     partition = next((p for prefix, p in PARTITION_OF_PREFIX if d["region"].startswith(prefix)), "aws")
     if d["partition"] != partition:
         return f"partition: {shape.brief(d['partition'])} is not the partition of region {d['region']} ({partition})"
