@@ -515,3 +515,22 @@ def test_a_huge_params_value_is_judged_quickly_and_quoted_short(capsys, tmp_path
     path.write_text(yaml.safe_dump({**DEMO_PARAMS, key: value}, width=10**9))
     code, _out, err = vhv(capsys, "check", "--params", str(path))
     assert code == 2 and fragment in err and "characters)" in err and len(err) < 1000, err[:300]
+
+
+@pytest.mark.parametrize("role, deny, fails", [
+    ("ValohaiWorkerRole", {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}, True),
+    ("ValohaiWorkerRole", {"Principal": "*", "Action": "sts:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+     True),
+    ("ValohaiWorkerRole", {"NotPrincipal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}, False),
+    ("ValohaiMaster", {"Principal": {"AWS": DEMO_PARAMS["assume_role_arn"]}, "Action": "sts:AssumeRole"}, True),
+])
+def test_a_deny_in_the_trust_policy_takes_the_trust_away(capsys, golden_snapshot, tmp_path, role, deny, fails):
+    # an independent tester: a Deny on the trusted principal left *-role-trust passing
+    doc = json.loads(golden_snapshot.read_text())
+    doc["data"]["roles"][role]["trust_policy"]["Statement"].append({"Effect": "Deny", **deny})
+    _code, findings = _check_snapshot(capsys, tmp_path, doc)
+    rule = "worker-role-trust" if role == "ValohaiWorkerRole" else "master-role-trust"
+    [f] = [f for f in findings if f["rule_id"] == rule]
+    assert f["status"] == ("fail" if fails else "pass"), f
+    if fails:
+        assert "denies sts:AssumeRole" in f["message"], f["message"]

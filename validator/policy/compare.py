@@ -267,6 +267,16 @@ def trust_problems(statements: list[Statement], principal: tuple[str, str], acti
     present = False
     problems: list[str] = []
     for st in statements:
+        if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
+            hits = [a for a in actions if (st.actions is not None and any(action_matches(p, a) for p in st.actions))
+                    or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))]
+            listed = st.principals or ()
+            whom = (not any(same(p) for p in listed)) if st.not_principal else \
+                st.principals is None or any(same(p) or p[1] == "*" for p in listed)
+            if hits and whom:
+                when = " under a condition" if st.condition else ""
+                problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}")
+            continue
         if st.effect != "Allow":
             continue
         if st.not_principal:
