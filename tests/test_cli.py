@@ -466,6 +466,9 @@ def test_unknown_command_exits_2(capsys):
     (["--yes", "--plan-checksum", "0" * 64], "vhv: --yes and --plan-checksum only apply with --fix"),
     (["--fix", "--plan-checksum", "abc"], "vhv: --plan-checksum 'abc': expected the 64 hex digits after "
                                           "'plan checksum:' in the plan"),
+    # an unset variable in CI (--plan-checksum "$PLAN") must not switch the check off
+    (["--fix", "--yes", "--plan-checksum", ""], "vhv: --plan-checksum '': expected the 64 hex digits"),
+    (["--plan-checksum", ""], "vhv: --plan-checksum only applies with --fix"),
 ])
 def test_remediate_options_that_would_be_ignored_are_refused_before_any_read(capsys, tmp_path, extra, wanted):
     p = tmp_path / "params.yaml"

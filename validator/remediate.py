@@ -39,12 +39,13 @@ def check_options(args: Any) -> None:
     """Options that only mean something with --fix are refused without it (a --plan-checksum
     that is silently ignored would look like a check that passed), and a checksum that is not
     one is refused before the account is read."""
-    given = [name for name, on in (("--yes", args.yes), ("--plan-checksum", args.plan_checksum)) if on]
+    given = [name for name, on in (("--yes", args.yes), ("--plan-checksum", args.plan_checksum is not None)) if on]
     if given and not args.fix:
         verb = "applies" if len(given) == 1 else "apply"
         raise VhvError(f"{' and '.join(given)} only {verb} with --fix; without it nothing is applied "
                        "(add --fix, or drop them to see the plan)")
-    if args.plan_checksum and not re.fullmatch(r"[0-9a-f]{64}", args.plan_checksum):
+    # `is not None`: --plan-checksum "$UNSET" in CI must not switch the check off
+    if args.plan_checksum is not None and not re.fullmatch(r"[0-9a-f]{64}", args.plan_checksum):
         raise VhvError(f"--plan-checksum {args.plan_checksum!r}: expected the 64 hex digits after "
                        "'plan checksum:' in the plan")
 
@@ -89,7 +90,7 @@ def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Calla
     note = sys.stdout if args.format == "console" else sys.stderr
     if not args.fix:
         return exit_code(findings)
-    if args.plan_checksum and args.plan_checksum != plan.checksum:
+    if args.plan_checksum is not None and args.plan_checksum != plan.checksum:
         raise VhvError(f"the plan computed now ({plan.checksum}) is not the reviewed one ({args.plan_checksum}): "
                        "the account changed since; review the new plan. Nothing was changed")
     steps = plan.to_apply(args.tighten)
