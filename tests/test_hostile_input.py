@@ -534,3 +534,24 @@ def test_a_deny_in_the_trust_policy_takes_the_trust_away(capsys, golden_snapshot
     assert f["status"] == ("fail" if fails else "pass"), f
     if fails:
         assert "denies sts:AssumeRole" in f["message"], f["message"]
+
+
+@pytest.mark.parametrize("where", ["diff", "lint-config", "rules"])
+def test_an_endless_file_anywhere_is_too_big_not_all_the_memory(capsys, tmp_path, golden_snapshot, where):
+    # an independent tester: --diff, --config and a rule file read /dev/zero until 9-16 GB
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    check = ["check", "--params", str(params), "--snapshot", str(golden_snapshot)]
+    if where == "diff":
+        argv, what = [*check, "--diff", "/dev/zero"], "previous report"
+    elif where == "lint-config":
+        policy = tmp_path / "p.json"
+        policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+        argv, what = ["lint", str(policy), "--config", "/dev/zero"], "lint config"
+    else:
+        rules = tmp_path / "rules"
+        shutil.copytree(rulepack.default_dir(), rules)
+        (rules / "9-zero.yaml").symlink_to("/dev/zero")
+        argv, what = [*check, "--rules", str(rules)], "rule file"
+    code, _out, err = vhv(capsys, *argv)
+    assert code == 2 and f"{what} is more than" in err, err

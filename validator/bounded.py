@@ -44,7 +44,7 @@ def read_at_most(path: Any, max_bytes: int) -> bytes:
         return f.read(max_bytes + 1)
 
 
-def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> str:
+def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "", usual: str = "") -> str:
     """A small UTF-8 text file the user wrote (params, waivers): one clear line when it
     is missing, unreadable, too big or not UTF-8."""
     from pathlib import Path
@@ -57,7 +57,7 @@ def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "") -> s
     except OSError as exc:
         raise VhvError(f"{p}: cannot read {what}: {exc.strerror}") from None
     if len(raw) > max_bytes:
-        raise VhvError(f"{p}: {what} is more than {max_bytes} bytes; a {what} is a few lines")
+        raise VhvError(f"{p}: {what} is more than {max_bytes:,} bytes; {usual or f'a {what} is a few lines'}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

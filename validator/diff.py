@@ -20,11 +20,13 @@ FORMATS = ("console", "json", "markdown")
 def load(path: str | Path) -> dict[str, Any]:
     from validator.render import schema
 
+    from validator.bounded import read_text
+    from validator.snapshot import MAX_SNAPSHOT_BYTES
+
+    text = read_text(path, "previous report", MAX_SNAPSHOT_BYTES, usual="vhv's JSON reports are a few MB")  # /dev/zero: "too big", not all the memory
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise VhvError(f"{path}: cannot read the previous report: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise VhvError(f"{path}: the previous report is not JSON: {exc}") from None
     errs = schema.errors(doc)
     if errs:

@@ -115,10 +115,8 @@ def load(directory: str | Path | None = None) -> RulePack:
     seen: dict[str, str] = {}
     for f in files:
         try:
-            doc = bounded.check(bounded.load_yaml(f.read_text(encoding="utf-8")), str(f))
-        except OSError as exc:
-            raise VhvError(f"{f}: cannot read rule file: {exc.strerror}") from None
-        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+            doc = bounded.check(bounded.load_yaml(bounded.read_text(f, "rule file", 1_000_000)), str(f))
+        except (yaml.YAMLError, RecursionError) as exc:
             where, why = bounded.yaml_problem(exc)
             raise VhvError(f"{f}{where}: not valid YAML: {why}") from None
         if not isinstance(doc, dict):
