@@ -477,3 +477,12 @@ def test_remediate_options_that_would_be_ignored_are_refused_before_any_read(cap
     assert code == 2
     assert one_line_error(err).startswith(wanted)
     assert "cannot reach" not in err  # refused before vhv read the (dead) account
+
+
+def test_a_key_repeated_through_an_alias_is_refused_too(capsys, tmp_path):
+    # an independent tester: `&a admin_cidr: ...` then `*a : 0.0.0.0/0` opened SSH to the world silently
+    p = tmp_path / "params.yaml"
+    p.write_text(_with().replace("admin_cidr:", "&a admin_cidr:") + "*a : 0.0.0.0/0\n")
+    code, out, err = run(capsys, "check", "--params", str(p))
+    assert code == 2
+    assert "not valid YAML: duplicate key 'admin_cidr' (first at line" in one_line_error(err)

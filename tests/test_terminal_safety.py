@@ -66,3 +66,13 @@ def test_remediate_plan_console_escapes_resource_names():
     text = plan_render.console(Plan(steps=[step]), {"account_id": "123456789012", "region": "eu-west-1"})
     assert "\x1b" not in text and "sg\\x1b]0;PWNED" in text
     assert json.loads(plan_render.as_json(Plan(steps=[step])))  # the JSON plan keeps the data as it is
+
+
+def test_an_error_naming_a_file_with_control_characters_is_one_escaped_line(tmp_path, capsys):
+    # an independent tester: a file name with ESC and a newline reached the terminal raw, on two lines
+    p = tmp_path / "bad\x1b[31m\n\u202e.yaml"
+    p.write_text("{}\n")
+    assert main(["check", "--params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\u202e" not in err
+    assert err.startswith(f"vhv: {tmp_path}/bad\\x1b[31m\\x0a\\u202e.yaml: ")

@@ -83,21 +83,22 @@ class _UniqueKeys:
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, Any] = {}
-            for key_node, _ in node.value:
+            seen: dict[Any, int] = {}
+            for i, (key_node, value_node) in enumerate(node.value):
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     continue  # `<<: *base` then overriding a key is how merges are meant to be used
                 key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
                 try:
-                    first = seen.setdefault(key, key_node)
+                    first = seen.setdefault(key, i)
                 except TypeError:
                     continue  # an unhashable key: the constructor below says so
-                if first is not key_node:
+                if first != i:  # by position: `*a : v` repeats the very node `&a k` is
+                    where = node.value[first][0].start_mark.line + 1
                     raise yaml.constructor.ConstructorError(
                         None, None,
-                        f"duplicate key {short(key)} (first at line {first.start_mark.line + 1}); "
+                        f"duplicate key {short(key)} (first at line {where}); "
                         "YAML keeps only the last one: write it once",
-                        key_node.start_mark,
+                        value_node.start_mark if key_node is node.value[first][0] else key_node.start_mark,
                     )
         return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 

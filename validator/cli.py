@@ -338,7 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except VhvError as exc:
-        print(f"vhv: {exc}", file=sys.stderr)
+        from validator.render.common import visible
+
+        print(f"vhv: {visible(str(exc))}", file=sys.stderr)  # one line, whatever a file name holds
         return exc.exit_code
     except KeyboardInterrupt:
         print("vhv: interrupted", file=sys.stderr)
