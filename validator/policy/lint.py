@@ -125,7 +125,7 @@ def cut_short(issues: list[Issue]) -> list[Issue]:
 
 def _statement(st: Stmt, account: str | None, budget: Budget | None) -> list[Issue]:
     """The issues of one statement but for its grammar's."""
-    issues = vocabulary.actions(st)
+    issues = vocabulary.actions(st, budget)
     issues += vocabulary.conditions(st)
     issues += meaning.placeholders(st)
     issues += meaning.redundant(st, budget)

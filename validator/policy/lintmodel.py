@@ -107,7 +107,12 @@ class Budget:
     left: int                                   # pair comparisons
     size: int                                   # the document's size, for the note
     resources: int = 20_000                     # Resources checked against the ARN formats
+    wildcards: int = 500                        # wildcard actions resolved against the catalogue (~1 s)
     noted: set[str] = field(default_factory=set)
+
+    def wildcard(self) -> bool:
+        self.wildcards -= 1
+        return self.wildcards >= 0
 
     def spend(self, n: int) -> bool:
         self.left -= n

@@ -17,12 +17,19 @@ _HOSTLIKE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+(/.*)?\Z", re.I)
 _MAX_ACTION = 256   # far more than any "service:ActionName" (the longest is under 130 characters)
 
 
-def actions(st: Stmt) -> list[Issue]:
-    """Resolve every Action/NotAction pattern; record the expansion on the statement."""
+def actions(st: Stmt, budget: Any = None) -> list[Issue]:
+    """Resolve every Action/NotAction pattern; record the expansion on the statement. With a
+    `budget` (a policy far past IAM's size limit) only so many wildcards are resolved (each
+    costs a pass over its service's actions), and the rest is said to be skipped."""
     out: list[Issue] = []
     for key in ("Action", "NotAction"):
         for pattern, ptr in st.strings(key):
             if pattern == "*":
+                continue
+            if budget is not None and ("*" in pattern or "?" in pattern) and not budget.wildcard():
+                st.unknown_actions = True  # later checks must not judge a partly resolved statement
+                out += budget.note(st, "lint-pattern-matches-nothing", ptr,
+                                   "resolving wildcard actions against the AWS catalogue")
                 continue
             issue = _action(pattern, ptr)
             if issue:
