@@ -101,3 +101,28 @@ def test_a_missing_directory_is_one_line(policy, tmp_path, capsys):
     out = tmp_path / "nowhere" / "r.json"
     assert lint_to(policy, out) == 2
     assert capsys.readouterr().err.strip() == f"vhv: {out}: cannot write: No such file or directory"
+
+
+def test_the_input_is_never_the_output(policy, capsys):
+    # an independent tester: `vhv lint p.json --output p.json` replaced the policy with its report
+    before = policy.read_text()
+    assert lint_to(policy, policy) == 2
+    assert capsys.readouterr().err.strip() == f"vhv: {policy}: is the input {policy}; write the report to another file"
+    assert policy.read_text() == before
+
+
+def test_a_params_file_is_not_overwritten_by_the_report(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text("region: eu-west-1\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(params)
+    assert main(["check", "--params", str(params), "--format", "json", "--output", str(link)]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert params.read_text() == "region: eu-west-1\n"
+
+
+def test_a_name_ending_in_a_slash_is_not_made_a_file(policy, tmp_path, capsys):
+    out = f"{tmp_path}/reports/"
+    assert lint_to(policy, out) == 2
+    assert capsys.readouterr().err.strip() == f"vhv: {out}: is a directory name; give a file name"
+    assert not (tmp_path / "reports").exists()

@@ -76,3 +76,13 @@ def test_an_error_naming_a_file_with_control_characters_is_one_escaped_line(tmp_
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "\u202e" not in err
     assert err.startswith(f"vhv: {tmp_path}/bad\\x1b[31m\\x0a\\u202e.yaml: ")
+
+
+def test_markdown_and_html_reports_carry_no_raw_control_characters():
+    # an independent tester: `vhv check --format markdown` (or html) printed to a terminal sent ESC raw
+    from validator.render import renderer
+
+    for fmt in ("markdown", "html"):
+        text = renderer(fmt)([finding()], {"account_id": "123456789012", "region": "eu-west-1"})
+        assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, fmt
+        assert "\\x1b]0;PWNED" in text and "\n" in text, fmt

@@ -329,6 +329,20 @@ COMMANDS = {"check": cmd_check, "remediate": cmd_remediate, "snapshot": cmd_snap
             "permissions": cmd_permissions}
 
 
+def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
+    """`--output` onto a file the command reads (the params, the snapshot, a linted policy) would
+    replace the input with the report: refused before anything is read."""
+    import os
+
+    out = getattr(args, "output", None)
+    if not out or args.command == "init" or not os.path.exists(out):
+        return
+    inputs = [getattr(args, k, None) for k in ("params", "snapshot", "waivers", "diff", "config")]
+    for given in [*inputs, *(getattr(args, "files", None) or [])]:
+        if given and given != "-" and os.path.exists(given) and os.path.samefile(given, out):
+            raise VhvError(f"{out}: is the input {given}; write the report to another file")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -336,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _refuse_writing_over_inputs(args)
         return COMMANDS[args.command](args)
     except VhvError as exc:
         from validator.render.common import visible

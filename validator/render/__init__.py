@@ -22,7 +22,15 @@ def renderer(fmt: str) -> Callable[..., str]:
         raise VhvError(f"unknown format {fmt!r} (one of: {', '.join(FORMATS)})")
     import importlib
 
-    return importlib.import_module(f"validator.render.{fmt}").render
+    render = importlib.import_module(f"validator.render.{fmt}").render
+    if fmt not in ("markdown", "html"):
+        return render  # json, sarif, junit encode what they hold; console escapes as it prints
+
+    def shown(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
+        from validator.render.common import visible_text
+
+        return visible_text(render(findings, meta))  # often printed to a terminal: no raw control characters
+    return shown
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -32,6 +40,8 @@ def write_atomic(path: str | Path, text: str) -> None:
     refused. A file that is replaced keeps its permissions."""
     import stat
 
+    if str(path).endswith(os.sep):
+        raise VhvError(f"{path}: is a directory name; give a file name")
     p = Path(os.path.realpath(path))
     try:
         st = p.stat()

@@ -22,6 +22,14 @@ _UNSAFE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _UNSAFE.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 
+_UNSAFE_IN_TEXT = {c: v for c, v in _UNSAFE.items() if c not in (0x09, 0x0A)}  # a document keeps its lines
+
+
+def visible_text(text: str) -> str:
+    """A whole document (markdown, HTML) with control characters escaped but its tabs and lines kept."""
+    return text.translate(_UNSAFE_IN_TEXT)
+
+
 def visible(text: str) -> str:
     """`text` with control characters written as escapes (\\x1b), safe to print on a terminal."""
     return text.translate(_UNSAFE)

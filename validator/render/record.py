@@ -16,6 +16,12 @@ def _shown(v: Value) -> str:
 def render_record(rec: Record, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rec.to_dict(), indent=2) + "\n"
+    from validator.render.common import visible_text
+
+    return visible_text(_text(rec, fmt))  # what the account holds, never raw control characters
+
+
+def _text(rec: Record, fmt: str) -> str:
     head = f"account {rec.account_id}, provisioning: {rec.provisioning}"
     if fmt == "markdown":
         from validator.render.markdown import cell
