@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import yaml
 
 from validator import engine, params as params_mod, rulepack
 from validator.aws.account import read
 from validator.aws.session import Target
+from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
 
@@ -28,6 +30,10 @@ QUERY_ERROR = ('<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Mes
 EC2_ERROR = ('<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors>'
              '<RequestID>00000000-0000-4000-8000-000000000000</RequestID></Response>')
 FAULTS = [(400, "Throttling"), (503, "ServiceUnavailable"), (500, "InternalError")]
+# a 500 as a web server's HTML page, not AWS's XML: botocore cannot parse it (ResponseParserError,
+# not a BotoCoreError); seen from moto under load, it once surfaced as "internal error"
+HTML_500 = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+            b"<h1>Internal Server Error</h1>\n")
 
 
 class FaultProxy(ThreadingHTTPServer):
@@ -40,12 +46,13 @@ class FaultProxy(ThreadingHTTPServer):
         self.upstream = urlsplit(upstream)
         self.share, self.rng, self.lock = share, random.Random(seed), threading.Lock()
         self.forwarded = self.injected = 0
+        self.faults = FAULTS
 
     def pick(self) -> tuple[int, str] | None:
         with self.lock:
             if self.rng.random() < self.share:
                 self.injected += 1
-                return self.rng.choice(FAULTS)
+                return self.rng.choice(self.faults)
             self.forwarded += 1
             return None
 
@@ -66,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
             ec2 = re.search(r"/ec2/aws4_request", self.headers.get("Authorization", ""))
             if status == 400 and ec2:
                 code = "RequestLimitExceeded"
+            if code == "html":
+                self._reply(status, {"Content-Type": "text/html; charset=utf-8"}, HTML_500)
+                return
             payload = (EC2_ERROR if ec2 else QUERY_ERROR).format(code=code).encode()
             self._reply(status, {"Content-Type": "text/xml"}, payload)
             return
@@ -146,3 +156,21 @@ def test_faults_never_turn_into_a_decision_that_was_not_made(moto_url, share, se
                 or "InternalError" in m or "could not decide" in m or "not read" in m) for m in errors), errors
     if share < 0.5:  # five attempts: at 30% nearly every read gets through
         assert sum(s != "error" for s, _ in faulty.values()) > len(faulty) // 2
+
+
+def test_an_html_error_page_is_one_line_not_an_internal_error(moto_url, tmp_path, capsys):
+    # moto under load once answered 500 with an HTML page; botocore's ResponseParserError is no
+    # BotoCoreError, and it surfaced as "vhv: internal error"
+    proxy = FaultProxy(moto_url, 1.0, 1)
+    proxy.faults = [(500, "html")]
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(dict(DEMO_PARAMS)))
+    try:
+        code = main(["check", "--params", str(params), "--endpoint-url", proxy.url])
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    err = capsys.readouterr().err
+    assert code == 2 and "internal error" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("vhv: cannot identify the AWS account (sts:GetCallerIdentity)"), err

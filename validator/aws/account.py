@@ -33,10 +33,11 @@ def workers_from_env() -> int:
 
 def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
     import botocore.exceptions as bex
+    from botocore.parsers import ResponseParserError
 
     try:
         ident = sts.get_caller_identity()
-    except (bex.ClientError, bex.BotoCoreError) as exc:
+    except (bex.ClientError, bex.BotoCoreError, ResponseParserError) as exc:  # a 500 page in HTML: not AWS's XML
         stop = fatal(exc, endpoint)
         if stop:
             raise stop from None

@@ -34,14 +34,15 @@ class Recorder:
         """Run `fn` (one API call, or one paginated listing). On a not-found error
         return NOT_FOUND; on any other failure record it under `path` and return FAILED."""
         import botocore.exceptions as bex
+        from botocore.parsers import ResponseParserError
 
         with self._lock:
             self.calls.append(action)
         self.progress(action)
         try:
             return fn()
-        except (bex.ClientError, bex.BotoCoreError) as exc:
-            stop = fatal(exc)
+        except (bex.ClientError, bex.BotoCoreError, ResponseParserError) as exc:  # ResponseParserError: an
+            stop = fatal(exc)                                                      # error page that is not XML
             if stop is not None:
                 raise stop from None
             if isinstance(exc, bex.ClientError) and error_code(exc) in NOT_FOUND_CODES:
