@@ -336,14 +336,10 @@ def load_cost(work: Path, demo: dict[str, Any], n: int = 2000) -> str:
     instances and Elastic IPs, n/4 security groups (copies of the demo's own)."""
     from validator.snapshot import Snapshot
 
-    big = copy.deepcopy(demo)
-    data = big["data"]
-    data["subnets"] = [dict(data["subnets"][0], id=f"subnet-{i:017x}") for i in range(n)]
-    data["instances"] = [dict(data["instances"][0], id=f"i-{i:017x}") for i in range(n)]
-    data["eips"] = [dict(data["eips"][0]) for _ in range(n)]
-    data["security_groups"] = [dict(data["security_groups"][i % 2], id=f"sg-{i:017x}") for i in range(n // 4)]
+    from tests.test_snapshot_schema import _crowded
+
     path = work / "crowded.json"
-    path.write_text(json.dumps(big))
+    path.write_text(json.dumps(_crowded(demo, n)))
     Snapshot.load(path)  # the schema is compiled once, on first use
     best = min(_timed(lambda: Snapshot.load(path)) for _ in range(5))
     return f"Snapshot.load of a {path.stat().st_size / 1e6:.1f} MB snapshot ({n:,} subnets, instances, EIPs): " \

@@ -272,14 +272,15 @@ def test_any_policy_file_lints_to_a_report(capsys, text):
 
 # ------------------------------------------------------------------ snapshots
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+def _paths(node: Any, prefix: tuple = (), first: int = 3) -> list[tuple]:
+    """The path of every node of `node`, looking into the `first` items of each list."""
     out = [prefix]
     if isinstance(node, dict):
         for k, v in node.items():
-            out += _paths(v, prefix + (k,))
+            out += _paths(v, prefix + (k,), first)
     elif isinstance(node, list):
-        for i, v in enumerate(node[:3]):
-            out += _paths(v, prefix + (i,))
+        for i, v in enumerate(node[:first]):
+            out += _paths(v, prefix + (i,), first)
     return out
 
 

@@ -34,6 +34,8 @@ from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
 from validator.snapshot import Snapshot
 
+from tests.test_hostile_input import _paths as hostile_paths
+
 DEAD = "http://127.0.0.1:9"
 NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
 RAW = "@@raw-json-token@@"
@@ -392,15 +394,8 @@ def test_save_refuses_a_shape_that_would_not_load(tmp_path):
 
 # ------------------------------------------------------------------ the fast check is jsonschema's
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node[:2]):
-            out += _paths(v, prefix + (i,))
-    return out
+def _paths(node: Any) -> list[tuple]:
+    return hostile_paths(node, first=2)
 
 
 MUTATIONS = {"null": None, "int": 7, "neg": -1, "float": 1.5, "str": "x", "empty": "", "list": [], "dict": {},

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 # squeeze_stars: imported from here by older callers (it lives in glob.py now)
+from validator.shape import brief
 from validator.policy.glob import compile_glob, is_wild, literal_length, squeeze_stars  # noqa: F401
 
 PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)   # what is_placeholder answers, in linear time
@@ -91,7 +92,7 @@ def canonical_condition(cond: Any) -> Condition:
             listed = values if isinstance(values, list) else [values]
             if not listed or not all(isinstance(v, (str, int, float)) for v in listed):
                 raise PolicyError(f"Condition {op!r} {key!r}: values must be strings, numbers or booleans, "
-                                  f"not {_brief(values)}")
+                                  f"not {brief(values)}")
             out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in listed)))
     return frozenset(out)
 
@@ -104,7 +105,7 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     for t, vs in value.items():
         listed = vs if isinstance(vs, list) else [vs]
         if not listed or not all(isinstance(v, str) for v in listed):
-            raise PolicyError(f"Principal {t!r} must be a string or a non-empty list of strings, not {_brief(vs)}")
+            raise PolicyError(f"Principal {t!r} must be a string or a non-empty list of strings, not {brief(vs)}")
     return tuple(sorted((str(t), str(v)) for t, vs in value.items() for v in as_list(vs)))
 
 
@@ -138,7 +139,7 @@ def _statements(raw: Any) -> list[Statement]:
         principal = st.get("Principal", st.get("NotPrincipal"))
         effect = st.get("Effect")
         if effect not in ("Allow", "Deny"):
-            raise PolicyError(f"statement #{i + 1}: Effect must be \"Allow\" or \"Deny\", not {_brief(effect)}")
+            raise PolicyError(f"statement #{i + 1}: Effect must be \"Allow\" or \"Deny\", not {brief(effect)}")
         actions, not_actions = _keep(st, "Action", i), _keep(st, "NotAction", i)
         resources, not_resources = _keep(st, "Resource", i), _keep(st, "NotResource", i)
         if (actions is None) == (not_actions is None):
@@ -174,12 +175,8 @@ def _keep(st: dict[str, Any], key: str, i: int = 0) -> tuple[str, ...] | None:
     if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
         return tuple(value)
     raise PolicyError(f"statement #{i + 1}: {key} must be a string or a non-empty list of strings, "
-                      f"not {_brief(value)}")
+                      f"not {brief(value)}")
 
-
-def _brief(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ------------------------------------------------------------------ actions
