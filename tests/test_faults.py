@@ -56,6 +56,9 @@ class FaultProxy(ThreadingHTTPServer):
             self.forwarded += 1
             return None
 
+    def pick_for(self, _request: bytes) -> tuple[int, str] | None:
+        return self.pick()
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
@@ -67,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        fault = self.server.pick()
+        fault = self.server.pick_for(self.path.encode() + b"?" + body)
         if fault:
             status, code = fault
             ec2 = re.search(r"/ec2/aws4_request", self.headers.get("Authorization", ""))
@@ -174,3 +177,37 @@ def test_an_html_error_page_is_one_line_not_an_internal_error(moto_url, tmp_path
     err = capsys.readouterr().err
     assert code == 2 and "internal error" not in err and len(err.strip().splitlines()) == 1, err
     assert err.startswith("vhv: cannot identify the AWS account (sts:GetCallerIdentity)"), err
+
+
+class FirstTimeHtml(FaultProxy):
+    """Answers each distinct request with the HTML 500 page the first time it is asked, and
+    forwards it the next time (whatever the order the threads ask in)."""
+
+    def __init__(self, upstream: str):
+        super().__init__(upstream, 0.0, 0)
+        self.faults = [(500, "html")]
+        self.seen: set[bytes] = set()
+
+    def pick_for(self, body: bytes) -> tuple[int, str] | None:
+        with self.lock:
+            if body not in self.seen:
+                self.seen.add(body)
+                self.injected += 1
+                return self.faults[0]
+            self.forwarded += 1
+            return None
+
+
+def test_a_read_answered_by_an_html_page_is_tried_again(moto_url):
+    # botocore does not retry what it cannot parse; vhv does (validator.aws.session.unparsable_retried),
+    # so a server that hiccups with an HTML page now and then changes no finding
+    clean = run(moto_url)
+    proxy = FirstTimeHtml(moto_url)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        flaky = run(proxy.url)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert proxy.injected > 5 and proxy.forwarded >= proxy.injected
+    assert flaky == clean

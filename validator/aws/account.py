@@ -8,7 +8,7 @@ from typing import Any, Callable
 from validator.aws import ec2 as ec2_reader
 from validator.aws import iam as iam_reader
 from validator.aws.recorder import Recorder
-from validator.aws.session import Target, client, error_code, fatal, session
+from validator.aws.session import Target, client, error_code, fatal, session, unparsable_retried
 from validator.errors import VhvError
 from validator.snapshot import Snapshot
 
@@ -36,7 +36,7 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
     from botocore.parsers import ResponseParserError
 
     try:
-        ident = sts.get_caller_identity()
+        ident = unparsable_retried(sts.get_caller_identity)
     except (bex.ClientError, bex.BotoCoreError, ResponseParserError) as exc:  # a 500 page in HTML: not AWS's XML
         stop = fatal(exc, endpoint)
         if stop:

@@ -5,7 +5,7 @@ import threading
 from concurrent.futures import Executor
 from typing import Any, Callable
 
-from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal
+from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal, unparsable_retried
 from validator.snapshot import Snapshot
 
 NOT_FOUND = object()
@@ -40,7 +40,7 @@ class Recorder:
             self.calls.append(action)
         self.progress(action)
         try:
-            return fn()
+            return unparsable_retried(fn)
         except (bex.ClientError, bex.BotoCoreError, ResponseParserError) as exc:  # ResponseParserError: an
             stop = fatal(exc)                                                      # error page that is not XML
             if stop is not None:

@@ -4,11 +4,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from validator.errors import VhvError
 
+T = TypeVar("T")
+
 RETRIES = {"mode": "standard", "max_attempts": 5}
+# An error page that is not AWS's XML (a proxy's or a server's HTML 500) fails botocore's parser,
+# and botocore does not retry a ResponseParserError: vhv retries such a read itself, this often.
+UNPARSABLE_ATTEMPTS = 3
+UNPARSABLE_BACKOFF = 0.2  # seconds, times the attempt number
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,23 @@ def client(sess: Any, service: str, target: Target) -> Any:
     if endpoint:
         kwargs["endpoint_url"] = endpoint
     return sess.client(service, **kwargs)
+
+
+def unparsable_retried(fn: Callable[[], T]) -> T:
+    """fn(), tried again (UNPARSABLE_ATTEMPTS in all) while the answer is not one botocore can
+    parse; the last such failure is raised. Only for reads: they are safe to repeat."""
+    import time
+
+    from botocore.parsers import ResponseParserError
+
+    for attempt in range(1, UNPARSABLE_ATTEMPTS + 1):
+        try:
+            return fn()
+        except ResponseParserError:
+            if attempt == UNPARSABLE_ATTEMPTS:
+                raise
+            time.sleep(UNPARSABLE_BACKOFF * attempt)
+    raise AssertionError("unreachable")
 
 
 FATAL_CODES = {
