@@ -22,6 +22,7 @@ from validator import engine, params as params_mod, rulepack  # noqa: E402
 from validator.aws.account import read  # noqa: E402
 from validator.aws.session import Target  # noqa: E402
 from validator.demo import DEMO_PARAMS, build_golden  # noqa: E402
+from validator.snapshot import sealed  # noqa: E402
 
 REGION = DEMO_PARAMS["region"]
 
@@ -172,3 +173,13 @@ def no_backoff_sleep(monkeypatch):
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr(session, "UNPARSABLE_BACKOFF", 0)  # vhv's own retry of an unparsable answer
+
+
+def write_snapshot(path: Any, doc: dict[str, Any]) -> Any:
+    """A doctored snapshot document written as vhv writes one, resealed: the check then judges
+    (or the shape check refuses) what it holds, as it would for a snapshot vhv wrote. That an
+    edit without a new seal is refused is tested in tests/test_snapshot_schema.py."""
+    import json
+
+    path.write_text(json.dumps(sealed(doc)))
+    return path

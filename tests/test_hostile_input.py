@@ -29,6 +29,8 @@ from validator.aws.account import read
 from validator.aws.session import Target
 from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
+from validator.snapshot import sealed
+from tests.conftest import write_snapshot
 
 FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 DEAD = "http://127.0.0.1:9"
@@ -307,7 +309,7 @@ def test_any_snapshot_is_a_report_or_one_line(capsys, tmp_path_factory, golden_s
     kind = data.draw(st.sampled_from(["mutate", "mutate", "json", "bytes"]))
     if kind == "mutate":
         _mutate(doc, data, 3)
-        content: str | bytes = json.dumps(doc)
+        content: str | bytes = json.dumps(sealed(doc))  # resealed: the shape check and the judge are under test
     elif kind == "json":
         content = json.dumps(data.draw(values))
     else:
@@ -323,7 +325,7 @@ def test_any_snapshot_is_a_report_or_one_line(capsys, tmp_path_factory, golden_s
 def _check_snapshot(capsys, tmp_path: Path, doc: Any) -> tuple[int, list[dict[str, Any]]]:
     """`vhv check --snapshot` of a doctored snapshot document with the demo params: exit code, findings."""
     snap, params = tmp_path / "snap.json", tmp_path / "params.yaml"
-    snap.write_text(json.dumps(doc))
+    write_snapshot(snap, doc)
     params.write_text(yaml.safe_dump(DEMO_PARAMS))
     code, out, _err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
     return code, json.loads(out)["findings"]
@@ -337,7 +339,7 @@ def test_a_snapshot_that_lies_about_its_errors_is_refused(capsys, golden_snapsho
     doc = json.loads(golden_snapshot.read_text())
     doc["errors"] = {key: "denied"}
     snap, params = tmp_path / "snap.json", tmp_path / "params.yaml"
-    snap.write_text(json.dumps(doc))
+    write_snapshot(snap, doc)
     params.write_text(yaml.safe_dump(DEMO_PARAMS))
     code, out, err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
     assert (code, out) == (2, "")
@@ -354,7 +356,7 @@ def test_a_snapshot_resource_that_is_not_an_object_is_refused_not_a_crash(capsys
     if isinstance(was, list):
         _put(doc, where, [True])
     snap, params = tmp_path / "snap.json", tmp_path / "params.yaml"
-    snap.write_text(json.dumps(doc))
+    write_snapshot(snap, doc)
     params.write_text(yaml.safe_dump(DEMO_PARAMS))
     code, out, err = vhv(capsys, "check", "--params", str(params), "--snapshot", str(snap), "--format", "json")
     assert (code, out) == (2, "")

@@ -30,6 +30,7 @@ from validator import params as params_mod
 from validator import waivers as waivers_mod
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.snapshot import Snapshot
+from tests.conftest import write_snapshot
 
 pytest_plugins = ["pytester"]
 
@@ -278,8 +279,7 @@ def test_bad_params_are_one_collection_error(project, snaps, change, fragment):
 def test_a_snapshot_of_another_region_is_refused(project, snaps):
     doc = json.loads(snaps.golden.read_text())
     doc["region"] = "us-east-1"
-    other = project.path / "other.json"
-    other.write_text(json.dumps(doc))
+    other = write_snapshot(project.path / "other.json", doc)
     result = run(project, other)
     got = outcomes(result)
     assert "error" in got.values() and "failed" not in got.values()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -32,9 +33,11 @@ from validator.aws.session import Target
 from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
+from validator import consistency
 from validator.snapshot import Snapshot
 
 from tests.test_hostile_input import _paths as hostile_paths
+from tests.conftest import write_snapshot
 
 DEAD = "http://127.0.0.1:9"
 NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
@@ -258,8 +261,8 @@ CASES: dict[str, Callable[[dict[str, Any]], tuple[str | None, str, str]]] = {
         "999999999999...(5000 digits) is not a number vhv writes (too many digits)"),
     "version true": lambda d: (
         _set(d, ("version",), True), "", "snapshot format version true (written by vhv"),
-    "version 1.0": lambda d: (
-        _set(d, ("version",), 1.0), "", "snapshot format version 1.0 (written by vhv"),
+    "version 2.0": lambda d: (
+        _set(d, ("version",), 2.0), "", "snapshot format version 2.0 (written by vhv"),
     "account_id null": lambda d: (
         _set(d, ("account_id",), None), "account_id", "expected a string, found null"),
     "account_id of 11 digits": lambda d: (
@@ -423,8 +426,10 @@ def test_the_fast_check_and_jsonschema_agree_on_every_node_of_the_golden_snapsho
             if name in ("str", "deleted"):  # inlining the $refs changed nothing; a refusal names its path
                 assert (next(published.iter_errors(doc), None) is None) == (error is None), (where, name)
                 problem = snapshot_mod.shape_problem(doc)
+                # beyond the schema: the header's parts agree, and so do data's (validator/consistency.py)
                 assert (problem is None) == (error is None) or where[0] in ("account_id", "region", "partition",
-                                                                             "caller_arn"), (where, name)
+                                                                             "caller_arn") or (
+                    error is None and problem == consistency.problem(doc)), (where, name)
                 assert problem != "not the shape of a snapshot"
     assert refused > 1000  # the mutations do reach the schema
 
@@ -453,7 +458,7 @@ def _crowded(doc: dict[str, Any], n: int) -> dict[str, Any]:
     data = big["data"]
     data["subnets"] = [dict(data["subnets"][0], id=f"subnet-{i:017x}") for i in range(n)]
     data["instances"] = [dict(data["instances"][0], id=f"i-{i:017x}") for i in range(n)]
-    data["eips"] = [dict(data["eips"][0]) for _ in range(n)]
+    data["eips"] = [dict(data["eips"][0], allocation_id=f"eipalloc-{i:017x}") for i in range(n)]
     data["security_groups"] = [dict(data["security_groups"][i % 2], id=f"sg-{i:017x}") for i in range(n // 4)]
     return big
 
@@ -461,8 +466,7 @@ def _crowded(doc: dict[str, Any], n: int) -> dict[str, Any]:
 def test_a_crowded_snapshot_loads_and_its_last_entry_is_still_checked(golden, tmp_path):
     # how long it takes is measured by bench/hostile.py --only load, not asserted here
     doc = _crowded(json.loads(golden["snap"].read_text()), 2000)
-    path = tmp_path / "crowded.json"
-    path.write_text(json.dumps(doc))
+    path = write_snapshot(tmp_path / "crowded.json", doc)
     assert len(Snapshot.load(path).data["instances"]) == 2000
     doc["data"]["instances"][-1]["state"] = 16
     path.write_text(json.dumps(doc))
@@ -481,3 +485,132 @@ def test_version_and_lint_do_not_import_jsonschema(tmp_path, argv):
     if argv[0] == "lint":
         assert "validator.policy.lint" in imported  # the path was walked
     assert not [m for m in imported if m.split(".")[0] == "jsonschema"]
+
+
+# ------------------------------------------------------------------ the seal: a well-typed edit
+
+EDITED = "changed after vhv wrote it (its seal does not match what it holds); take a new one with vhv snapshot"
+
+
+def _sg(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(g for g in doc["data"]["security_groups"] if g["name"] == name)
+
+
+def _queue_ssh(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(r for r in _sg(doc, "valohai-sg-queue")["ingress"] if r["from_port"] == 22)
+
+
+# edits of the right type in the right place, each a lie the shape check cannot see (an independent
+# tester's, and the one that matters most: a failure edited into a pass)
+WELL_TYPED_EDITS = {
+    "the queue's SSH source changed": lambda d: _queue_ssh(d).update(cidr="198.51.100.7/32"),
+    "a rule of a security group removed": lambda d: _sg(d, "valohai-sg-workers")["ingress"].pop(),
+    "the master policy's statements cut to one": lambda d: d["data"]["policies"]["ValohaiMasterPolicy"]["document"]
+    .update(Statement=d["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"][:1]),
+    "an instance type changed": lambda d: d["data"]["instances"][0].update(type="t3.micro"),
+    "the root volume made bigger": lambda d: next(iter(d["data"]["volumes"].values())).update(size=100),
+    "the vhv version changed": lambda d: d.update(vhv_version="9.9.9"),
+}
+
+
+@pytest.mark.usefixtures("dead_aws")
+@pytest.mark.parametrize("edit", sorted(WELL_TYPED_EDITS))
+def test_a_snapshot_edited_after_vhv_wrote_it_is_refused(capsys, golden, tmp_path, edit):
+    doc = json.loads(golden["snap"].read_text())
+    WELL_TYPED_EDITS[edit](doc)
+    assert snapshot_mod.shape_problem(doc) is None  # the edit is of the snapshot's shape: only the seal sees it
+    snap = tmp_path / "edited.json"
+    snap.write_text(json.dumps(doc, indent=2))
+    code, out, err = check(capsys, golden["params"], snap)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [f"vhv: {snap}: {EDITED}"]
+
+
+@pytest.mark.usefixtures("dead_aws")
+def test_a_drift_edited_out_of_a_snapshot_does_not_pass(capsys, golden, tmp_path):
+    doc = json.loads(golden["snap"].read_text())
+    _queue_ssh(doc)["cidr"] = "0.0.0.0/0"  # what the account would hold: SSH to the queue from anywhere
+    drifted = write_snapshot(tmp_path / "drifted.json", doc)
+    code, out, _ = check(capsys, golden["params"], drifted)
+    assert code == 1 and any(f["status"] == "fail" for f in json.loads(out)["findings"])
+    doc = json.loads(drifted.read_text())
+    _queue_ssh(doc)["cidr"] = DEMO_PARAMS["admin_cidr"]  # ... edited back to the guide's by hand
+    drifted.write_text(json.dumps(doc))
+    code, out, err = check(capsys, golden["params"], drifted)
+    assert (code, out) == (2, "") and EDITED in err
+
+
+def test_the_seal_holds_through_formatting_key_order_and_escapes(golden, tmp_path):
+    doc = json.loads(golden["snap"].read_text())
+    reordered = dict(reversed(list(doc.items())))
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(reordered, separators=(",", ":"), ensure_ascii=False))
+    assert Snapshot.load(snap).to_dict() == doc
+    snap.write_text(json.dumps(doc, indent=7, ensure_ascii=True).replace('"valohai-vpc"', '"valohai\\u002dvpc"'))
+    assert Snapshot.load(snap).to_dict() == doc
+
+
+def test_a_snapshot_without_a_seal_is_refused(golden, tmp_path):
+    doc = json.loads(golden["snap"].read_text())
+    del doc["seal"]
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(doc))
+    with pytest.raises(VhvError, match='missing the key "seal"'):
+        Snapshot.load(snap)
+    doc["version"] = 1  # what vhv wrote before snapshots were sealed: the version says it
+    snap.write_text(json.dumps(doc))
+    with pytest.raises(VhvError, match=r"snapshot format version 1 .*reads version 2: take a new snapshot"):
+        Snapshot.load(snap)
+
+
+def test_the_controllers_snapshot_is_held_to_its_seal_too(golden):
+    doc = json.loads(golden["snap"].read_text())
+    assert Snapshot.from_dict(doc, source="the controller").to_dict() == doc
+    doc["data"]["vpcs"][0]["cidr"] = doc["data"]["vpcs"][0]["cidrs"][0] = "10.9.0.0/16"
+    with pytest.raises(VhvError, match=f"^the controller: {re.escape(EDITED)}$"):
+        Snapshot.from_dict(doc, source="the controller")
+
+
+# ------------------------------------------------------------------ the parts agree (validator/consistency.py)
+
+def _key(d: dict[str, Any], key: str, new: str) -> None:
+    entries = d["data"][key]
+    old = next(iter(entries))
+    entries[new] = entries.pop(old)
+
+
+# a well-typed lie, resealed (anyone can reseal): what the readers could not have written -> (path, says)
+RESEALED_LIES = {
+    "a VPC of another name": (lambda d: d["data"]["vpcs"][0].update(name="vaIohai-vpc"),
+                              "data.vpcs[0].name", '"vaIohai-vpc", but vhv reads vpcs by the Name tag valohai-vpc'),
+    "a name that is not its Name tag": (lambda d: d["data"]["igws"][0]["tags"].update(Name="other"),
+                                        "data.igws[0].tags.Name", '"other" is not its name "valohai-igw"'),
+    "a subnet listed twice": (lambda d: d["data"]["subnets"].append(d["data"]["subnets"][0]),
+                              "data.subnets[3].id", "is listed twice (also data.subnets[0])"),
+    "a security group vhv does not read": (lambda d: d["data"]["security_groups"][0].update(name="default"),
+                                           "data.security_groups[0].name", '"default", but vhv reads only the groups'),
+    "an image under another id": (lambda d: _key(d, "images", "ami-0123456789abcdef0"),
+                                  "data.images.ami-0123456789abcdef0.id", 'is not its key "ami-0123456789abcdef0"'),
+    "a role under another name": (lambda d: d["data"]["roles"]["ValohaiMaster"].update(name="ValohaiWorkerRole"),
+                                  "data.roles.ValohaiMaster.name", '"ValohaiWorkerRole" is not its key "ValohaiMaster"'),
+    "a policy of another account": (
+        lambda d: d["data"]["policies"]["ValohaiMasterPolicy"].update(
+            arn="arn:aws:iam::999999999999:policy/ValohaiMasterPolicy"),
+        "data.policies.ValohaiMasterPolicy.arn", "is not the policy ValohaiMasterPolicy of account 123456789012"),
+    "a key pair the queue does not use": (
+        lambda d: d["data"]["key_pairs"].update({"spare": {"name": "spare", "id": "key-1", "type": "rsa"}}),
+        "data.key_pairs", "but the queue instances name"),
+}
+
+
+@pytest.mark.usefixtures("dead_aws")
+@pytest.mark.parametrize("lie", sorted(RESEALED_LIES))
+def test_a_resealed_snapshot_whose_parts_disagree_is_refused(capsys, golden, tmp_path, lie):
+    doc = json.loads(golden["snap"].read_text())
+    edit, path, says = RESEALED_LIES[lie]
+    edit(doc)
+    snap = write_snapshot(tmp_path / "lie.json", doc)
+    code, out, err = check(capsys, golden["params"], snap)
+    assert (code, out) == (2, "")
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"vhv: {snap}: {path}: ") and says in line and line.endswith(NOT_OURS), line

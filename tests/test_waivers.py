@@ -18,6 +18,7 @@ from validator import rulepack, waivers
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
 from validator.render import schema as report_schema
+from tests.conftest import write_snapshot
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -157,7 +158,7 @@ def test_an_undecided_rule_is_never_waived(account, params_file, tmp_path, capsy
     doc = json.loads(snap.read_text())
     doc["errors"]["volumes"] = "ec2:DescribeVolumes: AccessDenied"   # as a denied read is recorded:
     del doc["data"]["volumes"]                                       # the error, and nothing read
-    snap.write_text(json.dumps(doc))
+    write_snapshot(snap, doc)
     w = write(tmp_path / "waivers.yaml", [waiver("queue-instance-disk", "valohai-i-queue")])
     code, doc = check_json(capsys, params_file, "--snapshot", str(snap), "--waivers", str(w))
     assert code == 2

@@ -22,11 +22,13 @@ from validator import __version__, shape
 from validator.errors import VhvError
 
 FORMAT = "vhv-snapshot"
-VERSION = 1
+VERSION = 2  # 2: sealed (seal_of); 1 had no seal
 
 
 MAX_SNAPSHOT_BYTES = 200_000_000  # a crowded account's snapshot is a few MB
 NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
+SEAL = "seal"  # the key of the seal: "sha256:" and the digest of everything else, canonical
+EDITED = "changed after vhv wrote it (its seal does not match what it holds); take a new one with vhv snapshot"
 # The partition of a region, by its prefix (botocore's partitions.json regionRegex); others are "aws".
 PARTITION_OF_PREFIX = (("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"),
                        ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("eusc-", "aws-eusc"), ("cn-", "aws-cn"))
@@ -64,7 +66,8 @@ class Snapshot:
         return False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """What `save` writes and `from_dict` reads: the snapshot, sealed (see `seal_of`)."""
+        return sealed({
             "format": FORMAT,
             "version": VERSION,
             "vhv_version": __version__,
@@ -74,7 +77,7 @@ class Snapshot:
             "caller_arn": self.caller_arn,
             "data": self.data,
             "errors": self.errors,
-        }
+        })
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "snapshot") -> "Snapshot":
@@ -83,7 +86,7 @@ class Snapshot:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise VhvError(f"{source}: not a vhv snapshot (no \"format\": \"{FORMAT}\")")
         version = d.get("version")
-        if type(version) is not int or version != VERSION:  # not `!= 1`: Python's true == 1
+        if type(version) is not int or version != VERSION:  # not `!= 1` alone: Python's true == 1
             raise VhvError(
                 f"{source}: snapshot format version {shape.brief(version)} (written by vhv "
                 f"{shape.brief(d.get('vhv_version', '?'), quote=False)}); this vhv {__version__} reads version "
@@ -92,6 +95,8 @@ class Snapshot:
         problem = shape_problem(d)
         if problem:
             raise VhvError(f"{source}: {problem} — {NOT_OURS}")
+        if d[SEAL] != seal_of(d):
+            raise VhvError(f"{source}: {EDITED}")
         return cls(account_id=d["account_id"], region=d["region"], partition=d["partition"],
                    caller_arn=d["caller_arn"], data=dict(d["data"]), errors=dict(d["errors"]))
 
@@ -130,6 +135,26 @@ class Snapshot:
             raise VhvError(f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes "
                            f"({bad.number.why}) — {NOT_OURS}") from None
         return cls.from_dict(d, source=str(path))
+
+
+# ------------------------------------------------------------------ the seal
+
+def seal_of(d: dict[str, Any]) -> str:
+    """The seal of a snapshot document: sha256 of its canonical JSON (keys sorted, no spaces,
+    ASCII), the seal itself left out. Formatting, key order and escapes do not change it; any
+    value that does. Not a signature (anyone can compute it): it tells a snapshot as vhv read
+    the account from one edited since, which the shape check cannot when the edit is well typed
+    (a VPC renamed, a CIDR changed, a rule removed from a security group)."""
+    import hashlib
+
+    body = {k: v for k, v in d.items() if k != SEAL}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def sealed(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` with its seal (the one `to_dict` writes)."""
+    return {**{k: v for k, v in d.items() if k != SEAL}, SEAL: seal_of(d)}
 
 
 # ------------------------------------------------------------------ the shape
@@ -183,6 +208,8 @@ def shape_problem(d: Any) -> str | None:
         return f"caller_arn: {shape.brief(d['caller_arn'])} is in partition {arn[1]}, the partition is {d['partition']}"
     if len(arn) > 4 and arn[4] != d["account_id"]:
         return f"caller_arn: {shape.brief(d['caller_arn'])} is of account {arn[4]}, the account_id is {d['account_id']}"
-    return None
+    from validator import consistency
+
+    return consistency.problem(d)
 
 

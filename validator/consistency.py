@@ -1,0 +1,79 @@
+"""What every snapshot vhv writes holds beyond its shape, because of how the readers ask.
+
+The shape (validator/data/snapshot.schema.json) says each value has the right type; the seal
+(snapshot.seal_of) says nothing changed since vhv wrote it. These say the parts agree with each
+other and with the questions the readers asked AWS: a snapshot that breaks one was not written
+by vhv's readers, whatever its seal, and judging it could pass what the account would fail.
+
+- a resource read by its Name tag (or group name) has that name: `vpcs` are valohai-vpc, ...
+- an entry of a map keyed by name or id has that name or id (`roles.ValohaiMaster.name`);
+- ids in a list are unique (a subnet listed twice is not two zones);
+- the images, volumes and key pairs read are exactly those the queue instances name;
+- the guide's roles and policies are in the account and partition read.
+"""
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Iterator
+
+from validator.shape import at, brief
+
+# data key -> the Name (glob) or group names the reader filters by (validator/aws/ec2.py)
+NAMED = {"vpcs": ("valohai-vpc",), "subnets": ("valohai-subnet-*",), "igws": ("valohai-igw",),
+         "instances": ("valohai-i-queue",), "eips": ("valohai-ip-queue",),
+         "security_groups": ("valohai-sg-workers", "valohai-sg-queue")}
+# data key -> the key of each entry's id in a list the readers write
+LIST_IDS = {"vpcs": "id", "subnets": "id", "vpc_subnets": "id", "igws": "id", "route_tables": "id",
+            "security_groups": "id", "instances": "id", "eips": "allocation_id"}
+# data key -> (the entry's field equal to its map key, the instances' field that names it)
+BY_KEY = {"policies": ("name", None), "roles": ("name", None), "instance_profiles": ("name", None),
+          "images": ("id", "image_id"), "volumes": ("id", "root_volume_id"), "key_pairs": ("name", "key_name")}
+
+
+def problem(d: dict[str, Any]) -> str | None:
+    """The first way the parts of snapshot document `d` (already of the snapshot's shape)
+    disagree, as one line `path: ...`; None when they agree."""
+    return next(_problems(d["data"], d["account_id"], d["partition"]), None)
+
+
+def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[str]:
+    for key, globs in NAMED.items():
+        for i, item in enumerate(data.get(key) or []):
+            name = item.get("name")
+            if key == "security_groups":
+                if name not in globs:
+                    yield (f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads only the groups named "
+                           f"{' and '.join(globs)}")
+                continue
+            if not isinstance(name, str) or not any(fnmatch.fnmatchcase(name, g) for g in globs):
+                yield f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads {key} by the Name tag {globs[0]}"
+            elif item.get("tags", {}).get("Name") != name:
+                yield (f"{at(('data', key, i, 'tags', 'Name'))}{brief(item.get('tags', {}).get('Name'))} is not "
+                       f"its name {brief(name)}")
+    for key, id_key in LIST_IDS.items():
+        seen: dict[Any, int] = {}
+        for i, item in enumerate(data.get(key) or []):
+            ident = item.get(id_key)
+            if ident is not None and ident in seen:
+                yield f"{at(('data', key, i, id_key))}{brief(ident)} is listed twice (also data.{key}[{seen[ident]}])"
+            seen.setdefault(ident, i)
+    instances = data.get("instances")
+    for key, (field, named_by) in BY_KEY.items():
+        entries = data.get(key)
+        if not isinstance(entries, dict):
+            continue
+        for name, entry in entries.items():
+            if entry is not None and entry.get(field) != name:
+                yield f"{at(('data', key, name, field))}{brief(entry.get(field))} is not its key {brief(name)}"
+        if named_by and isinstance(instances, list):
+            wanted = {i.get(named_by) for i in instances if i.get(named_by)}  # as the readers ask
+            if set(entries) != wanted:
+                yield (f"{at(('data', key))}holds {brief(sorted(entries))}, but the queue instances name "
+                       f"{brief(sorted(wanted))} (data.instances[].{named_by})")
+    for key, kind in (("policies", "policy"), ("roles", "role"), ("instance_profiles", "instance-profile")):
+        for name, entry in (data.get(key) or {}).items():
+            arn = (entry or {}).get("arn")
+            own = f"arn:{partition}:iam::{account}:{kind}/"
+            if isinstance(arn, str) and not (arn.startswith(own) and arn.endswith("/" + name)):
+                yield (f"{at(('data', key, name, 'arn'))}{brief(arn)} is not the {kind} {brief(name, quote=False)} "
+                       f"of account {account} ({own}...)")
