@@ -110,11 +110,8 @@ def from_params(prm: Any, pack: Any) -> list[Waiver]:
     """The `waivers:` key of the params file (the same shape as a waiver file's)."""
     if "waivers" not in prm.extra:
         return []
-    lines: list[int] = []
-    try:
-        lines = _item_lines(Path(prm.source).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        pass
+    text = bounded.reread_text(prm.source)
+    lines = _item_lines(text) if text is not None else []
     return from_data({"waivers": prm.extra["waivers"]}, prm.source, pack, lines)
 
 
