@@ -318,6 +318,40 @@ def break_resource(d: Path) -> tuple[Path, list[str]]:
     return f, ["resource", "'bucket'"]
 
 
+def _when(change_when):  # noqa: ANN001, ANN202
+    """A break that sets the `when:` of the first rule that has one (an Option 1 rule)."""
+    def brk(d: Path) -> tuple[Path, list[str]]:
+        f = _files(d)[1]
+        seen = {}
+
+        def change(doc: dict) -> None:
+            rule = _first(doc, lambda r: "when" in r)
+            rule["when"] = change_when(rule["when"])
+            seen["id"] = rule["id"]
+
+        _edit(f, change)
+        return f, [f"({seen['id']})"]
+    return brk
+
+
+def break_when_value(d: Path) -> tuple[Path, list[str]]:
+    # an independent tester: `provisioning: selff` matched no params value, so the rule was skipped forever
+    f, wanted = _when(lambda w: {"provisioning": "selff"})(d)
+    return f, wanted + ["when.provisioning: 'selff'", "(allowed: self|valohai)"]
+
+
+def break_when_key(d: Path) -> tuple[Path, list[str]]:
+    f, wanted = _when(lambda w: {"provisionig": "self"})(d)
+    return f, wanted + ["when: unknown params key 'provisionig'", "did you mean 'provisioning'?"]
+
+
+def break_defaults_when(d: Path) -> tuple[Path, list[str]]:
+    f = _files(d)[2]
+    _edit(f, lambda doc: doc["defaults"].update(when={"queue_installer": "Self"}))
+    rid = yaml.safe_load(f.read_text())["rules"][0]["id"]
+    return f, [f"rules[0] ({rid})", "when.queue_installer: 'Self'", "self|valohai", "defaults.when"]
+
+
 BREAKS = {
     "unknown evaluator": break_evaluator,
     "bad args type": break_args_type,
@@ -327,6 +361,9 @@ BREAKS = {
     "invalid YAML": break_yaml,
     "unknown severity": break_severity,
     "unknown resource kind": break_resource,
+    "when value no params has": break_when_value,
+    "when key not a params key": break_when_key,
+    "defaults' when value no params has": break_defaults_when,
 }
 
 

@@ -1,6 +1,7 @@
 """`vhv check --diff OLD.json`: new failures, fixed, still failing, against a moto account."""
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -56,3 +57,43 @@ def test_diff_refuses_what_is_not_a_report(params_file, tmp_path, capsys):
     bad.write_text("{")
     assert main(["check", "--params", str(params_file), "--diff", str(bad)]) == 2
     assert "the previous report is not JSON" in capsys.readouterr().err
+
+
+def _many(doc: dict, copies: int) -> dict:
+    """`doc` with each finding `copies` times, each copy on its own resource id, every third failing."""
+    out = []
+    for i in range(copies):
+        for f in doc["findings"]:
+            out.append({**f, "resource_id": f"{f['resource_id'] or 'r'}-{i}",
+                        "status": "fail" if len(out) % 3 == 0 else f["status"]})
+    statuses = [f["status"] for f in out]
+    return {**doc, "findings": out, "summary": {s: statuses.count(s) for s in doc["summary"]}}
+
+
+def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(account, params_file, tmp_path,
+                                                                               capsys, monkeypatch):
+    # an independent tester: --diff took 11 s on a 27 MB report, nearly all in jsonschema; a valid
+    # report is now checked by render.schema_fast, and nothing the user sees may change
+    from validator.render import schema
+
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    big = _many(json.loads(old.read_text()), 30)
+    broken = copy.deepcopy(big)
+    broken["findings"][-1]["waived"] = {"status": "fail"}
+    outputs = []
+    for quick in (True, False):
+        if not quick:
+            monkeypatch.setattr(schema, "_quick", lambda name: None)  # jsonschema alone, as before
+        runs = []
+        for doc, fmt in ((big, "json"), (big, "console"), (big, "markdown"), (broken, "json")):
+            old.write_text(json.dumps(doc))
+            code = main(["check", "--params", str(params_file), "--diff", str(old), "--format", fmt])
+            runs.append((code, *capsys.readouterr()))
+        outputs.append(runs)
+    assert outputs[0] == outputs[1]
+    diff = json.loads(outputs[0][0][1])
+    assert len(diff["fixed"]) == big["summary"]["fail"] and not diff["new_failures"] and not diff["still_failing"]
+    code, out, err = outputs[0][-1]
+    assert (code, out) == (2, "") and f"vhv: {old}: not a vhv JSON report" in err and \
+        f"findings/{len(big['findings']) - 1}/" in err

@@ -7,6 +7,7 @@ In-process (bounded inputs, hypothesis); a few real processes prove "no tracebac
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import json
 import math
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from moto import mock_aws
 
-from validator import params as params_mod, rulepack
+from validator import params as params_mod, pipes, rulepack
 from validator.aws.account import read
 from validator.aws.session import Target
 from validator.cli import main
@@ -558,3 +560,100 @@ def test_an_endless_file_anywhere_is_too_big_not_all_the_memory(capsys, tmp_path
         argv, what = [*check, "--rules", str(rules)], "rule file"
     code, _out, err = vhv(capsys, *argv)
     assert code == 2 and f"{what} is more than" in err, err
+
+
+# ------------------------------------------------------------------ named pipes (FIFOs)
+
+@contextlib.contextmanager
+def rescue(fifo: Path, writer: bool):
+    """Yields a list that is non-empty if, after 20 s, vhv was still waiting at `fifo` (it
+    then opens the other end and closes it, so that a test fails instead of hanging)."""
+    fired: list[bool] = []
+
+    def unblock() -> None:
+        try:
+            fd = os.open(fifo, (os.O_WRONLY if writer else os.O_RDONLY) | os.O_NONBLOCK)
+        except OSError:
+            return  # no one at the other end
+        fired.append(True)
+        os.close(fd)
+
+    timer = threading.Timer(20, unblock)
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
+def _reading(where: str, fifo: Path, tmp_path: Path, snapshot: Path) -> list[str]:
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    policy = tmp_path / "p.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+    check = ["check", "--params", str(params), "--snapshot", str(snapshot)]
+    if where == "rules":
+        shutil.copytree(rulepack.default_dir(), tmp_path / "rules")
+    return {"params": ["check", "--params", str(fifo), "--snapshot", str(snapshot)],
+            "waivers": [*check, "--waivers", str(fifo)],
+            "snapshot": ["check", "--params", str(params), "--snapshot", str(fifo)],
+            "diff": [*check, "--diff", str(fifo)],
+            "rules": [*check, "--rules", str(tmp_path / "rules")],
+            "lint": ["lint", str(fifo)],
+            "lint-config": ["lint", str(policy), "--config", str(fifo)]}[where]
+
+
+@pytest.mark.parametrize("where", ["params", "waivers", "snapshot", "diff", "rules", "lint", "lint-config"])
+def test_a_pipe_no_one_writes_to_is_one_line_not_a_hang(capsys, tmp_path, golden_snapshot, monkeypatch, where):
+    # an independent tester: `mkfifo p; vhv check --params p` waited forever, as `cat p` does
+    monkeypatch.setattr(pipes, "WAIT_S", 0.2)
+    fifo = tmp_path / ("rules/9-pipe.yaml" if where == "rules" else "pipe")
+    argv = _reading(where, fifo, tmp_path, golden_snapshot)
+    os.mkfifo(fifo)
+    with rescue(fifo, writer=True) as fired:
+        code, out, err = vhv(capsys, *argv)
+    assert not fired, "vhv waited for a writer"
+    assert (code, out, err) == (2, "", f"vhv: {fifo}: nothing was written to this pipe in 0.2 s\n")
+
+
+def _feed(fifo: Path, text: str) -> threading.Thread:
+    """A writer that opens the pipe when vhv does (open() waits for the reader), then writes."""
+    def write() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write(text[:40])
+            f.flush()
+            f.write(text[40:])
+
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_pipe_with_a_writer_is_read_and_never_opened_again(capsys, tmp_path, golden_snapshot):
+    # the params (with a waiver: its line is looked up, as SARIF looks up each key's) come
+    # from a pipe whose writer comes after vhv opened it; a second open() would wait forever
+    fifo = tmp_path / "params.yaml"
+    os.mkfifo(fifo)
+    waiver = {"rule": "eip-associated", "resource": "*", "justification": "test", "expires": "2099-01-31"}
+    writer = _feed(fifo, yaml.safe_dump({**DEMO_PARAMS, "waivers": [waiver]}))
+    with rescue(fifo, writer=True) as fired:
+        code, out, err = vhv(capsys, "check", "--params", str(fifo), "--snapshot", str(golden_snapshot),
+                             "--format", "sarif")
+    writer.join(timeout=30)
+    assert not fired, "vhv opened the pipe again and waited for a writer"
+    assert "vhv: " not in err and json.loads(out)["runs"][0]["tool"]["driver"]["name"] == "vhv"
+    unmatched = [r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "waiver-unmatched"]
+    assert len(unmatched) == 1  # the waiver was read (the guide's Elastic IP is associated)
+
+
+def test_an_anonymous_pipe_as_dev_fd_is_read(capsys, golden_snapshot):
+    # bash's `--params <(cat params.yaml)`
+    r, w = os.pipe()
+    try:
+        os.write(w, yaml.safe_dump(DEMO_PARAMS).encode())
+        os.close(w)
+        code, out, err = vhv(capsys, "check", "--params", f"/dev/fd/{r}", "--snapshot", str(golden_snapshot),
+                             "--format", "json")
+    finally:
+        os.close(r)
+    assert "vhv: " not in err and json.loads(out)["region"] == DEMO_PARAMS["region"]

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from validator import pipes
 from validator.cli import main
 
 POLICY = {"Version": "2012-10-17",
@@ -83,6 +84,32 @@ def test_a_pipe_is_written_to_not_replaced(policy, tmp_path):
         reader.join(timeout=30)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert json.loads(got[0])["tool"] == "vhv"
+
+
+def test_a_pipe_no_one_reads_is_one_line_not_a_hang(policy, tmp_path, capsys, monkeypatch):
+    # an independent tester: `--output p` onto a fifo with no reader waited forever
+    monkeypatch.setattr(pipes, "WAIT_S", 0.2)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    fired: list[bool] = []
+
+    def unblock() -> None:  # without the bound, a reader after 20 s: the test fails, not hangs
+        try:
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            return
+        fired.append(True)
+        os.close(fd)
+
+    timer = threading.Timer(20, unblock)
+    timer.start()
+    try:
+        code = lint_to(policy, fifo)
+    finally:
+        timer.cancel()
+    assert not fired, "vhv waited for a reader"
+    assert (code, capsys.readouterr().err) == (2, f"vhv: {fifo}: no one opened this pipe for reading in 0.2 s\n")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
 def test_dev_null_stays_a_device(policy):

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from validator.cli import main
 from validator.demo import DEMO_PARAMS, apply_demo_drifts, build_golden
 from validator.engine import Finding
 from validator.render import EXTENSIONS, FORMATS, renderer
-from validator.render import schema as report_schema
+from validator.render import schema as report_schema, schema_fast
 
 REGION = DEMO_PARAMS["region"]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -94,6 +95,59 @@ def test_json_schema_rejects_what_breaks_the_contract(drifted):
     assert any(e.startswith("findings/0/status") for e in errs), errs
     assert any(e.startswith("findings/1") and "'expected' is a required property" in e for e in errs), errs
     assert any(e.startswith("summary/fail") for e in errs), errs
+
+
+ODD_VALUES = (None, "", " ", "x", "pass", "Fail", "AWS::EC2::VPC", "a-b", "123456789012", "2099-01-31", "31.01.2099",
+              0, -1, 1, 1.0, 1.5, True, False, [], ["x"], {}, {"status": "fail"})
+
+
+def _mutants(doc: dict):
+    """`doc` with one value replaced (by each of ODD_VALUES), removed, or one key added, anywhere."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            yield path + ["x-extra"], "add"
+            yield path + ["extra"], "add"
+            for k in node:
+                yield path + [k], "del"
+                yield from walk(node[k], path + [k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, path + [i])
+        if path:
+            yield path, "set"
+
+    for path, how in walk(doc, []):
+        for value in (ODD_VALUES if how != "del" else (None,)):
+            out = copy.deepcopy(doc)
+            parent = out
+            for p in path[:-1]:
+                parent = parent[p]
+            if how == "del":
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = copy.deepcopy(value)
+            yield out
+
+
+def test_the_quick_schema_check_says_valid_exactly_when_jsonschema_does():
+    # `--diff` checks a large previous report with render.schema_fast (jsonschema took 5 s for
+    # 27 MB); a document it calls valid must be one jsonschema finds no error in, anywhere
+    located = json.loads(renderer("json")([lint_finding()], {}))["findings"][0]
+    plain = {k: v for k, v in located.items() if k not in ("file", "line", "column", "pointer")}
+    waived = {**plain, "status": "skip", "waived": {"status": "fail", "justification": "j", "expires": "2099-01-31",
+                                                     "owner": None, "source": "w.yaml", "line": 3}}
+    doc = {"tool": "vhv", "version": "0.1.0", "account_id": "123456789012", "region": "eu-west-1",
+           "summary": {"pass": 0, "fail": 1, "warn": 0, "error": 0, "skip": 1}, "findings": [plain, located, waived]}
+    quick = schema_fast.compile_schema(report_schema.load())
+    slow = jsonschema.Draft202012Validator(report_schema.load())
+    assert quick is not None and quick(doc) and slow.is_valid(doc)
+    seen = {True: 0, False: 0}
+    for mutant in _mutants(doc):
+        valid = slow.is_valid(mutant)
+        assert quick(mutant) == valid, (mutant, list(slow.iter_errors(mutant))[:1])
+        seen[valid] += 1
+    assert seen[True] > 50 and seen[False] > 500, seen  # both sides were exercised
+    assert schema_fast.compile_schema({"type": "string", "maxLength": 3}) is None  # unknown keyword: jsonschema's
 
 
 def test_json_schema_accepts_lint_findings_with_a_location():

@@ -17,6 +17,7 @@ import yaml
 from validator import rulepack, waivers
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
+from validator.errors import VhvError
 from validator.render import schema as report_schema
 from tests.conftest import write_snapshot
 
@@ -249,6 +250,14 @@ BAD = {
                               ["waivers[0] (eip-associated)", "'justification' is missing"]),
     "blank justification": (ENTRY.replace("accepted", "'   '"),
                             ["waivers[0] (eip-associated).justification: must not be empty"]),
+    # an independent tester: a justification of zero-width spaces was accepted as if it said why
+    "invisible justification": (ENTRY.replace("accepted", '"\\u200b\\u200c\\u200d\\u2060\\ufeff"'),
+                                ["waivers[0] (eip-associated).justification: must not be empty "
+                                 "(say why this failure is accepted)"]),
+    "bidi marks and controls as justification": (
+        ENTRY.replace("accepted", '"\\u200e\\u200f\\u202a\\u202e\\u2066\\u2069\\x01\\x7f\\x85\\u3000\\u2028"'),
+        ["waivers[0] (eip-associated).justification: must not be empty (say why this failure is accepted)"]),
+    "invisible owner": (ENTRY + '    owner: "\\u200b \\u2060"\n', ["waivers[0] (eip-associated).owner: must not be empty"]),
     "missing expires": (ENTRY.replace("    expires: 2099-01-31\n", ""), ["'expires' is missing"]),
     "date not YYYY-MM-DD": (ENTRY.replace("2099-01-31", "31.01.2099"),
                             ["waivers[0] (eip-associated).expires: '31.01.2099' is not a date as YYYY-MM-DD"]),
@@ -272,6 +281,20 @@ def test_bad_waiver_file_is_one_line_naming_file_and_key(dead_aws, params_file, 
     for fragment in fragments:
         assert fragment in line, (fragment, line)
     assert "cannot reach" not in line
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f",
+                                  *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
+                                  "\x00", "\x1b", "\x9b", "\t", "\u00a0", "\u2003", "\u3000", "\u2029"])
+def test_a_justification_of_invisible_characters_is_empty(pack, char):
+    entry = {**waiver(), "justification": char * 3}
+    with pytest.raises(VhvError, match=re.escape("waivers[0] (eip-associated).justification: must not be "
+                                                         "empty (say why this failure is accepted)")):
+        waivers.from_data({"waivers": [entry]}, "w.yaml", pack)
+    # real text around such marks still says why
+    [w] = waivers.from_data({"waivers": [{**entry, "justification": f"{char}CHG-2231{char}", "owner": f"{char}me"}]},
+                            "w.yaml", pack)
+    assert "CHG-2231" in w.justification and "me" in w.owner
 
 
 @pytest.mark.parametrize("text, wanted", [

@@ -39,9 +39,29 @@ def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPT
 
 def read_at_most(path: Any, max_bytes: int) -> bytes:
     """At most max_bytes + 1 bytes of the file: a device (/dev/zero) or a pipe that never
-    ends is "too big", not a hang that eats the memory."""
+    ends is "too big", not a hang that eats the memory; a named pipe no one writes to is
+    one line after pipes.WAIT_S, not a hang."""
+    from validator import pipes
+
+    if pipes.is_fifo(path):
+        return pipes.read(path, max_bytes)
     with open(path, "rb") as f:
         return f.read(max_bytes + 1)
+
+
+def reread_text(path: Any) -> str | None:
+    """The text of a file read before, to point at a line in it; None when it cannot be
+    read again: a pipe gave its text once (opening it again waits for a writer that is gone)."""
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "", usual: str = "") -> str:

@@ -25,6 +25,7 @@ REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc
 # admin_cidr is needed only when the user installs the queue themselves.
 OPTIONAL = ("admin_cidr", "account_id", "waivers")
 CHOICES = ("self", "valohai")
+CHOICE_KEYS = ("provisioning", "queue_installer")  # the keys whose value is one of CHOICES
 ARN_RE = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>\d{12}):"
     r"(?P<kind>root|role/(?P<role>[\w+=,.@/-]{1,512})|user/(?P<user>[\w+=,.@/-]{1,512}))$"
@@ -60,6 +61,30 @@ def load(path: str | Path) -> Params:
     return from_text(text, source=str(p))
 
 
+def is_key(key: Any) -> bool:
+    """A key a params file may have: a fixed one, or x-... of the user's own."""
+    return key in REQUIRED + OPTIONAL or str(key).startswith("x-")
+
+
+def unknown_hint(key: str, known: tuple[str, ...] = REQUIRED + OPTIONAL) -> str:
+    """'; did you mean ...?' for a key that is not a params key, else the known keys."""
+    near = difflib.get_close_matches(key, known, n=1)
+    return f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(known)}; x-... for your own)"
+
+
+def when_problem(when: dict[str, Any]) -> str | None:
+    """Why a rule's `when:` (params key -> value) can never hold, or None: a key that is no
+    params value, or a value its key never has, would skip the rule forever."""
+    values = tuple(k for k in REQUIRED + OPTIONAL if k != "waivers")  # waivers: a list, never equal to a value
+    for key, value in when.items():
+        if key not in values and not str(key).startswith("x-"):
+            return f"when: unknown params key {short(key)}{unknown_hint(str(key), values)}"
+        if key in CHOICE_KEYS and value not in CHOICES:
+            return (f"when.{key}: {short(value)} is never the params' {key} (allowed: {'|'.join(CHOICES)}); "
+                    "the rule would always be skipped")
+    return None
+
+
 def from_text(text: str, source: str = "params.yaml") -> Params:
     try:
         data = bounded.load_yaml(text)
@@ -88,11 +113,9 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     for key in ("account_id",):
         if key in data and not isinstance(data[key], (str, int)):
             raise VhvError(f"{source}: key {key!r} must be a 12-digit string, got {type(data[key]).__name__}")
-    unknown = [str(k) for k in data if k not in REQUIRED + OPTIONAL and not str(k).startswith("x-")]
+    unknown = [str(k) for k in data if not is_key(k)]
     if unknown:  # a typo'd key (acount_id) would silently switch a guard off
-        near = difflib.get_close_matches(unknown[0], REQUIRED + OPTIONAL, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(REQUIRED + OPTIONAL)}; x-... for your own)"
-        raise VhvError(f"{source}: unknown key {short(unknown[0])}{hint}")
+        raise VhvError(f"{source}: unknown key {short(unknown[0])}{unknown_hint(unknown[0])}")
     known = set(REQUIRED) | {"admin_cidr"}
     extra = {str(k): v for k, v in data.items() if k not in known}
     params = Params(
@@ -196,7 +219,7 @@ def check_vpc_cidr(value: str) -> str | None:
 def check_choice(value: str) -> str | None:
     if value in CHOICES:
         return None
-    return f"{_q(value)} is not one of: self, valohai"
+    return f"{_q(value)} is not one of: {', '.join(CHOICES)}"
 
 
 VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "vpc_cidr": check_vpc_cidr,

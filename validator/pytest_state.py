@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from validator import bounded
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -161,12 +163,9 @@ class State:
         key = str(path)
         if key not in self._lines:
             lines: dict[str, int] = {}
-            try:
-                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines()):
-                    m = re.match(r"\s*-?\s*id:\s*['\"]?([\w.-]+)", text)
-                    if m:
-                        lines.setdefault(m.group(1), n)
-            except OSError:
-                pass
+            for n, text in enumerate((bounded.reread_text(path) or "").splitlines()):  # a pipe: read once
+                m = re.match(r"\s*-?\s*id:\s*['\"]?([\w.-]+)", text)
+                if m:
+                    lines.setdefault(m.group(1), n)
             self._lines[key] = lines
         return self._lines[key].get(rule_id, 0)

@@ -2,8 +2,9 @@
 
 Validation happens here, at load time: the file structure against
 rules/schema.json, each rule (after its file's defaults) for the fields every
-rule needs, its `resource` and `evaluator` against what exists, and its `args`
-against the evaluator's own schema. A broken pack is exit 2 naming the file and
+rule needs, its `resource` and `evaluator` against what exists, its `when` against
+the params' keys and values (validator/params.py), and its `args` against the
+evaluator's own schema. A broken pack is exit 2 naming the file and
 the offending key; it never surfaces as a wrong finding later.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from validator import bounded
+from validator import bounded, params
 from validator.errors import VhvError
 
 if TYPE_CHECKING:  # imported by load(): `vhv lint` reaches this module (engine.Finding) and never loads a pack
@@ -136,6 +137,9 @@ def load(directory: str | Path | None = None) -> RulePack:
             seen[r["id"]] = str(f.name)
             if r["resource"] not in KINDS:
                 raise VhvError(f"{where}: resource {r['resource']!r} is not one of {', '.join(KINDS)}")
+            problem = params.when_problem(r.get("when") or {})
+            if problem:  # `provisioning: selff` would skip the rule forever, silently
+                raise VhvError(f"{where}: {problem}" + ("" if "when" in raw else " (the file's defaults.when)"))
             ev = registry.get(r["evaluator"])
             if ev is None:
                 raise VhvError(f"{where}: evaluator {r['evaluator']!r} does not exist "

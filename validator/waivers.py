@@ -26,6 +26,7 @@ import copy
 import datetime as dt
 import difflib
 import json
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -109,11 +110,8 @@ def from_params(prm: Any, pack: Any) -> list[Waiver]:
     """The `waivers:` key of the params file (the same shape as a waiver file's)."""
     if "waivers" not in prm.extra:
         return []
-    lines: list[int] = []
-    try:
-        lines = _item_lines(Path(prm.source).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        pass
+    text = bounded.reread_text(prm.source)
+    lines = _item_lines(text) if text is not None else []
     return from_data({"waivers": prm.extra["waivers"]}, prm.source, pack, lines)
 
 
@@ -153,6 +151,9 @@ def from_data(data: dict[str, Any], source: str, pack: Any, lines: Sequence[int]
     for i, item in enumerate(data["waivers"]):
         line = lines[i] if i < len(lines) else None
         label = _label(f"/waivers/{i}", item["rule"])
+        for key in ("justification", "owner"):
+            if key in item and _says_nothing(item[key]):  # the schema's \S lets U+200B through
+                raise VhvError(f"{_loc(source, line)}{label}.{key}: {_empty(key)}")
         if item["rule"] not in known:
             near = difflib.get_close_matches(item["rule"], sorted(known), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
@@ -200,12 +201,22 @@ def _message(err: jsonschema.ValidationError, doc: Any) -> str:
     if err.validator == "pattern" and key == "expires":
         return f"{where}: {err.instance!r} is not a date as YYYY-MM-DD"
     if err.validator == "pattern" and key in ("justification", "owner"):
-        return f"{where}: must not be empty" + (" (say why this failure is accepted)" if key == "justification" else "")
+        return f"{where}: {_empty(key)}"
     if err.validator == "pattern" and key == "rule":
         return f"{where}: {err.instance!r} is not a rule id (`vhv rules` lists them)"
     if err.validator == "minLength":
         return f"{where}: must not be empty"
     return f"{where}: {err.message[:300]}"
+
+
+def _empty(key: str) -> str:
+    return "must not be empty" + (" (say why this failure is accepted)" if key == "justification" else "")
+
+
+def _says_nothing(text: str) -> bool:
+    """Nothing a reader would see: only whitespace, control characters and invisible format
+    characters (zero-width spaces and joiners, bidi marks and overrides, the BOM)."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in text)
 
 
 def _item_lines(text: str) -> list[int]:

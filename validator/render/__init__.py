@@ -51,8 +51,11 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise VhvError(f"{path}: is a directory; give a file name")
+    if st is not None and stat.S_ISFIFO(st.st_mode):
+        _write_to_pipe(path, p, text)  # renaming a file over it would replace it; open() would wait forever
+        return
     if st is not None and not stat.S_ISREG(st.st_mode):
-        _write_in_place(path, p, text)  # a device or a pipe: renaming a file over it would replace it
+        _write_in_place(path, p, text)  # a device: renaming a file over it would replace it
         return
     if st is not None and (not st.st_mode & 0o222 or not os.access(p, os.W_OK)):  # mode bits too: root may write anything
         raise VhvError(f"{path}: is read-only; vhv does not replace it (make it writable or choose another file)")
@@ -64,6 +67,15 @@ def write_atomic(path: str | Path, text: str) -> None:
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _write_to_pipe(path: str | Path, p: Path, text: str) -> None:
+    from validator import pipes
+
+    try:
+        pipes.write(path, text)  # the name the user gave, in its messages
+    except OSError as exc:
         raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
 
 

@@ -69,11 +69,9 @@ def _key_line(path: str | None, key: str | None) -> int | None:
     """The line of a top-level `key:` in the params file, if it can be read."""
     if not path or not key:
         return None
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    for i, line in enumerate(lines, 1):
+    from validator.bounded import reread_text
+
+    for i, line in enumerate((reread_text(path) or "").splitlines(), 1):
         if re.match(rf"{re.escape(key)}\s*:", line):
             return i
     return None
