@@ -73,7 +73,7 @@ def _many(doc: dict, copies: int) -> dict:
 def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(account, params_file, tmp_path,
                                                                                capsys, monkeypatch):
     # an independent tester: --diff took 11 s on a 27 MB report, nearly all in jsonschema; a valid
-    # report is now checked by render.schema_fast, and nothing the user sees may change
+    # report is now checked by a compiled check (render.schema._quick), and nothing the user sees may change
     from validator.render import schema
 
     old = tmp_path / "old.json"

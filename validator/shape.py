@@ -175,8 +175,16 @@ def _keyword(kw: str, want: Any, node: dict[str, Any]) -> Any:
     if kw == "required":
         keys = frozenset(want)
         return lambda v: not isinstance(v, dict) or v.keys() >= keys
+    if kw == "dependentRequired":
+        deps = {k: frozenset(v) for k, v in want.items()}
+        return lambda v: not isinstance(v, dict) or all(v.keys() >= need for k, need in deps.items() if k in v)
     if kw == "additionalProperties":
+        if node.get("patternProperties"):
+            raise ValueError("schema: additionalProperties beside patternProperties is not one compile_schema knows")
         return _members(node.get("properties", {}), want)
+    if kw == "patternProperties":
+        pats = [(re.compile(p).search, compile_schema(sub)) for p, sub in want.items()]
+        return lambda v: not isinstance(v, dict) or all(c(x) for k, x in v.items() for match, c in pats if match(k))
     if kw in ("items", "propertyNames"):
         each, kind = compile_schema(want), (list if kw == "items" else dict)
 
