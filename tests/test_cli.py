@@ -352,6 +352,21 @@ def break_defaults_when(d: Path) -> tuple[Path, list[str]]:
     return f, [f"rules[0] ({rid})", "when.queue_installer: 'Self'", "self|valohai", "defaults.when"]
 
 
+def break_sg_rule_when(d: Path) -> tuple[Path, list[str]]:
+    # a security group rule's own when: (rules/3-network.yaml) was not checked: the same silent skip
+    f = next(p for p in _files(d) if p.name == "3-network.yaml")
+    seen = {}
+
+    def change(doc: dict) -> None:
+        rule = _first(doc, lambda r: any("when" in x for x in r.get("args", {}).get("rules", [])))
+        i = next(i for i, x in enumerate(rule["args"]["rules"]) if "when" in x)
+        rule["args"]["rules"][i]["when"] = {"queue_installer": "slef"}
+        seen["at"] = f"({rule['id']}): args.rules[{i}].when.queue_installer: 'slef'"
+
+    _edit(f, change)
+    return f, [seen["at"], "(allowed: self|valohai)"]
+
+
 BREAKS = {
     "unknown evaluator": break_evaluator,
     "bad args type": break_args_type,
@@ -364,6 +379,7 @@ BREAKS = {
     "when value no params has": break_when_value,
     "when key not a params key": break_when_key,
     "defaults' when value no params has": break_defaults_when,
+    "a security group rule's when value": break_sg_rule_when,
 }
 
 

@@ -216,7 +216,12 @@ def _empty(key: str) -> str:
 def _says_nothing(text: str) -> bool:
     """Nothing a reader would see: only whitespace, control characters and invisible format
     characters (zero-width spaces and joiners, bidi marks and overrides, the BOM)."""
-    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in text)
+    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+               for c in text)
+
+
+# letters that draw nothing (Hangul fillers, the braille blank): Unicode calls them letters or symbols
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def _item_lines(text: str) -> list[int]:
