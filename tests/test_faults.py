@@ -5,10 +5,12 @@ Every finding of a run through the proxy equals the fault-free run's, or is `err
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -105,6 +107,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(proxy: FaultProxy) -> Iterator[FaultProxy]:
+    """`proxy` answering on its own thread until the block ends."""
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
 @pytest.fixture(scope="module")
 def moto_url():
     mp = pytest.MonkeyPatch()
@@ -140,13 +153,8 @@ def _no_backoff(no_backoff_sleep):
 def test_faults_never_turn_into_a_decision_that_was_not_made(moto_url, share, seed):
     clean = run(moto_url)
     assert clean and {s for s, _ in clean.values()} >= {"pass", "fail"}
-    proxy = FaultProxy(moto_url, share, seed)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
+    with serving(FaultProxy(moto_url, share, seed)) as proxy:
         faulty = run(proxy.url)
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     assert proxy.injected > 0 and proxy.forwarded > 0
     if faulty is None:  # sts:GetCallerIdentity itself never got through: nothing decided at all
         return
@@ -166,14 +174,10 @@ def test_an_html_error_page_is_one_line_not_an_internal_error(moto_url, tmp_path
     # BotoCoreError, and it surfaced as "vhv: internal error"
     proxy = FaultProxy(moto_url, 1.0, 1)
     proxy.faults = [(500, "html")]
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(dict(DEMO_PARAMS)))
-    try:
+    with serving(proxy):
         code = main(["check", "--params", str(params), "--endpoint-url", proxy.url])
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     err = capsys.readouterr().err
     assert code == 2 and "internal error" not in err and len(err.strip().splitlines()) == 1, err
     assert err.startswith("vhv: cannot identify the AWS account (sts:GetCallerIdentity)"), err
@@ -202,12 +206,7 @@ def test_a_read_answered_by_an_html_page_is_tried_again(moto_url):
     # botocore does not retry what it cannot parse; vhv does (validator.aws.session.unparsable_retried),
     # so a server that hiccups with an HTML page now and then changes no finding
     clean = run(moto_url)
-    proxy = FirstTimeHtml(moto_url)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
+    with serving(FirstTimeHtml(moto_url)) as proxy:
         flaky = run(proxy.url)
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
     assert proxy.injected > 5 and proxy.forwarded >= proxy.injected
     assert flaky == clean
