@@ -286,7 +286,10 @@ def test_bad_waiver_file_is_one_line_naming_file_and_key(dead_aws, params_file, 
 @pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f",
                                   *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
                                   "\x00", "\x1b", "\x9b", "\t", "\u00a0", "\u2003", "\u3000", "\u2029",
-                                  "\u3164", "\u115f", "\uffa0", "\u2800"])  # letters that draw nothing
+                                  "\u3164", "\u115f", "\uffa0", "\u2800",  # letters that draw nothing
+                                  # an independent tester's: marks on nothing, private use, unassigned
+                                  "\u034f", "\ufe0f", "\U000e0100", "\u17b4", "\u180b", "\U00016fe4",
+                                  "\ue000", "\u0378"])
 def test_a_justification_of_invisible_characters_is_empty(pack, char):
     entry = {**waiver(), "justification": char * 3}
     with pytest.raises(VhvError, match=re.escape("waivers[0] (eip-associated).justification: must not be "

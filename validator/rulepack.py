@@ -149,5 +149,22 @@ def load(directory: str | Path | None = None) -> RulePack:
                 e = arg_errors[0]
                 path = _where(e)
                 raise VhvError(f"{where}: args{'.' + path if path else ''}: {e.message}")
+            for path, when in _whens(r.get("args", {}), "args"):  # a security group rule's own when:
+                problem = params.when_problem(when)
+                if problem:
+                    raise VhvError(f"{where}: {path}.{problem}")
             rules.append(Rule(**{k: v for k, v in r.items()}, source=f.name))
     return RulePack(tuple(rules))
+
+
+def _whens(node: Any, path: str) -> Any:
+    """(path, when) for each `when:` inside a rule's args (its schema let only an object through)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "when" and isinstance(v, dict):
+                yield path, v
+            else:
+                yield from _whens(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _whens(v, f"{path}[{i}]")

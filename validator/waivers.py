@@ -214,10 +214,11 @@ def _empty(key: str) -> str:
 
 
 def _says_nothing(text: str) -> bool:
-    """Nothing a reader would see: only whitespace, control characters and invisible format
-    characters (zero-width spaces and joiners, bidi marks and overrides, the BOM)."""
-    return all(c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp")
-               for c in text)
+    """Nothing a reader would see: not one letter, digit, punctuation mark or symbol, only
+    whitespace, controls, invisible format characters (zero-width spaces and joiners, bidi
+    marks, the BOM), marks with nothing to sit on (variation selectors, the combining
+    grapheme joiner), private-use and unassigned code points, and letters that draw nothing."""
+    return not any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in text)
 
 
 # letters that draw nothing (Hangul fillers, the braille blank): Unicode calls them letters or symbols
