@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import pytest
 
-from validator import guide
+from validator import engine, guide
 from validator import params as params_mod
 from validator.aws.session import Target
 from validator.fixers import planner
@@ -350,3 +350,21 @@ def test_a_failed_step_stops_the_run_and_a_rerun_converges(account):
     assert calls(again) == ["iam.add_role_to_instance_profile", "ec2.authorize_security_group_ingress"]
     after, last = fix_and_replan(account, again)
     assert after.failing() == set() and last.steps == []
+
+
+def test_a_master_policy_fix_that_needs_an_unread_worker_role_is_left_by_hand(account):
+    # the master policy's PassRole names the worker role's ARN; when the role could not be read the
+    # ARN is not known (an independent tester: it was guessed), so no new version is planned from a guess
+    drop_describe_images(account)
+    res = account.check(for_fix=True)
+    snap = res.snapshot
+    del snap.data["roles"]["ValohaiWorkerRole"]
+    snap.errors["roles.ValohaiWorkerRole"] = "iam:GetRole was denied"
+    findings = engine.evaluate(account.pack, params_mod.from_dict(dict(account.params)), snap)
+    assert {f.rule_id: f.status for f in findings}["master-policy-describe"] == "fail"
+    plan = planner.build(account.pack, params_mod.from_dict(dict(account.params)), snap, findings)
+    assert "iam.create_policy_version" not in calls(plan)
+    [by_hand] = [s for s in plan.steps if s.rule == "master-policy-describe"]
+    assert by_hand.risk == MANUAL
+    assert "not planned: the ARN of ValohaiWorkerRole is not known: iam:GetRole was denied" in by_hand.summary
+    assert "master-policy-pass-worker-role" in plan.undecided

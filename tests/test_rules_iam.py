@@ -786,6 +786,34 @@ def test_unreadable_policy_tags_are_an_error_not_a_missing_tag(account):
     assert why in f.message
 
 
+def test_an_unreadable_worker_role_leaves_the_passrole_rules_undecided(account):
+    # an independent tester, live under moto IAM auth without iam:GetRole: the worker role's ARN was
+    # guessed (role/ValohaiWorkerRole) where the real one had a path (role/team/...), and the master
+    # policy's PassRole on the guess passed; a role that could not be read has no known ARN
+    snap = account.check().snapshot
+    why = "iam:GetRole was denied"
+    broken = _with_errors(snap, {"roles.ValohaiWorkerRole": why})
+    del broken.data["roles"]["ValohaiWorkerRole"]  # a read that failed leaves nothing
+    findings = {f.rule_id: f for f in engine.evaluate(account.pack, _params(account), broken)}
+    for rule_id in ("master-policy-pass-worker-role", "master-policy-within-guide"):
+        f = findings[rule_id]
+        assert f.status == "error", (rule_id, f.message)
+        assert f"the ARN of ValohaiWorkerRole is not known: {why}" in f.message
+    # the rest of the master policy does not need the worker role: still judged
+    assert findings["master-policy-describe"].status == "pass"
+    assert findings["master-policy-exists"].status == "pass"
+
+
+def test_a_worker_role_that_does_not_exist_is_judged_by_the_arn_it_would_have(account):
+    account.iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    for attached in account.iam.list_attached_role_policies(RoleName="ValohaiWorkerRole")["AttachedPolicies"]:
+        account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=attached["PolicyArn"])
+    account.iam.delete_role(RoleName="ValohaiWorkerRole")
+    result = account.check()
+    assert result.one("worker-role-exists").status == "fail"
+    assert result.one("master-policy-pass-worker-role").status == "pass"  # it names the ARN the guide's role gets
+
+
 def test_a_customer_policy_named_like_an_aws_one_is_not_the_aws_policy(account):
     """Attachments are compared by ARN: a look-alike AmazonEC2FullAccess does not satisfy Option 2."""
     iam = account.iam

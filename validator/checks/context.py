@@ -60,16 +60,17 @@ class Context:
         if self.snap is not None:
             v["account_id"] = self.snap.account_id
             v["partition"] = self.snap.partition
-            v["worker_role_arn"] = self.worker_role_arn()
-        return v
+        return v  # and worker_role_arn, asked for only where a rule names it (it may be undecidable)
 
     def worker_role_arn(self) -> str:
-        """The real ValohaiWorkerRole ARN; the one it would have when the role is missing."""
+        """The real ValohaiWorkerRole ARN; the one it would have when the role does not exist.
+        Undecidable when the role could not be read: its ARN may have a path (role/team/...) that
+        a guess would miss, and a policy judged against a guess could pass what grants nothing."""
         snap = self._snap()
         try:
             role = snap.get("roles.ValohaiWorkerRole")
-        except Undecidable:
-            role = None
+        except Undecidable as exc:
+            raise Undecidable(f"the ARN of ValohaiWorkerRole is not known: {exc}") from None
         if role and role.get("arn"):
             return role["arn"]
         return f"arn:{snap.partition}:iam::{snap.account_id}:role/ValohaiWorkerRole"
@@ -79,6 +80,8 @@ class Context:
             variables = self.variables()
 
             def sub(m: re.Match[str]) -> str:
+                if m.group(1) == "worker_role_arn" and self.snap is not None:
+                    return self.worker_role_arn()
                 if m.group(1) not in variables:
                     raise Undecidable(f"rule argument {value!r} names an unknown value {m.group(1)!r}")
                 return variables[m.group(1)]

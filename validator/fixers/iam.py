@@ -12,6 +12,7 @@ from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.policy import compare
 from validator.policy.document import PolicyError, as_list, statements
+from validator.snapshot import Undecidable
 
 PERMISSIONS = (
     "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy",
@@ -126,21 +127,30 @@ def _new_version(b: Builder, kind: str, rule: str, doc: dict[str, Any], why: str
 
 def plan_policies(b: Builder) -> None:
     for kind, (name, prefix, grants) in POLICIES.items():
-        if _create(b, kind, prefix, "policy", {"PolicyDocument": _text(_guide_doc(b, kind))},
-                   f"create {name} with the guide's document"):
-            continue
-        if b.fails(f"{prefix}-tag"):
-            b.add(f"{prefix}-tag", kind, "iam.tag_policy", {"PolicyArn": _arn(b, kind), "Tags": tags()},
-                  f"tag {name} valohai=1")
-        versions = [dict(v) for v in b.get(f"policies.{name}.versions", []) or []]
-        failing = [r for r in grants if b.fails(r)]
-        doc = b.get(f"policies.{name}.document")
-        if failing and isinstance(doc, dict):
-            doc = _add_grants(b, kind, failing, doc, versions)
-        within = f"{prefix}-within-guide"
-        if b.fails(within) and not _within(b, within, doc):
-            _new_version(b, kind, within, _guide_doc(b, kind), "the guide's document, nothing wider "
-                         "(the current default version stays as a non-default version)", DECIDE, versions)
+        try:
+            _plan_policy(b, kind, name, prefix, grants)
+        except Undecidable as exc:  # the master policy names the worker role's ARN, and it was not read
+            for rule in sorted(r for r in b.failing if r in b.rules and b.rules[r].resource == kind):
+                b.manual(rule, kind, f"not planned: {exc}; run vhv remediate where that can be read")
+
+
+def _plan_policy(b: Builder, kind: str, name: str, prefix: str, grants: tuple[str, ...]) -> None:
+    if b.fails(f"{prefix}-exists"):  # the guide's document is built only when it is needed
+        _create(b, kind, prefix, "policy", {"PolicyDocument": _text(_guide_doc(b, kind))},
+                f"create {name} with the guide's document")
+        return
+    if b.fails(f"{prefix}-tag"):
+        b.add(f"{prefix}-tag", kind, "iam.tag_policy", {"PolicyArn": _arn(b, kind), "Tags": tags()},
+              f"tag {name} valohai=1")
+    versions = [dict(v) for v in b.get(f"policies.{name}.versions", []) or []]
+    failing = [r for r in grants if b.fails(r)]
+    doc = b.get(f"policies.{name}.document")
+    if failing and isinstance(doc, dict):
+        doc = _add_grants(b, kind, failing, doc, versions)
+    within = f"{prefix}-within-guide"
+    if b.fails(within) and not _within(b, within, doc):
+        _new_version(b, kind, within, _guide_doc(b, kind), "the guide's document, nothing wider "
+                     "(the current default version stays as a non-default version)", DECIDE, versions)
 
 
 def _within(b: Builder, rule: str, doc: Any) -> bool:
