@@ -13,7 +13,7 @@ import pytest
 
 from validator import guide
 from validator.policy import arn, compare, meaning
-from validator.policy.document import statements
+from validator.policy.document import read_once, statements
 from validator.policy.glob import Glob, squeeze_stars
 from validator.policy.lint import MAX_LISTED, MAX_POLICY_SIZE, MAX_STATEMENTS, lint_document, lint_text
 from validator.policy.lintmodel import Stmt
@@ -323,6 +323,35 @@ def test_a_master_policy_of_50000_statements_is_compared_by_meaning_and_a_wider_
     denied = pol(*(doc["Statement"] * 5000), {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*"})
     missing = [p for s in specs for p in compare.missing_grants(statements(denied), s, "123456789012")]
     assert missing == ["ec2:RunInstances on * is denied by statement #20001"]
+
+
+def test_repeated_statements_are_compared_as_judging_each_compares_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what the document misses names its first Deny or conditional Allow, and what it grants
+    # beyond the guide is every statement's own, in order: as if each were judged alone
+    specs = _guide_specs()
+    four = guide.master_policy(ROLE)["Statement"]
+    extra = [{"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*", "Condition": {"Bool": {"aws:x": "1"}}},
+             {"Effect": "Deny", "Action": "ec2:Run*", "Resource": "*"},
+             allow(["iam:PassRole", "ec2:TerminateInstances"], "*"),
+             allow("ec2:DescribeVpcs", "*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}),
+             {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]
+    sts = statements(pol(*[dict(s, Sid=f"S{i}") if i % 7 else dict(s)
+                           for i, s in enumerate((four * 50) + extra * 40 + four * 50)]))
+    fast = [compare.missing_grants(sts, s, "123456789012") for s in specs]
+    assert any(" is denied by statement " in p for ps in fast for p in ps)
+    wider = compare.wider_than(sts, specs)
+    each = list(dict.fromkeys(p for st in sts for p in compare.wider_than([st], specs)))
+    assert wider == each and len(wider) > 100
+    monkeypatch.setattr(compare, "distinct", list)   # every statement, not the first of each meaning
+    assert [compare.missing_grants(sts, s, "123456789012") for s in specs] == fast
+
+
+def test_a_document_is_read_once_by_the_rules_judging_a_snapshot_and_anew_outside() -> None:
+    doc = pol(*[allow("ec2:DescribeVpcs")] * 3)
+    with read_once():
+        first = statements(doc)
+        assert statements(doc) == first and statements(doc)[0] is first[0]
+    assert statements(doc)[0] is not first[0]
 
 
 def test_statements_read_from_a_changed_document_are_read_again() -> None:
