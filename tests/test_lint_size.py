@@ -13,6 +13,7 @@ import pytest
 
 from validator import guide
 from validator.policy import arn, compare, meaning
+from validator.policy import lint as lint_mod
 from validator.policy.document import read_once, statements
 from validator.policy.glob import Glob, squeeze_stars
 from validator.policy.lint import MAX_LISTED, MAX_POLICY_SIZE, MAX_STATEMENTS, lint_document, lint_text
@@ -108,6 +109,30 @@ def test_a_statement_repeated_20000_times_is_judged_once_and_reported_at_each_co
     assert len(redundant) == MAX_LISTED
     assert [f.pointer for f in redundant[:2]] == ["/Statement/0/Action/1", "/Statement/1/Action/1"]
     assert "lint-check-skipped" in rules(found)
+
+
+def test_statements_that_differ_only_in_sid_give_what_judging_each_gives_while_the_budgets_run_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # judged once and replayed while replaying spends no more than is left; the wildcard and the
+    # Resource budgets run out part-way, and the notes fall where judging each one puts them
+    wild = allow(["ec2:Describe*", "ec2:Get*", "iam:Pass*", "s3:GetObject", "ec2:DescribeVpcs"],
+                 [f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{j}" for j in range(30)])
+    plain = allow(["ec2:RunInstances", "ec2:runinstances"], ["*", "arn:aws:s3:::b/*"],
+                  Condition={"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}})
+    doc = pol(*[dict(wild if i % 3 else plain, Sid=f"S{i}") for i in range(1500)], dict(plain))
+    fast = lint_document(doc)
+    monkeypatch.setattr(lint_mod, "_afford", lambda budget, spent: False)   # judge every statement anew
+    assert lint_document(doc) == fast
+    notes = {i.actual for i in fast if i.rule == "lint-check-skipped"}
+    assert {"lint-pattern-matches-nothing", "lint-arn-field"} <= notes
+
+
+def test_a_statement_with_a_misspelling_repeated_under_new_sids_is_reported_at_each_copy() -> None:
+    # a spelling suggestion is not replayed (its budget and cache are the checks' own): each is judged
+    doc = pol(*[allow("ec2:DescribeInstnces", Sid=f"S{i}") for i in range(300)])
+    unknown = [i for i in lint_document(doc) if i.rule == "lint-unknown-action"]
+    assert [i.pointer for i in unknown] == [f"/Statement/{i}/Action" for i in range(300)]
+    assert len({i.message + i.expected for i in unknown}) == 1 and "ec2:DescribeInstances" in unknown[0].expected
 
 
 # ------------------------------------------------------------------ pairwise checks, exact and fast
