@@ -80,3 +80,22 @@ def test_the_lint_rule_on_it_names_the_drift_in_the_statements_it_checks_and_say
            "lint-policy-size); write instead: a policy IAM accepts, then lint it again: every statement is " \
            "checked" in lint
     assert not any("lint-duplicate-sid" in m for m in lint)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_check_runs_without_cycle_collections_and_leaves_the_collector_as_it_found_it(monkeypatch, enabled) -> None:
+    import gc
+
+    from validator import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "_check", lambda args: seen.append(gc.isenabled()) or 0)
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert cli.main(["check", "--params", "p.yaml"]) == 0
+        assert seen == [False] and gc.isenabled() == enabled
+        monkeypatch.setattr(cli, "_check", lambda args: 1 / 0)   # and after an error too
+        cli.main(["check", "--params", "p.yaml"])
+        assert gc.isenabled() == enabled
+    finally:
+        gc.enable()
