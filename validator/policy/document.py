@@ -136,17 +136,11 @@ def statements(doc: Any) -> list[Statement]:
     once = _ONCE.get()
     if once is not None and isinstance(doc, dict):
         hit = once.get(id(doc))
-        if hit is None or hit[0] is not doc:
-            hit = once[id(doc)] = (doc, _read(doc))
+        if hit is None or hit[0] is not doc:   # read here, not through the text-keyed cache below
+            hit = once[id(doc)] = (doc, _statements(_raw(doc)))
         return list(hit[1])
-    return _read(doc)
-
-
-def _read(doc: Any) -> list[Statement]:
     d = load_document(doc)
-    raw = d.get("Statement")
-    if raw is None:
-        raise PolicyError("policy has no Statement")
+    raw = _raw(d)
     if isinstance(raw, list) and len(raw) > _MANY:
         # several rules read the same live policy; a huge one (100,000 statements) costs a
         # second a reading, its text a tenth of that. Keyed by the text, not the object, so
@@ -157,6 +151,13 @@ def _read(doc: Any) -> list[Statement]:
             _READ[key] = _statements(raw)
         return list(_READ[key])
     return _statements(raw)
+
+
+def _raw(doc: Any) -> Any:
+    raw = load_document(doc).get("Statement")
+    if raw is None:
+        raise PolicyError("policy has no Statement")
+    return raw
 
 
 def _statements(raw: Any) -> list[Statement]:
