@@ -20,6 +20,8 @@ surfaces with hypothesis and asserts).
    out of range, control characters, 100,000 actions or statements, wildcard bombs.
    Expected: exit 2 with one line (`vhv: FILE...`), or a report (lint: exit 1 or 2 with
    findings); never a traceback, never longer than the timeout.
+3. Costs (`--only load`, `--only check`): Snapshot.load of a crowded snapshot, and `vhv check
+   --snapshot` on a ValohaiMasterPolicy of 100,000 statements and on 200,000 errors.
 """
 from __future__ import annotations
 
@@ -350,6 +352,29 @@ def load_cost(work: Path, demo: dict[str, Any], n: int = 2000) -> str:
            f"{best * 1000:.0f} ms (best of 5)"
 
 
+def check_cost(work: Path, demo: dict[str, Any]) -> list[str]:
+    """How long `vhv check --snapshot` takes (a real process, best of 3) on what an independent
+    tester found slow: a ValohaiMasterPolicy of 100,000 statements (the demo's four again and
+    again, each with its own Sid; or stmt() 100,000 times) and 200,000 keys in `errors`."""
+    params = work / "params.yaml"
+    params.write_text(good_params())
+    four, same, errors = copy.deepcopy(demo), copy.deepcopy(demo), copy.deepcopy(demo)
+    sts = four["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"]
+    sts[:] = [dict(sts[i % len(sts)], Sid=f"S{i}") for i in range(100_000)]
+    same["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"] = [stmt(Sid=f"S{i}")
+                                                                                for i in range(100_000)]
+    errors["errors"] = {f"images.ami-{i:017x}": "AccessDenied: not authorized" for i in range(200_000)}
+    out = []
+    for label, doc in (("ValohaiMasterPolicy: its 4 statements x 25,000, own Sids", four),
+                       ("ValohaiMasterPolicy: 100,000 x stmt()", same), ("200,000 errors", errors)):
+        path = work / "check.json"
+        path.write_text(json.dumps(sealed(doc)))
+        runs = [run(["check", "--params", str(params), "--snapshot", str(path)], 120, work) for _ in range(3)]
+        out.append(f"vhv check --snapshot ({label}, {path.stat().st_size / 1e6:.0f} MB): "
+                   f"{min(r['secs'] for r in runs):.2f} s (best of 3), exit {runs[0]['code']}")
+    return out
+
+
 def _timed(fn: Any) -> float:
     t0 = time.perf_counter()
     fn()
@@ -360,13 +385,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--every", type=int, default=1, help="sweep every Nth node of the snapshot (default: all)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a process counts as hung")
-    ap.add_argument("--only", choices=("sweep", "files", "load"), help="run one part")
+    ap.add_argument("--only", choices=("sweep", "files", "load", "check"), help="run one part")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vhv-hostile-"))
     golden = demo_snapshot()
     rows: dict[str, dict[str, Any]] = {}
     if args.only in (None, "load"):
         print(load_cost(work, golden))
+        if args.only:
+            return
+    if args.only in (None, "check"):
+        print("\n".join(check_cost(work, golden)))
         if args.only:
             return
     if args.only in (None, "sweep"):

@@ -13,7 +13,8 @@ import pytest
 
 from validator import guide
 from validator.policy import arn, compare, meaning
-from validator.policy.document import statements
+from validator.policy import lint as lint_mod
+from validator.policy.document import read_once, statements
 from validator.policy.glob import Glob, squeeze_stars
 from validator.policy.lint import MAX_LISTED, MAX_POLICY_SIZE, MAX_STATEMENTS, lint_document, lint_text
 from validator.policy.lintmodel import Stmt
@@ -108,6 +109,30 @@ def test_a_statement_repeated_20000_times_is_judged_once_and_reported_at_each_co
     assert len(redundant) == MAX_LISTED
     assert [f.pointer for f in redundant[:2]] == ["/Statement/0/Action/1", "/Statement/1/Action/1"]
     assert "lint-check-skipped" in rules(found)
+
+
+def test_statements_that_differ_only_in_sid_give_what_judging_each_gives_while_the_budgets_run_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # judged once and replayed while replaying spends no more than is left; the wildcard and the
+    # Resource budgets run out part-way, and the notes fall where judging each one puts them
+    wild = allow(["ec2:Describe*", "ec2:Get*", "iam:Pass*", "s3:GetObject", "ec2:DescribeVpcs"],
+                 [f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{j}" for j in range(30)])
+    plain = allow(["ec2:RunInstances", "ec2:runinstances"], ["*", "arn:aws:s3:::b/*"],
+                  Condition={"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}})
+    doc = pol(*[dict(wild if i % 3 else plain, Sid=f"S{i}") for i in range(1500)], dict(plain))
+    fast = lint_document(doc)
+    monkeypatch.setattr(lint_mod, "_afford", lambda budget, spent: False)   # judge every statement anew
+    assert lint_document(doc) == fast
+    notes = {i.actual for i in fast if i.rule == "lint-check-skipped"}
+    assert {"lint-pattern-matches-nothing", "lint-arn-field"} <= notes
+
+
+def test_a_statement_with_a_misspelling_repeated_under_new_sids_is_reported_at_each_copy() -> None:
+    # a spelling suggestion is not replayed (its budget and cache are the checks' own): each is judged
+    doc = pol(*[allow("ec2:DescribeInstnces", Sid=f"S{i}") for i in range(300)])
+    unknown = [i for i in lint_document(doc) if i.rule == "lint-unknown-action"]
+    assert [i.pointer for i in unknown] == [f"/Statement/{i}/Action" for i in range(300)]
+    assert len({i.message + i.expected for i in unknown}) == 1 and "ec2:DescribeInstances" in unknown[0].expected
 
 
 # ------------------------------------------------------------------ pairwise checks, exact and fast
@@ -323,6 +348,39 @@ def test_a_master_policy_of_50000_statements_is_compared_by_meaning_and_a_wider_
     denied = pol(*(doc["Statement"] * 5000), {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*"})
     missing = [p for s in specs for p in compare.missing_grants(statements(denied), s, "123456789012")]
     assert missing == ["ec2:RunInstances on * is denied by statement #20001"]
+
+
+def test_repeated_statements_are_compared_as_judging_each_compares_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what the document misses names its first Deny or conditional Allow, and what it grants
+    # beyond the guide is every statement's own, in order: as if each were judged alone
+    specs = _guide_specs()
+    four = guide.master_policy(ROLE)["Statement"]
+    extra = [{"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*", "Condition": {"Bool": {"aws:x": "1"}}},
+             {"Effect": "Deny", "Action": "ec2:Run*", "Resource": "*"},
+             allow(["iam:PassRole", "ec2:TerminateInstances"], "*"),
+             allow("ec2:DescribeVpcs", "*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}),
+             {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]
+    sts = statements(pol(*[dict(s, Sid=f"S{i}") if i % 7 else dict(s)
+                           for i, s in enumerate((four * 50) + extra * 40 + four * 50)]))
+    fast = [compare.missing_grants(sts, s, "123456789012") for s in specs]
+    assert any(" is denied by statement " in p for ps in fast for p in ps)
+    wider = compare.wider_than(sts, specs)
+    each = list(dict.fromkeys(p for st in sts for p in compare.wider_than([st], specs)))
+    assert wider == each and len(wider) > 100
+    monkeypatch.setattr(compare, "distinct", list)   # every statement, not the first of each meaning
+    assert [compare.missing_grants(sts, s, "123456789012") for s in specs] == fast
+
+
+def test_a_document_is_read_once_by_the_rules_judging_a_snapshot_and_anew_outside() -> None:
+    from validator.policy import document
+
+    document._READ.clear()
+    doc = pol(*[allow("ec2:DescribeVpcs", Sid=f"S{i}") for i in range(2000)])
+    with read_once():
+        first = statements(doc)
+        assert statements(doc) == first and statements(doc)[0] is first[0]
+    assert not document._READ   # nor kept after (the text-keyed cache outside holds 100,000 until exit)
+    assert statements(doc)[0] is not first[0] and statements(doc) == first
 
 
 def test_statements_read_from_a_changed_document_are_read_again() -> None:

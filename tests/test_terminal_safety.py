@@ -86,3 +86,28 @@ def test_markdown_and_html_reports_carry_no_raw_control_characters():
         text = renderer(fmt)([finding()], {"account_id": "123456789012", "region": "eu-west-1"})
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, fmt
         assert "\\x1b]0;PWNED" in text and "\n" in text, fmt
+
+
+def test_each_line_of_the_check_console_is_read_on_its_own_whatever_the_line_before_ends_with():
+    # the report is printed in one call; text such as "[bold" or a backslash at the end of one
+    # line must not join the next line's markup (styles, emoji codes) as it never could
+    import io
+
+    from rich.console import Console
+
+    def lines(findings: list[Finding], intro: tuple[str, list[str]] | None = None) -> list[str]:
+        buf = io.StringIO()
+        con = Console(file=buf, force_terminal=True, color_system="truecolor", width=100, highlight=False,
+                      soft_wrap=True)
+        console.print_report(findings, {"account_id": "1", "region": "r"}, console=con, intro=intro)
+        return buf.getvalue().splitlines()
+
+    after = finding(rule_id="queue-instance-exists", message="gone :smile: [x]", expected="e", actual="z")
+    alone = lines([after])
+    for end in ("[", "[bold", "[bold red", "[/", "a\\", "\\", ":smile", "[link=http://x", "[dim]"):
+        before = finding(message=f"m {end}", expected=f"e {end}", actual=f"{end}", fix=f"f {end}")
+        got = lines([before, after])
+        assert got[3 - len(alone):-1] == alone[3:-1], end   # the next finding's lines
+        assert "\x1b[1;31mFAIL \x1b[0m" in got[3]   # and its own line keeps its styles
+    assert lines([after], ("t", ["a [bold", "x] [link=http://y", "z]"]))[1:4] == ["  - a [bold", "  - x] [link=http://y",
+                                                                                 "  - z]"]

@@ -6,10 +6,12 @@ job (bad input, no credentials, a rule that could not be decided), which wins.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from validator import __version__
 from validator.errors import VhvError
@@ -176,7 +178,26 @@ def _emit_diff(args: argparse.Namespace, old, findings) -> int:  # noqa: ANN001
     return exit_code(findings)
 
 
+@contextmanager
+def _no_gc_passes() -> Iterator[None]:
+    """Python's cycle collector off for the block (and back as it was after). A snapshot with a
+    policy of 100,000 statements is millions of objects, and the collector walked them all again
+    and again while they were made (a third of `vhv check`'s time); `check` makes few cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    with _no_gc_passes():
+        return _check(args)
+
+
+def _check(args: argparse.Namespace) -> int:
     from validator import render
     from validator.engine import evaluate
     from validator.snapshot import Snapshot

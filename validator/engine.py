@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from validator.checks import ERROR, FAIL, PASS, SKIP, WARN, Missing, Outcome, load_all
 from validator.checks.context import Context
 from validator.checks.resources import KINDS, pick, resource_id
+from validator.policy.document import read_once
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
 
@@ -115,12 +116,13 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Findin
 def evaluate(pack: RulePack, params: Any, snap: Snapshot | None, only: Iterable[str] | None = None) -> list[Finding]:
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
-    for rule in pack.rules:
-        if wanted is not None and rule.id not in wanted:
-            continue
-        if rule.resource != "params" and snap is None:
-            continue
-        findings.extend(evaluate_rule(rule, params, snap))
+    with read_once():   # several rules read one policy document: once
+        for rule in pack.rules:
+            if wanted is not None and rule.id not in wanted:
+                continue
+            if rule.resource != "params" and snap is None:
+                continue
+            findings.extend(evaluate_rule(rule, params, snap))
     return findings
 
 

@@ -48,15 +48,25 @@ class Snapshot:
     caller_arn: str = ""
 
     def get(self, path: str) -> Any:
-        for key, why in self.errors.items():
-            if path == key or path.startswith(key + "."):
-                raise Undecidable(why)
+        why = self.error_at(path)
+        if why is not None:
+            raise Undecidable(why)
         node: Any = self.data
         for part in path.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise Undecidable(f"{path} was not read (no reader filled it)")
             node = node[part]
         return node
+
+    def error_at(self, path: str) -> str | None:
+        """Why `path` could not be read: the error recorded at it or at a path above it (the
+        first such in `errors`' order), else None. Each dotted prefix of `path` is looked up,
+        so the cost is its depth, not the number of errors (a snapshot may hold 200,000)."""
+        errors = self.errors
+        hits = [p for p in _prefixes(path) if p in errors]
+        if len(hits) > 1:   # two failed reads above the path: the first recorded is the one said
+            return next(why for key, why in errors.items() if key in hits)
+        return errors[hits[0]] if hits else None
 
     def has_error(self, path: str) -> bool:
         try:
@@ -135,6 +145,17 @@ class Snapshot:
             raise VhvError(f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes "
                            f"({bad.number.why}) — {NOT_OURS}") from None
         return cls.from_dict(d, source=str(path))
+
+
+def _prefixes(path: str) -> list[str]:
+    """`path` and each part of it that ends before a dot: a.b.c -> a, a.b, a.b.c."""
+    out = []
+    dot = path.find(".")
+    while dot >= 0:
+        out.append(path[:dot])
+        dot = path.find(".", dot + 1)
+    out.append(path)
+    return out
 
 
 # ------------------------------------------------------------------ the seal

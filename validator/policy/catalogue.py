@@ -473,9 +473,19 @@ def suggestion_budget(n: int | None) -> Any:
         _BUDGET.reset(token)
 
 
+_ASKED = [0]   # calls of `nearest` so far (see `asked`)
+
+
+def asked() -> int:
+    """How many times `nearest` was called: work that asked for none can be replayed without
+    changing what the suggestion budget and the cache below answer later."""
+    return _ASKED[0]
+
+
 def nearest(word: str, candidates: Any, cutoff: float = 0.72) -> str | None:
     """The closest spelling among `candidates` (case-insensitive), as the candidate spells it.
     Answers for a tuple or frozenset of candidates are remembered."""
+    _ASKED[0] += 1
     low = word.lower()
     # keyed by the candidates' identity (hashing 700 names a call costs more than the lookup
     # saves); the entry keeps them, so that the id is not reused

@@ -115,10 +115,20 @@ def _acting(statements: list[Statement], actions: tuple[str, ...]) -> dict[str, 
     return acting
 
 
+def distinct(statements: list[Statement]) -> list[Statement]:
+    """The first statement of each distinct meaning (effect, actions, resources, condition),
+    in document order. What a document allows, and the first statement that allows or denies
+    a thing, are those of these: 100,000 statements that repeat four are judged as four."""
+    first: dict[tuple[Any, ...], Statement] = {}
+    for st in statements:
+        first.setdefault((st.effect, st.actions, st.not_actions, st.resources, st.not_resources, st.condition), st)
+    return list(first.values())
+
+
 def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> list[str]:
     """Each (action on resource) of `spec` the document does not allow, with why."""
     problems = []
-    acting = _acting(statements, spec.actions)
+    acting = _acting(distinct(statements), spec.actions)
     by_shape: dict[tuple[Any, ...], bool] = {}          # (resources, not resources, target) -> touches it
     by_target: dict[str, dict[int, bool]] = {}         # target -> id of a statement -> touches it
 
@@ -168,26 +178,36 @@ def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
     statements repeat it."""
     out = Wider()
     judge = _Judge(specs)
+    said: dict[tuple[Any, ...], list[tuple[str, str]]] = {}   # a statement's meaning -> its problems
     for st in statements:
         if st.effect != "Allow":
             continue
-        if st.not_actions is not None:
-            out.add(f"{st.label} uses NotAction: it allows every action except {', '.join(st.not_actions)}")
-            continue
-        if st.not_resources is not None:
-            out.add(f"{st.label} uses NotResource: it allows its actions on every resource except "
-                    f"{', '.join(st.not_resources)}")
-            continue
-        for res in st.resources or ():
-            if is_placeholder(res):
-                out.add(f"{st.label} still has the guide's placeholder {res!r} as its Resource; "
-                        "replace it with the real ARN")
-                continue
-            for pattern in st.actions or ():
-                tail = judge(pattern, res, st.condition)
-                if tail is not None:
-                    out.add(f"{pattern} on {res} ({st.label}){tail}")
+        key = (st.actions, st.not_actions, st.resources, st.not_resources, st.condition)
+        if key not in said:
+            said[key] = _wider(st, judge)
+        for before, after in said[key]:   # the statement's label goes between
+            out.add(f"{before}{st.label}{after}")
     return out.problems
+
+
+def _wider(st: Statement, judge: "_Judge") -> list[tuple[str, str]]:
+    """What an Allow statement grants beyond the guide, each problem as the words before and
+    after the statement's label (statements that differ only in Sid share them)."""
+    if st.not_actions is not None:
+        return [("", f" uses NotAction: it allows every action except {', '.join(st.not_actions)}")]
+    if st.not_resources is not None:
+        return [("", f" uses NotResource: it allows its actions on every resource except "
+                     f"{', '.join(st.not_resources)}")]
+    out = []
+    for res in st.resources or ():
+        if is_placeholder(res):
+            out.append(("", f" still has the guide's placeholder {res!r} as its Resource; replace it with the real ARN"))
+            continue
+        for pattern in st.actions or ():
+            tail = judge(pattern, res, st.condition)
+            if tail is not None:
+                out.append((f"{pattern} on {res} (", f"){tail}"))
+    return out
 
 
 class _Judge:
