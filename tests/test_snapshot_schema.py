@@ -597,6 +597,25 @@ RESEALED_LIES = {
         lambda d: d["data"]["policies"]["ValohaiMasterPolicy"].update(
             arn="arn:aws:iam::999999999999:policy/ValohaiMasterPolicy"),
         "data.policies.ValohaiMasterPolicy.arn", "is not the policy ValohaiMasterPolicy of account 123456789012"),
+    "an instance profile of another account": (
+        lambda d: d["data"]["roles"]["ValohaiWorkerRole"]["instance_profiles"][0].update(
+            arn="arn:aws:iam::999999999999:instance-profile/ValohaiWorkerRole"),
+        "data.roles.ValohaiWorkerRole.instance_profiles[0].arn", "is not the instance profile"),
+    "an instance profile that does not hold the role": (  # an independent tester: it passed the profile rule
+        lambda d: d["data"]["roles"]["ValohaiWorkerRole"]["instance_profiles"][0].update(roles=[]),
+        "data.roles.ValohaiWorkerRole.instance_profiles[0].roles", "[] does not hold ValohaiWorkerRole"),
+    "a second main route table": (  # an independent tester: the verdict hung on which was listed first
+        lambda d: d["data"]["route_tables"].append(dict(d["data"]["route_tables"][0], id="rtb-0123456789abcdef0",
+                                                        routes=[])),
+        "data.route_tables[1].main", "a second main route table of vpc-"),
+    "a subnet in two route tables": (
+        lambda d: d["data"]["route_tables"].extend(
+            dict(d["data"]["route_tables"][0], id=f"rtb-0123456789abcdef{i}", main=False,
+                 subnet_ids=[d["data"]["subnets"][0]["id"]]) for i in (1, 2)),
+        "data.route_tables[2].subnet_ids", "a subnet has one route table"),
+    "a route table of a VPC not read": (
+        lambda d: d["data"]["route_tables"][0].update(vpc_id="vpc-0123456789abcdef0"),
+        "data.route_tables[0].vpc_id", '"vpc-0123456789abcdef0" is not a VPC vhv read'),
     "a key pair the queue does not use": (
         lambda d: d["data"]["key_pairs"].update({"spare": {"name": "spare", "id": "key-1", "type": "rsa"}}),
         "data.key_pairs", "but the queue instances name"),
@@ -614,3 +633,28 @@ def test_a_resealed_snapshot_whose_parts_disagree_is_refused(capsys, golden, tmp
     assert (code, out) == (2, "")
     [line] = err.strip().splitlines()
     assert line.startswith(f"vhv: {snap}: {path}: ") and says in line and line.endswith(NOT_OURS), line
+
+
+def test_a_key_written_twice_in_a_snapshot_is_refused(golden, tmp_path):
+    # an independent tester: two "data" keys, the first holding a drift; json keeps the last, silently
+    text = golden["snap"].read_text()
+    doctored = text.replace('"data": {', '"data": {"security_groups": []}, "data": {', 1)
+    assert doctored != text
+    snap = tmp_path / "twice.json"
+    snap.write_text(doctored)
+    with pytest.raises(VhvError, match=r'the key "data" is written twice in one object .* ' + re.escape(NOT_OURS)):
+        Snapshot.load(snap)
+
+
+def test_a_lone_surrogate_in_a_snapshot_is_one_line_not_an_internal_error(capsys, golden, tmp_path):
+    # an independent tester: "\udfff" in a tag, resealed, reached the console report (UnicodeEncodeError)
+    doc = json.loads(golden["snap"].read_text())
+    doc["data"]["vpcs"][0]["tags"]["Owner"] = "ops \udfff"
+    with pytest.raises(UnicodeEncodeError):
+        snapshot_mod.seal_of(doc)  # so no seal can be computed for it: the file below is as a tool would write it
+    snap = tmp_path / "surrogate.json"
+    snap.write_text(json.dumps({**doc, "seal": "sha256:" + "0" * 64}))
+    code, out, err = check(capsys, golden["params"], snap)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [f"vhv: {snap}: data.vpcs[0].tags.Owner: holds a lone surrogate (a \\ud800-"
+                                        f"\\udfff escape): not text — {NOT_OURS}"]

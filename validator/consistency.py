@@ -9,7 +9,9 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
 - an entry of a map keyed by name or id has that name or id (`roles.ValohaiMaster.name`);
 - ids in a list are unique (a subnet listed twice is not two zones);
 - the images, volumes and key pairs read are exactly those the queue instances name;
-- the guide's roles and policies are in the account and partition read.
+- the guide's roles and policies are in the account and partition read, and so are the
+  instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
+- a VPC has one main route table, a subnet one route table, and the tables are of the VPCs read.
 """
 from __future__ import annotations
 
@@ -70,10 +72,50 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
             if set(entries) != wanted:
                 yield (f"{at(('data', key))}holds {brief(sorted(entries))}, but the queue instances name "
                        f"{brief(sorted(wanted))} (data.instances[].{named_by})")
+    yield from _profiles_of_roles(data, account, partition)
+    yield from _route_tables(data)
     for key, kind in (("policies", "policy"), ("roles", "role"), ("instance_profiles", "instance-profile")):
         for name, entry in (data.get(key) or {}).items():
             arn = (entry or {}).get("arn")
             own = f"arn:{partition}:iam::{account}:{kind}/"
-            if isinstance(arn, str) and not (arn.startswith(own) and arn.endswith("/" + name)):
+            if isinstance(arn, str) and not _own(arn, kind, name, account, partition):
                 yield (f"{at(('data', key, name, 'arn'))}{brief(arn)} is not the {kind} {brief(name, quote=False)} "
                        f"of account {account} ({own}...)")
+
+
+def _own(arn: Any, kind: str, name: str, account: str, partition: str) -> bool:
+    """`arn` is the IAM `kind` named `name` (under any path) of `account` in `partition`."""
+    return isinstance(arn, str) and arn.startswith(f"arn:{partition}:iam::{account}:{kind}/") and \
+        arn.endswith("/" + name)
+
+
+def _profiles_of_roles(data: dict[str, Any], account: str, partition: str) -> Iterator[str]:
+    for role, entry in (data.get("roles") or {}).items():
+        for i, profile in enumerate((entry or {}).get("instance_profiles") or []):
+            where = ("data", "roles", role, "instance_profiles", i)
+            if not _own(profile.get("arn"), "instance-profile", str(profile.get("name")), account, partition):
+                yield (f"{at(where + ('arn',))}{brief(profile.get('arn'))} is not the instance profile "
+                       f"{brief(profile.get('name'))} of account {account}")
+            elif role not in (profile.get("roles") or []):
+                yield (f"{at(where + ('roles',))}{brief(profile.get('roles'))} does not hold {role}, yet it is "
+                       f"listed as {role}'s (AWS lists only the profiles that hold the role)")
+
+
+def _route_tables(data: dict[str, Any]) -> Iterator[str]:
+    tables = data.get("route_tables") or []
+    vpcs = {v.get("id") for v in data.get("vpcs") or []} if isinstance(data.get("vpcs"), list) else None
+    main: dict[Any, int] = {}
+    subnet_in: dict[Any, int] = {}
+    for i, t in enumerate(tables):
+        if vpcs is not None and t.get("vpc_id") not in vpcs:
+            yield f"{at(('data', 'route_tables', i, 'vpc_id'))}{brief(t.get('vpc_id'))} is not a VPC vhv read"
+        if t.get("main"):
+            if t.get("vpc_id") in main:
+                yield (f"{at(('data', 'route_tables', i, 'main'))}a second main route table of {t.get('vpc_id')} "
+                       f"(also data.route_tables[{main[t.get('vpc_id')]}]); a VPC has one")
+            main.setdefault(t.get("vpc_id"), i)
+        for subnet in t.get("subnet_ids") or []:
+            if subnet in subnet_in:
+                yield (f"{at(('data', 'route_tables', i, 'subnet_ids'))}{brief(subnet)} is also in "
+                       f"data.route_tables[{subnet_in[subnet]}]; a subnet has one route table")
+            subnet_in.setdefault(subnet, i)

@@ -34,9 +34,18 @@ class BadNumber(ValueError):
         self.doc, self.number = doc, number
 
 
+class DuplicateKey(ValueError):
+    """A key written twice in one object: Python's json keeps the last one, silently."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
 def loads(text: str) -> Any:
     """json.loads, refusing NaN, Infinity, -Infinity, floats beyond the float range and integers
-    beyond Python's int() limit (BadNumber, which names where the first one is)."""
+    beyond Python's int() limit (BadNumber, which names where the first one is), and a key
+    written twice in one object (DuplicateKey: json keeps the last, so the first is never seen)."""
     bad: list[_Number] = []
 
     def constant(name: str) -> _Number:
@@ -57,9 +66,20 @@ def loads(text: str) -> Any:
             bad.append(_Number(literal, "too many digits"))
             return bad[-1]
 
-    doc = json.loads(text, parse_constant=constant, parse_float=real, parse_int=integer)
+    twice: list[str] = []
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs) and not twice:
+            seen: set[str] = set()
+            twice.append(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+        return obj
+
+    doc = json.loads(text, parse_constant=constant, parse_float=real, parse_int=integer, object_pairs_hook=members)
     if bad:
         raise BadNumber(doc, bad[0])
+    if twice:
+        raise DuplicateKey(twice[0])
     return doc
 
 

@@ -105,7 +105,13 @@ class Snapshot:
         problem = shape_problem(d)
         if problem:
             raise VhvError(f"{source}: {problem} — {NOT_OURS}")
-        if d[SEAL] != seal_of(d):
+        try:
+            seal = seal_of(d)
+        except UnicodeEncodeError:  # "\ud800" in the JSON: no text AWS or vhv writes, and no terminal prints
+            where = shape.at(_first_unencodable(d))
+            raise VhvError(f"{source}: {where}holds a lone surrogate (a \\ud800-\\udfff escape): not text "
+                           f"— {NOT_OURS}") from None
+        if d[SEAL] != seal:
             raise VhvError(f"{source}: {EDITED}")
         return cls(account_id=d["account_id"], region=d["region"], partition=d["partition"],
                    caller_arn=d["caller_arn"], data=dict(d["data"]), errors=dict(d["errors"]))
@@ -144,6 +150,9 @@ class Snapshot:
             where = shape.at(shape.d_path(bad.doc, bad.number))
             raise VhvError(f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes "
                            f"({bad.number.why}) — {NOT_OURS}") from None
+        except shape.DuplicateKey as dup:
+            raise VhvError(f"{path}: the key {shape.brief(dup.key)} is written twice in one object (JSON keeps "
+                           f"only the last; vhv writes each key once) — {NOT_OURS}") from None
         return cls.from_dict(d, source=str(path))
 
 
@@ -162,15 +171,32 @@ def _prefixes(path: str) -> list[str]:
 
 def seal_of(d: dict[str, Any]) -> str:
     """The seal of a snapshot document: sha256 of its canonical JSON (keys sorted, no spaces,
-    ASCII), the seal itself left out. Formatting, key order and escapes do not change it; any
+    UTF-8), the seal itself left out. Formatting, key order and escapes do not change it; any
     value that does. Not a signature (anyone can compute it): it tells a snapshot as vhv read
     the account from one edited since, which the shape check cannot when the edit is well typed
     (a VPC renamed, a CIDR changed, a rule removed from a security group)."""
     import hashlib
 
     body = {k: v for k, v in d.items() if k != SEAL}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()  # a lone surrogate: UnicodeEncodeError
+
+
+def _first_unencodable(d: Any) -> list[Any]:
+    """The path of the first key or string in `d` that is not text (a lone surrogate)."""
+    stack: list[tuple[Any, list[Any]]] = [(d, [])]
+    while stack:
+        node, where = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for k, v in reversed(list(items)):
+            for text, at in ((k, where + [k]), (v, where + [k])):
+                if isinstance(text, str) and not text.isascii():
+                    try:
+                        text.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return at
+            stack.append((v, where + [k]))
+    return []
 
 
 def sealed(d: dict[str, Any]) -> dict[str, Any]:
