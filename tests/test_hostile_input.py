@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -737,3 +738,25 @@ def test_an_escape_beyond_unicode_is_a_yaml_error_at_its_line(capsys, tmp_path, 
     code, _out, err = vhv(capsys, *argv)
     assert code == 2 and err.startswith(f"vhv: {f}:4:"), err
     assert "found invalid Unicode character escape code" in err and "write the character itself" in err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_integer_of_5000_digits_is_refused_at_its_line(capsys, tmp_path, golden_snapshot, kind):
+    # an independent tester: "vhv: internal error: ValueError: Exceeds the limit (4300 digits)"
+    argv, f, _key = _holding(kind, "9" * 5000, tmp_path, golden_snapshot)
+    code, out, err = vhv(capsys, *argv)
+    line = 1 + next(i for i, text in enumerate(f.read_text().splitlines()) if "9" * 5000 in text)
+    assert (code, out) == (2, "")
+    assert re.fullmatch(rf"vhv: {re.escape(str(f))}:{line}:\d+: not valid YAML( or JSON)?: an integer of 5,000 "
+                        r"digits is more than Python reads \(4,300\); write a shorter one, or quote it if it is "
+                        r"text\n", err), err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_hex_integer_too_long_to_print_is_refused_by_its_key_path(capsys, tmp_path, golden_snapshot, kind):
+    # 0xfff... of any length loads (base 16 has no limit); str() of it then failed in the report
+    argv, f, key = _holding(kind, "0x" + "f" * 5000, tmp_path, golden_snapshot)
+    code, out, err = vhv(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == (f"vhv: {f}: {key}: an integer of more than 4,300 digits (more than Python prints); "
+                   "write a shorter one, or quote it if it is text\n")

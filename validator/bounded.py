@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import reprlib
+import sys
 from typing import Any
 
 import yaml
@@ -23,8 +24,10 @@ _REPR.maxstring = _REPR.maxother = 60
 def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPTH) -> Any:
     """`data` itself, or VhvError when it expands to more than `limit` values or nests deeper
     than `depth`, or holds a value no report can print: a lone surrogate ("\\ud800" is valid
-    YAML, and the pure-Python loader keeps it; writing it as UTF-8 fails)."""
+    YAML, and the pure-Python loader keeps it; writing it as UTF-8 fails) or an integer of more
+    digits than Python converts to text (0x... of any length loads; str() of it fails)."""
     count = 0
+    too_big = 10 ** sys.get_int_max_str_digits() if sys.get_int_max_str_digits() else None
     seen: set[int] = set()  # non-ASCII strings looked at: an aliased one is looked at once
     # (node, level, path): path is None or (parent path, step), step ("k", key) | ("i", index) | ("key",)
     stack: list[tuple[Any, int, Any]] = [(data, 0, None)]
@@ -49,6 +52,9 @@ def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPT
                 half = _SURROGATE.search(node)
                 if half:
                     raise VhvError(f"{_where(source, path)}{_surrogate_problem(node, half.start())}")
+        elif isinstance(node, int) and not isinstance(node, bool) and too_big is not None and abs(node) >= too_big:
+            raise VhvError(f"{_where(source, path)}an integer of more than {sys.get_int_max_str_digits():,} digits "
+                           "(more than Python prints); write a shorter one, or quote it if it is text")
     return data
 
 
@@ -190,6 +196,26 @@ class _YamlErrors:
                                             "found invalid Unicode character escape code",
                                             self.get_mark()) from None  # type: ignore[attr-defined]
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """A scalar PyYAML cannot turn into a value (an integer of more than 4300 digits,
+        the date 2027-02-30) is a YAML error at its line, not a bare ValueError."""
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[misc]
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, _scalar_problem(node, exc), node.start_mark) from None
+
+
+def _scalar_problem(node: Any, exc: Exception) -> str:
+    value = getattr(node, "value", "")
+    if node.tag == "tag:yaml.org,2002:int" and isinstance(value, str):
+        digits = sum(c.isdigit() for c in value)
+        return (f"an integer of {digits:,} digits is more than Python reads ({sys.get_int_max_str_digits():,}); "
+                "write a shorter one, or quote it if it is text")
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return f"{short(value)} is not a date ({why}); write one that exists, as YYYY-MM-DD"
+    return f"{short(value)} cannot be read ({why})"
+
 
 class SafeUniqueLoader(_YamlErrors, _UniqueKeys, yaml.SafeLoader):
     """The pure-Python safe loader, refusing duplicate keys."""
@@ -202,5 +228,7 @@ class _FastUniqueLoader(_YamlErrors, _UniqueKeys, getattr(yaml, "CSafeLoader", y
 def load_yaml(text: str) -> Any:
     """YAML with a safe loader only (plain data: no tags that build objects), refusing
     duplicate keys. libyaml's when present: it is fast and refuses flow nesting deeper than
-    1000 levels, where the pure-Python scanner takes quadratic time."""
+    1000 levels, where the pure-Python scanner takes quadratic time. A value PyYAML cannot
+    build (an integer of 5000 digits) is a yaml.YAMLError at its line, as any other problem;
+    then check() refuses what loads but cannot be printed."""
     return yaml.load(text, Loader=_FastUniqueLoader)  # noqa: S506 (safe loaders only)
