@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -657,3 +658,105 @@ def test_an_anonymous_pipe_as_dev_fd_is_read(capsys, golden_snapshot):
     finally:
         os.close(r)
     assert "vhv: " not in err and json.loads(out)["region"] == DEMO_PARAMS["region"]
+
+
+# ------------------------------------------------------------------ values no report can print
+
+def _holding(kind: str, value: str, tmp_path: Path, snapshot: Path) -> tuple[list[str], Path, str]:
+    """(argv, the file, the key path in it) of a `kind` of YAML file whose one value is `value`
+    (YAML source text, written as is)."""
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(DEMO_PARAMS))
+    check = ["check", "--params", str(params), "--snapshot", str(snapshot)]
+    waiver = ("waivers:\n  - rule: sg-queue-ingress-only-guide\n    resource: valohai-sg-queue\n"
+              f"    justification: {value}\n    expires: 2099-01-31\n")
+    if kind == "waivers":
+        f = tmp_path / "w.yaml"
+        f.write_text(waiver)
+        return [*check, "--waivers", str(f)], f, "waivers[0].justification"
+    if kind == "params":
+        params.write_text(yaml.safe_dump(DEMO_PARAMS) + f"x-note: {value}\n")
+        return check, params, "x-note"
+    if kind == "params-waiver":
+        params.write_text(yaml.safe_dump(DEMO_PARAMS) + waiver)
+        return check, params, "waivers[0].justification"
+    if kind == "rules":
+        rules = tmp_path / "rules"
+        shutil.copytree(rulepack.default_dir(), rules)
+        f = rules / "9-mine.yaml"
+        f.write_text(f"rules:\n  - id: my-rule\n    title: {value}\n")
+        return [*check, "--rules", str(rules)], f, "rules[0].title"
+    assert kind == "lint-config"
+    policy = tmp_path / "p.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": []}')
+    f = tmp_path / "vhv.yaml"
+    f.write_text(f"lint:\n  ignore:\n    - rules: [x]\n      reason: {value}\n")
+    return ["lint", str(policy), "--config", str(f)], f, "lint.ignore[0].reason"
+
+
+KINDS = ["waivers", "params", "params-waiver", "rules", "lint-config"]
+
+
+@pytest.fixture
+def pure_python_yaml(monkeypatch):
+    """PyYAML without libyaml (a pip install that built no wheel): its loader keeps "\\ud800"."""
+    from validator import bounded
+
+    monkeypatch.setattr(bounded, "_FastUniqueLoader", bounded.SafeUniqueLoader)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_lone_surrogate_is_refused_by_its_key_path(capsys, tmp_path, golden_snapshot, pure_python_yaml, kind):
+    # an independent tester: justification: "ok \ud800" loads (a str holding half a UTF-16 pair),
+    # then printing the report was "vhv: internal error: UnicodeEncodeError"
+    argv, f, key = _holding(kind, '"ok \\ud800"', tmp_path, golden_snapshot)
+    code, out, err = vhv(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == (f'vhv: {f}: {key}: "\\ud800" is not a Unicode character (a lone surrogate escape); '
+                   "write the character itself\n")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_surrogate_escape_libyaml_refuses_says_what_to_write(capsys, tmp_path, golden_snapshot, kind):
+    argv, f, _key = _holding(kind, '"ok \\ud800"', tmp_path, golden_snapshot)
+    code, _out, err = vhv(capsys, *argv)
+    assert code == 2 and err.startswith(f"vhv: {f}:"), err
+    assert err.rstrip().endswith("write the character itself"), err
+
+
+def test_a_json_surrogate_pair_is_refused_with_the_escape_to_write(capsys, tmp_path, golden_snapshot):
+    # json.dumps writes an emoji as "\ud83d\ude00"; YAML reads each half alone
+    argv, f, key = _holding("waivers", '"ok \\ud83d\\ude00"', tmp_path, golden_snapshot)
+    code, _out, err = vhv(capsys, *argv)
+    assert code == 2 and err.startswith(f'vhv: {f}: {key}: "\\ud83d\\ude00" is a UTF-16 surrogate pair'), err
+    assert err.rstrip().endswith('write the character itself (or "\\U0001f600")'), err
+
+
+def test_an_escape_beyond_unicode_is_a_yaml_error_at_its_line(capsys, tmp_path, golden_snapshot):
+    # the pure-Python scanner (waiver files) raised chr()'s bare ValueError
+    argv, f, _key = _holding("waivers", '"ok \\U00110000"', tmp_path, golden_snapshot)
+    code, _out, err = vhv(capsys, *argv)
+    assert code == 2 and err.startswith(f"vhv: {f}:4:"), err
+    assert "found invalid Unicode character escape code" in err and "write the character itself" in err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_integer_of_5000_digits_is_refused_at_its_line(capsys, tmp_path, golden_snapshot, kind):
+    # an independent tester: "vhv: internal error: ValueError: Exceeds the limit (4300 digits)"
+    argv, f, _key = _holding(kind, "9" * 5000, tmp_path, golden_snapshot)
+    code, out, err = vhv(capsys, *argv)
+    line = 1 + next(i for i, text in enumerate(f.read_text().splitlines()) if "9" * 5000 in text)
+    assert (code, out) == (2, "")
+    assert re.fullmatch(rf"vhv: {re.escape(str(f))}:{line}:\d+: not valid YAML( or JSON)?: an integer of 5,000 "
+                        r"digits is more than Python reads \(4,300\); write a shorter one, or quote it if it is "
+                        r"text\n", err), err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_hex_integer_too_long_to_print_is_refused_by_its_key_path(capsys, tmp_path, golden_snapshot, kind):
+    # 0xfff... of any length loads (base 16 has no limit); str() of it then failed in the report
+    argv, f, key = _holding(kind, "0x" + "f" * 5000, tmp_path, golden_snapshot)
+    code, out, err = vhv(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err == (f"vhv: {f}: {key}: an integer of more than 4,300 digits (more than Python prints); "
+                   "write a shorter one, or quote it if it is text\n")

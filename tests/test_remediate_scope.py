@@ -101,6 +101,8 @@ def test_lookalikes_in_another_vpc_and_region_are_left_alone_while_the_guides_ar
     # the look-alike subnet answers to the guide's name, so the rules see it: the plan says why it is left
     left = [s for s in steps if s["risk"] == MANUAL and here["subnet"] in s["summary"]]
     assert left and all("not in valohai-vpc" in s["summary"] for s in left), left
+    # the look-alike group is not the guide's (that one is in valohai-vpc): only reported, as a warning
+    assert here["sg"] not in json.dumps(steps)
 
     assert main(["remediate", "--params", params, "--fix", "--yes", "--tighten"]) == 1
     out = capsys.readouterr().out
@@ -112,6 +114,8 @@ def test_lookalikes_in_another_vpc_and_region_are_left_alone_while_the_guides_ar
     # the guide's resources are fixed; what is left is the look-alike subnet, which vhv only reports
     assert res.failing() == {"subnets-in-vpc", "subnets-tag"}
     assert {f.resource_id for f in res.findings if f.status == "fail"} == {here["subnet"]}
+    assert [(f.rule_id, f.resource_id) for f in res.findings if f.status == "warn" and "namesake" in f.rule_id] \
+        == [("sg-queue-no-namesake", here["sg"])]
 
 
 def test_a_group_named_as_the_guides_but_outside_valohai_vpc_is_never_changed(account, tmp_path, capsys):

@@ -343,7 +343,9 @@ def test_impossible_date_in_the_params_file_is_one_line(dead_aws, tmp_path, caps
     p = tmp_path / "params.yaml"
     p.write_text(yaml.safe_dump(DEMO_PARAMS, sort_keys=False) + "waivers:\n" + ENTRY.replace("2099-01-31", "2099-02-30"))
     assert main(["check", "--params", str(p)]) == 2
-    assert one_line_error(capsys).startswith(f"vhv: {p}: not valid YAML: ")
+    line = 1 + p.read_text().splitlines().index("    expires: 2099-02-30")
+    assert one_line_error(capsys).startswith(f"vhv: {p}:{line}:14: not valid YAML: '2099-02-30' is not a date "
+                                             "(day is out of range for month); write one that exists, as YYYY-MM-DD")
 
 
 # ------------------------------------------------------------------ schema and docs

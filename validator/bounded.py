@@ -6,7 +6,9 @@ walks the result (a schema, a repr, a JSON dump) is not. Count, stop early.
 """
 from __future__ import annotations
 
+import re
 import reprlib
+import sys
 from typing import Any
 
 import yaml
@@ -20,21 +22,76 @@ _REPR.maxstring = _REPR.maxother = 60
 
 
 def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPTH) -> Any:
-    """`data` itself, or VhvError when it expands to more than `limit` values or nests deeper than `depth`."""
+    """`data` itself, or VhvError when it expands to more than `limit` values or nests deeper
+    than `depth`, or holds a value no report can print: a lone surrogate ("\\ud800" is valid
+    YAML, and the pure-Python loader keeps it; writing it as UTF-8 fails) or an integer of more
+    digits than Python converts to text (0x... of any length loads; str() of it fails)."""
     count = 0
-    stack: list[tuple[Any, int]] = [(data, 0)]
+    too_big = 10 ** sys.get_int_max_str_digits() if sys.get_int_max_str_digits() else None
+    seen: set[int] = set()  # non-ASCII strings looked at: an aliased one is looked at once
+    # (node, level, path): path is None or (parent path, step), step ("k", key) | ("i", index) | ("key",)
+    stack: list[tuple[Any, int, Any]] = [(data, 0, None)]
     while stack:
-        node, level = stack.pop()
+        node, level, path = stack.pop()
         count += 1
         if count > limit:
             raise VhvError(f"{source}: expands to more than {limit} values (YAML aliases?); refusing to read it")
         if level > depth:
             raise VhvError(f"{source}: nested more than {depth} levels deep")
         if isinstance(node, dict):
-            stack.extend((v, level + 1) for kv in node.items() for v in kv)
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            stack.extend((v, level + 1) for v in node)
+            for k, v in reversed(node.items()):  # reversed: the first in the file is looked at first
+                stack.append((v, level + 1, (path, ("k", k))))
+                stack.append((k, level + 1, (path, ("key",))))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, level + 1, (path, ("i", i))) for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, (set, frozenset)):
+            stack.extend((v, level + 1, (path, ("key",))) for v in node)
+        elif isinstance(node, str):
+            if not node.isascii() and id(node) not in seen:
+                seen.add(id(node))
+                half = _SURROGATE.search(node)
+                if half:
+                    raise VhvError(f"{_where(source, path)}{_surrogate_problem(node, half.start())}")
+        elif isinstance(node, int) and not isinstance(node, bool) and too_big is not None and abs(node) >= too_big:
+            raise VhvError(f"{_where(source, path)}an integer of more than {sys.get_int_max_str_digits():,} digits "
+                           "(more than Python prints); write a shorter one, or quote it if it is text")
     return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def _where(source: str, path: Any) -> str:
+    """'file: waivers[0].justification: ' for the value at `path` (see check)."""
+    steps = []
+    while path is not None:
+        path, step = path
+        steps.append(step)
+    text, is_key = "", False
+    for step in reversed(steps):
+        if step[0] == "key":
+            is_key = True
+        elif step[0] == "i":
+            text += f"[{step[1]}]"
+        elif isinstance(step[1], str) and _NAME.match(step[1]):
+            text += f".{step[1]}" if text else step[1]
+        else:
+            text += f"[{short(step[1])}]"
+    if is_key:
+        text = f"{text} (a key)" if text else "a key"
+    return f"{source}: {text}: " if text else f"{source}: "
+
+
+def _surrogate_problem(text: str, at: int) -> str:
+    """Why the lone surrogate at text[at] is refused, and what to write instead."""
+    pair = text[at:at + 2]
+    if len(pair) == 2 and "\ud800" <= pair[0] <= "\udbff" and "\udc00" <= pair[1] <= "\udfff":
+        char = pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        return (f'"\\u{ord(pair[0]):04x}\\u{ord(pair[1]):04x}" is a UTF-16 surrogate pair, which YAML does not '
+                f'join into one character; write the character itself (or "\\U{ord(char):08x}")')
+    return (f'"\\u{ord(text[at]):04x}" is not a Unicode character (a lone surrogate escape); '
+            "write the character itself")
 
 
 def read_at_most(path: Any, max_bytes: int) -> bytes:
@@ -88,7 +145,10 @@ def yaml_problem(exc: Any) -> tuple[str, str]:
     """(":line:col" or "", the problem in one line) of a PyYAML error, for one-line messages."""
     mark = getattr(exc, "problem_mark", None)
     where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-    return where, getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if problem == "found invalid Unicode character escape code":  # libyaml's, at "\ud800"
+        problem += " (beyond \\U0010ffff, or half a character such as \\ud800); write the character itself"
+    return where, problem
 
 
 def short(value: Any) -> str:
@@ -123,16 +183,52 @@ class _UniqueKeys:
         return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
 
 
-class SafeUniqueLoader(_UniqueKeys, yaml.SafeLoader):
+class _YamlErrors:
+    """What PyYAML would raise as a bare ValueError is a YAML error at its line."""
+
+    def scan_flow_scalar_non_spaces(self, double: bool, start_mark: Any) -> Any:
+        """An escape beyond Unicode ("\\U00110000") as libyaml says it, not chr()'s ValueError
+        (the pure-Python scanner only)."""
+        try:
+            return super().scan_flow_scalar_non_spaces(double, start_mark)  # type: ignore[misc]
+        except ValueError:
+            raise yaml.scanner.ScannerError("while scanning a double-quoted scalar", start_mark,
+                                            "found invalid Unicode character escape code",
+                                            self.get_mark()) from None  # type: ignore[attr-defined]
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """A scalar PyYAML cannot turn into a value (an integer of more than 4300 digits,
+        the date 2027-02-30) is a YAML error at its line, not a bare ValueError."""
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[misc]
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, _scalar_problem(node, exc), node.start_mark) from None
+
+
+def _scalar_problem(node: Any, exc: Exception) -> str:
+    value = getattr(node, "value", "")
+    if node.tag == "tag:yaml.org,2002:int" and isinstance(value, str):
+        digits = sum(c.isdigit() for c in value)
+        return (f"an integer of {digits:,} digits is more than Python reads ({sys.get_int_max_str_digits():,}); "
+                "write a shorter one, or quote it if it is text")
+    why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return f"{short(value)} is not a date ({why}); write one that exists, as YYYY-MM-DD"
+    return f"{short(value)} cannot be read ({why})"
+
+
+class SafeUniqueLoader(_YamlErrors, _UniqueKeys, yaml.SafeLoader):
     """The pure-Python safe loader, refusing duplicate keys."""
 
 
-class _FastUniqueLoader(_UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _FastUniqueLoader(_YamlErrors, _UniqueKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's safe loader when present, refusing duplicate keys."""
 
 
 def load_yaml(text: str) -> Any:
     """YAML with a safe loader only (plain data: no tags that build objects), refusing
     duplicate keys. libyaml's when present: it is fast and refuses flow nesting deeper than
-    1000 levels, where the pure-Python scanner takes quadratic time."""
+    1000 levels, where the pure-Python scanner takes quadratic time. A value PyYAML cannot
+    build (an integer of 5000 digits) is a yaml.YAMLError at its line, as any other problem;
+    then check() refuses what loads but cannot be printed."""
     return yaml.load(text, Loader=_FastUniqueLoader)  # noqa: S506 (safe loaders only)

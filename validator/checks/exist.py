@@ -4,6 +4,7 @@ from __future__ import annotations
 from validator.checks import Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 from validator.checks.resources import LIVE_STATES, candidates, resource_id
+from validator.snapshot import Undecidable
 
 
 @evaluator("exists")
@@ -40,3 +41,27 @@ def exists(ctx: Context) -> list[Outcome]:
                     "Rename or delete the others so that Valohai finds the right one",
                     expected=f"one {name}", actual=ids, resource_id=rid)]
     return [ok(f"{name} exists ({rid})", expected=f"{name} exists", actual=rid, resource_id=rid)]
+
+
+@evaluator("no_namesakes")
+def no_namesakes(ctx: Context) -> list[Outcome]:
+    """No security group outside valohai-vpc has the guide's name (a name is unique only within
+    a VPC). Such a group is not the guide's, so no other rule judges it and remediate never
+    changes it; but whoever picks the group by its name (the console, a script, Valohai) may
+    get it instead."""
+    if ctx.kind not in ("sg_workers", "sg_queue"):
+        raise Undecidable(f"no_namesakes judges security groups, not {ctx.kind}")
+    vpc = ctx.resource("vpc")
+    judged = ctx.resource()
+    here = (vpc["id"], judged.get("vpc_id"))  # one there too is exists' failure (two of the name in a VPC)
+    others = [g for g in candidates(ctx.snap, ctx.kind) if g.get("id") != judged["id"] and g.get("vpc_id") not in here]
+    name, jid = ctx.name, judged["id"]
+    where = "valohai-vpc" if judged.get("vpc_id") == vpc["id"] else judged.get("vpc_id")
+    if not others:
+        return [ok(f"no security group but {jid} is named {name}", f"one group named {name}", jid,
+                   resource_id=jid)]
+    return [bad(f"{name} ({g['id']}) in {g.get('vpc_id')}, outside valohai-vpc ({vpc['id']}), is not the guide's "
+                f"group (vhv judges {jid}, in {where}): vhv neither checks nor changes it, yet whoever picks "
+                f"{name} by its name may get it",
+                f"one group named {name}", f"{g['id']} in {g.get('vpc_id')}", resource_id=g["id"], resource_name=name)
+            for g in others]

@@ -58,10 +58,11 @@ def load(path: str | None) -> Suppressions:
     p = Path(path)
     try:
         data = bounded.check(bounded.load_yaml(bounded.read_text(p, "lint config", 1_000_000)), str(path)) or {}
-    except (yaml.YAMLError, RecursionError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise VhvError(f"{path}: not YAML{where}") from None
+    except yaml.YAMLError as exc:
+        where, problem = bounded.yaml_problem(exc)
+        raise VhvError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise VhvError(f"{path}: YAML nested too deeply") from None
     lint = data.get("lint", {}) if isinstance(data, dict) else None
     raw = lint.get("ignore", []) if isinstance(lint, dict) else None
     if not isinstance(raw, list):
