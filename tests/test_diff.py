@@ -126,3 +126,20 @@ def test_a_previous_report_is_at_most_100_mb(params_file, capsys):
     assert main(["check", "--params", str(params_file), "--diff", "/dev/zero"]) == 2
     assert capsys.readouterr().err == ("vhv: /dev/zero: previous report is more than 100,000,000 bytes; vhv's JSON "
                                        "reports are a few MB (100,000 findings: about 65 MB)\n")
+
+
+@pytest.mark.parametrize("fmt", ["console", "markdown"])
+def test_control_characters_of_the_previous_report_are_escaped(account, params_file, tmp_path, capsys, fmt):
+    # an independent tester: a previous report's message holding ESC ]0;title BEL and ESC[2J reached
+    # the terminal raw through --diff (the check's own report escapes the same text)
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    doc = json.loads(old.read_text())
+    f = next(f for f in doc["findings"] if f["rule_id"] == "eip-associated")
+    f["status"], f["message"] = "fail", "\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b"
+    doc["summary"] = {**doc["summary"], "pass": doc["summary"]["pass"] - 1, "fail": 1}
+    old.write_text(json.dumps(doc))
+    assert main(["check", "--params", str(params_file), "--diff", str(old), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\x9b"), repr(out)
+    assert r"\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b" in out

@@ -71,6 +71,8 @@ def render(diff: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(diff, indent=2) + "\n"
     sections = (("New failures", "new_failures"), ("Fixed", "fixed"), ("Still failing", "still_failing"))
+    from validator.render.common import visible, visible_text  # a previous report's text is never sent raw
+
     if fmt == "markdown":
         from validator.render.markdown import cell
 
@@ -80,9 +82,10 @@ def render(diff: dict[str, Any], fmt: str) -> str:
             if diff[key]:
                 out += ["", f"### {title} ({len(diff[key])})", ""]
                 out += [f"- {e['status'] or 'gone'} (was {e['was'] or 'absent'}): {cell(_line(e))}" for e in diff[key]]
-        return "\n".join(out) + "\n"
+        return visible_text("\n".join(out) + "\n")
     out = ["vhv check --diff: changes since the previous report"]
     for title, key in sections:
         out += ["", f"{title}: {len(diff[key])}"]
-        out += [f"  {(e['status'] or 'gone').upper():<5} (was {e['was'] or 'absent'}) {_line(e)}" for e in diff[key]]
+        out += [f"  {(e['status'] or 'gone').upper():<5} (was {e['was'] or 'absent'}) {visible(_line(e))}"
+                for e in diff[key]]
     return "\n".join(out) + "\n"
