@@ -143,3 +143,16 @@ def test_control_characters_of_the_previous_report_are_escaped(account, params_f
     out = capsys.readouterr().out
     assert not any(c in out for c in "\x1b\x07\x9b"), repr(out)
     assert r"\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b" in out
+
+
+def test_an_integer_too_long_for_python_is_one_line_naming_the_file_and_place(account, params_file, tmp_path,
+                                                                              capsys):
+    # an independent tester: 5,000 digits in the previous report's summary were
+    # "internal error: ValueError: Exceeds the limit (4300 digits) for integer string conversion"
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    doc = json.loads(old.read_text())
+    old.write_text(json.dumps(doc).replace(f'"pass": {doc["summary"]["pass"]}', '"pass": ' + "9" * 5000, 1))
+    assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 2
+    assert capsys.readouterr() == ("", f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): summary/pass: "
+                                       "999999999999...(5000 digits) is not a number vhv writes (too many digits)\n")

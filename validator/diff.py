@@ -27,13 +27,20 @@ def load(path: str | Path) -> dict[str, Any]:
 
     text = read_text(path, "previous report", MAX_PREVIOUS_BYTES,  # /dev/zero: "too big", not all the memory
                      usual="vhv's JSON reports are a few MB (100,000 findings: about 65 MB)")
+    from validator import shape
+
+    not_ours = f"{path}: not a vhv JSON report (`vhv check --format json`)"
     try:
-        doc = json.loads(text)
+        doc = shape.loads(text)  # json.loads, but an integer of 5,000 digits is named, not a ValueError
     except (json.JSONDecodeError, RecursionError) as exc:
         raise VhvError(f"{path}: the previous report is not JSON: {exc}") from None
+    except shape.BadNumber as bad:
+        where = "/".join(str(p) for p in shape.d_path(bad.doc, bad.number) or []) or "(top)"
+        raise VhvError(f"{not_ours}: {where}: {bad.number.text_brief()} is not a number vhv writes "
+                       f"({bad.number.why})") from None
     errs = schema.errors(doc)
     if errs:
-        raise VhvError(f"{path}: not a vhv JSON report (`vhv check --format json`): {errs[0]}")
+        raise VhvError(f"{not_ours}: {errs[0]}")
     return doc
 
 
