@@ -539,3 +539,55 @@ def test_a_key_repeated_through_an_alias_is_refused_too(capsys, tmp_path):
     code, out, err = run(capsys, "check", "--params", str(p))
     assert code == 2
     assert "not valid YAML: duplicate key 'admin_cidr' (first at line" in one_line_error(err)
+
+
+# ------------------------------------------------------------------ --endpoint-url
+# an independent tester: a mistyped --endpoint-url or AWS_ENDPOINT_URL was
+# "vhv: internal error: ValueError: Invalid endpoint: localhost:5000"
+
+BAD_ENDPOINTS = ("localhost:5000", "not a url", "http://[::1", "http://127.0.0.1:99999", "http://%zz", "http://h:port")
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+@pytest.mark.parametrize("url", BAD_ENDPOINTS)
+def test_a_malformed_endpoint_url_is_one_line_before_any_call(capsys, tmp_path, monkeypatch, url, how):
+    p = tmp_path / "params.yaml"
+    p.write_text(_with())
+    if how == "option":
+        code, _out, err = run(capsys, "check", "--params", str(p), "--endpoint-url", url)
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        code, _out, err = run(capsys, "check", "--params", str(p))
+    assert code == 2
+    assert one_line_error(err) == f"vhv: --endpoint-url (or AWS_ENDPOINT_URL) '{url}' is not a URL: write it as http://host:port"
+
+
+def test_an_endpoint_url_of_another_scheme_is_one_line(capsys, tmp_path):
+    p = tmp_path / "params.yaml"
+    p.write_text(_with())
+    code, _out, err = run(capsys, "check", "--params", str(p), "--endpoint-url", "ftp://127.0.0.1:9")
+    assert code == 2
+    assert one_line_error(err) == ("vhv: --endpoint-url (or AWS_ENDPOINT_URL) 'ftp://127.0.0.1:9' is not an http:// or "
+                                   "https:// URL: write it as http://host:port")
+
+
+@pytest.mark.parametrize("url", [DEAD_ENDPOINT, "http://[::1]:9", "https://localhost:9/"])
+def test_a_well_formed_endpoint_url_is_the_one_called(capsys, tmp_path, url):
+    p = tmp_path / "params.yaml"
+    p.write_text(_with())
+    code, _out, err = run(capsys, "check", "--params", str(p), "--endpoint-url", url)
+    assert code == 2
+    assert err.startswith(f"vhv: cannot reach the AWS endpoint {url.rstrip('/')}/:"), err
+
+
+@pytest.mark.parametrize("url", ["not a url", "http://127.0.0.1:99999"])
+def test_a_malformed_endpoint_of_one_service_from_the_configuration_is_one_line(capsys, tmp_path, monkeypatch, url):
+    # botocore reads AWS_ENDPOINT_URL_<SERVICE> (and endpoint_url in a profile) itself
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", url)
+    p = tmp_path / "params.yaml"
+    p.write_text(_with())
+    code, _out, err = run(capsys, "check", "--params", str(p))
+    assert code == 2
+    assert one_line_error(err) == ("vhv: the AWS configuration gives sts an endpoint that is not a URL: check "
+                                   "AWS_ENDPOINT_URL_STS and endpoint_url in the profile (~/.aws/config)")

@@ -97,3 +97,62 @@ def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(
     code, out, err = outputs[0][-1]
     assert (code, out) == (2, "") and f"vhv: {old}: not a vhv JSON report" in err and \
         f"findings/{len(big['findings']) - 1}/" in err
+
+
+def test_an_invalid_previous_report_is_named_by_its_first_problem_and_read_no_further(account, params_file,
+                                                                                    tmp_path, capsys, monkeypatch):
+    # an independent tester: a 40 MB report whose every finding broke the schema took 23 s and 2.1 GB
+    # (every jsonschema error collected and sorted, one printed); the line printed stays the same
+    from validator.render import schema
+
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    broken = _many(json.loads(old.read_text()), 30)
+    for f in broken["findings"][40:]:
+        f["title"] = f["message"] = ""  # two errors in each finding from the 41st on
+    old.write_text(json.dumps(broken))
+    assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 2
+    assert capsys.readouterr() == ("", f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): "
+                                       "findings/40/message: '' should be non-empty\n")
+    first = schema.errors(broken)
+    assert len(first) == 20  # schema.FIRST_ERRORS, not two for each broken finding
+    assert first[:2] == ["findings/40/message: '' should be non-empty", "findings/40/title: '' should be non-empty"]
+    monkeypatch.setattr(schema, "_quick", lambda name: None)  # jsonschema alone, every item walked
+    assert schema.errors(broken) == first
+
+
+def test_a_previous_report_is_at_most_100_mb(params_file, capsys):
+    # at the snapshots' 200 MB, a previous report whose every finding failed took 1.35 GB to diff
+    assert main(["check", "--params", str(params_file), "--diff", "/dev/zero"]) == 2
+    assert capsys.readouterr().err == ("vhv: /dev/zero: previous report is more than 100,000,000 bytes; vhv's JSON "
+                                       "reports are a few MB (100,000 findings: about 65 MB)\n")
+
+
+@pytest.mark.parametrize("fmt", ["console", "markdown"])
+def test_control_characters_of_the_previous_report_are_escaped(account, params_file, tmp_path, capsys, fmt):
+    # an independent tester: a previous report's message holding ESC ]0;title BEL and ESC[2J reached
+    # the terminal raw through --diff (the check's own report escapes the same text)
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    doc = json.loads(old.read_text())
+    f = next(f for f in doc["findings"] if f["rule_id"] == "eip-associated")
+    f["status"], f["message"] = "fail", "\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b"
+    doc["summary"] = {**doc["summary"], "pass": doc["summary"]["pass"] - 1, "fail": 1}
+    old.write_text(json.dumps(doc))
+    assert main(["check", "--params", str(params_file), "--diff", str(old), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\x9b"), repr(out)
+    assert r"\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b" in out
+
+
+def test_an_integer_too_long_for_python_is_one_line_naming_the_file_and_place(account, params_file, tmp_path,
+                                                                              capsys):
+    # an independent tester: 5,000 digits in the previous report's summary were
+    # "internal error: ValueError: Exceeds the limit (4300 digits) for integer string conversion"
+    old = tmp_path / "old.json"
+    assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 0
+    doc = json.loads(old.read_text())
+    old.write_text(json.dumps(doc).replace(f'"pass": {doc["summary"]["pass"]}', '"pass": ' + "9" * 5000, 1))
+    assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 2
+    assert capsys.readouterr() == ("", f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): summary/pass: "
+                                       "999999999999...(5000 digits) is not a number vhv writes (too many digits)\n")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -153,3 +155,80 @@ def test_a_name_ending_in_a_slash_is_not_made_a_file(policy, tmp_path, capsys):
     assert lint_to(policy, out) == 2
     assert capsys.readouterr().err.strip() == f"vhv: {out}: is a directory name; give a file name"
     assert not (tmp_path / "reports").exists()
+
+
+# ------------------------------------------------------------------ descriptors the shell opened
+# an independent tester: `--output /dev/stdout | wc -c` and `--output >(wc -c)` failed ("No such
+# file or directory": the realpath of a pipe is /proc/<pid>/fd/pipe:[N]), and `--output /dev/stdout
+# >> log.txt` renamed a new file over log.txt, losing its earlier lines. Such a path names a
+# descriptor vhv already has: the report goes into it, as the shell opened it.
+
+def lint_in_a_process(policy, output: str, **popen) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "validator", "lint", str(policy), "--format", "json",
+                           "--output", output], env=env, timeout=120, **popen)
+
+
+def test_dev_stdout_appended_to_a_log_keeps_its_lines(policy, tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("EARLIER LINE 1\nEARLIER LINE 2\n")
+    inode = log.stat().st_ino
+    with open(log, "a") as out:  # the shell's `>> log.txt`
+        proc = lint_in_a_process(policy, "/dev/stdout", stdout=out, stderr=subprocess.PIPE, text=True)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    text = log.read_text()
+    assert text.startswith("EARLIER LINE 1\nEARLIER LINE 2\n{")
+    assert json.loads(text.split("\n", 2)[2])["tool"] == "vhv"
+    assert log.stat().st_ino == inode  # the same file, written to, not replaced
+
+
+def test_dev_stdout_into_a_pipe_gives_the_whole_report(policy, tmp_path):
+    whole = tmp_path / "whole.json"
+    assert lint_to(policy, whole) == 0
+    proc = subprocess.run(["bash", "-c", '"$@" | wc -c', "_", sys.executable, "-m", "validator", "lint",
+                           str(policy), "--format", "json", "--output", "/dev/stdout"],
+                          capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert int(proc.stdout) == len(whole.read_bytes())
+
+
+def test_dev_stderr_gets_the_report(policy):
+    proc = lint_in_a_process(policy, "/dev/stderr", capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert json.loads(proc.stderr)["tool"] == "vhv"
+
+
+@pytest.mark.parametrize("name", ["/dev/fd/{fd}", "/proc/self/fd/{fd}"])
+def test_a_pipe_by_its_descriptor_number(policy, name):
+    # bash's `--output >(wc -c)` is /dev/fd/63: a pipe vhv inherits
+    read_end, write_end = os.pipe()
+    got: list[bytes] = []
+
+    def drain() -> None:
+        with os.fdopen(read_end, "rb") as f:
+            got.append(f.read())
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        proc = lint_in_a_process(policy, name.format(fd=write_end), pass_fds=(write_end,), capture_output=True,
+                                 text=True)
+    finally:
+        os.close(write_end)
+        reader.join(timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert json.loads(got[0])["tool"] == "vhv"
+
+
+def test_a_descriptor_that_is_not_open_is_one_line(policy, capsys):
+    fd = next(n for n in range(1000, 2000) if not _is_open(n))
+    assert lint_to(policy, f"/dev/fd/{fd}") == 2
+    assert capsys.readouterr().err == f"vhv: /dev/fd/{fd}: cannot write: file descriptor {fd} is not open for writing\n"
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

@@ -252,6 +252,20 @@ def test_an_unreachable_account_errors_every_item_that_needs_it(project, pack):
     no_vhv_traceback(text)
 
 
+def test_a_malformed_endpoint_url_errors_the_items_in_one_line_naming_the_option(project, pack):
+    # an independent tester: `vhv check --endpoint-url localhost:5000` was an internal error
+    # (ValueError); --vhv-endpoint-url goes through the same place (validator/aws/session.py)
+    result = project.runpytest("-p", "no:cacheprovider", "--vhv-params", "params.yaml",
+                               "--vhv-endpoint-url", "localhost:5000")
+    got = outcomes(result)
+    params_rules = {nodeid(r) for r in pack.rules if r.resource == "params"}
+    assert {n for n, o in got.items() if o == "error"} == {nodeid(r) for r in pack.rules} - params_rules
+    text = result.stdout.str()
+    assert ("vhv: worker-policy-exists could not be checked: --vhv-endpoint-url (or AWS_ENDPOINT_URL) "
+            "'localhost:5000' is not a URL: write it as http://host:port") in text
+    no_vhv_traceback(text)
+
+
 @pytest.mark.parametrize("change, fragment", [
     ({"provisioning": "maybe"}, "provisioning"),
     ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR"),

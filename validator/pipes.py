@@ -67,15 +67,21 @@ def write(path: Any, text: str) -> None:
             raise VhvError(f"{path}: no one opened this pipe for reading in {WAIT_S:g} s")
         time.sleep(_RETRY_S)
     try:
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        data = memoryview(text.encode("utf-8"))
-        while data:
-            if not poller.poll(WAIT_S * 1000):
-                raise VhvError(f"{path}: the reader of this pipe took nothing in {WAIT_S:g} s")
-            try:
-                data = data[os.write(fd, data):]
-            except BlockingIOError:
-                continue
+        write_all(fd, text.encode("utf-8"), path)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes, path: Any) -> None:
+    """All of `data` into the open descriptor `fd` (a pipe, a terminal, a file), waiting at most
+    WAIT_S at a time for a reader to make room when the descriptor does not block."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    view = memoryview(data)
+    while view:
+        if not poller.poll(WAIT_S * 1000):
+            raise VhvError(f"{path}: the reader of this pipe took nothing in {WAIT_S:g} s")
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue

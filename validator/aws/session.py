@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
 from validator.errors import VhvError
 
@@ -34,11 +35,41 @@ def data_loader() -> Any:
     return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
+def endpoint_url(target: Target) -> str | None:
+    """The endpoint every client is built with (--endpoint-url, else AWS_ENDPOINT_URL), or None for
+    AWS's own. One that botocore or urllib would refuse when a client is built or a call is made
+    (`localhost:5000`, `http://[::1`, a port beyond 65535, `http://%zz`) is one line, here."""
+    url = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if not url:
+        return None
+    what = _not_a_url(url)
+    if what:
+        from validator.bounded import short
+
+        raise VhvError(f"--endpoint-url (or AWS_ENDPOINT_URL) {short(url)} is not {what}: write it as http://host:port")
+    return url
+
+
+def _not_a_url(url: str) -> str | None:
+    """None when botocore and urllib3 take `url` as an endpoint, else what it is not."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is no number or beyond 65535)
+        if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+            return "a URL"
+    except ValueError:
+        return "a URL"
+    return None if parts.scheme in ("http", "https") else "an http:// or https:// URL"  # botocore speaks only these
+
+
 def session(target: Target) -> Any:
     import boto3
     import botocore.exceptions as bex
     import botocore.session
 
+    endpoint_url(target)  # before a client is built, or a thread is started to build one
     core = botocore.session.get_session()
     loader = data_loader()
     core.register_component("data_loader", loader)
@@ -58,10 +89,20 @@ def client(sess: Any, service: str, target: Target) -> Any:
     cfg = Config(retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16,
                  user_agent_extra="vhv")
     kwargs: dict[str, Any] = {"config": cfg}
-    endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = endpoint_url(target)
     if endpoint:
         kwargs["endpoint_url"] = endpoint
-    return sess.client(service, **kwargs)
+    try:
+        made = sess.client(service, **kwargs)
+        what = None if endpoint else _not_a_url(made.meta.endpoint_url)
+    except ValueError:  # botocore's "Invalid endpoint"
+        if endpoint:
+            raise
+        what = "a URL"
+    if what:  # not one vhv gave: AWS_ENDPOINT_URL_<SERVICE> or the profile's endpoint_url
+        raise VhvError(f"the AWS configuration gives {service} an endpoint that is not {what}: check "
+                       f"AWS_ENDPOINT_URL_{service.upper()} and endpoint_url in the profile (~/.aws/config)")
+    return made
 
 
 def unparsable_retried(fn: Callable[[], T]) -> T:

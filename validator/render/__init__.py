@@ -37,11 +37,16 @@ def write_atomic(path: str | Path, text: str) -> None:
     """Write next to the target and rename: a report is never half-written. A symlink is
     followed (its target is written, as the shell's `>` does), a device or pipe is written
     to (`--output /dev/null`), never replaced by a file; a read-only file or a directory is
-    refused. A file that is replaced keeps its permissions."""
+    refused. A file that is replaced keeps its permissions. /dev/stdout, /dev/fd/N and the
+    like are descriptors the shell opened: written to as they are (open_descriptor)."""
     import stat
 
     if str(path).endswith(os.sep):
         raise VhvError(f"{path}: is a directory name; give a file name")
+    fd = open_descriptor(path)
+    if fd is not None:
+        _write_to_descriptor(path, fd, text)  # opened by the shell: `>> log` appends, `| wc` is a pipe
+        return
     p = Path(os.path.realpath(path))
     try:
         st = p.stat()
@@ -67,6 +72,62 @@ def write_atomic(path: str | Path, text: str) -> None:
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+_STD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def open_descriptor(path: str | Path) -> int | None:
+    """The number of the file descriptor of this process that `path` names (/dev/stdout,
+    /dev/stderr, /dev/fd/N, /proc/self/fd/N, bash's `>(...)`, or a symlink to one of them), else
+    None. Such a path is a descriptor the shell already opened: its realpath is the file behind it
+    (`>> log.txt`: renaming a report over log.txt loses its lines) or no file at all (a pipe:
+    /proc/<pid>/fd/pipe:[N])."""
+    import re
+
+    ours = ("self", "thread-self", str(os.getpid()))
+
+    def number(name: str) -> int | None:
+        if name in _STD_NAMES:
+            return _STD_NAMES[name]
+        m = re.fullmatch(r"/dev/fd/(\d+)|/proc/([^/]+)/fd/(\d+)", name)
+        if m and m[1]:
+            return int(m[1])
+        return int(m[3]) if m and m[2] in ours else None
+
+    name = os.path.abspath(path)
+    for _ in range(40):  # the kernel's limit of symlinks in a row
+        resolved = os.path.join(os.path.realpath(os.path.dirname(name)), os.path.basename(name))
+        for candidate in (name, resolved):  # /dev/fd/3 as written; /proc/<pid>/fd/3 behind it
+            if number(candidate) is not None:
+                return number(candidate)
+        try:
+            link = os.readlink(resolved)
+        except (OSError, ValueError):
+            return None  # not a symlink: a file like any other
+        name = os.path.normpath(os.path.join(os.path.dirname(resolved), link))
+    return None
+
+
+def _write_to_descriptor(path: str | Path, fd: int, text: str) -> None:
+    """`text` written to the descriptor itself, as the shell opened it (append, pipe, terminal):
+    never opened again, truncated or replaced."""
+    import errno
+    import sys
+
+    from validator import pipes
+
+    for stream in (sys.stdout, sys.stderr):  # what vhv printed there before comes first
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        pipes.write_all(fd, text.encode("utf-8"), path)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            raise VhvError(f"{path}: cannot write: file descriptor {fd} is not open for writing") from None
         raise VhvError(f"{path}: cannot write: {exc.strerror}") from None
 
 
