@@ -368,3 +368,27 @@ def test_a_master_policy_fix_that_needs_an_unread_worker_role_is_left_by_hand(ac
     assert by_hand.risk == MANUAL
     assert "not planned: the ARN of ValohaiWorkerRole is not known: iam:GetRole was denied" in by_hand.summary
     assert "master-policy-pass-worker-role" in plan.undecided
+
+
+def test_the_checksum_ties_the_plan_to_its_account_and_region(account):
+    # an independent tester: IAM steps name a role by name alone, so a plan reviewed for one account
+    # had the checksum of the same plan in another, and --plan-checksum applied it there
+    drop_describe_images(account)
+    _res, plan = plan_of(account)
+    assert (plan.account_id, plan.region) == (ACCOUNT, REGION) and plan.steps
+    same = Plan(steps=plan.steps, undecided=plan.undecided, account_id=ACCOUNT, region=REGION)
+    assert same.checksum == plan.checksum
+    assert Plan(steps=plan.steps, account_id="210987654321", region=REGION).checksum != plan.checksum
+    assert Plan(steps=plan.steps, account_id=ACCOUNT, region="eu-north-1").checksum != plan.checksum
+
+
+def test_a_security_group_step_says_the_address_it_opens(account):
+    # an independent tester: the summary read "from {admin-cidr}" (the label's _ became - before it was expanded)
+    account.ec2.revoke_security_group_ingress(GroupId=account.ids["sg_queue"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": DEMO_PARAMS["admin_cidr"]}]}])
+    no_redis_from_workers(account)
+    _res, plan = plan_of(account)
+    summaries = [s.summary for s in plan.steps if s.call == "ec2.authorize_security_group_ingress"]
+    assert f"allow ingress TCP 22 from {DEMO_PARAMS['admin_cidr']} on valohai-sg-queue" in summaries, summaries
+    assert "allow ingress TCP 63790 from valohai-sg-workers on valohai-sg-queue" in summaries, summaries
+    assert not any("{" in s for s in summaries), summaries

@@ -37,7 +37,8 @@ PASSING = [
     ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::111122223333:role/path/valohai-assumer"},
      "assume_role_arn arn:aws:iam::111122223333:role/path/valohai-assumer is a valid IAM ARN"),
     ("params-vpc-cidr", {}, "vpc_cidr 10.0.0.0/16 is a valid VPC CIDR"),
-    ("params-admin-cidr", {}, "admin_cidr 203.0.113.7/32 is a valid CIDR"),
+    ("params-admin-cidr", {}, "admin_cidr 203.0.113.7/32 is a valid admin CIDR (/16 or narrower)"),
+    ("params-admin-cidr", {"admin_cidr": "198.51.0.0/16"}, "admin_cidr 198.51.0.0/16 is a valid admin CIDR (/16 or narrower)"),
     ("params-admin-cidr", {"provisioning": "valohai", "queue_installer": "valohai", "admin_cidr": None},
      "admin_cidr is not set and not needed here"),
     ("params-provisioning", {}, "provisioning self is a valid choice"),
@@ -95,6 +96,11 @@ FAILING = [
      ["params.yaml: admin_cidr:", "has host bits set", "did you mean '203.0.113.0/24'?"]),
     ("params-admin-cidr", {"admin_cidr": "my-ip"},
      ["params.yaml: admin_cidr:", "'my-ip' is not a CIDR"]),
+    # an independent tester: 0.0.0.0/0 passed, so SSH to the queue from the whole internet passed too
+    ("params-admin-cidr", {"admin_cidr": "0.0.0.0/0"},
+     ["params.yaml: admin_cidr:", "'0.0.0.0/0' lets the whole internet SSH to the queue", "write it as a /32"]),
+    ("params-admin-cidr", {"admin_cidr": "0.0.0.0/1"},
+     ["params.yaml: admin_cidr:", "'0.0.0.0/1' lets 2,147,483,648 addresses SSH to the queue"]),
     ("params-provisioning", {"provisioning": "Self"},
      ["params.yaml: provisioning:", "'Self' is not one of: self, valohai"]),
     ("params-provisioning", {"provisioning": "option 1"},
@@ -159,3 +165,16 @@ def test_a_typo_d_params_key_is_refused_with_the_key_it_meant(tmp_path):
     with pytest.raises(VhvError, match=r"unknown key 'acount_id'; did you mean 'account_id'\?"):
         params_mod.from_dict({**DEMO_PARAMS, "acount_id": "123456789012"}, source="p.yaml")
     assert params_mod.from_dict({**DEMO_PARAMS, "x-team": "ml"}, source="p.yaml").get("x-team") == "ml"
+
+
+@pytest.mark.parametrize("value", ["", False, 0, "12345678901", "1234567890123", "12345678901x", True, 1.5])
+def test_an_account_id_that_is_not_12_digits_is_refused(value):
+    # an independent tester: account_id "" / false / 0 switched remediate's account guard off, silently
+    from validator import params as params_mod
+    from validator.errors import VhvError
+
+    with pytest.raises(VhvError, match=r"^p\.yaml: account_id: .* is not a 12-digit AWS account id; write the "
+                                       r"account vhv may change, quoted"):
+        params_mod.from_dict({**DEMO_PARAMS, "account_id": value}, source="p.yaml")
+    for good in ("123456789012", 123456789012):
+        assert params_mod.from_dict({**DEMO_PARAMS, "account_id": good}, source="p.yaml").get("account_id") == good

@@ -60,6 +60,15 @@ def recheck(a: Account, result: Result) -> Result:
     return Result(engine.evaluate(a.pack, prm, result.snapshot), result.snapshot, result.calls)
 
 
+def _with_open_group(a: Account) -> dict[str, str]:
+    vpc = a.ec2.describe_instances(InstanceIds=[a.ids["instance"]])["Reservations"][0]["Instances"][0]["VpcId"]
+    group = a.ec2.create_security_group(GroupName="open-all", Description="everything", VpcId=vpc)["GroupId"]
+    a.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"], Groups=[a.ids["sg_queue"], group])
+    return {"open": group}
+
+
 # ------------------------------------------------------------------ golden
 
 GOLDEN_PASS = {
@@ -72,6 +81,7 @@ GOLDEN_PASS = {
                                       "(099720109477)",
     "queue-instance-disk": "is 16 GiB",
     "queue-instance-sg": "valohai-i-queue has valohai-sg-queue ({sg_queue})",
+    "queue-instance-sg-only": "valohai-i-queue has no security group but valohai-sg-queue",
     "queue-instance-subnet": "valohai-i-queue is in valohai-subnet-1 ({subnet_1})",
     "queue-instance-key-pair": "valohai-i-queue uses key pair 'valohai-queue-key'",
     "eip-exists": "valohai-ip-queue exists ({eip})",
@@ -177,8 +187,16 @@ INSTANCE_DRIFTS = [
     pytest.param(lambda a: a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"],
                                                            Groups=[a.ids["sg_workers"]]), {
         "queue-instance-sg": ("{instance}", ["valohai-i-queue does not have valohai-sg-queue ({sg_queue}) attached; "
-                                             "it has valohai-sg-workers ({sg_workers})"])},
+                                             "it has valohai-sg-workers ({sg_workers})"]),
+        "queue-instance-sg-only": ("{instance}", ["valohai-i-queue also has valohai-sg-workers ({sg_workers}) "
+                                                  "attached"])},
         id="queue without valohai-sg-queue"),
+    # an independent tester: a second group open to the world beside valohai-sg-queue passed everything
+    pytest.param(_with_open_group, {
+        "queue-instance-sg-only": ("{instance}", [
+            "valohai-i-queue also has open-all ({open}) attached: an instance's groups add up, so what it allows "
+            "reaches the queue too, beyond valohai-sg-queue; the guide attaches valohai-sg-queue alone"])},
+        id="queue with a second, open group"),
     pytest.param(_in_plain_subnet, {
         "queue-instance-subnet": ("{instance}", ["valohai-i-queue is in subnet {plain}, which is not a "
                                                  "valohai-subnet-* subnet"])},

@@ -108,9 +108,11 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     for key in REQUIRED + ("admin_cidr",):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             raise VhvError(f"{source}: key {key!r} must be a string, got {type(data[key]).__name__} {short(data[key])}")
-    for key in ("account_id",):
-        if key in data and not isinstance(data[key], (str, int)):
-            raise VhvError(f"{source}: key {key!r} must be a 12-digit string, got {type(data[key]).__name__}")
+    if "account_id" in data:  # a guard: "", false or 0 switched it off silently (an independent tester)
+        value = data["account_id"]
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not re.fullmatch(r"\d{12}", str(value)):
+            raise VhvError(f"{source}: account_id: {short(value)} is not a 12-digit AWS account id; write the "
+                           "account vhv may change, quoted (account_id: \"123456789012\"), or leave the key out")
     unknown = [str(k) for k in data if not is_key(k)]
     if unknown:  # a typo'd key (acount_id) would silently switch a guard off
         raise VhvError(f"{source}: unknown key {short(unknown[0])}{unknown_hint(unknown[0])}")
@@ -220,5 +222,22 @@ def check_choice(value: str) -> str | None:
     return f"{_q(value)} is not one of: {', '.join(CHOICES)}"
 
 
+ADMIN_MIN_PREFIX = 16  # an admin's IP, or an office's or VPN's range; not the internet or a large slice of it
+
+
+def check_admin_cidr(value: str) -> str | None:
+    """Who may SSH to the queue: the guide says "your IP". A valid CIDR, and not the whole
+    internet (0.0.0.0/0 passed, and remediate would have opened SSH to the world: an independent tester)."""
+    problem = check_cidr(value)
+    if problem:
+        return problem
+    net = ipaddress.ip_network(value)
+    if net.prefixlen < ADMIN_MIN_PREFIX:
+        whole = "the whole internet" if net.prefixlen == 0 else f"{net.num_addresses:,} addresses"
+        return (f"{_q(value)} lets {whole} SSH to the queue; the guide asks for your IP: write it as a /32 "
+                f"(an office or VPN range of /{ADMIN_MIN_PREFIX} or narrower is accepted)")
+    return None
+
+
 VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "vpc_cidr": check_vpc_cidr,
-              "choice": check_choice}
+              "admin_cidr": check_admin_cidr, "choice": check_choice}

@@ -92,6 +92,24 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
                 f"{sg['name']} ({sg['id']})", actual, **kw)]
 
 
+@evaluator("only_group", group={"enum": ["sg_queue", "sg_workers"]})
+def only_group(ctx: Context, group: str) -> list[Outcome]:
+    """The instance has no security group but the guide's: the groups of an instance add up, so
+    another group's rules open the queue wider than the guide, whatever valohai-sg-queue says."""
+    inst = ctx.resource("instance")
+    sg = ctx.resource(group)
+    kw = {"resource_id": inst["id"]}
+    attached = inst.get("security_groups") or []
+    others = [g for g in attached if g["id"] != sg["id"]]
+    actual = ", ".join(f"{g['name']} ({g['id']})" for g in attached) or "(none)"
+    if not others:
+        return [ok(f"valohai-i-queue has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
+    extra = ", ".join(f"{g['name']} ({g['id']})" for g in others)
+    return [bad(f"valohai-i-queue also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
+                f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
+                f"{sg['name']} ({sg['id']}) alone", actual, **kw)]
+
+
 @evaluator("in_subnets")
 def in_subnets(ctx: Context) -> list[Outcome]:
     """The instance is in one of the valohai subnets."""

@@ -7,7 +7,7 @@ from validator.checks.context import Context
 
 
 LABELS = {"region": "AWS region", "arn": "IAM ARN", "cidr": "CIDR", "vpc_cidr": "VPC CIDR",
-          "choice": "choice"}
+          "admin_cidr": "admin CIDR (/16 or narrower)", "choice": "choice"}
 
 
 @evaluator("param_valid", key=STR, kind={"enum": sorted(P.VALIDATORS)})

@@ -38,7 +38,8 @@ class Builder:
             if f.status == "fail":
                 self.failing.setdefault(f.rule_id, []).append(f)
         self.covered: set[str] = set()   # rules a fixer has planned for (or decided to leave)
-        self.plan = Plan(undecided=sorted({f.rule_id for f in findings if f.status == "error"}))
+        self.plan = Plan(undecided=sorted({f.rule_id for f in findings if f.status == "error"}),
+                         account_id=snap.account_id, region=snap.region)
         self.created: dict[str, str] = {}  # kind -> a reference to its id in the answer of the step creating it
         # kind -> the existing resource that lost its Name, which the plan names (validator.fixers.adopt)
         self.adopted: dict[str, dict[str, Any]] = {}

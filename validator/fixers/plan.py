@@ -3,7 +3,9 @@
 A step may use what an earlier step returned (the id of the VPC it created): its
 arguments then hold a reference, the string ``$step:<id>:<path>`` (``$step:3:Vpc.VpcId``),
 resolved when the plan is applied. The checksum is the sha256 of the canonical JSON of
-the steps, so `--plan-checksum` ties an apply to the plan that was reviewed.
+the steps and of the account and region they are for, so `--plan-checksum` ties an apply to
+the plan that was reviewed, in the account it was reviewed for (IAM steps name a role by its
+name alone: the same steps in another account had the same checksum; an independent tester).
 """
 from __future__ import annotations
 
@@ -51,10 +53,13 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     # rules that could not be decided (status error): nothing can be planned for them
     undecided: list[str] = field(default_factory=list)
+    account_id: str = ""  # where the steps are to run: part of the checksum
+    region: str = ""
 
     @property
     def checksum(self) -> str:
-        return checksum([s.to_dict() for s in self.steps])
+        return checksum({"account_id": self.account_id, "region": self.region,
+                         "steps": [s.to_dict() for s in self.steps]})
 
     def to_apply(self, tighten: bool = False) -> list[Step]:
         """The steps `--fix` runs: the fixes, and with `--tighten` the decisions too."""
@@ -71,8 +76,8 @@ class Plan:
         return {"checksum": self.checksum, "steps": [s.to_dict() for s in self.steps], "undecided": self.undecided}
 
 
-def checksum(steps: list[dict[str, Any]]) -> str:
-    text = json.dumps(steps, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+def checksum(plan: dict[str, Any]) -> str:
+    text = json.dumps(plan, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

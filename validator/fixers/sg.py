@@ -68,16 +68,17 @@ def _source(b: Builder, spec: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spec: dict[str, Any]) -> None:
     cidr, peer = _source(b, spec)
-    label = f"{spec['protocol'].upper()} {spec.get('port', '')} {'from' if direction == 'ingress' else 'to'} " \
-            f"{spec['source'].replace('sg:', '').replace('_', '-').replace('sg-', 'valohai-sg-')}"
+    src = spec["source"]  # a group (sg:sg_workers -> valohai-sg-workers) or a CIDR ({admin_cidr} -> its value)
+    shown = src[3:].replace("_", "-").replace("sg-", "valohai-sg-") if src.startswith("sg:") else b.expand(src)
+    label = f"{spec['protocol'].upper()} {spec.get('port', '')} {'from' if direction == 'ingress' else 'to'} {shown}"
     if not (cidr or peer):  # the peer group is not one vhv may refer to (missing, or not in valohai-vpc)
-        b.manual(rule, kind, f"allow {direction} {b.ctx('params').expand(label)} on {GROUPS[kind][0]} once that "
+        b.manual(rule, kind, f"allow {direction} {label} on {GROUPS[kind][0]} once that "
                  "group is in valohai-vpc (vhv found none there to refer to)")
         return
     b.add(rule, kind, f"ec2.authorize_security_group_{direction}", {
         "GroupId": group, "IpPermissions": [permission(spec["protocol"], spec.get("port"), cidr, peer,
                                                        description="the Valohai setup guide")]},
-        f"allow {direction} {b.ctx('params').expand(label)} on {GROUPS[kind][0]}", risk=FIX)
+        f"allow {direction} {label} on {GROUPS[kind][0]}", risk=FIX)
 
 
 def _create(b: Builder, kind: str) -> None:
