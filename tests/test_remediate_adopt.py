@@ -10,7 +10,9 @@ import pytest
 
 from validator.fixers.plan import FIX, MANUAL, Plan
 
-from tests.conftest import Account
+from validator.demo import DEMO_PARAMS, build_iam
+
+from tests.conftest import REGION, Account
 from tests.test_remediate import calls, fix_and_replan, plan_of
 
 NAMES = {"vpc": "valohai-vpc", "igw": "valohai-igw", "instance": "valohai-i-queue", "eip": "valohai-ip-queue"}
@@ -178,3 +180,62 @@ def test_the_unnamed_reads_are_remediates_only_and_made_only_when_something_is_m
     assert "unnamed" not in account.check().snapshot.data
     fix = account.check(for_fix=True)
     assert [v["id"] for v in fix.snapshot.get("unnamed.vpcs")] == [account.ids["vpc"]]
+
+
+# ------------------------------------------------------------------ the default VPC (an independent tester)
+
+
+def _stray_group_in(acct: Account, vpc: str) -> str:
+    return acct.ec2.create_security_group(GroupName="valohai-sg-queue", Description="made before valohai-vpc",
+                                          VpcId=vpc)["GroupId"]
+
+
+def _targets(plan: Plan, rid: str) -> list[Any]:
+    """The steps that would change (or put something in) `rid`: any argument naming it, the by-hand ones aside."""
+    import json
+    return [s for s in plan.steps if s.risk != MANUAL and rid in json.dumps(s.arguments)]
+
+
+@pytest.mark.parametrize("vpc_cidr", [DEMO_PARAMS["vpc_cidr"], "172.31.0.0/16"], ids=["other-cidr", "same-cidr"])
+def test_a_guide_group_left_in_the_default_vpc_does_not_make_it_valohai_vpc(moto_env, pack, vpc_cidr):
+    # no valohai-vpc; a valohai-sg-queue in the default VPC (the console's "Create security group" puts it there)
+    params = {**DEMO_PARAMS, "vpc_cidr": vpc_cidr}
+    build_iam(moto_env.client("iam", region_name=REGION), params)
+    acct = Account(moto_env, {}, pack, params)
+    default = acct.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
+    assert default["CidrBlock"] == "172.31.0.0/16"
+    _stray_group_in(acct, default["VpcId"])
+    before = state(acct)
+    _res, plan = plan_of(acct)
+    mine = [s for s in plan.steps if s.rule == "vpc-exists"]
+    assert [(s.risk, s.call) for s in mine] == [(MANUAL, "")], [(s.call, s.summary) for s in plan.steps]
+    why = mine[0].summary
+    for said in (default["VpcId"], "valohai-sg-queue", "default VPC", vpc_cidr, "does not adopt"):
+        assert said in why, why
+    # nothing names, tags, or puts anything in the default VPC; no second valohai-vpc either
+    assert _targets(plan, default["VpcId"]) == [], [(s.call, s.arguments) for s in _targets(plan, default["VpcId"])]
+    assert "ec2.create_vpc" not in calls(plan)
+    fix_and_replan(acct, plan)
+    after = state(acct)
+    assert after["vpcs"] == before["vpcs"]
+    assert not [g for g in after["igws"] if default["VpcId"] in g[2]]
+
+
+def test_a_vpc_of_another_cidr_holding_a_guide_group_is_not_adopted(moto_env, pack):
+    build_iam(moto_env.client("iam", region_name=REGION), dict(DEMO_PARAMS))
+    acct = Account(moto_env, {}, pack)
+    other = acct.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    _stray_group_in(acct, other)
+    _res, plan = plan_of(acct)
+    mine = [s for s in plan.steps if s.rule == "vpc-exists"]
+    assert [(s.risk, s.call) for s in mine] == [(MANUAL, "")]
+    assert "10.9.0.0/16" in mine[0].summary and "default VPC" not in mine[0].summary
+    assert _targets(plan, other) == []
+
+
+def test_a_non_default_vpc_of_the_params_cidr_that_lost_its_name_is_still_adopted(account):
+    rid = unname(account, "vpc")
+    assert account.ec2.describe_vpcs(VpcIds=[rid])["Vpcs"][0]["IsDefault"] is False
+    _res, plan = plan_of(account)
+    assert [(s.risk, s.call, s.arguments["Resources"]) for s in plan.steps] == [(FIX, "ec2.create_tags", [rid])]
+    assert "has the params' vpc_cidr 10.0.0.0/16" in plan.steps[0].summary
