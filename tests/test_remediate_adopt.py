@@ -307,3 +307,37 @@ def test_one_eip_of_the_guide_name_with_drift_is_still_fixed(account):
                               "AllowReassociation": True}
     after, again = fix_and_replan(account, plan, tighten=True)
     assert after.failing() == set() and again.steps == []
+
+
+def _second_named_igw(acct: Account) -> tuple[list[str], str]:
+    """A second valohai-igw, unattached; the guide's lost its valohai tag."""
+    other = acct.ec2.create_internet_gateway(TagSpecifications=[{"ResourceType": "internet-gateway", "Tags": [
+        {"Key": "Name", "Value": "valohai-igw"}]}])["InternetGateway"]["InternetGatewayId"]
+    acct.ec2.delete_tags(Resources=[acct.ids["igw"]], Tags=[{"Key": "valohai"}])
+    return [acct.ids["igw"], other], "igw-exists"
+
+
+def _second_named_queue(acct: Account) -> tuple[list[str], str]:
+    """A second live valohai-i-queue, without valohai-sg-queue; the guide's lost its valohai tag."""
+    inst = acct.ec2.describe_instances(InstanceIds=[acct.ids["instance"]])["Reservations"][0]["Instances"][0]
+    other = acct.ec2.run_instances(ImageId=inst["ImageId"], InstanceType="t3.medium", MinCount=1, MaxCount=1,
+                                   SubnetId=acct.ids["subnets"][1], TagSpecifications=[{
+                                       "ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "valohai-i-queue"}]}]
+                                   )["Instances"][0]["InstanceId"]
+    acct.ec2.delete_tags(Resources=[acct.ids["instance"]], Tags=[{"Key": "valohai"}])
+    return [acct.ids["instance"], other], "queue-instance-exists"
+
+
+@pytest.mark.parametrize("second", [_second_named_igw, _second_named_queue], ids=["igw", "instance"])
+def test_several_of_the_guide_name_are_changed_by_hand_only(account, second):
+    rids, rule = second(account)
+    before = state(account)
+    res, plan = plan_of(account)
+    assert rule in res.failing()
+    for rid in rids:
+        touching = _targets(plan, rid)
+        assert touching == [], [(s.call, s.arguments, s.summary) for s in touching]
+    said = [s for s in plan.steps if s.rule == rule]
+    assert [(s.risk, s.call) for s in said] == [(MANUAL, "")] and all(r in said[0].summary for r in rids)
+    fix_and_replan(account, plan, tighten=True)
+    assert state(account) == before
