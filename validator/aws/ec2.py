@@ -39,7 +39,7 @@ def _vpc(v: dict[str, Any]) -> dict[str, Any]:
     cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
              if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
     return {"id": v["VpcId"], "name": _name(v), "cidr": v.get("CidrBlock"), "cidrs": cidrs or [v.get("CidrBlock")],
-            "tags": tags(v.get("Tags")), "state": v.get("State")}
+            "tags": tags(v.get("Tags")), "state": v.get("State"), "is_default": v.get("IsDefault")}
 
 
 def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
@@ -240,7 +240,8 @@ def read_unnamed(ec2: Any, rec: Recorder) -> None:
         if pointed:
             found = _listed(rec, "unnamed.vpcs", "ec2:DescribeVpcs", lambda: paginate(
                 ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": pointed}]), _vpc)
-            vpc = found[0]["id"] if found and len(found) == 1 else None
+            # the default VPC is never adopted (validator.fixers.adopt): nothing in it is looked for
+            vpc = found[0]["id"] if found and len(found) == 1 and found[0].get("is_default") is False else None
     if _list(rec, "igws") == [] and vpc:
         _listed(rec, "unnamed.igws", "ec2:DescribeInternetGateways", lambda: paginate(
             ec2, "describe_internet_gateways", "InternetGateways",

@@ -5,7 +5,9 @@ When valohai-vpc is not found by its Name, the VPC the named subnets, groups and
 valohai-igw: the IGW attached to valohai-vpc (and where valohai-rt's default route points);
 valohai-i-queue: the instance valohai-ip-queue is associated with, or the one in valohai-sg-queue
 in valohai-vpc; valohai-ip-queue: the address associated with the queue. Exactly one such
-resource, without a Name of its own: it is tagged Name (and valohai=1 when missing). Several, or
+resource, without a Name of its own: it is tagged Name (and valohai=1 when missing). A VPC only
+when it is not the region's default VPC and has the params' vpc_cidr (a group left in the default
+VPC, where the console puts a new one, does not make it the guide's). Several, or
 one named otherwise, or vhv could not look: a by-hand step, and nothing is created. What points
 where is read by validator.aws.ec2.read_unnamed (remediate only)."""
 from __future__ import annotations
@@ -59,9 +61,17 @@ def _vpc(b: Builder) -> list[Candidate]:
     out = []
     for v in _unnamed(b, "vpcs"):
         why = f"holds {_and(sorted(set(held.get(v['id'], []))))}"
-        if v.get("cidr") == b.params.vpc_cidr:
+        # a namesake left in the default VPC (where the console puts a new group) or in a VPC of another
+        # CIDR does not make that VPC the guide's: vhv names only one that is neither
+        blocked = []
+        if v.get("is_default") is not False:
+            blocked.append("it is the region's default VPC" if v.get("is_default")
+                           else "vhv could not tell whether it is the region's default VPC")
+        if v.get("cidr") != b.params.vpc_cidr:
+            blocked.append(f"its CIDR is {v.get('cidr')}, not the params' vpc_cidr {b.params.vpc_cidr}")
+        if not blocked:
             why += f" and has the params' vpc_cidr {v['cidr']}"
-        out.append((v, why, ""))
+        out.append((v, why, " and ".join(blocked)))
     return out
 
 
@@ -133,6 +143,13 @@ def adopt(b: Builder, kind: str) -> bool:
     item, why, blocked = found[0]
     rid = resource_id(kind, item)
     tags = item.get("tags") or {}
+    if blocked and kind == "vpc":
+        b.manual(rule, kind, f"{name} not found by its name; {rid} {why}, but vhv does not adopt it as {name}: "
+                 f"{blocked}. By hand: the guide's {name} is a VPC of its own with CIDR {b.params.vpc_cidr}; delete "
+                 f"or rename what of the guide's is left in {rid} and run vhv remediate again (it then creates "
+                 f"{name}), or create {name} yourself (vhv neither renames {rid} nor creates anything in it)",
+                 resource=name)
+        return True
     if blocked or tags.get("Name"):
         because = blocked or f"it is named {tags['Name']!r}"
         b.manual(rule, kind, f"{name} not found by its name; {rid} {why}, but {because}. By hand: if it is the "

@@ -7,7 +7,7 @@ from typing import Any
 from validator import guide
 from validator.checks import Missing
 from validator.checks.context import Context
-from validator.checks.resources import KINDS, candidates, pick, resource_id
+from validator.checks.resources import KINDS, candidates, judged, pick, resource_id
 from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan, Step, ref
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
@@ -15,6 +15,8 @@ from validator.snapshot import Snapshot, Undecidable
 
 # what lives in a VPC: vhv changes it only when it is in the one valohai-vpc
 IN_VPC = ("subnets", "route_table", "sg_workers", "sg_queue", "instance")
+# one of each in the guide: when several answer to the name, vhv changes none of them
+ONE_OF = ("igw", "instance", "eip")
 UNKNOWN = "vhv did not find it by the guide's name"
 
 
@@ -86,6 +88,9 @@ class Builder:
         by the guide's name; what lives in a VPC must also be in the one valohai-vpc."""
         if not item:
             return UNKNOWN
+        several = self.several(kind)
+        if several:
+            return several
         vpc = self.vpc_id()
         if kind == "vpc":
             return None if item.get("id") == vpc else "it is one of several VPCs named valohai-vpc"
@@ -96,6 +101,21 @@ class Builder:
             where = f"valohai-vpc ({vpc})" if vpc else "a single valohai-vpc"
             return f"it is in {item.get('vpc_id')}, not in {where}"
         return None
+
+    def several(self, kind: str) -> str | None:
+        """Why vhv must not change any of the guide's `kind` (None: it may): several answer to its name,
+        and which of them the rules judge is only the order AWS lists them in."""
+        if kind not in ONE_OF:
+            return None
+        try:
+            found = judged(self.snap, kind)
+        except Undecidable:
+            return None
+        if len(found) < 2:
+            return None
+        ids = ", ".join(str(resource_id(kind, f)) for f in found)
+        return (f"it is one of {len(found)} resources named {KINDS[kind].name} ({ids}) and vhv cannot tell which "
+                "is the guide's")
 
     def scope_of_id(self, kind: str, rid: str) -> str | None:
         """`out_of_scope` of the resource `rid` of `kind` (a step's reference to what it creates: in scope)."""

@@ -93,6 +93,8 @@ def plan_igw(b: Builder) -> None:
                                                                          "VpcId": vpc},
                   "attach valohai-igw to valohai-vpc")
     igw = b.existing("igw", scoped=False)  # attached elsewhere: said, not changed
+    if b.several("igw"):  # which one is the guide's: by hand (the exists rule says so)
+        igw = None
     rule = "igw-attached" if b.fails("igw-attached") else ("vpc-exists" if "vpc" in b.created else None)
     if igw and rule and vpc:
         elsewhere = [v for v in _igw_attachments(igw) if v != vpc]

@@ -36,6 +36,10 @@ def plan_eip(b: Builder) -> None:
                   f"associate valohai-ip-queue with valohai-i-queue ({inst['id']})")
     eip = b.existing("eip")
     for f in b.fails("eip-associated"):
+        several = b.several("eip") or b.several("instance")
+        if several:  # which address goes on which instance is the user's call
+            b.leave("eip-associated", "eip", f, several)
+            continue
         if not (eip and inst):
             continue
         taken = eip.get("instance_id") or eip.get("network_interface_id")
