@@ -172,7 +172,6 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
                          ["ec2.create_security_group", "ec2.authorize_security_group_ingress",
                           "ec2.authorize_security_group_ingress"]),
     "eip not associated": (eip_not_associated, {"eip-associated"}, ["ec2.associate_address"]),
-    "queue without its group": (queue_without_its_group, {"queue-instance-sg"}, ["ec2.modify_instance_attribute"]),
 }
 
 
@@ -392,3 +391,19 @@ def test_a_security_group_step_says_the_address_it_opens(account):
     assert f"allow ingress TCP 22 from {DEMO_PARAMS['admin_cidr']} on valohai-sg-queue" in summaries, summaries
     assert "allow ingress TCP 63790 from valohai-sg-workers on valohai-sg-queue" in summaries, summaries
     assert not any("{" in s for s in summaries), summaries
+
+
+def test_a_queue_without_its_group_gets_it_and_the_other_group_goes_only_with_tighten(account):
+    queue_without_its_group(account)  # valohai-sg-workers instead of valohai-sg-queue
+    before, plan = plan_of(account)
+    assert before.failing() == {"queue-instance-sg", "queue-instance-sg-only"}
+    add, detach = plan.steps
+    assert (add.rule, add.risk, add.arguments["Groups"]) == ("queue-instance-sg", FIX,
+                                                             [account.ids["sg_workers"], account.ids["sg_queue"]])
+    assert (detach.rule, detach.risk, detach.arguments["Groups"]) == ("queue-instance-sg-only", DECIDE,
+                                                                      [account.ids["sg_queue"]])
+    assert f"detach valohai-sg-workers ({account.ids['sg_workers']}) from valohai-i-queue" in detach.summary
+    after, again = fix_and_replan(account, plan)  # without --tighten the other group stays, said as a decision
+    assert after.failing() == {"queue-instance-sg-only"} and [s.risk for s in again.steps] == [DECIDE]
+    after, again = fix_and_replan(account, again, tighten=True)
+    assert after.failing() == set() and again.steps == []

@@ -439,7 +439,8 @@ SG_DRIFTS = [
     pytest.param(_queue_sg_in_other_vpc, {
         "sg-queue-in-vpc": ("{new}", ["valohai-sg-queue ({new}) is in {other}, not in valohai-vpc ({vpc})"]),
         "queue-instance-sg": ("{instance}", ["valohai-i-queue does not have valohai-sg-queue ({new}) attached; "
-                                             "it has launch-wizard-1 ({lw})"])},
+                                             "it has launch-wizard-1 ({lw})"]),
+        "queue-instance-sg-only": ("{instance}", ["valohai-i-queue also has launch-wizard-1 ({lw}) attached"])},
         {}, id="queue sg in another vpc"),
     pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["sg_queue"]], Tags=[{"Key": "valohai"}]), {
         "sg-queue-tag": ("{sg_queue}", ["tag valohai=1 missing on valohai-sg-queue ({sg_queue})"])},

@@ -22,6 +22,12 @@ def plan_instance(b: Builder) -> None:
         groups = [g["id"] for g in inst.get("security_groups", []) if g.get("id") != sg]
         b.add(rule, "instance", "ec2.modify_instance_attribute", {"InstanceId": inst["id"], "Groups": groups + [sg]},
               f"add valohai-sg-queue to valohai-i-queue ({inst['id']}), keeping its other groups", risk=FIX)
+    if inst and sg and b.fails("queue-instance-sg-only"):  # taking a group away is a decision (--tighten)
+        others = [f"{g.get('name')} ({g['id']})" for g in inst.get("security_groups", []) if g.get("id") != sg]
+        b.add("queue-instance-sg-only", "instance", "ec2.modify_instance_attribute",
+              {"InstanceId": inst["id"], "Groups": [sg]},
+              f"detach {', '.join(others)} from valohai-i-queue ({inst['id']}), leaving valohai-sg-queue alone: "
+              "an instance's groups add up", risk=DECIDE)
 
 
 def plan_eip(b: Builder) -> None:
