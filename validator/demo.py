@@ -127,6 +127,11 @@ def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[st
 def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) -> dict[str, Any]:
     ids["key_pair"] = "valohai-queue-key"
     ec2.create_key_pair(KeyName=ids["key_pair"])  # the private key is discarded, never stored
+    # moto's first DescribeKeyPairs in a process adds a key to a dict that every EC2 answer being
+    # serialized at that moment iterates: under vhv's parallel reads that was, once in ~50 demos,
+    # "RuntimeError: dictionary changed size during iteration" (in-process) or an HTML 500 (server).
+    # Asked once here, before any parallel read, it only replaces that key's value afterwards.
+    ec2.describe_key_pairs(KeyNames=[ids["key_pair"]])
     inst = ec2.run_instances(
         ImageId=image_id, InstanceType=guide.QUEUE["type"], MinCount=1, MaxCount=1, KeyName=ids["key_pair"],
         SubnetId=ids["subnets"][0], SecurityGroupIds=[ids["sg_queue"]],
