@@ -18,12 +18,11 @@ from __future__ import annotations
 import fnmatch
 from typing import Any, Iterator
 
+from validator.aws import ec2 as ec2_reader
 from validator.shape import at, brief
 
-# data key -> the Name (glob) or group names the reader filters by (validator/aws/ec2.py)
-NAMED = {"vpcs": ("valohai-vpc",), "subnets": ("valohai-subnet-*",), "igws": ("valohai-igw",),
-         "instances": ("valohai-i-queue",), "eips": ("valohai-ip-queue",),
-         "security_groups": ("valohai-sg-workers", "valohai-sg-queue")}
+# data key -> the Name (glob) or group names the reader filters by: the readers' own
+NAMED = {**{key: (name,) for key, name in ec2_reader.NAMES.items()}, "security_groups": ec2_reader.SG_NAMES}
 # data key -> the key of each entry's id in a list the readers write
 LIST_IDS = {"vpcs": "id", "subnets": "id", "vpc_subnets": "id", "igws": "id", "route_tables": "id",
             "security_groups": "id", "instances": "id", "eips": "allocation_id"}

@@ -17,6 +17,10 @@ PERMISSIONS = (
 FIX_PERMISSIONS = ("ec2:DescribeSubnets", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs",
                    "ec2:DescribeInternetGateways", "ec2:DescribeInstances", "ec2:DescribeAddresses")
 SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
+# data key -> the Name tag (a glob for subnets) each is read by; validator/consistency.py holds a
+# snapshot to the same names
+NAMES = {"vpcs": "valohai-vpc", "subnets": "valohai-subnet-*", "igws": "valohai-igw",
+         "instances": "valohai-i-queue", "eips": "valohai-ip-queue"}
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
 
 
@@ -44,7 +48,7 @@ def _vpc(v: dict[str, Any]) -> dict[str, Any]:
 
 def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
     return _listed(rec, "vpcs", "ec2:DescribeVpcs", lambda: paginate(
-        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": ["valohai-vpc"]}]), _vpc)
+        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [NAMES["vpcs"]]}]), _vpc)
 
 
 def read_subnets(ec2: Any, rec: Recorder) -> None:
@@ -53,7 +57,7 @@ def read_subnets(ec2: Any, rec: Recorder) -> None:
                 "az": s.get("AvailabilityZone"), "tags": tags(s.get("Tags"))}
 
     _listed(rec, "subnets", "ec2:DescribeSubnets", lambda: paginate(
-        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": ["valohai-subnet-*"]}]), shape)
+        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": [NAMES["subnets"]]}]), shape)
 
 
 def _igw(g: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +68,7 @@ def _igw(g: dict[str, Any]) -> dict[str, Any]:
 def read_igws(ec2: Any, rec: Recorder) -> None:
     _listed(rec, "igws", "ec2:DescribeInternetGateways", lambda: paginate(
         ec2, "describe_internet_gateways", "InternetGateways",
-        Filters=[{"Name": "tag:Name", "Values": ["valohai-igw"]}]), _igw)
+        Filters=[{"Name": "tag:Name", "Values": [NAMES["igws"]]}]), _igw)
 
 
 def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
@@ -165,7 +169,7 @@ def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
     return _listed(rec, "instances", "ec2:DescribeInstances", lambda: _instances(
-        ec2, [{"Name": "tag:Name", "Values": ["valohai-i-queue"]}]), _instance)
+        ec2, [{"Name": "tag:Name", "Values": [NAMES["instances"]]}]), _instance)
 
 
 def _by_ids(rec: Recorder, path: str, action: str, ids: list[str], fetch: Any, key: str, shape: Any) -> None:
@@ -214,7 +218,7 @@ def _address(a: dict[str, Any]) -> dict[str, Any]:
 
 def read_addresses(ec2: Any, rec: Recorder) -> None:
     _listed(rec, "eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
-        Filters=[{"Name": "tag:Name", "Values": ["valohai-ip-queue"]}])["Addresses"], _address)
+        Filters=[{"Name": "tag:Name", "Values": [NAMES["eips"]]}])["Addresses"], _address)
 
 
 def _list(rec: Recorder, key: str) -> list[dict[str, Any]] | None:
