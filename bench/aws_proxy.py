@@ -10,6 +10,7 @@ owes nothing to vhv's own bookkeeping. Control (not forwarded, not counted):
 GET /__bench/counts (JSON), POST /__bench/reset, POST /__bench/latency?ms=N.
 Standard library only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,7 +75,7 @@ def handler(state: State) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             if not url.path.startswith("/__bench/"):
                 return False
-            what = url.path[len("/__bench/"):]
+            what = url.path[len("/__bench/") :]
             with state.lock:
                 if what == "reset":
                     state.counts.clear()

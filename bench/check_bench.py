@@ -18,6 +18,7 @@ Child processes get a byte-code cache of their own (PYTHONPYCACHEPREFIX in the r
 temporary directory, PYTHONDONTWRITEBYTECODE removed), so they run compiled code, as any
 installed vhv does, and the clone is not written to. Nothing here asserts a time.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ import sys
 import time
 import urllib.request
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from validator.demo import DEMO_PARAMS, moto_environment
 
@@ -55,7 +57,7 @@ def _wait_up(url: str, proc: subprocess.Popen, what: str) -> None:
             return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not start")
+                raise SystemExit(f"{what} did not start") from None
             time.sleep(0.1)
 
 
@@ -67,8 +69,11 @@ class Env:
         self.pycache = pycache
 
     def __call__(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AWS_", "VHV_")) and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "VHV_")) and k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+        }
         env.update({k: v for k, v in moto_environment().items() if k.startswith("AWS_")})
         env.update(NO_COLOR="1", PYTHONPYCACHEPREFIX=str(self.pycache), **extra)
         return env
@@ -80,13 +85,18 @@ class Servers:
     def __init__(self) -> None:
         port = _free_port()
         env = {**os.environ, **moto_environment(), "MOTO_IAM_LOAD_MANAGED_POLICIES": "false"}
-        self.moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.moto_url = f"http://127.0.0.1:{port}"
         self.proxy: subprocess.Popen | None = None
         _wait_up(f"{self.moto_url}/moto-api/data.json", self.moto, "moto server")
-        self.proxy = subprocess.Popen([sys.executable, str(HERE / "aws_proxy.py"), "--upstream", self.moto_url],
-                                      stdout=subprocess.PIPE, text=True)
+        self.proxy = subprocess.Popen(
+            [sys.executable, str(HERE / "aws_proxy.py"), "--upstream", self.moto_url], stdout=subprocess.PIPE, text=True
+        )
         self.proxy_url = f"http://127.0.0.1:{self.proxy.stdout.readline().split()[1]}"
         _wait_up(f"{self.proxy_url}/__bench/counts", self.proxy, "proxy")
 
@@ -138,8 +148,11 @@ class Bench:
     # ---------------------------------------------------------------- what is run
     def cli(self, url: str, **env: str) -> None:
         """`vhv check` as a user runs it: a process, the JSON report; exit 0 (the golden account)."""
-        proc = run([VHV, "check", "--params", str(self.params_file), "--format", "json"],
-                   self.env(AWS_ENDPOINT_URL=url, **env), ok=(0, 1))
+        proc = run(
+            [VHV, "check", "--params", str(self.params_file), "--format", "json"],
+            self.env(AWS_ENDPOINT_URL=url, **env),
+            ok=(0, 1),
+        )
         summary = json.loads(proc.stdout)["summary"]
         if summary["error"]:
             raise SystemExit(f"vhv check could not decide {summary['error']} rule(s): {proc.stdout[-2000:]}")
@@ -165,37 +178,58 @@ class Bench:
     def calls(self) -> dict[str, Counter[str]]:
         self.s.latency(0)
         own: list[str] = []
-        return {"vhv check (proxy)": self.s.counted(lambda: self.cli(self.s.proxy_url)),
-                "read() (proxy)": self.s.counted(lambda: own.extend(self.read(self.s.proxy_url))),
-                "read() (vhv's own list)": Counter(own),
-                "minimum (proxy)": self.s.counted(lambda: self.baseline(self.s.proxy_url)),
-                "remediate's read (proxy)": self.s.counted(lambda: self.read(self.s.proxy_url, for_fix=True))}
+        return {
+            "vhv check (proxy)": self.s.counted(lambda: self.cli(self.s.proxy_url)),
+            "read() (proxy)": self.s.counted(lambda: own.extend(self.read(self.s.proxy_url))),
+            "read() (vhv's own list)": Counter(own),
+            "minimum (proxy)": self.s.counted(lambda: self.baseline(self.s.proxy_url)),
+            "remediate's read (proxy)": self.s.counted(lambda: self.read(self.s.proxy_url, for_fix=True)),
+        }
 
     def times(self, url: str, reps: int | None = None) -> dict[str, float]:
         reps = reps or self.reps
-        return {"vhv check (process)": median_s(lambda: self.cli(url), reps),
-                "minimum (process)": median_s(lambda: self.baseline_process(url), reps),
-                "read() (in-process)": median_s(lambda: self.read(url), reps),
-                "minimum (in-process)": median_s(lambda: self.baseline(url), reps)}
+        return {
+            "vhv check (process)": median_s(lambda: self.cli(url), reps),
+            "minimum (process)": median_s(lambda: self.baseline_process(url), reps),
+            "read() (in-process)": median_s(lambda: self.read(url), reps),
+            "minimum (in-process)": median_s(lambda: self.baseline(url), reps),
+        }
 
     def latency_times(self, ms: float, reps: int) -> dict[str, float]:
         self.s.latency(ms)
         url = self.s.proxy_url
         try:
-            return {"vhv check, sequential (VHV_READ_WORKERS=1, process)": median_s(
-                        lambda: self.cli(url, VHV_READ_WORKERS="1"), reps),
-                    "vhv check, parallel (default, process)": median_s(lambda: self.cli(url), reps),
-                    "minimum (process)": median_s(lambda: self.baseline_process(url), reps),
-                    "read(), sequential (workers=1, in-process)": median_s(lambda: self.read(url, workers=1), reps),
-                    "read(), parallel (default, in-process)": median_s(lambda: self.read(url), reps),
-                    "minimum (in-process)": median_s(lambda: self.baseline(url), reps)}
+            return {
+                "vhv check, sequential (VHV_READ_WORKERS=1, process)": median_s(
+                    lambda: self.cli(url, VHV_READ_WORKERS="1"), reps
+                ),
+                "vhv check, parallel (default, process)": median_s(lambda: self.cli(url), reps),
+                "minimum (process)": median_s(lambda: self.baseline_process(url), reps),
+                "read(), sequential (workers=1, in-process)": median_s(lambda: self.read(url, workers=1), reps),
+                "read(), parallel (default, in-process)": median_s(lambda: self.read(url), reps),
+                "minimum (in-process)": median_s(lambda: self.baseline(url), reps),
+            }
         finally:
             self.s.latency(0)
 
     def import_profile(self) -> list[tuple[str, float]]:
         """Where one `vhv check` process spends its import time, by top-level package (self time, ms)."""
-        proc = run([sys.executable, "-X", "importtime", "-m", "validator", "check", "--params", str(self.params_file),
-                    "--format", "json"], self.env(AWS_ENDPOINT_URL=self.s.moto_url), ok=(0, 1))
+        proc = run(
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "validator",
+                "check",
+                "--params",
+                str(self.params_file),
+                "--format",
+                "json",
+            ],
+            self.env(AWS_ENDPOINT_URL=self.s.moto_url),
+            ok=(0, 1),
+        )
         return import_totals(proc.stderr)
 
 
@@ -203,16 +237,26 @@ def import_totals(importtime: str) -> list[tuple[str, float]]:
     by: dict[str, float] = defaultdict(float)
     for m in re.finditer(r"^import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)", importtime, re.M):
         top = m.group(3).split(".")[0]
-        by["python (stdlib)" if top in sys.stdlib_module_names or top.startswith("_") else top] += int(m.group(1)) / 1000
+        by["python (stdlib)" if top in sys.stdlib_module_names or top.startswith("_") else top] += (
+            int(m.group(1)) / 1000
+        )
     return sorted(by.items(), key=lambda kv: -kv[1])
 
 
 def startup(env: Env, reps: int, tmp: Path) -> dict[str, tuple[float, list[str]]]:
     one = tmp / "one.json"
-    one.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}))
-    probe = ("import sys\nfrom validator.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-             f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n")
+    one.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}],
+            }
+        )
+    )
+    probe = (
+        "import sys\nfrom validator.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)\n"
+    )
     out = {}
     for label, argv in (("vhv --version", ["--version"]), ("vhv lint one.json", ["lint", str(one)])):
         took = median_s(lambda argv=argv: run([VHV, *argv], env(), ok=(0, 1)), reps)

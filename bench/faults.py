@@ -12,6 +12,7 @@ the sleeping between attempts. A false pass: a finding that is `pass` under faul
 not `pass` (with the same message) fault-free. A traceback: any output of vhv's with
 "Traceback" or "internal error".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,10 @@ def check(url: str, params: Path) -> tuple[int, dict, str]:
         code = vhv(["check", "--params", str(params), "--endpoint-url", url, "--format", "json"])
     findings = {}
     if out.getvalue().strip():
-        findings = {(f["rule_id"], f["resource_id"]): (f["status"], f["message"])
-                    for f in json.loads(out.getvalue())["findings"]}
+        findings = {
+            (f["rule_id"], f["resource_id"]): (f["status"], f["message"])
+            for f in json.loads(out.getvalue())["findings"]
+        }
     return code, findings, out.getvalue() + err.getvalue()
 
 
@@ -58,13 +61,26 @@ def main() -> None:
     standard.ExponentialBackoff.delay_amount = lambda self, context: 0
     params = Path(tempfile.mkdtemp(prefix="vhv-faults-")) / "params.yaml"
     params.write_text(yaml.safe_dump(dict(DEMO_PARAMS)))
-    rows, total = [], {"runs": 0, "injected": 0, "forwarded": 0, "decided": 0, "errored": 0, "stopped": 0,
-                       "false_pass": 0, "changed": 0, "tracebacks": 0}
+    rows, total = (
+        [],
+        {
+            "runs": 0,
+            "injected": 0,
+            "forwarded": 0,
+            "decided": 0,
+            "errored": 0,
+            "stopped": 0,
+            "false_pass": 0,
+            "changed": 0,
+            "tracebacks": 0,
+        },
+    )
     with threaded_moto() as url:
         ids = build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]), endpoint_url=url)
         boto3.client("ec2", region_name=DEMO_PARAMS["region"], endpoint_url=url).authorize_security_group_ingress(
-            GroupId=ids["sg_queue"], IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            GroupId=ids["sg_queue"],
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
         _code, clean, _ = check(url, params)
         for share in (float(s) for s in args.shares.split(",")):
             row = dict.fromkeys(total, 0)
@@ -94,8 +110,18 @@ def main() -> None:
             rows.append((share, row))
             for k in total:
                 total[k] += row[k]
-    head = ["share of requests failed", "runs", "faults injected", "requests forwarded", "findings decided",
-            "findings error", "runs stopped (exit 2, one line)", "decided but different", "false passes", "tracebacks"]
+    head = [
+        "share of requests failed",
+        "runs",
+        "faults injected",
+        "requests forwarded",
+        "findings decided",
+        "findings error",
+        "runs stopped (exit 2, one line)",
+        "decided but different",
+        "false passes",
+        "tracebacks",
+    ]
     keys = ["runs", "injected", "forwarded", "decided", "errored", "stopped", "changed", "false_pass", "tracebacks"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

@@ -23,6 +23,7 @@ surfaces with hypothesis and asserts).
 3. Costs (`--only load`, `--only check`): Snapshot.load of a crowded snapshot, and `vhv check
    --snapshot` on a ValohaiMasterPolicy of 100,000 statements and on 200,000 errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,12 +55,19 @@ from validator.demo import DEMO_PARAMS  # noqa: E402
 from validator.snapshot import sealed  # noqa: E402
 
 CRASH = ("Traceback", "internal error")
-OTHER_TYPES = {type(None): [True, 7, "x", [], {}], bool: [None, 7, "x", [], {}], int: [None, True, "x", [], {}],
-               float: [None, True, "x", [], {}], str: [None, True, 7, [], {}], list: [None, True, 7, "x", {}],
-               dict: [None, True, 7, "x", []]}
+OTHER_TYPES = {
+    type(None): [True, 7, "x", [], {}],
+    bool: [None, 7, "x", [], {}],
+    int: [None, True, "x", [], {}],
+    float: [None, True, "x", [], {}],
+    str: [None, True, 7, [], {}],
+    list: [None, True, 7, "x", {}],
+    dict: [None, True, 7, "x", []],
+}
 
 
 # ------------------------------------------------------------------ 1. the snapshot sweep
+
 
 def demo_snapshot() -> dict[str, Any]:
     from validator.aws.account import read
@@ -156,7 +165,8 @@ def sweep(work: Path, every: int, doc: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ 2. files, real processes
 
 LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+)
 PARAMS_KEYS = ("region", "assume_role_arn", "provisioning", "queue_installer", "admin_cidr", "vpc_cidr", "account_id")
 
 
@@ -209,16 +219,27 @@ def policy_files() -> Iterator[tuple[str, str | bytes]]:
     yield "deep array", "[" * 200_000 + "]" * 200_000
     yield "deep object", '{"a":' * 50_000 + "1" + "}" * 50_000
     yield "NaN", '{"Version": "2012-10-17", "Statement": {"Effect": NaN}}'
-    yield "1e999999", '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", ' \
-                      '"Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 1e999999}}}]}'
-    yield "huge int", '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", ' \
-                      '"Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 1' + "0" * 5000 + '}}}]}'
+    yield (
+        "1e999999",
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+        '"Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 1e999999}}}]}',
+    )
+    yield (
+        "huge int",
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+        '"Resource": "*", "Condition": {"NumericLessThan": {"s3:max-keys": 1' + "0" * 5000 + "}}}]}",
+    )
     yield "duplicate keys", '{"Version": "2012-10-17", "Version": "2008-10-17", "Statement": []}'
-    yield "control characters", '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get' \
-                                '\x1b]0;PWNED\x07\x1b[2J","Resource":"*"}]}'
+    yield (
+        "control characters",
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get'
+        '\x1b]0;PWNED\x07\x1b[2J","Resource":"*"}]}',
+    )
     yield "100,000 actions", policy(stmt(Action=[f"ec2:Describe{i}" for i in range(100_000)]))
-    yield "100,000 resources", policy(stmt(Action="s3:GetObject",
-                                           Resource=[f"arn:aws:s3:::b/{i}" for i in range(100_000)]))
+    yield (
+        "100,000 resources",
+        policy(stmt(Action="s3:GetObject", Resource=[f"arn:aws:s3:::b/{i}" for i in range(100_000)])),
+    )
     yield "100,000 statements", policy(*[stmt(Sid=f"S{i}") for i in range(100_000)])
     yield "10 MB action", policy(stmt(Action="s3:" + "A" * 10_000_000))
     yield "wildcard bomb", policy(stmt(Action="s3:" + "Get*" * 2_000_000))
@@ -247,9 +268,13 @@ def snapshot_files(golden: dict[str, Any]) -> Iterator[tuple[str, str | bytes]]:
 
 
 def rule_packs(work: Path) -> Iterator[tuple[str, Path]]:
-    for label, text in (("binary", None), ("python tag", "rules: !!python/object/apply:os.system ['echo x']\n"),
-                        ("billion laughs", LAUGHS + "rules: *i\n"), ("duplicate key", "rules: []\nrules: []\n"),
-                        ("rule of wrong shape", "rules:\n- id: 7\n  evaluator: [x]\n")):
+    for label, text in (
+        ("binary", None),
+        ("python tag", "rules: !!python/object/apply:os.system ['echo x']\n"),
+        ("billion laughs", LAUGHS + "rules: *i\n"),
+        ("duplicate key", "rules: []\nrules: []\n"),
+        ("rule of wrong shape", "rules:\n- id: 7\n  evaluator: [x]\n"),
+    ):
         d = work / f"rules-{len(list(work.glob('rules-*')))}"
         shutil.copytree(rulepack.default_dir(), d)
         target = d / "9-hostile.yaml"
@@ -259,13 +284,15 @@ def rule_packs(work: Path) -> Iterator[tuple[str, Path]]:
 
 # `python -m validator ARGS`, writing its own peak memory (VmHWM: this process's, since its exec;
 # ru_maxrss would also count the bench's memory at the fork) to the file $VHV_BENCH_HWM at exit
-PEAK = ("import atexit, os, re, runpy, sys\n"
-        "def peak():\n"
-        "    with open('/proc/self/status') as f, open(os.environ['VHV_BENCH_HWM'], 'w') as out:\n"
-        "        out.write(re.search(r'VmHWM:\\s+(\\d+)', f.read()).group(1))\n"
-        "atexit.register(peak)\n"
-        "sys.argv[0] = 'vhv'\n"
-        "runpy.run_module('validator', run_name='__main__', alter_sys=True)\n")
+PEAK = (
+    "import atexit, os, re, runpy, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as f, open(os.environ['VHV_BENCH_HWM'], 'w') as out:\n"
+    "        out.write(re.search(r'VmHWM:\\s+(\\d+)', f.read()).group(1))\n"
+    "atexit.register(peak)\n"
+    "sys.argv[0] = 'vhv'\n"
+    "runpy.run_module('validator', run_name='__main__', alter_sys=True)\n"
+)
 
 
 def run(argv: list[str], timeout: float, cwd: Path) -> dict[str, Any]:
@@ -274,8 +301,13 @@ def run(argv: list[str], timeout: float, cwd: Path) -> dict[str, Any]:
     hwm = cwd / "hwm"
     hwm.unlink(missing_ok=True)
     with open(cwd / "out", "w+b") as out, open(cwd / "err", "w+b") as err:
-        proc = subprocess.Popen([sys.executable, "-c", PEAK, *argv], stdout=out, stderr=err, cwd=cwd,
-                                env={**os.environ, "NO_COLOR": "1", "VHV_BENCH_HWM": str(hwm)})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PEAK, *argv],
+            stdout=out,
+            stderr=err,
+            cwd=cwd,
+            env={**os.environ, "NO_COLOR": "1", "VHV_BENCH_HWM": str(hwm)},
+        )
         try:
             proc.wait(timeout)
             hung = False
@@ -287,8 +319,14 @@ def run(argv: list[str], timeout: float, cwd: Path) -> dict[str, Any]:
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     peak = int(hwm.read_text()) / 1024 if hwm.exists() else 0.0
-    return {"code": proc.returncode, "out": stdout, "err": stderr, "hung": hung,
-            "secs": time.perf_counter() - t0, "rss_mb": peak}
+    return {
+        "code": proc.returncode,
+        "out": stdout,
+        "err": stderr,
+        "hung": hung,
+        "secs": time.perf_counter() - t0,
+        "rss_mb": peak,
+    }
 
 
 def files(work: Path, timeout: float, golden: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -296,25 +334,40 @@ def files(work: Path, timeout: float, golden: dict[str, Any]) -> dict[str, dict[
     params.write_text(good_params())
     snap = work / "golden.json"
     snap.write_text(json.dumps(golden))
-    cases: dict[str, list[tuple[str, list[str], bool]]] = {k: [] for k in
-                                                             ("params", "waivers", "policies", "snapshots", "rules")}
+    cases: dict[str, list[tuple[str, list[str], bool]]] = {
+        k: [] for k in ("params", "waivers", "policies", "snapshots", "rules")
+    }
     for group, source, argv in (
-            ("params", params_files(), lambda p: ["check", "--params", str(p), "--snapshot", str(snap)]),
-            ("waivers", waiver_files(), lambda p: ["check", "--params", str(params), "--snapshot", str(snap),
-                                                   "--waivers", str(p)]),
-            ("policies", policy_files(), lambda p: ["lint", str(p)]),
-            ("snapshots", snapshot_files(golden), lambda p: ["check", "--params", str(params), "--snapshot", str(p)])):
+        ("params", params_files(), lambda p: ["check", "--params", str(p), "--snapshot", str(snap)]),
+        (
+            "waivers",
+            waiver_files(),
+            lambda p: ["check", "--params", str(params), "--snapshot", str(snap), "--waivers", str(p)],
+        ),
+        ("policies", policy_files(), lambda p: ["lint", str(p)]),
+        ("snapshots", snapshot_files(golden), lambda p: ["check", "--params", str(params), "--snapshot", str(p)]),
+    ):
         for i, (label, content) in enumerate(source):
             path = work / f"{group}-{i}"
             path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
             cases[group].append((label, argv(path), group == "policies"))
     for label, d in rule_packs(work):
-        cases["rules"].append((label, ["check", "--params", str(params), "--snapshot", str(snap), "--rules", str(d)],
-                               False))
+        cases["rules"].append(
+            (label, ["check", "--params", str(params), "--snapshot", str(snap), "--rules", str(d)], False)
+        )
     rows = {}
     for group, items in cases.items():
-        row = {"inputs": 0, "refused": 0, "reported": 0, "false_pass": 0, "tracebacks": 0, "hangs": 0,
-               "slowest": 0.0, "rss_mb": 0.0, "examples": []}
+        row = {
+            "inputs": 0,
+            "refused": 0,
+            "reported": 0,
+            "false_pass": 0,
+            "tracebacks": 0,
+            "hangs": 0,
+            "slowest": 0.0,
+            "rss_mb": 0.0,
+            "examples": [],
+        }
         for label, argv, is_lint in items:
             r = run(argv, timeout, work)
             row["inputs"] += 1
@@ -340,16 +393,17 @@ def files(work: Path, timeout: float, golden: dict[str, Any]) -> dict[str, dict[
 def load_cost(work: Path, demo: dict[str, Any], n: int = 2000) -> str:
     """How long `Snapshot.load` (parse + shape check) takes on a crowded snapshot: n subnets,
     instances and Elastic IPs, n/4 security groups (copies of the demo's own)."""
-    from validator.snapshot import Snapshot
-
     from tests.test_snapshot_schema import _crowded
+    from validator.snapshot import Snapshot
 
     path = work / "crowded.json"
     path.write_text(json.dumps(sealed(_crowded(demo, n))))
     Snapshot.load(path)  # the schema is compiled once, on first use
     best = min(_timed(lambda: Snapshot.load(path)) for _ in range(5))
-    return f"Snapshot.load of a {path.stat().st_size / 1e6:.1f} MB snapshot ({n:,} subnets, instances, EIPs): " \
-           f"{best * 1000:.0f} ms (best of 5)"
+    return (
+        f"Snapshot.load of a {path.stat().st_size / 1e6:.1f} MB snapshot ({n:,} subnets, instances, EIPs): "
+        f"{best * 1000:.0f} ms (best of 5)"
+    )
 
 
 def check_cost(work: Path, demo: dict[str, Any]) -> list[str]:
@@ -361,17 +415,23 @@ def check_cost(work: Path, demo: dict[str, Any]) -> list[str]:
     four, same, errors = copy.deepcopy(demo), copy.deepcopy(demo), copy.deepcopy(demo)
     sts = four["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"]
     sts[:] = [dict(sts[i % len(sts)], Sid=f"S{i}") for i in range(100_000)]
-    same["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"] = [stmt(Sid=f"S{i}")
-                                                                                for i in range(100_000)]
+    same["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"] = [
+        stmt(Sid=f"S{i}") for i in range(100_000)
+    ]
     errors["errors"] = {f"images.ami-{i:017x}": "AccessDenied: not authorized" for i in range(200_000)}
     out = []
-    for label, doc in (("ValohaiMasterPolicy: its 4 statements x 25,000, own Sids", four),
-                       ("ValohaiMasterPolicy: 100,000 x stmt()", same), ("200,000 errors", errors)):
+    for label, doc in (
+        ("ValohaiMasterPolicy: its 4 statements x 25,000, own Sids", four),
+        ("ValohaiMasterPolicy: 100,000 x stmt()", same),
+        ("200,000 errors", errors),
+    ):
         path = work / "check.json"
         path.write_text(json.dumps(sealed(doc)))
         runs = [run(["check", "--params", str(params), "--snapshot", str(path)], 120, work) for _ in range(3)]
-        out.append(f"vhv check --snapshot ({label}, {path.stat().st_size / 1e6:.0f} MB): "
-                   f"{min(r['secs'] for r in runs):.2f} s (best of 3), exit {runs[0]['code']}")
+        out.append(
+            f"vhv check --snapshot ({label}, {path.stat().st_size / 1e6:.0f} MB): "
+            f"{min(r['secs'] for r in runs):.2f} s (best of 3), exit {runs[0]['code']}"
+        )
     return out
 
 
@@ -402,18 +462,30 @@ def main() -> None:
         rows["snapshot sweep (in-process)"] = sweep(work, args.every, golden)
     if args.only in (None, "files"):
         rows.update(files(work, args.timeout, golden))
-    head = ["what", "inputs", "refused (exit 2, one line)", "reported", "unexpected / false passes", "tracebacks",
-            "hangs", "slowest (s)", "peak memory (MB)"]
+    head = [
+        "what",
+        "inputs",
+        "refused (exit 2, one line)",
+        "reported",
+        "unexpected / false passes",
+        "tracebacks",
+        "hangs",
+        "slowest (s)",
+        "peak memory (MB)",
+    ]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     total = {"inputs": 0, "false_pass": 0, "tracebacks": 0, "hangs": 0, "unexpected": 0}
     for name, row in rows.items():
         unexpected = row["inputs"] - row["refused"] - row["reported"] - row["tracebacks"] - row.get("hangs", 0)
-        print(f"| {name} | {row['inputs']:,} | {row['refused']:,} | {row['reported']:,} | "
-              f"{unexpected} / {row['false_pass']} | {row['tracebacks']} | {row.get('hangs', 0)} | "
-              f"{row['slowest']:.1f} | {row['rss_mb']:.0f} |" if "rss_mb" in row else
-              f"| {name} | {row['inputs']:,} | {row['refused']:,} | {row['reported']:,} | "
-              f"{unexpected} / {row['false_pass']} | {row['tracebacks']} | - | {row['slowest']:.1f} | - |")
+        print(
+            f"| {name} | {row['inputs']:,} | {row['refused']:,} | {row['reported']:,} | "
+            f"{unexpected} / {row['false_pass']} | {row['tracebacks']} | {row.get('hangs', 0)} | "
+            f"{row['slowest']:.1f} | {row['rss_mb']:.0f} |"
+            if "rss_mb" in row
+            else f"| {name} | {row['inputs']:,} | {row['refused']:,} | {row['reported']:,} | "
+            f"{unexpected} / {row['false_pass']} | {row['tracebacks']} | - | {row['slowest']:.1f} | - |"
+        )
         total["inputs"] += row["inputs"]
         total["unexpected"] += unexpected
         for k in ("false_pass", "tracebacks", "hangs"):
@@ -423,8 +495,10 @@ def main() -> None:
             print(f"  {name}: {line}")
         if "baseline" in row:
             print(f"  {name}: baseline: {row['baseline']}")
-    print(f"\n{total['inputs']:,} hostile inputs: {total['false_pass']} false passes, {total['tracebacks']} tracebacks, "
-          f"{total['hangs']} hangs, {total['unexpected']} other unexpected outcomes")
+    print(
+        f"\n{total['inputs']:,} hostile inputs: {total['false_pass']} false passes, {total['tracebacks']} tracebacks, "
+        f"{total['hangs']} hangs, {total['unexpected']} other unexpected outcomes"
+    )
     shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if total["false_pass"] or total["tracebacks"] or total["hangs"] else 0)
 

@@ -8,6 +8,7 @@ misuse and privilege escalation, and are much slower) on a prefix of the corpus 
 holds every labelled kind. Reports files/s, the labelled kinds each misses and the clean
 files it reports something on. A benchmark, not a test: nothing here asserts a time.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,9 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from validator import guide
 from validator.policy.lintfiles import lint_paths
@@ -24,9 +26,18 @@ from validator.policy.suppress import Suppressions
 
 ROLE = "arn:aws:iam::123456789012:role/ValohaiWorkerRole"
 ASSUMER = "arn:aws:iam::111122223333:role/valohai-assumer"
-EC2 = ["ec2:DescribeInstances", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeImages",
-       "ec2:DescribeSecurityGroups", "ec2:DescribeKeyPairs", "ec2:DescribeLaunchTemplates", "ec2:CreateTags",
-       "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"]
+EC2 = [
+    "ec2:DescribeInstances",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeImages",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeKeyPairs",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:CreateTags",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeScalingActivities",
+]
 
 
 def master_clean() -> dict:
@@ -36,18 +47,35 @@ def master_clean() -> dict:
 
 
 def trust_clean() -> dict:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ASSUMER},
-            "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "valohai-123"}}}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ASSUMER},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": "valohai-123"}},
+            }
+        ],
+    }
 
 
 def reader(rng: random.Random) -> dict:
-    return {"Version": "2012-10-17", "Statement": [{"Sid": "Read", "Effect": "Allow",
-            "Action": rng.sample(EC2, rng.randint(1, len(EC2))), "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": rng.sample(EC2, rng.randint(1, len(EC2))), "Resource": "*"}
+        ],
+    }
 
 
 CLEAN: list[Callable[[random.Random], Any]] = [
-    lambda r: guide.WORKER_POLICY, lambda r: master_clean(), lambda r: guide.ec2_trust(), lambda r: trust_clean(),
-    reader]
+    lambda r: guide.WORKER_POLICY,
+    lambda r: master_clean(),
+    lambda r: guide.ec2_trust(),
+    lambda r: trust_clean(),
+    reader,
+]
 
 
 def _set(path: list, value: Any, base: Callable[[], dict] = master_clean) -> Callable[[random.Random], Any]:
@@ -61,6 +89,7 @@ def _set(path: list, value: Any, base: Callable[[], dict] = master_clean) -> Cal
         else:
             node[path[-1]] = value
         return doc
+
     return make
 
 
@@ -70,23 +99,39 @@ _DELETE = object()
 BROKEN: dict[str, tuple[Callable[[random.Random], Any], set[str]]] = {
     "lint-unknown-service": (_set(["Statement", 0, "Action", 0], "ecc2:DescribeInstances"), {"UNKNOWN_PREFIX"}),
     "lint-unknown-action": (_set(["Statement", 0, "Action", 0], "ec2:DescribeInstancez"), {"UNKNOWN_ACTION"}),
-    "lint-unknown-operator": (_set(["Statement", 1, "Condition"], {"StringEqual": {"aws:ResourceTag/Valohai": "1"}}),
-                              {"UNKNOWN_OPERATOR"}),
+    "lint-unknown-operator": (
+        _set(["Statement", 1, "Condition"], {"StringEqual": {"aws:ResourceTag/Valohai": "1"}}),
+        {"UNKNOWN_OPERATOR"},
+    ),
     "lint-missing-version": (_set(["Version"], _DELETE), {"NO_VERSION"}),
     "lint-old-version": (_set(["Version"], "2008-10-17"), {"OLD_VERSION"}),
     "lint-effect": (_set(["Statement", 0, "Effect"], "allow"), {"MALFORMED"}),
     "lint-duplicate-sid": (_set(["Statement", 1, "Sid"], "2"), {"DUPLICATE_SID"}),
-    "lint-forallvalues-single-valued": (_set(["Statement", 1, "Condition"], {"ForAllValues:StringEquals": {
-        "aws:ResourceTag/Valohai": "1"}}), {"SINGLE_VALUE_CONDITION_TOO_PERMISSIVE"}),
+    "lint-forallvalues-single-valued": (
+        _set(["Statement", 1, "Condition"], {"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}}),
+        {"SINGLE_VALUE_CONDITION_TOO_PERMISSIVE"},
+    ),
     "lint-passrole-star": (_set(["Statement", 3, "Resource"], "*"), {"PRIVILEGE_ESCALATION"}),
-    "lint-guide-placeholder": (_set(["Statement", 3, "Resource"], "RECORDED ValohaiWorkerRole ARN HERE"),
-                               {"INVALID_ARN", "RESOURCE_MISMATCH"}),
-    "lint-arn-field": (_set(["Statement", 3, "Resource"], "arn:aws:iam:eu-west-1:123456789012:role/ValohaiWorkerRole"),
-                       {"INVALID_ARN", "RESOURCE_MISMATCH"}),
-    "lint-star-on-star": (_set(["Statement", 0, "Action"], "ec2:*"), {"RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"}),
-    "lint-unknown-condition-key": (_set(["Statement", 1, "Condition"], {"StringEquals": {"aws:ResourceTags/Valohai": "1"}}),
-                                   {"UNKNOWN_CONDITION_FOR_ACTION"}),
-    "lint-trust-principal-star": (_set(["Statement", 0, "Principal"], {"AWS": "*"}, trust_clean), {"UNKNOWN_PRINCIPAL"}),
+    "lint-guide-placeholder": (
+        _set(["Statement", 3, "Resource"], "RECORDED ValohaiWorkerRole ARN HERE"),
+        {"INVALID_ARN", "RESOURCE_MISMATCH"},
+    ),
+    "lint-arn-field": (
+        _set(["Statement", 3, "Resource"], "arn:aws:iam:eu-west-1:123456789012:role/ValohaiWorkerRole"),
+        {"INVALID_ARN", "RESOURCE_MISMATCH"},
+    ),
+    "lint-star-on-star": (
+        _set(["Statement", 0, "Action"], "ec2:*"),
+        {"RESOURCE_STAR", "PERMISSIONS_MANAGEMENT_ACTIONS"},
+    ),
+    "lint-unknown-condition-key": (
+        _set(["Statement", 1, "Condition"], {"StringEquals": {"aws:ResourceTags/Valohai": "1"}}),
+        {"UNKNOWN_CONDITION_FOR_ACTION"},
+    ),
+    "lint-trust-principal-star": (
+        _set(["Statement", 0, "Principal"], {"AWS": "*"}, trust_clean),
+        {"UNKNOWN_PRINCIPAL"},
+    ),
     "lint-trust-no-external-id": (_set(["Statement", 0, "Condition"], {}, trust_clean), set()),
     "lint-not-json": (lambda r: '{"Version": "2012-10-17", "Statement": [,]}', {"MALFORMED_JSON"}),
 }
@@ -132,7 +177,7 @@ def run_parliament(files: list[str], community: bool) -> tuple[float, dict[str, 
         try:
             policy = analyze_policy_string(Path(f).read_text(), f, include_community_auditors=community)
             found[f] = {x.issue for x in policy.findings}
-        except Exception as exc:  # parliament raises on some inputs; count as "nothing found"
+        except Exception as exc:  # noqa: BLE001 -- parliament raises on some inputs; count as "nothing found"
             found[f] = {f"EXCEPTION:{type(exc).__name__}"}
     return time.perf_counter() - t, found
 
@@ -157,12 +202,24 @@ def scores(labels: dict[str, str | None], found: dict[str, set[str]], parliament
     else:
         missed = {lab for f, lab in broken.items() if lab not in found[f]}
     said: Counter[str] = Counter(k for f in clean for k in found[f])
-    return {"files": len(found), "kinds": len(set(broken.values())), "missed": sorted(missed),
-            "clean": len(clean), "noisy": sum(1 for f in clean if found[f]), "said_on_clean": said.most_common(3)}
+    return {
+        "files": len(found),
+        "kinds": len(set(broken.values())),
+        "missed": sorted(missed),
+        "clean": len(clean),
+        "noisy": sum(1 for f in clean if found[f]),
+        "said_on_clean": said.most_common(3),
+    }
 
 
-def measure(root: Path, n: int, community_n: int, vhv_exe: str | None = None,
-            env: dict[str, str] | None = None, say: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def measure(
+    root: Path,
+    n: int,
+    community_n: int,
+    vhv_exe: str | None = None,
+    env: dict[str, str] | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Write the corpus to `root` and lint it: vhv in this process (every check on) and, when
     `vhv_exe` is given, as one `vhv lint` process over every file; parliament (when installed)
     with its default auditors on every file and with its community auditors on the first
@@ -179,8 +236,13 @@ def measure(root: Path, n: int, community_n: int, vhv_exe: str | None = None,
     if vhv_exe:
         report = root / "vhv-lint.json"
         t = time.perf_counter()
-        proc = subprocess.run([vhv_exe, "lint", "--format", "json", "--output", str(report), *files], env=env,
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [vhv_exe, "lint", "--format", "json", "--output", str(report), *files],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         took = time.perf_counter() - t
         # 2: some files are not JSON at all (lint-not-json), which `vhv lint` reports as an error
         if proc.returncode not in (0, 1, 2) or "Traceback" in proc.stderr or not report.exists():
@@ -197,7 +259,7 @@ def measure(root: Path, n: int, community_n: int, vhv_exe: str | None = None,
         say(f"lint: parliament {version}, default auditors, on {n} files")
         t, found = run_parliament(files, community=False)
         out["parliament (default auditors)"] = {"seconds": t, **scores(labels, found, True)}
-        subset = files[:max(1, min(community_n, n))]
+        subset = files[: max(1, min(community_n, n))]
         say(f"lint: parliament, community auditors, on {len(subset)} files")
         t, found = run_parliament(subset, community=True)
         out["parliament (community auditors)"] = {"seconds": t, **scores(labels, found, True)}
@@ -218,8 +280,14 @@ def main() -> None:
     import os
     import sys
 
-    out = measure(Path(args.dir), args.files, args.community_files, vhv_exe=args.vhv, env=dict(os.environ),
-                  say=lambda m: print(f"... {m}", file=sys.stderr, flush=True))
+    out = measure(
+        Path(args.dir),
+        args.files,
+        args.community_files,
+        vhv_exe=args.vhv,
+        env=dict(os.environ),
+        say=lambda m: print(f"... {m}", file=sys.stderr, flush=True),
+    )
     print(json.dumps(out))
 
 

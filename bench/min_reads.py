@@ -10,11 +10,13 @@ in. Nothing is shaped or judged: this is the floor a checker's reads cannot go u
 What only vhv's fixers need (policy versions, the instance profile by name, every subnet
 of the VPC, the zones) is not here: `vhv check` does not read it either.
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Any, Callable
+from typing import Any
 
 POLICIES = ("ValohaiWorkerPolicy", "ValohaiMasterPolicy")
 ROLES = ("ValohaiWorkerRole", "ValohaiMaster")
@@ -62,31 +64,50 @@ def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> li
 
     def vpc() -> Next:
         ids = [v["VpcId"] for v in ec2.describe_vpcs(Filters=_name("valohai-vpc"))["Vpcs"]]
-        return [("ec2:DescribeRouteTables", lambda: ec2.describe_route_tables(
-            Filters=[{"Name": "vpc-id", "Values": ids}]))] if ids else []
+        return (
+            [
+                (
+                    "ec2:DescribeRouteTables",
+                    lambda: ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": ids}]),
+                )
+            ]
+            if ids
+            else []
+        )
 
     def queue() -> Next:
-        found = [i for r in ec2.describe_instances(Filters=_name("valohai-i-queue"))["Reservations"]
-                 for i in r["Instances"]]
+        found = [
+            i for r in ec2.describe_instances(Filters=_name("valohai-i-queue"))["Reservations"] for i in r["Instances"]
+        ]
         images = sorted({i["ImageId"] for i in found})
         volumes = sorted({b["Ebs"]["VolumeId"] for i in found for b in i.get("BlockDeviceMappings", []) if "Ebs" in b})
         keys = sorted({i["KeyName"] for i in found if i.get("KeyName")})
-        return [(a, f) for a, ids, f in (
-            ("ec2:DescribeImages", images, lambda: ec2.describe_images(ImageIds=images)),
-            ("ec2:DescribeVolumes", volumes, lambda: ec2.describe_volumes(VolumeIds=volumes)),
-            ("ec2:DescribeKeyPairs", keys, lambda: ec2.describe_key_pairs(KeyNames=keys))) if ids]
+        return [
+            (a, f)
+            for a, ids, f in (
+                ("ec2:DescribeImages", images, lambda: ec2.describe_images(ImageIds=images)),
+                ("ec2:DescribeVolumes", volumes, lambda: ec2.describe_volumes(VolumeIds=volumes)),
+                ("ec2:DescribeKeyPairs", keys, lambda: ec2.describe_key_pairs(KeyNames=keys)),
+            )
+            if ids
+        ]
 
     first: list[tuple[str, Callable[[], Any]]] = [
         *(("iam:GetPolicy", lambda n=n: policy(n)) for n in POLICIES),
-        ("ec2:DescribeVpcs", vpc), ("ec2:DescribeInstances", queue),
+        ("ec2:DescribeVpcs", vpc),
+        ("ec2:DescribeInstances", queue),
         *(("iam:GetRole", lambda n=n: iam.get_role(RoleName=n)) for n in ROLES),
         *(("iam:ListAttachedRolePolicies", lambda n=n: iam.list_attached_role_policies(RoleName=n)) for n in ROLES),
         *(("iam:ListRolePolicies", lambda n=n: iam.list_role_policies(RoleName=n)) for n in ROLES),
         ("iam:ListInstanceProfilesForRole", lambda: iam.list_instance_profiles_for_role(RoleName=ROLES[0])),
         ("ec2:DescribeSubnets", lambda: ec2.describe_subnets(Filters=_name("valohai-subnet-*"))),
         ("ec2:DescribeInternetGateways", lambda: ec2.describe_internet_gateways(Filters=_name("valohai-igw"))),
-        ("ec2:DescribeSecurityGroups", lambda: ec2.describe_security_groups(
-            Filters=[{"Name": "group-name", "Values": ["valohai-sg-workers", "valohai-sg-queue"]}])),
+        (
+            "ec2:DescribeSecurityGroups",
+            lambda: ec2.describe_security_groups(
+                Filters=[{"Name": "group-name", "Values": ["valohai-sg-workers", "valohai-sg-queue"]}]
+            ),
+        ),
         ("ec2:DescribeAddresses", lambda: ec2.describe_addresses(Filters=_name("valohai-ip-queue"))),
     ]
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -3,6 +3,7 @@
 moto's environment (our Ubuntu 20.04 AMI through MOTO_AMIS_PATH, AWS managed
 policies, fake credentials) is set here, before anything imports moto.
 """
+
 from __future__ import annotations
 
 from validator.demo import prepare_moto_env
@@ -18,7 +19,9 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from validator import engine, params as params_mod, rulepack  # noqa: E402
+from validator import engine, rulepack  # noqa: E402
+from validator import findings as findings_mod  # noqa: E402
+from validator import params as params_mod  # noqa: E402
 from validator.aws.account import read  # noqa: E402
 from validator.aws.session import Target  # noqa: E402
 from validator.demo import DEMO_PARAMS, build_golden  # noqa: E402
@@ -58,7 +61,7 @@ class Account:
     def ec2(self) -> Any:
         return self.session.client("ec2", region_name=REGION)
 
-    def check(self, for_fix: bool = False, **overrides: Any) -> "Result":
+    def check(self, for_fix: bool = False, **overrides: Any) -> Result:
         """Read (as `vhv check` does; `for_fix` as `vhv remediate` does) and evaluate."""
         prm = params_mod.from_dict({**self.params, **overrides}, source="params.yaml")
         snap, calls = read(prm, Target(region=prm.region), for_fix=for_fix)
@@ -67,16 +70,16 @@ class Account:
 
 @dataclass
 class Result:
-    findings: list[engine.Finding]
+    findings: list[findings_mod.Finding]
     snapshot: Any
     calls: list[str]
 
-    def of(self, rule_id: str) -> list[engine.Finding]:
+    def of(self, rule_id: str) -> list[findings_mod.Finding]:
         found = [f for f in self.findings if f.rule_id == rule_id]
         assert found, f"no finding for {rule_id}"
         return found
 
-    def one(self, rule_id: str) -> engine.Finding:
+    def one(self, rule_id: str) -> findings_mod.Finding:
         found = self.of(rule_id)
         assert len(found) == 1, f"{rule_id}: {len(found)} findings"
         return found[0]
@@ -122,8 +125,9 @@ def ids_of(acct: Account, extra: dict[str, str] | None = None) -> dict[str, str]
     return out
 
 
-def assert_fails_exactly(result: Result, expected: dict[str, tuple[str | None, list[str]]],
-                         ids: dict[str, str]) -> None:
+def assert_fails_exactly(
+    result: Result, expected: dict[str, tuple[str | None, list[str]]], ids: dict[str, str]
+) -> None:
     """Exactly the rules of `expected` fail (or error), and nothing else. Each maps to the resource
     id its failing findings name (a template over `ids`; None when the rule judges a group of
     resources as a whole) and fragments (templates) that must appear in its message."""

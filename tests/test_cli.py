@@ -4,6 +4,7 @@ Everything here fails before any AWS call, so no moto: the environment points
 boto3 at a dead endpoint (with fake credentials), and a params or rule-pack error
 must still be what is reported, not "cannot reach the AWS endpoint".
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator import __version__, engine, params as params_mod, rulepack
+from validator import __version__, engine, rulepack
+from validator import params as params_mod
 from validator.checks import REGISTRY, load_all
 from validator.cli import main
 from validator.errors import VhvError
@@ -66,8 +68,9 @@ def one_line_error(err: str) -> str:
 
 def vhv_subprocess(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "AWS_ENDPOINT_URL": DEAD_ENDPOINT, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "validator", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "validator", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def dump(values: dict) -> str:
@@ -75,6 +78,7 @@ def dump(values: dict) -> str:
 
 
 # ------------------------------------------------------------------ vhv init
+
 
 def test_init_writes_the_commented_template_that_passes_the_params_rules(capsys, tmp_path, pack):
     target = tmp_path / "params.yaml"
@@ -126,6 +130,7 @@ def test_init_force_overwrites(capsys, tmp_path):
 
 # ------------------------------------------------------------------ bad params
 
+
 def _with(**changes) -> str:
     return dump({**GOOD, **changes})
 
@@ -141,12 +146,18 @@ BAD_PARAMS = {
     "comments only": ("# nothing here\n", ["expected a mapping", "empty"]),
     "missing key": (_without("vpc_cidr"), ["missing key 'vpc_cidr'"]),
     "missing admin_cidr when installing the queue yourself": (_without("admin_cidr"), ["'admin_cidr'"]),
-    "ARN with an 11-digit account": (_with(assume_role_arn="arn:aws:iam::12345678901:role/x"),
-                                     ["assume_role_arn", "'12345678901'", "12 digits"]),
-    "ARN with one colon too few": (_with(assume_role_arn="arn:aws:iam:123456789012:role/x"),
-                                   ["assume_role_arn", "arn:aws:iam:123456789012:role/x", "6"]),
-    "the guide's placeholder": (_with(assume_role_arn="RECORDED AssumeRole ARN HERE"),
-                                ["assume_role_arn", "placeholder"]),
+    "ARN with an 11-digit account": (
+        _with(assume_role_arn="arn:aws:iam::12345678901:role/x"),
+        ["assume_role_arn", "'12345678901'", "12 digits"],
+    ),
+    "ARN with one colon too few": (
+        _with(assume_role_arn="arn:aws:iam:123456789012:role/x"),
+        ["assume_role_arn", "arn:aws:iam:123456789012:role/x", "6"],
+    ),
+    "the guide's placeholder": (
+        _with(assume_role_arn="RECORDED AssumeRole ARN HERE"),
+        ["assume_role_arn", "placeholder"],
+    ),
     "CIDR prefix too long": (_with(vpc_cidr="10.0.0.0/33"), ["vpc_cidr", "10.0.0.0/33", "not a CIDR"]),
     "CIDR with host bits": (_with(vpc_cidr="10.0.0.1/16"), ["vpc_cidr", "host bits", "10.0.0.0/16"]),
     "admin CIDR not a CIDR": (_with(admin_cidr="my laptop"), ["admin_cidr", "my laptop"]),
@@ -196,14 +207,17 @@ def test_a_key_written_twice_is_refused_not_the_last_one_taken(capsys, tmp_path)
     assert code == 2
     line = one_line_error(err)
     first = _with().splitlines().index(next(x for x in _with().splitlines() if x.startswith("region:"))) + 1
-    assert re.search(rf"{re.escape(str(p))}:\d+:1: not valid YAML: duplicate key 'region' \(first at line {first}\)",
-                     line), line
+    assert re.search(
+        rf"{re.escape(str(p))}:\d+:1: not valid YAML: duplicate key 'region' \(first at line {first}\)", line
+    ), line
 
 
 def test_a_merge_key_may_be_overridden():
     from validator.bounded import load_yaml
 
-    data = load_yaml("base: &base {region: eu-west-1, vpc_cidr: 10.0.0.0/16}\ncopy:\n  <<: *base\n  region: eu-north-1\n")
+    data = load_yaml(
+        "base: &base {region: eu-west-1, vpc_cidr: 10.0.0.0/16}\ncopy:\n  <<: *base\n  region: eu-north-1\n"
+    )
     assert data["copy"] == {"region": "eu-north-1", "vpc_cidr": "10.0.0.0/16"}
 
 
@@ -218,12 +232,16 @@ def test_python_object_tag_is_refused_by_the_safe_loader(capsys, tmp_path):
     assert not marker.exists(), "the YAML tag was executed"
 
 
-@pytest.mark.parametrize("content,wanted", [
-    ("region: eu-west-1\nprovisioning: self: yes\n", ":2:"),
-    ("region: !!python/object:os.system {}\n", "python/object"),
-    (_with(assume_role_arn="RECORDED AssumeRole ARN HERE"), "placeholder"),
-    (_with(vpc_cidr="10"), "'vpc_cidr'"),
-], ids=["not-yaml", "python-tag", "placeholder", "non-string"])
+@pytest.mark.parametrize(
+    "content,wanted",
+    [
+        ("region: eu-west-1\nprovisioning: self: yes\n", ":2:"),
+        ("region: !!python/object:os.system {}\n", "python/object"),
+        (_with(assume_role_arn="RECORDED AssumeRole ARN HERE"), "placeholder"),
+        (_with(vpc_cidr="10"), "'vpc_cidr'"),
+    ],
+    ids=["not-yaml", "python-tag", "placeholder", "non-string"],
+)
 def test_bad_params_never_print_a_traceback_from_the_real_process(tmp_path, content, wanted):
     p = tmp_path / "params.yaml"
     p.write_text(content)
@@ -238,10 +256,11 @@ def test_bad_params_never_print_a_traceback_from_the_real_process(tmp_path, cont
 
 # ------------------------------------------------------------------ broken rule packs
 
+
 def _pack_copy(tmp_path: Path) -> Path:
     d = tmp_path / "rules"
     d.mkdir()
-    for f in sorted(rulepack.default_dir().glob("*.yaml")):
+    for f in rulepack.pack_files(rulepack.default_dir()):
         shutil.copy(f, d / f.name)
     return d
 
@@ -253,7 +272,7 @@ def _edit(path: Path, change) -> None:  # noqa: ANN001
 
 
 def _files(d: Path) -> list[Path]:
-    return sorted(d.glob("*.yaml"))
+    return rulepack.pack_files(d)
 
 
 def _first(doc: dict, pred) -> dict:  # noqa: ANN001
@@ -320,6 +339,7 @@ def break_resource(d: Path) -> tuple[Path, list[str]]:
 
 def _when(change_when):  # noqa: ANN001, ANN202
     """A break that sets the `when:` of the first rule that has one (an Option 1 rule)."""
+
     def brk(d: Path) -> tuple[Path, list[str]]:
         f = _files(d)[1]
         seen = {}
@@ -331,6 +351,7 @@ def _when(change_when):  # noqa: ANN001, ANN202
 
         _edit(f, change)
         return f, [f"({seen['id']})"]
+
     return brk
 
 
@@ -422,9 +443,10 @@ def test_an_unbroken_copy_of_the_pack_loads_like_the_shipped_one(tmp_path, pack)
 
 # ------------------------------------------------------------------ the shipped pack
 
+
 def _raw_rules() -> list[tuple[str, dict]]:
     out = []
-    for f in sorted(rulepack.default_dir().glob("*.yaml")):
+    for f in rulepack.pack_files(rulepack.default_dir()):
         doc = yaml.safe_load(f.read_text())
         out += [(f.name, {**doc.get("defaults", {}), **r}) for r in doc["rules"]]
     return out
@@ -458,6 +480,7 @@ def test_every_registered_evaluator_is_used_by_a_rule():
 
 # ------------------------------------------------------------------ vhv rules, --version, no command
 
+
 def test_rules_json_lists_every_rule_with_its_metadata(capsys, pack):
     code, out, err = run(capsys, "rules", "--format", "json")
     assert code == 0
@@ -467,7 +490,11 @@ def test_rules_json_lists_every_rule_with_its_metadata(capsys, pack):
         rule = pack.by_id(e["id"])
         assert {"id", "severity", "title", "section", "fixable"} <= set(e)
         assert (e["severity"], e["title"], e["section"], e["fixable"]) == (
-            rule.severity, rule.title, rule.section, rule.fixable)
+            rule.severity,
+            rule.title,
+            rule.section,
+            rule.fixable,
+        )
         assert isinstance(e["fixable"], bool)
 
 
@@ -513,16 +540,21 @@ def test_unknown_command_exits_2(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("extra, wanted", [
-    (["--plan-checksum", "0" * 64], "vhv: --plan-checksum only applies with --fix; without it nothing is applied"),
-    (["--yes"], "vhv: --yes only applies with --fix"),
-    (["--yes", "--plan-checksum", "0" * 64], "vhv: --yes and --plan-checksum only apply with --fix"),
-    (["--fix", "--plan-checksum", "abc"], "vhv: --plan-checksum 'abc': expected the 64 hex digits after "
-                                          "'plan checksum:' in the plan"),
-    # an unset variable in CI (--plan-checksum "$PLAN") must not switch the check off
-    (["--fix", "--yes", "--plan-checksum", ""], "vhv: --plan-checksum '': expected the 64 hex digits"),
-    (["--plan-checksum", ""], "vhv: --plan-checksum only applies with --fix"),
-])
+@pytest.mark.parametrize(
+    "extra, wanted",
+    [
+        (["--plan-checksum", "0" * 64], "vhv: --plan-checksum only applies with --fix; without it nothing is applied"),
+        (["--yes"], "vhv: --yes only applies with --fix"),
+        (["--yes", "--plan-checksum", "0" * 64], "vhv: --yes and --plan-checksum only apply with --fix"),
+        (
+            ["--fix", "--plan-checksum", "abc"],
+            "vhv: --plan-checksum 'abc': expected the 64 hex digits after 'plan checksum:' in the plan",
+        ),
+        # an unset variable in CI (--plan-checksum "$PLAN") must not switch the check off
+        (["--fix", "--yes", "--plan-checksum", ""], "vhv: --plan-checksum '': expected the 64 hex digits"),
+        (["--plan-checksum", ""], "vhv: --plan-checksum only applies with --fix"),
+    ],
+)
 def test_remediate_options_that_would_be_ignored_are_refused_before_any_read(capsys, tmp_path, extra, wanted):
     p = tmp_path / "params.yaml"
     p.write_text(_with())
@@ -559,7 +591,10 @@ def test_a_malformed_endpoint_url_is_one_line_before_any_call(capsys, tmp_path, 
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         code, _out, err = run(capsys, "check", "--params", str(p))
     assert code == 2
-    assert one_line_error(err) == f"vhv: --endpoint-url (or AWS_ENDPOINT_URL) '{url}' is not a URL: write it as http://host:port"
+    assert (
+        one_line_error(err)
+        == f"vhv: --endpoint-url (or AWS_ENDPOINT_URL) '{url}' is not a URL: write it as http://host:port"
+    )
 
 
 def test_an_endpoint_url_of_another_scheme_is_one_line(capsys, tmp_path):
@@ -567,8 +602,10 @@ def test_an_endpoint_url_of_another_scheme_is_one_line(capsys, tmp_path):
     p.write_text(_with())
     code, _out, err = run(capsys, "check", "--params", str(p), "--endpoint-url", "ftp://127.0.0.1:9")
     assert code == 2
-    assert one_line_error(err) == ("vhv: --endpoint-url (or AWS_ENDPOINT_URL) 'ftp://127.0.0.1:9' is not an http:// or "
-                                   "https:// URL: write it as http://host:port")
+    assert one_line_error(err) == (
+        "vhv: --endpoint-url (or AWS_ENDPOINT_URL) 'ftp://127.0.0.1:9' is not an http:// or "
+        "https:// URL: write it as http://host:port"
+    )
 
 
 @pytest.mark.parametrize("url", [DEAD_ENDPOINT, "http://[::1]:9", "https://localhost:9/"])
@@ -589,5 +626,7 @@ def test_a_malformed_endpoint_of_one_service_from_the_configuration_is_one_line(
     p.write_text(_with())
     code, _out, err = run(capsys, "check", "--params", str(p))
     assert code == 2
-    assert one_line_error(err) == ("vhv: the AWS configuration gives sts an endpoint that is not a URL: check "
-                                   "AWS_ENDPOINT_URL_STS and endpoint_url in the profile (~/.aws/config)")
+    assert one_line_error(err) == (
+        "vhv: the AWS configuration gives sts an endpoint that is not a URL: check "
+        "AWS_ENDPOINT_URL_STS and endpoint_url in the profile (~/.aws/config)"
+    )

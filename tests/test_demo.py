@@ -1,5 +1,6 @@
 """`vhv demo`: the embedded account is built, checked (the five planted drifts), remediated with
 `--fix --yes` (the plan, what was applied) and re-checked; what is left needs a decision."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,11 @@ pytestmark = pytest.mark.managed_policies
 
 # the rule each planted drift breaks, and whether `--fix` (without --tighten) fixes it
 DRIFT_RULES = {
-    "master-policy-within-guide": False,        # PassRole on *: wider than the guide, a decision
-    "worker-role-instance-profile": True,       # no instance profile: missing, fixed
-    "sg-queue-ingress-only-guide": False,       # Redis open to the world: a decision
-    "master-role-no-ec2-full-access": False,    # AmazonEC2FullAccess left attached: a decision
-    "eip-associated": True,                     # the Elastic IP not associated: missing, fixed
+    "master-policy-within-guide": False,  # PassRole on *: wider than the guide, a decision
+    "worker-role-instance-profile": True,  # no instance profile: missing, fixed
+    "sg-queue-ingress-only-guide": False,  # Redis open to the world: a decision
+    "master-role-no-ec2-full-access": False,  # AmazonEC2FullAccess left attached: a decision
+    "eip-associated": True,  # the Elastic IP not associated: missing, fixed
 }
 
 
@@ -45,7 +46,7 @@ def test_demo_checks_fixes_and_rechecks(capsys):
     assert after.startswith(" 3 step(s), 0 failed, 0 not tried")
     for call in ("iam.create_instance_profile", "iam.add_role_to_instance_profile", "ec2.associate_address"):
         assert re.search(rf"applied\s+\d+\. {re.escape(call)} ", after), call
-    recheck = after[after.index("re-checked"):]
+    recheck = after[after.index("re-checked") :]
     assert fails(recheck) == {rule for rule, fixed in DRIFT_RULES.items() if not fixed}
     assert recheck.rstrip().endswith("`vhv remediate --fix --tighten` takes it away.")
 

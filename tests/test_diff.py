@@ -1,4 +1,5 @@
 """`vhv check --diff OLD.json`: new failures, fixed, still failing, against a moto account."""
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,12 @@ def test_diff_names_new_fixed_and_still_failing(account, params_file, tmp_path, 
     assert main(["check", "--params", str(params_file), "--format", "json", "--output", str(old)]) == 1
     # now: the EIP is fixed, Redis is opened to the world, the instance profile is still empty
     ec2.associate_address(AllocationId=account.ids["eip"], InstanceId=account.ids["instance"])
-    ec2.authorize_security_group_ingress(GroupId=account.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=account.ids["sg_queue"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ],
+    )
     capsys.readouterr()
     assert main(["check", "--params", str(params_file), "--diff", str(old), "--format", "json"]) == 1
     diff = json.loads(capsys.readouterr().out)
@@ -64,14 +69,20 @@ def _many(doc: dict, copies: int) -> dict:
     out = []
     for i in range(copies):
         for f in doc["findings"]:
-            out.append({**f, "resource_id": f"{f['resource_id'] or 'r'}-{i}",
-                        "status": "fail" if len(out) % 3 == 0 else f["status"]})
+            out.append(
+                {
+                    **f,
+                    "resource_id": f"{f['resource_id'] or 'r'}-{i}",
+                    "status": "fail" if len(out) % 3 == 0 else f["status"],
+                }
+            )
     statuses = [f["status"] for f in out]
     return {**doc, "findings": out, "summary": {s: statuses.count(s) for s in doc["summary"]}}
 
 
-def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(account, params_file, tmp_path,
-                                                                               capsys, monkeypatch):
+def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(
+    account, params_file, tmp_path, capsys, monkeypatch
+):
     # an independent tester: --diff took 11 s on a 27 MB report, nearly all in jsonschema; a valid
     # report is now checked by a compiled check (render.schema._quick), and nothing the user sees may change
     from validator.render import schema
@@ -95,12 +106,16 @@ def test_a_large_previous_report_gives_the_diff_and_the_errors_jsonschema_gives(
     diff = json.loads(outputs[0][0][1])
     assert len(diff["fixed"]) == big["summary"]["fail"] and not diff["new_failures"] and not diff["still_failing"]
     code, out, err = outputs[0][-1]
-    assert (code, out) == (2, "") and f"vhv: {old}: not a vhv JSON report" in err and \
-        f"findings/{len(big['findings']) - 1}/" in err
+    assert (
+        (code, out) == (2, "")
+        and f"vhv: {old}: not a vhv JSON report" in err
+        and f"findings/{len(big['findings']) - 1}/" in err
+    )
 
 
-def test_an_invalid_previous_report_is_named_by_its_first_problem_and_read_no_further(account, params_file,
-                                                                                    tmp_path, capsys, monkeypatch):
+def test_an_invalid_previous_report_is_named_by_its_first_problem_and_read_no_further(
+    account, params_file, tmp_path, capsys, monkeypatch
+):
     # an independent tester: a 40 MB report whose every finding broke the schema took 23 s and 2.1 GB
     # (every jsonschema error collected and sorted, one printed); the line printed stays the same
     from validator.render import schema
@@ -112,8 +127,10 @@ def test_an_invalid_previous_report_is_named_by_its_first_problem_and_read_no_fu
         f["title"] = f["message"] = ""  # two errors in each finding from the 41st on
     old.write_text(json.dumps(broken))
     assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 2
-    assert capsys.readouterr() == ("", f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): "
-                                       "findings/40/message: '' should be non-empty\n")
+    assert capsys.readouterr() == (
+        "",
+        f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): findings/40/message: '' should be non-empty\n",
+    )
     first = schema.errors(broken)
     assert len(first) == 20  # schema.FIRST_ERRORS, not two for each broken finding
     assert first[:2] == ["findings/40/message: '' should be non-empty", "findings/40/title: '' should be non-empty"]
@@ -124,8 +141,10 @@ def test_an_invalid_previous_report_is_named_by_its_first_problem_and_read_no_fu
 def test_a_previous_report_is_at_most_100_mb(params_file, capsys):
     # at the snapshots' 200 MB, a previous report whose every finding failed took 1.35 GB to diff
     assert main(["check", "--params", str(params_file), "--diff", "/dev/zero"]) == 2
-    assert capsys.readouterr().err == ("vhv: /dev/zero: previous report is more than 100,000,000 bytes; vhv's JSON "
-                                       "reports are a few MB (100,000 findings: about 65 MB)\n")
+    assert capsys.readouterr().err == (
+        "vhv: /dev/zero: previous report is more than 100,000,000 bytes; vhv's JSON "
+        "reports are a few MB (100,000 findings: about 65 MB)\n"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["console", "markdown"])
@@ -145,8 +164,7 @@ def test_control_characters_of_the_previous_report_are_escaped(account, params_f
     assert r"\x1b]0;PWNED\x07\x1b[2J\x1b[31mhello\x9b" in out
 
 
-def test_an_integer_too_long_for_python_is_one_line_naming_the_file_and_place(account, params_file, tmp_path,
-                                                                              capsys):
+def test_an_integer_too_long_for_python_is_one_line_naming_the_file_and_place(account, params_file, tmp_path, capsys):
     # an independent tester: 5,000 digits in the previous report's summary were
     # "internal error: ValueError: Exceeds the limit (4300 digits) for integer string conversion"
     old = tmp_path / "old.json"
@@ -154,5 +172,8 @@ def test_an_integer_too_long_for_python_is_one_line_naming_the_file_and_place(ac
     doc = json.loads(old.read_text())
     old.write_text(json.dumps(doc).replace(f'"pass": {doc["summary"]["pass"]}', '"pass": ' + "9" * 5000, 1))
     assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 2
-    assert capsys.readouterr() == ("", f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): summary/pass: "
-                                       "999999999999...(5000 digits) is not a number vhv writes (too many digits)\n")
+    assert capsys.readouterr() == (
+        "",
+        f"vhv: {old}: not a vhv JSON report (`vhv check --format json`): summary/pass: "
+        "999999999999...(5000 digits) is not a number vhv writes (too many digits)\n",
+    )

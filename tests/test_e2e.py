@@ -5,6 +5,7 @@ reset before each test. The denied-call tests need moto's IAM enforcement, which
 is process-global in moto (see `auth_server`), so they get a moto server process
 of their own.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -34,14 +36,29 @@ REGION = DEMO_PARAMS["region"]
 DEAD_ENDPOINT = "http://127.0.0.1:9"
 TOP_KEYS = {"tool", "version", "account_id", "region", "summary", "findings"}
 SUMMARY_KEYS = {"pass", "fail", "warn", "error", "skip"}
-FINDING_KEYS = {"rule_id", "title", "severity", "status", "resource_type", "resource_id", "resource_name",
-                "message", "expected", "actual", "fixable"}
+FINDING_KEYS = {
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "message",
+    "expected",
+    "actual",
+    "fixable",
+}
 STATUSES = {"pass", "fail", "warn", "error", "skip"}
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 # What the golden account does not pass, by design: Option 2 rules skip, the Ubuntu 20.04 EOL advisory warns,
 # and the linter's advice on the guide's own ValohaiMasterPolicy (ForAllValues on a single-valued key) warns.
-GOLDEN_NOT_PASS = {"master-role-ec2-full-access": "skip", "master-role-vpc-full-access": "skip",
-                   "queue-instance-os-support": "warn", "master-policy-lint": "warn"}
+GOLDEN_NOT_PASS = {
+    "master-role-ec2-full-access": "skip",
+    "master-role-vpc-full-access": "skip",
+    "queue-instance-os-support": "warn",
+    "master-policy-lint": "warn",
+}
 SG_KINDS = ("sg_workers", "sg_queue")
 
 
@@ -54,6 +71,7 @@ def console_script() -> str:
 
 
 # ------------------------------------------------------------------ servers
+
 
 @pytest.fixture(scope="module")
 def moto_url():
@@ -86,8 +104,7 @@ def url(moto_url):
 
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "INITIAL_NO_AUTH_ACTION_COUNT"}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
-               NO_COLOR="1")
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION, NO_COLOR="1")
     env.update(extra)
     return env
 
@@ -116,8 +133,7 @@ def params_file(tmp_path) -> Path:
 class Golden:
     def __init__(self, url: str):
         self.url = url
-        self.session = boto3.Session(region_name=REGION, aws_access_key_id="testing",
-                                     aws_secret_access_key="testing")
+        self.session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         self.ids = build_golden(self.session, endpoint_url=url)
 
     def client(self, name: str) -> Any:
@@ -133,14 +149,22 @@ def drift(acct: Golden) -> None:
     """Workers can no longer reach Redis, SSH to the queue is open to the world, and the
     workers' role lost its policy."""
     ec2, iam = acct.client("ec2"), acct.client("iam")
-    rules = ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])["SecurityGroupRules"]
-    from_workers = [r["SecurityGroupRuleId"] for r in rules if not r["IsEgress"] and r.get("FromPort") == 63790
-                    and r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])[
+        "SecurityGroupRules"
+    ]
+    from_workers = [
+        r["SecurityGroupRuleId"]
+        for r in rules
+        if not r["IsEgress"]
+        and r.get("FromPort") == 63790
+        and r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]
+    ]
     assert len(from_workers) == 1
     ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], SecurityGroupRuleIds=from_workers)
-    ec2.authorize_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=acct.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
     iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=acct.ids["worker_policy"])
 
 
@@ -181,6 +205,7 @@ def statuses(doc: dict[str, Any], *only: str) -> dict[str, str]:
 
 # ------------------------------------------------------------------ golden and drifted
 
+
 def test_golden_account_passes_with_the_json_contract(golden, params_file, tmp_path):
     proc, doc = check_json(params_file, base_env(AWS_ENDPOINT_URL=golden.url), tmp_path, script=True)
     assert proc.returncode == 0, proc.stderr
@@ -191,7 +216,8 @@ def test_golden_account_passes_with_the_json_contract(golden, params_file, tmp_p
     assert {r: s for r, s in statuses(doc).items() if s != "pass"} == GOLDEN_NOT_PASS
     sg_queue = [f for f in doc["findings"] if f["rule_id"].startswith("sg-queue-")]
     assert sg_queue and {(f["resource_name"], f["resource_id"]) for f in sg_queue} == {
-        ("valohai-sg-queue", golden.ids["sg_queue"])}
+        ("valohai-sg-queue", golden.ids["sg_queue"])
+    }
     master = [f for f in doc["findings"] if f["rule_id"] == "master-role-exists"]
     assert [f["resource_name"] for f in master] == ["ValohaiMaster"]
 
@@ -216,8 +242,9 @@ def test_drifted_account_fails_exactly_the_drifted_rules(golden, params_file, tm
 
 def test_console_report_of_the_drifted_account(golden, params_file, tmp_path):
     drift(golden)
-    proc = vhv("check", "--params", str(params_file), env=base_env(AWS_ENDPOINT_URL=golden.url), cwd=tmp_path,
-               script=True)
+    proc = vhv(
+        "check", "--params", str(params_file), env=base_env(AWS_ENDPOINT_URL=golden.url), cwd=tmp_path, script=True
+    )
     assert proc.returncode == 1, proc.stderr
     for rule_id in DRIFT_FAILS:
         assert any(line.lstrip().startswith("FAIL") and rule_id in line for line in proc.stdout.splitlines()), rule_id
@@ -229,8 +256,17 @@ def test_console_report_of_the_drifted_account(golden, params_file, tmp_path):
 def test_output_writes_the_report_to_a_file_and_nothing_to_stdout(golden, params_file, tmp_path, fmt):
     drift(golden)
     out = tmp_path / "report.out"
-    proc = vhv("check", "--params", str(params_file), "--format", fmt, "--output", str(out),
-               env=base_env(AWS_ENDPOINT_URL=golden.url), cwd=tmp_path)
+    proc = vhv(
+        "check",
+        "--params",
+        str(params_file),
+        "--format",
+        fmt,
+        "--output",
+        str(out),
+        env=base_env(AWS_ENDPOINT_URL=golden.url),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout == ""
     text = out.read_text()
@@ -245,8 +281,9 @@ def test_output_writes_the_report_to_a_file_and_nothing_to_stdout(golden, params
 
 def test_endpoint_url_flag_wins_over_the_environment(golden, params_file, tmp_path):
     # the environment points at nothing; only the flag leads to the account
-    proc, doc = check_json(params_file, base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), tmp_path,
-                           "--endpoint-url", golden.url)
+    proc, doc = check_json(
+        params_file, base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), tmp_path, "--endpoint-url", golden.url
+    )
     assert proc.returncode == 0, proc.stderr
     assert doc["account_id"] == ACCOUNT
     assert statuses(doc, "fail", "error") == {}
@@ -259,6 +296,7 @@ def test_endpoint_url_flag_without_the_environment(golden, params_file, tmp_path
 
 
 # ------------------------------------------------------------------ snapshots
+
 
 def test_snapshot_then_offline_check_gives_the_live_findings(golden, params_file, tmp_path):
     drift(golden)
@@ -274,8 +312,9 @@ def test_snapshot_then_offline_check_gives_the_live_findings(golden, params_file
     assert saved["account_id"] == ACCOUNT and saved["errors"] == {}
 
     # offline: the endpoint is dead, so anything read must come from the snapshot
-    offline, offline_doc = check_json(params_file, base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), tmp_path,
-                                      "--snapshot", str(snap))
+    offline, offline_doc = check_json(
+        params_file, base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), tmp_path, "--snapshot", str(snap)
+    )
     assert offline.returncode == 1, offline.stderr
 
     def key(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -287,14 +326,28 @@ def test_snapshot_then_offline_check_gives_the_live_findings(golden, params_file
 
 def test_snapshot_of_another_format_version_is_one_line(golden, params_file, tmp_path):
     snap = tmp_path / "snap.json"
-    proc = vhv("snapshot", "--params", str(params_file), "-o", str(snap),
-               env=base_env(AWS_ENDPOINT_URL=golden.url), cwd=tmp_path)
+    proc = vhv(
+        "snapshot",
+        "--params",
+        str(params_file),
+        "-o",
+        str(snap),
+        env=base_env(AWS_ENDPOINT_URL=golden.url),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(snap.read_text())
     doc["version"] = 99
     snap.write_text(json.dumps(doc))
-    proc = vhv("check", "--params", str(params_file), "--snapshot", str(snap),
-               env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), cwd=tmp_path)
+    proc = vhv(
+        "check",
+        "--params",
+        str(params_file),
+        "--snapshot",
+        str(snap),
+        env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     line = one_line(proc.stderr)
     assert str(snap) in line and "version 99" in line
@@ -303,8 +356,15 @@ def test_snapshot_of_another_format_version_is_one_line(golden, params_file, tmp
 
 def test_snapshot_that_cannot_be_written_is_one_line(golden, params_file, tmp_path):
     snap = tmp_path / "no-such-dir" / "snap.json"
-    proc = vhv("snapshot", "--params", str(params_file), "-o", str(snap),
-               env=base_env(AWS_ENDPOINT_URL=golden.url), cwd=tmp_path)
+    proc = vhv(
+        "snapshot",
+        "--params",
+        str(params_file),
+        "-o",
+        str(snap),
+        env=base_env(AWS_ENDPOINT_URL=golden.url),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert str(snap) in one_line(proc.stderr)
     assert not (tmp_path / "no-such-dir").exists()
@@ -313,17 +373,26 @@ def test_snapshot_that_cannot_be_written_is_one_line(golden, params_file, tmp_pa
 def test_snapshot_that_is_not_json_is_one_line(params_file, tmp_path):
     snap = tmp_path / "snap.json"
     snap.write_text('{"format": "vhv-snapshot",\n')
-    proc = vhv("check", "--params", str(params_file), "--snapshot", str(snap),
-               env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), cwd=tmp_path)
+    proc = vhv(
+        "check",
+        "--params",
+        str(params_file),
+        "--snapshot",
+        str(snap),
+        env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert f"{snap}:2:" in one_line(proc.stderr)
 
 
 # ------------------------------------------------------------------ cannot do its job
 
+
 def test_endpoint_down_is_one_line(params_file, tmp_path):
-    proc = vhv("check", "--params", str(params_file), env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), cwd=tmp_path,
-               script=True)
+    proc = vhv(
+        "check", "--params", str(params_file), env=base_env(AWS_ENDPOINT_URL=DEAD_ENDPOINT), cwd=tmp_path, script=True
+    )
     assert proc.returncode == 2
     line = one_line(proc.stderr)
     assert "cannot reach" in line and "127.0.0.1:9" in line
@@ -335,8 +404,13 @@ def test_no_credentials_is_one_line(url, params_file, tmp_path):
     empty_config.write_text("")
     empty_creds.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=str(empty_config), AWS_SHARED_CREDENTIALS_FILE=str(empty_creds),
-               AWS_EC2_METADATA_DISABLED="true", HOME=str(tmp_path))
+    env.update(
+        AWS_ENDPOINT_URL=url,
+        AWS_CONFIG_FILE=str(empty_config),
+        AWS_SHARED_CREDENTIALS_FILE=str(empty_creds),
+        AWS_EC2_METADATA_DISABLED="true",
+        HOME=str(tmp_path),
+    )
     proc = vhv("check", "--params", str(params_file), env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "no AWS credentials" in one_line(proc.stderr)
@@ -346,14 +420,23 @@ def test_no_credentials_is_one_line(url, params_file, tmp_path):
 def test_unknown_profile_is_one_line(url, params_file, tmp_path):
     empty_config = tmp_path / "config"
     empty_config.write_text("")
-    proc = vhv("check", "--params", str(params_file), "--profile", "nosuch",
-               env=base_env(AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=str(empty_config),
-                            AWS_SHARED_CREDENTIALS_FILE=str(empty_config)), cwd=tmp_path)
+    proc = vhv(
+        "check",
+        "--params",
+        str(params_file),
+        "--profile",
+        "nosuch",
+        env=base_env(
+            AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=str(empty_config), AWS_SHARED_CREDENTIALS_FILE=str(empty_config)
+        ),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "'nosuch'" in one_line(proc.stderr)
 
 
 # ------------------------------------------------------------------ denied reads
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -369,8 +452,12 @@ def moto_server_process(**env_extra: str) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
     env.update(env_extra)
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -406,10 +493,14 @@ def auth_server():
         # vhv-reader holds exactly what `vhv permissions` prints; vhv-admin may do anything
         printed = json.loads(vhv("permissions", "--format", "json", env=base_env(), cwd=Path.cwd()).stdout)["policy"]
         no_sg = [a for a in PERMISSIONS if a != "ec2:DescribeSecurityGroups"]
-        for user, doc in {"vhv-reader": printed, "vhv-admin": {"Version": "2012-10-17", "Statement": [
-                              {"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-                          "vhv-no-sg": {"Version": "2012-10-17", "Statement": [
-                              {"Effect": "Allow", "Action": no_sg, "Resource": "*"}]}}.items():
+        for user, doc in {
+            "vhv-reader": printed,
+            "vhv-admin": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+            "vhv-no-sg": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": no_sg, "Resource": "*"}],
+            },
+        }.items():
             iam.create_user(UserName=user)
             iam.put_user_policy(UserName=user, PolicyName="vhv-read", PolicyDocument=json.dumps(doc))
             keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
@@ -422,8 +513,9 @@ def auth_server():
 
 
 def _as(base: str, key: dict[str, str]) -> dict[str, str]:
-    return base_env(AWS_ENDPOINT_URL=base, AWS_ACCESS_KEY_ID=key["AccessKeyId"],
-                    AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    return base_env(
+        AWS_ENDPOINT_URL=base, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"]
+    )
 
 
 def test_reader_with_the_printed_policy_gets_the_findings_of_full_access(auth_server, params_file, tmp_path):

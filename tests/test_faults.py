@@ -3,6 +3,7 @@
 Every finding of a run through the proxy equals the fault-free run's, or is `error`: never a
 `pass` (or any decision) that was not made on what was really read.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,24 +19,29 @@ import boto3
 import pytest
 import yaml
 
-from validator import engine, params as params_mod, rulepack
+from tests.conftest import threaded_moto
+from validator import engine, rulepack
+from validator import params as params_mod
 from validator.aws.account import read
 from validator.aws.session import Target
 from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
 
-from tests.conftest import threaded_moto
-
-QUERY_ERROR = ('<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>'
-               '<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>')
-EC2_ERROR = ('<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors>'
-             '<RequestID>00000000-0000-4000-8000-000000000000</RequestID></Response>')
+QUERY_ERROR = (
+    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected</Message></Error>"
+    "<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+)
+EC2_ERROR = (
+    "<Response><Errors><Error><Code>{code}</Code><Message>injected</Message></Error></Errors>"
+    "<RequestID>00000000-0000-4000-8000-000000000000</RequestID></Response>"
+)
 FAULTS = [(400, "Throttling"), (503, "ServiceUnavailable"), (500, "InternalError")]
 # a 500 as a web server's HTML page, not AWS's XML: botocore cannot parse it (ResponseParserError,
 # not a BotoCoreError); seen from moto under load, it once surfaced as "internal error"
-HTML_500 = (b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
-            b"<h1>Internal Server Error</h1>\n")
+HTML_500 = (
+    b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n"
+)
 
 
 class FaultProxy(ThreadingHTTPServer):
@@ -127,8 +133,10 @@ def moto_url():
         ids = build_golden(boto3.Session(region_name=DEMO_PARAMS["region"]), endpoint_url=url)
         # a drift, so that the fault-free run has fails as well as passes to keep
         ec2 = boto3.client("ec2", region_name=DEMO_PARAMS["region"], endpoint_url=url)
-        ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.authorize_security_group_ingress(
+            GroupId=ids["sg_queue"],
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
         yield url
     mp.undo()
 
@@ -140,8 +148,7 @@ def run(endpoint: str) -> dict[tuple[str, str | None], tuple[str, str]] | None:
         snap, _ = read(prm, Target(region=prm.region, endpoint_url=endpoint))
     except VhvError:
         return None
-    return {(f.rule_id, f.resource_id): (f.status, f.message)
-            for f in engine.evaluate(rulepack.load(), prm, snap)}
+    return {(f.rule_id, f.resource_id): (f.status, f.message) for f in engine.evaluate(rulepack.load(), prm, snap)}
 
 
 @pytest.fixture(autouse=True)
@@ -159,12 +166,20 @@ def test_faults_never_turn_into_a_decision_that_was_not_made(moto_url, share, se
     if faulty is None:  # sts:GetCallerIdentity itself never got through: nothing decided at all
         return
     assert set(faulty) - set(clean) <= {k for k, (s, _) in faulty.items() if s == "error"}
-    wrong = {k: (faulty[k], clean.get(k)) for k in faulty
-             if faulty[k][0] != "error" and faulty[k] != clean.get(k)}
+    wrong = {k: (faulty[k], clean.get(k)) for k in faulty if faulty[k][0] != "error" and faulty[k] != clean.get(k)}
     assert wrong == {}, wrong
     errors = [m for s, m in faulty.values() if s == "error"]
-    assert all(("Throttling" in m or "RequestLimitExceeded" in m or "ServiceUnavailable" in m
-                or "InternalError" in m or "could not decide" in m or "not read" in m) for m in errors), errors
+    assert all(
+        (
+            "Throttling" in m
+            or "RequestLimitExceeded" in m
+            or "ServiceUnavailable" in m
+            or "InternalError" in m
+            or "could not decide" in m
+            or "not read" in m
+        )
+        for m in errors
+    ), errors
     if share < 0.5:  # five attempts: at 30% nearly every read gets through
         assert sum(s != "error" for s, _ in faulty.values()) > len(faulty) // 2
 

@@ -1,4 +1,5 @@
 """The guide's account, built exactly as written, has no failure, and each rule decides."""
+
 import pytest
 
 from tests.conftest import make_account
@@ -12,12 +13,16 @@ def test_golden_account_has_no_fail_or_error(account):
     # every rule is decided; only Option 2 rules skip, and only two advisories warn: the queue's
     # Ubuntu 20.04 end of life, and vhv lint on the guide's own ValohaiMasterPolicy (ForAllValues
     # on the single-valued aws:ResourceTag/Valohai), a warn and never a fail
-    assert {r for r, s in statuses.items() if s == "skip"} == {"master-role-ec2-full-access", "master-role-vpc-full-access"}
+    assert {r for r, s in statuses.items() if s == "skip"} == {
+        "master-role-ec2-full-access",
+        "master-role-vpc-full-access",
+    }
     assert {r for r, s in statuses.items() if s == "warn"} == {"queue-instance-os-support", "master-policy-lint"}
     [lint] = [f for f in result.findings if f.rule_id == "master-policy-lint"]
     assert "lint-forallvalues-single-valued (warn) at /Statement/1/Condition/ForAllValues:StringEquals" in lint.message
     assert 'write instead: "StringEquals": {"aws:ResourceTag/Valohai": ...}' in lint.message
-    from validator.engine import exit_code, summary
+    from validator.findings import exit_code, summary
+
     assert exit_code(result.findings) == 0
     assert summary(result.findings) == {"pass": len(result.findings) - 4, "fail": 0, "warn": 2, "error": 0, "skip": 2}
 
@@ -39,7 +44,7 @@ def test_golden_option2_account_skips_network_with_reason(moto_env, pack):
 def test_option2_skips_every_rule_of_option1_naming_option2_and_reads_no_ec2(account):
     result = account.check(provisioning="valohai", queue_installer="valohai")
     option1 = [r.id for r in account.pack.rules if r.when.get("provisioning") == "self"]
-    assert len(option1) > 40   # the whole network and queue part of the guide
+    assert len(option1) > 40  # the whole network and queue part of the guide
     for rule_id in option1:
         f = result.one(rule_id)
         assert f.status == "skip", (rule_id, f.message)

@@ -1,6 +1,7 @@
 """vhv cannot do its job: expired credentials, a region that does not exist, an SSO profile
 that is not logged in. One clear line, exit 2, no traceback, no report. (Endpoint down,
 no credentials and an unknown profile are in test_e2e.py.)"""
+
 from __future__ import annotations
 
 import threading
@@ -12,9 +13,11 @@ import yaml
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
 
-EXPIRED = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-           b"<Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message>"
-           b"</Error><RequestId>4f1e7a52-0000-4000-8000-000000000000</RequestId></ErrorResponse>")
+EXPIRED = (
+    b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    b"<Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message>"
+    b"</Error><RequestId>4f1e7a52-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+)
 
 
 class _Expired(BaseHTTPRequestHandler):
@@ -95,7 +98,8 @@ def test_sso_profile_not_logged_in_is_one_line(capsys, params, tmp_path, monkeyp
     config.write_text(
         "[profile vhv-sso]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Auditor\n"
         "region = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.invalid/start\n"
-        "sso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n")
+        "sso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n"
+    )
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))

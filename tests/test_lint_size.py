@@ -3,6 +3,7 @@ they find, not how fast. Each case would hang or take minutes with a pairwise ch
 backtracking regex or a recursive matcher; here it must give the right findings. A policy
 larger than IAM accepts gets lint-policy-size (an error), and whatever vhv leaves out of
 such a policy is said (lint-check-skipped), never silently dropped."""
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ def rules(found: list) -> set[str]:
 
 # ------------------------------------------------------------------ size
 
+
 def test_a_policy_of_100000_statements_gets_the_size_finding_and_fails() -> None:
     found = lint(pol(*[allow("ec2:DescribeInstances")] * 100_000))
     [size] = [f for f in found if f.rule_id == "lint-policy-size"]
@@ -51,7 +53,7 @@ def test_a_policy_of_100000_statements_gets_the_size_finding_and_fails() -> None
 
 
 def test_the_size_limit_counts_no_whitespace_and_is_exact() -> None:
-    def doc(n: int) -> dict:   # a policy of exactly n characters once whitespace is gone
+    def doc(n: int) -> dict:  # a policy of exactly n characters once whitespace is gone
         base = json.dumps(pol(allow("ec2:DescribeInstances", Sid="")), separators=(",", ":"))
         return pol(allow("ec2:DescribeInstances", Sid="A" * (n - len(base))))
 
@@ -77,13 +79,14 @@ def test_beyond_the_size_limit_each_check_lists_its_first_findings_and_counts_th
     [note] = [f for f in found if f.rule_id == "lint-check-skipped"]
     assert note.message.startswith(f"{3000 - MAX_LISTED:,} more lint-unknown-action finding(s)")
     assert note.pointer == f"/Statement/{MAX_LISTED}/Action" and note.status == "warn"
-    assert any(f.status == "fail" for f in found)   # the size finding fails it: no false pass
+    assert any(f.status == "fail" for f in found)  # the size finding fails it: no false pass
 
 
 def test_beyond_the_size_limit_statements_after_the_first_ten_thousand_are_not_checked_and_it_says_so() -> None:
     n = MAX_STATEMENTS + 500
-    doc = pol(*[allow("ec2:DescribeInstances", f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{i:017x}")
-                for i in range(n)])
+    doc = pol(
+        *[allow("ec2:DescribeInstances", f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{i:017x}") for i in range(n)]
+    )
     issues = lint_document(doc)
     notes = [i for i in issues if i.rule == "lint-check-skipped" and "statement(s)" in i.message]
     assert [i.pointer for i in notes] == [f"/Statement/{MAX_STATEMENTS}"]
@@ -112,16 +115,22 @@ def test_a_statement_repeated_20000_times_is_judged_once_and_reported_at_each_co
 
 
 def test_statements_that_differ_only_in_sid_give_what_judging_each_gives_while_the_budgets_run_out(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # judged once and replayed while replaying spends no more than is left; the wildcard and the
     # Resource budgets run out part-way, and the notes fall where judging each one puts them
-    wild = allow(["ec2:Describe*", "ec2:Get*", "iam:Pass*", "s3:GetObject", "ec2:DescribeVpcs"],
-                 [f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{j}" for j in range(30)])
-    plain = allow(["ec2:RunInstances", "ec2:runinstances"], ["*", "arn:aws:s3:::b/*"],
-                  Condition={"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}})
+    wild = allow(
+        ["ec2:Describe*", "ec2:Get*", "iam:Pass*", "s3:GetObject", "ec2:DescribeVpcs"],
+        [f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{j}" for j in range(30)],
+    )
+    plain = allow(
+        ["ec2:RunInstances", "ec2:runinstances"],
+        ["*", "arn:aws:s3:::b/*"],
+        Condition={"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}},
+    )
     doc = pol(*[dict(wild if i % 3 else plain, Sid=f"S{i}") for i in range(1500)], dict(plain))
     fast = lint_document(doc)
-    monkeypatch.setattr(lint_mod, "_afford", lambda budget, spent: False)   # judge every statement anew
+    monkeypatch.setattr(lint_mod, "_afford", lambda budget, spent: False)  # judge every statement anew
     assert lint_document(doc) == fast
     notes = {i.actual for i in fast if i.rule == "lint-check-skipped"}
     assert {"lint-pattern-matches-nothing", "lint-arn-field"} <= notes
@@ -137,6 +146,7 @@ def test_a_statement_with_a_misspelling_repeated_under_new_sids_is_reported_at_e
 
 # ------------------------------------------------------------------ pairwise checks, exact and fast
 
+
 def test_20000_distinct_actions_where_the_last_one_is_a_duplicate() -> None:
     actions = [f"zzz:Action{i}" for i in range(20_000)] + ["ZZZ:action7"]
     found = lint(pol(allow(actions)))
@@ -146,8 +156,12 @@ def test_20000_distinct_actions_where_the_last_one_is_a_duplicate() -> None:
 
 
 def test_20000_distinct_actions_where_the_last_one_is_covered_by_a_wildcard_in_the_middle() -> None:
-    actions = [f"zzz:Action{i}" for i in range(10_000)] + ["yyy:Get*"] + \
-              [f"xxx:Other{i}" for i in range(10_000)] + ["yyy:GetThing"]
+    actions = (
+        [f"zzz:Action{i}" for i in range(10_000)]
+        + ["yyy:Get*"]
+        + [f"xxx:Other{i}" for i in range(10_000)]
+        + ["yyy:GetThing"]
+    )
     found = lint(pol(allow(actions)))
     [covered] = [f for f in found if f.rule_id == "lint-redundant-action"]
     assert covered.pointer == "/Statement/0/Action/20001"
@@ -171,8 +185,16 @@ def test_wildcards_that_share_a_service_prefix_beyond_the_size_limit_are_cut_sho
 def _reference_redundant(actions: list[str]) -> list[tuple[str, str]]:
     """The pairwise check as it was (regexes over every pair), for small inputs."""
     out, first = [], set()
-    wild = [(p, re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
-                                   for c in squeeze_stars(p.lower())))) for p in actions if "*" in p or "?" in p]
+    wild = [
+        (
+            p,
+            re.compile(
+                "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in squeeze_stars(p.lower()))
+            ),
+        )
+        for p in actions
+        if "*" in p or "?" in p
+    ]
     for j, p in enumerate(actions):
         low = p.lower()
         if low in first:
@@ -191,14 +213,21 @@ def test_the_grouped_redundancy_check_finds_exactly_what_the_pairwise_one_did() 
     for _ in range(3000):
         actions = ["".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(1, 8))]
         st = Stmt(0, "/Statement/0", allow(actions))
-        got = [(i.pointer, "twice" if "listed twice" in i.message else
-                re.search(r"covered by '(.*)' in the same statement\Z", i.message).group(1))
-               for i in meaning.redundant(st)]
+        got = [
+            (
+                i.pointer,
+                "twice"
+                if "listed twice" in i.message
+                else re.search(r"covered by '(.*)' in the same statement\Z", i.message).group(1),
+            )
+            for i in meaning.redundant(st)
+        ]
         want = [(ptr, cover) for ptr, cover in _reference_redundant(actions)]
         assert got == want, actions
 
 
 # ------------------------------------------------------------------ wildcards: no backtracking
+
 
 def test_a_10_mb_action_gets_a_finding_naming_it_in_short() -> None:
     pattern = "s3:" + "Get*" * (2 * 1024 * 1024)
@@ -213,7 +242,7 @@ def test_a_10_mb_action_gets_a_finding_naming_it_in_short() -> None:
 
 
 def test_wildcard_patterns_that_backtrack_exponentially_in_a_regex_are_matched_at_once() -> None:
-    bomb = "s3:" + "*a" * 60 + "b"        # `.*a` sixty times against 100 a's: 2^100 tries for `re`
+    bomb = "s3:" + "*a" * 60 + "b"  # `.*a` sixty times against 100 a's: 2^100 tries for `re`
     text = "s3:" + "a" * 100 + "c"
     assert not Glob(bomb, True).match(text)
     assert Glob(bomb, True).match("s3:" + "a" * 100 + "b")
@@ -292,11 +321,14 @@ def test_a_placeholder_check_of_a_long_text_does_not_backtrack() -> None:
 
 # ------------------------------------------------------------------ numbers out of range
 
+
 @pytest.mark.parametrize("number", ["1e999999", "-1e999999", "1.5E+400"])
 def test_a_number_out_of_range_is_a_finding_at_its_line_and_column(number: str) -> None:
-    text = ('{\n  "Version": "2012-10-17",\n  "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",\n'
-            '    "Resource": "arn:aws:s3:::b",\n    "Condition": {"NumericLessThan": {"s3:max-keys": '
-            f'{number}}}}}\n  }}]\n}}\n')
+    text = (
+        '{\n  "Version": "2012-10-17",\n  "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",\n'
+        '    "Resource": "arn:aws:s3:::b",\n    "Condition": {"NumericLessThan": {"s3:max-keys": '
+        f"{number}}}}}\n  }}]\n}}\n"
+    )
     [f] = [f for f in lint(None, text) if f.rule_id == "lint-value-type"]
     assert f.pointer == "/Statement/0/Condition/NumericLessThan/s3:max-keys"
     assert (f.line, f.column) == (5, 54)
@@ -305,22 +337,26 @@ def test_a_number_out_of_range_is_a_finding_at_its_line_and_column(number: str) 
 
 
 def test_infinity_in_a_live_policy_document_is_a_finding_too() -> None:
-    issues = lint_document(pol(allow("s3:ListBucket", "arn:aws:s3:::b",
-                                     Condition={"NumericLessThan": {"s3:max-keys": float("inf")}})))
+    issues = lint_document(
+        pol(allow("s3:ListBucket", "arn:aws:s3:::b", Condition={"NumericLessThan": {"s3:max-keys": float("inf")}}))
+    )
     [i] = [i for i in issues if i.rule == "lint-value-type"]
     assert i.pointer == "/Statement/0/Condition/NumericLessThan/s3:max-keys" and "out of range" in i.message
 
 
 # ------------------------------------------------------------------ normal policies unchanged
 
+
 def test_the_guides_policies_give_the_same_findings_as_ever() -> None:
     assert lint(guide.WORKER_POLICY) == []
     found = lint(guide.master_policy(ROLE))
     assert [(f.rule_id, f.pointer) for f in found] == [
-        ("lint-forallvalues-single-valued", "/Statement/1/Condition/ForAllValues:StringEquals")]
+        ("lint-forallvalues-single-valued", "/Statement/1/Condition/ForAllValues:StringEquals")
+    ]
 
 
 # ------------------------------------------------------------------ the live policy's compare rules
+
 
 def _guide_specs() -> list[compare.Spec]:
     import yaml
@@ -343,7 +379,8 @@ def test_a_master_policy_of_50000_statements_is_compared_by_meaning_and_a_wider_
     # one wider statement at the very end is named
     wider = pol(*(doc["Statement"] * 5000), allow("ec2:TerminateInstances", Sid="Last"))
     assert compare.wider_than(statements(wider), specs) == [
-        "ec2:TerminateInstances on * (statement 'Last') is not in the guide"]
+        "ec2:TerminateInstances on * (statement 'Last') is not in the guide"
+    ]
     # and a Deny at the end takes a guide action away
     denied = pol(*(doc["Statement"] * 5000), {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*"})
     missing = [p for s in specs for p in compare.missing_grants(statements(denied), s, "123456789012")]
@@ -355,19 +392,22 @@ def test_repeated_statements_are_compared_as_judging_each_compares_them(monkeypa
     # beyond the guide is every statement's own, in order: as if each were judged alone
     specs = _guide_specs()
     four = guide.master_policy(ROLE)["Statement"]
-    extra = [{"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*", "Condition": {"Bool": {"aws:x": "1"}}},
-             {"Effect": "Deny", "Action": "ec2:Run*", "Resource": "*"},
-             allow(["iam:PassRole", "ec2:TerminateInstances"], "*"),
-             allow("ec2:DescribeVpcs", "*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}),
-             {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]
-    sts = statements(pol(*[dict(s, Sid=f"S{i}") if i % 7 else dict(s)
-                           for i, s in enumerate((four * 50) + extra * 40 + four * 50)]))
+    extra = [
+        {"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*", "Condition": {"Bool": {"aws:x": "1"}}},
+        {"Effect": "Deny", "Action": "ec2:Run*", "Resource": "*"},
+        allow(["iam:PassRole", "ec2:TerminateInstances"], "*"),
+        allow("ec2:DescribeVpcs", "*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}),
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+    ]
+    sts = statements(
+        pol(*[dict(s, Sid=f"S{i}") if i % 7 else dict(s) for i, s in enumerate((four * 50) + extra * 40 + four * 50)])
+    )
     fast = [compare.missing_grants(sts, s, "123456789012") for s in specs]
     assert any(" is denied by statement " in p for ps in fast for p in ps)
     wider = compare.wider_than(sts, specs)
     each = list(dict.fromkeys(p for st in sts for p in compare.wider_than([st], specs)))
     assert wider == each and len(wider) > 100
-    monkeypatch.setattr(compare, "distinct", list)   # every statement, not the first of each meaning
+    monkeypatch.setattr(compare, "distinct", list)  # every statement, not the first of each meaning
     assert [compare.missing_grants(sts, s, "123456789012") for s in specs] == fast
 
 
@@ -379,7 +419,7 @@ def test_a_document_is_read_once_by_the_rules_judging_a_snapshot_and_anew_outsid
     with read_once():
         first = statements(doc)
         assert statements(doc) == first and statements(doc)[0] is first[0]
-    assert not document._READ   # nor kept after (the text-keyed cache outside holds 100,000 until exit)
+    assert not document._READ  # nor kept after (the text-keyed cache outside holds 100,000 until exit)
     assert statements(doc)[0] is not first[0] and statements(doc) == first
 
 
@@ -398,8 +438,11 @@ def test_a_huge_policy_of_distinct_wildcards_resolves_some_and_says_it_skipped_t
     assert "lint-policy-size" in rules(found)
     nothing = [f for f in found if f.rule_id == "lint-pattern-matches-nothing"]
     assert any("ec2:Nothing*Matches" in f.message for f in nothing)  # within the budget: still judged
-    [skipped] = [f for f in found if f.rule_id == "lint-check-skipped"
-                 and "lint-pattern-matches-nothing was not checked" in f.message]
+    [skipped] = [
+        f
+        for f in found
+        if f.rule_id == "lint-check-skipped" and "lint-pattern-matches-nothing was not checked" in f.message
+    ]
     assert "resolving wildcard actions against the AWS catalogue" in skipped.message
 
 

@@ -2,9 +2,10 @@
 
 A read-only file is not replaced, a symlink's target is written (the link stays), a device
 or a pipe is written to and never replaced by a regular file, a directory is refused. The
-writer is one function (render.write_atomic) behind every --output; `vhv lint` drives it
+writer is one function (validator.files.write_atomic) behind every --output; `vhv lint` drives it
 here because it needs no account.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ import pytest
 from validator import pipes
 from validator.cli import main
 
-POLICY = {"Version": "2012-10-17",
-          "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}],
+}
 
 
 @pytest.fixture
@@ -163,10 +166,15 @@ def test_a_name_ending_in_a_slash_is_not_made_a_file(policy, tmp_path, capsys):
 # >> log.txt` renamed a new file over log.txt, losing its earlier lines. Such a path names a
 # descriptor vhv already has: the report goes into it, as the shell opened it.
 
+
 def lint_in_a_process(policy, output: str, **popen) -> subprocess.CompletedProcess:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "validator", "lint", str(policy), "--format", "json",
-                           "--output", output], env=env, timeout=120, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "validator", "lint", str(policy), "--format", "json", "--output", output],
+        env=env,
+        timeout=120,
+        **popen,
+    )
 
 
 def test_dev_stdout_appended_to_a_log_keeps_its_lines(policy, tmp_path):
@@ -185,9 +193,26 @@ def test_dev_stdout_appended_to_a_log_keeps_its_lines(policy, tmp_path):
 def test_dev_stdout_into_a_pipe_gives_the_whole_report(policy, tmp_path):
     whole = tmp_path / "whole.json"
     assert lint_to(policy, whole) == 0
-    proc = subprocess.run(["bash", "-c", '"$@" | wc -c', "_", sys.executable, "-m", "validator", "lint",
-                           str(policy), "--format", "json", "--output", "/dev/stdout"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            '"$@" | wc -c',
+            "_",
+            sys.executable,
+            "-m",
+            "validator",
+            "lint",
+            str(policy),
+            "--format",
+            "json",
+            "--output",
+            "/dev/stdout",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (proc.returncode, proc.stderr) == (0, "")
     assert int(proc.stdout) == len(whole.read_bytes())
 
@@ -211,8 +236,9 @@ def test_a_pipe_by_its_descriptor_number(policy, name):
     reader = threading.Thread(target=drain)
     reader.start()
     try:
-        proc = lint_in_a_process(policy, name.format(fd=write_end), pass_fds=(write_end,), capture_output=True,
-                                 text=True)
+        proc = lint_in_a_process(
+            policy, name.format(fd=write_end), pass_fds=(write_end,), capture_output=True, text=True
+        )
     finally:
         os.close(write_end)
         reader.join(timeout=60)

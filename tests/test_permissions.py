@@ -4,6 +4,7 @@ Every call boto3 actually sends during a real check (moto) is caught with botoco
 `before-call` event on the clients the readers use; each must be in the printed
 policy. The denied-call side (a user holding exactly that policy) is in test_e2e.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -117,7 +118,8 @@ def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
     fixers.permissions = lambda: ["ec2:AuthorizeSecurityGroupIngress"]
     monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
     assert printed_policy(capsys, "--fix")["Statement"][1]["Action"] == sorted(
-        {"ec2:AuthorizeSecurityGroupIngress", *account_mod.FIX_PERMISSIONS})
+        {"ec2:AuthorizeSecurityGroupIngress", *account_mod.FIX_PERMISSIONS}
+    )
 
 
 def test_fix_in_this_build(capsys):
@@ -139,16 +141,19 @@ def test_params_are_not_needed(capsys, monkeypatch, tmp_path):
     assert DEMO_PARAMS["region"] not in capsys.readouterr().out
 
 
-def test_every_action_remediate_fix_sends_is_in_the_fix_policy(capsys, moto_env, sent, monkeypatch,
-                                                                 tmp_path):
+def test_every_action_remediate_fix_sends_is_in_the_fix_policy(capsys, moto_env, sent, monkeypatch, tmp_path):
     """On the empty account the plan creates everything the guide asks for: every writer runs."""
     apply_mod = pytest.importorskip("validator.fixers.apply")
     make = apply_mod.client
 
     def client(sess, service, target):  # noqa: ANN001, ANN202
         c = make(sess, service, target)
-        c.meta.events.register("before-call", lambda model, **_: sent.add(
-            f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:{model.name}"))
+        c.meta.events.register(
+            "before-call",
+            lambda model, **_: sent.add(
+                f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:{model.name}"
+            ),
+        )
         return c
 
     monkeypatch.setattr(apply_mod, "client", client)

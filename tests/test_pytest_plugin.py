@@ -6,6 +6,7 @@ oracle for which item must pass, fail, error or skip. The live path (reading the
 account, once per session, also under xdist) runs pytest in a subprocess against a
 moto server process.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,20 +24,22 @@ import yaml
 from junitparser import Error, Failure, JUnitXml, Skipped
 from moto import mock_aws
 
-from tests.conftest import Account
+from tests.conftest import Account, write_snapshot
 from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, drift, moto_server_process
 from validator import engine
+from validator import findings as findings_mod
 from validator import params as params_mod
 from validator import waivers as waivers_mod
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.snapshot import Snapshot
-from tests.conftest import write_snapshot
 
 pytest_plugins = ["pytester"]
 
 REGION = DEMO_PARAMS["region"]
-DENIED_SG = ("ec2:DescribeSecurityGroups was denied (UnauthorizedOperation): allow ec2:DescribeSecurityGroups "
-             "for the identity vhv runs as")
+DENIED_SG = (
+    "ec2:DescribeSecurityGroups was denied (UnauthorizedOperation): allow ec2:DescribeSecurityGroups "
+    "for the identity vhv runs as"
+)
 GOLDEN_SKIPS = {"master-role-ec2-full-access", "master-role-vpc-full-access"}  # Option 2 rules
 SUBNETS = ("valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3")  # build_golden's, one per zone
 # the rules that judge each subnet on its own: one item per subnet (the others judge one resource,
@@ -63,8 +66,8 @@ class Snaps:
     golden: Path
     drifted: Path
     denied: Path
-    subnet: Path   # the golden account with valohai-subnet-2 untagged
-    findings: dict[str, list[engine.Finding]]  # file name -> the engine's findings on it (the oracle)
+    subnet: Path  # the golden account with valohai-subnet-2 untagged
+    findings: dict[str, list[findings_mod.Finding]]  # file name -> the engine's findings on it (the oracle)
     subnet_2: str  # valohai-subnet-2's id
 
 
@@ -97,10 +100,13 @@ def snaps(tmp_path_factory, pack) -> Snaps:
     del denied.data["security_groups"]  # as a denied read leaves it: the error, nothing read
     denied.save(out / "denied.json")
     prm = params_mod.from_dict(dict(DEMO_PARAMS), source="params.yaml")
-    findings = {name: engine.evaluate(pack, prm, Snapshot.load(out / name))
-                for name in ("golden.json", "drifted.json", "denied.json", "subnet.json")}
-    return Snaps(out, out / "golden.json", out / "drifted.json", out / "denied.json", out / "subnet.json", findings,
-                 subnet_2)
+    findings = {
+        name: engine.evaluate(pack, prm, Snapshot.load(out / name))
+        for name in ("golden.json", "drifted.json", "denied.json", "subnet.json")
+    }
+    return Snaps(
+        out, out / "golden.json", out / "drifted.json", out / "denied.json", out / "subnet.json", findings, subnet_2
+    )
 
 
 @pytest.fixture
@@ -119,11 +125,11 @@ def outcomes(result: pytest.RunResult) -> dict[str, str]:
     return out
 
 
-def expected(findings: list[engine.Finding], pack: Any) -> dict[str, str]:
+def expected(findings: list[findings_mod.Finding], pack: Any) -> dict[str, str]:
     """The outcome each item (rule, and subnet for PER_SUBNET) must have, from the engine's findings
     (with waivers applied, as `vhv check` applies them): error wins, then fail; waived or all-skip
     skips; anything else (pass, warn) passes. Waiver notes are no item of their own."""
-    by_item: dict[str, list[engine.Finding]] = {}
+    by_item: dict[str, list[findings_mod.Finding]] = {}
     for f in findings:
         if f.rule_id not in (waivers_mod.EXPIRED, waivers_mod.UNMATCHED):
             name = f.resource_name if f.rule_id in PER_SUBNET else None
@@ -131,8 +137,15 @@ def expected(findings: list[engine.Finding], pack: Any) -> dict[str, str]:
     out = {}
     for node, found in by_item.items():
         st = {f.status for f in found}
-        out[node] = ("error" if "error" in st else "failed" if "fail" in st
-                     else "skipped" if st == {"skip"} or any(f.waived for f in found) else "passed")
+        out[node] = (
+            "error"
+            if "error" in st
+            else "failed"
+            if "fail" in st
+            else "skipped"
+            if st == {"skip"} or any(f.waived for f in found)
+            else "passed"
+        )
     return out
 
 
@@ -153,6 +166,7 @@ def run(project: pytest.Pytester, snap: Path | None, *args: str) -> pytest.RunRe
 
 # ------------------------------------------------------------------ the account's outcomes as items
 
+
 def test_golden_account_passes_every_item(project, snaps, pack):
     result = run(project, snaps.golden, "-rA")
     got = outcomes(result)
@@ -164,8 +178,11 @@ def test_golden_account_passes_every_item(project, snaps, pack):
     skip_line = next(line for line in result.outlines if "master-role-ec2-full-access" in line and "SKIPPED" in line)
     assert "applies only when provisioning: valohai" in skip_line and "2-iam.yaml:" in skip_line
     # a warn passes, with a pytest warning naming the rule and its message
-    warned = [str(w.warning_message.message) for w in result.reprec.getcalls("pytest_warning_recorded")  # type: ignore[attr-defined]
-              if type(w.warning_message.message).__name__ == "VhvWarning"]
+    warned = [
+        str(w.warning_message.message)
+        for w in result.reprec.getcalls("pytest_warning_recorded")  # type: ignore[attr-defined]
+        if type(w.warning_message.message).__name__ == "VhvWarning"
+    ]
     warns = [f for f in snaps.findings["golden.json"] if f.status == "warn"]
     assert sorted(w.split(" ", 1)[0] for w in warned) == sorted(f.rule_id for f in warns), warned
     os_support = next(w for w in warned if w.startswith("queue-instance-os-support (valohai-i-queue"))
@@ -174,7 +191,7 @@ def test_golden_account_passes_every_item(project, snaps, pack):
 
 
 def test_drift_fails_exactly_the_drifted_items_with_expected_actual_and_fix(project, snaps, pack):
-    assert engine.exit_code(snaps.findings["drifted.json"]) == 1  # the oracle agrees the drift is there
+    assert findings_mod.exit_code(snaps.findings["drifted.json"]) == 1  # the oracle agrees the drift is there
     result = run(project, snaps.drifted)
     got = outcomes(result)
     failed = {rule_of(n) for n, o in got.items() if o == "failed"}
@@ -185,8 +202,11 @@ def test_drift_fails_exactly_the_drifted_items_with_expected_actual_and_fix(proj
     no_vhv_traceback(text)
     for rule_id, name in DRIFT_FAILS.items():
         finding = next(f for f in snaps.findings["drifted.json"] if f.rule_id == rule_id and f.status == "fail")
-        report = next(rep for rep in result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-                      if rep.when == "call" and rep.failed and rule_of(rep.nodeid) == rule_id)
+        report = next(
+            rep
+            for rep in result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+            if rep.when == "call" and rep.failed and rule_of(rep.nodeid) == rule_id
+        )
         shown = str(report.longrepr)
         assert shown.startswith(f"vhv: {rule_id} [{pack.by_id(rule_id).severity}] failed: ")
         assert name in shown and finding.message in shown
@@ -194,8 +214,11 @@ def test_drift_fails_exactly_the_drifted_items_with_expected_actual_and_fix(proj
         assert f"actual:   {finding.actual}" in shown
         assert f"fix:      {finding.fix}" in shown and finding.fix
         assert f"FAILED vhv::test_vhv[{name}::{rule_id}]" in text
-    world_ssh = next(rep for rep in result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-                     if rep.failed and rule_of(rep.nodeid) == "sg-queue-ingress-only-guide")
+    world_ssh = next(
+        rep
+        for rep in result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+        if rep.failed and rule_of(rep.nodeid) == "sg-queue-ingress-only-guide"
+    )
     assert "0.0.0.0/0" in str(world_ssh.longrepr)
 
 
@@ -203,11 +226,15 @@ def test_a_drift_on_one_subnet_fails_only_that_subnets_item(project, snaps, pack
     result = run(project, snaps.subnet)
     got = outcomes(result)
     assert got == expected(snaps.findings["subnet.json"], pack)
-    assert {n for n, o in got.items() if o != "passed"} == {
-        "vhv::test_vhv[valohai-subnet-2::subnets-tag]"} | {nodeid(pack.by_id(r)) for r in GOLDEN_SKIPS}
+    assert {n for n, o in got.items() if o != "passed"} == {"vhv::test_vhv[valohai-subnet-2::subnets-tag]"} | {
+        nodeid(pack.by_id(r)) for r in GOLDEN_SKIPS
+    }
     assert got["vhv::test_vhv[valohai-subnet-2::subnets-tag]"] == "failed"
-    assert got["vhv::test_vhv[valohai-subnet-1::subnets-tag]"] == got["vhv::test_vhv[valohai-subnet-3::subnets-tag]"] \
+    assert (
+        got["vhv::test_vhv[valohai-subnet-1::subnets-tag]"]
+        == got["vhv::test_vhv[valohai-subnet-3::subnets-tag]"]
         == "passed"
+    )
     text = result.stdout.str()
     assert "FAILED vhv::test_vhv[valohai-subnet-2::subnets-tag]" in text
     assert f"valohai-subnet-2 ({snaps.subnet_2}): tag valohai=1 missing" in text
@@ -237,8 +264,9 @@ def test_a_rule_that_cannot_be_decided_is_an_error_not_a_pass(project, snaps, pa
 
 
 def test_an_unreachable_account_errors_every_item_that_needs_it(project, pack):
-    result = project.runpytest("-p", "no:cacheprovider", "--vhv-params", "params.yaml",
-                               "--vhv-endpoint-url", DEAD_ENDPOINT)
+    result = project.runpytest(
+        "-p", "no:cacheprovider", "--vhv-params", "params.yaml", "--vhv-endpoint-url", DEAD_ENDPOINT
+    )
     got = outcomes(result)
     params_rules = {nodeid(r) for r in pack.rules if r.resource == "params"}
     assert {n for n, o in got.items() if o == "passed"} == params_rules
@@ -255,22 +283,28 @@ def test_an_unreachable_account_errors_every_item_that_needs_it(project, pack):
 def test_a_malformed_endpoint_url_errors_the_items_in_one_line_naming_the_option(project, pack):
     # an independent tester: `vhv check --endpoint-url localhost:5000` was an internal error
     # (ValueError); --vhv-endpoint-url goes through the same place (validator/aws/session.py)
-    result = project.runpytest("-p", "no:cacheprovider", "--vhv-params", "params.yaml",
-                               "--vhv-endpoint-url", "localhost:5000")
+    result = project.runpytest(
+        "-p", "no:cacheprovider", "--vhv-params", "params.yaml", "--vhv-endpoint-url", "localhost:5000"
+    )
     got = outcomes(result)
     params_rules = {nodeid(r) for r in pack.rules if r.resource == "params"}
     assert {n for n, o in got.items() if o == "error"} == {nodeid(r) for r in pack.rules} - params_rules
     text = result.stdout.str()
-    assert ("vhv: worker-policy-exists could not be checked: --vhv-endpoint-url (or AWS_ENDPOINT_URL) "
-            "'localhost:5000' is not a URL: write it as http://host:port") in text
+    assert (
+        "vhv: worker-policy-exists could not be checked: --vhv-endpoint-url (or AWS_ENDPOINT_URL) "
+        "'localhost:5000' is not a URL: write it as http://host:port"
+    ) in text
     no_vhv_traceback(text)
 
 
-@pytest.mark.parametrize("change, fragment", [
-    ({"provisioning": "maybe"}, "provisioning"),
-    ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR"),
-    (None, "params file not found"),
-])
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        ({"provisioning": "maybe"}, "provisioning"),
+        ({"vpc_cidr": "10.0.0.0/33"}, "vpc_cidr: '10.0.0.0/33' is not a CIDR"),
+        (None, "params file not found"),
+    ],
+)
 def test_bad_params_are_one_collection_error(project, snaps, change, fragment):
     if change is None:
         (project.path / "params.yaml").unlink()
@@ -281,8 +315,11 @@ def test_bad_params_are_one_collection_error(project, snaps, change, fragment):
     assert outcomes(result) == {}
     text = result.stdout.str()
     assert "ERROR collecting vhv" in text
-    errors = [str(rep.longrepr) for rep in result.reprec.getreports("pytest_collectreport")  # type: ignore[attr-defined]
-              if rep.failed]
+    errors = [
+        str(rep.longrepr)
+        for rep in result.reprec.getreports("pytest_collectreport")  # type: ignore[attr-defined]
+        if rep.failed
+    ]
     assert len(errors) == 1
     assert errors[0].startswith("vhv: ") and "\n" not in errors[0]
     where = f"{project.path / 'params.yaml'}: "
@@ -336,12 +373,13 @@ def with_waivers(project: pytest.Pytester, in_params: str = "", in_file: str = "
         project.makefile(".yaml", waivers=in_file)
 
 
-def waived_as_vhv_check(project: pytest.Pytester, snap: Path, pack: Any) -> list[engine.Finding]:
+def waived_as_vhv_check(project: pytest.Pytester, snap: Path, pack: Any) -> list[findings_mod.Finding]:
     """The oracle: the engine's findings with the waivers applied as `vhv check --waivers` applies them."""
     prm = params_mod.load(project.path / "params.yaml")
     file = project.path / "waivers.yaml"
-    waived = waivers_mod.combine(waivers_mod.from_params(prm, pack),
-                                 waivers_mod.load(file, pack) if file.exists() else [])
+    waived = waivers_mod.combine(
+        waivers_mod.from_params(prm, pack), waivers_mod.load(file, pack) if file.exists() else []
+    )
     return waivers_mod.apply(engine.evaluate(pack, prm, Snapshot.load(snap)), waived)
 
 
@@ -350,8 +388,9 @@ def reports(result: pytest.RunResult, outcome: str) -> dict[str, str]:
     out = {}
     for rep in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
         if getattr(rep, outcome):
-            out[rep.nodeid] = (rep.longrepr[2].removeprefix("Skipped: ") if isinstance(rep.longrepr, tuple)
-                               else str(rep.longrepr))
+            out[rep.nodeid] = (
+                rep.longrepr[2].removeprefix("Skipped: ") if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+            )
     return out
 
 
@@ -360,21 +399,30 @@ def test_waivers_from_params_and_a_file_are_applied_as_vhv_check_applies_them(pr
     result = run(project, snaps.drifted, "--vhv-waivers", "waivers.yaml")
     got = outcomes(result)
     assert got == expected(waived_as_vhv_check(project, snaps.drifted, pack), pack)
-    redis, role, only_guide = (nodeid(pack.by_id(r)) for r in (
-        "sg-queue-ingress-redis-workers", "worker-role-policy-attached", "sg-queue-ingress-only-guide"))
+    redis, role, only_guide = (
+        nodeid(pack.by_id(r))
+        for r in ("sg-queue-ingress-redis-workers", "worker-role-policy-attached", "sg-queue-ingress-only-guide")
+    )
     assert (got[redis], got[role], got[only_guide]) == ("skipped", "skipped", "failed")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the expired waiver is ignored
     skipped = reports(result, "skipped")
-    assert skipped[redis].startswith("vhv: sg-queue-ingress-redis-workers: waived until 2099-12-31: workers reach "
-                                     "Redis through the VPN until the move, NET-12 (was: ")
-    assert skipped[role].startswith("vhv: worker-role-policy-attached: waived until 2099-06-30 by platform-team: "
-                                    "re-attached by the nightly Terraform run, OPS-7 (was: ")
+    assert skipped[redis].startswith(
+        "vhv: sg-queue-ingress-redis-workers: waived until 2099-12-31: workers reach "
+        "Redis through the VPN until the move, NET-12 (was: "
+    )
+    assert skipped[role].startswith(
+        "vhv: worker-role-policy-attached: waived until 2099-06-30 by platform-team: "
+        "re-attached by the nightly Terraform run, OPS-7 (was: "
+    )
     # the expired waiver: the item fails as if there were none, says why, and a warning points at the waiver
     failure = reports(result, "failed")[only_guide]
     assert failure.startswith("vhv: sg-queue-ingress-only-guide [critical] failed: ") and "0.0.0.0/0" in failure
     assert "expired on 2020-01-01 and is ignored" in failure
-    warned = [w.warning_message for w in result.reprec.getcalls("pytest_warning_recorded")  # type: ignore[attr-defined]
-              if type(w.warning_message.message).__name__ == "VhvWarning"]
+    warned = [
+        w.warning_message
+        for w in result.reprec.getcalls("pytest_warning_recorded")  # type: ignore[attr-defined]
+        if type(w.warning_message.message).__name__ == "VhvWarning"
+    ]
     expiry = [w for w in warned if "expired" in str(w.message)]
     assert len(expiry) == 1
     assert str(expiry[0].message).startswith("the waiver for sg-queue-ingress-only-guide on valohai-sg-queue (")
@@ -383,20 +431,26 @@ def test_waivers_from_params_and_a_file_are_applied_as_vhv_check_applies_them(pr
 
 
 def test_a_waiver_on_one_subnet_from_the_ini_file_skips_only_that_item(project, snaps, pack):
-    with_waivers(project, in_file="""waivers:
+    with_waivers(
+        project,
+        in_file="""waivers:
   - rule: subnets-tag
     resource: valohai-subnet-2
     justification: tagged by the network pipeline next sprint, NET-77
     expires: 2099-01-31
-""")
+""",
+    )
     (project.path / "subnet.json").write_bytes(snaps.subnet.read_bytes())
     project.makeini("[pytest]\nvhv_params = params.yaml\nvhv_snapshot = subnet.json\nvhv_waivers = waivers.yaml\n")
     result = project.runpytest("-p", "no:cacheprovider")
     got = outcomes(result)
     assert got == expected(waived_as_vhv_check(project, snaps.subnet, pack), pack)
     assert got["vhv::test_vhv[valohai-subnet-2::subnets-tag]"] == "skipped"
-    assert got["vhv::test_vhv[valohai-subnet-1::subnets-tag]"] == got["vhv::test_vhv[valohai-subnet-3::subnets-tag]"] \
+    assert (
+        got["vhv::test_vhv[valohai-subnet-1::subnets-tag]"]
+        == got["vhv::test_vhv[valohai-subnet-3::subnets-tag]"]
         == "passed"
+    )
     assert result.ret == pytest.ExitCode.OK
     reason = reports(result, "skipped")["vhv::test_vhv[valohai-subnet-2::subnets-tag]"]
     assert "waived until 2099-01-31: tagged by the network pipeline next sprint, NET-77" in reason
@@ -405,13 +459,16 @@ def test_a_waiver_on_one_subnet_from_the_ini_file_skips_only_that_item(project, 
 
 
 def test_an_error_is_never_waived(project, snaps, pack):
-    with_waivers(project, """
+    with_waivers(
+        project,
+        """
 waivers:
   - rule: sg-queue-ingress-redis-workers
     resource: "*"
     justification: accepted
     expires: 2099-12-31
-""")
+""",
+    )
     result = run(project, snaps.denied)
     got = outcomes(result)
     assert got == expected(waived_as_vhv_check(project, snaps.denied, pack), pack)
@@ -427,22 +484,32 @@ def test_a_bad_waiver_is_one_collection_error(project, snaps):
     result = run(project, snaps.golden, "--vhv-waivers", "waivers.yaml")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert outcomes(result) == {}
-    errors = [str(rep.longrepr) for rep in result.reprec.getreports("pytest_collectreport")  # type: ignore[attr-defined]
-              if rep.failed]
+    errors = [
+        str(rep.longrepr)
+        for rep in result.reprec.getreports("pytest_collectreport")  # type: ignore[attr-defined]
+        if rep.failed
+    ]
     assert len(errors) == 1 and "\n" not in errors[0]
-    assert errors[0].startswith("vhv: ") and "waivers.yaml:2: waivers[0] (worker-role-polcy-attached).rule: " \
-        "unknown rule id 'worker-role-polcy-attached'; did you mean 'worker-role-policy-attached'?" in errors[0]
+    assert (
+        errors[0].startswith("vhv: ")
+        and "waivers.yaml:2: waivers[0] (worker-role-polcy-attached).rule: "
+        "unknown rule id 'worker-role-polcy-attached'; did you mean 'worker-role-policy-attached'?"
+        in errors[0]
+    )
     no_vhv_traceback(result.stdout.str())
 
 
 # ------------------------------------------------------------------ selection and pytest's own options
+
 
 def test_select_with_k(project, snaps, pack):
     result = run(project, snaps.drifted, "-k", "sg-queue-ingress and not ssh")
     got = outcomes(result)
     assert set(got) == {n for n in nodeids(pack) if rule_of(n).startswith("sg-queue-ingress") and "ssh" not in n}
     assert {rule_of(n) for n, o in got.items() if o == "failed"} == {
-        "sg-queue-ingress-redis-workers", "sg-queue-ingress-only-guide"}
+        "sg-queue-ingress-redis-workers",
+        "sg-queue-ingress-only-guide",
+    }
     result = run(project, snaps.drifted, "-k", "ValohaiWorkerRole")
     assert set(outcomes(result)) == {nodeid(r) for r in pack.rules if r.resource_name == "ValohaiWorkerRole"}
 
@@ -451,13 +518,19 @@ def collected(result: pytest.RunResult) -> list[str]:
     return [line for line in result.outlines if line.startswith("vhv::")]
 
 
-@pytest.mark.parametrize("expr, pick", [
-    ("critical", lambda r: r.severity == "critical"),
-    ("security_group", lambda r: r.resource_type == "AWS::EC2::SecurityGroup"),
-    ("critical and security_group", lambda r: r.severity == "critical" and r.resource_type == "AWS::EC2::SecurityGroup"),
-    ("role and not critical", lambda r: r.resource_type == "AWS::IAM::Role" and r.severity != "critical"),
-    ("subnet and low", lambda r: r.resource_type == "AWS::EC2::Subnet" and r.severity == "low"),
-])
+@pytest.mark.parametrize(
+    "expr, pick",
+    [
+        ("critical", lambda r: r.severity == "critical"),
+        ("security_group", lambda r: r.resource_type == "AWS::EC2::SecurityGroup"),
+        (
+            "critical and security_group",
+            lambda r: r.severity == "critical" and r.resource_type == "AWS::EC2::SecurityGroup",
+        ),
+        ("role and not critical", lambda r: r.resource_type == "AWS::IAM::Role" and r.severity != "critical"),
+        ("subnet and low", lambda r: r.resource_type == "AWS::EC2::Subnet" and r.severity == "low"),
+    ],
+)
 def test_select_with_m_under_strict_markers(project, snaps, pack, expr, pick):
     result = run(project, snaps.golden, "--strict-markers", "-m", expr, "--collect-only", "-q")
     want = [n for n in nodeids(pack) if pick(pack.by_id(rule_of(n)))]
@@ -469,15 +542,23 @@ def test_selected_items_run_under_strict_markers(project, snaps):
     result = run(project, snaps.drifted, "--strict-markers", "-m", "critical and security_group")
     got = outcomes(result)
     assert {rule_of(n) for n, o in got.items() if o == "failed"} == {
-        "sg-queue-ingress-redis-workers", "sg-queue-ingress-only-guide"}
+        "sg-queue-ingress-redis-workers",
+        "sg-queue-ingress-only-guide",
+    }
     assert all(rule_of(n).startswith(("sg-queue-", "sg-workers-")) for n in got)
 
 
 def test_markers_are_listed(project, snaps):
     result = run(project, snaps.golden, "--markers")
     text = result.stdout.str()
-    for marker in ("@pytest.mark.critical:", "@pytest.mark.security_group:", "@pytest.mark.vhv:",
-                   "@pytest.mark.managed_policy:", "@pytest.mark.eip:", "@pytest.mark.subnet:"):
+    for marker in (
+        "@pytest.mark.critical:",
+        "@pytest.mark.security_group:",
+        "@pytest.mark.vhv:",
+        "@pytest.mark.managed_policy:",
+        "@pytest.mark.eip:",
+        "@pytest.mark.subnet:",
+    ):
         assert marker in text, marker
 
 
@@ -492,8 +573,16 @@ def test_collect_only_lists_every_rule_also_when_the_account_cannot_be_read(proj
     # from the snapshot: a rule over each subnet is listed once per subnet
     assert collected(run(project, snaps.golden, "--collect-only", "-q")) == nodeids(pack)
     # the endpoint is dead: every rule is still listed, once, as the guide names its resource
-    result = project.runpytest("-p", "no:cacheprovider", "--vhv-params", "params.yaml", "--vhv-endpoint-url",
-                               DEAD_ENDPOINT, "--collect-only", "-q")
+    result = project.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--vhv-params",
+        "params.yaml",
+        "--vhv-endpoint-url",
+        DEAD_ENDPOINT,
+        "--collect-only",
+        "-q",
+    )
     assert result.ret == pytest.ExitCode.OK
     listed = collected(result)
     assert listed == [nodeid(r) for r in pack.rules]
@@ -514,8 +603,19 @@ def test_ini_options_activate_the_plugin_relative_to_the_ini_file(project, snaps
 
 def test_junitxml_and_xdist(project, snaps, pack):
     (project.path / "drifted.json").write_bytes(snaps.drifted.read_bytes())
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--vhv-params", "params.yaml", "--vhv-snapshot",
-                                          "drifted.json", "-n", "2", "--junitxml=vhv.xml", "-q", timeout=300)
+    result = project.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--vhv-params",
+        "params.yaml",
+        "--vhv-snapshot",
+        "drifted.json",
+        "-n",
+        "2",
+        "--junitxml=vhv.xml",
+        "-q",
+        timeout=300,
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     no_vhv_traceback(result.stdout.str() + result.stderr.str())
     cases = {c.name: c for suite in JUnitXml.fromfile(str(project.path / "vhv.xml")) for c in suite}
@@ -545,11 +645,15 @@ def test_fixtures_for_own_assertions(project, snaps):
     project.makepyfile(test_mine=USER_TESTS)
     golden = run(project, snaps.golden, "-m", "not vhv")
     assert golden.ret == pytest.ExitCode.OK
-    assert set(outcomes(golden)) == {"test_mine.py::test_the_account",
-                                     "test_mine.py::test_queue_ssh_is_not_open_to_the_world"}
+    assert set(outcomes(golden)) == {
+        "test_mine.py::test_the_account",
+        "test_mine.py::test_queue_ssh_is_not_open_to_the_world",
+    }
     drifted = run(project, snaps.drifted, "-m", "not vhv")
-    assert outcomes(drifted) == {"test_mine.py::test_the_account": "passed",
-                                 "test_mine.py::test_queue_ssh_is_not_open_to_the_world": "failed"}
+    assert outcomes(drifted) == {
+        "test_mine.py::test_the_account": "passed",
+        "test_mine.py::test_queue_ssh_is_not_open_to_the_world": "failed",
+    }
     assert "sg-queue-ingress-redis-workers" in drifted.stdout.str()
 
 
@@ -563,8 +667,10 @@ def test_fixtures_without_the_plugin_are_an_error_that_says_so(pytester):
 
 # ------------------------------------------------------------------ inactive: nothing of vhv
 
+
 def test_an_inactive_run_collects_nothing_of_vhv_and_imports_nothing_heavy(pytester):
-    pytester.makepyfile(test_plain="""
+    pytester.makepyfile(
+        test_plain="""
         import sys
 
         def test_plain():
@@ -572,7 +678,8 @@ def test_an_inactive_run_collects_nothing_of_vhv_and_imports_nothing_heavy(pytes
                                  "validator.engine", "validator.checks") if m in sys.modules]
             assert heavy == []
             assert "validator.pytest_plugin" in sys.modules  # the plugin is loaded, just inactive
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", timeout=120)
     result.assert_outcomes(passed=1)
     assert "vhv" not in "".join(line for line in result.outlines if "::" in line)
@@ -580,6 +687,7 @@ def test_an_inactive_run_collects_nothing_of_vhv_and_imports_nothing_heavy(pytes
 
 
 # ------------------------------------------------------------------ live: a moto server process
+
 
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory):
@@ -622,7 +730,9 @@ def test_live_account_read_once_per_session_also_under_xdist(project, moto_serve
     assert served(moto_server, "GetCallerIdentity") == 1
     assert served(moto_server, "DescribeSecurityGroups") == 1
 
-    client = lambda name: session.client(name, region_name=REGION, endpoint_url=moto_server)
+    def client(name):
+        return session.client(name, region_name=REGION, endpoint_url=moto_server)
+
     drift(SimpleNamespace(ids=ids, client=client))
     client("ec2").delete_tags(Resources=[ids["subnets"][1]], Tags=[{"Key": "valohai"}])
     record(moto_server)
@@ -631,9 +741,12 @@ def test_live_account_read_once_per_session_also_under_xdist(project, moto_serve
     failed = {line.split(" ")[1] for line in drifted.outlines if line.startswith("FAILED vhv::")}
     # every worker collected the same items, one per subnet for PER_SUBNET (xdist refuses a run otherwise)
     assert failed == {f"vhv::test_vhv[{name}::{rule_id}]" for rule_id, name in DRIFT_FAILS.items()} | {
-        "vhv::test_vhv[valohai-subnet-2::subnets-tag]"}
-    assert f"{len(DRIFT_FAILS) + 1} failed, {len(nodeids(pack)) - len(DRIFT_FAILS) - 1 - len(GOLDEN_SKIPS)} passed" \
+        "vhv::test_vhv[valohai-subnet-2::subnets-tag]"
+    }
+    assert (
+        f"{len(DRIFT_FAILS) + 1} failed, {len(nodeids(pack)) - len(DRIFT_FAILS) - 1 - len(GOLDEN_SKIPS)} passed"
         in drifted.outlines[-1]
+    )
     # two workers, one read: the controller read the account and shipped the snapshot
     assert served(moto_server, "GetCallerIdentity") == 1
     assert served(moto_server, "DescribeSecurityGroups") == 1

@@ -5,6 +5,7 @@ endpoint throttles) must give the same snapshot, the same calls and the same fin
 the default thread pool; and `for_fix` (what `vhv remediate` reads) adds only the fixers'
 reads, never changes what the rules see. In-process moto.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,16 +22,22 @@ from validator.errors import VhvError
 
 from .conftest import REGION
 
-FIXER_PATHS = ("policies.ValohaiWorkerPolicy.versions", "policies.ValohaiMasterPolicy.versions",
-               "instance_profiles", "vpc_subnets", "zones")
+FIXER_PATHS = (
+    "policies.ValohaiWorkerPolicy.versions",
+    "policies.ValohaiMasterPolicy.versions",
+    "instance_profiles",
+    "vpc_subnets",
+    "zones",
+)
 
 
 def read(pack, **kw):  # noqa: ANN001, ANN201
     """(snapshot, Counter of calls, findings as comparable tuples, names of the threads that made calls)"""
     prm = params_mod.from_dict(dict(DEMO_PARAMS), source="params.yaml")
     threads: set[str] = set()
-    snap, calls = account_mod.read(prm, Target(region=REGION), progress=lambda _a: threads.add(
-        threading.current_thread().name), **kw)
+    snap, calls = account_mod.read(
+        prm, Target(region=REGION), progress=lambda _a: threads.add(threading.current_thread().name), **kw
+    )
     found = sorted((f.rule_id, f.status, f.resource_id or "", f.message) for f in engine.evaluate(pack, prm, snap))
     return snap, Counter(calls), found, threads
 
@@ -91,8 +98,14 @@ def test_the_fixers_reads_are_made_only_for_remediate(moto_env, pack, build):
     assert not set(check_calls) & set(account_mod.FIX_PERMISSIONS)
     # remediate adds exactly the fixers' reads: the versions of each policy, the instance profile
     # by name, every subnet of the VPC, the zones
-    assert fix_calls - check_calls == Counter({"iam:ListPolicyVersions": 2, "iam:GetInstanceProfile": 1,
-                                               "ec2:DescribeSubnets": 1, "ec2:DescribeAvailabilityZones": 1})
+    assert fix_calls - check_calls == Counter(
+        {
+            "iam:ListPolicyVersions": 2,
+            "iam:GetInstanceProfile": 1,
+            "ec2:DescribeSubnets": 1,
+            "ec2:DescribeAvailabilityZones": 1,
+        }
+    )
     assert check_calls - fix_calls == Counter()
 
 

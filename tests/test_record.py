@@ -1,4 +1,5 @@
 """`vhv record`: the values the guide's Conclusion asks to hand over, read from a moto account."""
+
 from __future__ import annotations
 
 import json
@@ -7,14 +8,22 @@ import pytest
 import yaml
 
 from tests.conftest import make_account
-from validator import params as params_mod, record
+from validator import params as params_mod
+from validator import record
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
 from validator.render.record import render_record
 
 REGION = DEMO_PARAMS["region"]
-OPTION1_KEYS = ["region", "master_role_arn", "vpc_id", "subnet_names", "queue_public_ip", "queue_private_ip",
-                "key_pair_name"]
+OPTION1_KEYS = [
+    "region",
+    "master_role_arn",
+    "vpc_id",
+    "subnet_names",
+    "queue_public_ip",
+    "queue_private_ip",
+    "key_pair_name",
+]
 
 
 def values(rec: record.Record) -> dict:
@@ -48,8 +57,10 @@ def test_unassociated_elastic_ip_leaves_the_public_ip_missing_with_why(account):
     got = values(build(account))
     pub = got["queue_public_ip"]
     assert pub.value is None
-    assert pub.missing == (f"valohai-i-queue ({account.ids['instance']}) has no public IP: valohai-ip-queue "
-                           f"({assoc['PublicIp']}) is not associated (rule eip-associated)")
+    assert pub.missing == (
+        f"valohai-i-queue ({account.ids['instance']}) has no public IP: valohai-ip-queue "
+        f"({assoc['PublicIp']}) is not associated (rule eip-associated)"
+    )
     assert got["queue_private_ip"].missing is None
 
 
@@ -74,8 +85,9 @@ def test_missing_role_and_unreadable_vpc_are_named(account):
 def test_deleted_key_pair_is_missing(account):
     account.ec2.delete_key_pair(KeyName="valohai-queue-key")
     got = values(build(account))
-    assert got["key_pair_name"].missing == ("valohai-i-queue names key pair 'valohai-queue-key', which no longer "
-                                            "exists (rule queue-instance-key-pair)")
+    assert got["key_pair_name"].missing == (
+        "valohai-i-queue names key pair 'valohai-queue-key', which no longer exists (rule queue-instance-key-pair)"
+    )
 
 
 @pytest.mark.managed_policies
@@ -110,8 +122,22 @@ def test_vhv_record_json_and_markdown_from_a_snapshot(account, tmp_path, capsys)
     snap_file = tmp_path / "snap.json"
     assert main(["snapshot", "--params", str(params_file), "-o", str(snap_file)]) == 0
     out = tmp_path / "record.json"
-    assert main(["record", "--params", str(params_file), "--snapshot", str(snap_file), "--format", "json",
-                 "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "record",
+                "--params",
+                str(params_file),
+                "--snapshot",
+                str(snap_file),
+                "--format",
+                "json",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["complete"] is True and [v["key"] for v in doc["values"]] == OPTION1_KEYS
     assert doc["values"][2]["value"] == account.ids["vpc"]

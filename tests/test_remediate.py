@@ -1,24 +1,25 @@
 """The planner and apply, in-process on moto: each drift -> the expected steps, applied ->
 the rule passes, planned again -> nothing left (idempotent)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-
-from validator import engine, guide
-from validator import params as params_mod
-from validator.aws.session import Target
-from validator.fixers import planner
-from validator.fixers.apply import apply
-from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
-from validator.render import plan as show
-from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, build_iam, DEMO_PARAMS
 
 from tests.conftest import REGION, Account
 from tests.test_rules_iam import _delete_master_policy as no_master_policy
 from tests.test_rules_iam import _delete_master_role as no_master_role
+from validator import engine, guide
+from validator import params as params_mod
+from validator.aws.session import Target
+from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, DEMO_PARAMS, build_iam
+from validator.fixers import planner
+from validator.fixers.apply import apply
+from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
+from validator.render import plan as show
 
 WORKER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ValohaiWorkerRole"
 MASTER_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/ValohaiMasterPolicy"
@@ -51,8 +52,9 @@ def fix_and_replan(acct: Account, plan: Plan, tighten: bool = False) -> tuple[An
 
 
 def _master_version(acct: Account, doc: dict[str, Any]) -> None:
-    acct.iam.create_policy_version(PolicyArn=acct.ids["master_policy"], PolicyDocument=json.dumps(doc),
-                                   SetAsDefault=True)
+    acct.iam.create_policy_version(
+        PolicyArn=acct.ids["master_policy"], PolicyDocument=json.dumps(doc), SetAsDefault=True
+    )
 
 
 def drop_describe_images(acct: Account) -> None:
@@ -115,15 +117,21 @@ def igw_detached(acct: Account) -> None:
 
 
 def no_http_on_queue(acct: Account) -> None:
-    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    acct.ec2.revoke_security_group_ingress(
+        GroupId=acct.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
 
 
 def no_redis_from_workers(acct: Account) -> None:
-    rules = acct.ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])["SecurityGroupRules"]
-    ids = [r["SecurityGroupRuleId"] for r in rules if not r["IsEgress"]
-           and r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]]
+    rules = acct.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])[
+        "SecurityGroupRules"
+    ]
+    ids = [
+        r["SecurityGroupRuleId"]
+        for r in rules
+        if not r["IsEgress"] and r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]
+    ]
     acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], SecurityGroupRuleIds=ids)
 
 
@@ -146,31 +154,53 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
     "worker policy untagged": (no_worker_policy_tag, {"worker-policy-tag"}, ["iam.tag_policy"]),
     "master role untagged": (no_master_role_tag, {"master-role-tag"}, ["iam.tag_role"]),
     "master policy lacks an action": (drop_describe_images, {"master-policy-describe"}, ["iam.create_policy_version"]),
-    "PassRole on another role": (pass_role_on_another_role, {"master-policy-pass-worker-role",
-                                                             "master-policy-within-guide"},
-                                 ["iam.create_policy_version"]),
-    "no instance profile": (no_instance_profile, {"worker-role-instance-profile"},
-                            ["iam.create_instance_profile", "iam.add_role_to_instance_profile"]),
-    "empty instance profile": (empty_instance_profile, {"worker-role-instance-profile"},
-                               ["iam.add_role_to_instance_profile"]),
+    "PassRole on another role": (
+        pass_role_on_another_role,
+        {"master-policy-pass-worker-role", "master-policy-within-guide"},
+        ["iam.create_policy_version"],
+    ),
+    "no instance profile": (
+        no_instance_profile,
+        {"worker-role-instance-profile"},
+        ["iam.create_instance_profile", "iam.add_role_to_instance_profile"],
+    ),
+    "empty instance profile": (
+        empty_instance_profile,
+        {"worker-role-instance-profile"},
+        ["iam.add_role_to_instance_profile"],
+    ),
     "worker policy detached": (worker_policy_detached, {"worker-role-policy-attached"}, ["iam.attach_role_policy"]),
-    "no worker role": (no_worker_role, {"worker-role-exists"},
-                       ["iam.create_role", "iam.attach_role_policy", "iam.add_role_to_instance_profile"]),
+    "no worker role": (
+        no_worker_role,
+        {"worker-role-exists"},
+        ["iam.create_role", "iam.attach_role_policy", "iam.add_role_to_instance_profile"],
+    ),
     "no master role": (no_master_role, {"master-role-exists"}, ["iam.create_role", "iam.attach_role_policy"]),
-    "no master policy": (no_master_policy, {"master-policy-exists", "master-role-policy-attached"},
-                         ["iam.create_policy", "iam.attach_role_policy"]),
+    "no master policy": (
+        no_master_policy,
+        {"master-policy-exists", "master-role-policy-attached"},
+        ["iam.create_policy", "iam.attach_role_policy"],
+    ),
     "vpc untagged": (no_vpc_tag, {"vpc-tag"}, ["ec2.create_tags"]),
     "subnet untagged": (no_subnet_tag, {"subnets-tag"}, ["ec2.create_tags"]),
     "route table unnamed": (no_rt_name, {"rt-name"}, ["ec2.create_tags"]),
     "no default route": (no_default_route, {"rt-default-route"}, ["ec2.create_route"]),
-    "igw detached": (igw_detached, {"igw-attached", "rt-default-route"},
-                     ["ec2.attach_internet_gateway", "ec2.create_route"]),
+    "igw detached": (
+        igw_detached,
+        {"igw-attached", "rt-default-route"},
+        ["ec2.attach_internet_gateway", "ec2.create_route"],
+    ),
     "queue lacks HTTP": (no_http_on_queue, {"sg-queue-ingress-http"}, ["ec2.authorize_security_group_ingress"]),
-    "queue lacks Redis from workers": (no_redis_from_workers, {"sg-queue-ingress-redis-workers"},
-                                       ["ec2.authorize_security_group_ingress"]),
-    "no workers group": (no_sg_workers, {"sg-workers-exists"},
-                         ["ec2.create_security_group", "ec2.authorize_security_group_ingress",
-                          "ec2.authorize_security_group_ingress"]),
+    "queue lacks Redis from workers": (
+        no_redis_from_workers,
+        {"sg-queue-ingress-redis-workers"},
+        ["ec2.authorize_security_group_ingress"],
+    ),
+    "no workers group": (
+        no_sg_workers,
+        {"sg-workers-exists"},
+        ["ec2.create_security_group", "ec2.authorize_security_group_ingress", "ec2.authorize_security_group_ingress"],
+    ),
     "eip not associated": (eip_not_associated, {"eip-associated"}, ["ec2.associate_address"]),
 }
 
@@ -209,8 +239,12 @@ def test_the_wrong_role_on_the_pass_role_line_is_replaced_by_the_real_arn(accoun
     pass_role_on_another_role(account)
     _res, plan = plan_of(account)
     doc = json.loads(step(plan, "iam.create_policy_version").arguments["PolicyDocument"])
-    assert doc["Statement"][-1] == {"Sid": "4", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
-                                    "Resource": WORKER_ROLE_ARN}
+    assert doc["Statement"][-1] == {
+        "Sid": "4",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole", "iam:GetRole"],
+        "Resource": WORKER_ROLE_ARN,
+    }
     assert len(doc["Statement"]) == 4
 
 
@@ -253,27 +287,60 @@ def test_created_security_group_is_named_tagged_and_referenced_by_the_queue(acco
     _res, plan = plan_of(account)
     create, own, queue = plan.steps
     assert create.arguments["GroupName"] == "valohai-sg-workers" and create.arguments["VpcId"] == account.ids["vpc"]
-    assert create.arguments["TagSpecifications"][0]["Tags"] == [{"Key": "Name", "Value": "valohai-sg-workers"},
-                                                                {"Key": "valohai", "Value": "1"}]
+    assert create.arguments["TagSpecifications"][0]["Tags"] == [
+        {"Key": "Name", "Value": "valohai-sg-workers"},
+        {"Key": "valohai", "Value": "1"},
+    ]
     assert own.arguments["GroupId"] == f"$step:{create.id}:GroupId"
     assert queue.arguments["GroupId"] == account.ids["sg_queue"]
     assert queue.arguments["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"] == f"$step:{create.id}:GroupId"
 
 
-@pytest.mark.parametrize("drift, rule, call", [
-    (lambda a: a.ec2.authorize_security_group_ingress(GroupId=a.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]),
-     "sg-queue-ingress-only-guide", "ec2.revoke_security_group_ingress"),
-    (lambda a: a.iam.update_assume_role_policy(RoleName="ValohaiWorkerRole", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
-                                                 "Action": "sts:AssumeRole"}]})),
-     "worker-role-trust", "iam.update_assume_role_policy"),
-    (lambda a: a.iam.put_role_policy(RoleName="ValohaiMaster", PolicyName="extra", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})),
-     "master-role-no-inline", "iam.delete_role_policy"),
-    (lambda a: _master_version(a, guide.master_policy("*")), "master-policy-within-guide",
-     "iam.create_policy_version"),
-], ids=["ssh-open-to-the-world", "trust-anyone", "inline-policy", "passrole-star"])
+@pytest.mark.parametrize(
+    "drift, rule, call",
+    [
+        (
+            lambda a: a.ec2.authorize_security_group_ingress(
+                GroupId=a.ids["sg_queue"],
+                IpPermissions=[
+                    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+                ],
+            ),
+            "sg-queue-ingress-only-guide",
+            "ec2.revoke_security_group_ingress",
+        ),
+        (
+            lambda a: a.iam.update_assume_role_policy(
+                RoleName="ValohaiWorkerRole",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+                    }
+                ),
+            ),
+            "worker-role-trust",
+            "iam.update_assume_role_policy",
+        ),
+        (
+            lambda a: a.iam.put_role_policy(
+                RoleName="ValohaiMaster",
+                PolicyName="extra",
+                PolicyDocument=json.dumps(
+                    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+                ),
+            ),
+            "master-role-no-inline",
+            "iam.delete_role_policy",
+        ),
+        (
+            lambda a: _master_version(a, guide.master_policy("*")),
+            "master-policy-within-guide",
+            "iam.create_policy_version",
+        ),
+    ],
+    ids=["ssh-open-to-the-world", "trust-anyone", "inline-policy", "passrole-star"],
+)
 def test_wider_than_the_guide_needs_a_decision_and_only_tighten_applies_it(account, drift, rule, call):
     drift(account)
     before, plan = plan_of(account)
@@ -300,10 +367,21 @@ def test_missing_network_is_created_with_the_guide_names(moto_env, pack):
     build_iam(moto_env.client("iam", region_name=REGION), dict(DEMO_PARAMS))
     acct = Account(moto_env, {}, pack)
     _res, plan = plan_of(acct)
-    names = [s.arguments["TagSpecifications"][0]["Tags"][0]["Value"] for s in plan.steps
-             if "TagSpecifications" in s.arguments]
-    assert names == ["valohai-vpc", "valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3", "valohai-igw",
-                     "valohai-sg-workers", "valohai-sg-queue", "valohai-ip-queue"]
+    names = [
+        s.arguments["TagSpecifications"][0]["Tags"][0]["Value"]
+        for s in plan.steps
+        if "TagSpecifications" in s.arguments
+    ]
+    assert names == [
+        "valohai-vpc",
+        "valohai-subnet-1",
+        "valohai-subnet-2",
+        "valohai-subnet-3",
+        "valohai-igw",
+        "valohai-sg-workers",
+        "valohai-sg-queue",
+        "valohai-ip-queue",
+    ]
     assert [s.rule for s in plan.of(MANUAL)] == ["queue-instance-exists"]
     after, again = fix_and_replan(acct, plan)
     # everything but the queue instance, which the guide leaves to the user (and the rules about it)
@@ -335,8 +413,11 @@ def test_a_failed_step_stops_the_run_and_a_rerun_converges(account):
     no_instance_profile(account)
     no_http_on_queue(account)
     _res, plan = plan_of(account)
-    assert calls(plan) == ["iam.create_instance_profile", "iam.add_role_to_instance_profile",
-                           "ec2.authorize_security_group_ingress"]
+    assert calls(plan) == [
+        "iam.create_instance_profile",
+        "iam.add_role_to_instance_profile",
+        "ec2.authorize_security_group_ingress",
+    ]
     # someone else puts another role in the profile between plan and apply: step 2 fails for real
     account.iam.create_instance_profile(InstanceProfileName="ValohaiWorkerRole")
     report = apply(plan, Target(region=REGION))
@@ -383,8 +464,12 @@ def test_the_checksum_ties_the_plan_to_its_account_and_region(account):
 
 def test_a_security_group_step_says_the_address_it_opens(account):
     # an independent tester: the summary read "from {admin-cidr}" (the label's _ became - before it was expanded)
-    account.ec2.revoke_security_group_ingress(GroupId=account.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": DEMO_PARAMS["admin_cidr"]}]}])
+    account.ec2.revoke_security_group_ingress(
+        GroupId=account.ids["sg_queue"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": DEMO_PARAMS["admin_cidr"]}]}
+        ],
+    )
     no_redis_from_workers(account)
     _res, plan = plan_of(account)
     summaries = [s.summary for s in plan.steps if s.call == "ec2.authorize_security_group_ingress"]
@@ -398,10 +483,16 @@ def test_a_queue_without_its_group_gets_it_and_the_other_group_goes_only_with_ti
     before, plan = plan_of(account)
     assert before.failing() == {"queue-instance-sg", "queue-instance-sg-only"}
     add, detach = plan.steps
-    assert (add.rule, add.risk, add.arguments["Groups"]) == ("queue-instance-sg", FIX,
-                                                             [account.ids["sg_workers"], account.ids["sg_queue"]])
-    assert (detach.rule, detach.risk, detach.arguments["Groups"]) == ("queue-instance-sg-only", DECIDE,
-                                                                      [account.ids["sg_queue"]])
+    assert (add.rule, add.risk, add.arguments["Groups"]) == (
+        "queue-instance-sg",
+        FIX,
+        [account.ids["sg_workers"], account.ids["sg_queue"]],
+    )
+    assert (detach.rule, detach.risk, detach.arguments["Groups"]) == (
+        "queue-instance-sg-only",
+        DECIDE,
+        [account.ids["sg_queue"]],
+    )
     assert f"detach valohai-sg-workers ({account.ids['sg_workers']}) from valohai-i-queue" in detach.summary
     after, again = fix_and_replan(account, plan)  # without --tighten the other group stays, said as a decision
     assert after.failing() == {"queue-instance-sg-only"} and [s.risk for s in again.steps] == [DECIDE]

@@ -2,24 +2,33 @@
 `remediate` names the resource the guide's other resources point at (ec2.create_tags) and creates
 no second one; when several could be it, or it is named otherwise, or vhv could not look, a
 by-hand step and nothing created. In-process moto."""
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
-
-from validator.demo import DEMO_PARAMS, build_iam
-
 from tests.conftest import REGION, Account
-from tests.test_remediate import calls, fix_and_replan, plan_of, step as step_of
+from tests.test_remediate import calls, fix_and_replan, plan_of
+from tests.test_remediate import step as step_of
+from validator.demo import DEMO_PARAMS, build_iam
+from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
 
 NAMES = {"vpc": "valohai-vpc", "igw": "valohai-igw", "instance": "valohai-i-queue", "eip": "valohai-ip-queue"}
 RULES = {"vpc": "vpc-exists", "igw": "igw-exists", "instance": "queue-instance-exists", "eip": "eip-exists"}
-CREATES = ("create_vpc", "create_internet_gateway", "attach_internet_gateway", "allocate_address",
-           "associate_address", "run_instances", "create_subnet", "create_security_group", "create_route",
-           "replace_route")
+CREATES = (
+    "create_vpc",
+    "create_internet_gateway",
+    "attach_internet_gateway",
+    "allocate_address",
+    "associate_address",
+    "run_instances",
+    "create_subnet",
+    "create_security_group",
+    "create_route",
+    "replace_route",
+)
 
 
 def unname(acct: Account, kind: str, also: tuple[str, ...] = ()) -> str:
@@ -37,12 +46,20 @@ def state(acct: Account) -> dict[str, Any]:
 
     return {
         "vpcs": sorted((v["VpcId"], name(v)) for v in ec2.describe_vpcs()["Vpcs"]),
-        "igws": sorted((g["InternetGatewayId"], name(g), tuple(a["VpcId"] for a in g.get("Attachments", [])))
-                       for g in ec2.describe_internet_gateways()["InternetGateways"]),
-        "instances": sorted((i["InstanceId"], name(i)) for r in ec2.describe_instances()["Reservations"]
-                            for i in r["Instances"] if i["State"]["Name"] != "terminated"),
-        "eips": sorted((a["AllocationId"], a["PublicIp"], a.get("InstanceId"), name(a))
-                       for a in ec2.describe_addresses()["Addresses"]),
+        "igws": sorted(
+            (g["InternetGatewayId"], name(g), tuple(a["VpcId"] for a in g.get("Attachments", [])))
+            for g in ec2.describe_internet_gateways()["InternetGateways"]
+        ),
+        "instances": sorted(
+            (i["InstanceId"], name(i))
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ),
+        "eips": sorted(
+            (a["AllocationId"], a["PublicIp"], a.get("InstanceId"), name(a))
+            for a in ec2.describe_addresses()["Addresses"]
+        ),
         "route_tables": sorted((t["RouteTableId"], name(t)) for t in ec2.describe_route_tables()["RouteTables"]),
     }
 
@@ -51,8 +68,12 @@ def named(before: dict[str, Any], kind: str, rid: str) -> dict[str, Any]:
     """`before` with the resource `rid` named as the guide names `kind`."""
     key = {"vpc": "vpcs", "igw": "igws", "instance": "instances", "eip": "eips"}[kind]
     out = dict(before)
-    out[key] = sorted(tuple(NAMES[kind] if i == (3 if kind == "eip" else 1) else v for i, v in enumerate(row))
-                      if row[0] == rid else row for row in before[key])
+    out[key] = sorted(
+        tuple(NAMES[kind] if i == (3 if kind == "eip" else 1) else v for i, v in enumerate(row))
+        if row[0] == rid
+        else row
+        for row in before[key]
+    )
     return out
 
 
@@ -85,8 +106,14 @@ def test_why_vhv_believes_it_is_the_guides_is_said(account):
     unname(account, "vpc")
     _res, plan = plan_of(account)
     summary = plan.steps[0].summary
-    for held in ("valohai-subnet-1", "valohai-subnet-3", "valohai-sg-queue", "valohai-sg-workers", "valohai-i-queue",
-                 "10.0.0.0/16"):
+    for held in (
+        "valohai-subnet-1",
+        "valohai-subnet-3",
+        "valohai-sg-queue",
+        "valohai-sg-workers",
+        "valohai-i-queue",
+        "10.0.0.0/16",
+    ):
         assert held in summary, summary
     account.ec2.create_tags(Resources=[account.ids["vpc"]], Tags=[{"Key": "Name", "Value": "valohai-vpc"}])
     unname(account, "igw")
@@ -103,7 +130,9 @@ def test_why_vhv_believes_it_is_the_guides_is_said(account):
 def test_a_missing_guide_tag_is_added_with_the_name(account, kind):
     rid = unname(account, kind, also=("valohai",))
     _res, plan = plan_of(account)
-    tags = [s.arguments["Tags"] for s in plan.steps if s.call == "ec2.create_tags" and s.arguments["Resources"] == [rid]]
+    tags = [
+        s.arguments["Tags"] for s in plan.steps if s.call == "ec2.create_tags" and s.arguments["Resources"] == [rid]
+    ]
     assert {"Key": "Name", "Value": NAMES[kind]} in tags[0] and {"Key": "valohai", "Value": "1"} in tags[0]
     assert "tagging it valohai=1" in plan.steps[0].summary
     assert_creates_nothing(plan)
@@ -119,9 +148,14 @@ def _second_vpc_with_a_guide_group(acct: Account) -> list[str]:
 
 def _second_instance_in_the_queue_group(acct: Account) -> list[str]:
     inst = acct.ec2.describe_instances(InstanceIds=[acct.ids["instance"]])["Reservations"][0]["Instances"][0]
-    other = acct.ec2.run_instances(ImageId=inst["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
-                                   SubnetId=acct.ids["subnets"][1],
-                                   SecurityGroupIds=[acct.ids["sg_queue"]])["Instances"][0]["InstanceId"]
+    other = acct.ec2.run_instances(
+        ImageId=inst["ImageId"],
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=acct.ids["subnets"][1],
+        SecurityGroupIds=[acct.ids["sg_queue"]],
+    )["Instances"][0]["InstanceId"]
     return [acct.ids["instance"], other]
 
 
@@ -131,11 +165,15 @@ def _route_to_another_igw(acct: Account) -> list[str]:
     return [acct.ids["igw"], other]
 
 
-@pytest.mark.parametrize("kind, second", [
-    ("vpc", _second_vpc_with_a_guide_group),
-    ("instance", _second_instance_in_the_queue_group),
-    ("igw", _route_to_another_igw),
-], ids=["two-vpcs", "two-instances", "attached-igw-and-routed-igw"])
+@pytest.mark.parametrize(
+    "kind, second",
+    [
+        ("vpc", _second_vpc_with_a_guide_group),
+        ("instance", _second_instance_in_the_queue_group),
+        ("igw", _route_to_another_igw),
+    ],
+    ids=["two-vpcs", "two-instances", "attached-igw-and-routed-igw"],
+)
 def test_several_candidates_are_left_by_hand_and_nothing_is_created(account, kind, second):
     unname(account, kind)
     candidates = second(account)
@@ -147,11 +185,14 @@ def test_several_candidates_are_left_by_hand_and_nothing_is_created(account, kin
     for rid in candidates:
         assert rid in mine[0].summary
     assert_creates_nothing(plan)
-    assert not [s for s in plan.steps if s.call == "ec2.create_tags" and set(s.arguments["Resources"]) & set(candidates)]
+    assert not [
+        s for s in plan.steps if s.call == "ec2.create_tags" and set(s.arguments["Resources"]) & set(candidates)
+    ]
     # applying what there is to apply leaves the candidates as they were
     fix_and_replan(account, plan)
-    assert {k: v for k, v in state(account).items() if k != "route_tables"} == \
-        {k: v for k, v in before.items() if k != "route_tables"}
+    assert {k: v for k, v in state(account).items() if k != "route_tables"} == {
+        k: v for k, v in before.items() if k != "route_tables"
+    }
 
 
 def test_a_candidate_named_otherwise_is_not_renamed(account):
@@ -186,13 +227,15 @@ def test_the_unnamed_reads_are_remediates_only_and_made_only_when_something_is_m
 
 
 def _stray_group_in(acct: Account, vpc: str) -> str:
-    return acct.ec2.create_security_group(GroupName="valohai-sg-queue", Description="made before valohai-vpc",
-                                          VpcId=vpc)["GroupId"]
+    return acct.ec2.create_security_group(
+        GroupName="valohai-sg-queue", Description="made before valohai-vpc", VpcId=vpc
+    )["GroupId"]
 
 
 def _targets(plan: Plan, rid: str) -> list[Any]:
     """The steps that would change (or put something in) `rid`: any argument naming it, the by-hand ones aside."""
     import json
+
     return [s for s in plan.steps if s.risk != MANUAL and rid in json.dumps(s.arguments)]
 
 
@@ -251,11 +294,18 @@ def _prod_db_with_an_eip_named_valohai_ip_queue(session: Any) -> tuple[str, str]
     ec2 = session.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.0.0/20")["Subnet"]["SubnetId"]
-    prod = ec2.run_instances(ImageId=UBUNTU_2004_AMI, InstanceType="t3.large", MinCount=1, MaxCount=1,
-                             SubnetId=subnet, TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                                 {"Key": "Name", "Value": "prod-db"}]}])["Instances"][0]["InstanceId"]
-    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [
-        {"Key": "Name", "Value": "valohai-ip-queue"}]}])["AllocationId"]
+    prod = ec2.run_instances(
+        ImageId=UBUNTU_2004_AMI,
+        InstanceType="t3.large",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "prod-db"}]}],
+    )["Instances"][0]["InstanceId"]
+    eip = ec2.allocate_address(
+        Domain="vpc",
+        TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": "valohai-ip-queue"}]}],
+    )["AllocationId"]
     ec2.associate_address(AllocationId=eip, InstanceId=prod)
     return prod, eip
 
@@ -274,8 +324,9 @@ def test_two_eips_of_the_guide_name_are_left_by_hand(moto_env, pack, other_first
     # the other one lost its valohai tag too (or never had it): the tag rule fails whichever is judged
     acct.ec2.delete_tags(Resources=[acct.ids["eip"]], Tags=[{"Key": "valohai"}])
     eips = [acct.ids["eip"], other]
-    assert [a["AllocationId"] for a in acct.ec2.describe_addresses()["Addresses"]] == \
-        (eips[::-1] if other_first else eips)
+    assert [a["AllocationId"] for a in acct.ec2.describe_addresses()["Addresses"]] == (
+        eips[::-1] if other_first else eips
+    )
     before = state(acct)
     res, plan = plan_of(acct)
     assert "eip-exists" in res.failing()
@@ -295,24 +346,29 @@ def test_two_eips_of_the_guide_name_are_left_by_hand(moto_env, pack, other_first
 
 def test_one_eip_of_the_guide_name_with_drift_is_still_fixed(account):
     inst = account.ec2.describe_instances(InstanceIds=[account.ids["instance"]])["Reservations"][0]["Instances"][0]
-    other = account.ec2.run_instances(ImageId=inst["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1,
-                                      SubnetId=account.ids["subnets"][1])["Instances"][0]["InstanceId"]
+    other = account.ec2.run_instances(
+        ImageId=inst["ImageId"], InstanceType="t3.micro", MinCount=1, MaxCount=1, SubnetId=account.ids["subnets"][1]
+    )["Instances"][0]["InstanceId"]
     account.ec2.associate_address(AllocationId=account.ids["eip"], InstanceId=other, AllowReassociation=True)
     account.ec2.delete_tags(Resources=[account.ids["eip"]], Tags=[{"Key": "valohai"}])
     _res, plan = plan_of(account)
     got = sorted((s.call, s.risk) for s in plan.steps)
     assert got == [("ec2.associate_address", DECIDE), ("ec2.create_tags", FIX)], got
     move = step_of(plan, "ec2.associate_address")
-    assert move.arguments == {"AllocationId": account.ids["eip"], "InstanceId": account.ids["instance"],
-                              "AllowReassociation": True}
+    assert move.arguments == {
+        "AllocationId": account.ids["eip"],
+        "InstanceId": account.ids["instance"],
+        "AllowReassociation": True,
+    }
     after, again = fix_and_replan(account, plan, tighten=True)
     assert after.failing() == set() and again.steps == []
 
 
 def _second_named_igw(acct: Account) -> tuple[list[str], str]:
     """A second valohai-igw, unattached; the guide's lost its valohai tag."""
-    other = acct.ec2.create_internet_gateway(TagSpecifications=[{"ResourceType": "internet-gateway", "Tags": [
-        {"Key": "Name", "Value": "valohai-igw"}]}])["InternetGateway"]["InternetGatewayId"]
+    other = acct.ec2.create_internet_gateway(
+        TagSpecifications=[{"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "valohai-igw"}]}]
+    )["InternetGateway"]["InternetGatewayId"]
     acct.ec2.delete_tags(Resources=[acct.ids["igw"]], Tags=[{"Key": "valohai"}])
     return [acct.ids["igw"], other], "igw-exists"
 
@@ -320,10 +376,14 @@ def _second_named_igw(acct: Account) -> tuple[list[str], str]:
 def _second_named_queue(acct: Account) -> tuple[list[str], str]:
     """A second live valohai-i-queue, without valohai-sg-queue; the guide's lost its valohai tag."""
     inst = acct.ec2.describe_instances(InstanceIds=[acct.ids["instance"]])["Reservations"][0]["Instances"][0]
-    other = acct.ec2.run_instances(ImageId=inst["ImageId"], InstanceType="t3.medium", MinCount=1, MaxCount=1,
-                                   SubnetId=acct.ids["subnets"][1], TagSpecifications=[{
-                                       "ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "valohai-i-queue"}]}]
-                                   )["Instances"][0]["InstanceId"]
+    other = acct.ec2.run_instances(
+        ImageId=inst["ImageId"],
+        InstanceType="t3.medium",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=acct.ids["subnets"][1],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "valohai-i-queue"}]}],
+    )["Instances"][0]["InstanceId"]
     acct.ec2.delete_tags(Resources=[acct.ids["instance"]], Tags=[{"Key": "valohai"}])
     return [acct.ids["instance"], other], "queue-instance-exists"
 

@@ -6,6 +6,7 @@ checksum that is not the reviewed one, the safety limit without `--force`, no te
 and no `--yes`, an answer other than yes) each leave the account exactly as it was:
 "as it was" is read straight from moto (`Account.state`), not through vhv's readers.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,9 @@ import pytest
 import requests
 import yaml
 
-from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
-
 from tests.test_e2e import base_env, console_script, moto_server_process, one_line
 from tests.test_remediate import FIXABLE
+from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
 
 pytestmark = pytest.mark.e2e
 
@@ -60,23 +60,35 @@ class Account:
                 return [clean(v) for v in doc]
             return doc
 
-        roles = {r: {"role": iam.get_role(RoleName=r)["Role"],
-                     "attached": iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"],
-                     "inline": iam.list_role_policies(RoleName=r)["PolicyNames"]}
-                 for r in (x["RoleName"] for x in iam.list_roles()["Roles"])}
-        policies = {p["Arn"]: {"policy": iam.get_policy(PolicyArn=p["Arn"])["Policy"],
-                               "versions": iam.list_policy_versions(PolicyArn=p["Arn"])["Versions"]}
-                    for p in iam.list_policies(Scope="Local")["Policies"]}
-        return clean({
-            "roles": roles, "policies": policies,
-            "profiles": iam.list_instance_profiles()["InstanceProfiles"],
-            "vpcs": ec2.describe_vpcs()["Vpcs"], "subnets": ec2.describe_subnets()["Subnets"],
-            "igws": ec2.describe_internet_gateways()["InternetGateways"],
-            "route_tables": ec2.describe_route_tables()["RouteTables"],
-            "groups": ec2.describe_security_groups()["SecurityGroups"],
-            "addresses": ec2.describe_addresses()["Addresses"],
-            "instances": ec2.describe_instances()["Reservations"],
-        })
+        roles = {
+            r: {
+                "role": iam.get_role(RoleName=r)["Role"],
+                "attached": iam.list_attached_role_policies(RoleName=r)["AttachedPolicies"],
+                "inline": iam.list_role_policies(RoleName=r)["PolicyNames"],
+            }
+            for r in (x["RoleName"] for x in iam.list_roles()["Roles"])
+        }
+        policies = {
+            p["Arn"]: {
+                "policy": iam.get_policy(PolicyArn=p["Arn"])["Policy"],
+                "versions": iam.list_policy_versions(PolicyArn=p["Arn"])["Versions"],
+            }
+            for p in iam.list_policies(Scope="Local")["Policies"]
+        }
+        return clean(
+            {
+                "roles": roles,
+                "policies": policies,
+                "profiles": iam.list_instance_profiles()["InstanceProfiles"],
+                "vpcs": ec2.describe_vpcs()["Vpcs"],
+                "subnets": ec2.describe_subnets()["Subnets"],
+                "igws": ec2.describe_internet_gateways()["InternetGateways"],
+                "route_tables": ec2.describe_route_tables()["RouteTables"],
+                "groups": ec2.describe_security_groups()["SecurityGroups"],
+                "addresses": ec2.describe_addresses()["Addresses"],
+                "instances": ec2.describe_instances()["Reservations"],
+            }
+        )
 
 
 @pytest.fixture
@@ -93,21 +105,31 @@ def params(tmp_path) -> Path:
 
 
 def vhv(acct: Account, *argv: str, cwd: Path, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess:
-    proc = subprocess.run([console_script(), *argv], env=base_env(AWS_ENDPOINT_URL=acct.url), cwd=cwd,
-                          stdin=stdin, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [console_script(), *argv],
+        env=base_env(AWS_ENDPOINT_URL=acct.url),
+        cwd=cwd,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     return proc
 
 
 # ------------------------------------------------------------------ drifts
 
+
 def detach_worker_policy(a: Account) -> None:
     a.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["worker_policy"])
 
 
 def drop_http(a: Account) -> None:
-    a.ec2.revoke_security_group_ingress(GroupId=a.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    a.ec2.revoke_security_group_ingress(
+        GroupId=a.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
 
 
 def disassociate_eip(a: Account) -> None:
@@ -125,8 +147,10 @@ def untag_vpc(a: Account) -> None:
 
 
 def open_ssh_to_the_world(a: Account) -> None:
-    a.ec2.authorize_security_group_ingress(GroupId=a.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    a.ec2.authorize_security_group_ingress(
+        GroupId=a.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
 
 
 def several_drifts(a: Account) -> None:
@@ -160,6 +184,7 @@ def checksum_of(acct: Account, params: Path, cwd: Path) -> str:
 
 # ------------------------------------------------------------------ plan, fix, check, fix again
 
+
 def test_plan_changes_nothing_fix_converges_and_a_second_fix_plans_nothing(account, params, tmp_path):
     several_drifts(account)
     before = account.state()
@@ -173,7 +198,9 @@ def test_plan_changes_nothing_fix_converges_and_a_second_fix_plans_nothing(accou
     assert account.state() == before
 
     checksum = CHECKSUM.findall(plan.stdout)[0]
-    fix = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", "--plan-checksum", checksum, cwd=tmp_path)
+    fix = vhv(
+        account, "remediate", "--params", str(params), "--fix", "--yes", "--plan-checksum", checksum, cwd=tmp_path
+    )
     assert fix.returncode == 0, fix.stdout + fix.stderr
     assert "vhv remediate: applied 6 step(s), 0 failed, 0 not tried" in fix.stdout
     assert re.search(r"re-checked: \d+ pass, 0 fail, \d+ warn, 0 error", fix.stdout), fix.stdout
@@ -216,15 +243,23 @@ def test_json_plan_is_a_list_of_steps_with_their_calls_and_arguments(account, pa
     assert {s["risk"] for s in steps} == {"fix"}
     by_call = {s["call"]: s for s in steps}
     assert by_call["iam.attach_role_policy"]["arguments"] == {
-        "RoleName": "ValohaiWorkerRole", "PolicyArn": account.ids["worker_policy"]}
+        "RoleName": "ValohaiWorkerRole",
+        "PolicyArn": account.ids["worker_policy"],
+    }
     assert by_call["iam.attach_role_policy"]["resource"] == "ValohaiWorkerRole"
-    assert by_call["ec2.associate_address"]["arguments"] == {"AllocationId": account.ids["eip"],
-                                                            "InstanceId": account.ids["instance"]}
-    assert by_call["ec2.create_tags"]["arguments"] == {"Resources": [account.ids["vpc"]],
-                                                      "Tags": [{"Key": "valohai", "Value": "1"}]}
+    assert by_call["ec2.associate_address"]["arguments"] == {
+        "AllocationId": account.ids["eip"],
+        "InstanceId": account.ids["instance"],
+    }
+    assert by_call["ec2.create_tags"]["arguments"] == {
+        "Resources": [account.ids["vpc"]],
+        "Tags": [{"Key": "valohai", "Value": "1"}],
+    }
     http = by_call["ec2.authorize_security_group_ingress"]["arguments"]
     assert http["GroupId"] == account.ids["sg_queue"]
-    assert http["IpPermissions"][0]["FromPort"] == 80 and http["IpPermissions"][0]["IpRanges"][0]["CidrIp"] == "0.0.0.0/0"
+    assert (
+        http["IpPermissions"][0]["FromPort"] == 80 and http["IpPermissions"][0]["IpRanges"][0]["CidrIp"] == "0.0.0.0/0"
+    )
 
 
 def test_cli_format_is_the_same_plan_as_aws_commands(account, params, tmp_path):
@@ -236,12 +271,31 @@ def test_cli_format_is_the_same_plan_as_aws_commands(account, params, tmp_path):
     assert script.startswith("#!/bin/sh\n# vhv remediate plan ") and "\nset -e\n" in script
     commands = [line for line in script.splitlines() if line.startswith("aws ")]
     assert [" ".join(c.split()[1:3]) for c in commands] == [
-        "iam attach-role-policy", "iam create-instance-profile", "iam add-role-to-instance-profile",
-        "ec2 create-tags", "ec2 authorize-security-group-ingress", "ec2 associate-address"]
-    assert shlex.split(commands[0]) == ["aws", "iam", "attach-role-policy", "--role-name", "ValohaiWorkerRole",
-                                        "--policy-arn", account.ids["worker_policy"]]
-    assert shlex.split(commands[-1]) == ["aws", "ec2", "associate-address", "--allocation-id", account.ids["eip"],
-                                         "--instance-id", account.ids["instance"]]
+        "iam attach-role-policy",
+        "iam create-instance-profile",
+        "iam add-role-to-instance-profile",
+        "ec2 create-tags",
+        "ec2 authorize-security-group-ingress",
+        "ec2 associate-address",
+    ]
+    assert shlex.split(commands[0]) == [
+        "aws",
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        "ValohaiWorkerRole",
+        "--policy-arn",
+        account.ids["worker_policy"],
+    ]
+    assert shlex.split(commands[-1]) == [
+        "aws",
+        "ec2",
+        "associate-address",
+        "--allocation-id",
+        account.ids["eip"],
+        "--instance-id",
+        account.ids["instance"],
+    ]
     assert json.loads(shlex.split(commands[4])[-1])[0]["FromPort"] == 80
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0  # a script sh can read
     assert account.state() == before
@@ -252,8 +306,9 @@ def test_a_checksum_that_is_not_the_reviewed_plan_changes_nothing(account, param
     reviewed = checksum_of(account, params, tmp_path)
     detach_worker_policy(account)  # the account changes after the review
     before = account.state()
-    proc = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", "--plan-checksum", reviewed,
-               cwd=tmp_path)
+    proc = vhv(
+        account, "remediate", "--params", str(params), "--fix", "--yes", "--plan-checksum", reviewed, cwd=tmp_path
+    )
     assert proc.returncode == 2
     line = one_line(proc.stderr)
     assert f"is not the reviewed one ({reviewed})" in line and "Nothing was changed" in line
@@ -261,6 +316,7 @@ def test_a_checksum_that_is_not_the_reviewed_plan_changes_nothing(account, param
 
 
 # ------------------------------------------------------------------ gates: --tighten, --force, the prompt
+
 
 def test_wider_than_the_guide_needs_a_decision_and_tighten_takes_it(account, params, tmp_path):
     open_ssh_to_the_world(account)
@@ -275,7 +331,8 @@ def test_wider_than_the_guide_needs_a_decision_and_tighten_takes_it(account, par
     call = lines[lines.index(decide[0]) + 1].split()  # the exact call that would take it away
     assert call[:2] == ["ec2.revoke_security_group_ingress", f"GroupId={account.ids['sg_queue']}"]
     assert json.loads(call[2].split("=", 1)[1]) == [
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    ]
     assert "`--fix` applies them only with `--tighten`" in plan.stdout
 
     fix = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", cwd=tmp_path)
@@ -285,7 +342,8 @@ def test_wider_than_the_guide_needs_a_decision_and_tighten_takes_it(account, par
     check = vhv(account, "check", "--params", str(params), "--format", "json", cwd=tmp_path)
     assert check.returncode == 1
     assert {f["rule_id"] for f in json.loads(check.stdout)["findings"] if f["status"] == "fail"} == {
-        "sg-queue-ingress-only-guide"}
+        "sg-queue-ingress-only-guide"
+    }
 
     tight = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", "--tighten", cwd=tmp_path)
     assert tight.returncode == 0, tight.stdout + tight.stderr
@@ -357,8 +415,13 @@ def test_an_answer_other_than_yes_changes_nothing(account, params, tmp_path):
 # ------------------------------------------------------------------ waivers
 
 JUSTIFICATION = "HTTP reaches the queue through the load balancer (SEC-142)"
-WAIVER = {"rule": "sg-queue-ingress-http", "resource": "valohai-sg-queue", "justification": JUSTIFICATION,
-          "expires": "2099-01-31", "owner": "platform-team"}
+WAIVER = {
+    "rule": "sg-queue-ingress-http",
+    "resource": "valohai-sg-queue",
+    "justification": JUSTIFICATION,
+    "expires": "2099-01-31",
+    "owner": "platform-team",
+}
 
 
 @pytest.mark.parametrize("where", ["file", "params"])
@@ -377,12 +440,14 @@ def test_a_waived_failure_is_not_planned_and_the_plan_says_why(account, params, 
     steps = plan_json(account, params, tmp_path, *more)
     assert [(s["rule"], s["call"], s["risk"]) for s in steps] == [
         ("worker-role-policy-attached", "iam.attach_role_policy", "fix"),
-        ("sg-queue-ingress-http", "", "waived")]
+        ("sg-queue-ingress-http", "", "waived"),
+    ]
     waived = steps[1]
     assert waived["resource"] == "valohai-sg-queue"
     assert waived["summary"] == f"not planned: waived until 2099-01-31 by platform-team: {JUSTIFICATION}"
-    assert waived["arguments"] == {"waived": {"justification": JUSTIFICATION, "expires": "2099-01-31",
-                                              "owner": "platform-team"}}
+    assert waived["arguments"] == {
+        "waived": {"justification": JUSTIFICATION, "expires": "2099-01-31", "owner": "platform-team"}
+    }
 
     text = vhv(account, "remediate", "--params", str(params), *more, cwd=tmp_path).stdout
     assert "1 to fix, 0 needing a decision (--tighten), 0 to do by hand, 1 skipped as waived" in text
@@ -399,7 +464,6 @@ def test_a_waived_failure_is_not_planned_and_the_plan_says_why(account, params, 
 def test_a_bad_waiver_file_stops_before_anything_is_read(account, params, tmp_path):
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(yaml.safe_dump({"waivers": [{**WAIVER, "rule": "no-such-rule"}]}))
-    proc = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", "--waivers", str(waivers),
-               cwd=tmp_path)
+    proc = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", "--waivers", str(waivers), cwd=tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "unknown rule id 'no-such-rule'" in one_line(proc.stderr)

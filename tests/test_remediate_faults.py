@@ -3,6 +3,7 @@ authorization, and the endpoint gone between two steps. The report says what was
 what failed and why, and what was not tried; exit 2; only the applied steps changed the
 account; a re-run (with the permission, with the endpoint back) converges.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,13 +17,12 @@ import pytest
 import requests
 import yaml
 
+from tests.conftest import threaded_moto
+from tests.test_e2e import base_env, moto_server_process, vhv
+from tests.test_faults import FaultProxy, _Handler
 from validator import remediate
 from validator.cli import main
 from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
-
-from tests.test_e2e import base_env, moto_server_process, vhv
-from tests.conftest import threaded_moto
-from tests.test_faults import FaultProxy, _Handler
 
 REGION = DEMO_PARAMS["region"]
 DENIED = "ec2:AuthorizeSecurityGroupIngress"
@@ -32,20 +32,26 @@ def drift(iam: Any, ec2: Any, ids: dict[str, Any]) -> None:
     """Three fixable drifts, planned in this order: the worker role lost its policy (IAM), the
     queue lost HTTP (a security-group rule), the Elastic IP was disassociated."""
     iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=ids["worker_policy"])
-    ec2.revoke_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_ingress(
+        GroupId=ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
     assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
     ec2.disassociate_address(AssociationId=assoc)
 
 
 def what_changed(iam: Any, ec2: Any, ids: dict[str, Any]) -> dict[str, bool]:
     """Which of the three drifts is fixed, read straight from moto."""
-    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="ValohaiWorkerRole")["AttachedPolicies"]]
+    attached = [
+        p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="ValohaiWorkerRole")["AttachedPolicies"]
+    ]
     group = ec2.describe_security_groups(GroupIds=[ids["sg_queue"]])["SecurityGroups"][0]
     address = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]
-    return {"policy attached": ids["worker_policy"] in attached,
-            "http allowed": any(p.get("FromPort") == 80 for p in group["IpPermissions"]),
-            "eip associated": address.get("InstanceId") == ids["instance"]}
+    return {
+        "policy attached": ids["worker_policy"] in attached,
+        "http allowed": any(p.get("FromPort") == 80 for p in group["IpPermissions"]),
+        "eip associated": address.get("InstanceId") == ids["instance"],
+    }
 
 
 def report_lines(out: str) -> list[str]:
@@ -54,6 +60,7 @@ def report_lines(out: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ a denied write
+
 
 @pytest.fixture(scope="module")
 def auth_server():
@@ -68,8 +75,10 @@ def auth_server():
         printed = json.loads(vhv("permissions", "--fix", "--format", "json", env=base_env(), cwd=Path.cwd()).stdout)
         policy = printed["policy"]
         assert DENIED in printed["actions"]
-        less = {**policy, "Statement": [{**s, "Action": [a for a in s["Action"] if a != DENIED]}
-                                        for s in policy["Statement"]]}
+        less = {
+            **policy,
+            "Statement": [{**s, "Action": [a for a in s["Action"] if a != DENIED]} for s in policy["Statement"]],
+        }
         keys = {}
         for user, doc in {"vhv-fixer": policy, "vhv-fixer-no-sg": less}.items():
             iam.create_user(UserName=user)
@@ -85,22 +94,30 @@ def test_a_denied_write_is_reported_stops_the_run_and_a_rerun_with_the_permissio
     params.write_text(yaml.safe_dump(DEMO_PARAMS))
 
     def env(user: str) -> dict[str, str]:
-        return base_env(AWS_ENDPOINT_URL=base, AWS_ACCESS_KEY_ID=keys[user]["AccessKeyId"],
-                        AWS_SECRET_ACCESS_KEY=keys[user]["SecretAccessKey"])
+        return base_env(
+            AWS_ENDPOINT_URL=base,
+            AWS_ACCESS_KEY_ID=keys[user]["AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY=keys[user]["SecretAccessKey"],
+        )
 
-    reader = boto3.Session(region_name=REGION, aws_access_key_id=keys["vhv-fixer"]["AccessKeyId"],
-                           aws_secret_access_key=keys["vhv-fixer"]["SecretAccessKey"])
+    reader = boto3.Session(
+        region_name=REGION,
+        aws_access_key_id=keys["vhv-fixer"]["AccessKeyId"],
+        aws_secret_access_key=keys["vhv-fixer"]["SecretAccessKey"],
+    )
     iam, ec2 = reader.client("iam", endpoint_url=base), reader.client("ec2", endpoint_url=base)
     assert what_changed(iam, ec2, ids) == {"policy attached": False, "http allowed": False, "eip associated": False}
 
-    proc = vhv("remediate", "--params", str(params), "--fix", "--yes", env=env("vhv-fixer-no-sg"), cwd=tmp_path,
-               script=True)
+    proc = vhv(
+        "remediate", "--params", str(params), "--fix", "--yes", env=env("vhv-fixer-no-sg"), cwd=tmp_path, script=True
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = report_lines(proc.stdout)
     assert lines[0] == "vhv remediate: applied 1 step(s), 1 failed, 1 not tried"
     assert lines[1] == "applied       1. iam.attach_role_policy (ValohaiWorkerRole)"
-    assert lines[2].startswith("FAILED        2. ec2.authorize_security_group_ingress (valohai-sg-queue): "
-                               f"{DENIED} was denied (")
+    assert lines[2].startswith(
+        f"FAILED        2. ec2.authorize_security_group_ingress (valohai-sg-queue): {DENIED} was denied ("
+    )
     assert f"add it to the policy of arn:aws:iam::{ACCOUNT}:user/vhv-fixer-no-sg" in lines[2]
     assert lines[3] == "not tried     3. ec2.associate_address (valohai-ip-queue)"
     assert "Run `vhv remediate --fix` again once the cause is fixed" in proc.stdout
@@ -116,6 +133,7 @@ def test_a_denied_write_is_reported_stops_the_run_and_a_rerun_with_the_permissio
 
 
 # ------------------------------------------------------------------ the endpoint gone between two steps
+
 
 class _Gone(_Handler):
     def _handle(self) -> None:
@@ -150,7 +168,8 @@ def moto_url():
 
 
 def test_the_endpoint_gone_between_two_steps_is_reported_and_a_rerun_converges(
-        moto_url, no_backoff_sleep, monkeypatch, tmp_path, capsys):
+    moto_url, no_backoff_sleep, monkeypatch, tmp_path, capsys
+):
     session = boto3.Session(region_name=REGION)
     ids = build_golden(session, endpoint_url=moto_url)
     iam, ec2 = session.client("iam", endpoint_url=moto_url), session.client("ec2", endpoint_url=moto_url)
@@ -175,8 +194,10 @@ def test_the_endpoint_gone_between_two_steps_is_reported_and_a_rerun_converges(
     lines = report_lines(out)
     assert lines[0] == "vhv remediate: applied 1 step(s), 1 failed, 1 not tried"
     assert lines[1] == "applied       1. iam.attach_role_policy (ValohaiWorkerRole)"
-    assert lines[2] == (f"FAILED        2. ec2.authorize_security_group_ingress (valohai-sg-queue): cannot reach the "
-                        f"AWS endpoint {endpoint.url}/: check the network, --region and --endpoint-url")
+    assert lines[2] == (
+        f"FAILED        2. ec2.authorize_security_group_ingress (valohai-sg-queue): cannot reach the "
+        f"AWS endpoint {endpoint.url}/: check the network, --region and --endpoint-url"
+    )
     assert lines[3] == "not tried     3. ec2.associate_address (valohai-ip-queue)"
     assert f"vhv remediate: could not re-check the account: cannot reach the AWS endpoint {endpoint.url}" in out
     assert err == ""

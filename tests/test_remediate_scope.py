@@ -6,6 +6,7 @@ account, plus look-alikes of its resources (the same names) in another VPC and a
 drifted the same way. After `--fix --yes --tighten` the guide's are fixed and every look-alike
 reads back exactly as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import REGION, Account
 from validator import params as params_mod
 from validator.cli import main
 from validator.demo import ACCOUNT, DEMO_PARAMS
 from validator.fixers import planner
 from validator.fixers.plan import MANUAL
-
-from tests.conftest import REGION, Account
 
 OTHER_REGION = "us-east-1"
 WORLD_SSH = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
@@ -40,10 +40,18 @@ def lookalikes(ec2: Any, cidr: str, vpc_name: str, igw: bool = False) -> dict[st
     a detached gateway (in the guide's region a second valohai-igw would make the name ambiguous)."""
     vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=spec("vpc", vpc_name))["Vpc"]["VpcId"]
     zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr.replace("0.0/16", "9.0/24"), AvailabilityZone=zone,
-                               TagSpecifications=spec("subnet", "valohai-subnet-9"))["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName="valohai-sg-queue", Description="look-alike", VpcId=vpc,
-                                   TagSpecifications=spec("security-group", "valohai-sg-queue"))["GroupId"]
+    subnet = ec2.create_subnet(
+        VpcId=vpc,
+        CidrBlock=cidr.replace("0.0/16", "9.0/24"),
+        AvailabilityZone=zone,
+        TagSpecifications=spec("subnet", "valohai-subnet-9"),
+    )["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(
+        GroupName="valohai-sg-queue",
+        Description="look-alike",
+        VpcId=vpc,
+        TagSpecifications=spec("security-group", "valohai-sg-queue"),
+    )["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[WORLD_SSH])
     rt = ec2.create_route_table(VpcId=vpc, TagSpecifications=spec("route-table", "valohai-rt"))["RouteTable"]
     ids = {"vpc": vpc, "subnet": subnet, "sg": sg, "rt": rt["RouteTableId"]}
@@ -55,6 +63,7 @@ def lookalikes(ec2: Any, cidr: str, vpc_name: str, igw: bool = False) -> dict[st
 
 def state(ec2: Any, ids: dict[str, str]) -> dict[str, Any]:
     """How the look-alikes read, straight from EC2 (not through vhv's readers)."""
+
     def clean(doc: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in doc.items() if k != "ResponseMetadata"}
 
@@ -78,13 +87,14 @@ def guide_drifts(acct: Account) -> None:
     """The guide's own resources drifted: SSH to the queue open to the world, HTTP gone,
     valohai-subnet-2 untagged."""
     acct.ec2.authorize_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=[WORLD_SSH])
-    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    acct.ec2.revoke_security_group_ingress(
+        GroupId=acct.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
     acct.ec2.delete_tags(Resources=[acct.ids["subnets"][1]], Tags=[{"Key": "valohai"}])
 
 
-def test_lookalikes_in_another_vpc_and_region_are_left_alone_while_the_guides_are_fixed(
-        account, tmp_path, capsys):
+def test_lookalikes_in_another_vpc_and_region_are_left_alone_while_the_guides_are_fixed(account, tmp_path, capsys):
     guide_drifts(account)
     here = lookalikes(account.ec2, "10.9.0.0/16", "not-valohai")
     there_ec2 = account.session.client("ec2", region_name=OTHER_REGION)
@@ -114,18 +124,26 @@ def test_lookalikes_in_another_vpc_and_region_are_left_alone_while_the_guides_ar
     # the guide's resources are fixed; what is left is the look-alike subnet, which vhv only reports
     assert res.failing() == {"subnets-in-vpc", "subnets-tag"}
     assert {f.resource_id for f in res.findings if f.status == "fail"} == {here["subnet"]}
-    assert [(f.rule_id, f.resource_id) for f in res.findings if f.status == "warn" and "namesake" in f.rule_id] \
-        == [("sg-queue-no-namesake", here["sg"])]
+    assert [(f.rule_id, f.resource_id) for f in res.findings if f.status == "warn" and "namesake" in f.rule_id] == [
+        ("sg-queue-no-namesake", here["sg"])
+    ]
 
 
 def test_a_group_named_as_the_guides_but_outside_valohai_vpc_is_never_changed(account, tmp_path, capsys):
     """The only valohai-sg-workers is in another VPC: the rules judge it (and fail it), the plan
     refers to it nowhere and changes nothing on it."""
     acct = account
-    rules = acct.ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])["SecurityGroupRules"]
-    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], SecurityGroupRuleIds=[
-        r["SecurityGroupRuleId"] for r in rules if r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]])
+    rules = acct.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [acct.ids["sg_queue"]]}])[
+        "SecurityGroupRules"
+    ]
+    acct.ec2.revoke_security_group_ingress(
+        GroupId=acct.ids["sg_queue"],
+        SecurityGroupRuleIds=[
+            r["SecurityGroupRuleId"]
+            for r in rules
+            if r.get("ReferencedGroupInfo", {}).get("GroupId") == acct.ids["sg_workers"]
+        ],
+    )
     acct.ec2.delete_security_group(GroupId=acct.ids["sg_workers"])
     other = acct.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     stray = acct.ec2.create_security_group(GroupName="valohai-sg-workers", Description="stray", VpcId=other)["GroupId"]
@@ -166,6 +184,8 @@ def test_fix_in_another_region_than_the_params_is_refused_with_one_line(account,
     code = main(["remediate", "--params", write_params(tmp_path), "--region", OTHER_REGION, "--fix", "--yes"])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert err == (f"vhv: --fix changes only the params' region ({REGION}), not --region {OTHER_REGION}: set region "
-                   "in the params to fix another region. Nothing was changed\n")
+    assert err == (
+        f"vhv: --fix changes only the params' region ({REGION}), not --region {OTHER_REGION}: set region "
+        "in the params to fix another region. Nothing was changed\n"
+    )
     assert account.check().failing() == {"worker-role-policy-attached"}

@@ -7,6 +7,7 @@
 - HTML: self-contained; opened in headless Chromium when it is installed (skipped, with
   the reason, on a machine without it, e.g. CI with only Python).
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,20 +26,27 @@ import yaml
 from junitparser import Error, Failure, JUnitXml, Skipped
 from moto import mock_aws
 
-from validator import engine, params as params_mod
+from validator import engine
+from validator import findings as findings_mod
+from validator import params as params_mod
 from validator.aws.account import read
 from validator.aws.session import Target
 from validator.cli import main
 from validator.demo import DEMO_PARAMS, apply_demo_drifts, build_golden
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.render import EXTENSIONS, FORMATS, renderer
 from validator.render import schema as report_schema
 
 REGION = DEMO_PARAMS["region"]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 # the demo's five drifts, by the rule each one breaks
-DRIFTED = {"master-policy-within-guide", "worker-role-instance-profile", "sg-queue-ingress-only-guide",
-           "master-role-no-ec2-full-access", "eip-associated"}
+DRIFTED = {
+    "master-policy-within-guide",
+    "worker-role-instance-profile",
+    "sg-queue-ingress-only-guide",
+    "master-role-no-ec2-full-access",
+    "eip-associated",
+}
 UNDECIDED = "queue-instance-disk"  # the volume read is made to fail: this rule is `error`
 
 
@@ -63,7 +71,7 @@ def drifted(pack, tmp_path_factory):
 
 
 def summary_of(findings) -> dict[str, int]:
-    return engine.summary(findings)
+    return findings_mod.summary(findings)
 
 
 def test_the_account_under_test_has_every_status(drifted):
@@ -74,6 +82,7 @@ def test_the_account_under_test_has_every_status(drifted):
 
 
 # ------------------------------------------------------------------ json
+
 
 def test_json_report_is_valid_against_the_shipped_schema(drifted):
     findings, meta = drifted
@@ -97,12 +106,35 @@ def test_json_schema_rejects_what_breaks_the_contract(drifted):
     assert any(e.startswith("summary/fail") for e in errs), errs
 
 
-ODD_VALUES = (None, "", " ", "x", "pass", "Fail", "AWS::EC2::VPC", "a-b", "123456789012", "2099-01-31", "31.01.2099",
-              0, -1, 1, 1.0, 1.5, True, False, [], ["x"], {}, {"status": "fail"})
+ODD_VALUES = (
+    None,
+    "",
+    " ",
+    "x",
+    "pass",
+    "Fail",
+    "AWS::EC2::VPC",
+    "a-b",
+    "123456789012",
+    "2099-01-31",
+    "31.01.2099",
+    0,
+    -1,
+    1,
+    1.0,
+    1.5,
+    True,
+    False,
+    [],
+    ["x"],
+    {},
+    {"status": "fail"},
+)
 
 
 def _mutants(doc: dict):
     """`doc` with one value replaced (by each of ODD_VALUES), removed, or one key added, anywhere."""
+
     def walk(node, path):
         if isinstance(node, dict):
             yield path + ["x-extra"], "add"
@@ -117,7 +149,7 @@ def _mutants(doc: dict):
             yield path, "set"
 
     for path, how in walk(doc, []):
-        for value in (ODD_VALUES if how != "del" else (None,)):
+        for value in ODD_VALUES if how != "del" else (None,):
             out = copy.deepcopy(doc)
             parent = out
             for p in path[:-1]:
@@ -134,10 +166,26 @@ def test_the_quick_schema_check_says_valid_exactly_when_jsonschema_does():
     # 27 MB); a document it calls valid must be one jsonschema finds no error in, anywhere
     located = json.loads(renderer("json")([lint_finding()], {}))["findings"][0]
     plain = {k: v for k, v in located.items() if k not in ("file", "line", "column", "pointer")}
-    waived = {**plain, "status": "skip", "waived": {"status": "fail", "justification": "j", "expires": "2099-01-31",
-                                                     "owner": None, "source": "w.yaml", "line": 3}}
-    doc = {"tool": "vhv", "version": "0.1.0", "account_id": "123456789012", "region": "eu-west-1",
-           "summary": {"pass": 0, "fail": 1, "warn": 0, "error": 0, "skip": 1}, "findings": [plain, located, waived]}
+    waived = {
+        **plain,
+        "status": "skip",
+        "waived": {
+            "status": "fail",
+            "justification": "j",
+            "expires": "2099-01-31",
+            "owner": None,
+            "source": "w.yaml",
+            "line": 3,
+        },
+    }
+    doc = {
+        "tool": "vhv",
+        "version": "0.1.0",
+        "account_id": "123456789012",
+        "region": "eu-west-1",
+        "summary": {"pass": 0, "fail": 1, "warn": 0, "error": 0, "skip": 1},
+        "findings": [plain, located, waived],
+    }
     quick = report_schema._quick("report")
     slow = jsonschema.Draft202012Validator(report_schema.load())
     assert quick is not None and quick(doc) and slow.is_valid(doc)
@@ -146,7 +194,10 @@ def test_the_quick_schema_check_says_valid_exactly_when_jsonschema_does():
         valid = slow.is_valid(mutant)
         # the quick check is stricter only where JSON Schema calls 1.0 an integer; either way a
         # "no" goes to jsonschema, which answers (and words the message)
-        assert quick(mutant) == valid or (valid and "1.0" in json.dumps(mutant)), (mutant, list(slow.iter_errors(mutant))[:1])
+        assert quick(mutant) == valid or (valid and "1.0" in json.dumps(mutant)), (
+            mutant,
+            list(slow.iter_errors(mutant))[:1],
+        )
         assert report_schema.errors(mutant) == [] if valid else report_schema.errors(mutant)
         seen[valid] += 1
     assert seen[True] > 50 and seen[False] > 500, seen  # both sides were exercised
@@ -169,9 +220,12 @@ def test_vhv_schema_prints_the_shipped_schema(capsys):
 
 # ------------------------------------------------------------------ sarif
 
+
 def sarif_of(findings, meta) -> dict:
     doc = json.loads(renderer("sarif")(findings, meta))
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(doc)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(doc)
+    ]
     assert errors == [], errors[:5]
     return doc
 
@@ -218,11 +272,16 @@ def test_sarif_check_results_point_at_the_aws_resource(drifted):
     res = next(r for r in run["results"] if r["ruleId"] == sg.rule_id)
     loc = res["locations"][0]
     assert sg.resource_id.startswith("sg-")
-    assert loc["physicalLocation"]["artifactLocation"]["uri"] == f"aws://{REGION}/AWS::EC2::SecurityGroup/{sg.resource_id}"
+    assert (
+        loc["physicalLocation"]["artifactLocation"]["uri"] == f"aws://{REGION}/AWS::EC2::SecurityGroup/{sg.resource_id}"
+    )
     assert loc["logicalLocations"][0]["name"] == "valohai-sg-queue"
     assert res["level"] == "error" and res["kind"] == "fail"
     role = next(r for r in run["results"] if r["ruleId"] == "master-role-no-ec2-full-access")
-    assert role["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "aws://global/AWS::IAM::Role/ValohaiMaster"
+    assert (
+        role["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "aws://global/AWS::IAM::Role/ValohaiMaster"
+    )
     assert role["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].endswith(":role/ValohaiMaster")
 
 
@@ -239,8 +298,13 @@ def test_sarif_undecided_rule_is_an_open_result_and_a_notification(drifted):
 def test_sarif_params_results_point_at_the_params_file_line(tmp_path, pack):
     params_file = tmp_path / "params.yaml"
     params_file.write_text("# recorded values\nregion: eu-west-1\nvpc_cidr: 10.0.0.0/33\n")
-    bad = next(f for f in engine.evaluate(pack, params_mod.from_dict(
-        {**DEMO_PARAMS, "vpc_cidr": "10.0.0.0/33"}, source=str(params_file)), None) if f.status == "fail")
+    bad = next(
+        f
+        for f in engine.evaluate(
+            pack, params_mod.from_dict({**DEMO_PARAMS, "vpc_cidr": "10.0.0.0/33"}, source=str(params_file)), None
+        )
+        if f.status == "fail"
+    )
     assert bad.resource_type == "Params" and bad.resource_id == "vpc_cidr"
     run = sarif_of([bad], {"params_file": str(params_file)})["runs"][0]
     phys = run["results"][0]["locations"][0]["physicalLocation"]
@@ -249,22 +313,38 @@ def test_sarif_params_results_point_at_the_params_file_line(tmp_path, pack):
 
 
 def lint_finding() -> Finding:
-    return Finding(rule_id="policy-passrole-star", title="iam:PassRole is not allowed on *", severity="high",
-                   status="fail", resource_type="AWS::IAM::Policy", resource_id=None, resource_name="master.json",
-                   message="Statement 0 allows iam:PassRole on *", expected="a role ARN", actual="*",
-                   fixable=False, fix="Name the role in Resource.", file="policies/master.json", line=4, column=19,
-                   pointer="/Statement/0/Resource")
+    return Finding(
+        rule_id="policy-passrole-star",
+        title="iam:PassRole is not allowed on *",
+        severity="high",
+        status="fail",
+        resource_type="AWS::IAM::Policy",
+        resource_id=None,
+        resource_name="master.json",
+        message="Statement 0 allows iam:PassRole on *",
+        expected="a role ARN",
+        actual="*",
+        fixable=False,
+        fix="Name the role in Resource.",
+        file="policies/master.json",
+        line=4,
+        column=19,
+        pointer="/Statement/0/Resource",
+    )
 
 
 def test_sarif_lint_results_carry_file_and_region():
     run = sarif_of([lint_finding()], {})["runs"][0]
     loc = run["results"][0]["locations"][0]
-    assert loc["physicalLocation"] == {"artifactLocation": {"uri": "policies/master.json"},
-                                       "region": {"startLine": 4, "startColumn": 19}}
+    assert loc["physicalLocation"] == {
+        "artifactLocation": {"uri": "policies/master.json"},
+        "region": {"startLine": 4, "startColumn": 19},
+    }
     assert loc["logicalLocations"][0]["fullyQualifiedName"] == "/Statement/0/Resource"
 
 
 # ------------------------------------------------------------------ junit
+
 
 def test_junit_is_read_by_a_junit_parser_with_the_json_counts(drifted, tmp_path):
     findings, meta = drifted
@@ -302,6 +382,7 @@ def test_junit_survives_text_that_xml_cannot_hold():
 
 # ------------------------------------------------------------------ markdown
 
+
 def test_markdown_has_the_summary_table_and_every_failure(drifted):
     findings, meta = drifted
     md = renderer("markdown")(findings, meta)
@@ -328,6 +409,7 @@ def test_markdown_does_not_fold_a_short_report_and_keeps_tables_intact():
 
 
 # ------------------------------------------------------------------ html
+
 
 class _Rows(HTMLParser):
     def __init__(self) -> None:
@@ -371,6 +453,7 @@ def test_html_is_self_contained_with_a_row_per_finding(drifted):
         assert sum(r["data-status"] == status for r in page.rows) == s[status]
     sg = next(f for f in findings if f.rule_id == "sg-queue-ingress-only-guide")
     from html import escape
+
     for part in (sg.expected, sg.actual, sg.fix):
         assert escape(part) in text
 
@@ -381,14 +464,29 @@ def chromium() -> str | None:
 
 def browse(html_file: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-         *args], capture_output=True, text=True, timeout=120, check=False)
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 needs_chromium = pytest.mark.skipif(
-    chromium() is None, reason="headless HTML check needs Chromium (Debian: apt-get install -y chromium); "
-                               "not installed on this machine")
+    chromium() is None,
+    reason="headless HTML check needs Chromium (Debian: apt-get install -y chromium); not installed on this machine",
+)
 
 
 @needs_chromium
@@ -423,6 +521,7 @@ def test_html_in_a_browser_filters_sorts_and_counts_like_the_json(drifted, tmp_p
 
 
 # ------------------------------------------------------------------ the command line
+
 
 @pytest.mark.managed_policies
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "console"])

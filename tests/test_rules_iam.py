@@ -5,17 +5,20 @@ rule(s) and nothing else; equivalent rewrites of the guide's documents (order,
 Sid, list vs string, case, wildcards covering exactly the guide's actions) must
 pass everything.
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from tests.conftest import Account, make_account
-from validator import engine, guide, params as params_mod
+from validator import engine, guide
+from validator import params as params_mod
 from validator.checks.context import Context
 from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, DEMO_PARAMS
 from validator.policy import compare
@@ -30,6 +33,7 @@ OPTION2_RULES = {"master-role-ec2-full-access", "master-role-vpc-full-access"}
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def policy(*stmts: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(stmts)}
@@ -58,6 +62,7 @@ LAUNCH = "AllowUpdatingSpotLaunchTemplates"
 
 def edit(sid: str, **fields: Any) -> Rewrite:
     """Set fields of the statement `sid` (None deletes the field)."""
+
     def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         st = by_sid(doc, sid)
         for key, value in fields.items():
@@ -66,6 +71,7 @@ def edit(sid: str, **fields: Any) -> Rewrite:
             else:
                 st[key] = value
         return doc
+
     return rewrite
 
 
@@ -73,6 +79,7 @@ def plus_action(sid: str, action: str) -> Rewrite:
     def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         by_sid(doc, sid)["Action"].append(action)
         return doc
+
     return rewrite
 
 
@@ -80,6 +87,7 @@ def plus_statement(stmt: dict[str, Any]) -> Rewrite:
     def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         doc["Statement"].append(stmt)
         return doc
+
     return rewrite
 
 
@@ -132,13 +140,13 @@ GOLDEN_PASS = {
     "worker-policy-lint": "ValohaiWorkerPolicy (default version v1): vhv lint finds nothing to report",
     "worker-role-trust-lint": "the trust policy of ValohaiWorkerRole: vhv lint finds nothing to report",
     "master-role-trust-lint": "the trust policy of ValohaiMaster: vhv lint finds nothing to report; "
-                              "not reported: lint-trust-no-external-id (the guide trusts Valohai's AssumeRole ARN",
+    "not reported: lint-trust-no-external-id (the guide trusts Valohai's AssumeRole ARN",
 }
 # advisories the guide's own account gets (status warn, never fail)
 GOLDEN_WARN = {
     "master-policy-lint": "ValohaiMasterPolicy (default version v1): lint-forallvalues-single-valued (warn) at "
-                          "/Statement/1/Condition/ForAllValues:StringEquals: ForAllValues:StringEquals with the "
-                          "single-valued key 'aws:ResourceTag/Valohai'",
+    "/Statement/1/Condition/ForAllValues:StringEquals: ForAllValues:StringEquals with the "
+    "single-valued key 'aws:ResourceTag/Valohai'",
 }
 
 
@@ -158,6 +166,7 @@ def test_golden_account_passes_every_iam_rule_with_its_reason(account):
 
 
 # ------------------------------------------------------------------ one drift, the right rule(s)
+
 
 def _delete_worker_policy(a: Account) -> None:
     a.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["worker_policy"])
@@ -190,12 +199,14 @@ def _master(rewrite: Rewrite) -> Callable[[Account], None]:
 
 def without(action: str) -> Rewrite:
     """The document without `action` (and without a statement left with no action)."""
+
     def rewrite(doc: dict[str, Any]) -> dict[str, Any]:
         for st in doc["Statement"]:
             acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             st["Action"] = [a for a in acts if a != action]
         doc["Statement"] = [st for st in doc["Statement"] if st["Action"]]
         return doc
+
     return rewrite
 
 
@@ -206,112 +217,222 @@ def _remove_instance_profile(a: Account) -> None:
 
 def _inline(role: str) -> Callable[[Account], None]:
     def drift(a: Account) -> None:
-        a.iam.put_role_policy(RoleName=role, PolicyName="quick-fix",
-                              PolicyDocument=json.dumps(policy(allow("s3:GetObject"))))
+        a.iam.put_role_policy(
+            RoleName=role, PolicyName="quick-fix", PolicyDocument=json.dumps(policy(allow("s3:GetObject")))
+        )
+
     return drift
 
 
 # (id, drift, the exact set of rules that fail, {rule: fragments its message must contain})
 DRIFTS = [
-    ("worker policy deleted", _delete_worker_policy,
-     {"worker-policy-exists", "worker-role-policy-attached"},
-     {"worker-policy-exists": ["ValohaiWorkerPolicy not found",
-                               "arn:aws:iam::123456789012:policy/ValohaiWorkerPolicy"],
-      "worker-role-policy-attached": ["ValohaiWorkerPolicy is not attached to ValohaiWorkerRole"]}),
-    ("worker policy untagged", lambda a: a.iam.untag_policy(PolicyArn=a.ids["worker_policy"], TagKeys=["valohai"]),
-     {"worker-policy-tag"},
-     {"worker-policy-tag": ["tag valohai=1 missing on ValohaiWorkerPolicy", "no valohai tag"]}),
-    ("worker policy tag key case", lambda a: (
-        a.iam.untag_policy(PolicyArn=a.ids["worker_policy"], TagKeys=["valohai"]),
-        a.iam.tag_policy(PolicyArn=a.ids["worker_policy"], Tags=[{"Key": "Valohai", "Value": "1"}])),
-     {"worker-policy-tag"},
-     {"worker-policy-tag": ["Valohai=1 (key case differs)"]}),
-    ("worker policy without DescribeInstances", _worker(without("ec2:DescribeInstances")),
-     {"worker-policy-grants"},
-     {"worker-policy-grants": ["ValohaiWorkerPolicy (default version v2)",
-                               "ec2:DescribeInstances on * is not allowed"]}),
-    ("worker policy ec2:*", _worker(edit("2", Action="ec2:*")),
-     {"worker-policy-within-guide"},
-     {"worker-policy-within-guide": ["is wider than the guide", "ec2:* on * (statement '2') allows",
-                                     "action(s) the guide does not ask for"]}),
-    ("worker role deleted", _delete_worker_role,
-     {"worker-role-exists"},
-     {"worker-role-exists": ["ValohaiWorkerRole not found in account 123456789012"]}),
-    ("worker role trusts lambda instead of ec2", lambda a: set_trust(
-        a, "ValohaiWorkerRole", policy(trusts({"Service": "lambda.amazonaws.com"}))),
-     {"worker-role-trust"},
-     {"worker-role-trust": ["Service ec2.amazonaws.com is not trusted for sts:AssumeRole",
-                            "also trusts Service lambda.amazonaws.com"]}),
-    ("worker role untagged", lambda a: a.iam.untag_role(RoleName="ValohaiWorkerRole", TagKeys=["valohai"]),
-     {"worker-role-tag"},
-     {"worker-role-tag": ["tag valohai=1 missing on ValohaiWorkerRole"]}),
-    ("worker policy detached from worker role", lambda a: a.iam.detach_role_policy(
-        RoleName="ValohaiWorkerRole", PolicyArn=a.ids["worker_policy"]),
-     {"worker-role-policy-attached"},
-     {"worker-role-policy-attached": ["ValohaiWorkerPolicy is not attached to ValohaiWorkerRole"]}),
-    ("master policy attached to worker role", lambda a: a.iam.attach_role_policy(
-        RoleName="ValohaiWorkerRole", PolicyArn=a.ids["master_policy"]),
-     {"worker-role-attached-only"},
-     {"worker-role-attached-only": ["ValohaiWorkerRole has policies the guide does not ask for: "
-                                    "ValohaiMasterPolicy"]}),
-    ("inline policy on worker role", _inline("ValohaiWorkerRole"),
-     {"worker-role-no-inline"},
-     {"worker-role-no-inline": ["ValohaiWorkerRole has inline policies the guide does not ask for: quick-fix"]}),
-    ("instance profile deleted", _remove_instance_profile,
-     {"worker-role-instance-profile"},
-     {"worker-role-instance-profile": ["no instance profile contains ValohaiWorkerRole"]}),
-    ("master policy deleted", _delete_master_policy,
-     {"master-policy-exists", "master-role-policy-attached"},
-     {"master-policy-exists": ["ValohaiMasterPolicy not found"],
-      "master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"]}),
-    ("master policy untagged", lambda a: a.iam.untag_policy(PolicyArn=a.ids["master_policy"], TagKeys=["valohai"]),
-     {"master-policy-tag"},
-     {"master-policy-tag": ["tag valohai=1 missing on ValohaiMasterPolicy"]}),
-    ("master policy tag value", lambda a: a.iam.tag_policy(
-        PolicyArn=a.ids["master_policy"], Tags=[{"Key": "valohai", "Value": "true"}]),
-     {"master-policy-tag"},
-     {"master-policy-tag": ["found valohai=true"]}),
-    ("master policy without DescribeSubnets", _master(without("ec2:DescribeSubnets")),
-     {"master-policy-describe"},
-     {"master-policy-describe": ["ec2:DescribeSubnets on * is not allowed"]}),
-    ("master policy without RunInstances", _master(without("ec2:RunInstances")),
-     {"master-policy-launch-templates"},
-     {"master-policy-launch-templates": ["ec2:RunInstances on * is not allowed"]}),
-    ("master policy without the service-linked role", _master(without("iam:CreateServiceLinkedRole")),
-     {"master-policy-service-linked-role"},
-     {"master-policy-service-linked-role": [f"iam:CreateServiceLinkedRole on {SLR_ARN} is not allowed"]}),
-    ("master policy passes another role", _master(edit("4", Resource=OTHER_ROLE_ARN)),
-     {"master-policy-pass-worker-role", "master-policy-within-guide"},
-     {"master-policy-pass-worker-role": [f"iam:PassRole on {WORKER_ROLE_ARN} is not allowed",
-                                         f"iam:GetRole on {WORKER_ROLE_ARN} is not allowed"],
-      "master-policy-within-guide": [f"iam:PassRole on {OTHER_ROLE_ARN}",
-                                     f"the guide allows it only on {WORKER_ROLE_ARN}"]}),
-    ("master policy passes any role", _master(edit("4", Resource="*")),
-     {"master-policy-within-guide"},
-     {"master-policy-within-guide": ["iam:PassRole on * (statement '4')",
-                                     f"the guide allows it only on {WORKER_ROLE_ARN}"]}),
-    ("master role deleted", _delete_master_role,
-     {"master-role-exists"},
-     {"master-role-exists": ["ValohaiMaster not found"]}),
-    ("master role trusts another account", lambda a: set_trust(
-        a, "ValohaiMaster", policy(trusts({"AWS": OTHER_ACCOUNT_ARN}))),
-     {"master-role-trust"},
-     {"master-role-trust": [f"AWS {ASSUME_ROLE_ARN} is not trusted for sts:AssumeRole",
-                            f"also trusts AWS {OTHER_ACCOUNT_ARN}"]}),
-    ("master role untagged", lambda a: a.iam.untag_role(RoleName="ValohaiMaster", TagKeys=["valohai"]),
-     {"master-role-tag"},
-     {"master-role-tag": ["tag valohai=1 missing on ValohaiMaster"]}),
-    ("master policy detached", lambda a: a.iam.detach_role_policy(
-        RoleName="ValohaiMaster", PolicyArn=a.ids["master_policy"]),
-     {"master-role-policy-attached"},
-     {"master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"]}),
-    ("worker policy attached to master role", lambda a: a.iam.attach_role_policy(
-        RoleName="ValohaiMaster", PolicyArn=a.ids["worker_policy"]),
-     {"master-role-attached-only"},
-     {"master-role-attached-only": ["ValohaiMaster has policies the guide does not ask for: ValohaiWorkerPolicy"]}),
-    ("inline policy on master role", _inline("ValohaiMaster"),
-     {"master-role-no-inline"},
-     {"master-role-no-inline": ["ValohaiMaster has inline policies the guide does not ask for: quick-fix"]}),
+    (
+        "worker policy deleted",
+        _delete_worker_policy,
+        {"worker-policy-exists", "worker-role-policy-attached"},
+        {
+            "worker-policy-exists": [
+                "ValohaiWorkerPolicy not found",
+                "arn:aws:iam::123456789012:policy/ValohaiWorkerPolicy",
+            ],
+            "worker-role-policy-attached": ["ValohaiWorkerPolicy is not attached to ValohaiWorkerRole"],
+        },
+    ),
+    (
+        "worker policy untagged",
+        lambda a: a.iam.untag_policy(PolicyArn=a.ids["worker_policy"], TagKeys=["valohai"]),
+        {"worker-policy-tag"},
+        {"worker-policy-tag": ["tag valohai=1 missing on ValohaiWorkerPolicy", "no valohai tag"]},
+    ),
+    (
+        "worker policy tag key case",
+        lambda a: (
+            a.iam.untag_policy(PolicyArn=a.ids["worker_policy"], TagKeys=["valohai"]),
+            a.iam.tag_policy(PolicyArn=a.ids["worker_policy"], Tags=[{"Key": "Valohai", "Value": "1"}]),
+        ),
+        {"worker-policy-tag"},
+        {"worker-policy-tag": ["Valohai=1 (key case differs)"]},
+    ),
+    (
+        "worker policy without DescribeInstances",
+        _worker(without("ec2:DescribeInstances")),
+        {"worker-policy-grants"},
+        {
+            "worker-policy-grants": [
+                "ValohaiWorkerPolicy (default version v2)",
+                "ec2:DescribeInstances on * is not allowed",
+            ]
+        },
+    ),
+    (
+        "worker policy ec2:*",
+        _worker(edit("2", Action="ec2:*")),
+        {"worker-policy-within-guide"},
+        {
+            "worker-policy-within-guide": [
+                "is wider than the guide",
+                "ec2:* on * (statement '2') allows",
+                "action(s) the guide does not ask for",
+            ]
+        },
+    ),
+    (
+        "worker role deleted",
+        _delete_worker_role,
+        {"worker-role-exists"},
+        {"worker-role-exists": ["ValohaiWorkerRole not found in account 123456789012"]},
+    ),
+    (
+        "worker role trusts lambda instead of ec2",
+        lambda a: set_trust(a, "ValohaiWorkerRole", policy(trusts({"Service": "lambda.amazonaws.com"}))),
+        {"worker-role-trust"},
+        {
+            "worker-role-trust": [
+                "Service ec2.amazonaws.com is not trusted for sts:AssumeRole",
+                "also trusts Service lambda.amazonaws.com",
+            ]
+        },
+    ),
+    (
+        "worker role untagged",
+        lambda a: a.iam.untag_role(RoleName="ValohaiWorkerRole", TagKeys=["valohai"]),
+        {"worker-role-tag"},
+        {"worker-role-tag": ["tag valohai=1 missing on ValohaiWorkerRole"]},
+    ),
+    (
+        "worker policy detached from worker role",
+        lambda a: a.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["worker_policy"]),
+        {"worker-role-policy-attached"},
+        {"worker-role-policy-attached": ["ValohaiWorkerPolicy is not attached to ValohaiWorkerRole"]},
+    ),
+    (
+        "master policy attached to worker role",
+        lambda a: a.iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["master_policy"]),
+        {"worker-role-attached-only"},
+        {
+            "worker-role-attached-only": [
+                "ValohaiWorkerRole has policies the guide does not ask for: ValohaiMasterPolicy"
+            ]
+        },
+    ),
+    (
+        "inline policy on worker role",
+        _inline("ValohaiWorkerRole"),
+        {"worker-role-no-inline"},
+        {"worker-role-no-inline": ["ValohaiWorkerRole has inline policies the guide does not ask for: quick-fix"]},
+    ),
+    (
+        "instance profile deleted",
+        _remove_instance_profile,
+        {"worker-role-instance-profile"},
+        {"worker-role-instance-profile": ["no instance profile contains ValohaiWorkerRole"]},
+    ),
+    (
+        "master policy deleted",
+        _delete_master_policy,
+        {"master-policy-exists", "master-role-policy-attached"},
+        {
+            "master-policy-exists": ["ValohaiMasterPolicy not found"],
+            "master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"],
+        },
+    ),
+    (
+        "master policy untagged",
+        lambda a: a.iam.untag_policy(PolicyArn=a.ids["master_policy"], TagKeys=["valohai"]),
+        {"master-policy-tag"},
+        {"master-policy-tag": ["tag valohai=1 missing on ValohaiMasterPolicy"]},
+    ),
+    (
+        "master policy tag value",
+        lambda a: a.iam.tag_policy(PolicyArn=a.ids["master_policy"], Tags=[{"Key": "valohai", "Value": "true"}]),
+        {"master-policy-tag"},
+        {"master-policy-tag": ["found valohai=true"]},
+    ),
+    (
+        "master policy without DescribeSubnets",
+        _master(without("ec2:DescribeSubnets")),
+        {"master-policy-describe"},
+        {"master-policy-describe": ["ec2:DescribeSubnets on * is not allowed"]},
+    ),
+    (
+        "master policy without RunInstances",
+        _master(without("ec2:RunInstances")),
+        {"master-policy-launch-templates"},
+        {"master-policy-launch-templates": ["ec2:RunInstances on * is not allowed"]},
+    ),
+    (
+        "master policy without the service-linked role",
+        _master(without("iam:CreateServiceLinkedRole")),
+        {"master-policy-service-linked-role"},
+        {"master-policy-service-linked-role": [f"iam:CreateServiceLinkedRole on {SLR_ARN} is not allowed"]},
+    ),
+    (
+        "master policy passes another role",
+        _master(edit("4", Resource=OTHER_ROLE_ARN)),
+        {"master-policy-pass-worker-role", "master-policy-within-guide"},
+        {
+            "master-policy-pass-worker-role": [
+                f"iam:PassRole on {WORKER_ROLE_ARN} is not allowed",
+                f"iam:GetRole on {WORKER_ROLE_ARN} is not allowed",
+            ],
+            "master-policy-within-guide": [
+                f"iam:PassRole on {OTHER_ROLE_ARN}",
+                f"the guide allows it only on {WORKER_ROLE_ARN}",
+            ],
+        },
+    ),
+    (
+        "master policy passes any role",
+        _master(edit("4", Resource="*")),
+        {"master-policy-within-guide"},
+        {
+            "master-policy-within-guide": [
+                "iam:PassRole on * (statement '4')",
+                f"the guide allows it only on {WORKER_ROLE_ARN}",
+            ]
+        },
+    ),
+    (
+        "master role deleted",
+        _delete_master_role,
+        {"master-role-exists"},
+        {"master-role-exists": ["ValohaiMaster not found"]},
+    ),
+    (
+        "master role trusts another account",
+        lambda a: set_trust(a, "ValohaiMaster", policy(trusts({"AWS": OTHER_ACCOUNT_ARN}))),
+        {"master-role-trust"},
+        {
+            "master-role-trust": [
+                f"AWS {ASSUME_ROLE_ARN} is not trusted for sts:AssumeRole",
+                f"also trusts AWS {OTHER_ACCOUNT_ARN}",
+            ]
+        },
+    ),
+    (
+        "master role untagged",
+        lambda a: a.iam.untag_role(RoleName="ValohaiMaster", TagKeys=["valohai"]),
+        {"master-role-tag"},
+        {"master-role-tag": ["tag valohai=1 missing on ValohaiMaster"]},
+    ),
+    (
+        "master policy detached",
+        lambda a: a.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=a.ids["master_policy"]),
+        {"master-role-policy-attached"},
+        {"master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"]},
+    ),
+    (
+        "worker policy attached to master role",
+        lambda a: a.iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=a.ids["worker_policy"]),
+        {"master-role-attached-only"},
+        {"master-role-attached-only": ["ValohaiMaster has policies the guide does not ask for: ValohaiWorkerPolicy"]},
+    ),
+    (
+        "inline policy on master role",
+        _inline("ValohaiMaster"),
+        {"master-role-no-inline"},
+        {"master-role-no-inline": ["ValohaiMaster has inline policies the guide does not ask for: quick-fix"]},
+    ),
 ]
 
 
@@ -329,17 +450,27 @@ def test_drift_fails_exactly_the_right_rules(account, drift, failing, fragments)
 
 def test_every_iam_rule_has_a_drift_that_fails_it(pack):
     covered = {r for d in DRIFTS for r in d[2]}
-    covered |= {r for d in LINT_DRIFTS for r in d[2]}   # the advisory lint rules: warn, never fail
-    covered |= {rule_id for _, rule_id in FULL_ACCESS_MISSING + FULL_ACCESS_LEFT_ATTACHED}   # Option 2 tests
+    covered |= {r for d in LINT_DRIFTS for r in d[2]}  # the advisory lint rules: warn, never fail
+    covered |= {rule_id for _, rule_id in FULL_ACCESS_MISSING + FULL_ACCESS_LEFT_ATTACHED}  # Option 2 tests
     assert iam_rule_ids(pack) - covered == set()
 
 
-@pytest.mark.parametrize("deleted, exists_rule, skipped", [
-    (_delete_worker_role, "worker-role-exists",
-     ["worker-role-trust", "worker-role-tag", "worker-role-policy-attached", "worker-role-instance-profile"]),
-    (_delete_master_policy, "master-policy-exists",
-     ["master-policy-tag", "master-policy-describe", "master-policy-within-guide"]),
-], ids=["worker role", "master policy"])
+@pytest.mark.parametrize(
+    "deleted, exists_rule, skipped",
+    [
+        (
+            _delete_worker_role,
+            "worker-role-exists",
+            ["worker-role-trust", "worker-role-tag", "worker-role-policy-attached", "worker-role-instance-profile"],
+        ),
+        (
+            _delete_master_policy,
+            "master-policy-exists",
+            ["master-policy-tag", "master-policy-describe", "master-policy-within-guide"],
+        ),
+    ],
+    ids=["worker role", "master policy"],
+)
 def test_a_missing_resource_skips_its_other_rules_naming_the_exists_rule(account, deleted, exists_rule, skipped):
     deleted(account)
     result = account.check()
@@ -351,30 +482,59 @@ def test_a_missing_resource_skips_its_other_rules_naming_the_exists_rule(account
 
 # ------------------------------------------------------------------ vhv lint inside vhv check (advisory)
 
+
 def _worker_trust(doc: dict[str, Any]) -> Callable[[Account], None]:
     return lambda a: set_trust(a, "ValohaiWorkerRole", doc)
 
 
 # (id, drift, {lint rule: fragments of its one warn}); every other rule keeps its status
 LINT_DRIFTS = [
-    ("worker policy lists DescribeInstances twice", _worker(edit("2", Action=["ec2:DescribeInstances",
-                                                                           "ec2:describeinstances"])),
-     {"worker-policy-lint": ["ValohaiWorkerPolicy (default version v2): lint-redundant-action (error) at "
-                             "/Statement/1/Action/1", "action 'ec2:describeinstances' is listed twice",
-                             "write instead: remove this 'ec2:describeinstances'"]}),
-    ("worker trust with a misspelt condition key", _worker_trust(policy(trusts(
-        {"Service": "ec2.amazonaws.com"}, Condition={"StringEquals": {"aws:SourceAcount": ACCOUNT}})))
-     , {"worker-role-trust-lint": ["the trust policy of ValohaiWorkerRole: lint-unknown-condition-key (error) at "
-                                   "/Statement/0/Condition/StringEquals/aws:SourceAcount",
-                                   'write instead: "aws:SourceAccount"']}),
-    ("master policy with PassRole also on every role", _master(plus_statement(
-        allow("iam:PassRole", "arn:aws:iam::123456789012:role/*"))),
-     {"master-policy-lint": ["lint-passrole-star (security) at /Statement/4/Action",
-                             "allows iam:PassRole on 'arn:aws:iam::123456789012:role/*'"]}),
-    ("master trust lists sts:AssumeRole twice", lambda a: set_trust(
-        a, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, ["sts:AssumeRole", "sts:AssumeRole"]))),
-     {"master-role-trust-lint": ["the trust policy of ValohaiMaster: lint-redundant-action (error) at "
-                                 "/Statement/0/Action/1", "action 'sts:AssumeRole' is listed twice"]}),
+    (
+        "worker policy lists DescribeInstances twice",
+        _worker(edit("2", Action=["ec2:DescribeInstances", "ec2:describeinstances"])),
+        {
+            "worker-policy-lint": [
+                "ValohaiWorkerPolicy (default version v2): lint-redundant-action (error) at /Statement/1/Action/1",
+                "action 'ec2:describeinstances' is listed twice",
+                "write instead: remove this 'ec2:describeinstances'",
+            ]
+        },
+    ),
+    (
+        "worker trust with a misspelt condition key",
+        _worker_trust(
+            policy(trusts({"Service": "ec2.amazonaws.com"}, Condition={"StringEquals": {"aws:SourceAcount": ACCOUNT}}))
+        ),
+        {
+            "worker-role-trust-lint": [
+                "the trust policy of ValohaiWorkerRole: lint-unknown-condition-key (error) at "
+                "/Statement/0/Condition/StringEquals/aws:SourceAcount",
+                'write instead: "aws:SourceAccount"',
+            ]
+        },
+    ),
+    (
+        "master policy with PassRole also on every role",
+        _master(plus_statement(allow("iam:PassRole", "arn:aws:iam::123456789012:role/*"))),
+        {
+            "master-policy-lint": [
+                "lint-passrole-star (security) at /Statement/4/Action",
+                "allows iam:PassRole on 'arn:aws:iam::123456789012:role/*'",
+            ]
+        },
+    ),
+    (
+        "master trust lists sts:AssumeRole twice",
+        lambda a: set_trust(
+            a, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, ["sts:AssumeRole", "sts:AssumeRole"]))
+        ),
+        {
+            "master-role-trust-lint": [
+                "the trust policy of ValohaiMaster: lint-redundant-action (error) at /Statement/0/Action/1",
+                "action 'sts:AssumeRole' is listed twice",
+            ]
+        },
+    ),
 ]
 
 
@@ -388,19 +548,26 @@ def test_lint_findings_on_the_live_documents_are_warnings_naming_check_pointer_a
         text = " | ".join(f.message for f in found)
         for part in parts:
             assert part in text, (rule_id, part, text)
-    from validator.engine import exit_code
+    from validator.findings import exit_code
+
     # advisory only: the lint rules never fail, so they never change the exit code
     assert not {f.rule_id for f in result.findings if f.status == "fail"} & set(warned)
     assert exit_code([f for f in result.findings if f.rule_id in warned]) == 0
 
 
 def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(account):
-    set_policy(account, "master_policy", edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(
-        master_doc()))
+    set_policy(
+        account,
+        "master_policy",
+        edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
+    )
     result = account.check()
     assert result.failing() == set()
     f = result.one("master-policy-lint")
-    assert (f.status, f.message) == ("pass", "ValohaiMasterPolicy (default version v2): vhv lint finds nothing to report")
+    assert (f.status, f.message) == (
+        "pass",
+        "ValohaiMasterPolicy (default version v2): vhv lint finds nothing to report",
+    )
 
 
 def test_master_trust_external_id_advice_is_quiet_but_a_real_problem_is_not(account):
@@ -419,6 +586,7 @@ def test_unreadable_policy_document_is_an_error_for_the_lint_rule_too(account):
 
 
 # ------------------------------------------------------------------ policies compared by meaning
+
 
 def _shuffled(doc: dict[str, Any]) -> dict[str, Any]:
     doc["Statement"].reverse()
@@ -448,8 +616,9 @@ def _listed(doc: dict[str, Any]) -> dict[str, Any]:
 def _case_changed(doc: dict[str, Any]) -> dict[str, Any]:
     for st in doc["Statement"]:
         acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        st["Action"] = [a.upper().split(":")[0] + ":" + a.split(":")[1].lower() if i % 2 else a.lower()
-                        for i, a in enumerate(acts)]
+        st["Action"] = [
+            a.upper().split(":")[0] + ":" + a.split(":")[1].lower() if i % 2 else a.lower() for i, a in enumerate(acts)
+        ]
     return doc
 
 
@@ -475,16 +644,20 @@ EQUIVALENT = {
     "action case changed": _case_changed,
     "ec2:DescribeLaunchTemplate* for the two launch-template describes": _launch_template_wildcard,
     "StringEquals for ForAllValues:StringEquals": edit(
-        LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}}),
+        LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    ),
     "a statement split in two": _split_in_two,
     "service-linked role ARN with the account id": edit(
-        "ServiceLinkedRole", Resource=SLR_ARN.replace("::*:", f"::{ACCOUNT}:")),
+        "ServiceLinkedRole", Resource=SLR_ARN.replace("::*:", f"::{ACCOUNT}:")
+    ),
 }
 
 
 def test_launch_template_wildcard_covers_exactly_the_guides_two_actions():
-    assert expand("ec2:DescribeLaunchTemplate*") == {"ec2:describelaunchtemplates",
-                                                     "ec2:describelaunchtemplateversions"}
+    assert expand("ec2:DescribeLaunchTemplate*") == {
+        "ec2:describelaunchtemplates",
+        "ec2:describelaunchtemplateversions",
+    }
 
 
 @pytest.mark.parametrize("rewrite", list(EQUIVALENT.values()), ids=list(EQUIVALENT))
@@ -492,19 +665,30 @@ def test_master_policy_rewritten_with_the_same_meaning_passes_everything(account
     set_policy(account, "master_policy", rewrite(master_doc()))
     result = account.check()
     assert result.failing() == set()
-    for rule_id in ("master-policy-describe", "master-policy-launch-templates", "master-policy-service-linked-role",
-                    "master-policy-pass-worker-role", "master-policy-within-guide"):
+    for rule_id in (
+        "master-policy-describe",
+        "master-policy-launch-templates",
+        "master-policy-service-linked-role",
+        "master-policy-pass-worker-role",
+        "master-policy-within-guide",
+    ):
         f = result.one(rule_id)
         assert f.status == "pass"
         assert "(default version v2)" in f.message
 
 
-@pytest.mark.parametrize("doc", [
-    policy(allow(["autoscaling:SetInstanceProtection", "ec2:DescribeInstances"])),
-    policy(allow(["EC2:describeinstances"], ["*"]), allow("AutoScaling:SetInstanceProtection", Sid="x")),
-    policy({"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*", "Sid": "2"},
-           {"Effect": "Allow", "Action": "autoscaling:SetInstanceProtection", "Resource": "*", "Sid": "1"}),
-], ids=["one statement", "case, lists and Sid", "order swapped"])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        policy(allow(["autoscaling:SetInstanceProtection", "ec2:DescribeInstances"])),
+        policy(allow(["EC2:describeinstances"], ["*"]), allow("AutoScaling:SetInstanceProtection", Sid="x")),
+        policy(
+            {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*", "Sid": "2"},
+            {"Effect": "Allow", "Action": "autoscaling:SetInstanceProtection", "Resource": "*", "Sid": "1"},
+        ),
+    ],
+    ids=["one statement", "case, lists and Sid", "order swapped"],
+)
 def test_worker_policy_rewritten_with_the_same_meaning_passes_everything(account, doc):
     set_policy(account, "worker_policy", doc)
     result = account.check()
@@ -516,35 +700,53 @@ def test_worker_policy_rewritten_with_the_same_meaning_passes_everything(account
 # ------------------------------------------------------------------ wider than the guide
 
 WIDER = {
-    "ec2:*": (plus_action("2", "ec2:*"),
-              ["ec2:* on * (statement '2') allows", "action(s) the guide does not ask for"]),
+    "ec2:*": (plus_action("2", "ec2:*"), ["ec2:* on * (statement '2') allows", "action(s) the guide does not ask for"]),
     "a wildcard wider than the guide's actions": (
-        plus_action("2", "ec2:Describe*"), ["ec2:Describe* on * (statement '2') allows"]),
-    "an extra action": (plus_action("2", "ec2:TerminateInstances"),
-                        ["ec2:TerminateInstances on * (statement '2') is not in the guide"]),
+        plus_action("2", "ec2:Describe*"),
+        ["ec2:Describe* on * (statement '2') allows"],
+    ),
+    "an extra action": (
+        plus_action("2", "ec2:TerminateInstances"),
+        ["ec2:TerminateInstances on * (statement '2') is not in the guide"],
+    ),
     "an extra action under the condition": (
         plus_action(LAUNCH, "ec2:TerminateInstances"),
-        [f"ec2:TerminateInstances on * (statement '{LAUNCH}') is not in the guide"]),
-    "NotAction": (plus_statement({"Sid": "Everything", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
-                  ["statement 'Everything' uses NotAction: it allows every action except iam:*"]),
-    "NotResource": (plus_statement({"Effect": "Allow", "Action": "ec2:DescribeVpcs", "NotResource": WORKER_ROLE_ARN}),
-                    ["statement #5 uses NotResource"]),
-    "PassRole on *": (edit("4", Resource="*"),
-                      [f"iam:PassRole on * (statement '4'): the guide allows it only on {WORKER_ROLE_ARN}"]),
-    "PassRole on another role too": (plus_statement(allow("iam:PassRole", OTHER_ROLE_ARN, Sid="Extra")),
-                                     [f"iam:PassRole on {OTHER_ROLE_ARN} (statement 'Extra'): the guide allows it "
-                                      f"only on {WORKER_ROLE_ARN}"]),
+        [f"ec2:TerminateInstances on * (statement '{LAUNCH}') is not in the guide"],
+    ),
+    "NotAction": (
+        plus_statement({"Sid": "Everything", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+        ["statement 'Everything' uses NotAction: it allows every action except iam:*"],
+    ),
+    "NotResource": (
+        plus_statement({"Effect": "Allow", "Action": "ec2:DescribeVpcs", "NotResource": WORKER_ROLE_ARN}),
+        ["statement #5 uses NotResource"],
+    ),
+    "PassRole on *": (
+        edit("4", Resource="*"),
+        [f"iam:PassRole on * (statement '4'): the guide allows it only on {WORKER_ROLE_ARN}"],
+    ),
+    "PassRole on another role too": (
+        plus_statement(allow("iam:PassRole", OTHER_ROLE_ARN, Sid="Extra")),
+        [f"iam:PassRole on {OTHER_ROLE_ARN} (statement 'Extra'): the guide allows it only on {WORKER_ROLE_ARN}"],
+    ),
     "launch-template set without its condition": (
         edit(LAUNCH, Condition=None),
-        [f"ec2:RunInstances on * (statement '{LAUNCH}') is allowed without the guide's "
-         "condition aws:ResourceTag/Valohai = 1"]),
+        [
+            f"ec2:RunInstances on * (statement '{LAUNCH}') is allowed without the guide's "
+            "condition aws:ResourceTag/Valohai = 1"
+        ],
+    ),
     "launch-template set under another tag value too": (
         edit(LAUNCH, Condition={"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": ["1", "2"]}}),
-        [f"ec2:CreateLaunchTemplate on * (statement '{LAUNCH}') is allowed under a condition wider than the "
-         "guide's condition aws:ResourceTag/Valohai = 1"]),
+        [
+            f"ec2:CreateLaunchTemplate on * (statement '{LAUNCH}') is allowed under a condition wider than the "
+            "guide's condition aws:ResourceTag/Valohai = 1"
+        ],
+    ),
     "CreateServiceLinkedRole on *": (
         edit("ServiceLinkedRole", Resource="*"),
-        [f"iam:CreateServiceLinkedRole on * (statement 'ServiceLinkedRole'): the guide allows it only on {SLR_ARN}"]),
+        [f"iam:CreateServiceLinkedRole on * (statement 'ServiceLinkedRole'): the guide allows it only on {SLR_ARN}"],
+    ),
 }
 
 
@@ -560,11 +762,15 @@ def test_master_policy_wider_than_the_guide_fails_only_within_guide(account, rew
         assert part in f.message, (part, f.message)
 
 
-@pytest.mark.parametrize("stmt, named", [
-    (allow("ec2:TerminateInstances"), "ec2:TerminateInstances on * (statement #3) is not in the guide"),
-    ({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}, "statement #3 uses NotAction"),
-    (allow("*"), "* on * (statement #3) allows"),
-], ids=["extra action", "NotAction", "star"])
+@pytest.mark.parametrize(
+    "stmt, named",
+    [
+        (allow("ec2:TerminateInstances"), "ec2:TerminateInstances on * (statement #3) is not in the guide"),
+        ({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}, "statement #3 uses NotAction"),
+        (allow("*"), "* on * (statement #3) allows"),
+    ],
+    ids=["extra action", "NotAction", "star"],
+)
 def test_worker_policy_wider_than_the_guide_fails_only_within_guide(account, stmt, named):
     doc = worker_doc()
     doc["Statement"].append(stmt)
@@ -587,19 +793,23 @@ def test_a_deny_narrows_and_is_named_when_it_removes_a_guide_action(account):
 # The guide's literal placeholder cannot be stored in a live policy (IAM and moto
 # reject a Resource that is neither an ARN nor "*"), so it is judged on parsed statements.
 
+
 def _master_specs(pack) -> list[compare.Spec]:
     """The guide's statements of master-policy-within-guide, expanded for the demo account."""
     rule = pack.by_id("master-policy-within-guide")
-    snap = Snapshot(account_id=ACCOUNT, region="eu-west-1",
-                    data={"roles": {"ValohaiWorkerRole": {"arn": WORKER_ROLE_ARN}}})
+    snap = Snapshot(
+        account_id=ACCOUNT, region="eu-west-1", data={"roles": {"ValohaiWorkerRole": {"arn": WORKER_ROLE_ARN}}}
+    )
     ctx = Context(params=params_mod.from_dict(dict(DEMO_PARAMS)), snap=snap, kind="master_policy")
     return [compare.Spec.from_args(ctx.expand(s)) for s in rule.args["statements"]]
 
 
 def test_guides_placeholder_for_the_worker_role_is_named_as_placeholder(pack):
     problems = compare.wider_than(statements(guide.master_policy()), _master_specs(pack))
-    assert problems == ["statement '4' still has the guide's placeholder 'RECORDED ValohaiWorkerRole ARN HERE' "
-                        "as its Resource; replace it with the real ARN"]
+    assert problems == [
+        "statement '4' still has the guide's placeholder 'RECORDED ValohaiWorkerRole ARN HERE' "
+        "as its Resource; replace it with the real ARN"
+    ]
 
 
 def test_guides_policy_with_the_real_arn_is_not_wider_than_itself(pack):
@@ -609,18 +819,25 @@ def test_guides_policy_with_the_real_arn_is_not_wider_than_itself(pack):
 def test_guides_placeholder_grants_nothing(pack):
     spec = next(s for s in _master_specs(pack) if "iam:PassRole" in s.actions)
     missing = compare.missing_grants(statements(guide.master_policy()), spec, ACCOUNT)
-    assert missing == [f"iam:PassRole on {WORKER_ROLE_ARN} is not allowed",
-                       f"iam:GetRole on {WORKER_ROLE_ARN} is not allowed"]
+    assert missing == [
+        f"iam:PassRole on {WORKER_ROLE_ARN} is not allowed",
+        f"iam:GetRole on {WORKER_ROLE_ARN} is not allowed",
+    ]
 
 
 # ------------------------------------------------------------------ trust
 
-@pytest.mark.parametrize("principal, named", [
-    ("*", "trusts every principal (\"*\"): anyone can assume this role"),
-    ({"AWS": "*"}, "trusts every principal (\"*\"): anyone can assume this role"),
-    ({"AWS": OTHER_ACCOUNT_ARN}, f"also trusts AWS {OTHER_ACCOUNT_ARN}"),
-    ({"Service": "ec2.amazonaws.com"}, "also trusts Service ec2.amazonaws.com"),
-], ids=["star", "AWS star", "another account", "a service"])
+
+@pytest.mark.parametrize(
+    "principal, named",
+    [
+        ("*", 'trusts every principal ("*"): anyone can assume this role'),
+        ({"AWS": "*"}, 'trusts every principal ("*"): anyone can assume this role'),
+        ({"AWS": OTHER_ACCOUNT_ARN}, f"also trusts AWS {OTHER_ACCOUNT_ARN}"),
+        ({"Service": "ec2.amazonaws.com"}, "also trusts Service ec2.amazonaws.com"),
+    ],
+    ids=["star", "AWS star", "another account", "a service"],
+)
 def test_master_trust_with_an_extra_principal_fails_naming_it(account, principal, named):
     set_trust(account, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}), trusts(principal)))
     result = account.check()
@@ -628,7 +845,7 @@ def test_master_trust_with_an_extra_principal_fails_naming_it(account, principal
     f = result.one("master-role-trust")
     assert f.status == "fail"
     assert named in f.message
-    assert "is not trusted" not in f.message   # the expected principal is still there
+    assert "is not trusted" not in f.message  # the expected principal is still there
 
 
 def test_master_trust_with_two_principals_in_one_statement_names_the_extra(account):
@@ -647,8 +864,11 @@ def test_worker_trust_with_an_extra_principal_fails_naming_it(account):
 
 
 def test_trust_with_an_extra_sts_action_fails_naming_it(account):
-    set_trust(account, "ValohaiMaster", policy(
-        trusts({"AWS": ASSUME_ROLE_ARN}, ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"])))
+    set_trust(
+        account,
+        "ValohaiMaster",
+        policy(trusts({"AWS": ASSUME_ROLE_ARN}, ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"])),
+    )
     result = account.check()
     assert result.failing() == {"master-role-trust"}
     assert "allows sts:AssumeRoleWithWebIdentity beyond sts:AssumeRole" in result.one("master-role-trust").message
@@ -662,10 +882,13 @@ def test_trust_with_sts_star_is_named():
     assert problems == ["statement #1 allows sts:* beyond sts:AssumeRole"]
 
 
-@pytest.mark.parametrize("role, principal", [
-    ("ValohaiMaster", {"AWS": ASSUME_ROLE_ARN}),
-    ("ValohaiWorkerRole", {"Service": "ec2.amazonaws.com"}),
-])
+@pytest.mark.parametrize(
+    "role, principal",
+    [
+        ("ValohaiMaster", {"AWS": ASSUME_ROLE_ARN}),
+        ("ValohaiWorkerRole", {"Service": "ec2.amazonaws.com"}),
+    ],
+)
 def test_trust_with_an_external_id_condition_still_passes(account, role, principal):
     set_trust(account, role, policy(trusts(principal, Condition={"StringEquals": {"sts:ExternalId": "valohai-xyz"}})))
     result = account.check()
@@ -685,10 +908,14 @@ def test_master_trust_is_judged_against_the_params_assume_role_arn(account):
 
 # ------------------------------------------------------------------ Option 2 (AWS managed policies)
 
-FULL_ACCESS_MISSING = [("AmazonEC2FullAccess", "master-role-ec2-full-access"),
-                       ("AmazonVPCFullAccess", "master-role-vpc-full-access")]
-FULL_ACCESS_LEFT_ATTACHED = [("AmazonEC2FullAccess", "master-role-no-ec2-full-access"),
-                             ("AmazonVPCFullAccess", "master-role-no-vpc-full-access")]
+FULL_ACCESS_MISSING = [
+    ("AmazonEC2FullAccess", "master-role-ec2-full-access"),
+    ("AmazonVPCFullAccess", "master-role-vpc-full-access"),
+]
+FULL_ACCESS_LEFT_ATTACHED = [
+    ("AmazonEC2FullAccess", "master-role-no-ec2-full-access"),
+    ("AmazonVPCFullAccess", "master-role-no-vpc-full-access"),
+]
 
 
 @pytest.mark.managed_policies
@@ -728,6 +955,7 @@ def test_option1_full_access_left_attached_fails(account, name, rule_id):
 
 # ------------------------------------------------------------------ unreadable is an error, never a pass
 
+
 def _with_errors(snap: Snapshot, errors: dict[str, str]) -> Snapshot:
     return dataclasses.replace(snap, data=copy.deepcopy(snap.data), errors={**snap.errors, **errors})
 
@@ -739,12 +967,15 @@ def _params(acct: Account):
 def test_unreadable_policy_version_is_an_error_not_a_pass(account):
     snap = account.check().snapshot
     why = "iam:GetPolicyVersion was denied"
-    findings = engine.evaluate(account.pack, _params(account),
-                               _with_errors(snap, {"policies.ValohaiWorkerPolicy.document": why}))
+    findings = engine.evaluate(
+        account.pack, _params(account), _with_errors(snap, {"policies.ValohaiWorkerPolicy.document": why})
+    )
     status = {f.rule_id: f.status for f in findings}
-    assert {r for r, s in status.items() if s in ("fail", "error")} == {"worker-policy-grants",
-                                                                         "worker-policy-within-guide",
-                                                                         "worker-policy-lint"}
+    assert {r for r, s in status.items() if s in ("fail", "error")} == {
+        "worker-policy-grants",
+        "worker-policy-within-guide",
+        "worker-policy-lint",
+    }
     for rule_id in ("worker-policy-grants", "worker-policy-within-guide", "worker-policy-lint"):
         f = next(f for f in findings if f.rule_id == rule_id)
         assert f.status == "error"
@@ -757,8 +988,9 @@ def test_unreadable_policy_version_is_an_error_not_a_pass(account):
 def test_unreadable_policy_is_an_error_for_every_rule_on_it(account):
     snap = account.check().snapshot
     snap = _with_errors(snap, {"policies.ValohaiMasterPolicy": "iam:GetPolicy was denied"})
-    findings = [f for f in engine.evaluate(account.pack, _params(account), snap)
-                if f.resource_name == "ValohaiMasterPolicy"]
+    findings = [
+        f for f in engine.evaluate(account.pack, _params(account), snap) if f.resource_name == "ValohaiMasterPolicy"
+    ]
     assert {f.rule_id for f in findings} == {r.id for r in account.pack.rules if r.resource == "master_policy"}
     assert {f.status for f in findings} == {"error"}
     assert all("iam:GetPolicy was denied" in f.message for f in findings)
@@ -767,11 +999,16 @@ def test_unreadable_policy_is_an_error_for_every_rule_on_it(account):
 def test_unreadable_attachments_are_an_error_for_the_attachment_rules(account):
     snap = account.check().snapshot
     why = "iam:ListAttachedRolePolicies was denied"
-    findings = engine.evaluate(account.pack, _params(account),
-                               _with_errors(snap, {"roles.ValohaiMaster.attached_policies": why}))
+    findings = engine.evaluate(
+        account.pack, _params(account), _with_errors(snap, {"roles.ValohaiMaster.attached_policies": why})
+    )
     bad = {f.rule_id: f for f in findings if f.status in ("fail", "error")}
-    assert set(bad) == {"master-role-policy-attached", "master-role-attached-only",
-                        "master-role-no-ec2-full-access", "master-role-no-vpc-full-access"}
+    assert set(bad) == {
+        "master-role-policy-attached",
+        "master-role-attached-only",
+        "master-role-no-ec2-full-access",
+        "master-role-no-vpc-full-access",
+    }
     assert all(f.status == "error" and why in f.message for f in bad.values())
 
 
@@ -817,8 +1054,9 @@ def test_a_worker_role_that_does_not_exist_is_judged_by_the_arn_it_would_have(ac
 def test_a_customer_policy_named_like_an_aws_one_is_not_the_aws_policy(account):
     """Attachments are compared by ARN: a look-alike AmazonEC2FullAccess does not satisfy Option 2."""
     iam = account.iam
-    fake = iam.create_policy(PolicyName="AmazonEC2FullAccess", PolicyDocument=json.dumps(
-        policy(allow("ec2:DescribeInstances"))))["Policy"]["Arn"]
+    fake = iam.create_policy(
+        PolicyName="AmazonEC2FullAccess", PolicyDocument=json.dumps(policy(allow("ec2:DescribeInstances")))
+    )["Policy"]["Arn"]
     iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=fake)
     result = account.check(provisioning="valohai", queue_installer="valohai")
     f = result.one("master-role-ec2-full-access")
@@ -831,7 +1069,8 @@ def test_a_customer_policy_named_like_an_aws_one_is_not_the_aws_policy(account):
 def test_a_wider_condition_is_named_as_wider_not_missing(pack):
     doc = master_doc()
     by_sid(doc, "AllowUpdatingSpotLaunchTemplates")["Condition"] = {
-        "StringEquals": {"aws:ResourceTag/Valohai": ["1", "2"]}}
+        "StringEquals": {"aws:ResourceTag/Valohai": ["1", "2"]}
+    }
     problems = compare.wider_than(statements(doc), _master_specs(pack))
     assert problems and all("under a condition wider than the guide's condition" in p for p in problems)
 
@@ -853,6 +1092,7 @@ def test_a_lint_rule_ignoring_an_unknown_check_is_refused_at_load(tmp_path):
     (tmp_path / "x.yaml").write_text(
         "rules:\n  - id: master-role-trust-lint\n    severity: medium\n    title: lint\n    section: IAM\n"
         "    resource: master_role\n    evaluator: policy_lint\n    fixable: false\n    fix: edit it\n"
-        "    args: {document: trust, ignore: {lint-no-such-check: because the guide says so}}\n")
+        "    args: {document: trust, ignore: {lint-no-such-check: because the guide says so}}\n"
+    )
     with pytest.raises(VhvError, match=r"args\.ignore.*lint-no-such-check"):
         rulepack.load(tmp_path)

@@ -9,9 +9,11 @@ Expected messages and resources are format strings over the account's ids
 (`{vpc}`, `{subnet_1}`, `{sg_queue}`, ...; tests.conftest.ids_of) and whatever ids a
 drift returns.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -20,11 +22,12 @@ from tests.conftest import Account, assert_fails_exactly, ids_of
 Drift = Callable[[Account], "dict[str, str] | None"]
 VALOHAI_SSH = "3.251.38.215/32"
 VALOHAI_APP = "34.248.245.191/32"
-ADMIN = "203.0.113.7/32"   # DEMO_PARAMS admin_cidr
+ADMIN = "203.0.113.7/32"  # DEMO_PARAMS admin_cidr
 WORLD = "0.0.0.0/0"
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def network_rule_ids(pack) -> set[str]:
     return {r.id for r in pack.rules if r.source == "3-network.yaml"}
@@ -42,7 +45,8 @@ def other_vpc(a: Account, cidr: str = "172.31.0.0/16", peered: bool = False) -> 
     if peered:
         pcx = a.ec2.create_vpc_peering_connection(VpcId=a.ids["vpc"], PeerVpcId=vpc)
         a.ec2.accept_vpc_peering_connection(
-            VpcPeeringConnectionId=pcx["VpcPeeringConnection"]["VpcPeeringConnectionId"])
+            VpcPeeringConnectionId=pcx["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+        )
     return vpc
 
 
@@ -65,20 +69,24 @@ def allow(a: Account, group: str, port: int | None, source: str, protocol: str =
 def revoke(a: Account, group: str, port: int | None, source: str, protocol: str = "tcp", egress: bool = False) -> None:
     """Delete one rule by its id, as the console does. (moto cannot revoke by IpPermissions the
     group-pair rule that the golden account authorized in one permission with a CIDR.)"""
-    rules = a.ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
-    hit = [r["SecurityGroupRuleId"] for r in rules
-           if r["IsEgress"] == egress and r["IpProtocol"] == protocol
-           and (protocol == "-1" or r["FromPort"] == port)
-           and source in (r.get("CidrIpv4"), r.get("ReferencedGroupInfo", {}).get("GroupId"))]
+    rules = a.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+    hit = [
+        r["SecurityGroupRuleId"]
+        for r in rules
+        if r["IsEgress"] == egress
+        and r["IpProtocol"] == protocol
+        and (protocol == "-1" or r["FromPort"] == port)
+        and source in (r.get("CidrIpv4"), r.get("ReferencedGroupInfo", {}).get("GroupId"))
+    ]
     assert len(hit) == 1, (group, port, source, rules)
     call = a.ec2.revoke_security_group_egress if egress else a.ec2.revoke_security_group_ingress
     call(GroupId=group, SecurityGroupRuleIds=hit)
 
 
 def new_group(a: Account, name: str, vpc: str) -> str:
-    return a.ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc,
-                                       TagSpecifications=tagged("security-group", name))["GroupId"]
+    return a.ec2.create_security_group(
+        GroupName=name, Description=name, VpcId=vpc, TagSpecifications=tagged("security-group", name)
+    )["GroupId"]
 
 
 def main_association(a: Account) -> str:
@@ -151,6 +159,7 @@ def test_golden_account_passes_every_network_rule_with_its_reason(account):
 
 # ------------------------------------------------------------------ drifts: VPC and subnets
 
+
 def _rename_vpc(a: Account) -> None:
     a.ec2.create_tags(Resources=[a.ids["vpc"]], Tags=[{"Key": "Name", "Value": "old-vpc"}])
 
@@ -169,14 +178,22 @@ def _subnet_in_other_vpc(a: Account) -> dict[str, str]:
     # another range, and a zone valohai-subnet-1 already uses: only subnets-in-vpc may fail,
     # the stray subnet's CIDR and zone belong to its own VPC
     vpc = other_vpc(a)
-    stray = a.ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.0.0/20", AvailabilityZone="eu-west-1a",
-                                TagSpecifications=tagged("subnet", "valohai-subnet-9"))["Subnet"]["SubnetId"]
+    stray = a.ec2.create_subnet(
+        VpcId=vpc,
+        CidrBlock="172.31.0.0/20",
+        AvailabilityZone="eu-west-1a",
+        TagSpecifications=tagged("subnet", "valohai-subnet-9"),
+    )["Subnet"]["SubnetId"]
     return {"other": vpc, "stray": stray}
 
 
 def _second_subnet_in_zone_a(a: Account) -> dict[str, str]:
-    s = a.ec2.create_subnet(VpcId=a.ids["vpc"], CidrBlock="10.0.48.0/20", AvailabilityZone="eu-west-1a",
-                            TagSpecifications=tagged("subnet", "valohai-subnet-4"))["Subnet"]["SubnetId"]
+    s = a.ec2.create_subnet(
+        VpcId=a.ids["vpc"],
+        CidrBlock="10.0.48.0/20",
+        AvailabilityZone="eu-west-1a",
+        TagSpecifications=tagged("subnet", "valohai-subnet-4"),
+    )["Subnet"]["SubnetId"]
     return {"extra": s}
 
 
@@ -187,52 +204,111 @@ def _subnet_outside_vpc_cidr(a: Account) -> dict[str, str]:
     # recreated in the secondary block, in its own zone, so that nothing else changes.
     assoc = a.ec2.associate_vpc_cidr_block(VpcId=a.ids["vpc"], CidrBlock="10.1.0.0/16")
     a.ec2.delete_subnet(SubnetId=a.ids["subnets"][2])
-    s = a.ec2.create_subnet(VpcId=a.ids["vpc"], CidrBlock="10.1.0.0/20", AvailabilityZone="eu-west-1c",
-                            TagSpecifications=tagged("subnet", "valohai-subnet-3"))["Subnet"]["SubnetId"]
+    s = a.ec2.create_subnet(
+        VpcId=a.ids["vpc"],
+        CidrBlock="10.1.0.0/20",
+        AvailabilityZone="eu-west-1c",
+        TagSpecifications=tagged("subnet", "valohai-subnet-3"),
+    )["Subnet"]["SubnetId"]
     a.ec2.disassociate_vpc_cidr_block(AssociationId=assoc["CidrBlockAssociation"]["AssociationId"])
     return {"moved": s}
 
 
 VPC_DRIFTS = [
-    pytest.param(_rename_vpc, {
-        "vpc-exists": (None, ["valohai-vpc not found in account 123456789012, region eu-west-1",
-                              "looked for tag Name=valohai-vpc"])}, {}, id="vpc renamed"),
-    pytest.param(_second_vpc_named_valohai, {
-        "vpc-exists": ("{vpc}", ["2 resources are named valohai-vpc ({vpc}, {other}); vhv judges {vpc}"])},
-        {}, id="two vpcs named valohai-vpc"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["vpc"]], Tags=[{"Key": "valohai"}]), {
-        "vpc-tag": ("{vpc}", ["tag valohai=1 missing on valohai-vpc ({vpc}): found no valohai tag"])},
-        {}, id="vpc untagged"),
+    pytest.param(
+        _rename_vpc,
+        {
+            "vpc-exists": (
+                None,
+                ["valohai-vpc not found in account 123456789012, region eu-west-1", "looked for tag Name=valohai-vpc"],
+            )
+        },
+        {},
+        id="vpc renamed",
+    ),
+    pytest.param(
+        _second_vpc_named_valohai,
+        {"vpc-exists": ("{vpc}", ["2 resources are named valohai-vpc ({vpc}, {other}); vhv judges {vpc}"])},
+        {},
+        id="two vpcs named valohai-vpc",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["vpc"]], Tags=[{"Key": "valohai"}]),
+        {"vpc-tag": ("{vpc}", ["tag valohai=1 missing on valohai-vpc ({vpc}): found no valohai tag"])},
+        {},
+        id="vpc untagged",
+    ),
     # a VPC's primary CIDR cannot change: the drift is between the recorded vpc_cidr and the VPC
-    pytest.param(lambda a: None, {
-        "vpc-cidr": ("{vpc}", ["valohai-vpc ({vpc}) CIDR is 10.0.0.0/16; the guide asks for 10.1.0.0/16",
-                               "Fix vpc_cidr in the params if the VPC is right"])},
-        {"vpc_cidr": "10.1.0.0/16"}, id="recorded vpc_cidr differs"),
-    pytest.param(_rename_subnets, {
-        "subnets-exist": (None, ["valohai-subnet-* not found", "looked for tag Name=valohai-subnet-*"])},
-        {}, id="no subnet named valohai-subnet-*"),
-    pytest.param(_subnet_in_other_vpc, {
-        "subnets-in-vpc": ("{stray}", ["valohai-subnet-9 ({stray}) is in {other}, not in valohai-vpc ({vpc})"])},
-        {}, id="valohai subnet in another vpc"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["subnets"][1]], Tags=[{"Key": "valohai"}]), {
-        "subnets-tag": ("{subnet_2}", [
-            "tag valohai=1 missing on valohai-subnet-2 ({subnet_2}): found no valohai tag"])},
-        {}, id="subnet untagged"),
-    pytest.param(lambda a: a.ec2.create_tags(Resources=[a.ids["subnets"][0]],
-                                             Tags=[{"Key": "valohai", "Value": "true"}]), {
-        "subnets-tag": ("{subnet_1}", ["tag valohai=1 missing on valohai-subnet-1 ({subnet_1}): found valohai=true"])},
-        {}, id="subnet tag value"),
-    pytest.param(_second_subnet_in_zone_a, {
-        "subnets-one-per-zone": (None, ["valohai-subnet-1 ({subnet_1}), valohai-subnet-4 ({extra}) share eu-west-1a"])},
-        {}, id="two subnets in one zone"),
-    pytest.param(_subnet_outside_vpc_cidr, {
-        "subnets-cidr-in-vpc": ("{moved}", [
-            "valohai-subnet-3 ({moved}) 10.1.0.0/20 is outside valohai-vpc's 10.0.0.0/16"])},
-        {}, id="subnet outside the vpc cidr (moto only)"),
+    pytest.param(
+        lambda a: None,
+        {
+            "vpc-cidr": (
+                "{vpc}",
+                [
+                    "valohai-vpc ({vpc}) CIDR is 10.0.0.0/16; the guide asks for 10.1.0.0/16",
+                    "Fix vpc_cidr in the params if the VPC is right",
+                ],
+            )
+        },
+        {"vpc_cidr": "10.1.0.0/16"},
+        id="recorded vpc_cidr differs",
+    ),
+    pytest.param(
+        _rename_subnets,
+        {"subnets-exist": (None, ["valohai-subnet-* not found", "looked for tag Name=valohai-subnet-*"])},
+        {},
+        id="no subnet named valohai-subnet-*",
+    ),
+    pytest.param(
+        _subnet_in_other_vpc,
+        {"subnets-in-vpc": ("{stray}", ["valohai-subnet-9 ({stray}) is in {other}, not in valohai-vpc ({vpc})"])},
+        {},
+        id="valohai subnet in another vpc",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["subnets"][1]], Tags=[{"Key": "valohai"}]),
+        {
+            "subnets-tag": (
+                "{subnet_2}",
+                ["tag valohai=1 missing on valohai-subnet-2 ({subnet_2}): found no valohai tag"],
+            )
+        },
+        {},
+        id="subnet untagged",
+    ),
+    pytest.param(
+        lambda a: a.ec2.create_tags(Resources=[a.ids["subnets"][0]], Tags=[{"Key": "valohai", "Value": "true"}]),
+        {"subnets-tag": ("{subnet_1}", ["tag valohai=1 missing on valohai-subnet-1 ({subnet_1}): found valohai=true"])},
+        {},
+        id="subnet tag value",
+    ),
+    pytest.param(
+        _second_subnet_in_zone_a,
+        {
+            "subnets-one-per-zone": (
+                None,
+                ["valohai-subnet-1 ({subnet_1}), valohai-subnet-4 ({extra}) share eu-west-1a"],
+            )
+        },
+        {},
+        id="two subnets in one zone",
+    ),
+    pytest.param(
+        _subnet_outside_vpc_cidr,
+        {
+            "subnets-cidr-in-vpc": (
+                "{moved}",
+                ["valohai-subnet-3 ({moved}) 10.1.0.0/20 is outside valohai-vpc's 10.0.0.0/16"],
+            )
+        },
+        {},
+        id="subnet outside the vpc cidr (moto only)",
+    ),
 ]
 
 
 # ------------------------------------------------------------------ drifts: internet gateway and route table
+
 
 def _delete_igw(a: Account) -> None:
     a.ec2.detach_internet_gateway(InternetGatewayId=a.ids["igw"], VpcId=a.ids["vpc"])
@@ -273,58 +349,144 @@ def _subnet_on_private_table(a: Account) -> dict[str, str]:
 
 
 NET_DRIFTS = [
-    pytest.param(_delete_igw, {
-        "igw-exists": (None, ["valohai-igw not found", "looked for tag Name=valohai-igw"])}, {}, id="igw deleted"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["igw"]], Tags=[{"Key": "Name"}]), {
-        "igw-exists": (None, ["valohai-igw not found", "looked for tag Name=valohai-igw"])}, {}, id="igw unnamed"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["igw"]], Tags=[{"Key": "valohai"}]), {
-        "igw-tag": ("{igw}", ["tag valohai=1 missing on valohai-igw ({igw}): found no valohai tag"])},
-        {}, id="igw untagged"),
+    pytest.param(
+        _delete_igw,
+        {"igw-exists": (None, ["valohai-igw not found", "looked for tag Name=valohai-igw"])},
+        {},
+        id="igw deleted",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["igw"]], Tags=[{"Key": "Name"}]),
+        {"igw-exists": (None, ["valohai-igw not found", "looked for tag Name=valohai-igw"])},
+        {},
+        id="igw unnamed",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["igw"]], Tags=[{"Key": "valohai"}]),
+        {"igw-tag": ("{igw}", ["tag valohai=1 missing on valohai-igw ({igw}): found no valohai tag"])},
+        {},
+        id="igw untagged",
+    ),
     # real AWS also turns valohai-rt's 0.0.0.0/0 route into a blackhole here, failing
     # rt-default-route with "(blackhole)" as well; moto keeps the route active
-    pytest.param(lambda a: a.ec2.detach_internet_gateway(InternetGatewayId=a.ids["igw"], VpcId=a.ids["vpc"]), {
-        "igw-attached": ("{igw}", [
-            "valohai-igw ({igw}) is not attached to valohai-vpc ({vpc}); attached to: nothing"])},
-        {}, id="igw detached"),
-    pytest.param(_igw_to_other_vpc, {
-        "igw-attached": ("{igw}", [
-            "valohai-igw ({igw}) is not attached to valohai-vpc ({vpc}); attached to: {other}"])},
-        {}, id="igw attached to another vpc"),
-    pytest.param(lambda a: a.ec2.create_tags(Resources=[a.ids["rt"]], Tags=[{"Key": "Name", "Value": "main"}]), {
-        "rt-name": ("{rt}", [
-            "tag Name=valohai-rt missing on the main route table of valohai-vpc ({rt}): found Name=main"])},
-        {}, id="main table not renamed"),
-    pytest.param(_unnamed_main_table, {
-        "rt-name": ("{rt}", [
-            "tag Name=valohai-rt missing on the main route table of valohai-vpc ({rt}): found no Name tag"])},
-        {}, id="valohai-rt is not the main table"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["rt"]], Tags=[{"Key": "valohai"}]), {
-        "rt-tag": ("{rt}", ["tag valohai=1 missing on valohai-rt ({rt}): found no valohai tag"])},
-        {}, id="route table untagged"),
+    pytest.param(
+        lambda a: a.ec2.detach_internet_gateway(InternetGatewayId=a.ids["igw"], VpcId=a.ids["vpc"]),
+        {
+            "igw-attached": (
+                "{igw}",
+                ["valohai-igw ({igw}) is not attached to valohai-vpc ({vpc}); attached to: nothing"],
+            )
+        },
+        {},
+        id="igw detached",
+    ),
+    pytest.param(
+        _igw_to_other_vpc,
+        {
+            "igw-attached": (
+                "{igw}",
+                ["valohai-igw ({igw}) is not attached to valohai-vpc ({vpc}); attached to: {other}"],
+            )
+        },
+        {},
+        id="igw attached to another vpc",
+    ),
+    pytest.param(
+        lambda a: a.ec2.create_tags(Resources=[a.ids["rt"]], Tags=[{"Key": "Name", "Value": "main"}]),
+        {
+            "rt-name": (
+                "{rt}",
+                ["tag Name=valohai-rt missing on the main route table of valohai-vpc ({rt}): found Name=main"],
+            )
+        },
+        {},
+        id="main table not renamed",
+    ),
+    pytest.param(
+        _unnamed_main_table,
+        {
+            "rt-name": (
+                "{rt}",
+                ["tag Name=valohai-rt missing on the main route table of valohai-vpc ({rt}): found no Name tag"],
+            )
+        },
+        {},
+        id="valohai-rt is not the main table",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["rt"]], Tags=[{"Key": "valohai"}]),
+        {"rt-tag": ("{rt}", ["tag valohai=1 missing on valohai-rt ({rt}): found no valohai tag"])},
+        {},
+        id="route table untagged",
+    ),
     # AWS refuses to delete the local route; moto allows it, the only way to show the rule deciding
-    pytest.param(lambda a: a.ec2.delete_route(RouteTableId=a.ids["rt"], DestinationCidrBlock="10.0.0.0/16"), {
-        "rt-local-route": ("{rt}", ["main route table {rt} of valohai-vpc has no route for 10.0.0.0/16",
-                                    "the guide asks for 10.0.0.0/16 => local"])},
-        {}, id="local route deleted (moto only)"),
-    pytest.param(lambda a: a.ec2.delete_route(RouteTableId=a.ids["rt"], DestinationCidrBlock=WORLD), {
-        "rt-default-route": ("{rt}", ["main route table {rt} of valohai-vpc has no route for 0.0.0.0/0",
-                                      "the guide asks for 0.0.0.0/0 => valohai-igw ({igw})"])},
-        {}, id="no default route"),
-    pytest.param(_default_route_to_other_igw, {
-        "rt-default-route": ("{rt}", ["has 0.0.0.0/0 => {other} (active) for 0.0.0.0/0",
-                                      "the guide asks for 0.0.0.0/0 => valohai-igw ({igw})"])},
-        {}, id="default route to another gateway"),
-    pytest.param(_other_main_table, {
-        "rt-default-route": ("{new}", ["main route table {new} of valohai-vpc has no route for 0.0.0.0/0"])},
-        {}, id="another table made main"),
-    pytest.param(_subnet_on_private_table, {
-        "rt-subnet-routes": ("{subnet_2}", ["valohai-subnet-2 ({subnet_2}) is associated with route table "
-                                            "private ({private}), which has no 0.0.0.0/0 route to valohai-igw"])},
-        {}, id="subnet on a table without default route"),
+    pytest.param(
+        lambda a: a.ec2.delete_route(RouteTableId=a.ids["rt"], DestinationCidrBlock="10.0.0.0/16"),
+        {
+            "rt-local-route": (
+                "{rt}",
+                [
+                    "main route table {rt} of valohai-vpc has no route for 10.0.0.0/16",
+                    "the guide asks for 10.0.0.0/16 => local",
+                ],
+            )
+        },
+        {},
+        id="local route deleted (moto only)",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_route(RouteTableId=a.ids["rt"], DestinationCidrBlock=WORLD),
+        {
+            "rt-default-route": (
+                "{rt}",
+                [
+                    "main route table {rt} of valohai-vpc has no route for 0.0.0.0/0",
+                    "the guide asks for 0.0.0.0/0 => valohai-igw ({igw})",
+                ],
+            )
+        },
+        {},
+        id="no default route",
+    ),
+    pytest.param(
+        _default_route_to_other_igw,
+        {
+            "rt-default-route": (
+                "{rt}",
+                [
+                    "has 0.0.0.0/0 => {other} (active) for 0.0.0.0/0",
+                    "the guide asks for 0.0.0.0/0 => valohai-igw ({igw})",
+                ],
+            )
+        },
+        {},
+        id="default route to another gateway",
+    ),
+    pytest.param(
+        _other_main_table,
+        {"rt-default-route": ("{new}", ["main route table {new} of valohai-vpc has no route for 0.0.0.0/0"])},
+        {},
+        id="another table made main",
+    ),
+    pytest.param(
+        _subnet_on_private_table,
+        {
+            "rt-subnet-routes": (
+                "{subnet_2}",
+                [
+                    "valohai-subnet-2 ({subnet_2}) is associated with route table "
+                    "private ({private}), which has no 0.0.0.0/0 route to valohai-igw"
+                ],
+            )
+        },
+        {},
+        id="subnet on a table without default route",
+    ),
 ]
 
 
 # ------------------------------------------------------------------ drifts: security groups
+
 
 def _delete_workers_sg(a: Account) -> None:
     # AWS refuses to delete a group another group's rule references: revoke that first
@@ -342,7 +504,7 @@ def _workers_sg_in_other_vpc(a: Account) -> dict[str, str]:
     _delete_workers_sg(a)
     sg = new_group(a, "valohai-sg-workers", vpc)
     allow(a, sg, 22, VALOHAI_SSH)
-    allow(a, a.ids["sg_queue"], 63790, sg)   # across the peering, as AWS allows
+    allow(a, a.ids["sg_queue"], 63790, sg)  # across the peering, as AWS allows
     return {"other": vpc, "new": sg}
 
 
@@ -368,6 +530,7 @@ def _workers_egress(*perms: tuple[int, str]) -> Drift:
         revoke(a, a.ids["sg_workers"], None, WORLD, protocol="-1", egress=True)
         for port, dest in perms:
             allow(a, a.ids["sg_workers"], port, a.ids.get(dest, dest), egress=True)
+
     return drift
 
 
@@ -383,6 +546,7 @@ def _replace_ssh(old: str, new: str) -> Drift:
     def drift(a: Account) -> None:
         revoke(a, a.ids["sg_queue"], 22, old)
         allow(a, a.ids["sg_queue"], 22, new)
+
     return drift
 
 
@@ -390,6 +554,7 @@ def _replace_redis_from_workers_by(cidr: str) -> Drift:
     def drift(a: Account) -> None:
         revoke(a, a.ids["sg_queue"], 63790, a.ids["sg_workers"])
         allow(a, a.ids["sg_queue"], 63790, cidr)
+
     return drift
 
 
@@ -397,107 +562,232 @@ WORKERS_EXTRA = "valohai-sg-workers ({sg_workers}) has inbound rules the guide d
 QUEUE_EXTRA = "valohai-sg-queue ({sg_queue}) has inbound rules the guide does not ask for: "
 
 SG_DRIFTS = [
-    pytest.param(_delete_workers_sg, {
-        "sg-workers-exists": (None, ["valohai-sg-workers not found in account 123456789012, region eu-west-1",
-                                     "looked for group name valohai-sg-workers"])}, {}, id="workers sg deleted"),
+    pytest.param(
+        _delete_workers_sg,
+        {
+            "sg-workers-exists": (
+                None,
+                [
+                    "valohai-sg-workers not found in account 123456789012, region eu-west-1",
+                    "looked for group name valohai-sg-workers",
+                ],
+            )
+        },
+        {},
+        id="workers sg deleted",
+    ),
     # a missing valohai-sg-workers must not hide Redis open to the world on valohai-sg-queue
-    pytest.param(_delete_workers_sg_and_open_redis, {
-        "sg-workers-exists": (None, ["valohai-sg-workers not found"]),
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 63790 0.0.0.0/0 (wider than the guide's "
-                                                       "TCP 63790 34.248.245.191/32)"])},
-        {}, id="workers sg deleted and redis opened"),
-    pytest.param(_workers_sg_in_other_vpc, {
-        "sg-workers-in-vpc": ("{new}", ["valohai-sg-workers ({new}) is in {other}, not in valohai-vpc ({vpc})"])},
-        {}, id="workers sg in another vpc"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["sg_workers"]], Tags=[{"Key": "valohai"}]), {
-        "sg-workers-tag": ("{sg_workers}", ["tag valohai=1 missing on valohai-sg-workers ({sg_workers})"])},
-        {}, id="workers sg untagged"),
-    pytest.param(_ingress("sg_workers", 22, WORLD), {
-        "sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [
-            WORKERS_EXTRA + "TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 3.251.38.215/32)"])},
-        {}, id="workers ssh from the world"),
-    pytest.param(_ingress("sg_workers", 22, ADMIN), {
-        "sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "TCP 22 203.0.113.7/32"])},
-        {}, id="workers ssh from the admin"),
-    pytest.param(_ingress("sg_workers", 6379, WORLD), {
-        "sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "TCP 6379 0.0.0.0/0"])},
-        {}, id="workers redis port from the world"),
-    pytest.param(_ingress("sg_workers", None, "10.0.0.0/16", "-1"), {
-        "sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "all traffic 10.0.0.0/16"])},
-        {}, id="workers all traffic from the vpc"),
-    pytest.param(_workers_egress(), {
-        "sg-workers-egress-web": ("{sg_workers}", ["lacks outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"]),
-        "sg-workers-egress-queue": ("{sg_workers}", ["lacks outbound TCP 63790 valohai-sg-queue"])},
-        {}, id="workers without egress"),
-    pytest.param(_workers_egress((80, WORLD), (443, WORLD), (63790, "192.168.0.0/16")), {
-        "sg-workers-egress-queue": ("{sg_workers}", ["lacks outbound TCP 63790 valohai-sg-queue"])},
-        {}, id="workers egress 63790 to a network outside the vpc"),
-    pytest.param(_delete_queue_sg, {
-        "sg-queue-exists": (None, ["valohai-sg-queue not found", "looked for group name valohai-sg-queue"])},
-        {}, id="queue sg deleted"),
+    pytest.param(
+        _delete_workers_sg_and_open_redis,
+        {
+            "sg-workers-exists": (None, ["valohai-sg-workers not found"]),
+            "sg-queue-ingress-only-guide": (
+                "{sg_queue}",
+                [QUEUE_EXTRA + "TCP 63790 0.0.0.0/0 (wider than the guide's TCP 63790 34.248.245.191/32)"],
+            ),
+        },
+        {},
+        id="workers sg deleted and redis opened",
+    ),
+    pytest.param(
+        _workers_sg_in_other_vpc,
+        {"sg-workers-in-vpc": ("{new}", ["valohai-sg-workers ({new}) is in {other}, not in valohai-vpc ({vpc})"])},
+        {},
+        id="workers sg in another vpc",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["sg_workers"]], Tags=[{"Key": "valohai"}]),
+        {"sg-workers-tag": ("{sg_workers}", ["tag valohai=1 missing on valohai-sg-workers ({sg_workers})"])},
+        {},
+        id="workers sg untagged",
+    ),
+    pytest.param(
+        _ingress("sg_workers", 22, WORLD),
+        {
+            "sg-workers-ingress-only-valohai-ssh": (
+                "{sg_workers}",
+                [WORKERS_EXTRA + "TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 3.251.38.215/32)"],
+            )
+        },
+        {},
+        id="workers ssh from the world",
+    ),
+    pytest.param(
+        _ingress("sg_workers", 22, ADMIN),
+        {"sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "TCP 22 203.0.113.7/32"])},
+        {},
+        id="workers ssh from the admin",
+    ),
+    pytest.param(
+        _ingress("sg_workers", 6379, WORLD),
+        {"sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "TCP 6379 0.0.0.0/0"])},
+        {},
+        id="workers redis port from the world",
+    ),
+    pytest.param(
+        _ingress("sg_workers", None, "10.0.0.0/16", "-1"),
+        {"sg-workers-ingress-only-valohai-ssh": ("{sg_workers}", [WORKERS_EXTRA + "all traffic 10.0.0.0/16"])},
+        {},
+        id="workers all traffic from the vpc",
+    ),
+    pytest.param(
+        _workers_egress(),
+        {
+            "sg-workers-egress-web": ("{sg_workers}", ["lacks outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"]),
+            "sg-workers-egress-queue": ("{sg_workers}", ["lacks outbound TCP 63790 valohai-sg-queue"]),
+        },
+        {},
+        id="workers without egress",
+    ),
+    pytest.param(
+        _workers_egress((80, WORLD), (443, WORLD), (63790, "192.168.0.0/16")),
+        {"sg-workers-egress-queue": ("{sg_workers}", ["lacks outbound TCP 63790 valohai-sg-queue"])},
+        {},
+        id="workers egress 63790 to a network outside the vpc",
+    ),
+    pytest.param(
+        _delete_queue_sg,
+        {"sg-queue-exists": (None, ["valohai-sg-queue not found", "looked for group name valohai-sg-queue"])},
+        {},
+        id="queue sg deleted",
+    ),
     # the queue cannot carry a group of another VPC: it has lost valohai-sg-queue too
-    pytest.param(_queue_sg_in_other_vpc, {
-        "sg-queue-in-vpc": ("{new}", ["valohai-sg-queue ({new}) is in {other}, not in valohai-vpc ({vpc})"]),
-        "queue-instance-sg": ("{instance}", ["valohai-i-queue does not have valohai-sg-queue ({new}) attached; "
-                                             "it has launch-wizard-1 ({lw})"]),
-        "queue-instance-sg-only": ("{instance}", ["valohai-i-queue also has launch-wizard-1 ({lw}) attached"])},
-        {}, id="queue sg in another vpc"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["sg_queue"]], Tags=[{"Key": "valohai"}]), {
-        "sg-queue-tag": ("{sg_queue}", ["tag valohai=1 missing on valohai-sg-queue ({sg_queue})"])},
-        {}, id="queue sg untagged"),
-    pytest.param(_without("sg_queue", 80, WORLD), {
-        "sg-queue-ingress-http": ("{sg_queue}", ["valohai-sg-queue ({sg_queue}) lacks inbound TCP 80 0.0.0.0/0"])},
-        {}, id="queue without http"),
-    pytest.param(_without("sg_queue", 63790, VALOHAI_APP), {
-        "sg-queue-ingress-redis-valohai": ("{sg_queue}", ["lacks inbound TCP 63790 34.248.245.191/32"])},
-        {}, id="queue without redis from app.valohai.com"),
-    pytest.param(_without("sg_queue", 63790, "sg_workers"), {
-        "sg-queue-ingress-redis-workers": ("{sg_queue}", ["lacks inbound TCP 63790 valohai-sg-workers"])},
-        {}, id="queue without redis from the workers"),
-    pytest.param(_without("sg_queue", 22, ADMIN), {
-        "sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 203.0.113.7/32"])},
-        {}, id="queue without ssh"),
-    pytest.param(_ingress("sg_queue", 6379, WORLD), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 6379 0.0.0.0/0"])},
-        {}, id="queue extra port"),
-    pytest.param(_ingress("sg_queue", 63790, WORLD), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [
-            QUEUE_EXTRA + "TCP 63790 0.0.0.0/0 (wider than the guide's TCP 63790 34.248.245.191/32)"])},
-        {}, id="queue redis open to the world"),
-    pytest.param(_ingress("sg_queue", 22, WORLD), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [
-            QUEUE_EXTRA + "TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 203.0.113.7/32)"])},
-        {}, id="queue ssh open to the world"),
+    pytest.param(
+        _queue_sg_in_other_vpc,
+        {
+            "sg-queue-in-vpc": ("{new}", ["valohai-sg-queue ({new}) is in {other}, not in valohai-vpc ({vpc})"]),
+            "queue-instance-sg": (
+                "{instance}",
+                ["valohai-i-queue does not have valohai-sg-queue ({new}) attached; it has launch-wizard-1 ({lw})"],
+            ),
+            "queue-instance-sg-only": ("{instance}", ["valohai-i-queue also has launch-wizard-1 ({lw}) attached"]),
+        },
+        {},
+        id="queue sg in another vpc",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["sg_queue"]], Tags=[{"Key": "valohai"}]),
+        {"sg-queue-tag": ("{sg_queue}", ["tag valohai=1 missing on valohai-sg-queue ({sg_queue})"])},
+        {},
+        id="queue sg untagged",
+    ),
+    pytest.param(
+        _without("sg_queue", 80, WORLD),
+        {"sg-queue-ingress-http": ("{sg_queue}", ["valohai-sg-queue ({sg_queue}) lacks inbound TCP 80 0.0.0.0/0"])},
+        {},
+        id="queue without http",
+    ),
+    pytest.param(
+        _without("sg_queue", 63790, VALOHAI_APP),
+        {"sg-queue-ingress-redis-valohai": ("{sg_queue}", ["lacks inbound TCP 63790 34.248.245.191/32"])},
+        {},
+        id="queue without redis from app.valohai.com",
+    ),
+    pytest.param(
+        _without("sg_queue", 63790, "sg_workers"),
+        {"sg-queue-ingress-redis-workers": ("{sg_queue}", ["lacks inbound TCP 63790 valohai-sg-workers"])},
+        {},
+        id="queue without redis from the workers",
+    ),
+    pytest.param(
+        _without("sg_queue", 22, ADMIN),
+        {"sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 203.0.113.7/32"])},
+        {},
+        id="queue without ssh",
+    ),
+    pytest.param(
+        _ingress("sg_queue", 6379, WORLD),
+        {"sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 6379 0.0.0.0/0"])},
+        {},
+        id="queue extra port",
+    ),
+    pytest.param(
+        _ingress("sg_queue", 63790, WORLD),
+        {
+            "sg-queue-ingress-only-guide": (
+                "{sg_queue}",
+                [QUEUE_EXTRA + "TCP 63790 0.0.0.0/0 (wider than the guide's TCP 63790 34.248.245.191/32)"],
+            )
+        },
+        {},
+        id="queue redis open to the world",
+    ),
+    pytest.param(
+        _ingress("sg_queue", 22, WORLD),
+        {
+            "sg-queue-ingress-only-guide": (
+                "{sg_queue}",
+                [QUEUE_EXTRA + "TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 203.0.113.7/32)"],
+            )
+        },
+        {},
+        id="queue ssh open to the world",
+    ),
     # the wider rule still lets the admin in: only the "nothing wider" rule fails
-    pytest.param(_replace_ssh(ADMIN, WORLD), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [
-            "TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 203.0.113.7/32)"])},
-        {}, id="queue ssh widened to the world"),
+    pytest.param(
+        _replace_ssh(ADMIN, WORLD),
+        {
+            "sg-queue-ingress-only-guide": (
+                "{sg_queue}",
+                ["TCP 22 0.0.0.0/0 (wider than the guide's TCP 22 203.0.113.7/32)"],
+            )
+        },
+        {},
+        id="queue ssh widened to the world",
+    ),
     # the workers still reach Redis, so only the "nothing wider" rule fails
-    pytest.param(_replace_redis_from_workers_by("10.0.0.0/16"), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [
-            QUEUE_EXTRA + "TCP 63790 10.0.0.0/16 (wider than the guide's TCP 63790 valohai-sg-workers)"])},
-        {}, id="queue redis from the whole vpc instead of the workers"),
-    pytest.param(_replace_redis_from_workers_by("10.0.0.0/20"), {
-        "sg-queue-ingress-redis-workers": ("{sg_queue}", ["lacks inbound TCP 63790 valohai-sg-workers"]),
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 63790 10.0.0.0/20"])},
-        {}, id="queue redis from one subnet instead of the workers"),
-    pytest.param(_ingress("sg_queue", 63790, "sg_queue"), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 63790 valohai-sg-queue ({sg_queue})"])},
-        {}, id="queue redis from its own group"),
+    pytest.param(
+        _replace_redis_from_workers_by("10.0.0.0/16"),
+        {
+            "sg-queue-ingress-only-guide": (
+                "{sg_queue}",
+                [QUEUE_EXTRA + "TCP 63790 10.0.0.0/16 (wider than the guide's TCP 63790 valohai-sg-workers)"],
+            )
+        },
+        {},
+        id="queue redis from the whole vpc instead of the workers",
+    ),
+    pytest.param(
+        _replace_redis_from_workers_by("10.0.0.0/20"),
+        {
+            "sg-queue-ingress-redis-workers": ("{sg_queue}", ["lacks inbound TCP 63790 valohai-sg-workers"]),
+            "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 63790 10.0.0.0/20"]),
+        },
+        {},
+        id="queue redis from one subnet instead of the workers",
+    ),
+    pytest.param(
+        _ingress("sg_queue", 63790, "sg_queue"),
+        {"sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 63790 valohai-sg-queue ({sg_queue})"])},
+        {},
+        id="queue redis from its own group",
+    ),
     # queue_installer: self asks for the admin's IP; Valohai's alone is both missing and extra
-    pytest.param(_replace_ssh(ADMIN, VALOHAI_SSH), {
-        "sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 203.0.113.7/32"]),
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 3.251.38.215/32"])},
-        {}, id="installer self, ssh from valohai"),
+    pytest.param(
+        _replace_ssh(ADMIN, VALOHAI_SSH),
+        {
+            "sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 203.0.113.7/32"]),
+            "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 3.251.38.215/32"]),
+        },
+        {},
+        id="installer self, ssh from valohai",
+    ),
     # queue_installer: valohai asks for Valohai's SSH address instead of the admin's
-    pytest.param(lambda a: None, {
-        "sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 3.251.38.215/32"]),
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 203.0.113.7/32"])},
-        {"queue_installer": "valohai"}, id="installer valohai, ssh from the admin"),
-    pytest.param(_ingress("sg_queue", 22, VALOHAI_SSH), {
-        "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 203.0.113.7/32"])},
-        {"queue_installer": "valohai"}, id="installer valohai, ssh from both"),
+    pytest.param(
+        lambda a: None,
+        {
+            "sg-queue-ingress-ssh": ("{sg_queue}", ["lacks inbound TCP 22 3.251.38.215/32"]),
+            "sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 203.0.113.7/32"]),
+        },
+        {"queue_installer": "valohai"},
+        id="installer valohai, ssh from the admin",
+    ),
+    pytest.param(
+        _ingress("sg_queue", 22, VALOHAI_SSH),
+        {"sg-queue-ingress-only-guide": ("{sg_queue}", [QUEUE_EXTRA + "TCP 22 203.0.113.7/32"])},
+        {"queue_installer": "valohai"},
+        id="installer valohai, ssh from both",
+    ),
 ]
 
 DRIFTS = VPC_DRIFTS + NET_DRIFTS + SG_DRIFTS
@@ -524,25 +814,38 @@ def test_workers_egress_443_only_names_exactly_what_is_missing(account):
 
 # ------------------------------------------------------------------ drifts that warn (advisory rules)
 
+
 def _namesake(kind: str) -> Drift:
     """A group of the guide's name in another VPC, SSH open to the world (an independent tester:
     it appeared nowhere in check's report, though the README said it is reported)."""
+
     def drift(a: Account) -> dict[str, str]:
         vpc = other_vpc(a, "10.9.0.0/16")
         sg = new_group(a, f"valohai-{kind.replace('_', '-')}", vpc)
         allow(a, sg, 22, WORLD)
         return {"other": vpc, "new": sg}
+
     return drift
 
 
-NAMESAKE = ("valohai-{name} ({{new}}) in {{other}}, outside valohai-vpc ({{vpc}}), is not the guide's group "
-            "(vhv judges {{{kind}}}, in valohai-vpc): vhv neither checks nor changes it, yet whoever picks "
-            "valohai-{name} by its name may get it")
+NAMESAKE = (
+    "valohai-{name} ({{new}}) in {{other}}, outside valohai-vpc ({{vpc}}), is not the guide's group "
+    "(vhv judges {{{kind}}}, in valohai-vpc): vhv neither checks nor changes it, yet whoever picks "
+    "valohai-{name} by its name may get it"
+)
 WARNS = [
-    pytest.param(_namesake("sg_queue"), "sg-queue-no-namesake",
-                 NAMESAKE.format(name="sg-queue", kind="sg_queue"), id="queue sg namesake in another vpc"),
-    pytest.param(_namesake("sg_workers"), "sg-workers-no-namesake",
-                 NAMESAKE.format(name="sg-workers", kind="sg_workers"), id="workers sg namesake in another vpc"),
+    pytest.param(
+        _namesake("sg_queue"),
+        "sg-queue-no-namesake",
+        NAMESAKE.format(name="sg-queue", kind="sg_queue"),
+        id="queue sg namesake in another vpc",
+    ),
+    pytest.param(
+        _namesake("sg_workers"),
+        "sg-workers-no-namesake",
+        NAMESAKE.format(name="sg-workers", kind="sg_workers"),
+        id="workers sg namesake in another vpc",
+    ),
 ]
 
 
@@ -567,6 +870,7 @@ def test_every_network_rule_has_a_drift_that_fails_it(pack):
 
 # ------------------------------------------------------------------ what the guide allows passes
 
+
 def _subnet_on_table_with_default_route(a: Account) -> dict[str, str]:
     return {"own": route_table(a, "public-b", True, a.ids["subnets"][1])}
 
@@ -576,32 +880,57 @@ def _subnet_explicitly_on_main_table(a: Account) -> None:
 
 
 ALLOWED = [
-    pytest.param(_subnet_on_table_with_default_route, {
-        "rt-subnet-routes": "valohai-subnet-2 ({subnet_2}) uses {own}, which routes 0.0.0.0/0 to valohai-igw"},
-        {}, id="subnet on its own table with the default route"),
-    pytest.param(_subnet_explicitly_on_main_table, {
-        "rt-subnet-routes": "valohai-subnet-3 ({subnet_3}) uses the main route table"},
-        {}, id="subnet explicitly on valohai-rt"),
+    pytest.param(
+        _subnet_on_table_with_default_route,
+        {"rt-subnet-routes": "valohai-subnet-2 ({subnet_2}) uses {own}, which routes 0.0.0.0/0 to valohai-igw"},
+        {},
+        id="subnet on its own table with the default route",
+    ),
+    pytest.param(
+        _subnet_explicitly_on_main_table,
+        {"rt-subnet-routes": "valohai-subnet-3 ({subnet_3}) uses the main route table"},
+        {},
+        id="subnet explicitly on valohai-rt",
+    ),
     # the guide marks the workers' SSH rule optional
-    pytest.param(_without("sg_workers", 22, VALOHAI_SSH), {
-        "sg-workers-ingress-only-valohai-ssh": "valohai-sg-workers has no inbound rule beyond the guide"},
-        {}, id="workers without the optional ssh rule"),
+    pytest.param(
+        _without("sg_workers", 22, VALOHAI_SSH),
+        {"sg-workers-ingress-only-valohai-ssh": "valohai-sg-workers has no inbound rule beyond the guide"},
+        {},
+        id="workers without the optional ssh rule",
+    ),
     # "at the very least 80 and 443 to 0.0.0.0/0 and 63790 to valohai-sg-queue"
-    pytest.param(_workers_egress((80, WORLD), (443, WORLD), (63790, "sg_queue")), {
-        "sg-workers-egress-web": "valohai-sg-workers allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0",
-        "sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue"},
-        {}, id="workers egress at the very least"),
-    pytest.param(_workers_egress((80, WORLD), (443, WORLD), (63790, WORLD)), {
-        "sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue"},
-        {}, id="workers egress 63790 to the world covers the queue"),
+    pytest.param(
+        _workers_egress((80, WORLD), (443, WORLD), (63790, "sg_queue")),
+        {
+            "sg-workers-egress-web": "valohai-sg-workers allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0",
+            "sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue",
+        },
+        {},
+        id="workers egress at the very least",
+    ),
+    pytest.param(
+        _workers_egress((80, WORLD), (443, WORLD), (63790, WORLD)),
+        {"sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue"},
+        {},
+        id="workers egress 63790 to the world covers the queue",
+    ),
     # the queue's private address is in valohai-vpc: a rule to all of the VPC reaches it
-    pytest.param(_workers_egress((80, WORLD), (443, WORLD), (63790, "10.0.0.0/16")), {
-        "sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue"},
-        {}, id="workers egress 63790 to the whole vpc"),
-    pytest.param(_replace_ssh(ADMIN, VALOHAI_SSH), {
-        "sg-queue-ingress-ssh": "valohai-sg-queue allows inbound TCP 22 3.251.38.215/32",
-        "sg-queue-ingress-only-guide": "valohai-sg-queue has no inbound rule beyond the guide"},
-        {"queue_installer": "valohai"}, id="installer valohai, ssh from valohai"),
+    pytest.param(
+        _workers_egress((80, WORLD), (443, WORLD), (63790, "10.0.0.0/16")),
+        {"sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue"},
+        {},
+        id="workers egress 63790 to the whole vpc",
+    ),
+    pytest.param(
+        _replace_ssh(ADMIN, VALOHAI_SSH),
+        {
+            "sg-queue-ingress-ssh": "valohai-sg-queue allows inbound TCP 22 3.251.38.215/32",
+            "sg-queue-ingress-only-guide": "valohai-sg-queue has no inbound rule beyond the guide",
+        },
+        {"queue_installer": "valohai"},
+        id="installer valohai, ssh from valohai",
+    ),
 ]
 
 
@@ -619,22 +948,69 @@ def test_what_the_guide_allows_passes(account, change, passes, params):
 
 # ------------------------------------------------------------------ a missing resource skips, naming why
 
-@pytest.mark.parametrize("drift, exists_rule, skipped", [
-    (_rename_vpc, "vpc-exists",
-     ["vpc-cidr", "vpc-tag", "subnets-in-vpc", "subnets-cidr-in-vpc", "subnets-one-per-zone", "igw-attached",
-      "rt-name", "rt-tag", "rt-local-route", "rt-default-route", "rt-subnet-routes", "sg-workers-in-vpc",
-      "sg-queue-in-vpc"]),
-    (_rename_subnets, "subnets-exist",
-     ["subnets-in-vpc", "subnets-tag", "subnets-cidr-in-vpc", "subnets-one-per-zone", "rt-subnet-routes",
-      "queue-instance-subnet"]),
-    (_delete_igw, "igw-exists", ["igw-tag", "igw-attached", "rt-default-route"]),
-    (_delete_workers_sg, "sg-workers-exists",
-     ["sg-workers-in-vpc", "sg-workers-tag", "sg-workers-ingress-only-valohai-ssh", "sg-workers-egress-web",
-      "sg-workers-egress-queue", "sg-queue-ingress-redis-workers"]),
-    (_delete_queue_sg, "sg-queue-exists",
-     ["sg-queue-in-vpc", "sg-queue-tag", "sg-queue-ingress-http", "sg-queue-ingress-only-guide",
-      "sg-workers-egress-queue", "queue-instance-sg"]),
-], ids=["vpc", "subnets", "igw", "workers sg", "queue sg"])
+
+@pytest.mark.parametrize(
+    "drift, exists_rule, skipped",
+    [
+        (
+            _rename_vpc,
+            "vpc-exists",
+            [
+                "vpc-cidr",
+                "vpc-tag",
+                "subnets-in-vpc",
+                "subnets-cidr-in-vpc",
+                "subnets-one-per-zone",
+                "igw-attached",
+                "rt-name",
+                "rt-tag",
+                "rt-local-route",
+                "rt-default-route",
+                "rt-subnet-routes",
+                "sg-workers-in-vpc",
+                "sg-queue-in-vpc",
+            ],
+        ),
+        (
+            _rename_subnets,
+            "subnets-exist",
+            [
+                "subnets-in-vpc",
+                "subnets-tag",
+                "subnets-cidr-in-vpc",
+                "subnets-one-per-zone",
+                "rt-subnet-routes",
+                "queue-instance-subnet",
+            ],
+        ),
+        (_delete_igw, "igw-exists", ["igw-tag", "igw-attached", "rt-default-route"]),
+        (
+            _delete_workers_sg,
+            "sg-workers-exists",
+            [
+                "sg-workers-in-vpc",
+                "sg-workers-tag",
+                "sg-workers-ingress-only-valohai-ssh",
+                "sg-workers-egress-web",
+                "sg-workers-egress-queue",
+                "sg-queue-ingress-redis-workers",
+            ],
+        ),
+        (
+            _delete_queue_sg,
+            "sg-queue-exists",
+            [
+                "sg-queue-in-vpc",
+                "sg-queue-tag",
+                "sg-queue-ingress-http",
+                "sg-queue-ingress-only-guide",
+                "sg-workers-egress-queue",
+                "queue-instance-sg",
+            ],
+        ),
+    ],
+    ids=["vpc", "subnets", "igw", "workers sg", "queue sg"],
+)
 def test_a_missing_resource_skips_the_rules_that_need_it_naming_the_exists_rule(account, drift, exists_rule, skipped):
     drift(account)
     result = account.check()
@@ -648,8 +1024,9 @@ def test_a_missing_resource_skips_the_rules_that_need_it_naming_the_exists_rule(
 def test_subnets_all_in_another_vpc_skip_the_rules_about_subnets_of_valohai_vpc(account):
     vpc = other_vpc(account)
     _rename_subnets(account)
-    stray = account.ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.0.0/20",
-                                      TagSpecifications=tagged("subnet", "valohai-subnet-1"))["Subnet"]["SubnetId"]
+    stray = account.ec2.create_subnet(
+        VpcId=vpc, CidrBlock="172.31.0.0/20", TagSpecifications=tagged("subnet", "valohai-subnet-1")
+    )["Subnet"]["SubnetId"]
     result = account.check()
     # the queue still sits in the renamed subnet, which is no valohai subnet any more
     assert result.failing() == {"subnets-in-vpc", "queue-instance-subnet"}
@@ -658,4 +1035,3 @@ def test_subnets_all_in_another_vpc_skip_the_rules_about_subnets_of_valohai_vpc(
         f = result.one(rule_id)
         assert f.status == "skip"
         assert "valohai-subnet-* in valohai-vpc does not exist (rule subnets-in-vpc)" in f.message
-

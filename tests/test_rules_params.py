@@ -3,19 +3,22 @@
 Each rule passes on the demo params and fails on a realistic mistake with a
 message that names the key and says what to write instead.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
 
-from validator import engine, params as params_mod
+from validator import engine
+from validator import findings as findings_mod
+from validator import params as params_mod
 from validator.demo import ASSUME_ROLE_ARN, DEMO_PARAMS
 
 SOURCE = "params.yaml"
 
 
-def run(pack, rule_id: str, **overrides: Any) -> engine.Finding:
+def run(pack, rule_id: str, **overrides: Any) -> findings_mod.Finding:
     """The one finding of `rule_id` for the demo params with `overrides`."""
     prm = params_mod.from_dict({**DEMO_PARAMS, **overrides}, source=SOURCE)
     findings = engine.evaluate_rule(pack.by_id(rule_id), prm, None)
@@ -32,15 +35,28 @@ PASSING = [
     ("params-region", {}, "region eu-west-1 is a valid AWS region"),
     ("params-region", {"region": "ap-northeast-1"}, "region ap-northeast-1 is a valid AWS region"),
     ("params-assume-role-arn", {}, f"assume_role_arn {ASSUME_ROLE_ARN} is a valid IAM ARN"),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::111122223333:root"},
-     "assume_role_arn arn:aws:iam::111122223333:root is a valid IAM ARN"),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::111122223333:role/path/valohai-assumer"},
-     "assume_role_arn arn:aws:iam::111122223333:role/path/valohai-assumer is a valid IAM ARN"),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam::111122223333:root"},
+        "assume_role_arn arn:aws:iam::111122223333:root is a valid IAM ARN",
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam::111122223333:role/path/valohai-assumer"},
+        "assume_role_arn arn:aws:iam::111122223333:role/path/valohai-assumer is a valid IAM ARN",
+    ),
     ("params-vpc-cidr", {}, "vpc_cidr 10.0.0.0/16 is a valid VPC CIDR"),
     ("params-admin-cidr", {}, "admin_cidr 203.0.113.7/32 is a valid admin CIDR (/16 or narrower)"),
-    ("params-admin-cidr", {"admin_cidr": "198.51.0.0/16"}, "admin_cidr 198.51.0.0/16 is a valid admin CIDR (/16 or narrower)"),
-    ("params-admin-cidr", {"provisioning": "valohai", "queue_installer": "valohai", "admin_cidr": None},
-     "admin_cidr is not set and not needed here"),
+    (
+        "params-admin-cidr",
+        {"admin_cidr": "198.51.0.0/16"},
+        "admin_cidr 198.51.0.0/16 is a valid admin CIDR (/16 or narrower)",
+    ),
+    (
+        "params-admin-cidr",
+        {"provisioning": "valohai", "queue_installer": "valohai", "admin_cidr": None},
+        "admin_cidr is not set and not needed here",
+    ),
     ("params-provisioning", {}, "provisioning self is a valid choice"),
     ("params-provisioning", {"provisioning": "valohai"}, "provisioning valohai is a valid choice"),
     ("params-queue-installer", {}, "queue_installer self is a valid choice"),
@@ -48,8 +64,11 @@ PASSING = [
 ]
 
 
-@pytest.mark.parametrize("rule_id, overrides, message", PASSING,
-                         ids=[f"{c[0]}-{'-'.join(map(str, c[1].values())) or 'demo'}" for c in PASSING])
+@pytest.mark.parametrize(
+    "rule_id, overrides, message",
+    PASSING,
+    ids=[f"{c[0]}-{'-'.join(map(str, c[1].values())) or 'demo'}" for c in PASSING],
+)
 def test_params_rule_passes(pack, rule_id, overrides, message):
     f = run(pack, rule_id, **overrides)
     assert f.status == "pass"
@@ -58,69 +77,125 @@ def test_params_rule_passes(pack, rule_id, overrides, message):
 
 FAILING = [
     ("params-vpc-cidr", {"vpc_cidr": "10.0.0.0/8"}, ["params.yaml: vpc_cidr:", "/16 to /28", "this is /8"]),
-    ("params-admin-cidr", {"admin_cidr": "203.0.113.7"}, ["params.yaml: admin_cidr:", "no prefix length",
-                                                          "203.0.113.7/32"]),
-    ("params-region", {"region": "eu-west-l"},
-     ["params.yaml: region:", "'eu-west-l' is not an AWS region", "did you mean 'eu-west-1'?"]),
-    ("params-region", {"region": "us-west-3"},
-     ["params.yaml: region:", "'us-west-3' is not an AWS region"]),
-    ("params-region", {"region": "EU-WEST-1"},
-     ["params.yaml: region:", "'EU-WEST-1' is not an AWS region", "did you mean 'eu-west-1'?"]),
-    ("params-region", {"region": "us_west_2"},
-     ["params.yaml: region:", "did you mean 'us-west-2'?"]),
-    ("params-region", {"region": "eu-westt-2"},
-     ["params.yaml: region:", "did you mean 'eu-west-2'?"]),
-    ("params-assume-role-arn", {"assume_role_arn": "RECORDED AssumeRole ARN HERE"},
-     ["params.yaml: assume_role_arn:", "'RECORDED AssumeRole ARN HERE' is the guide's placeholder",
-      "ask your Valohai contact for the AssumeRole ARN"]),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::11112222333:role/valohai-assumer"},
-     ["params.yaml: assume_role_arn:", "account '11112222333' is not 12 digits"]),
-    ("params-assume-role-arn", {"assume_role_arn": "valohai-assumer"},
-     ["params.yaml: assume_role_arn:", "'valohai-assumer' is not an ARN",
-      "expected arn:aws:iam::<12-digit account>:role/<name>"]),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:sts::111122223333:assumed-role/valohai-assumer/s"},
-     ["params.yaml: assume_role_arn:", "service 'sts' should be 'iam'"]),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam:eu-west-1:111122223333:role/valohai-assumer"},
-     ["params.yaml: assume_role_arn:", "IAM ARNs have an empty region field, found 'eu-west-1'"]),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::111122223333:policy/valohai"},
-     ["params.yaml: assume_role_arn:", "resource 'policy/valohai' should be role/<name>, user/<name> or root"]),
-    ("params-assume-role-arn", {"assume_role_arn": "arn:aws:iam::111122223333"},
-     ["params.yaml: assume_role_arn:", "has 5 ':'-separated fields, an IAM ARN has 6"]),
-    ("params-vpc-cidr", {"vpc_cidr": "10.0.0.1/16"},
-     ["params.yaml: vpc_cidr:", "'10.0.0.1/16' has host bits set", "did you mean '10.0.0.0/16'?"]),
-    ("params-vpc-cidr", {"vpc_cidr": "10.0.0.0/33"},
-     ["params.yaml: vpc_cidr:", "'10.0.0.0/33' is not a CIDR", "write it as 10.0.0.0/16"]),
-    ("params-vpc-cidr", {"vpc_cidr": "fd00::/56"},
-     ["params.yaml: vpc_cidr:", "'fd00::/56' is IPv6", "IPv4"]),
-    ("params-admin-cidr", {"admin_cidr": "203.0.113.7/24"},
-     ["params.yaml: admin_cidr:", "has host bits set", "did you mean '203.0.113.0/24'?"]),
-    ("params-admin-cidr", {"admin_cidr": "my-ip"},
-     ["params.yaml: admin_cidr:", "'my-ip' is not a CIDR"]),
+    (
+        "params-admin-cidr",
+        {"admin_cidr": "203.0.113.7"},
+        ["params.yaml: admin_cidr:", "no prefix length", "203.0.113.7/32"],
+    ),
+    (
+        "params-region",
+        {"region": "eu-west-l"},
+        ["params.yaml: region:", "'eu-west-l' is not an AWS region", "did you mean 'eu-west-1'?"],
+    ),
+    ("params-region", {"region": "us-west-3"}, ["params.yaml: region:", "'us-west-3' is not an AWS region"]),
+    (
+        "params-region",
+        {"region": "EU-WEST-1"},
+        ["params.yaml: region:", "'EU-WEST-1' is not an AWS region", "did you mean 'eu-west-1'?"],
+    ),
+    ("params-region", {"region": "us_west_2"}, ["params.yaml: region:", "did you mean 'us-west-2'?"]),
+    ("params-region", {"region": "eu-westt-2"}, ["params.yaml: region:", "did you mean 'eu-west-2'?"]),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "RECORDED AssumeRole ARN HERE"},
+        [
+            "params.yaml: assume_role_arn:",
+            "'RECORDED AssumeRole ARN HERE' is the guide's placeholder",
+            "ask your Valohai contact for the AssumeRole ARN",
+        ],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam::11112222333:role/valohai-assumer"},
+        ["params.yaml: assume_role_arn:", "account '11112222333' is not 12 digits"],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "valohai-assumer"},
+        [
+            "params.yaml: assume_role_arn:",
+            "'valohai-assumer' is not an ARN",
+            "expected arn:aws:iam::<12-digit account>:role/<name>",
+        ],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:sts::111122223333:assumed-role/valohai-assumer/s"},
+        ["params.yaml: assume_role_arn:", "service 'sts' should be 'iam'"],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam:eu-west-1:111122223333:role/valohai-assumer"},
+        ["params.yaml: assume_role_arn:", "IAM ARNs have an empty region field, found 'eu-west-1'"],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam::111122223333:policy/valohai"},
+        ["params.yaml: assume_role_arn:", "resource 'policy/valohai' should be role/<name>, user/<name> or root"],
+    ),
+    (
+        "params-assume-role-arn",
+        {"assume_role_arn": "arn:aws:iam::111122223333"},
+        ["params.yaml: assume_role_arn:", "has 5 ':'-separated fields, an IAM ARN has 6"],
+    ),
+    (
+        "params-vpc-cidr",
+        {"vpc_cidr": "10.0.0.1/16"},
+        ["params.yaml: vpc_cidr:", "'10.0.0.1/16' has host bits set", "did you mean '10.0.0.0/16'?"],
+    ),
+    (
+        "params-vpc-cidr",
+        {"vpc_cidr": "10.0.0.0/33"},
+        ["params.yaml: vpc_cidr:", "'10.0.0.0/33' is not a CIDR", "write it as 10.0.0.0/16"],
+    ),
+    ("params-vpc-cidr", {"vpc_cidr": "fd00::/56"}, ["params.yaml: vpc_cidr:", "'fd00::/56' is IPv6", "IPv4"]),
+    (
+        "params-admin-cidr",
+        {"admin_cidr": "203.0.113.7/24"},
+        ["params.yaml: admin_cidr:", "has host bits set", "did you mean '203.0.113.0/24'?"],
+    ),
+    ("params-admin-cidr", {"admin_cidr": "my-ip"}, ["params.yaml: admin_cidr:", "'my-ip' is not a CIDR"]),
     # an independent tester: 0.0.0.0/0 passed, so SSH to the queue from the whole internet passed too
-    ("params-admin-cidr", {"admin_cidr": "0.0.0.0/0"},
-     ["params.yaml: admin_cidr:", "'0.0.0.0/0' lets the whole internet SSH to the queue", "write it as a /32"]),
-    ("params-admin-cidr", {"admin_cidr": "0.0.0.0/1"},
-     ["params.yaml: admin_cidr:", "'0.0.0.0/1' lets 2,147,483,648 addresses SSH to the queue"]),
-    ("params-provisioning", {"provisioning": "Self"},
-     ["params.yaml: provisioning:", "'Self' is not one of: self, valohai"]),
-    ("params-provisioning", {"provisioning": "option 1"},
-     ["params.yaml: provisioning:", "'option 1' is not one of: self, valohai"]),
-    ("params-queue-installer", {"queue_installer": "me"},
-     ["params.yaml: queue_installer:", "'me' is not one of: self, valohai"]),
+    (
+        "params-admin-cidr",
+        {"admin_cidr": "0.0.0.0/0"},
+        ["params.yaml: admin_cidr:", "'0.0.0.0/0' lets the whole internet SSH to the queue", "write it as a /32"],
+    ),
+    (
+        "params-admin-cidr",
+        {"admin_cidr": "0.0.0.0/1"},
+        ["params.yaml: admin_cidr:", "'0.0.0.0/1' lets 2,147,483,648 addresses SSH to the queue"],
+    ),
+    (
+        "params-provisioning",
+        {"provisioning": "Self"},
+        ["params.yaml: provisioning:", "'Self' is not one of: self, valohai"],
+    ),
+    (
+        "params-provisioning",
+        {"provisioning": "option 1"},
+        ["params.yaml: provisioning:", "'option 1' is not one of: self, valohai"],
+    ),
+    (
+        "params-queue-installer",
+        {"queue_installer": "me"},
+        ["params.yaml: queue_installer:", "'me' is not one of: self, valohai"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("rule_id, overrides, fragments", FAILING,
-                         ids=[f"{c[0]}-{'-'.join(map(str, c[1].values()))}" for c in FAILING])
+@pytest.mark.parametrize(
+    "rule_id, overrides, fragments", FAILING, ids=[f"{c[0]}-{'-'.join(map(str, c[1].values()))}" for c in FAILING]
+)
 def test_params_rule_fails_naming_the_key_and_the_fix(pack, rule_id, overrides, fragments):
     f = run(pack, rule_id, **overrides)
     assert f.status == "fail"
     for part in fragments:
         assert part in f.message, (part, f.message)
-    (key, value), = overrides.items()
+    ((key, value),) = overrides.items()
     assert f.actual == value
     assert f.resource_id == key
-    assert f.fix == pack.by_id(rule_id).fix   # the rule's own fix is carried to the report
+    assert f.fix == pack.by_id(rule_id).fix  # the rule's own fix is carried to the report
 
 
 def test_only_the_wrong_params_rule_fails(pack):
@@ -140,6 +215,7 @@ def test_the_guides_placeholder_blocks_the_account_check(pack):
 
 
 # ------------------------------------------------------------------ advisory
+
 
 @pytest.mark.parametrize("region", ["us-west-2", "eu-west-1"])
 def test_region_recommended_passes_for_the_guides_gpu_regions(pack, region):
@@ -173,8 +249,11 @@ def test_an_account_id_that_is_not_12_digits_is_refused(value):
     from validator import params as params_mod
     from validator.errors import VhvError
 
-    with pytest.raises(VhvError, match=r"^p\.yaml: account_id: .* is not a 12-digit AWS account id; write the "
-                                       r"account vhv may change, quoted"):
+    with pytest.raises(
+        VhvError,
+        match=r"^p\.yaml: account_id: .* is not a 12-digit AWS account id; write the "
+        r"account vhv may change, quoted",
+    ):
         params_mod.from_dict({**DEMO_PARAMS, "account_id": value}, source="p.yaml")
     for good in ("123456789012", 123456789012):
         assert params_mod.from_dict({**DEMO_PARAMS, "account_id": good}, source="p.yaml").get("account_id") == good

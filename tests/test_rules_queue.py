@@ -5,6 +5,7 @@ rule(s), on the right resource, naming what the guide expects and what the
 account has, and nothing else may fail. A rule that cannot read what it needs
 (a deregistered image) is `error`, never `pass`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,14 +13,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, Result, assert_fails_exactly, ids_of
-from validator import engine, params as params_mod
+from validator import engine
+from validator import findings as findings_mod
+from validator import params as params_mod
 from validator.demo import AL2023_AMI, FAKE_UBUNTU_AMI, UBUNTU_2004_AMI, UBUNTU_2204_AMI
 
-EOL_RULE = "queue-instance-os-support"   # on_fail: warn
-PUBLISHER_RULE = "queue-instance-image-publisher"   # on_fail: warn
+EOL_RULE = "queue-instance-os-support"  # on_fail: warn
+PUBLISHER_RULE = "queue-instance-image-publisher"  # on_fail: warn
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def queue_rule_ids(pack) -> set[str]:
     return {r.id for r in pack.rules if r.source == "4-queue.yaml"}
@@ -35,10 +39,16 @@ def relaunch(a: Account, **overrides: Any) -> str:
     with `overrides` (None drops a launch argument); valohai-ip-queue moves to the new one."""
     a.ec2.terminate_instances(InstanceIds=[a.ids["instance"]])
     launch = dict(
-        ImageId=UBUNTU_2004_AMI, InstanceType="t3.medium", MinCount=1, MaxCount=1, KeyName=a.ids["key_pair"],
-        SubnetId=a.ids["subnets"][0], SecurityGroupIds=[a.ids["sg_queue"]],
+        ImageId=UBUNTU_2004_AMI,
+        InstanceType="t3.medium",
+        MinCount=1,
+        MaxCount=1,
+        KeyName=a.ids["key_pair"],
+        SubnetId=a.ids["subnets"][0],
+        SecurityGroupIds=[a.ids["sg_queue"]],
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 16}}],
-        TagSpecifications=tagged("instance", "valohai-i-queue"))
+        TagSpecifications=tagged("instance", "valohai-i-queue"),
+    )
     launch.update(overrides)
     new = a.ec2.run_instances(**{k: v for k, v in launch.items() if v is not None})["Instances"][0]["InstanceId"]
     a.ec2.associate_address(AllocationId=a.ids["eip"], InstanceId=new, AllowReassociation=True)
@@ -63,8 +73,9 @@ def recheck(a: Account, result: Result) -> Result:
 def _with_open_group(a: Account) -> dict[str, str]:
     vpc = a.ec2.describe_instances(InstanceIds=[a.ids["instance"]])["Reservations"][0]["Instances"][0]["VpcId"]
     group = a.ec2.create_security_group(GroupName="open-all", Description="everything", VpcId=vpc)["GroupId"]
-    a.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    a.ec2.authorize_security_group_ingress(
+        GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
     a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"], Groups=[a.ids["sg_queue"], group])
     return {"open": group}
 
@@ -76,9 +87,9 @@ GOLDEN_PASS = {
     "queue-instance-tag": "valohai-i-queue ({instance}) has tag valohai=1",
     "queue-instance-type": "valohai-i-queue ({instance}) instance type is t3.medium",
     "queue-instance-os": f"valohai-i-queue runs Ubuntu 20.04 LTS ({UBUNTU_2004_AMI} "
-                         "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20250610)",
+    "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-amd64-server-20250610)",
     "queue-instance-image-publisher": f"valohai-i-queue's image {UBUNTU_2004_AMI} is published by Canonical "
-                                      "(099720109477)",
+    "(099720109477)",
     "queue-instance-disk": "is 16 GiB",
     "queue-instance-sg": "valohai-i-queue has valohai-sg-queue ({sg_queue})",
     "queue-instance-sg-only": "valohai-i-queue has no security group but valohai-sg-queue",
@@ -107,10 +118,11 @@ def test_golden_account_passes_every_queue_rule_with_its_reason(account):
     assert "Ubuntu 20.04 LTS (focal) reached the end of standard support on 2025-05-31" in eol.message
     assert "Ubuntu Pro (ESM)" in eol.message
     assert eol.resource_id == account.ids["instance"]
-    assert engine.exit_code(result.findings) == 0
+    assert findings_mod.exit_code(result.findings) == 0
 
 
 # ------------------------------------------------------------------ drifts: valohai-i-queue
+
 
 def _terminate(a: Account) -> None:
     a.ec2.terminate_instances(InstanceIds=[a.ids["instance"]])
@@ -121,8 +133,14 @@ def _unname_instance(a: Account) -> None:
 
 
 def _second_queue(a: Account) -> dict[str, str]:
-    inst = a.ec2.run_instances(ImageId=UBUNTU_2004_AMI, InstanceType="t3.medium", MinCount=1, MaxCount=1,
-                               SubnetId=a.ids["subnets"][1], TagSpecifications=tagged("instance", "valohai-i-queue"))
+    inst = a.ec2.run_instances(
+        ImageId=UBUNTU_2004_AMI,
+        InstanceType="t3.medium",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=a.ids["subnets"][1],
+        TagSpecifications=tagged("instance", "valohai-i-queue"),
+    )
     return {"second": inst["Instances"][0]["InstanceId"]}
 
 
@@ -144,101 +162,215 @@ def _volume_of(a: Account) -> dict[str, str]:
 
 def _in_plain_subnet(a: Account) -> dict[str, str]:
     # a subnet of valohai-vpc that is not one of the guide's valohai-subnet-*
-    s = a.ec2.create_subnet(VpcId=a.ids["vpc"], CidrBlock="10.0.64.0/20", AvailabilityZone="eu-west-1a",
-                            TagSpecifications=tagged("subnet", "default-a", valohai=False))["Subnet"]["SubnetId"]
+    s = a.ec2.create_subnet(
+        VpcId=a.ids["vpc"],
+        CidrBlock="10.0.64.0/20",
+        AvailabilityZone="eu-west-1a",
+        TagSpecifications=tagged("subnet", "default-a", valohai=False),
+    )["Subnet"]["SubnetId"]
     return {"instance": relaunch(a, SubnetId=s), "plain": s}
 
 
 INSTANCE_DRIFTS = [
-    pytest.param(_terminate, {
-        "queue-instance-exists": ("{instance}", ["valohai-i-queue ({instance}) is terminated"])},
-        id="queue terminated"),
-    pytest.param(_unname_instance, {
-        "queue-instance-exists": (None, ["valohai-i-queue not found in account 123456789012, region eu-west-1",
-                                         "looked for tag Name=valohai-i-queue"])},
-        id="queue unnamed"),
-    pytest.param(_second_queue, {
-        "queue-instance-exists": ("{instance}", ["2 resources are named valohai-i-queue ({instance}, {second}); "
-                                                 "vhv judges {instance}"])},
-        id="two queues"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["instance"]], Tags=[{"Key": "valohai"}]), {
-        "queue-instance-tag": ("{instance}", [
-            "tag valohai=1 missing on valohai-i-queue ({instance}): found no valohai tag"])},
-        id="queue untagged"),
-    pytest.param(_resize, {
-        "queue-instance-type": ("{instance}", ["valohai-i-queue ({instance}) instance type is t3.small; "
-                                               "the guide asks for t3.medium"])},
-        id="queue resized"),
-    pytest.param(_relaunched(ImageId=AL2023_AMI,
-                             BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16}}]), {
-        "queue-instance-os": ("{instance}", [
-            f"valohai-i-queue runs {AL2023_AMI} (al2023-ami-2023.6.20251020.0-kernel-6.1-x86_64), "
-            "not Ubuntu 20.04 LTS"])},
-        id="amazon linux 2023"),
+    pytest.param(
+        _terminate,
+        {"queue-instance-exists": ("{instance}", ["valohai-i-queue ({instance}) is terminated"])},
+        id="queue terminated",
+    ),
+    pytest.param(
+        _unname_instance,
+        {
+            "queue-instance-exists": (
+                None,
+                [
+                    "valohai-i-queue not found in account 123456789012, region eu-west-1",
+                    "looked for tag Name=valohai-i-queue",
+                ],
+            )
+        },
+        id="queue unnamed",
+    ),
+    pytest.param(
+        _second_queue,
+        {
+            "queue-instance-exists": (
+                "{instance}",
+                ["2 resources are named valohai-i-queue ({instance}, {second}); vhv judges {instance}"],
+            )
+        },
+        id="two queues",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["instance"]], Tags=[{"Key": "valohai"}]),
+        {
+            "queue-instance-tag": (
+                "{instance}",
+                ["tag valohai=1 missing on valohai-i-queue ({instance}): found no valohai tag"],
+            )
+        },
+        id="queue untagged",
+    ),
+    pytest.param(
+        _resize,
+        {
+            "queue-instance-type": (
+                "{instance}",
+                ["valohai-i-queue ({instance}) instance type is t3.small; the guide asks for t3.medium"],
+            )
+        },
+        id="queue resized",
+    ),
+    pytest.param(
+        _relaunched(ImageId=AL2023_AMI, BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16}}]),
+        {
+            "queue-instance-os": (
+                "{instance}",
+                [
+                    f"valohai-i-queue runs {AL2023_AMI} (al2023-ami-2023.6.20251020.0-kernel-6.1-x86_64), "
+                    "not Ubuntu 20.04 LTS"
+                ],
+            )
+        },
+        id="amazon linux 2023",
+    ),
     # the guide says 20.04; a newer Ubuntu is for Valohai to approve (see the EOL advice)
-    pytest.param(_relaunched(ImageId=UBUNTU_2204_AMI), {
-        "queue-instance-os": ("{instance}", [f"valohai-i-queue runs {UBUNTU_2204_AMI} (ubuntu/images/hvm-ssd/"
-                                             "ubuntu-jammy-22.04-amd64-server-20251015), not Ubuntu 20.04 LTS"])},
-        id="ubuntu 22.04"),
-    pytest.param(_volume_of, {
-        "queue-instance-disk": ("{instance}", ["root volume {vol} of valohai-i-queue is 8 GiB; "
-                                               "the guide asks for 16 GiB"])},
-        id="8 GiB root volume"),
-    pytest.param(lambda a: a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"],
-                                                           Groups=[a.ids["sg_workers"]]), {
-        "queue-instance-sg": ("{instance}", ["valohai-i-queue does not have valohai-sg-queue ({sg_queue}) attached; "
-                                             "it has valohai-sg-workers ({sg_workers})"]),
-        "queue-instance-sg-only": ("{instance}", ["valohai-i-queue also has valohai-sg-workers ({sg_workers}) "
-                                                  "attached"])},
-        id="queue without valohai-sg-queue"),
+    pytest.param(
+        _relaunched(ImageId=UBUNTU_2204_AMI),
+        {
+            "queue-instance-os": (
+                "{instance}",
+                [
+                    f"valohai-i-queue runs {UBUNTU_2204_AMI} (ubuntu/images/hvm-ssd/"
+                    "ubuntu-jammy-22.04-amd64-server-20251015), not Ubuntu 20.04 LTS"
+                ],
+            )
+        },
+        id="ubuntu 22.04",
+    ),
+    pytest.param(
+        _volume_of,
+        {
+            "queue-instance-disk": (
+                "{instance}",
+                ["root volume {vol} of valohai-i-queue is 8 GiB; the guide asks for 16 GiB"],
+            )
+        },
+        id="8 GiB root volume",
+    ),
+    pytest.param(
+        lambda a: a.ec2.modify_instance_attribute(InstanceId=a.ids["instance"], Groups=[a.ids["sg_workers"]]),
+        {
+            "queue-instance-sg": (
+                "{instance}",
+                [
+                    "valohai-i-queue does not have valohai-sg-queue ({sg_queue}) attached; "
+                    "it has valohai-sg-workers ({sg_workers})"
+                ],
+            ),
+            "queue-instance-sg-only": (
+                "{instance}",
+                ["valohai-i-queue also has valohai-sg-workers ({sg_workers}) attached"],
+            ),
+        },
+        id="queue without valohai-sg-queue",
+    ),
     # an independent tester: a second group open to the world beside valohai-sg-queue passed everything
-    pytest.param(_with_open_group, {
-        "queue-instance-sg-only": ("{instance}", [
-            "valohai-i-queue also has open-all ({open}) attached: an instance's groups add up, so what it allows "
-            "reaches the queue too, beyond valohai-sg-queue; the guide attaches valohai-sg-queue alone"])},
-        id="queue with a second, open group"),
-    pytest.param(_in_plain_subnet, {
-        "queue-instance-subnet": ("{instance}", ["valohai-i-queue is in subnet {plain}, which is not a "
-                                                 "valohai-subnet-* subnet"])},
-        id="queue in a non-valohai subnet"),
-    pytest.param(_relaunched(KeyName=None), {
-        "queue-instance-key-pair": ("{instance}", [
-            "valohai-i-queue has no key pair: nobody can SSH to install the queue"])},
-        id="queue without key pair"),
-    pytest.param(lambda a: a.ec2.delete_key_pair(KeyName=a.ids["key_pair"]), {
-        "queue-instance-key-pair": ("{instance}", ["valohai-i-queue's key pair 'valohai-queue-key' no longer exists "
-                                                   "in eu-west-1"])},
-        id="key pair deleted after launch"),
+    pytest.param(
+        _with_open_group,
+        {
+            "queue-instance-sg-only": (
+                "{instance}",
+                [
+                    "valohai-i-queue also has open-all ({open}) attached: an instance's groups add up, so what it allows "
+                    "reaches the queue too, beyond valohai-sg-queue; the guide attaches valohai-sg-queue alone"
+                ],
+            )
+        },
+        id="queue with a second, open group",
+    ),
+    pytest.param(
+        _in_plain_subnet,
+        {
+            "queue-instance-subnet": (
+                "{instance}",
+                ["valohai-i-queue is in subnet {plain}, which is not a valohai-subnet-* subnet"],
+            )
+        },
+        id="queue in a non-valohai subnet",
+    ),
+    pytest.param(
+        _relaunched(KeyName=None),
+        {
+            "queue-instance-key-pair": (
+                "{instance}",
+                ["valohai-i-queue has no key pair: nobody can SSH to install the queue"],
+            )
+        },
+        id="queue without key pair",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_key_pair(KeyName=a.ids["key_pair"]),
+        {
+            "queue-instance-key-pair": (
+                "{instance}",
+                ["valohai-i-queue's key pair 'valohai-queue-key' no longer exists in eu-west-1"],
+            )
+        },
+        id="key pair deleted after launch",
+    ),
 ]
 
 
 # ------------------------------------------------------------------ drifts: valohai-ip-queue
 
+
 def _eip_on_other_instance(a: Account) -> dict[str, str]:
-    other = a.ec2.run_instances(ImageId=UBUNTU_2004_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
-                                SubnetId=a.ids["subnets"][1])["Instances"][0]["InstanceId"]
+    other = a.ec2.run_instances(
+        ImageId=UBUNTU_2004_AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1, SubnetId=a.ids["subnets"][1]
+    )["Instances"][0]["InstanceId"]
     a.ec2.associate_address(AllocationId=a.ids["eip"], InstanceId=other, AllowReassociation=True)
     return {"other": other}
 
 
 EIP_DRIFTS = [
-    pytest.param(release_eip, {
-        "eip-exists": (None, ["valohai-ip-queue not found in account 123456789012, region eu-west-1",
-                              "looked for tag Name=valohai-ip-queue"])},
-        id="eip released"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "Name"}]), {
-        "eip-exists": (None, ["valohai-ip-queue not found", "looked for tag Name=valohai-ip-queue"])},
-        id="eip unnamed"),
-    pytest.param(lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "valohai"}]), {
-        "eip-tag": ("{eip}", ["tag valohai=1 missing on valohai-ip-queue ({eip}): found no valohai tag"])},
-        id="eip untagged"),
-    pytest.param(lambda a: a.ec2.disassociate_address(AssociationId=eip_association(a)), {
-        "eip-associated": ("{eip}", ["is not associated with any instance; the guide attaches it to "
-                                     "valohai-i-queue ({instance})"])},
-        id="eip disassociated"),
-    pytest.param(_eip_on_other_instance, {
-        "eip-associated": ("{eip}", ["is associated with {other}, not valohai-i-queue ({instance})"])},
-        id="eip on another instance"),
+    pytest.param(
+        release_eip,
+        {
+            "eip-exists": (
+                None,
+                [
+                    "valohai-ip-queue not found in account 123456789012, region eu-west-1",
+                    "looked for tag Name=valohai-ip-queue",
+                ],
+            )
+        },
+        id="eip released",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "Name"}]),
+        {"eip-exists": (None, ["valohai-ip-queue not found", "looked for tag Name=valohai-ip-queue"])},
+        id="eip unnamed",
+    ),
+    pytest.param(
+        lambda a: a.ec2.delete_tags(Resources=[a.ids["eip"]], Tags=[{"Key": "valohai"}]),
+        {"eip-tag": ("{eip}", ["tag valohai=1 missing on valohai-ip-queue ({eip}): found no valohai tag"])},
+        id="eip untagged",
+    ),
+    pytest.param(
+        lambda a: a.ec2.disassociate_address(AssociationId=eip_association(a)),
+        {
+            "eip-associated": (
+                "{eip}",
+                ["is not associated with any instance; the guide attaches it to valohai-i-queue ({instance})"],
+            )
+        },
+        id="eip disassociated",
+    ),
+    pytest.param(
+        _eip_on_other_instance,
+        {"eip-associated": ("{eip}", ["is associated with {other}, not valohai-i-queue ({instance})"])},
+        id="eip on another instance",
+    ),
 ]
 
 DRIFTS = INSTANCE_DRIFTS + EIP_DRIFTS
@@ -252,13 +384,16 @@ def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drif
 
 def test_every_queue_rule_has_a_drift_that_fails_it(pack):
     covered = {rule for case in DRIFTS for rule in case.values[1]}
-    covered |= {"queue-instance-os-support",   # warns only: test_ubuntu_20_04_warns_past_its_support_end
-                "queue-instance-image-publisher",  # warns only: test_ubuntu_look_alike_not_from_canonical_warns
-                "eip-vpc-domain"}              # on a snapshot: test_eip_outside_the_vpc_domain_fails
+    covered |= {
+        "queue-instance-os-support",  # warns only: test_ubuntu_20_04_warns_past_its_support_end
+        "queue-instance-image-publisher",  # warns only: test_ubuntu_look_alike_not_from_canonical_warns
+        "eip-vpc-domain",
+    }  # on a snapshot: test_eip_outside_the_vpc_domain_fails
     assert queue_rule_ids(pack) - covered == set()
 
 
 # ------------------------------------------------------------------ the image
+
 
 def test_deregistered_image_is_an_error_never_a_pass(account):
     # an AMI of our own (a backup of the queue), launched from and then deregistered
@@ -266,18 +401,29 @@ def test_deregistered_image_is_an_error_never_a_pass(account):
     new = relaunch(account, ImageId=image)
     account.ec2.deregister_image(ImageId=image)
     result = account.check()
-    cannot_read = (f"could not decide: image {image} of valohai-i-queue cannot be read (deregistered, "
-                   "or not visible to this account): its operating system cannot be confirmed")
-    assert_fails_exactly(result, {"queue-instance-os": (new, [cannot_read]),
-                                  EOL_RULE: (new, [cannot_read]),
-                                  PUBLISHER_RULE: (new, [cannot_read])}, ids_of(account))
+    cannot_read = (
+        f"could not decide: image {image} of valohai-i-queue cannot be read (deregistered, "
+        "or not visible to this account): its operating system cannot be confirmed"
+    )
+    assert_fails_exactly(
+        result,
+        {
+            "queue-instance-os": (new, [cannot_read]),
+            EOL_RULE: (new, [cannot_read]),
+            PUBLISHER_RULE: (new, [cannot_read]),
+        },
+        ids_of(account),
+    )
     assert result.one("queue-instance-os").status == "error"
     assert result.one(EOL_RULE).status == "error"
-    assert engine.exit_code(result.findings) == 2
+    assert findings_mod.exit_code(result.findings) == 2
 
 
-@pytest.mark.parametrize("image, owner", [(FAKE_UBUNTU_AMI, "123456789999"), ("own", "123456789012")],
-                         ids=["third party", "registered in the account"])
+@pytest.mark.parametrize(
+    "image, owner",
+    [(FAKE_UBUNTU_AMI, "123456789999"), ("own", "123456789012")],
+    ids=["third party", "registered in the account"],
+)
 def test_ubuntu_look_alike_not_from_canonical_warns(account, image, owner):
     """An image named like Ubuntu 20.04 is the guide's OS (no fail), but who published it is worth a look."""
     if image == "own":
@@ -305,10 +451,11 @@ def test_ubuntu_22_04_is_in_standard_support(account):
     relaunch(account, ImageId=UBUNTU_2204_AMI)
     result = account.check()
     assert result.one(EOL_RULE).status == "pass"
-    assert result.failing() == {"queue-instance-os"}   # the guide itself still says 20.04
+    assert result.failing() == {"queue-instance-os"}  # the guide itself still says 20.04
 
 
 # ------------------------------------------------------------------ the instance is gone
+
 
 @pytest.mark.parametrize("drift", [_terminate, _unname_instance], ids=["terminated", "unnamed"])
 def test_without_a_live_queue_the_other_instance_rules_skip(account, drift):
@@ -348,9 +495,11 @@ def test_eip_outside_the_vpc_domain_fails(account):
     result = account.check()
     [eip] = result.snapshot.data["eips"]
     eip["domain"] = "standard"
-    assert_fails_exactly(recheck(account, result), {
-        "eip-vpc-domain": ("{eip}", ["valohai-ip-queue ({eip}) domain is standard; the guide asks for vpc"])},
-        ids_of(account))
+    assert_fails_exactly(
+        recheck(account, result),
+        {"eip-vpc-domain": ("{eip}", ["valohai-ip-queue ({eip}) domain is standard; the guide asks for vpc"])},
+        ids_of(account),
+    )
 
 
 def test_root_volume_is_found_when_the_mapping_names_another_device(account):
@@ -359,11 +508,27 @@ def test_root_volume_is_found_when_the_mapping_names_another_device(account):
     from validator.aws.ec2 import root_volume_id
 
     assert root_volume_id([{"DeviceName": "/dev/sda1", "Ebs": {"VolumeId": "vol-1"}}], "/dev/xvda") == "vol-1"
-    assert root_volume_id([{"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": "vol-1"}},
-                           {"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-2"}}], "/dev/xvda") == "vol-1"
-    assert root_volume_id([{"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-2"}},
-                           {"DeviceName": "/dev/sdg", "Ebs": {"VolumeId": "vol-3"}}], "/dev/xvda") is None
-    relaunch(account, ImageId=AL2023_AMI, BlockDeviceMappings=None)   # root device /dev/xvda, default 8 GiB
+    assert (
+        root_volume_id(
+            [
+                {"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": "vol-1"}},
+                {"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-2"}},
+            ],
+            "/dev/xvda",
+        )
+        == "vol-1"
+    )
+    assert (
+        root_volume_id(
+            [
+                {"DeviceName": "/dev/sdf", "Ebs": {"VolumeId": "vol-2"}},
+                {"DeviceName": "/dev/sdg", "Ebs": {"VolumeId": "vol-3"}},
+            ],
+            "/dev/xvda",
+        )
+        is None
+    )
+    relaunch(account, ImageId=AL2023_AMI, BlockDeviceMappings=None)  # root device /dev/xvda, default 8 GiB
     result = account.check()
     assert result.one("queue-instance-disk").status == "fail"
     assert "is 8 GiB; the guide asks for 16 GiB" in result.one("queue-instance-disk").message

@@ -7,6 +7,7 @@ Elastic IP are the same on every run and regenerating changes nothing unless vhv
 output did. The comparison still masks those generated values: a moto release
 that draws its random ids differently is not a change in vhv's reports.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -41,8 +42,9 @@ def fresh() -> dict[str, str]:
 
 
 def test_reports_directory_has_every_format_and_nothing_else():
-    assert sorted(p.name for p in REPORTS.iterdir() if p.name != "README.md") == \
-        sorted(f"{REPORT_STEM}.{EXTENSIONS[f]}" for f in FORMATS)
+    assert sorted(p.name for p in REPORTS.iterdir() if p.name != "README.md") == sorted(
+        f"{REPORT_STEM}.{EXTENSIONS[f]}" for f in FORMATS
+    )
 
 
 @pytest.mark.managed_policies
@@ -52,8 +54,13 @@ def test_sample_report_is_current(fmt, fresh):
     committed = normalise((REPORTS / name).read_text(encoding="utf-8"))
     now = normalise(fresh[name])
     if committed != now:
-        diff = "".join(list(difflib.unified_diff(committed.splitlines(True), now.splitlines(True),
-                                                 f"reports/{name}", "regenerated", n=1))[:40])
+        diff = "".join(
+            list(
+                difflib.unified_diff(
+                    committed.splitlines(True), now.splitlines(True), f"reports/{name}", "regenerated", n=1
+                )
+            )[:40]
+        )
         pytest.fail(f"reports/{name} is stale: run `{REGENERATE}`\n{diff}")
 
 

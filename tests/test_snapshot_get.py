@@ -1,15 +1,17 @@
 """`Snapshot.get`: a path with a recorded read error at it or above it is Undecidable with
 that error's words; a path beside one is read. Which error is said when several lie above
 the path is the first recorded (the order of `errors`), however many errors there are."""
+
 from __future__ import annotations
 
 import pytest
 
 from validator.snapshot import Snapshot, Undecidable
 
-DATA = {"roles": {"ValohaiMaster": {"arn": "arn:aws:iam::123456789012:role/ValohaiMaster",
-                                    "attached_policies": []}},
-        "vpcs": [{"id": "vpc-1"}]}
+DATA = {
+    "roles": {"ValohaiMaster": {"arn": "arn:aws:iam::123456789012:role/ValohaiMaster", "attached_policies": []}},
+    "vpcs": [{"id": "vpc-1"}],
+}
 
 
 def snap(errors: dict[str, str]) -> Snapshot:
@@ -28,7 +30,7 @@ def test_a_path_at_or_under_an_error_is_undecidable_with_its_words_and_one_besid
     assert why(s, "roles.ValohaiMaster.attached_policies") == "AccessDenied: ListAttachedRolePolicies"
     assert why(s, "roles.ValohaiMaster.attached_policies.0.arn") == "AccessDenied: ListAttachedRolePolicies"
     assert s.get("roles.ValohaiMaster.arn") == DATA["roles"]["ValohaiMaster"]["arn"]
-    assert not s.has_error("roles.ValohaiMaster")   # above the error: what was read is there
+    assert not s.has_error("roles.ValohaiMaster")  # above the error: what was read is there
     # a key that is only a prefix of the path's text, not of its parts, is not above it
     s = snap({"roles.Valohai": "AccessDenied", "vpc": "AccessDenied"})
     assert s.get("roles.ValohaiMaster.arn").endswith("role/ValohaiMaster")
@@ -39,16 +41,19 @@ def test_a_path_at_or_under_an_error_is_undecidable_with_its_words_and_one_besid
 ABOVE = ["roles", "roles.ValohaiMaster", "roles.ValohaiMaster.attached_policies"]
 
 
-@pytest.mark.parametrize("keys, deep, arn", [
-    (ABOVE, "roles", "roles"),
-    (ABOVE[::-1], "roles.ValohaiMaster.attached_policies", "roles.ValohaiMaster"),
-    (ABOVE[1:] + ABOVE[:1], "roles.ValohaiMaster", "roles.ValohaiMaster"),
-    (ABOVE[2:] + ABOVE[:2], "roles.ValohaiMaster.attached_policies", "roles"),
-])
+@pytest.mark.parametrize(
+    "keys, deep, arn",
+    [
+        (ABOVE, "roles", "roles"),
+        (ABOVE[::-1], "roles.ValohaiMaster.attached_policies", "roles.ValohaiMaster"),
+        (ABOVE[1:] + ABOVE[:1], "roles.ValohaiMaster", "roles.ValohaiMaster"),
+        (ABOVE[2:] + ABOVE[:2], "roles.ValohaiMaster.attached_policies", "roles"),
+    ],
+)
 def test_of_several_errors_above_a_path_the_first_recorded_is_said(keys: list[str], deep: str, arn: str) -> None:
     errors = {"vpcs.other": "not this one", **{k: f"error at {k}" for k in keys}}
     assert why(snap(errors), "roles.ValohaiMaster.attached_policies.0") == f"error at {deep}"
-    assert why(snap(errors), "roles.ValohaiMaster.arn") == f"error at {arn}"   # attached_policies is not above it
+    assert why(snap(errors), "roles.ValohaiMaster.arn") == f"error at {arn}"  # attached_policies is not above it
 
 
 def test_odd_keys_keep_their_meaning() -> None:

@@ -4,6 +4,7 @@ What `vhv snapshot` writes always loads; a snapshot doctored anywhere with a wro
 number JSON cannot hold, or a key vhv does not write) is refused with one line that names the
 JSON path, what was expected and what was found: never judged, so never a pass.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,6 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from tests.conftest import write_snapshot
+from tests.test_hostile_input import _paths as hostile_paths
+from validator import consistency
 from validator import params as params_mod
 from validator import snapshot as snapshot_mod
 from validator.aws import account as account_mod
@@ -33,11 +37,7 @@ from validator.aws.session import Target
 from validator.cli import main
 from validator.demo import DEMO_PARAMS, build_golden
 from validator.errors import VhvError
-from validator import consistency
 from validator.snapshot import Snapshot
-
-from tests.test_hostile_input import _paths as hostile_paths
-from tests.conftest import write_snapshot
 
 DEAD = "http://127.0.0.1:9"
 NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
@@ -90,6 +90,7 @@ def check(capsys, params: Path, snap: Path) -> tuple[int, str, str]:
 
 # ------------------------------------------------------------------ what vhv writes loads
 
+
 def test_the_schema_is_draft_2020_12_and_the_fast_check_knows_every_keyword_in_it():
     jsonschema.Draft202012Validator.check_schema(snapshot_mod.schema())
     assert snapshot_mod.schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -132,12 +133,14 @@ REAL_CALL = recorder.Recorder.call
 
 def _denying(action: str) -> Callable[..., Any]:
     """Recorder.call as if `action` were denied (and only it)."""
+
     def call(self: recorder.Recorder, path: str, act: str, fn: Callable[[], Any]) -> Any:
         if act != action:
             return REAL_CALL(self, path, act, fn)
         self.calls.append(act)
         self.fail(path, f"{act}: AccessDenied")
         return recorder.FAILED
+
     return call
 
 
@@ -166,17 +169,23 @@ def test_every_read_that_fails_leaves_a_snapshot_that_validates(account, monkeyp
 def test_what_the_readers_write_of_a_drifted_account_validates(account, tmp_path):
     ec2, iam, ids = account.ec2, account.iam, account.ids
     keys: set[str] = set(_valid(_read(for_fix=True), "golden")["data"])
-    prefix_list = ec2.create_managed_prefix_list(PrefixListName="pl", MaxEntries=2,
-                                                 AddressFamily="IPv4")["PrefixList"]["PrefixListId"]
-    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
-        {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
-        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.1.0.0/16"}]},
-        {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "PrefixListIds": [{"PrefixListId": prefix_list}]},
-        {"IpProtocol": "58", "FromPort": -1, "ToPort": -1, "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]}])
+    prefix_list = ec2.create_managed_prefix_list(PrefixListName="pl", MaxEntries=2, AddressFamily="IPv4")["PrefixList"][
+        "PrefixListId"
+    ]
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["sg_queue"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "10.1.0.0/16"}]},
+            {"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "PrefixListIds": [{"PrefixListId": prefix_list}]},
+            {"IpProtocol": "58", "FromPort": -1, "ToPort": -1, "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]},
+        ],
+    )
     rules = _valid(_read(), "odd rules")["data"]["security_groups"]
-    peers = {k for g in rules for r in g["ingress"] for k in ("cidr", "cidr_ipv6", "group_id", "prefix_list_id")
-             if k in r}
+    peers = {
+        k for g in rules for r in g["ingress"] for k in ("cidr", "cidr_ipv6", "group_id", "prefix_list_id") if k in r
+    }
     assert peers == {"cidr", "cidr_ipv6", "group_id", "prefix_list_id"}
     for a in ec2.describe_addresses()["Addresses"]:
         ec2.disassociate_address(AssociationId=a["AssociationId"])
@@ -201,6 +210,7 @@ def test_an_empty_account_validates(moto_env):
 
 
 # ------------------------------------------------------------------ doctored snapshots are refused
+
 
 def _at(doc: dict[str, Any], *where: Any) -> Any:
     node: Any = doc
@@ -232,103 +242,163 @@ def _one(doc: dict[str, Any], key: str) -> str:
 # names ("" for the whole file) and what it must say after the path
 CASES: dict[str, Callable[[dict[str, Any]], tuple[str | None, str, str]]] = {
     "sg ingress an object": lambda d: (
-        _set(d, ("data", "security_groups", 0, "ingress"), {}), "data.security_groups[0].ingress",
-        "expected an array, found an object ({})"),
+        _set(d, ("data", "security_groups", 0, "ingress"), {}),
+        "data.security_groups[0].ingress",
+        "expected an array, found an object ({})",
+    ),
     "route table main a string": lambda d: (
-        _set(d, ("data", "route_tables", 0, "main"), "x"), "data.route_tables[0].main",
-        'expected a boolean, found a string ("x")'),
+        _set(d, ("data", "route_tables", 0, "main"), "x"),
+        "data.route_tables[0].main",
+        'expected a boolean, found a string ("x")',
+    ),
     "key pair a string": lambda d: (
-        _set(d, ("data", "key_pairs", _one(d, "key_pairs")), "x"), f"data.key_pairs.{_one(d, 'key_pairs')}",
-        'expected an object or null, found a string ("x")'),
+        _set(d, ("data", "key_pairs", _one(d, "key_pairs")), "x"),
+        f"data.key_pairs.{_one(d, 'key_pairs')}",
+        'expected an object or null, found a string ("x")',
+    ),
     "NaN": lambda d: (
         _raw(d, ("data", "policies", "ValohaiMasterPolicy", "attachment_count"), "NaN"),
         "data.policies.ValohaiMasterPolicy.attachment_count",
-        "NaN is not a number vhv writes (JSON has no NaN or Infinity)"),
+        "NaN is not a number vhv writes (JSON has no NaN or Infinity)",
+    ),
     "Infinity": lambda d: (
         _raw(d, ("data", "volumes", _one(d, "volumes"), "size"), "Infinity"),
-        f"data.volumes.{_one(d, 'volumes')}.size", "Infinity is not a number vhv writes"),
+        f"data.volumes.{_one(d, 'volumes')}.size",
+        "Infinity is not a number vhv writes",
+    ),
     "-Infinity inside a policy document": lambda d: (
-        _raw(d, ("data", "policies", "ValohaiWorkerPolicy", "document", "Statement", 0, "Condition"),
-             '{"NumericLessThan": {"aws:MultiFactorAuthAge": [1, -Infinity]}}'),
+        _raw(
+            d,
+            ("data", "policies", "ValohaiWorkerPolicy", "document", "Statement", 0, "Condition"),
+            '{"NumericLessThan": {"aws:MultiFactorAuthAge": [1, -Infinity]}}',
+        ),
         "data.policies.ValohaiWorkerPolicy.document.Statement[0].Condition.NumericLessThan.aws:MultiFactorAuthAge[1]",
-        "-Infinity is not a number vhv writes"),
+        "-Infinity is not a number vhv writes",
+    ),
     "1e999999": lambda d: (
         _raw(d, ("data", "volumes", _one(d, "volumes"), "size"), "1e999999"),
-        f"data.volumes.{_one(d, 'volumes')}.size", "1e999999 is not a number vhv writes (too large for a number)"),
+        f"data.volumes.{_one(d, 'volumes')}.size",
+        "1e999999 is not a number vhv writes (too large for a number)",
+    ),
     "an int of 5000 digits": lambda d: (
         _raw(d, ("data", "volumes", _one(d, "volumes"), "size"), "9" * 5000),
         f"data.volumes.{_one(d, 'volumes')}.size",
-        "999999999999...(5000 digits) is not a number vhv writes (too many digits)"),
-    "version true": lambda d: (
-        _set(d, ("version",), True), "", "snapshot format version true (written by vhv"),
-    "version 2.0": lambda d: (
-        _set(d, ("version",), 2.0), "", "snapshot format version 2.0 (written by vhv"),
-    "account_id null": lambda d: (
-        _set(d, ("account_id",), None), "account_id", "expected a string, found null"),
+        "999999999999...(5000 digits) is not a number vhv writes (too many digits)",
+    ),
+    "version true": lambda d: (_set(d, ("version",), True), "", "snapshot format version true (written by vhv"),
+    "version 2.0": lambda d: (_set(d, ("version",), 2.0), "", "snapshot format version 2.0 (written by vhv"),
+    "account_id null": lambda d: (_set(d, ("account_id",), None), "account_id", "expected a string, found null"),
     "account_id of 11 digits": lambda d: (
-        _set(d, ("account_id",), "12345678901"), "account_id",
-        'expected a 12-digit AWS account id, found a string ("12345678901")'),
+        _set(d, ("account_id",), "12345678901"),
+        "account_id",
+        'expected a 12-digit AWS account id, found a string ("12345678901")',
+    ),
     "a VPC CIDR of null": lambda d: (  # found by bench/hostile.py: crashed subnets-cidr-in-vpc's evaluator
-        _set(d, ("data", "vpcs", 0, "cidrs", 0), None), "data.vpcs[0].cidrs[0]", "expected a string, found null"),
+        _set(d, ("data", "vpcs", 0, "cidrs", 0), None),
+        "data.vpcs[0].cidrs[0]",
+        "expected a string, found null",
+    ),
     "account_id with a trailing newline": lambda d: (  # Python's $ matches before a final newline
-        _set(d, ("account_id",), "123456789012\n"), "account_id",
-        'expected a 12-digit AWS account id, found a string ("123456789012\\n")'),
+        _set(d, ("account_id",), "123456789012\n"),
+        "account_id",
+        'expected a 12-digit AWS account id, found a string ("123456789012\\n")',
+    ),
     "account_id not the caller's": lambda d: (
-        _set(d, ("account_id",), "999999999999"), "caller_arn",
-        '"arn:aws:sts::123456789012:user/moto" is of account 123456789012, the account_id is 999999999999'),
+        _set(d, ("account_id",), "999999999999"),
+        "caller_arn",
+        '"arn:aws:sts::123456789012:user/moto" is of account 123456789012, the account_id is 999999999999',
+    ),
     "partition mars": lambda d: (
-        _set(d, ("partition",), "mars"), "partition",
-        ('expected one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc, '
-         'found a string ("mars")')),
+        _set(d, ("partition",), "mars"),
+        "partition",
+        (
+            "expected one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc, "
+            'found a string ("mars")'
+        ),
+    ),
     "partition of another region": lambda d: (
-        _set(d, ("partition",), "aws-cn"), "partition", '"aws-cn" is not the partition of region eu-west-1 (aws)'),
+        _set(d, ("partition",), "aws-cn"),
+        "partition",
+        '"aws-cn" is not the partition of region eu-west-1 (aws)',
+    ),
     "region mars": lambda d: (
-        _set(d, ("region",), "mars"), "region", 'expected an AWS region such as eu-west-1, found a string ("mars")'),
+        _set(d, ("region",), "mars"),
+        "region",
+        'expected an AWS region such as eu-west-1, found a string ("mars")',
+    ),
     "attached policies a string": lambda d: (
         _set(d, ("data", "roles", "ValohaiMaster", "attached_policies"), "ValohaiMasterPolicy"),
-        "data.roles.ValohaiMaster.attached_policies", 'expected an array, found a string ("ValohaiMasterPolicy")'),
+        "data.roles.ValohaiMaster.attached_policies",
+        'expected an array, found a string ("ValohaiMasterPolicy")',
+    ),
     "subnet cidr an int": lambda d: (
-        _set(d, ("data", "subnets", 0, "cidr"), 7), "data.subnets[0].cidr",
-        "expected a string or null, found an integer (7)"),
+        _set(d, ("data", "subnets", 0, "cidr"), 7),
+        "data.subnets[0].cidr",
+        "expected a string or null, found an integer (7)",
+    ),
     "instance entry a string": lambda d: (
-        _set(d, ("data", "instances", 0), "i-0123"), "data.instances[0]",
-        'expected an object, found a string ("i-0123")'),
+        _set(d, ("data", "instances", 0), "i-0123"),
+        "data.instances[0]",
+        'expected an object, found a string ("i-0123")',
+    ),
     "errors a list": lambda d: (
-        _set(d, ("errors",), ["vpcs"]), "errors", 'expected an object, found an array (["vpcs"])'),
+        _set(d, ("errors",), ["vpcs"]),
+        "errors",
+        'expected an object, found an array (["vpcs"])',
+    ),
     "errors naming a path with no why": lambda d: (
-        _set(d, ("errors",), {"vpcs": 1}), "errors.vpcs", "expected a string, found an integer (1)"),
+        _set(d, ("errors",), {"vpcs": 1}),
+        "errors.vpcs",
+        "expected a string, found an integer (1)",
+    ),
     "errors naming no path of data": lambda d: (
-        _set(d, ("errors",), {"iam:GetRole": "AccessDenied"}), "errors",
-        'key "iam:GetRole": expected a dotted path into data such as roles.ValohaiMaster as a key'),
-    "data missing": lambda d: (
-        _drop(d, ("data",)), "", 'missing the key "data"'),
+        _set(d, ("errors",), {"iam:GetRole": "AccessDenied"}),
+        "errors",
+        'key "iam:GetRole": expected a dotted path into data such as roles.ValohaiMaster as a key',
+    ),
+    "data missing": lambda d: (_drop(d, ("data",)), "", 'missing the key "data"'),
     "a misspelled key": lambda d: (
-        _set(d, ("data", "securitygroups"), d["data"].pop("security_groups")), "data",
-        'unexpected key "securitygroups" (expected only: policies, roles'),
+        _set(d, ("data", "securitygroups"), d["data"].pop("security_groups")),
+        "data",
+        'unexpected key "securitygroups" (expected only: policies, roles',
+    ),
     "volume size true": lambda d: (
-        _set(d, ("data", "volumes", _one(d, "volumes"), "size"), True), f"data.volumes.{_one(d, 'volumes')}.size",
-        "expected an integer or null, found a boolean (true)"),
+        _set(d, ("data", "volumes", _one(d, "volumes"), "size"), True),
+        f"data.volumes.{_one(d, 'volumes')}.size",
+        "expected an integer or null, found a boolean (true)",
+    ),
     "an sg rule with no peer": lambda d: (
         _drop(d, ("data", "security_groups", 0, "ingress", 0, "cidr"))
         or _drop(d, ("data", "security_groups", 0, "ingress", 0, "group_id")),
         "data.security_groups[0].ingress[0]",
-        "expected exactly one of cidr, cidr_ipv6, group_id, prefix_list_id, found none"),
+        "expected exactly one of cidr, cidr_ipv6, group_id, prefix_list_id, found none",
+    ),
     "a tcp rule with no ports": lambda d: (
         _set(d, ("data", "security_groups", 0, "ingress", 0, "protocol"), "tcp")
         or _drop(d, ("data", "security_groups", 0, "ingress", 0, "from_port")),
-        "data.security_groups[0].ingress[0]", 'missing the key "from_port"'),
+        "data.security_groups[0].ingress[0]",
+        'missing the key "from_port"',
+    ),
     "a port beyond 65535": lambda d: (
         _set(d, ("data", "security_groups", 0, "ingress", 0, "to_port"), 70000),
-        "data.security_groups[0].ingress[0].to_port", "expected at most 65535, found an integer (70000)"),
+        "data.security_groups[0].ingress[0].to_port",
+        "expected at most 65535, found an integer (70000)",
+    ),
     "an image under another key": lambda d: (
-        _set(d, ("data", "images", "ubuntu"), None), "data.images",
-        'key "ubuntu": expected an image id (ami-...) as a key'),
+        _set(d, ("data", "images", "ubuntu"), None),
+        "data.images",
+        'key "ubuntu": expected an image id (ami-...) as a key',
+    ),
     "a policy document as text": lambda d: (
         _set(d, ("data", "policies", "ValohaiMasterPolicy", "document"), "{}"),
-        "data.policies.ValohaiMasterPolicy.document", 'expected an object or null, found a string ("{}")'),
+        "data.policies.ValohaiMasterPolicy.document",
+        'expected an object or null, found a string ("{}")',
+    ),
     "a policy of another name": lambda d: (
-        _set(d, ("data", "policies", "ValohaiMasterPolicyy"), None), "data.policies",
-        'unexpected key "ValohaiMasterPolicyy" (expected only: ValohaiWorkerPolicy, ValohaiMasterPolicy)'),
+        _set(d, ("data", "policies", "ValohaiMasterPolicyy"), None),
+        "data.policies",
+        'unexpected key "ValohaiMasterPolicyy" (expected only: ValohaiWorkerPolicy, ValohaiMasterPolicy)',
+    ),
 }
 
 
@@ -380,10 +450,15 @@ def test_a_long_or_hostile_value_is_cut_and_escaped_in_the_message(golden, tmp_p
 
 # ------------------------------------------------------------------ save writes only what loads
 
+
 def test_save_refuses_a_shape_that_would_not_load(tmp_path):
     path = tmp_path / "snap.json"
-    snap = Snapshot(account_id="123456789012", region="eu-west-1",
-                    caller_arn="arn:aws:iam::123456789012:user/me", data={"security_groups": {}})
+    snap = Snapshot(
+        account_id="123456789012",
+        region="eu-west-1",
+        caller_arn="arn:aws:iam::123456789012:user/me",
+        data={"security_groups": {}},
+    )
     with pytest.raises(VhvError, match=r"cannot write snapshot: .*data\.security_groups: expected an array"):
         snap.save(path)
     snap.data = {"volumes": {"vol-1": {"id": "vol-1", "size": float("nan"), "type": "gp3"}}}
@@ -397,12 +472,22 @@ def test_save_refuses_a_shape_that_would_not_load(tmp_path):
 
 # ------------------------------------------------------------------ the fast check is jsonschema's
 
+
 def _paths(node: Any) -> list[tuple]:
     return hostile_paths(node, first=2)
 
 
-MUTATIONS = {"null": None, "int": 7, "neg": -1, "float": 1.5, "str": "x", "empty": "", "list": [], "dict": {},
-             "bool": True}
+MUTATIONS = {
+    "null": None,
+    "int": 7,
+    "neg": -1,
+    "float": 1.5,
+    "str": "x",
+    "empty": "",
+    "list": [],
+    "dict": {},
+    "bool": True,
+}
 
 
 def test_the_fast_check_and_jsonschema_agree_on_every_node_of_the_golden_snapshot_replaced(golden):
@@ -427,9 +512,11 @@ def test_the_fast_check_and_jsonschema_agree_on_every_node_of_the_golden_snapsho
                 assert (next(published.iter_errors(doc), None) is None) == (error is None), (where, name)
                 problem = snapshot_mod.shape_problem(doc)
                 # beyond the schema: the header's parts agree, and so do data's (validator/consistency.py)
-                assert (problem is None) == (error is None) or where[0] in ("account_id", "region", "partition",
-                                                                             "caller_arn") or (
-                    error is None and problem == consistency.problem(doc)), (where, name)
+                assert (
+                    (problem is None) == (error is None)
+                    or where[0] in ("account_id", "region", "partition", "caller_arn")
+                    or (error is None and problem == consistency.problem(doc))
+                ), (where, name)
                 assert problem != "not the shape of a snapshot"
     assert refused > 1000  # the mutations do reach the schema
 
@@ -437,11 +524,19 @@ def test_the_fast_check_and_jsonschema_agree_on_every_node_of_the_golden_snapsho
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
 def test_the_fast_check_and_jsonschema_agree_on_random_doctoring(golden, data):
-    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                        st.text(max_size=12), st.sampled_from(["vpc-1", "sg-0a", "10.0.0.0/16", "-1", "tcp", ""]))
-    values = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=3),
-                                                          st.dictionaries(st.text(max_size=6), kids, max_size=3)),
-                          max_leaves=8)
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+        st.sampled_from(["vpc-1", "sg-0a", "10.0.0.0/16", "-1", "tcp", ""]),
+    )
+    values = st.recursive(
+        scalars,
+        lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=6), kids, max_size=3)),
+        max_leaves=8,
+    )
     fast, reference = snapshot_mod._checkers()
     doc = json.loads(golden["fix"].read_text())
     for _ in range(data.draw(st.integers(1, 3))):
@@ -451,6 +546,7 @@ def test_the_fast_check_and_jsonschema_agree_on_random_doctoring(golden, data):
 
 
 # ------------------------------------------------------------------ cost
+
 
 def _crowded(doc: dict[str, Any], n: int) -> dict[str, Any]:
     """`doc` with n subnets, instances and EIPs and n/4 security groups (copies of its own)."""
@@ -476,10 +572,20 @@ def test_a_crowded_snapshot_loads_and_its_last_entry_is_still_checked(golden, tm
 
 @pytest.mark.parametrize("argv", [["--version"], ["lint", "policy.json"]])
 def test_version_and_lint_do_not_import_jsonschema(tmp_path, argv):
-    (tmp_path / "policy.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "validator", *argv], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"}, check=False)
+    (tmp_path / "policy.json").write_text(
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "validator", *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+        check=False,
+    )
     imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")]
     assert "validator.cli" in imported  # -X importtime did report
     if argv[0] == "lint":
@@ -505,8 +611,9 @@ def _queue_ssh(doc: dict[str, Any]) -> dict[str, Any]:
 WELL_TYPED_EDITS = {
     "the queue's SSH source changed": lambda d: _queue_ssh(d).update(cidr="198.51.100.7/32"),
     "a rule of a security group removed": lambda d: _sg(d, "valohai-sg-workers")["ingress"].pop(),
-    "the master policy's statements cut to one": lambda d: d["data"]["policies"]["ValohaiMasterPolicy"]["document"]
-    .update(Statement=d["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"][:1]),
+    "the master policy's statements cut to one": lambda d: d["data"]["policies"]["ValohaiMasterPolicy"][
+        "document"
+    ].update(Statement=d["data"]["policies"]["ValohaiMasterPolicy"]["document"]["Statement"][:1]),
     "an instance type changed": lambda d: d["data"]["instances"][0].update(type="t3.micro"),
     "the root volume made bigger": lambda d: next(iter(d["data"]["volumes"].values())).update(size=100),
     "the vhv version changed": lambda d: d.update(vhv_version="9.9.9"),
@@ -573,6 +680,7 @@ def test_the_controllers_snapshot_is_held_to_its_seal_too(golden):
 
 # ------------------------------------------------------------------ the parts agree (validator/consistency.py)
 
+
 def _key(d: dict[str, Any], key: str, new: str) -> None:
     entries = d["data"][key]
     old = next(iter(entries))
@@ -581,44 +689,85 @@ def _key(d: dict[str, Any], key: str, new: str) -> None:
 
 # a well-typed lie, resealed (anyone can reseal): what the readers could not have written -> (path, says)
 RESEALED_LIES = {
-    "a VPC of another name": (lambda d: d["data"]["vpcs"][0].update(name="vaIohai-vpc"),
-                              "data.vpcs[0].name", '"vaIohai-vpc", but vhv reads vpcs by the Name tag valohai-vpc'),
-    "a name that is not its Name tag": (lambda d: d["data"]["igws"][0]["tags"].update(Name="other"),
-                                        "data.igws[0].tags.Name", '"other" is not its name "valohai-igw"'),
-    "a subnet listed twice": (lambda d: d["data"]["subnets"].append(d["data"]["subnets"][0]),
-                              "data.subnets[3].id", "is listed twice (also data.subnets[0])"),
-    "a security group vhv does not read": (lambda d: d["data"]["security_groups"][0].update(name="default"),
-                                           "data.security_groups[0].name", '"default", but vhv reads only the groups'),
-    "an image under another id": (lambda d: _key(d, "images", "ami-0123456789abcdef0"),
-                                  "data.images.ami-0123456789abcdef0.id", 'is not its key "ami-0123456789abcdef0"'),
-    "a role under another name": (lambda d: d["data"]["roles"]["ValohaiMaster"].update(name="ValohaiWorkerRole"),
-                                  "data.roles.ValohaiMaster.name", '"ValohaiWorkerRole" is not its key "ValohaiMaster"'),
+    "a VPC of another name": (
+        lambda d: d["data"]["vpcs"][0].update(name="vaIohai-vpc"),
+        "data.vpcs[0].name",
+        '"vaIohai-vpc", but vhv reads vpcs by the Name tag valohai-vpc',
+    ),
+    "a name that is not its Name tag": (
+        lambda d: d["data"]["igws"][0]["tags"].update(Name="other"),
+        "data.igws[0].tags.Name",
+        '"other" is not its name "valohai-igw"',
+    ),
+    "a subnet listed twice": (
+        lambda d: d["data"]["subnets"].append(d["data"]["subnets"][0]),
+        "data.subnets[3].id",
+        "is listed twice (also data.subnets[0])",
+    ),
+    "a security group vhv does not read": (
+        lambda d: d["data"]["security_groups"][0].update(name="default"),
+        "data.security_groups[0].name",
+        '"default", but vhv reads only the groups',
+    ),
+    "an image under another id": (
+        lambda d: _key(d, "images", "ami-0123456789abcdef0"),
+        "data.images.ami-0123456789abcdef0.id",
+        'is not its key "ami-0123456789abcdef0"',
+    ),
+    "a role under another name": (
+        lambda d: d["data"]["roles"]["ValohaiMaster"].update(name="ValohaiWorkerRole"),
+        "data.roles.ValohaiMaster.name",
+        '"ValohaiWorkerRole" is not its key "ValohaiMaster"',
+    ),
     "a policy of another account": (
         lambda d: d["data"]["policies"]["ValohaiMasterPolicy"].update(
-            arn="arn:aws:iam::999999999999:policy/ValohaiMasterPolicy"),
-        "data.policies.ValohaiMasterPolicy.arn", "is not the policy ValohaiMasterPolicy of account 123456789012"),
+            arn="arn:aws:iam::999999999999:policy/ValohaiMasterPolicy"
+        ),
+        "data.policies.ValohaiMasterPolicy.arn",
+        "is not the policy ValohaiMasterPolicy of account 123456789012",
+    ),
     "an instance profile of another account": (
         lambda d: d["data"]["roles"]["ValohaiWorkerRole"]["instance_profiles"][0].update(
-            arn="arn:aws:iam::999999999999:instance-profile/ValohaiWorkerRole"),
-        "data.roles.ValohaiWorkerRole.instance_profiles[0].arn", "is not the instance profile"),
+            arn="arn:aws:iam::999999999999:instance-profile/ValohaiWorkerRole"
+        ),
+        "data.roles.ValohaiWorkerRole.instance_profiles[0].arn",
+        "is not the instance profile",
+    ),
     "an instance profile that does not hold the role": (  # an independent tester: it passed the profile rule
         lambda d: d["data"]["roles"]["ValohaiWorkerRole"]["instance_profiles"][0].update(roles=[]),
-        "data.roles.ValohaiWorkerRole.instance_profiles[0].roles", "[] does not hold ValohaiWorkerRole"),
+        "data.roles.ValohaiWorkerRole.instance_profiles[0].roles",
+        "[] does not hold ValohaiWorkerRole",
+    ),
     "a second main route table": (  # an independent tester: the verdict hung on which was listed first
-        lambda d: d["data"]["route_tables"].append(dict(d["data"]["route_tables"][0], id="rtb-0123456789abcdef0",
-                                                        routes=[])),
-        "data.route_tables[1].main", "a second main route table of vpc-"),
+        lambda d: d["data"]["route_tables"].append(
+            dict(d["data"]["route_tables"][0], id="rtb-0123456789abcdef0", routes=[])
+        ),
+        "data.route_tables[1].main",
+        "a second main route table of vpc-",
+    ),
     "a subnet in two route tables": (
         lambda d: d["data"]["route_tables"].extend(
-            dict(d["data"]["route_tables"][0], id=f"rtb-0123456789abcdef{i}", main=False,
-                 subnet_ids=[d["data"]["subnets"][0]["id"]]) for i in (1, 2)),
-        "data.route_tables[2].subnet_ids", "a subnet has one route table"),
+            dict(
+                d["data"]["route_tables"][0],
+                id=f"rtb-0123456789abcdef{i}",
+                main=False,
+                subnet_ids=[d["data"]["subnets"][0]["id"]],
+            )
+            for i in (1, 2)
+        ),
+        "data.route_tables[2].subnet_ids",
+        "a subnet has one route table",
+    ),
     "a route table of a VPC not read": (
         lambda d: d["data"]["route_tables"][0].update(vpc_id="vpc-0123456789abcdef0"),
-        "data.route_tables[0].vpc_id", '"vpc-0123456789abcdef0" is not a VPC vhv read'),
+        "data.route_tables[0].vpc_id",
+        '"vpc-0123456789abcdef0" is not a VPC vhv read',
+    ),
     "a key pair the queue does not use": (
         lambda d: d["data"]["key_pairs"].update({"spare": {"name": "spare", "id": "key-1", "type": "rsa"}}),
-        "data.key_pairs", "but the queue instances name"),
+        "data.key_pairs",
+        "but the queue instances name",
+    ),
 }
 
 
@@ -656,5 +805,7 @@ def test_a_lone_surrogate_in_a_snapshot_is_one_line_not_an_internal_error(capsys
     snap.write_text(json.dumps({**doc, "seal": "sha256:" + "0" * 64}))
     code, out, err = check(capsys, golden["params"], snap)
     assert (code, out) == (2, "")
-    assert err.strip().splitlines() == [f"vhv: {snap}: data.vpcs[0].tags.Owner: holds a lone surrogate (a \\ud800-"
-                                        f"\\udfff escape): not text — {NOT_OURS}"]
+    assert err.strip().splitlines() == [
+        f"vhv: {snap}: data.vpcs[0].tags.Owner: holds a lone surrogate (a \\ud800-"
+        f"\\udfff escape): not text — {NOT_OURS}"
+    ]

@@ -1,12 +1,13 @@
 """Text from a policy file or an account never reaches the terminal raw: control characters
 (an ESC that retitles the window or clears the screen, a bell) and the bidirectional overrides
 of "Trojan Source" are shown as escapes in every console output."""
+
 from __future__ import annotations
 
 import json
 
 from validator.cli import main
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.render import console, lint_console
 from validator.render.common import visible
 
@@ -33,16 +34,28 @@ def test_lint_shows_a_raw_control_character_escaped_with_the_caret_under_it(tmp_
 
 
 def finding(**over) -> Finding:
-    base = dict(rule_id="queue-instance-key-pair", title="t", severity="high", status="fail",
-                resource_type="AWS::EC2::Instance", resource_id="i-1", resource_name="valohai-i-queue",
-                message=f"key pair {HOSTILE!s} does not exist", expected=f"{HOSTILE}", actual=f"a{HOSTILE}",
-                fixable=False, fix="f")
+    base = dict(
+        rule_id="queue-instance-key-pair",
+        title="t",
+        severity="high",
+        status="fail",
+        resource_type="AWS::EC2::Instance",
+        resource_id="i-1",
+        resource_name="valohai-i-queue",
+        message=f"key pair {HOSTILE!s} does not exist",
+        expected=f"{HOSTILE}",
+        actual=f"a{HOSTILE}",
+        fixable=False,
+        fix="f",
+    )
     return Finding(**{**base, **over})
 
 
 def test_check_console_escapes_what_the_account_holds():
-    text = console.render([finding(resource_name=f"valohai-i-queue{HOSTILE}")],
-                          {"account_id": "123456789012", "region": f"eu-west-1{HOSTILE}"})
+    text = console.render(
+        [finding(resource_name=f"valohai-i-queue{HOSTILE}")],
+        {"account_id": "123456789012", "region": f"eu-west-1{HOSTILE}"},
+    )
     assert "\x1b" not in text and "\u202e" not in text
     assert "key pair \\x1b]0;PWNED\\x07\\x1b[2J\\u202e does not exist" in text
     assert "valohai-i-queue\\x1b" in text and "eu-west-1\\x1b" in text
@@ -60,9 +73,21 @@ def test_remediate_plan_console_escapes_resource_names():
     from validator.render import plan as plan_render
 
     fields = Step.__dataclass_fields__
-    step = Step(**{k: v for k, v in dict(id=1, risk=FIX, resource=f"sg{HOSTILE}", summary="add a rule",
-                                          rule="sg-queue-ingress-http", call="ec2.authorize_security_group_ingress",
-                                          arguments={"GroupId": "sg-1"}).items() if k in fields})
+    step = Step(
+        **{
+            k: v
+            for k, v in dict(
+                id=1,
+                risk=FIX,
+                resource=f"sg{HOSTILE}",
+                summary="add a rule",
+                rule="sg-queue-ingress-http",
+                call="ec2.authorize_security_group_ingress",
+                arguments={"GroupId": "sg-1"},
+            ).items()
+            if k in fields
+        }
+    )
     text = plan_render.console(Plan(steps=[step]), {"account_id": "123456789012", "region": "eu-west-1"})
     assert "\x1b" not in text and "sg\\x1b]0;PWNED" in text
     assert json.loads(plan_render.as_json(Plan(steps=[step])))  # the JSON plan keeps the data as it is
@@ -97,8 +122,9 @@ def test_each_line_of_the_check_console_is_read_on_its_own_whatever_the_line_bef
 
     def lines(findings: list[Finding], intro: tuple[str, list[str]] | None = None) -> list[str]:
         buf = io.StringIO()
-        con = Console(file=buf, force_terminal=True, color_system="truecolor", width=100, highlight=False,
-                      soft_wrap=True)
+        con = Console(
+            file=buf, force_terminal=True, color_system="truecolor", width=100, highlight=False, soft_wrap=True
+        )
         console.print_report(findings, {"account_id": "1", "region": "r"}, console=con, intro=intro)
         return buf.getvalue().splitlines()
 
@@ -107,7 +133,10 @@ def test_each_line_of_the_check_console_is_read_on_its_own_whatever_the_line_bef
     for end in ("[", "[bold", "[bold red", "[/", "a\\", "\\", ":smile", "[link=http://x", "[dim]"):
         before = finding(message=f"m {end}", expected=f"e {end}", actual=f"{end}", fix=f"f {end}")
         got = lines([before, after])
-        assert got[3 - len(alone):-1] == alone[3:-1], end   # the next finding's lines
-        assert "\x1b[1;31mFAIL \x1b[0m" in got[3]   # and its own line keeps its styles
-    assert lines([after], ("t", ["a [bold", "x] [link=http://y", "z]"]))[1:4] == ["  - a [bold", "  - x] [link=http://y",
-                                                                                 "  - z]"]
+        assert got[3 - len(alone) : -1] == alone[3:-1], end  # the next finding's lines
+        assert "\x1b[1;31mFAIL \x1b[0m" in got[3]  # and its own line keeps its styles
+    assert lines([after], ("t", ["a [bold", "x] [link=http://y", "z]"]))[1:4] == [
+        "  - a [bold",
+        "  - x] [link=http://y",
+        "  - z]",
+    ]

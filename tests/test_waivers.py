@@ -3,6 +3,7 @@
 The account is the guide's, with one drift: the Elastic IP is not associated, so
 `eip-associated` is the only failure (exit 1). Dates are relative to today.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,12 +15,12 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.conftest import write_snapshot
 from validator import rulepack, waivers
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
 from validator.errors import VhvError
 from validator.render import schema as report_schema
-from tests.conftest import write_snapshot
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -31,10 +32,10 @@ def day(offset: int) -> str:
     return (TODAY + dt.timedelta(days=offset)).isoformat()
 
 
-def waiver(rule: str = "eip-associated", resource: str = "valohai-ip-queue", expires: str | None = None,
-           **more: str) -> dict:
-    return {"rule": rule, "resource": resource, "justification": JUSTIFICATION,
-            "expires": expires or day(30), **more}
+def waiver(
+    rule: str = "eip-associated", resource: str = "valohai-ip-queue", expires: str | None = None, **more: str
+) -> dict:
+    return {"rule": rule, "resource": resource, "justification": JUSTIFICATION, "expires": expires or day(30), **more}
 
 
 def write(path: Path, items: list[dict]) -> Path:
@@ -85,25 +86,35 @@ def one_line_error(capsys) -> str:
 
 # ------------------------------------------------------------------ applied
 
+
 @pytest.mark.parametrize("resource", ["valohai-ip-queue", "{eip}", "*"])
 def test_waived_failure_is_skip_with_justification_and_expiry_and_exit_drops_to_0(
-        drifted, params_file, tmp_path, capsys, resource):
+    drifted, params_file, tmp_path, capsys, resource
+):
     code, doc = check_json(capsys, params_file)
     assert code == 1
     assert [f["rule_id"] for f in doc["findings"] if f["status"] == "fail"] == ["eip-associated"]
     original = of(doc, "eip-associated")[0]["message"]
 
     # expires tomorrow: still in force today
-    w = write(tmp_path / "waivers.yaml", [waiver(resource=resource.format(**drifted.ids), expires=day(1),
-                                                 owner="network-team")])
+    w = write(
+        tmp_path / "waivers.yaml",
+        [waiver(resource=resource.format(**drifted.ids), expires=day(1), owner="network-team")],
+    )
     code, doc = check_json(capsys, params_file, "--waivers", str(w))
     assert code == 0
     assert doc["summary"]["fail"] == 0
     [f] = of(doc, "eip-associated")
     assert f["status"] == "skip"
     assert f["message"] == f"waived until {day(1)} by network-team: {JUSTIFICATION} (was: {original})"
-    assert f["waived"] == {"status": "fail", "justification": JUSTIFICATION, "expires": day(1),
-                           "owner": "network-team", "source": str(w), "line": 2}
+    assert f["waived"] == {
+        "status": "fail",
+        "justification": JUSTIFICATION,
+        "expires": day(1),
+        "owner": "network-team",
+        "source": str(w),
+        "line": 2,
+    }
     assert not [x for x in doc["findings"] if x["rule_id"].startswith("waiver-")]
 
 
@@ -134,13 +145,15 @@ def test_expired_waiver_is_ignored_and_says_so(drifted, params_file, tmp_path, c
     assert note["file"] == str(w) and note["line"] == 2 and note["pointer"] == "/waivers/0"
 
 
-def test_waiver_that_matches_nothing_is_a_warning_saying_what_the_rule_found(drifted, params_file, tmp_path,
-                                                                            capsys):
-    w = write(tmp_path / "waivers.yaml", [
-        waiver(),                                            # used
-        waiver("vpc-tag", "valohai-vpc"),                    # the rule passes
-        waiver("eip-associated", "valohai-ip-other"),        # no such resource for this rule
-    ])
+def test_waiver_that_matches_nothing_is_a_warning_saying_what_the_rule_found(drifted, params_file, tmp_path, capsys):
+    w = write(
+        tmp_path / "waivers.yaml",
+        [
+            waiver(),  # used
+            waiver("vpc-tag", "valohai-vpc"),  # the rule passes
+            waiver("eip-associated", "valohai-ip-other"),  # no such resource for this rule
+        ],
+    )
     code, doc = check_json(capsys, params_file, "--waivers", str(w))
     assert code == 0
     notes = {n["resource_name"]: n for n in of(doc, "waiver-unmatched")}
@@ -157,8 +170,8 @@ def test_an_undecided_rule_is_never_waived(account, params_file, tmp_path, capsy
     snap = tmp_path / "account.json"
     assert main(["snapshot", "--params", str(params_file), "-o", str(snap)]) == 0
     doc = json.loads(snap.read_text())
-    doc["errors"]["volumes"] = "ec2:DescribeVolumes: AccessDenied"   # as a denied read is recorded:
-    del doc["data"]["volumes"]                                       # the error, and nothing read
+    doc["errors"]["volumes"] = "ec2:DescribeVolumes: AccessDenied"  # as a denied read is recorded:
+    del doc["data"]["volumes"]  # the error, and nothing read
     write_snapshot(snap, doc)
     w = write(tmp_path / "waivers.yaml", [waiver("queue-instance-disk", "valohai-i-queue")])
     code, doc = check_json(capsys, params_file, "--snapshot", str(snap), "--waivers", str(w))
@@ -192,13 +205,18 @@ def test_waivers_in_the_params_file_work_too_and_add_to_the_file(drifted, tmp_pa
 
 # ------------------------------------------------------------------ reports
 
+
 def test_sarif_marks_a_waived_result_as_suppressed_and_stays_valid(drifted, params_file, tmp_path, capsys):
     w = write(tmp_path / "waivers.yaml", [waiver(owner="network-team"), waiver("vpc-tag", "valohai-vpc")])
     out = tmp_path / "report.sarif"
-    assert main(["check", "--params", str(params_file), "--waivers", str(w), "--format", "sarif",
-                 "--output", str(out)]) == 0
+    assert (
+        main(["check", "--params", str(params_file), "--waivers", str(w), "--format", "sarif", "--output", str(out)])
+        == 0
+    )
     doc = json.loads(out.read_text())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(doc)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in jsonschema.Draft4Validator(SARIF_SCHEMA).iter_errors(doc)
+    ]
     assert errors == [], errors[:5]
     results = doc["runs"][0]["results"]
     [res] = [r for r in results if r["ruleId"] == "eip-associated"]
@@ -235,6 +253,7 @@ def test_report_schema_requires_a_waived_finding_to_be_skip(drifted, params_file
 
 # ------------------------------------------------------------------ bad waiver files: exit 2, one line, no AWS
 
+
 @pytest.fixture
 def dead_aws(monkeypatch):
     """Any AWS call would show up as 'cannot reach': a bad waiver file must be reported before."""
@@ -243,29 +262,44 @@ def dead_aws(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
-ENTRY = ("  - rule: eip-associated\n    resource: valohai-ip-queue\n"
-         "    justification: accepted\n    expires: 2099-01-31\n")
+ENTRY = (
+    "  - rule: eip-associated\n    resource: valohai-ip-queue\n    justification: accepted\n    expires: 2099-01-31\n"
+)
 BAD = {
-    "missing justification": (ENTRY.replace("    justification: accepted\n", ""),
-                              ["waivers[0] (eip-associated)", "'justification' is missing"]),
-    "blank justification": (ENTRY.replace("accepted", "'   '"),
-                            ["waivers[0] (eip-associated).justification: must not be empty"]),
+    "missing justification": (
+        ENTRY.replace("    justification: accepted\n", ""),
+        ["waivers[0] (eip-associated)", "'justification' is missing"],
+    ),
+    "blank justification": (
+        ENTRY.replace("accepted", "'   '"),
+        ["waivers[0] (eip-associated).justification: must not be empty"],
+    ),
     # an independent tester: a justification of zero-width spaces was accepted as if it said why
-    "invisible justification": (ENTRY.replace("accepted", '"\\u200b\\u200c\\u200d\\u2060\\ufeff"'),
-                                ["waivers[0] (eip-associated).justification: must not be empty "
-                                 "(say why this failure is accepted)"]),
+    "invisible justification": (
+        ENTRY.replace("accepted", '"\\u200b\\u200c\\u200d\\u2060\\ufeff"'),
+        ["waivers[0] (eip-associated).justification: must not be empty (say why this failure is accepted)"],
+    ),
     "bidi marks and controls as justification": (
         ENTRY.replace("accepted", '"\\u200e\\u200f\\u202a\\u202e\\u2066\\u2069\\x01\\x7f\\x85\\u3000\\u2028"'),
-        ["waivers[0] (eip-associated).justification: must not be empty (say why this failure is accepted)"]),
-    "invisible owner": (ENTRY + '    owner: "\\u200b \\u2060"\n', ["waivers[0] (eip-associated).owner: must not be empty"]),
+        ["waivers[0] (eip-associated).justification: must not be empty (say why this failure is accepted)"],
+    ),
+    "invisible owner": (
+        ENTRY + '    owner: "\\u200b \\u2060"\n',
+        ["waivers[0] (eip-associated).owner: must not be empty"],
+    ),
     "missing expires": (ENTRY.replace("    expires: 2099-01-31\n", ""), ["'expires' is missing"]),
-    "date not YYYY-MM-DD": (ENTRY.replace("2099-01-31", "31.01.2099"),
-                            ["waivers[0] (eip-associated).expires: '31.01.2099' is not a date as YYYY-MM-DD"]),
-    "date that does not exist": (ENTRY.replace("2099-01-31", "2099-02-30"),
-                                 ["waivers[0] (eip-associated).expires: '2099-02-30' is not a date"]),
-    "unknown rule id": (ENTRY.replace("rule: eip-associated", "rule: eip-asociated"),
-                        ["waivers[0] (eip-asociated).rule: unknown rule id 'eip-asociated'",
-                         "did you mean 'eip-associated'?"]),
+    "date not YYYY-MM-DD": (
+        ENTRY.replace("2099-01-31", "31.01.2099"),
+        ["waivers[0] (eip-associated).expires: '31.01.2099' is not a date as YYYY-MM-DD"],
+    ),
+    "date that does not exist": (
+        ENTRY.replace("2099-01-31", "2099-02-30"),
+        ["waivers[0] (eip-associated).expires: '2099-02-30' is not a date"],
+    ),
+    "unknown rule id": (
+        ENTRY.replace("rule: eip-associated", "rule: eip-asociated"),
+        ["waivers[0] (eip-asociated).rule: unknown rule id 'eip-asociated'", "did you mean 'eip-associated'?"],
+    ),
     "unknown key": (ENTRY + "    ownr: me\n", ["unknown key 'ownr'"]),
 }
 
@@ -283,36 +317,78 @@ def test_bad_waiver_file_is_one_line_naming_file_and_key(dead_aws, params_file, 
     assert "cannot reach" not in line
 
 
-@pytest.mark.parametrize("char", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f",
-                                  *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
-                                  "\x00", "\x1b", "\x9b", "\t", "\u00a0", "\u2003", "\u3000", "\u2029",
-                                  "\u3164", "\u115f", "\uffa0", "\u2800",  # letters that draw nothing
-                                  # an independent tester's: marks on nothing, private use, unassigned
-                                  "\u034f", "\ufe0f", "\U000e0100", "\u17b4", "\u180b", "\U00016fe4",
-                                  "\ue000", "\u0378"])
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u200b",
+        "\u200c",
+        "\u200d",
+        "\u2060",
+        "\ufeff",
+        "\u200e",
+        "\u200f",
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A)),
+        "\x00",
+        "\x1b",
+        "\x9b",
+        "\t",
+        "\u00a0",
+        "\u2003",
+        "\u3000",
+        "\u2029",
+        "\u3164",
+        "\u115f",
+        "\uffa0",
+        "\u2800",  # letters that draw nothing
+        # an independent tester's: marks on nothing, private use, unassigned
+        "\u034f",
+        "\ufe0f",
+        "\U000e0100",
+        "\u17b4",
+        "\u180b",
+        "\U00016fe4",
+        "\ue000",
+        "\u0378",
+    ],
+)
 def test_a_justification_of_invisible_characters_is_empty(pack, char):
     entry = {**waiver(), "justification": char * 3}
-    with pytest.raises(VhvError, match=re.escape("waivers[0] (eip-associated).justification: must not be "
-                                                         "empty (say why this failure is accepted)")):
+    with pytest.raises(
+        VhvError,
+        match=re.escape(
+            "waivers[0] (eip-associated).justification: must not be empty (say why this failure is accepted)"
+        ),
+    ):
         waivers.from_data({"waivers": [entry]}, "w.yaml", pack)
     # real text around such marks still says why
-    [w] = waivers.from_data({"waivers": [{**entry, "justification": f"{char}CHG-2231{char}", "owner": f"{char}me"}]},
-                            "w.yaml", pack)
+    [w] = waivers.from_data(
+        {"waivers": [{**entry, "justification": f"{char}CHG-2231{char}", "owner": f"{char}me"}]}, "w.yaml", pack
+    )
     assert "CHG-2231" in w.justification and "me" in w.owner
 
 
-@pytest.mark.parametrize("text, wanted", [
-    ("waivers: [\n", r":2:1: not valid YAML or JSON"),
-    # a billion laughs: without the bound the schema walked 387 million values (52 s, 2.2 GB)
-    ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
-                                                   for a, b in zip("abcdefgh", "bcdefghi")) + "waivers: *i\n",
-     r": expands to more than 200000 values \(YAML aliases\?\); refusing to read it"),
-    ("waivers:\n- rule: eip-associated\n  rule: queue-ssh\n", r":3:3: not valid YAML or JSON: duplicate key 'rule' "
-                                                              r"\(first at line 2\)"),
-    ("- rule: eip-associated\n", r": expected a mapping with a `waivers:` list .*got a list"),
-    ("", r": expected a mapping with a `waivers:` list .*got an empty file"),
-    ('{"waivers": {"rule": "eip-associated"}}', r": waivers: .* is not of type 'array'"),
-])
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        ("waivers: [\n", r":2:1: not valid YAML or JSON"),
+        # a billion laughs: without the bound the schema walked 387 million values (52 s, 2.2 GB)
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+            + "waivers: *i\n",
+            r": expands to more than 200000 values \(YAML aliases\?\); refusing to read it",
+        ),
+        (
+            "waivers:\n- rule: eip-associated\n  rule: queue-ssh\n",
+            r":3:3: not valid YAML or JSON: duplicate key 'rule' "
+            r"\(first at line 2\)",
+        ),
+        ("- rule: eip-associated\n", r": expected a mapping with a `waivers:` list .*got a list"),
+        ("", r": expected a mapping with a `waivers:` list .*got an empty file"),
+        ('{"waivers": {"rule": "eip-associated"}}', r": waivers: .* is not of type 'array'"),
+    ],
+)
 def test_waiver_file_that_is_not_a_waiver_list_is_one_line(dead_aws, params_file, tmp_path, capsys, text, wanted):
     w = tmp_path / "waivers.yaml"
     w.write_text(text)
@@ -326,12 +402,17 @@ def test_missing_waiver_file_is_one_line(dead_aws, params_file, tmp_path, capsys
     assert one_line_error(capsys) == f"vhv: {tmp_path / 'nope.yaml'}: waiver file not found"
 
 
-@pytest.mark.parametrize("entry, wanted", [
-    ({"rule": "eip-associated", "resource": "valohai-ip-queue", "expires": "2099-01-31"}, "'justification' is missing"),
-    ({**waiver(), "rule": "no-such-rule"}, "unknown rule id 'no-such-rule'"),
-])
-def test_bad_waiver_in_the_params_file_is_one_line_naming_the_params_file(dead_aws, tmp_path, capsys, entry,
-                                                                         wanted):
+@pytest.mark.parametrize(
+    "entry, wanted",
+    [
+        (
+            {"rule": "eip-associated", "resource": "valohai-ip-queue", "expires": "2099-01-31"},
+            "'justification' is missing",
+        ),
+        ({**waiver(), "rule": "no-such-rule"}, "unknown rule id 'no-such-rule'"),
+    ],
+)
+def test_bad_waiver_in_the_params_file_is_one_line_naming_the_params_file(dead_aws, tmp_path, capsys, entry, wanted):
     p = tmp_path / "params.yaml"
     p.write_text(yaml.safe_dump({**DEMO_PARAMS, "waivers": [entry]}, sort_keys=False))
     assert main(["check", "--params", str(p)]) == 2
@@ -341,14 +422,19 @@ def test_bad_waiver_in_the_params_file_is_one_line_naming_the_params_file(dead_a
 
 def test_impossible_date_in_the_params_file_is_one_line(dead_aws, tmp_path, capsys):
     p = tmp_path / "params.yaml"
-    p.write_text(yaml.safe_dump(DEMO_PARAMS, sort_keys=False) + "waivers:\n" + ENTRY.replace("2099-01-31", "2099-02-30"))
+    p.write_text(
+        yaml.safe_dump(DEMO_PARAMS, sort_keys=False) + "waivers:\n" + ENTRY.replace("2099-01-31", "2099-02-30")
+    )
     assert main(["check", "--params", str(p)]) == 2
     line = 1 + p.read_text().splitlines().index("    expires: 2099-02-30")
-    assert one_line_error(capsys).startswith(f"vhv: {p}:{line}:14: not valid YAML: '2099-02-30' is not a date "
-                                             "(day is out of range for month); write one that exists, as YYYY-MM-DD")
+    assert one_line_error(capsys).startswith(
+        f"vhv: {p}:{line}:14: not valid YAML: '2099-02-30' is not a date "
+        "(day is out of range for month); write one that exists, as YYYY-MM-DD"
+    )
 
 
 # ------------------------------------------------------------------ schema and docs
+
 
 def test_vhv_schema_waivers_prints_the_waiver_schema(capsys):
     assert main(["schema", "waivers"]) == 0
@@ -360,8 +446,8 @@ def test_vhv_schema_waivers_prints_the_waiver_schema(capsys):
 
 def test_the_readme_example_is_a_valid_waiver_file():
     text = README.read_text()
-    section = text[text.index("### Waivers"):]
-    block = section[section.index("```yaml") + len("```yaml"):]
-    block = block[:block.index("```")]
+    section = text[text.index("### Waivers") :]
+    block = section[section.index("```yaml") + len("```yaml") :]
+    block = block[: block.index("```")]
     [w] = waivers.from_data(yaml.safe_load(block), "README.md", rulepack.load())
     assert (w.rule, w.resource, w.owner) == ("sg-queue-ingress-only-guide", "valohai-sg-queue", "platform-team")

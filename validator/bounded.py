@@ -4,6 +4,7 @@ YAML aliases let a few hundred bytes stand for billions of values ("billion laug
 PyYAML's safe loader shares the aliased objects, so loading is cheap, but anything that
 walks the result (a schema, a repr, a JSON dump) is not. Count, stop early.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,10 @@ def check(data: Any, source: str, limit: int = MAX_VALUES, depth: int = MAX_DEPT
                 if half:
                     raise VhvError(f"{_where(source, path)}{_surrogate_problem(node, half.start())}")
         elif isinstance(node, int) and not isinstance(node, bool) and too_big is not None and abs(node) >= too_big:
-            raise VhvError(f"{_where(source, path)}an integer of more than {sys.get_int_max_str_digits():,} digits "
-                           "(more than Python prints); write a shorter one, or quote it if it is text")
+            raise VhvError(
+                f"{_where(source, path)}an integer of more than {sys.get_int_max_str_digits():,} digits "
+                "(more than Python prints); write a shorter one, or quote it if it is text"
+            )
     return data
 
 
@@ -85,13 +88,14 @@ def _where(source: str, path: Any) -> str:
 
 def _surrogate_problem(text: str, at: int) -> str:
     """Why the lone surrogate at text[at] is refused, and what to write instead."""
-    pair = text[at:at + 2]
+    pair = text[at : at + 2]
     if len(pair) == 2 and "\ud800" <= pair[0] <= "\udbff" and "\udc00" <= pair[1] <= "\udfff":
         char = pair.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-        return (f'"\\u{ord(pair[0]):04x}\\u{ord(pair[1]):04x}" is a UTF-16 surrogate pair, which YAML does not '
-                f'join into one character; write the character itself (or "\\U{ord(char):08x}")')
-    return (f'"\\u{ord(text[at]):04x}" is not a Unicode character (a lone surrogate escape); '
-            "write the character itself")
+        return (
+            f'"\\u{ord(pair[0]):04x}\\u{ord(pair[1]):04x}" is a UTF-16 surrogate pair, which YAML does not '
+            f'join into one character; write the character itself (or "\\U{ord(char):08x}")'
+        )
+    return f'"\\u{ord(text[at]):04x}" is not a Unicode character (a lone surrogate escape); write the character itself'
 
 
 def read_at_most(path: Any, max_bytes: int) -> bytes:
@@ -175,7 +179,8 @@ class _UniqueKeys:
                 if first != i:  # by position: `*a : v` repeats the very node `&a k` is
                     where = node.value[first][0].start_mark.line + 1
                     raise yaml.constructor.ConstructorError(
-                        None, None,
+                        None,
+                        None,
                         f"duplicate key {short(key)} (first at line {where}); "
                         "YAML keeps only the last one: write it once",
                         value_node.start_mark if key_node is node.value[first][0] else key_node.start_mark,
@@ -192,9 +197,12 @@ class _YamlErrors:
         try:
             return super().scan_flow_scalar_non_spaces(double, start_mark)  # type: ignore[misc]
         except ValueError:
-            raise yaml.scanner.ScannerError("while scanning a double-quoted scalar", start_mark,
-                                            "found invalid Unicode character escape code",
-                                            self.get_mark()) from None  # type: ignore[attr-defined]
+            raise yaml.scanner.ScannerError(
+                "while scanning a double-quoted scalar",
+                start_mark,
+                "found invalid Unicode character escape code",
+                self.get_mark(),
+            ) from None  # type: ignore[attr-defined]
 
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         """A scalar PyYAML cannot turn into a value (an integer of more than 4300 digits,
@@ -209,8 +217,10 @@ def _scalar_problem(node: Any, exc: Exception) -> str:
     value = getattr(node, "value", "")
     if node.tag == "tag:yaml.org,2002:int" and isinstance(value, str):
         digits = sum(c.isdigit() for c in value)
-        return (f"an integer of {digits:,} digits is more than Python reads ({sys.get_int_max_str_digits():,}); "
-                "write a shorter one, or quote it if it is text")
+        return (
+            f"an integer of {digits:,} digits is more than Python reads ({sys.get_int_max_str_digits():,}); "
+            "write a shorter one, or quote it if it is text"
+        )
     why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if node.tag == "tag:yaml.org,2002:timestamp":
         return f"{short(value)} is not a date ({why}); write one that exists, as YYYY-MM-DD"

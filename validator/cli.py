@@ -3,23 +3,25 @@
 Exit codes: 0 no rule failed; 1 at least one rule failed; 2 vhv could not do its
 job (bad input, no credentials, a rule that could not be decided), which wins.
 """
+
 from __future__ import annotations
 
 import argparse
 import gc
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from validator import __version__
 from validator.errors import VhvError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vhv", description="Check an AWS account prepared for Valohai private "
-                                "workers against the setup guide.")
+    p = argparse.ArgumentParser(
+        prog="vhv", description="Check an AWS account prepared for Valohai private workers against the setup guide."
+    )
     p.add_argument("--version", action="version", version=f"vhv {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -42,10 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--snapshot", help="check a saved snapshot offline instead of the account")
     check.add_argument("--format", default="console", choices=FORMATS)
     check.add_argument("--output", help="write the report to this file instead of stdout")
-    check.add_argument("--diff", metavar="OLD.json", help="report what changed since this previous JSON report "
-                       "(new failures, fixed, still failing); --format console, json or markdown")
-    check.add_argument("--waivers", metavar="FILE", help="accepted failures, each with a justification and an expiry "
-                       "date (YAML or JSON; `vhv schema waivers`); adds to the params' `waivers:`")
+    check.add_argument(
+        "--diff",
+        metavar="OLD.json",
+        help="report what changed since this previous JSON report "
+        "(new failures, fixed, still failing); --format console, json or markdown",
+    )
+    check.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="accepted failures, each with a justification and an expiry "
+        "date (YAML or JSON; `vhv schema waivers`); adds to the params' `waivers:`",
+    )
 
     snap = sub.add_parser("snapshot", help="save what was read, for offline checks")
     aws_opts(snap)
@@ -53,42 +63,73 @@ def _parser() -> argparse.ArgumentParser:
 
     rem = sub.add_parser("remediate", help="plan the fixes for what is missing (changes nothing); --fix applies them")
     aws_opts(rem)
-    rem.add_argument("--format", default="console", choices=("console", "json", "cli"),
-                     help="the plan as text, as JSON (a list of steps), or as the equivalent `aws` commands")
+    rem.add_argument(
+        "--format",
+        default="console",
+        choices=("console", "json", "cli"),
+        help="the plan as text, as JSON (a list of steps), or as the equivalent `aws` commands",
+    )
     rem.add_argument("--fix", action="store_true", help="apply the plan (asks first; --yes in CI), then re-check")
     rem.add_argument("--yes", action="store_true", help="with --fix: do not ask")
-    rem.add_argument("--plan-checksum", metavar="C", help="with --fix: apply only if the plan computed now has this checksum")
-    rem.add_argument("--tighten", action="store_true",
-                     help="also apply the steps that take away what is wider than the guide (needs a decision)")
-    rem.add_argument("--force", action="store_true",
-                     help="apply a plan that changes more than half of the guide's resources")
-    rem.add_argument("--waivers", metavar="FILE", help="accepted failures, as for `vhv check`: not planned, "
-                     "and the plan says so; adds to the params' `waivers:`")
+    rem.add_argument(
+        "--plan-checksum", metavar="C", help="with --fix: apply only if the plan computed now has this checksum"
+    )
+    rem.add_argument(
+        "--tighten",
+        action="store_true",
+        help="also apply the steps that take away what is wider than the guide (needs a decision)",
+    )
+    rem.add_argument(
+        "--force", action="store_true", help="apply a plan that changes more than half of the guide's resources"
+    )
+    rem.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="accepted failures, as for `vhv check`: not planned, and the plan says so; adds to the params' `waivers:`",
+    )
 
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", default="console", choices=("console", "json", "markdown"))
-    rules.add_argument("--lint", nargs="?", const="", metavar="CHECK",
-                       help="list the checks of `vhv lint` instead (or show one check's doc)")
+    rules.add_argument(
+        "--lint",
+        nargs="?",
+        const="",
+        metavar="CHECK",
+        help="list the checks of `vhv lint` instead (or show one check's doc)",
+    )
 
     lint = sub.add_parser("lint", help="lint IAM policy / trust policy JSON files offline")
     lint.add_argument("files", nargs="+", metavar="FILE", help="policy JSON files; - for standard input")
-    lint.add_argument("--trust", action="store_true", default=None,
-                      help="treat every file as a role trust policy (default: when a statement has Principal)")
+    lint.add_argument(
+        "--trust",
+        action="store_true",
+        default=None,
+        help="treat every file as a role trust policy (default: when a statement has Principal)",
+    )
     lint.add_argument("--account", help="your account id: principals of this account are not cross-account")
     lint.add_argument("--format", default="console", choices=FORMATS)
     lint.add_argument("--output", help="write the report to this file instead of stdout")
-    lint.add_argument("--fail-on", default="error", metavar="LEVEL",
-                      help="the lowest level that makes exit 1: info, warn, error, security or never "
-                           "(default: error, i.e. error and security; warnings alone exit 0)")
+    lint.add_argument(
+        "--fail-on",
+        default="error",
+        metavar="LEVEL",
+        help="the lowest level that makes exit 1: info, warn, error, security or never "
+        "(default: error, i.e. error and security; warnings alone exit 0)",
+    )
     lint.add_argument("--config", help="suppressions file (default: ./.vhv.yaml when it exists)")
 
     demo = sub.add_parser("demo", help="build the embedded demo account (moto), check it, remediate, re-check")
     demo.add_argument("--format", default="console", choices=FORMATS)
     demo.add_argument("--output")
-    demo.add_argument("--write-reports", metavar="DIR",
-                      help="write the demo's report in every format to DIR (how reports/ is regenerated)")
+    demo.add_argument(
+        "--write-reports",
+        metavar="DIR",
+        help="write the demo's report in every format to DIR (how reports/ is regenerated)",
+    )
 
-    record = sub.add_parser("record", help="the values the guide asks you to hand over to Valohai, read from the account")
+    record = sub.add_parser(
+        "record", help="the values the guide asks you to hand over to Valohai, read from the account"
+    )
     aws_opts(record)
     record.add_argument("--snapshot", help="read the values from a saved snapshot instead of the account")
     record.add_argument("--format", default="console", choices=("console", "json", "markdown"))
@@ -134,8 +175,9 @@ def _read(args: argparse.Namespace, prm, for_fix: bool = False):  # noqa: ANN001
         from rich.console import Console
 
         with Console(stderr=True).status("reading the account") as status:
-            snap, _ = read(prm, _target(args), progress=lambda a: status.update(f"reading the account: {a}"),
-                           for_fix=for_fix)
+            snap, _ = read(
+                prm, _target(args), progress=lambda a: status.update(f"reading the account: {a}"), for_fix=for_fix
+            )
     else:
         snap, _ = read(prm, _target(args), for_fix=for_fix)
     return snap
@@ -147,12 +189,17 @@ def _same_account(args: argparse.Namespace, prm, snap) -> None:  # noqa: ANN001
     what = f"snapshot {saved}" if saved else "the credentials"
     want_region = args.region or prm.region
     if snap.region != want_region:
-        raise VhvError(f"{what} are for region {snap.region}, the params say {want_region}"
-                       if not saved else f"{what} is of region {snap.region}, the params say {want_region}")
+        raise VhvError(
+            f"{what} are for region {snap.region}, the params say {want_region}"
+            if not saved
+            else f"{what} is of region {snap.region}, the params say {want_region}"
+        )
     want_account = prm.get("account_id")
     if want_account and str(want_account) != snap.account_id:
-        raise VhvError(f"{what} {'are' if not saved else 'is'} for account {snap.account_id}, "
-                       f"the params' account_id is {want_account}")
+        raise VhvError(
+            f"{what} {'are' if not saved else 'is'} for account {snap.account_id}, "
+            f"the params' account_id is {want_account}"
+        )
 
 
 def _previous_report(args: argparse.Namespace):  # noqa: ANN202
@@ -167,8 +214,8 @@ def _previous_report(args: argparse.Namespace):  # noqa: ANN202
 
 def _emit_diff(args: argparse.Namespace, old, findings) -> int:  # noqa: ANN001
     from validator import diff
-    from validator.engine import exit_code
-    from validator.render import write_atomic
+    from validator.files import write_atomic
+    from validator.findings import exit_code
 
     text = diff.render(diff.compare(old, findings), args.format)
     if args.output:
@@ -212,8 +259,12 @@ def _check(args: argparse.Namespace) -> int:
     findings = waivers.apply(evaluate(pack, prm, snap), waived)
     if old is not None:
         return _emit_diff(args, old, findings)
-    return render.emit(findings, {"account_id": snap.account_id, "region": snap.region, "params_file": args.params},
-                       fmt=args.format, output=args.output)
+    return render.emit(
+        findings,
+        {"account_id": snap.account_id, "region": snap.region, "params_file": args.params},
+        fmt=args.format,
+        output=args.output,
+    )
 
 
 def _waivers(args: argparse.Namespace, pack, prm):  # noqa: ANN001, ANN202
@@ -242,8 +293,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     _pack, prm = _load(args)
     snap = _read(args, prm)
     snap.save(args.output)
-    print(f"vhv: snapshot of account {snap.account_id} ({snap.region}) written to {args.output}"
-          + (f"; {len(snap.errors)} read(s) failed" if snap.errors else ""), file=sys.stderr)
+    print(
+        f"vhv: snapshot of account {snap.account_id} ({snap.region}) written to {args.output}"
+        + (f"; {len(snap.errors)} read(s) failed" if snap.errors else ""),
+        file=sys.stderr,
+    )
     return 2 if snap.errors else 0
 
 
@@ -253,7 +307,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise VhvError(f"{out} exists; pass --force to overwrite it")
-    from validator.render import write_atomic
+    from validator.files import write_atomic
 
     write_atomic(out, TEMPLATE.format(path=out))
     print(f"vhv: wrote {out}; fill in your recorded values, then run `vhv check --params {out}`", file=sys.stderr)
@@ -267,22 +321,31 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from validator.policy.lintfiles import lint_paths
 
     args.fail_on = str(args.fail_on).strip().lower()
-    if args.fail_on not in FAIL_ON:   # one line and exit 2, not argparse's usage block
+    if args.fail_on not in FAIL_ON:  # one line and exit 2, not argparse's usage block
         raise VhvError(f"--fail-on: {args.fail_on!r} is not a level; use one of: {', '.join(FAIL_ON)}")
-    run = lint_paths(args.files, suppress.load(args.config), trust=args.trust, account=args.account,
-                     fail_on=args.fail_on)
-    meta = {"account_id": None, "region": None, "sources": run.sources, "files": run.files,
-            "suppressed": run.suppressed, "command": "lint", "title": "vhv lint"}
+    run = lint_paths(
+        args.files, suppress.load(args.config), trust=args.trust, account=args.account, fail_on=args.fail_on
+    )
+    meta = {
+        "account_id": None,
+        "region": None,
+        "sources": run.sources,
+        "files": run.files,
+        "suppressed": run.suppressed,
+        "command": "lint",
+        "title": "vhv lint",
+    }
     if args.format != "console":
         return render.emit(run.findings, meta, fmt=args.format, output=args.output)
+    from validator.files import write_atomic
     from validator.render.lint_console import render as lint_console
 
     text = lint_console(run.findings, meta)
     if args.output:
-        render.write_atomic(args.output, text)
+        write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    from validator.engine import exit_code
+    from validator.findings import exit_code
 
     return exit_code(run.findings)
 
@@ -302,7 +365,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from validator import record
-    from validator.render import write_atomic
+    from validator.files import write_atomic
     from validator.render.record import render_record
     from validator.snapshot import Snapshot
 
@@ -338,16 +401,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.write_reports:
         written = demo.write_reports(args.write_reports)
-        print(f"vhv: wrote {len(written)} reports of the demo account to {args.write_reports}: "
-              + ", ".join(p.name for p in written), file=sys.stderr)
+        print(
+            f"vhv: wrote {len(written)} reports of the demo account to {args.write_reports}: "
+            + ", ".join(p.name for p in written),
+            file=sys.stderr,
+        )
         return 0
     # the demo account is drifted on purpose: finding the drifts and fixing them is success (0)
     return demo.run(fmt=args.format, output=args.output)
 
 
-COMMANDS = {"check": cmd_check, "remediate": cmd_remediate, "snapshot": cmd_snapshot, "init": cmd_init, "rules": cmd_rules, "demo": cmd_demo,
-            "schema": cmd_schema, "record": cmd_record, "lint": cmd_lint,
-            "permissions": cmd_permissions}
+COMMANDS = {
+    "check": cmd_check,
+    "remediate": cmd_remediate,
+    "snapshot": cmd_snapshot,
+    "init": cmd_init,
+    "rules": cmd_rules,
+    "demo": cmd_demo,
+    "schema": cmd_schema,
+    "record": cmd_record,
+    "lint": cmd_lint,
+    "permissions": cmd_permissions,
+}
 
 
 def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:

@@ -13,10 +13,12 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
   instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
 - a VPC has one main route table, a subnet one route table, and the tables are of the VPCs read.
 """
+
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from validator.aws import ec2 as ec2_reader
 from validator.shape import at, brief
@@ -24,11 +26,25 @@ from validator.shape import at, brief
 # data key -> the Name (glob) or group names the reader filters by: the readers' own
 NAMED = {**{key: (name,) for key, name in ec2_reader.NAMES.items()}, "security_groups": ec2_reader.SG_NAMES}
 # data key -> the key of each entry's id in a list the readers write
-LIST_IDS = {"vpcs": "id", "subnets": "id", "vpc_subnets": "id", "igws": "id", "route_tables": "id",
-            "security_groups": "id", "instances": "id", "eips": "allocation_id"}
+LIST_IDS = {
+    "vpcs": "id",
+    "subnets": "id",
+    "vpc_subnets": "id",
+    "igws": "id",
+    "route_tables": "id",
+    "security_groups": "id",
+    "instances": "id",
+    "eips": "allocation_id",
+}
 # data key -> (the entry's field equal to its map key, the instances' field that names it)
-BY_KEY = {"policies": ("name", None), "roles": ("name", None), "instance_profiles": ("name", None),
-          "images": ("id", "image_id"), "volumes": ("id", "root_volume_id"), "key_pairs": ("name", "key_name")}
+BY_KEY = {
+    "policies": ("name", None),
+    "roles": ("name", None),
+    "instance_profiles": ("name", None),
+    "images": ("id", "image_id"),
+    "volumes": ("id", "root_volume_id"),
+    "key_pairs": ("name", "key_name"),
+}
 
 
 def problem(d: dict[str, Any]) -> str | None:
@@ -43,14 +59,18 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
             name = item.get("name")
             if key == "security_groups":
                 if name not in globs:
-                    yield (f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads only the groups named "
-                           f"{' and '.join(globs)}")
+                    yield (
+                        f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads only the groups named "
+                        f"{' and '.join(globs)}"
+                    )
                 continue
             if not isinstance(name, str) or not any(fnmatch.fnmatchcase(name, g) for g in globs):
                 yield f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads {key} by the Name tag {globs[0]}"
             elif item.get("tags", {}).get("Name") != name:
-                yield (f"{at(('data', key, i, 'tags', 'Name'))}{brief(item.get('tags', {}).get('Name'))} is not "
-                       f"its name {brief(name)}")
+                yield (
+                    f"{at(('data', key, i, 'tags', 'Name'))}{brief(item.get('tags', {}).get('Name'))} is not "
+                    f"its name {brief(name)}"
+                )
     for key, id_key in LIST_IDS.items():
         seen: dict[Any, int] = {}
         for i, item in enumerate(data.get(key) or []):
@@ -69,8 +89,10 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
         if named_by and isinstance(instances, list):
             wanted = {i.get(named_by) for i in instances if i.get(named_by)}  # as the readers ask
             if set(entries) != wanted:
-                yield (f"{at(('data', key))}holds {brief(sorted(entries))}, but the queue instances name "
-                       f"{brief(sorted(wanted))} (data.instances[].{named_by})")
+                yield (
+                    f"{at(('data', key))}holds {brief(sorted(entries))}, but the queue instances name "
+                    f"{brief(sorted(wanted))} (data.instances[].{named_by})"
+                )
     yield from _profiles_of_roles(data, account, partition)
     yield from _route_tables(data)
     for key, kind in (("policies", "policy"), ("roles", "role"), ("instance_profiles", "instance-profile")):
@@ -78,14 +100,17 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
             arn = (entry or {}).get("arn")
             own = f"arn:{partition}:iam::{account}:{kind}/"
             if isinstance(arn, str) and not _own(arn, kind, name, account, partition):
-                yield (f"{at(('data', key, name, 'arn'))}{brief(arn)} is not the {kind} {brief(name, quote=False)} "
-                       f"of account {account} ({own}...)")
+                yield (
+                    f"{at(('data', key, name, 'arn'))}{brief(arn)} is not the {kind} {brief(name, quote=False)} "
+                    f"of account {account} ({own}...)"
+                )
 
 
 def _own(arn: Any, kind: str, name: str, account: str, partition: str) -> bool:
     """`arn` is the IAM `kind` named `name` (under any path) of `account` in `partition`."""
-    return isinstance(arn, str) and arn.startswith(f"arn:{partition}:iam::{account}:{kind}/") and \
-        arn.endswith("/" + name)
+    return (
+        isinstance(arn, str) and arn.startswith(f"arn:{partition}:iam::{account}:{kind}/") and arn.endswith("/" + name)
+    )
 
 
 def _profiles_of_roles(data: dict[str, Any], account: str, partition: str) -> Iterator[str]:
@@ -93,11 +118,15 @@ def _profiles_of_roles(data: dict[str, Any], account: str, partition: str) -> It
         for i, profile in enumerate((entry or {}).get("instance_profiles") or []):
             where = ("data", "roles", role, "instance_profiles", i)
             if not _own(profile.get("arn"), "instance-profile", str(profile.get("name")), account, partition):
-                yield (f"{at(where + ('arn',))}{brief(profile.get('arn'))} is not the instance profile "
-                       f"{brief(profile.get('name'))} of account {account}")
+                yield (
+                    f"{at(where + ('arn',))}{brief(profile.get('arn'))} is not the instance profile "
+                    f"{brief(profile.get('name'))} of account {account}"
+                )
             elif role not in (profile.get("roles") or []):
-                yield (f"{at(where + ('roles',))}{brief(profile.get('roles'))} does not hold {role}, yet it is "
-                       f"listed as {role}'s (AWS lists only the profiles that hold the role)")
+                yield (
+                    f"{at(where + ('roles',))}{brief(profile.get('roles'))} does not hold {role}, yet it is "
+                    f"listed as {role}'s (AWS lists only the profiles that hold the role)"
+                )
 
 
 def _route_tables(data: dict[str, Any]) -> Iterator[str]:
@@ -110,11 +139,15 @@ def _route_tables(data: dict[str, Any]) -> Iterator[str]:
             yield f"{at(('data', 'route_tables', i, 'vpc_id'))}{brief(t.get('vpc_id'))} is not a VPC vhv read"
         if t.get("main"):
             if t.get("vpc_id") in main:
-                yield (f"{at(('data', 'route_tables', i, 'main'))}a second main route table of {t.get('vpc_id')} "
-                       f"(also data.route_tables[{main[t.get('vpc_id')]}]); a VPC has one")
+                yield (
+                    f"{at(('data', 'route_tables', i, 'main'))}a second main route table of {t.get('vpc_id')} "
+                    f"(also data.route_tables[{main[t.get('vpc_id')]}]); a VPC has one"
+                )
             main.setdefault(t.get("vpc_id"), i)
         for subnet in t.get("subnet_ids") or []:
             if subnet in subnet_in:
-                yield (f"{at(('data', 'route_tables', i, 'subnet_ids'))}{brief(subnet)} is also in "
-                       f"data.route_tables[{subnet_in[subnet]}]; a subnet has one route table")
+                yield (
+                    f"{at(('data', 'route_tables', i, 'subnet_ids'))}{brief(subnet)} is also in "
+                    f"data.route_tables[{subnet_in[subnet]}]; a subnet has one route table"
+                )
             subnet_in.setdefault(subnet, i)

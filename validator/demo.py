@@ -8,6 +8,7 @@ moto's AMI catalogue has no Ubuntu 20.04 image: we ship one owned by Canonical
 (099720109477) in validator/data/moto-amis.json and point MOTO_AMIS_PATH at it
 before moto is imported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,10 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from validator import guide
 
@@ -66,18 +68,23 @@ def _spec(kind: str, name: str) -> list[dict[str, Any]]:
 
 
 def build_iam(iam: Any, params: dict[str, Any]) -> dict[str, str]:
-    wp = iam.create_policy(PolicyName="ValohaiWorkerPolicy", PolicyDocument=json.dumps(guide.WORKER_POLICY),
-                           Tags=[dict(guide.TAG)])["Policy"]["Arn"]
-    wr = iam.create_role(RoleName="ValohaiWorkerRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()),
-                         Tags=[dict(guide.TAG)])["Role"]["Arn"]
+    wp = iam.create_policy(
+        PolicyName="ValohaiWorkerPolicy", PolicyDocument=json.dumps(guide.WORKER_POLICY), Tags=[dict(guide.TAG)]
+    )["Policy"]["Arn"]
+    wr = iam.create_role(
+        RoleName="ValohaiWorkerRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=[dict(guide.TAG)]
+    )["Role"]["Arn"]
     iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=wp)
     iam.create_instance_profile(InstanceProfileName="ValohaiWorkerRole", Tags=[dict(guide.TAG)])
     iam.add_role_to_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
-    mp = iam.create_policy(PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(guide.master_policy(wr)),
-                           Tags=[dict(guide.TAG)])["Policy"]["Arn"]
-    mr = iam.create_role(RoleName="ValohaiMaster",
-                         AssumeRolePolicyDocument=json.dumps(guide.master_trust(params["assume_role_arn"])),
-                         Tags=[dict(guide.TAG)])["Role"]["Arn"]
+    mp = iam.create_policy(
+        PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(guide.master_policy(wr)), Tags=[dict(guide.TAG)]
+    )["Policy"]["Arn"]
+    mr = iam.create_role(
+        RoleName="ValohaiMaster",
+        AssumeRolePolicyDocument=json.dumps(guide.master_trust(params["assume_role_arn"])),
+        Tags=[dict(guide.TAG)],
+    )["Role"]["Arn"]
     iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=mp)
     if params.get("provisioning") == "valohai":
         for name in ("AmazonEC2FullAccess", "AmazonVPCFullAccess"):
@@ -92,35 +99,65 @@ def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[st
     zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
     ids["subnets"] = []
     for i, cidr in enumerate(guide.SUBNET_CIDRS[:subnets]):
-        s = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zones[i % len(zones)],
-                              TagSpecifications=_spec("subnet", f"valohai-subnet-{i + 1}"))["Subnet"]["SubnetId"]
+        s = ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=cidr,
+            AvailabilityZone=zones[i % len(zones)],
+            TagSpecifications=_spec("subnet", f"valohai-subnet-{i + 1}"),
+        )["Subnet"]["SubnetId"]
         ids["subnets"].append(s)
     igw = ec2.create_internet_gateway(TagSpecifications=_spec("internet-gateway", "valohai-igw"))
     ids["igw"] = igw["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=ids["igw"], VpcId=vpc)
-    rt = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]},
-                                            {"Name": "association.main", "Values": ["true"]}])["RouteTables"][0]
+    rt = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]
     ids["rt"] = rt["RouteTableId"]
     ec2.create_tags(Resources=[ids["rt"]], Tags=_tags("valohai-rt"))
     ec2.create_route(RouteTableId=ids["rt"], DestinationCidrBlock="0.0.0.0/0", GatewayId=ids["igw"])
     ids["sg_workers"] = ec2.create_security_group(
-        GroupName="valohai-sg-workers", Description="Valohai workers", VpcId=vpc,
-        TagSpecifications=_spec("security-group", "valohai-sg-workers"))["GroupId"]
+        GroupName="valohai-sg-workers",
+        Description="Valohai workers",
+        VpcId=vpc,
+        TagSpecifications=_spec("security-group", "valohai-sg-workers"),
+    )["GroupId"]
     ids["sg_queue"] = ec2.create_security_group(
-        GroupName="valohai-sg-queue", Description="Valohai worker queue", VpcId=vpc,
-        TagSpecifications=_spec("security-group", "valohai-sg-queue"))["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=ids["sg_workers"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-         "IpRanges": [{"CidrIp": guide.VALOHAI_SSH_CIDR, "Description": "SSH management from Valohai"}]}])
+        GroupName="valohai-sg-queue",
+        Description="Valohai worker queue",
+        VpcId=vpc,
+        TagSpecifications=_spec("security-group", "valohai-sg-queue"),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["sg_workers"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": guide.VALOHAI_SSH_CIDR, "Description": "SSH management from Valohai"}],
+            }
+        ],
+    )
     ssh = params["admin_cidr"] if params.get("queue_installer") == "self" else guide.VALOHAI_SSH_CIDR
-    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "acme tooling"}]},
-        {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790,
-         "IpRanges": [{"CidrIp": guide.VALOHAI_APP_CIDR, "Description": "Redis over TLS from app.valohai.com"}],
-         "UserIdGroupPairs": [{"GroupId": ids["sg_workers"], "Description": "Redis over TLS from workers"}]},
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ssh, "Description": "SSH"}]},
-    ])
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["sg_queue"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 80,
+                "ToPort": 80,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "acme tooling"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 63790,
+                "ToPort": 63790,
+                "IpRanges": [{"CidrIp": guide.VALOHAI_APP_CIDR, "Description": "Redis over TLS from app.valohai.com"}],
+                "UserIdGroupPairs": [{"GroupId": ids["sg_workers"], "Description": "Redis over TLS from workers"}],
+            },
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": ssh, "Description": "SSH"}]},
+        ],
+    )
     return ids
 
 
@@ -133,10 +170,16 @@ def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) 
     # Asked once here, before any parallel read, it only replaces that key's value afterwards.
     ec2.describe_key_pairs(KeyNames=[ids["key_pair"]])
     inst = ec2.run_instances(
-        ImageId=image_id, InstanceType=guide.QUEUE["type"], MinCount=1, MaxCount=1, KeyName=ids["key_pair"],
-        SubnetId=ids["subnets"][0], SecurityGroupIds=[ids["sg_queue"]],
+        ImageId=image_id,
+        InstanceType=guide.QUEUE["type"],
+        MinCount=1,
+        MaxCount=1,
+        KeyName=ids["key_pair"],
+        SubnetId=ids["subnets"][0],
+        SecurityGroupIds=[ids["sg_queue"]],
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": guide.QUEUE["disk_gib"]}}],
-        TagSpecifications=_spec("instance", "valohai-i-queue"))["Instances"][0]
+        TagSpecifications=_spec("instance", "valohai-i-queue"),
+    )["Instances"][0]
     ids["instance"] = inst["InstanceId"]
     eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_spec("elastic-ip", "valohai-ip-queue"))
     ids["eip"] = eip["AllocationId"]
@@ -172,12 +215,17 @@ DEMO_DRIFTS = (
 def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
     iam = session.client("iam", region_name=region)
     ec2 = session.client("ec2", region_name=region)
-    iam.create_policy_version(PolicyArn=ids["master_policy"], PolicyDocument=json.dumps(guide.master_policy("*")),
-                              SetAsDefault=True)
+    iam.create_policy_version(
+        PolicyArn=ids["master_policy"], PolicyDocument=json.dumps(guide.master_policy("*")), SetAsDefault=True
+    )
     iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
     iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
-    ec2.authorize_security_group_ingress(GroupId=ids["sg_queue"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["sg_queue"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+        ],
+    )
     iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
     assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
     ec2.disassociate_address(AssociationId=assoc)
@@ -239,16 +287,27 @@ def run(fmt: str = "console", output: str | None = None, console: Any = None) ->
     with drifted_account() as (params, pack, target):
         snap, _calls = read(params, target, for_fix=True)
         found = evaluate(pack, params, snap)
-        code = render.emit(found, {"account_id": snap.account_id, "region": snap.region}, fmt=fmt, output=output,
-                           console=console, intro=("vhv demo: the guide's account built in moto, with these drifts:",
-                                                   DEMO_DRIFTS))
+        code = render.emit(
+            found,
+            {"account_id": snap.account_id, "region": snap.region},
+            fmt=fmt,
+            output=output,
+            console=console,
+            intro=("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS),
+        )
         out = sys.stdout if fmt == "console" and output is None else sys.stderr
         with contextlib.redirect_stdout(out):
-            print("\nvhv demo: now `vhv remediate --fix --yes` on the same account: the plan, what it applied, "
-                  "the re-check\n")
+            print(
+                "\nvhv demo: now `vhv remediate --fix --yes` on the same account: the plan, what it applied, "
+                "the re-check\n"
+            )
             fixed = remediate.run(REMEDIATE, pack, params, snap, target, reread=lambda: read(params, target)[0])
-            print("\nvhv demo: what is left is wider than the guide and needs a decision: "
-                  "`vhv remediate --fix --tighten` takes it away." if fixed == 1 else "")
+            print(
+                "\nvhv demo: what is left is wider than the guide and needs a decision: "
+                "`vhv remediate --fix --tighten` takes it away."
+                if fixed == 1
+                else ""
+            )
     return 0 if code == 1 and fixed in (0, 1) else 2
 
 
@@ -267,7 +326,7 @@ def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
 def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
     """Regenerate reports/: the demo account's report in every format (`vhv demo --write-reports reports/`)."""
     from validator.errors import VhvError
-    from validator.render import write_atomic
+    from validator.files import write_atomic
 
     out = Path(directory)
     try:

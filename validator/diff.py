@@ -4,14 +4,16 @@ A finding is keyed by rule id and resource (name and id): new failures (fail or
 error now, not before), fixed (fail or error before, now passing, skipped or gone),
 still failing. The old report must obey the report schema (`vhv schema`).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from validator.engine import Finding
 from validator.errors import VhvError
+from validator.findings import Finding
 
 FAILING = ("fail", "error")
 FORMATS = ("console", "json", "markdown")
@@ -21,12 +23,15 @@ MAX_PREVIOUS_BYTES = 100_000_000
 
 
 def load(path: str | Path) -> dict[str, Any]:
+    from validator.bounded import read_text
     from validator.render import schema
 
-    from validator.bounded import read_text
-
-    text = read_text(path, "previous report", MAX_PREVIOUS_BYTES,  # /dev/zero: "too big", not all the memory
-                     usual="vhv's JSON reports are a few MB (100,000 findings: about 65 MB)")
+    text = read_text(
+        path,
+        "previous report",
+        MAX_PREVIOUS_BYTES,  # /dev/zero: "too big", not all the memory
+        usual="vhv's JSON reports are a few MB (100,000 findings: about 65 MB)",
+    )
     from validator import shape
 
     not_ours = f"{path}: not a vhv JSON report (`vhv check --format json`)"
@@ -36,8 +41,9 @@ def load(path: str | Path) -> dict[str, Any]:
         raise VhvError(f"{path}: the previous report is not JSON: {exc}") from None
     except shape.BadNumber as bad:
         where = "/".join(str(p) for p in shape.d_path(bad.doc, bad.number) or []) or "(top)"
-        raise VhvError(f"{not_ours}: {where}: {bad.number.text_brief()} is not a number vhv writes "
-                       f"({bad.number.why})") from None
+        raise VhvError(
+            f"{not_ours}: {where}: {bad.number.text_brief()} is not a number vhv writes ({bad.number.why})"
+        ) from None
     errs = schema.errors(doc)
     if errs:
         raise VhvError(f"{not_ours}: {errs[0]}")
@@ -56,21 +62,38 @@ def compare(old: dict[str, Any], findings: Sequence[Finding]) -> dict[str, Any]:
     def entry(d: dict[str, Any], was: dict[str, Any] | None) -> dict[str, Any]:
         return {**{k: d.get(k) for k in pick}, "was": was["status"] if was else None}
 
-    new = [entry(d, before.get(k)) for k, d in now.items()
-           if d["status"] in FAILING and (k not in before or before[k]["status"] not in FAILING)]
-    still = [entry(d, before[k]) for k, d in now.items() if d["status"] in FAILING and k in before
-             and before[k]["status"] in FAILING]
-    fixed = [{**{k2: d.get(k2) for k2 in pick}, "status": now[k]["status"] if k in now else None,
-              "was": d["status"]}
-             for k, d in before.items() if d["status"] in FAILING and (k not in now or now[k]["status"] not in FAILING)]
-    return {"previous": {"account_id": old.get("account_id"), "region": old.get("region"),
-                         "version": old.get("version"), "summary": old.get("summary")},
-            "new_failures": new, "fixed": fixed, "still_failing": still}
+    new = [
+        entry(d, before.get(k))
+        for k, d in now.items()
+        if d["status"] in FAILING and (k not in before or before[k]["status"] not in FAILING)
+    ]
+    still = [
+        entry(d, before[k])
+        for k, d in now.items()
+        if d["status"] in FAILING and k in before and before[k]["status"] in FAILING
+    ]
+    fixed = [
+        {**{k2: d.get(k2) for k2 in pick}, "status": now[k]["status"] if k in now else None, "was": d["status"]}
+        for k, d in before.items()
+        if d["status"] in FAILING and (k not in now or now[k]["status"] not in FAILING)
+    ]
+    return {
+        "previous": {
+            "account_id": old.get("account_id"),
+            "region": old.get("region"),
+            "version": old.get("version"),
+            "summary": old.get("summary"),
+        },
+        "new_failures": new,
+        "fixed": fixed,
+        "still_failing": still,
+    }
 
 
 def _line(e: dict[str, Any]) -> str:
-    res = e["resource_name"] + (f" ({e['resource_id']})" if e.get("resource_id") and
-                                e["resource_id"] != e["resource_name"] else "")
+    res = e["resource_name"] + (
+        f" ({e['resource_id']})" if e.get("resource_id") and e["resource_id"] != e["resource_name"] else ""
+    )
     return f"{e['rule_id']} [{res}]: {e['message']}"
 
 
@@ -93,6 +116,8 @@ def render(diff: dict[str, Any], fmt: str) -> str:
     out = ["vhv check --diff: changes since the previous report"]
     for title, key in sections:
         out += ["", f"{title}: {len(diff[key])}"]
-        out += [f"  {(e['status'] or 'gone').upper():<5} (was {e['was'] or 'absent'}) {visible(_line(e))}"
-                for e in diff[key]]
+        out += [
+            f"  {(e['status'] or 'gone').upper():<5} (was {e['was'] or 'absent'}) {visible(_line(e))}"
+            for e in diff[key]
+        ]
     return "\n".join(out) + "\n"

@@ -1,68 +1,44 @@
 """RulePack x Params x Snapshot -> [Finding]. No I/O, no boto3."""
+
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from validator.checks import ERROR, FAIL, PASS, SKIP, WARN, Missing, Outcome, load_all
+from validator.checks import Missing, Outcome, load_all
 from validator.checks.context import Context
-from validator.checks.resources import KINDS, pick, resource_id
+from validator.findings import ERROR, FAIL, SKIP, WARN, Finding
+from validator.kinds import KINDS, resource_id
+from validator.picking import pick
 from validator.policy.document import read_once
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
 
-STATUSES = (PASS, FAIL, WARN, ERROR, SKIP)
 
-
-@dataclass
-class Finding:
-    rule_id: str
-    title: str
-    severity: str
-    status: str
-    resource_type: str
-    resource_id: str | None
-    resource_name: str
-    message: str
-    expected: str
-    actual: str
-    fixable: bool
-    section: str = ""
-    fix: str = ""
-    # where in a file (lint findings, or a check finding about the params file)
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    pointer: str | None = None
-    # set by validator.waivers when a waiver turned this fail/warn into skip: the original
-    # status and the waiver (justification, expires, owner, source)
-    waived: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def summary(findings: Iterable[Finding]) -> dict[str, int]:
-    counts = {s: 0 for s in STATUSES}
-    for f in findings:
-        counts[f.status] += 1
-    return counts
-
-
-def exit_code(findings: Iterable[Finding]) -> int:
-    statuses = {f.status for f in findings}
-    if ERROR in statuses:
-        return 2
-    return 1 if FAIL in statuses else 0
-
-
-def _finding(rule: Rule, ctx: Context, status: str, message: str, expected: str = "", actual: str = "",
-             rid: str | None = None, rname: str | None = None) -> Finding:
+def _finding(
+    rule: Rule,
+    ctx: Context,
+    status: str,
+    message: str,
+    expected: str = "",
+    actual: str = "",
+    rid: str | None = None,
+    rname: str | None = None,
+) -> Finding:
     return Finding(
-        rule_id=rule.id, title=rule.title, severity=rule.severity, status=status,
-        resource_type=rule.resource_type, resource_id=rid, resource_name=rname or rule.resource_name,
-        message=message, expected=expected, actual=actual, fixable=rule.fixable,
-        section=rule.section, fix=_safe_expand(ctx, rule.fix),
+        rule_id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        status=status,
+        resource_type=rule.resource_type,
+        resource_id=rid,
+        resource_name=rname or rule.resource_name,
+        message=message,
+        expected=expected,
+        actual=actual,
+        fixable=rule.fixable,
+        section=rule.section,
+        fix=_safe_expand(ctx, rule.fix),
     )
 
 
@@ -77,7 +53,7 @@ def _default_id(ctx: Context) -> str | None:
     if ctx.kind == "params" or ctx.snap is None:
         return None
     try:
-        return resource_id(ctx.kind, pick(ctx.snap, ctx.kind, required=False)) if not KINDS[ctx.kind].many else None
+        return resource_id(pick(ctx.snap, ctx.kind, required=False)) if not KINDS[ctx.kind].many else None
     except Exception:  # noqa: BLE001 -- only a label for a finding that is already an error or a skip
         return None
 
@@ -99,24 +75,41 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Findin
         return [_finding(rule, ctx, SKIP, f"{m.name} does not exist{hint}; nothing to inspect")]
     except Undecidable as u:
         return [_finding(rule, ctx, ERROR, f"could not decide: {u}", rid=_default_id(ctx))]
-    except Exception as exc:  # an evaluator bug must never read as a pass
-        return [_finding(rule, ctx, ERROR, f"internal error in evaluator {rule.evaluator}: "
-                                           f"{type(exc).__name__}: {exc}", rid=_default_id(ctx))]
+    except Exception as exc:  # noqa: BLE001 -- an evaluator bug must never read as a pass
+        return [
+            _finding(
+                rule,
+                ctx,
+                ERROR,
+                f"internal error in evaluator {rule.evaluator}: {type(exc).__name__}: {exc}",
+                rid=_default_id(ctx),
+            )
+        ]
     if not outcomes:
         return [_finding(rule, ctx, ERROR, f"evaluator {rule.evaluator} returned no result")]
     out = []
     default_id = None if any(o.resource_id for o in outcomes) else _default_id(ctx)
     for o in outcomes:
         status = WARN if (o.status == FAIL and rule.on_fail == "warn") else o.status
-        out.append(_finding(rule, ctx, status, o.message, o.expected, o.actual,
-                            rid=o.resource_id or default_id, rname=o.resource_name))
+        out.append(
+            _finding(
+                rule,
+                ctx,
+                status,
+                o.message,
+                o.expected,
+                o.actual,
+                rid=o.resource_id or default_id,
+                rname=o.resource_name,
+            )
+        )
     return out
 
 
 def evaluate(pack: RulePack, params: Any, snap: Snapshot | None, only: Iterable[str] | None = None) -> list[Finding]:
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
-    with read_once():   # several rules read one policy document: once
+    with read_once():  # several rules read one policy document: once
         for rule in pack.rules:
             if wanted is not None and rule.id not in wanted:
                 continue

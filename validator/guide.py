@@ -3,6 +3,7 @@
 Used to build the demo account and (later) by the fixers; the rules in rules/
 say how a live account is compared with them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,10 +31,18 @@ _MASTER_POLICY: dict[str, Any] = {
             "Sid": "2",
             "Effect": "Allow",
             "Action": [
-                "ec2:DescribeInstances", "ec2:DescribeVpcs", "ec2:DescribeKeyPairs", "ec2:DescribeImages",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:CreateTags",
-                "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
+                "ec2:DescribeInstances",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeKeyPairs",
+                "ec2:DescribeImages",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:CreateTags",
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeScalingActivities",
             ],
             "Resource": "*",
         },
@@ -41,9 +50,14 @@ _MASTER_POLICY: dict[str, Any] = {
             "Sid": "AllowUpdatingSpotLaunchTemplates",
             "Effect": "Allow",
             "Action": [
-                "ec2:CreateLaunchTemplate", "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate",
-                "ec2:RunInstances", "autoscaling:UpdateAutoScalingGroup", "autoscaling:CreateOrUpdateTags",
-                "autoscaling:SetDesiredCapacity", "autoscaling:CreateAutoScalingGroup",
+                "ec2:CreateLaunchTemplate",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:ModifyLaunchTemplate",
+                "ec2:RunInstances",
+                "autoscaling:UpdateAutoScalingGroup",
+                "autoscaling:CreateOrUpdateTags",
+                "autoscaling:SetDesiredCapacity",
+                "autoscaling:CreateAutoScalingGroup",
             ],
             "Resource": "*",
             "Condition": {"ForAllValues:StringEquals": {"aws:ResourceTag/Valohai": "1"}},
@@ -67,13 +81,19 @@ def master_policy(worker_role_arn: str = PLACEHOLDER_WORKER_ROLE) -> dict[str, A
 
 def ec2_trust() -> dict[str, Any]:
     """What the console writes for 'Choose EC2 as the use case'."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
 
 
 def master_trust(assume_role_arn: str = PLACEHOLDER_ASSUME_ROLE) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": assume_role_arn}, "Action": "sts:AssumeRole", "Condition": {}}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": assume_role_arn}, "Action": "sts:AssumeRole", "Condition": {}}
+        ],
+    }
 
 
 SUBNET_CIDRS = ("10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20", "10.0.48.0/20")

@@ -5,6 +5,7 @@ fixed keys present and of the right type). Whether each value is *right* (a real
 region, a valid ARN, a CIDR) is judged by the `params-*` rules, through the same
 validators below, so the rule list documents them and `check` can refuse early.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -80,8 +81,10 @@ def when_problem(when: dict[str, Any]) -> str | None:
         if key not in values and not str(key).startswith("x-"):
             return f"when: unknown params key {short(key)}{unknown_hint(str(key), values)}"
         if key in CHOICE_KEYS and value not in CHOICES:
-            return (f"when.{key}: {short(value)} is never the params' {key} (allowed: {'|'.join(CHOICES)}); "
-                    "the rule would always be skipped")
+            return (
+                f"when.{key}: {short(value)} is never the params' {key} (allowed: {'|'.join(CHOICES)}); "
+                "the rule would always be skipped"
+            )
     return None
 
 
@@ -111,8 +114,10 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     if "account_id" in data:  # a guard: "", false or 0 switched it off silently (an independent tester)
         value = data["account_id"]
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not re.fullmatch(r"\d{12}", str(value)):
-            raise VhvError(f"{source}: account_id: {short(value)} is not a 12-digit AWS account id; write the "
-                           "account vhv may change, quoted (account_id: \"123456789012\"), or leave the key out")
+            raise VhvError(
+                f"{source}: account_id: {short(value)} is not a 12-digit AWS account id; write the "
+                'account vhv may change, quoted (account_id: "123456789012"), or leave the key out'
+            )
     unknown = [str(k) for k in data if not is_key(k)]
     if unknown:  # a typo'd key (acount_id) would silently switch a guard off
         raise VhvError(f"{source}: unknown key {short(unknown[0])}{unknown_hint(unknown[0])}")
@@ -134,6 +139,7 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
 # ---------------------------------------------------------------- validators
 # Each returns None when the value is right, else a message saying what is wrong
 # and what to write instead. Used by the params-* rules and by `check` up front.
+
 
 @lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
@@ -177,7 +183,9 @@ def check_arn(value: str) -> str | None:
         return f"{_q(value)} is not an ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
     parts = value.split(":", 5)
     if len(parts) < 6:
-        return f"{_q(value)} has {len(parts)} ':'-separated fields, an IAM ARN has 6 (arn:aws:iam::<account>:role/<name>)"
+        return (
+            f"{_q(value)} has {len(parts)} ':'-separated fields, an IAM ARN has 6 (arn:aws:iam::<account>:role/<name>)"
+        )
     _, partition, service, region, account, res = parts
     if partition not in ("aws", "aws-cn", "aws-us-gov"):
         return f"{_q(value)}: partition {_q(partition)} is not aws, aws-cn or aws-us-gov"
@@ -234,10 +242,18 @@ def check_admin_cidr(value: str) -> str | None:
     net = ipaddress.ip_network(value)
     if net.prefixlen < ADMIN_MIN_PREFIX:
         whole = "the whole internet" if net.prefixlen == 0 else f"{net.num_addresses:,} addresses"
-        return (f"{_q(value)} lets {whole} SSH to the queue; the guide asks for your IP: write it as a /32 "
-                f"(an office or VPN range of /{ADMIN_MIN_PREFIX} or narrower is accepted)")
+        return (
+            f"{_q(value)} lets {whole} SSH to the queue; the guide asks for your IP: write it as a /32 "
+            f"(an office or VPN range of /{ADMIN_MIN_PREFIX} or narrower is accepted)"
+        )
     return None
 
 
-VALIDATORS = {"region": check_region, "arn": check_arn, "cidr": check_cidr, "vpc_cidr": check_vpc_cidr,
-              "admin_cidr": check_admin_cidr, "choice": check_choice}
+VALIDATORS = {
+    "region": check_region,
+    "arn": check_arn,
+    "cidr": check_cidr,
+    "vpc_cidr": check_vpc_cidr,
+    "admin_cidr": check_admin_cidr,
+    "choice": check_choice,
+}

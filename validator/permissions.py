@@ -5,6 +5,7 @@ need); for `remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the re
 only the fixers use, made by read(for_fix=True)) and the PERMISSIONS its fixer modules
 declare. Nothing here is a second copy.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -61,8 +62,10 @@ def policy(fix: bool = False) -> dict[str, Any]:
         if writes is None:
             from validator.errors import VhvError
 
-            raise VhvError(f"remediation is not available in this version of vhv ({__version__}); "
-                           "`vhv permissions` without --fix prints what `check` needs")
+            raise VhvError(
+                f"remediation is not available in this version of vhv ({__version__}); "
+                "`vhv permissions` without --fix prints what `check` needs"
+            )
         if writes:
             statements.append({"Sid": "VhvRemediate", "Effect": "Allow", "Action": writes, "Resource": "*"})
     return {"Version": VERSION, "Statement": statements}
@@ -72,6 +75,5 @@ def render(doc: dict[str, Any], fmt: str) -> str:
     """console: the policy document, ready to paste; json: the same with what it is for."""
     if fmt == "json":
         actions = sorted({a for s in doc["Statement"] for a in s["Action"]})
-        return json.dumps({"tool": "vhv", "version": __version__, "actions": actions, "policy": doc},
-                          indent=2) + "\n"
+        return json.dumps({"tool": "vhv", "version": __version__, "actions": actions, "policy": doc}, indent=2) + "\n"
     return json.dumps(doc, indent=2) + "\n"

@@ -5,6 +5,7 @@ writer (or, for --output, no reader) hung it forever. Here the pipe is opened wi
 blocking and waited on with poll(); a writer or reader that comes a moment later, or a
 bash `<(...)` (/dev/fd/N), works as before.
 """
+
 from __future__ import annotations
 
 import errno
@@ -16,8 +17,8 @@ from typing import Any
 
 from validator.errors import VhvError
 
-WAIT_S = 30.0     # how long a pipe may stay silent (tests make it small)
-_RETRY_S = 0.05   # how often an --output pipe is tried again for a reader
+WAIT_S = 30.0  # how long a pipe may stay silent (tests make it small)
+_RETRY_S = 0.05  # how often an --output pipe is tried again for a reader
 
 
 def is_fifo(path: Any) -> bool:
@@ -82,6 +83,6 @@ def write_all(fd: int, data: bytes, path: Any) -> None:
         if not poller.poll(WAIT_S * 1000):
             raise VhvError(f"{path}: the reader of this pipe took nothing in {WAIT_S:g} s")
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except BlockingIOError:
             continue

@@ -30,6 +30,7 @@ traceback); ``error`` (could not be decided) is a pytest error; ``skip`` skips w
 reason; ``warn`` passes with a `VhvWarning`. Bad params or waivers are a collection
 error; an account that cannot be read makes every item that needs it an error.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,21 +70,36 @@ def marker_of(resource_type: str) -> str:
 
 # ------------------------------------------------------------------ options
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vhv", "vhv: the AWS account prepared for Valohai private workers, as test items")
-    group.addoption("--vhv-params", metavar="FILE",
-                    help="the params YAML file (`vhv init`); turns the vhv plugin on: one test item per rule")
-    group.addoption("--vhv-snapshot", metavar="FILE",
-                    help="check a saved snapshot (`vhv snapshot`) offline instead of reading the account")
-    group.addoption("--vhv-waivers", metavar="FILE", help="accepted failures, each with a justification and an "
-                    "expiry date (as `vhv check --waivers`); adds to the params' `waivers:`")
+    group.addoption(
+        "--vhv-params",
+        metavar="FILE",
+        help="the params YAML file (`vhv init`); turns the vhv plugin on: one test item per rule",
+    )
+    group.addoption(
+        "--vhv-snapshot",
+        metavar="FILE",
+        help="check a saved snapshot (`vhv snapshot`) offline instead of reading the account",
+    )
+    group.addoption(
+        "--vhv-waivers",
+        metavar="FILE",
+        help="accepted failures, each with a justification and an "
+        "expiry date (as `vhv check --waivers`); adds to the params' `waivers:`",
+    )
     group.addoption("--vhv-profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE or the credential chain)")
     group.addoption("--vhv-region", metavar="REGION", help="AWS region (default: the params' region)")
     group.addoption("--vhv-endpoint-url", metavar="URL", help="AWS endpoint (default: AWS_ENDPOINT_URL)")
-    helps = {"params": "vhv params file (relative to the ini file); turns the vhv plugin on",
-             "snapshot": "vhv snapshot file to check offline (relative to the ini file)",
-             "waivers": "vhv waiver file (relative to the ini file), as `vhv check --waivers`",
-             "profile": "AWS profile for vhv", "region": "AWS region for vhv", "endpoint_url": "AWS endpoint for vhv"}
+    helps = {
+        "params": "vhv params file (relative to the ini file); turns the vhv plugin on",
+        "snapshot": "vhv snapshot file to check offline (relative to the ini file)",
+        "waivers": "vhv waiver file (relative to the ini file), as `vhv check --waivers`",
+        "profile": "AWS profile for vhv",
+        "region": "AWS region for vhv",
+        "endpoint_url": "AWS endpoint for vhv",
+    }
     for name in SETTINGS:
         parser.addini(f"vhv_{name}", helps[name], default="")
 
@@ -112,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if given:
             raise pytest.UsageError(f"vhv: {', '.join(given)} needs --vhv-params FILE (or vhv_params in the ini file)")
         return
-    from validator.checks.resources import KINDS
+    from validator.kinds import KINDS
 
     state = State(settings, getattr(config, "workerinput", {}).get("vhv"))
     config.stash[STATE] = state
@@ -169,6 +185,7 @@ def _state(config: pytest.Config) -> State:
 
 # ------------------------------------------------------------------ collection
 
+
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so they select among the rules
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.stash.get(STATE, None) is None:
@@ -194,9 +211,13 @@ class RulePack(pytest.Collector):
         from validator.rulepack import default_dir
 
         rules_dir = default_dir()
-        return [RuleItem.from_parent(self, name=f"test_vhv[{label}::{rule.id}]", rule=rule, key=key,
-                                     rule_file=rules_dir / rule.source)
-                for rule in pack.rules for key, label in zip(keys[rule.id], _labels(rule, keys[rule.id]))]
+        return [
+            RuleItem.from_parent(
+                self, name=f"test_vhv[{label}::{rule.id}]", rule=rule, key=key, rule_file=rules_dir / rule.source
+            )
+            for rule in pack.rules
+            for key, label in zip(keys[rule.id], _labels(rule, keys[rule.id]))
+        ]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, COLLECTOR
@@ -252,8 +273,9 @@ class RuleItem(pytest.Item):
             bad = [f for f in self.findings if f.status == "error"]
             raise pytest.fail.Exception(self._describe("could not be decided", bad, fix=False), pytrace=False)
         for note in self.notes:  # an expired waiver, or one that matches no failure: at the waiver's line
-            warnings.warn_explicit(VhvWarning(f"{note.message} -- fix: {note.fix}"), VhvWarning,
-                                   str(note.file), note.line or 1)
+            warnings.warn_explicit(
+                VhvWarning(f"{note.message} -- fix: {note.fix}"), VhvWarning, str(note.file), note.line or 1
+            )
         waived = [f for f in self.findings if f.waived]
         if "fail" not in statuses and (waived or statuses == {"skip"}):
             self._warn_findings()
@@ -269,9 +291,14 @@ class RuleItem(pytest.Item):
     def _warn_findings(self) -> None:
         for f in self.findings:
             if f.status == "warn":
-                warnings.warn_explicit(VhvWarning(f"{self.rule.id} ({self._where(f)}): {f.message}"
-                                                  + (f" -- fix: {f.fix}" if f.fix else "")),
-                                       VhvWarning, str(self.rule_file), self._line() + 1)
+                warnings.warn_explicit(
+                    VhvWarning(
+                        f"{self.rule.id} ({self._where(f)}): {f.message}" + (f" -- fix: {f.fix}" if f.fix else "")
+                    ),
+                    VhvWarning,
+                    str(self.rule_file),
+                    self._line() + 1,
+                )
 
     def _where(self, f: Any) -> str:
         rid = f" ({f.resource_id})" if f.resource_id and f.resource_id != f.resource_name else ""
@@ -302,8 +329,10 @@ class RuleItem(pytest.Item):
             return f"vhv: {excinfo.value}"
         if isinstance(excinfo.value, pytest.fail.Exception):
             return super().repr_failure(excinfo, style)
-        return (f"vhv: internal error in {self.rule.id}: {type(excinfo.value).__name__}: {excinfo.value} "
-                "(run with --fulltrace for details)")
+        return (
+            f"vhv: internal error in {self.rule.id}: {type(excinfo.value).__name__}: {excinfo.value} "
+            "(run with --fulltrace for details)"
+        )
 
     def _line(self) -> int:
         return self.config.stash[STATE].line_of(self.rule_file, self.rule.id)
@@ -313,6 +342,7 @@ class RuleItem(pytest.Item):
 
 
 # ------------------------------------------------------------------ fixtures for your own assertions
+
 
 @pytest.fixture(scope="session")
 def vhv_snapshot(pytestconfig: pytest.Config) -> Any:
@@ -330,7 +360,7 @@ def vhv_snapshot(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture(scope="session")
 def vhv_findings(pytestconfig: pytest.Config) -> list[Any]:
-    """Every rule's findings (`validator.engine.Finding`: rule_id, status, severity, resource_name,
+    """Every rule's findings (`validator.findings.Finding`: rule_id, status, severity, resource_name,
     resource_id, message, expected, actual, fix, waived) on the session's snapshot, with the waivers
     applied, as `vhv check --format json` lists them (a waived one is `skip` with `.waived`; an
     expired or unmatched waiver adds a `warn` finding)."""

@@ -3,6 +3,7 @@ pack, waivers and snapshot of one pytest session, each obtained once, and the fi
 rule with the waivers applied. Only the standard library at module level: the plugin imports
 this module also in runs that do not use vhv.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,7 @@ class State:
         self._read_error: str | None = None
         self._findings: dict[str, list[Any]] = {}
         self._notes: dict[str, list[tuple[Any, Any]]] = {}  # rule id -> [(waiver, its expired/unmatched note)]
-        self.keys: dict[str, list[Key]] = {}                # rule id -> its items' keys, in collection order
+        self.keys: dict[str, list[Key]] = {}  # rule id -> its items' keys, in collection order
         self._lines: dict[str, dict[str, int]] = {}
 
     def prepare(self) -> tuple[Any, Any]:
@@ -93,7 +94,9 @@ class State:
         if self.shipped is not None:
             if "error" in self.shipped:
                 raise VhvError(self.shipped["error"])
-            snap = Snapshot.from_dict(json.loads(self.shipped["snapshot"]), source="the snapshot read by the controller")
+            snap = Snapshot.from_dict(
+                json.loads(self.shipped["snapshot"]), source="the snapshot read by the controller"
+            )
         elif s.snapshot is not None:
             snap = Snapshot.load(s.snapshot)
         else:
@@ -131,8 +134,8 @@ class State:
         """The rule's items: one (None) for a rule about one resource of the guide; for a rule that
         judges each of several resources (the subnets), one per resource it has findings on, from
         the account read now; one (None, which errors) when the account cannot be read."""
-        from validator.checks.resources import KINDS
         from validator.errors import VhvError
+        from validator.kinds import KINDS
 
         keys: list[Key] = [None]
         if KINDS[rule.resource].many:

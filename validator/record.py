@@ -8,17 +8,20 @@ out once, at creation, and no API returns it afterwards.
 
 No boto3 here: the snapshot is what validator/aws read.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from validator.checks import Missing
-from validator.checks.resources import judged, pick
+from validator.picking import judged, pick
 from validator.snapshot import Snapshot, Undecidable
 
-PRIVATE_KEY_NOTE = ("The key pair's private key is not read or printed by vhv (AWS returns it only once, when the "
-                    "key pair is created). {who}")
+PRIVATE_KEY_NOTE = (
+    "The key pair's private key is not read or printed by vhv (AWS returns it only once, when the "
+    "key pair is created). {who}"
+)
 
 
 @dataclass
@@ -45,9 +48,16 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         from validator import __version__
 
-        return {"tool": "vhv", "version": __version__, "account_id": self.account_id, "region": self.region,
-                "provisioning": self.provisioning, "complete": self.complete,
-                "values": [asdict(v) for v in self.values], "notes": self.notes}
+        return {
+            "tool": "vhv",
+            "version": __version__,
+            "account_id": self.account_id,
+            "region": self.region,
+            "provisioning": self.provisioning,
+            "complete": self.complete,
+            "values": [asdict(v) for v in self.values],
+            "notes": self.notes,
+        }
 
 
 def _read(v: Value, fn: Any) -> Value:
@@ -128,8 +138,10 @@ def build(snap: Snapshot, params: Any) -> Record:
     rec.values.append(Value("region", "Region", value=snap.region))
     rec.values.append(_read(Value("master_role_arn", "ValohaiMaster role ARN"), lambda: _master_arn(snap)))
     if params.provisioning != "self":
-        rec.notes.append("provisioning: valohai: Valohai creates the network and the queue; only the region and "
-                         "the role ARN are handed over.")
+        rec.notes.append(
+            "provisioning: valohai: Valohai creates the network and the queue; only the region and "
+            "the role ARN are handed over."
+        )
         return rec
     rec.values.append(_read(Value("vpc_id", "VPC ID"), lambda: pick(snap, "vpc")["id"]))
     rec.values.append(_read(Value("subnet_names", "Subnet names"), lambda: _subnet_names(snap)))
@@ -137,8 +149,11 @@ def build(snap: Snapshot, params: Any) -> Record:
     rec.values.append(_read(pub, lambda: _public_ip(snap, pub)))
     rec.values.append(_read(Value("queue_private_ip", "Private IP of valohai-i-queue"), lambda: _private_ip(snap)))
     rec.values.append(_read(Value("key_pair_name", "Name of the EC2 Key Pair"), lambda: _key_pair(snap)))
-    who = ("Valohai installs the queue (queue_installer: valohai): share the private key file you saved with your "
-           "Valohai contact through the Vault." if params.queue_installer == "valohai"
-           else "You install the queue (queue_installer: self): keep the private key; you need it yourself.")
+    who = (
+        "Valohai installs the queue (queue_installer: valohai): share the private key file you saved with your "
+        "Valohai contact through the Vault."
+        if params.queue_installer == "valohai"
+        else "You install the queue (queue_installer: self): keep the private key; you need it yourself."
+    )
     rec.notes.append(PRIVATE_KEY_NOTE.format(who=who))
     return rec

@@ -4,15 +4,18 @@ The order of the gates: the plan is shown first; a --plan-checksum that does not
 the plan computed now stops everything; a plan that touches more than half of the
 guide's resources needs --force; then a yes (--yes, or an answer on a terminal).
 """
+
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from validator import waivers
-from validator.engine import evaluate, exit_code, summary
+from validator.engine import evaluate
 from validator.errors import VhvError
+from validator.findings import exit_code, summary
 from validator.fixers import planner
 from validator.fixers.apply import apply
 from validator.render import plan as show
@@ -30,8 +33,10 @@ def over_limit(plan: Any, params: Any, tighten: bool) -> str | None:
     kinds = guide_kinds(params)
     changed = plan.changed_kinds(tighten) & set(kinds)
     if len(changed) * 2 > len(kinds):
-        return (f"the plan changes {len(changed)} of the guide's {len(kinds)} resources ({', '.join(sorted(changed))}), "
-                "more than half: is this the right account and region? Pass --force to apply it anyway")
+        return (
+            f"the plan changes {len(changed)} of the guide's {len(kinds)} resources ({', '.join(sorted(changed))}), "
+            "more than half: is this the right account and region? Pass --force to apply it anyway"
+        )
     return None
 
 
@@ -42,20 +47,25 @@ def check_options(args: Any) -> None:
     given = [name for name, on in (("--yes", args.yes), ("--plan-checksum", args.plan_checksum is not None)) if on]
     if given and not args.fix:
         verb = "applies" if len(given) == 1 else "apply"
-        raise VhvError(f"{' and '.join(given)} only {verb} with --fix; without it nothing is applied "
-                       "(add --fix, or drop them to see the plan)")
+        raise VhvError(
+            f"{' and '.join(given)} only {verb} with --fix; without it nothing is applied "
+            "(add --fix, or drop them to see the plan)"
+        )
     # `is not None`: --plan-checksum "$UNSET" in CI must not switch the check off
     if args.plan_checksum is not None and not re.fullmatch(r"[0-9a-f]{64}", args.plan_checksum):
-        raise VhvError(f"--plan-checksum {args.plan_checksum!r}: expected the 64 hex digits after "
-                       "'plan checksum:' in the plan")
+        raise VhvError(
+            f"--plan-checksum {args.plan_checksum!r}: expected the 64 hex digits after 'plan checksum:' in the plan"
+        )
 
 
 def refuse_other_region(args: Any, params: Any) -> None:
     """`--fix` changes the guide's resources in the params' region only: a --region that says
     otherwise is a mistake to stop on, before anything is read (a plan alone may look elsewhere)."""
     if args.fix and args.region and args.region != params.region:
-        raise VhvError(f"--fix changes only the params' region ({params.region}), not --region {args.region}: "
-                       "set region in the params to fix another region. Nothing was changed")
+        raise VhvError(
+            f"--fix changes only the params' region ({params.region}), not --region {args.region}: "
+            "set region in the params to fix another region. Nothing was changed"
+        )
 
 
 def recheck_text(findings: list[Any]) -> str:
@@ -70,8 +80,10 @@ def recheck_text(findings: list[Any]) -> str:
 def confirm(n: int, answer: Callable[[str], str] | None = None) -> bool:
     if answer is None:
         if not sys.stdin or not sys.stdin.isatty():
-            raise VhvError(f"--fix would change {n} thing(s) but there is no terminal to confirm on and no --yes: "
-                           "nothing was changed (review the plan, then pass --yes)")
+            raise VhvError(
+                f"--fix would change {n} thing(s) but there is no terminal to confirm on and no --yes: "
+                "nothing was changed (review the plan, then pass --yes)"
+            )
         answer = input
     try:
         return answer(f"Apply these {n} step(s)? [y/N] ").strip().lower() in ("y", "yes")
@@ -79,8 +91,9 @@ def confirm(n: int, answer: Callable[[str], str] | None = None) -> bool:
         return False
 
 
-def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Callable[[], Any],
-        waived: Sequence[Any] = ()) -> int:
+def run(
+    args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Callable[[], Any], waived: Sequence[Any] = ()
+) -> int:
     """`waived`: the waivers of `vhv check` (validator.waivers): a waived failure is not planned."""
     findings = waivers.apply(evaluate(pack, params, snap), waived)
     plan = planner.build(pack, params, snap, findings)
@@ -91,8 +104,10 @@ def run(args: Any, pack: Any, params: Any, snap: Any, target: Any, reread: Calla
     if not args.fix:
         return exit_code(findings)
     if args.plan_checksum is not None and args.plan_checksum != plan.checksum:
-        raise VhvError(f"the plan computed now ({plan.checksum}) is not the reviewed one ({args.plan_checksum}): "
-                       "the account changed since; review the new plan. Nothing was changed")
+        raise VhvError(
+            f"the plan computed now ({plan.checksum}) is not the reviewed one ({args.plan_checksum}): "
+            "the account changed since; review the new plan. Nothing was changed"
+        )
     steps = plan.to_apply(args.tighten)
     if not steps:
         note.write("vhv remediate: nothing to apply.\n")

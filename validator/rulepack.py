@@ -7,6 +7,7 @@ the params' keys and values (validator/params.py), and its `args` against the
 evaluator's own schema. A broken pack is exit 2 naming the file and
 the offending key; it never surfaces as a wrong finding later.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ import yaml
 
 from validator import bounded, params
 from validator.errors import VhvError
+from validator.kinds import CATALOGUE
 
-if TYPE_CHECKING:  # imported by load(): `vhv lint` reaches this module (engine.Finding) and never loads a pack
+if TYPE_CHECKING:  # imported by load(): `vhv lint` and never loads a pack
     import jsonschema
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -48,13 +50,13 @@ class Rule:
 
     @property
     def resource_type(self) -> str:
-        from validator.checks.resources import KINDS
+        from validator.kinds import KINDS
 
         return KINDS[self.resource].resource_type
 
     @property
     def resource_name(self) -> str:
-        from validator.checks.resources import KINDS
+        from validator.kinds import KINDS
 
         return KINDS[self.resource].name
 
@@ -86,7 +88,7 @@ def _message(err: jsonschema.ValidationError, doc: Any) -> str:
     if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
         rid = (doc["rules"][path[1]] or {}).get("id") if isinstance(doc["rules"][path[1]], dict) else None
         if rid:
-            where = f"rules[{path[1]}] ({rid})" + where[len(f"rules[{path[1]}]"):]
+            where = f"rules[{path[1]}] ({rid})" + where[len(f"rules[{path[1]}]") :]
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         allowed = set(err.schema.get("properties", {}))
         extra = sorted(k for k in err.instance if k not in allowed and not str(k).startswith("x-"))
@@ -100,15 +102,20 @@ def _where(err: jsonschema.ValidationError) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err.absolute_path).replace(".[", "[")
 
 
+def pack_files(d: Path) -> list[Path]:
+    """The rule pack files of `d`: its YAML files but the catalogue of resources beside them."""
+    return sorted(f for f in d.glob("*.yaml") if f.name != CATALOGUE)
+
+
 def load(directory: str | Path | None = None) -> RulePack:
     import jsonschema
 
     from validator.checks import load_all
-    from validator.checks.resources import KINDS
+    from validator.kinds import KINDS
 
     registry = load_all()
     d = Path(directory) if directory else default_dir()
-    files = sorted(d.glob("*.yaml"))
+    files = pack_files(d)
     if not files:
         raise VhvError(f"{d}: no rule files (*.yaml)")
     schema = file_schema()
@@ -142,8 +149,9 @@ def load(directory: str | Path | None = None) -> RulePack:
                 raise VhvError(f"{where}: {problem}" + ("" if "when" in raw else " (the file's defaults.when)"))
             ev = registry.get(r["evaluator"])
             if ev is None:
-                raise VhvError(f"{where}: evaluator {r['evaluator']!r} does not exist "
-                               f"(known: {', '.join(sorted(registry))})")
+                raise VhvError(
+                    f"{where}: evaluator {r['evaluator']!r} does not exist (known: {', '.join(sorted(registry))})"
+                )
             arg_errors = list(jsonschema.Draft202012Validator(ev.schema).iter_errors(r.get("args", {})))
             if arg_errors:
                 e = arg_errors[0]

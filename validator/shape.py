@@ -6,6 +6,7 @@ schema (after `inline`) into a yes/no function about 8x faster than jsonschema, 
 keywords our schemas use; jsonschema stays the reference that words the problem
 (`describe`), and tests hold both to the same answers. Used by validator.snapshot.
 """
+
 from __future__ import annotations
 
 import json
@@ -118,8 +119,15 @@ def inline(node: Any, defs: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     return {**out, "allOf": [target]} if set(out) & set(target) - {"description"} else {**target, **out}
 
 
-_PY_TYPES = {"object": (dict,), "array": (list,), "string": (str,), "null": (type(None),), "boolean": (bool,),
-             "integer": (int,), "number": (int, float)}
+_PY_TYPES = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "null": (type(None),),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
 
 
 def _is(types: Any) -> Any:
@@ -141,8 +149,11 @@ def compile_schema(node: Any) -> Any:
     stays the reference: it names what is wrong, and the tests hold both to the same answers."""
     if node is True or node == {}:
         return lambda v: True
-    checks = [_keyword(kw, want, node) for kw, want in node.items()
-              if kw not in ("description", "title", "$schema", "$id", "$comment", "then", "else", "properties")]
+    checks = [
+        _keyword(kw, want, node)
+        for kw, want in node.items()
+        if kw not in ("description", "title", "$schema", "$id", "$comment", "then", "else", "properties")
+    ]
     if "properties" in node and "additionalProperties" not in node:
         checks.append(_members(node["properties"], True))
     return checks[0] if len(checks) == 1 else _all(checks)
@@ -154,6 +165,7 @@ def _all(checks: list[Any]) -> Any:
             if not c(v):
                 return False
         return True
+
     return check
 
 
@@ -170,6 +182,7 @@ def _members(properties: dict[str, Any], others: Any) -> Any:
             if obey is None or not obey(x):
                 return False
         return True
+
     return check
 
 
@@ -214,9 +227,14 @@ def _keyword(kw: str, want: Any, node: dict[str, Any]) -> Any:
                     if not each(x):
                         return False
             return True
+
         return every
     if kw == "if":
-        cond, then, other = compile_schema(want), compile_schema(node.get("then", True)), compile_schema(node.get("else", True))
+        cond, then, other = (
+            compile_schema(want),
+            compile_schema(node.get("then", True)),
+            compile_schema(node.get("else", True)),
+        )
         return lambda v: then(v) if cond(v) else other(v)
     if kw in ("oneOf", "anyOf", "allOf"):
         subs = [compile_schema(sub) for sub in want]
@@ -229,8 +247,15 @@ def _keyword(kw: str, want: Any, node: dict[str, Any]) -> Any:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_:-]*\Z")
-_KINDS = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
-          "number": "a number", "boolean": "a boolean", "null": "null"}
+_KINDS = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+}
 
 
 def _path(parts: Any) -> str:
@@ -274,7 +299,7 @@ def brief(value: Any, room: int = 60, quote: bool = True) -> str:
         text = json.dumps(value[:8], default=brief)[:-1] + ", ...]"
     else:
         text = json.dumps(value, default=brief)
-    return text if len(text) <= room else text[:room - 3] + "..."
+    return text if len(text) <= room else text[: room - 3] + "..."
 
 
 def _found(value: Any) -> str:
@@ -311,8 +336,11 @@ def describe(err: Any) -> str:
         bound = "at least" if kw == "minimum" else "at most"
         return f"{where}expected {bound} {want}, found {_found(value)}"
     if kw == "minLength":
-        return f"{where}expected a non-empty string, found {_found(value)}" if want == 1 else \
-            f"{where}expected at least {want} characters, found {_found(value)}"
+        return (
+            f"{where}expected a non-empty string, found {_found(value)}"
+            if want == 1
+            else f"{where}expected at least {want} characters, found {_found(value)}"
+        )
     if kw == "minItems":
         return f"{where}expected at least {want} item{'s' if want > 1 else ''}, found {_found(value)}"
     if kw == "maxLength":

@@ -9,6 +9,7 @@ Its shape is validator/data/snapshot.schema.json (`vhv schema snapshot`): what t
 validator/aws/ write. `load` and `from_dict` refuse anything else with one line naming the JSON
 path (a wrong type judged would be a false pass or fail), and `save` writes nothing else.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,8 +31,15 @@ NOT_OURS = "not a snapshot vhv wrote; take a new one with vhv snapshot"
 SEAL = "seal"  # the key of the seal: "sha256:" and the digest of everything else, canonical
 EDITED = "changed after vhv wrote it (its seal does not match what it holds); take a new one with vhv snapshot"
 # The partition of a region, by its prefix (botocore's partitions.json regionRegex); others are "aws".
-PARTITION_OF_PREFIX = (("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"),
-                       ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("eusc-", "aws-eusc"), ("cn-", "aws-cn"))
+PARTITION_OF_PREFIX = (
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
 
 
 class Undecidable(Exception):
@@ -64,7 +72,7 @@ class Snapshot:
         so the cost is its depth, not the number of errors (a snapshot may hold 200,000)."""
         errors = self.errors
         hits = [p for p in _prefixes(path) if p in errors]
-        if len(hits) > 1:   # two failed reads above the path: the first recorded is the one said
+        if len(hits) > 1:  # two failed reads above the path: the first recorded is the one said
             return next(why for key, why in errors.items() if key in hits)
         return errors[hits[0]] if hits else None
 
@@ -77,24 +85,26 @@ class Snapshot:
 
     def to_dict(self) -> dict[str, Any]:
         """What `save` writes and `from_dict` reads: the snapshot, sealed (see `seal_of`)."""
-        return sealed({
-            "format": FORMAT,
-            "version": VERSION,
-            "vhv_version": __version__,
-            "account_id": self.account_id,
-            "region": self.region,
-            "partition": self.partition,
-            "caller_arn": self.caller_arn,
-            "data": self.data,
-            "errors": self.errors,
-        })
+        return sealed(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "vhv_version": __version__,
+                "account_id": self.account_id,
+                "region": self.region,
+                "partition": self.partition,
+                "caller_arn": self.caller_arn,
+                "data": self.data,
+                "errors": self.errors,
+            }
+        )
 
     @classmethod
-    def from_dict(cls, d: Any, source: str = "snapshot") -> "Snapshot":
+    def from_dict(cls, d: Any, source: str = "snapshot") -> Snapshot:
         """The snapshot in `d`, or VhvError naming the first place where `d` is not what vhv
         writes (validator/data/snapshot.schema.json): a wrong type is refused, never judged."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise VhvError(f"{source}: not a vhv snapshot (no \"format\": \"{FORMAT}\")")
+            raise VhvError(f'{source}: not a vhv snapshot (no "format": "{FORMAT}")')
         version = d.get("version")
         if type(version) is not int or version != VERSION:  # not `!= 1` alone: Python's true == 1
             raise VhvError(
@@ -109,12 +119,19 @@ class Snapshot:
             seal = seal_of(d)
         except UnicodeEncodeError:  # "\ud800" in the JSON: no text AWS or vhv writes, and no terminal prints
             where = shape.at(_first_unencodable(d))
-            raise VhvError(f"{source}: {where}holds a lone surrogate (a \\ud800-\\udfff escape): not text "
-                           f"— {NOT_OURS}") from None
+            raise VhvError(
+                f"{source}: {where}holds a lone surrogate (a \\ud800-\\udfff escape): not text — {NOT_OURS}"
+            ) from None
         if d[SEAL] != seal:
             raise VhvError(f"{source}: {EDITED}")
-        return cls(account_id=d["account_id"], region=d["region"], partition=d["partition"],
-                   caller_arn=d["caller_arn"], data=dict(d["data"]), errors=dict(d["errors"]))
+        return cls(
+            account_id=d["account_id"],
+            region=d["region"],
+            partition=d["partition"],
+            caller_arn=d["caller_arn"],
+            data=dict(d["data"]),
+            errors=dict(d["errors"]),
+        )
 
     def save(self, path: str | Path) -> None:
         """Write the snapshot; only what `load` reads back: a shape vhv does not read is a bug, said here."""
@@ -124,14 +141,16 @@ class Snapshot:
             raise VhvError(f"{path}: cannot write snapshot: {exc} (a bug in vhv: please report it)") from None
         problem = shape_problem(json.loads(text))
         if problem:
-            raise VhvError(f"{path}: cannot write snapshot: what was read does not have the shape vhv reads back: "
-                           f"{problem} (a bug in vhv: please report it)")
-        from validator.render import write_atomic
+            raise VhvError(
+                f"{path}: cannot write snapshot: what was read does not have the shape vhv reads back: "
+                f"{problem} (a bug in vhv: please report it)"
+            )
+        from validator.files import write_atomic
 
         write_atomic(path, text)  # whole or not at all; never over a read-only file or a device
 
     @classmethod
-    def load(cls, path: str | Path) -> "Snapshot":
+    def load(cls, path: str | Path) -> Snapshot:
         from validator.bounded import read_at_most
 
         try:
@@ -148,11 +167,14 @@ class Snapshot:
             raise VhvError(f"{path}{where}: snapshot is not valid JSON: {exc}") from None
         except shape.BadNumber as bad:
             where = shape.at(shape.d_path(bad.doc, bad.number))
-            raise VhvError(f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes "
-                           f"({bad.number.why}) — {NOT_OURS}") from None
+            raise VhvError(
+                f"{path}: {where}{bad.number.text_brief()} is not a number vhv writes ({bad.number.why}) — {NOT_OURS}"
+            ) from None
         except shape.DuplicateKey as dup:
-            raise VhvError(f"{path}: the key {shape.brief(dup.key)} is written twice in one object (JSON keeps "
-                           f"only the last; vhv writes each key once) — {NOT_OURS}") from None
+            raise VhvError(
+                f"{path}: the key {shape.brief(dup.key)} is written twice in one object (JSON keeps "
+                f"only the last; vhv writes each key once) — {NOT_OURS}"
+            ) from None
         return cls.from_dict(d, source=str(path))
 
 
@@ -168,6 +190,7 @@ def _prefixes(path: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ the seal
+
 
 def seal_of(d: dict[str, Any]) -> str:
     """The seal of a snapshot document: sha256 of its canonical JSON (keys sorted, no spaces,
@@ -205,6 +228,7 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the shape
+
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
@@ -245,8 +269,10 @@ def shape_problem(d: Any) -> str | None:
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
-            return (f"errors: {shape.brief(key)} says it could not be read, but data.{shape.brief(key, quote=False)} "
-                    "holds it")
+            return (
+                f"errors: {shape.brief(key)} says it could not be read, but data.{shape.brief(key, quote=False)} "
+                "holds it"
+            )
     partition = next((p for prefix, p in PARTITION_OF_PREFIX if d["region"].startswith(prefix)), "aws")
     if d["partition"] != partition:
         return f"partition: {shape.brief(d['partition'])} is not the partition of region {d['region']} ({partition})"
@@ -258,5 +284,3 @@ def shape_problem(d: Any) -> str | None:
     from validator import consistency
 
     return consistency.problem(d)
-
-

@@ -20,6 +20,7 @@ and adds a `warn` finding (`waiver-expired`); one that matches no fail or warn
 finding adds a `warn` finding (`waiver-unmatched`) saying what the rule found
 instead. Both point at the waiver's file and line.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,19 +28,19 @@ import datetime as dt
 import difflib
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jsonschema
 import yaml
 
 from validator import bounded
-from validator.checks import ERROR, FAIL, PASS, SKIP, WARN
-from validator.engine import Finding
 from validator.errors import VhvError
+from validator.findings import ERROR, FAIL, PASS, SKIP, WARN, Finding
 
 ALL = "*"
 WAIVABLE = (FAIL, WARN)
@@ -54,8 +55,8 @@ class Waiver:
     justification: str
     expires: dt.date
     owner: str | None
-    source: str            # the file it was read from (a waiver file or the params file)
-    pointer: str           # JSON pointer of the entry in that file: /waivers/0
+    source: str  # the file it was read from (a waiver file or the params file)
+    pointer: str  # JSON pointer of the entry in that file: /waivers/0
     line: int | None = None
 
     @property
@@ -87,6 +88,7 @@ def schema() -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ loading
+
 
 def load(path: str | Path, pack: Any) -> list[Waiver]:
     """A waiver file (YAML or JSON): a mapping with a `waivers:` list."""
@@ -122,8 +124,10 @@ def combine(*groups: Sequence[Waiver]) -> list[Waiver]:
     for w in (w for g in groups for w in g):
         first = seen.setdefault((w.rule, w.resource), w)
         if first is not w:
-            raise VhvError(f"{_loc(w.source, w.line)}{_label(w.pointer, w.rule)}: waives {w.rule} on "
-                           f"{w.resource} again (first at {first.where}); keep one")
+            raise VhvError(
+                f"{_loc(w.source, w.line)}{_label(w.pointer, w.rule)}: waives {w.rule} on "
+                f"{w.resource} again (first at {first.where}); keep one"
+            )
         out.append(w)
     return out
 
@@ -157,16 +161,26 @@ def from_data(data: dict[str, Any], source: str, pack: Any, lines: Sequence[int]
         if item["rule"] not in known:
             near = difflib.get_close_matches(item["rule"], sorted(known), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise VhvError(f"{_loc(source, line)}{label}.rule: unknown rule id {item['rule']!r}{hint} "
-                           "(`vhv rules` lists them)")
+            raise VhvError(
+                f"{_loc(source, line)}{label}.rule: unknown rule id {item['rule']!r}{hint} (`vhv rules` lists them)"
+            )
         try:
             expires = dt.date.fromisoformat(item["expires"])
         except ValueError as exc:
             raise VhvError(f"{_loc(source, line)}{label}.expires: {item['expires']!r} is not a date ({exc})") from None
         owner = item.get("owner")
-        out.append(Waiver(rule=item["rule"], resource=item["resource"].strip(),
-                          justification=" ".join(item["justification"].split()), expires=expires,
-                          owner=owner.strip() if owner else None, source=source, pointer=f"/waivers/{i}", line=line))
+        out.append(
+            Waiver(
+                rule=item["rule"],
+                resource=item["resource"].strip(),
+                justification=" ".join(item["justification"].split()),
+                expires=expires,
+                owner=owner.strip() if owner else None,
+                source=source,
+                pointer=f"/waivers/{i}",
+                line=line,
+            )
+        )
     return combine(out)
 
 
@@ -195,8 +209,10 @@ def _message(err: jsonschema.ValidationError, doc: Any) -> str:
         return f"{where}: unknown key {', '.join(map(repr, extra))} (allowed: {', '.join(sorted(allowed))})"
     if err.validator == "required":
         missing = err.message.replace(" is a required property", "")
-        why = {"'justification'": " (say why this failure is accepted)",
-               "'expires'": " (a date YYYY-MM-DD: every waiver ends)"}.get(missing, "")
+        why = {
+            "'justification'": " (say why this failure is accepted)",
+            "'expires'": " (a date YYYY-MM-DD: every waiver ends)",
+        }.get(missing, "")
         return f"{where}: {missing} is missing (a required key){why}"
     if err.validator == "pattern" and key == "expires":
         return f"{where}: {err.instance!r} is not a date as YYYY-MM-DD"
@@ -241,6 +257,7 @@ def _item_lines(text: str) -> list[int]:
 
 # ------------------------------------------------------------------ applying
 
+
 def apply(findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date | None = None) -> list[Finding]:
     """`findings` with each in-force waiver applied, plus a `warn` finding for each waiver that has
     expired or matches no fail/warn finding."""
@@ -259,19 +276,40 @@ def apply(findings: Sequence[Finding], waivers: Sequence[Waiver], today: dt.date
         for i in todo:
             f = out[i]
             by = f" by {w.owner}" if w.owner else ""
-            out[i] = replace(f, status=SKIP,
-                             message=f"waived until {w.expires.isoformat()}{by}: {w.justification} (was: {f.message})",
-                             waived={"status": f.status, "justification": w.justification,
-                                     "expires": w.expires.isoformat(), "owner": w.owner, "source": w.source,
-                                     "line": w.line})
+            out[i] = replace(
+                f,
+                status=SKIP,
+                message=f"waived until {w.expires.isoformat()}{by}: {w.justification} (was: {f.message})",
+                waived={
+                    "status": f.status,
+                    "justification": w.justification,
+                    "expires": w.expires.isoformat(),
+                    "owner": w.owner,
+                    "source": w.source,
+                    "line": w.line,
+                },
+            )
     return out + notes
 
 
 def _note(w: Waiver, rule_id: str, title: str, message: str, expected: str, actual: str, fix: str) -> Finding:
-    return Finding(rule_id=rule_id, title=title, severity="low", status=WARN, resource_type="Waiver",
-                   resource_id=None, resource_name=f"waiver: {w.rule} on {w.resource}", message=message,
-                   expected=expected, actual=actual, fixable=False, fix=fix,
-                   file=w.source, line=w.line, pointer=w.pointer)
+    return Finding(
+        rule_id=rule_id,
+        title=title,
+        severity="low",
+        status=WARN,
+        resource_type="Waiver",
+        resource_id=None,
+        resource_name=f"waiver: {w.rule} on {w.resource}",
+        message=message,
+        expected=expected,
+        actual=actual,
+        fixable=False,
+        fix=fix,
+        file=w.source,
+        line=w.line,
+        pointer=w.pointer,
+    )
 
 
 def _expired(w: Waiver, hits: list[Finding], today: dt.date) -> Finding:
@@ -281,20 +319,27 @@ def _expired(w: Waiver, hits: list[Finding], today: dt.date) -> Finding:
         what = f"; what it covered is reported as it is ({', '.join(f'{c} {s}' for s, c in n.items() if c)})"
     else:
         what = "; it matches no fail or warn finding any more, so it can be removed"
-    return _note(w, EXPIRED, "A waiver has expired",
-                 f"the waiver for {w.rule} on {w.resource} ({w.where}) expired on {w.expires.isoformat()} "
-                 f"and is ignored{what}",
-                 expected=f"an expiry date after today ({today.isoformat()})",
-                 actual=f"expires: {w.expires.isoformat()}",
-                 fix="fix what the rule reports, or renew the waiver with a new `expires` and a fresh justification")
+    return _note(
+        w,
+        EXPIRED,
+        "A waiver has expired",
+        f"the waiver for {w.rule} on {w.resource} ({w.where}) expired on {w.expires.isoformat()} and is ignored{what}",
+        expected=f"an expiry date after today ({today.isoformat()})",
+        actual=f"expires: {w.expires.isoformat()}",
+        fix="fix what the rule reports, or renew the waiver with a new `expires` and a fresh justification",
+    )
 
 
 def _unmatched(w: Waiver, hits: list[Finding], of_rule: list[Finding]) -> Finding:
     if not of_rule:
         why = f"{w.rule} reported nothing in this check"
     elif not hits:
-        names = sorted({f.resource_name + (f" ({f.resource_id})" if f.resource_id and f.resource_id != f.resource_name
-                                           else "") for f in of_rule})
+        names = sorted(
+            {
+                f.resource_name + (f" ({f.resource_id})" if f.resource_id and f.resource_id != f.resource_name else "")
+                for f in of_rule
+            }
+        )
         why = f"{w.rule} has no finding on {w.resource!r}; its findings are on: {', '.join(names)}"
     else:
         statuses = {f.status for f in hits}
@@ -304,12 +349,21 @@ def _unmatched(w: Waiver, hits: list[Finding], of_rule: list[Finding]) -> Findin
         if PASS in statuses:
             parts.append("passes")
         if SKIP in statuses:
-            already = sorted({f"{f.waived['source']}:{f.waived['line']}" if f.waived["line"] else f.waived["source"]
-                              for f in hits if f.waived})
+            already = sorted(
+                {
+                    f"{f.waived['source']}:{f.waived['line']}" if f.waived["line"] else f.waived["source"]
+                    for f in hits
+                    if f.waived
+                }
+            )
             parts.append(f"is already waived ({', '.join(already)})" if already else "does not apply (skip)")
         why = f"{w.rule} on {w.resource} " + " and ".join(parts)
-    return _note(w, UNMATCHED, "A waiver matches no failing finding",
-                 f"the waiver for {w.rule} on {w.resource} ({w.where}) matches no fail or warn finding: {why}",
-                 expected=f"a fail or warn finding of {w.rule} on {w.resource}",
-                 actual=why,
-                 fix="remove the waiver if what it accepted is gone; otherwise correct its rule or resource")
+    return _note(
+        w,
+        UNMATCHED,
+        "A waiver matches no failing finding",
+        f"the waiver for {w.rule} on {w.resource} ({w.where}) matches no fail or warn finding: {why}",
+        expected=f"a fail or warn finding of {w.rule} on {w.resource}",
+        actual=why,
+        fix="remove the waiver if what it accepted is gone; otherwise correct its rule or resource",
+    )

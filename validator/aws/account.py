@@ -1,9 +1,11 @@
 """Read everything the rule pack needs, concurrently, into one Snapshot."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import Any, Callable
+from typing import Any
 
 from validator.aws import ec2 as ec2_reader
 from validator.aws import iam as iam_reader
@@ -46,8 +48,13 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
     return ident["Account"], arn, arn.split(":")[1] if arn.startswith("arn:") else "aws"
 
 
-def read(params: Any, target: Target, progress: Callable[[str], None] | None = None,
-         workers: int | None = None, for_fix: bool = False) -> tuple[Snapshot, list[str]]:
+def read(
+    params: Any,
+    target: Target,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    for_fix: bool = False,
+) -> tuple[Snapshot, list[str]]:
     """The snapshot of the account, and the list of API actions it took (sts:GetCallerIdentity first).
     `workers` threads read at once (default VHV_READ_WORKERS, else READ_WORKERS). The rules need
     only what is read by default; `for_fix` also reads what only the fixers use (FIX_PERMISSIONS:
@@ -78,8 +85,10 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
         if vpcs is not None:
             ids = [v["id"] for v in vpcs]
             if for_fix:
-                rec.together(lambda: ec2_reader.read_route_tables(ec2, rec, ids),
-                             lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids))
+                rec.together(
+                    lambda: ec2_reader.read_route_tables(ec2, rec, ids),
+                    lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids),
+                )
             else:
                 ec2_reader.read_route_tables(ec2, rec, ids)
 
@@ -90,8 +99,12 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
         rec.together(
             lambda: ec2_reader.read_images(ec2, rec, sorted({i["image_id"] for i in instances if i.get("image_id")})),
             lambda: ec2_reader.read_volumes(
-                ec2, rec, sorted({i["root_volume_id"] for i in instances if i.get("root_volume_id")})),
-            lambda: ec2_reader.read_key_pairs(ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")})))
+                ec2, rec, sorted({i["root_volume_id"] for i in instances if i.get("root_volume_id")})
+            ),
+            lambda: ec2_reader.read_key_pairs(
+                ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")})
+            ),
+        )
 
     tasks: list[Callable[[], None]] = [
         *(lambda n=n: iam_reader.read_policy(iam, rec, n, for_fix) for n in iam_reader.POLICIES),
@@ -100,8 +113,14 @@ def read(params: Any, target: Target, progress: Callable[[str], None] | None = N
     if for_fix:
         tasks += [lambda n=n: iam_reader.read_instance_profile(iam, rec, n) for n in iam_reader.PROFILES]
     if params.provisioning == "self":
-        tasks += [network, queue, lambda: ec2_reader.read_subnets(ec2, rec), lambda: ec2_reader.read_igws(ec2, rec),
-                  lambda: ec2_reader.read_security_groups(ec2, rec), lambda: ec2_reader.read_addresses(ec2, rec)]
+        tasks += [
+            network,
+            queue,
+            lambda: ec2_reader.read_subnets(ec2, rec),
+            lambda: ec2_reader.read_igws(ec2, rec),
+            lambda: ec2_reader.read_security_groups(ec2, rec),
+            lambda: ec2_reader.read_addresses(ec2, rec),
+        ]
         if for_fix:
             tasks.append(lambda: ec2_reader.read_zones(ec2, rec))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:

@@ -1,26 +1,45 @@
 """EC2: the guide's network and queue, each read by its Name tag or group name."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
-from validator.checks.resources import LIVE_STATES
+from validator.kinds import LIVE_STATES
 
 PERMISSIONS = (
-    "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeInternetGateways", "ec2:DescribeRouteTables",
-    "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeImages", "ec2:DescribeVolumes",
-    "ec2:DescribeKeyPairs", "ec2:DescribeAddresses",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeInstances",
+    "ec2:DescribeImages",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeKeyPairs",
+    "ec2:DescribeAddresses",
 )
 # Read only for remediate (read(for_fix=True)): every subnet of the VPC (free CIDRs), the zones, and
 # (read_unnamed) the guide's VPC, IGW, queue instance or EIP that lost its Name tag, found by what
 # the guide's other resources point at. check's policy already holds the Describe* of the last.
-FIX_PERMISSIONS = ("ec2:DescribeSubnets", "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs",
-                   "ec2:DescribeInternetGateways", "ec2:DescribeInstances", "ec2:DescribeAddresses")
+FIX_PERMISSIONS = (
+    "ec2:DescribeSubnets",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeInstances",
+    "ec2:DescribeAddresses",
+)
 SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
 # data key -> the Name tag (a glob for subnets) each is read by; validator/consistency.py holds a
 # snapshot to the same names
-NAMES = {"vpcs": "valohai-vpc", "subnets": "valohai-subnet-*", "igws": "valohai-igw",
-         "instances": "valohai-i-queue", "eips": "valohai-ip-queue"}
+NAMES = {
+    "vpcs": "valohai-vpc",
+    "subnets": "valohai-subnet-*",
+    "igws": "valohai-igw",
+    "instances": "valohai-i-queue",
+    "eips": "valohai-ip-queue",
+}
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
 
 
@@ -40,35 +59,76 @@ def _listed(rec: Recorder, path: str, action: str, fn: Any, shape: Any) -> list[
 
 
 def _vpc(v: dict[str, Any]) -> dict[str, Any]:
-    cidrs = [a["CidrBlock"] for a in v.get("CidrBlockAssociationSet", [])
-             if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
-    return {"id": v["VpcId"], "name": _name(v), "cidr": v.get("CidrBlock"), "cidrs": cidrs or [v.get("CidrBlock")],
-            "tags": tags(v.get("Tags")), "state": v.get("State"), "is_default": v.get("IsDefault")}
+    cidrs = [
+        a["CidrBlock"]
+        for a in v.get("CidrBlockAssociationSet", [])
+        if a.get("CidrBlockState", {}).get("State", "associated") == "associated"
+    ]
+    return {
+        "id": v["VpcId"],
+        "name": _name(v),
+        "cidr": v.get("CidrBlock"),
+        "cidrs": cidrs or [v.get("CidrBlock")],
+        "tags": tags(v.get("Tags")),
+        "state": v.get("State"),
+        "is_default": v.get("IsDefault"),
+    }
 
 
 def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
-    return _listed(rec, "vpcs", "ec2:DescribeVpcs", lambda: paginate(
-        ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [NAMES["vpcs"]]}]), _vpc)
+    return _listed(
+        rec,
+        "vpcs",
+        "ec2:DescribeVpcs",
+        lambda: paginate(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [NAMES["vpcs"]]}]),
+        _vpc,
+    )
 
 
 def read_subnets(ec2: Any, rec: Recorder) -> None:
     def shape(s: dict[str, Any]) -> dict[str, Any]:
-        return {"id": s["SubnetId"], "name": _name(s), "vpc_id": s.get("VpcId"), "cidr": s.get("CidrBlock"),
-                "az": s.get("AvailabilityZone"), "tags": tags(s.get("Tags"))}
+        return {
+            "id": s["SubnetId"],
+            "name": _name(s),
+            "vpc_id": s.get("VpcId"),
+            "cidr": s.get("CidrBlock"),
+            "az": s.get("AvailabilityZone"),
+            "tags": tags(s.get("Tags")),
+        }
 
-    _listed(rec, "subnets", "ec2:DescribeSubnets", lambda: paginate(
-        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": [NAMES["subnets"]]}]), shape)
+    _listed(
+        rec,
+        "subnets",
+        "ec2:DescribeSubnets",
+        lambda: paginate(
+            ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": [NAMES["subnets"]]}]
+        ),
+        shape,
+    )
 
 
 def _igw(g: dict[str, Any]) -> dict[str, Any]:
-    return {"id": g["InternetGatewayId"], "name": _name(g), "tags": tags(g.get("Tags")),
-            "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in g.get("Attachments", [])]}
+    return {
+        "id": g["InternetGatewayId"],
+        "name": _name(g),
+        "tags": tags(g.get("Tags")),
+        "attachments": [{"vpc_id": a.get("VpcId"), "state": a.get("State")} for a in g.get("Attachments", [])],
+    }
 
 
 def read_igws(ec2: Any, rec: Recorder) -> None:
-    _listed(rec, "igws", "ec2:DescribeInternetGateways", lambda: paginate(
-        ec2, "describe_internet_gateways", "InternetGateways",
-        Filters=[{"Name": "tag:Name", "Values": [NAMES["igws"]]}]), _igw)
+    _listed(
+        rec,
+        "igws",
+        "ec2:DescribeInternetGateways",
+        lambda: paginate(
+            ec2,
+            "describe_internet_gateways",
+            "InternetGateways",
+            Filters=[{"Name": "tag:Name", "Values": [NAMES["igws"]]}],
+        ),
+        _igw,
+    )
 
 
 def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
@@ -76,19 +136,43 @@ def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
         assocs = t.get("Associations", [])
         routes = []
         for r in t.get("Routes", []):
-            target = (r.get("GatewayId") or r.get("NatGatewayId") or r.get("TransitGatewayId")
-                      or r.get("VpcPeeringConnectionId") or r.get("NetworkInterfaceId") or r.get("InstanceId"))
-            routes.append({"destination": r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
-                           or r.get("DestinationPrefixListId"), "target": target, "state": r.get("State", "active")})
-        return {"id": t["RouteTableId"], "name": _name(t), "vpc_id": t.get("VpcId"), "tags": tags(t.get("Tags")),
-                "main": any(a.get("Main") for a in assocs), "routes": routes,
-                "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")]}
+            target = (
+                r.get("GatewayId")
+                or r.get("NatGatewayId")
+                or r.get("TransitGatewayId")
+                or r.get("VpcPeeringConnectionId")
+                or r.get("NetworkInterfaceId")
+                or r.get("InstanceId")
+            )
+            routes.append(
+                {
+                    "destination": r.get("DestinationCidrBlock")
+                    or r.get("DestinationIpv6CidrBlock")
+                    or r.get("DestinationPrefixListId"),
+                    "target": target,
+                    "state": r.get("State", "active"),
+                }
+            )
+        return {
+            "id": t["RouteTableId"],
+            "name": _name(t),
+            "vpc_id": t.get("VpcId"),
+            "tags": tags(t.get("Tags")),
+            "main": any(a.get("Main") for a in assocs),
+            "routes": routes,
+            "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")],
+        }
 
     if not vpc_ids:
         rec.put("route_tables", [])
         return
-    _listed(rec, "route_tables", "ec2:DescribeRouteTables", lambda: paginate(
-        ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]), shape)
+    _listed(
+        rec,
+        "route_tables",
+        "ec2:DescribeRouteTables",
+        lambda: paginate(ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
+        shape,
+    )
 
 
 def read_vpc_subnets(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
@@ -96,16 +180,31 @@ def read_vpc_subnets(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
     if not vpc_ids:
         rec.put("vpc_subnets", [])
         return
-    _listed(rec, "vpc_subnets", "ec2:DescribeSubnets", lambda: paginate(
-        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
-        lambda s: {"id": s["SubnetId"], "vpc_id": s.get("VpcId"), "cidr": s.get("CidrBlock"),
-                   "az": s.get("AvailabilityZone")})
+    _listed(
+        rec,
+        "vpc_subnets",
+        "ec2:DescribeSubnets",
+        lambda: paginate(ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
+        lambda s: {
+            "id": s["SubnetId"],
+            "vpc_id": s.get("VpcId"),
+            "cidr": s.get("CidrBlock"),
+            "az": s.get("AvailabilityZone"),
+        },
+    )
 
 
 def read_zones(ec2: Any, rec: Recorder) -> None:
     """The region's available zones: the guide puts one subnet in each."""
-    _listed(rec, "zones", "ec2:DescribeAvailabilityZones", lambda: ec2.describe_availability_zones(
-        Filters=[{"Name": "state", "Values": ["available"]}])["AvailabilityZones"], lambda z: z["ZoneName"])
+    _listed(
+        rec,
+        "zones",
+        "ec2:DescribeAvailabilityZones",
+        lambda: ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])[
+            "AvailabilityZones"
+        ],
+        lambda z: z["ZoneName"],
+    )
 
 
 def flatten_permissions(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -130,13 +229,27 @@ def flatten_permissions(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def read_security_groups(ec2: Any, rec: Recorder) -> None:
     def shape(g: dict[str, Any]) -> dict[str, Any]:
-        return {"id": g["GroupId"], "name": g.get("GroupName"), "vpc_id": g.get("VpcId"), "tags": tags(g.get("Tags")),
-                "ingress": flatten_permissions(g.get("IpPermissions", [])),
-                "egress": flatten_permissions(g.get("IpPermissionsEgress", []))}
+        return {
+            "id": g["GroupId"],
+            "name": g.get("GroupName"),
+            "vpc_id": g.get("VpcId"),
+            "tags": tags(g.get("Tags")),
+            "ingress": flatten_permissions(g.get("IpPermissions", [])),
+            "egress": flatten_permissions(g.get("IpPermissionsEgress", [])),
+        }
 
-    _listed(rec, "security_groups", "ec2:DescribeSecurityGroups", lambda: paginate(
-        ec2, "describe_security_groups", "SecurityGroups",
-        Filters=[{"Name": "group-name", "Values": list(SG_NAMES)}]), shape)
+    _listed(
+        rec,
+        "security_groups",
+        "ec2:DescribeSecurityGroups",
+        lambda: paginate(
+            ec2,
+            "describe_security_groups",
+            "SecurityGroups",
+            Filters=[{"Name": "group-name", "Values": list(SG_NAMES)}],
+        ),
+        shape,
+    )
 
 
 def root_volume_id(mappings: list[dict[str, Any]], root: str | None) -> str | None:
@@ -154,12 +267,22 @@ def root_volume_id(mappings: list[dict[str, Any]], root: str | None) -> str | No
 def _instance(i: dict[str, Any]) -> dict[str, Any]:
     root = i.get("RootDeviceName")
     vol = root_volume_id(i.get("BlockDeviceMappings", []), root)
-    return {"id": i["InstanceId"], "name": _name(i), "state": i.get("State", {}).get("Name"),
-            "type": i.get("InstanceType"), "image_id": i.get("ImageId"), "key_name": i.get("KeyName"),
-            "subnet_id": i.get("SubnetId"), "vpc_id": i.get("VpcId"), "tags": tags(i.get("Tags")),
-            "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in i.get("SecurityGroups", [])],
-            "root_device_name": root, "root_volume_id": vol,
-            "private_ip": i.get("PrivateIpAddress"), "public_ip": i.get("PublicIpAddress")}
+    return {
+        "id": i["InstanceId"],
+        "name": _name(i),
+        "state": i.get("State", {}).get("Name"),
+        "type": i.get("InstanceType"),
+        "image_id": i.get("ImageId"),
+        "key_name": i.get("KeyName"),
+        "subnet_id": i.get("SubnetId"),
+        "vpc_id": i.get("VpcId"),
+        "tags": tags(i.get("Tags")),
+        "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in i.get("SecurityGroups", [])],
+        "root_device_name": root,
+        "root_volume_id": vol,
+        "private_ip": i.get("PrivateIpAddress"),
+        "public_ip": i.get("PublicIpAddress"),
+    }
 
 
 def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -168,8 +291,13 @@ def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
-    return _listed(rec, "instances", "ec2:DescribeInstances", lambda: _instances(
-        ec2, [{"Name": "tag:Name", "Values": [NAMES["instances"]]}]), _instance)
+    return _listed(
+        rec,
+        "instances",
+        "ec2:DescribeInstances",
+        lambda: _instances(ec2, [{"Name": "tag:Name", "Values": [NAMES["instances"]]}]),
+        _instance,
+    )
 
 
 def _by_ids(rec: Recorder, path: str, action: str, ids: list[str], fetch: Any, key: str, shape: Any) -> None:
@@ -186,21 +314,41 @@ def _by_ids(rec: Recorder, path: str, action: str, ids: list[str], fetch: Any, k
 
 
 def read_images(ec2: Any, rec: Recorder, image_ids: list[str]) -> None:
-    _by_ids(rec, "images", "ec2:DescribeImages", image_ids, lambda: ec2.describe_images(ImageIds=image_ids)["Images"],
-            "ImageId", lambda img: {"id": img["ImageId"], "name": img.get("Name"), "owner_id": img.get("OwnerId"),
-                                    "description": img.get("Description"), "state": img.get("State")})
+    _by_ids(
+        rec,
+        "images",
+        "ec2:DescribeImages",
+        image_ids,
+        lambda: ec2.describe_images(ImageIds=image_ids)["Images"],
+        "ImageId",
+        lambda img: {
+            "id": img["ImageId"],
+            "name": img.get("Name"),
+            "owner_id": img.get("OwnerId"),
+            "description": img.get("Description"),
+            "state": img.get("State"),
+        },
+    )
 
 
 def read_volumes(ec2: Any, rec: Recorder, volume_ids: list[str]) -> None:
-    _by_ids(rec, "volumes", "ec2:DescribeVolumes", volume_ids,
-            lambda: ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"],
-            "VolumeId", lambda v: {"id": v["VolumeId"], "size": v.get("Size"), "type": v.get("VolumeType")})
+    _by_ids(
+        rec,
+        "volumes",
+        "ec2:DescribeVolumes",
+        volume_ids,
+        lambda: ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"],
+        "VolumeId",
+        lambda v: {"id": v["VolumeId"], "size": v.get("Size"), "type": v.get("VolumeType")},
+    )
 
 
 def read_key_pairs(ec2: Any, rec: Recorder, names: list[str]) -> None:
     found: dict[str, Any] = {n: None for n in names}
     for name in names:  # one by name: a missing one must not hide the others
-        got = rec.call("key_pairs", "ec2:DescribeKeyPairs", lambda n=name: ec2.describe_key_pairs(KeyNames=[n])["KeyPairs"])
+        got = rec.call(
+            "key_pairs", "ec2:DescribeKeyPairs", lambda n=name: ec2.describe_key_pairs(KeyNames=[n])["KeyPairs"]
+        )
         if got is FAILED:
             return
         if got is not NOT_FOUND:
@@ -210,15 +358,27 @@ def read_key_pairs(ec2: Any, rec: Recorder, names: list[str]) -> None:
 
 
 def _address(a: dict[str, Any]) -> dict[str, Any]:
-    return {"allocation_id": a.get("AllocationId"), "public_ip": a.get("PublicIp"), "domain": a.get("Domain"),
-            "instance_id": a.get("InstanceId"), "association_id": a.get("AssociationId"),
-            "network_interface_id": a.get("NetworkInterfaceId"), "private_ip": a.get("PrivateIpAddress"),
-            "name": _name(a), "tags": tags(a.get("Tags"))}
+    return {
+        "allocation_id": a.get("AllocationId"),
+        "public_ip": a.get("PublicIp"),
+        "domain": a.get("Domain"),
+        "instance_id": a.get("InstanceId"),
+        "association_id": a.get("AssociationId"),
+        "network_interface_id": a.get("NetworkInterfaceId"),
+        "private_ip": a.get("PrivateIpAddress"),
+        "name": _name(a),
+        "tags": tags(a.get("Tags")),
+    }
 
 
 def read_addresses(ec2: Any, rec: Recorder) -> None:
-    _listed(rec, "eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
-        Filters=[{"Name": "tag:Name", "Values": [NAMES["eips"]]}])["Addresses"], _address)
+    _listed(
+        rec,
+        "eips",
+        "ec2:DescribeAddresses",
+        lambda: ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAMES["eips"]]}])["Addresses"],
+        _address,
+    )
 
 
 def _list(rec: Recorder, key: str) -> list[dict[str, Any]] | None:
@@ -239,30 +399,63 @@ def read_unnamed(ec2: Any, rec: Recorder) -> None:
     instances = _list(rec, "instances")
     live = [i for i in instances or [] if i.get("state") in LIVE_STATES]
     if vpcs == []:
-        pointed = sorted({x["vpc_id"] for key in ("subnets", "security_groups") for x in _list(rec, key) or []
-                          if x.get("vpc_id")} | {i["vpc_id"] for i in live if i.get("vpc_id")})
+        pointed = sorted(
+            {x["vpc_id"] for key in ("subnets", "security_groups") for x in _list(rec, key) or [] if x.get("vpc_id")}
+            | {i["vpc_id"] for i in live if i.get("vpc_id")}
+        )
         if pointed:
-            found = _listed(rec, "unnamed.vpcs", "ec2:DescribeVpcs", lambda: paginate(
-                ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": pointed}]), _vpc)
+            found = _listed(
+                rec,
+                "unnamed.vpcs",
+                "ec2:DescribeVpcs",
+                lambda: paginate(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": pointed}]),
+                _vpc,
+            )
             # the default VPC is never adopted (validator.fixers.adopt): nothing in it is looked for
             vpc = found[0]["id"] if found and len(found) == 1 and found[0].get("is_default") is False else None
     if _list(rec, "igws") == [] and vpc:
-        _listed(rec, "unnamed.igws", "ec2:DescribeInternetGateways", lambda: paginate(
-            ec2, "describe_internet_gateways", "InternetGateways",
-            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}]), _igw)
+        _listed(
+            rec,
+            "unnamed.igws",
+            "ec2:DescribeInternetGateways",
+            lambda: paginate(
+                ec2,
+                "describe_internet_gateways",
+                "InternetGateways",
+                Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}],
+            ),
+            _igw,
+        )
     queue = live[0]["id"] if len(live) == 1 else None
     if instances is not None and not live and vpc:
         seen: dict[str, dict[str, Any]] = {}
-        in_group = _listed(rec, "unnamed.instances", "ec2:DescribeInstances", lambda: _instances(ec2, [
-            {"Name": "vpc-id", "Values": [vpc]}, {"Name": "instance.group-name", "Values": ["valohai-sg-queue"]}]),
-            _instance)
+        in_group = _listed(
+            rec,
+            "unnamed.instances",
+            "ec2:DescribeInstances",
+            lambda: _instances(
+                ec2,
+                [{"Name": "vpc-id", "Values": [vpc]}, {"Name": "instance.group-name", "Values": ["valohai-sg-queue"]}],
+            ),
+            _instance,
+        )
         seen.update({i["id"]: i for i in in_group or [] if i.get("state") in LIVE_STATES})
         behind_eip = sorted({a["instance_id"] for a in _list(rec, "eips") or [] if a.get("instance_id")})
         if behind_eip:
-            with_eip = _listed(rec, "unnamed.eip_instances", "ec2:DescribeInstances", lambda: _instances(
-                ec2, [{"Name": "instance-id", "Values": behind_eip}]), _instance)
+            with_eip = _listed(
+                rec,
+                "unnamed.eip_instances",
+                "ec2:DescribeInstances",
+                lambda: _instances(ec2, [{"Name": "instance-id", "Values": behind_eip}]),
+                _instance,
+            )
             seen.update({i["id"]: i for i in with_eip or [] if i.get("state") in LIVE_STATES})
         queue = next(iter(seen)) if len(seen) == 1 else None
     if _list(rec, "eips") == [] and queue:
-        _listed(rec, "unnamed.eips", "ec2:DescribeAddresses", lambda: ec2.describe_addresses(
-            Filters=[{"Name": "instance-id", "Values": [queue]}])["Addresses"], _address)
+        _listed(
+            rec,
+            "unnamed.eips",
+            "ec2:DescribeAddresses",
+            lambda: ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [queue]}])["Addresses"],
+            _address,
+        )

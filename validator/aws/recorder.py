@@ -1,9 +1,11 @@
 """Makes one read and records its result, or why it failed, in the snapshot."""
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any, Callable
+from typing import Any
 
 from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal, unparsable_retried
 from validator.snapshot import Snapshot
@@ -28,7 +30,7 @@ class Recorder:
         out = [fns[0]()]
         for fn, fut in zip(fns[1:], futs):
             out.append(fn() if fut.cancel() else fut.result())
-        return out + [fn() for fn in fns[1 + len(futs):]]
+        return out + [fn() for fn in fns[1 + len(futs) :]]
 
     def call(self, path: str, action: str, fn: Callable[[], Any]) -> Any:
         """Run `fn` (one API call, or one paginated listing). On a not-found error
@@ -42,7 +44,7 @@ class Recorder:
         try:
             return unparsable_retried(fn)
         except (bex.ClientError, bex.BotoCoreError, ResponseParserError) as exc:  # ResponseParserError: an
-            stop = fatal(exc)                                                      # error page that is not XML
+            stop = fatal(exc)  # error page that is not XML
             if stop is not None:
                 raise stop from None
             if isinstance(exc, bex.ClientError) and error_code(exc) in NOT_FOUND_CODES:

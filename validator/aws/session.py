@@ -1,10 +1,12 @@
 """One boto3 session and its clients, built once, with bounded standard retries."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from validator.errors import VhvError
@@ -86,8 +88,9 @@ def session(target: Target) -> Any:
 def client(sess: Any, service: str, target: Target) -> Any:
     from botocore.config import Config
 
-    cfg = Config(retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16,
-                 user_agent_extra="vhv")
+    cfg = Config(
+        retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16, user_agent_extra="vhv"
+    )
     kwargs: dict[str, Any] = {"config": cfg}
     endpoint = endpoint_url(target)
     if endpoint:
@@ -100,8 +103,10 @@ def client(sess: Any, service: str, target: Target) -> Any:
             raise
         what = "a URL"
     if what:  # not one vhv gave: AWS_ENDPOINT_URL_<SERVICE> or the profile's endpoint_url
-        raise VhvError(f"the AWS configuration gives {service} an endpoint that is not {what}: check "
-                       f"AWS_ENDPOINT_URL_{service.upper()} and endpoint_url in the profile (~/.aws/config)")
+        raise VhvError(
+            f"the AWS configuration gives {service} an endpoint that is not {what}: check "
+            f"AWS_ENDPOINT_URL_{service.upper()} and endpoint_url in the profile (~/.aws/config)"
+        )
     return made
 
 
@@ -123,13 +128,23 @@ def unparsable_retried(fn: Callable[[], T]) -> T:
 
 
 FATAL_CODES = {
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "SignatureDoesNotMatch", "AuthFailure", "RequestExpired", "InvalidAccessKeyId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "RequestExpired",
+    "InvalidAccessKeyId",
 }
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
 NOT_FOUND_CODES = {
-    "NoSuchEntity", "InvalidAMIID.NotFound", "InvalidAMIID.Unavailable", "InvalidAMIID.Malformed",
-    "InvalidKeyPair.NotFound", "InvalidVolume.NotFound",
+    "NoSuchEntity",
+    "InvalidAMIID.NotFound",
+    "InvalidAMIID.Unavailable",
+    "InvalidAMIID.Malformed",
+    "InvalidKeyPair.NotFound",
+    "InvalidVolume.NotFound",
 }
 
 
@@ -138,15 +153,19 @@ def fatal(exc: BaseException, endpoint: str | None = None) -> VhvError | None:
     import botocore.exceptions as bex
 
     if isinstance(exc, bex.NoCredentialsError):
-        return VhvError("no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY, or run `aws sso login`")
+        return VhvError(
+            "no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+        )
     if isinstance(exc, (bex.SSOTokenLoadError, bex.UnauthorizedSSOTokenError)):
         return VhvError(f"the SSO session is not logged in or has expired: run `aws sso login` ({type(exc).__name__})")
     if isinstance(exc, bex.TokenRetrievalError):
         return VhvError(f"cannot get a token for the profile: {exc}")
     if isinstance(exc, (bex.EndpointConnectionError, bex.ConnectTimeoutError)):
-        return VhvError(f"cannot reach the AWS endpoint {getattr(exc, 'kwargs', {}).get('endpoint_url', endpoint or '')}: "
-                        "check the network, --region and --endpoint-url")
+        return VhvError(
+            f"cannot reach the AWS endpoint {getattr(exc, 'kwargs', {}).get('endpoint_url', endpoint or '')}: "
+            "check the network, --region and --endpoint-url"
+        )
     if isinstance(exc, bex.NoRegionError):
         return VhvError("no AWS region: set region in the params or pass --region")
     if isinstance(exc, bex.ClientError) and error_code(exc) in FATAL_CODES:

@@ -4,12 +4,17 @@ An evaluator is a pure function ``fn(ctx, **args) -> list[Outcome]``. It reads
 the snapshot through `ctx` only (never boto3) and declares the JSON Schema of
 its arguments, which the rule-pack loader enforces at load time.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-PASS, FAIL, WARN, ERROR, SKIP = "pass", "fail", "warn", "error", "skip"
+from validator.findings import ERROR, FAIL, PASS, SKIP, WARN
+from validator.picking import Missing
+
+__all__ = ["ERROR", "FAIL", "PASS", "SKIP", "WARN", "Missing"]
 
 
 @dataclass
@@ -20,16 +25,6 @@ class Outcome:
     actual: str = ""
     resource_id: str | None = None
     resource_name: str | None = None
-
-
-class Missing(Exception):
-    """A resource the rule inspects does not exist; the rule is skipped and its
-    `*-exists` rule carries the failure."""
-
-    def __init__(self, name: str, rule_hint: str = ""):
-        super().__init__(name)
-        self.name = name
-        self.rule_hint = rule_hint
 
 
 def ok(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:

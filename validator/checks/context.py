@@ -1,12 +1,14 @@
 """What an evaluator sees: the params, the snapshot, and the rule's resource."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from validator.checks import Missing, resources
-from validator.checks.resources import KINDS
+from validator import picking
+from validator.kinds import KINDS
+from validator.picking import Missing
 from validator.snapshot import Snapshot, Undecidable
 
 VARIABLE = re.compile(r"\{(\w+)\}")
@@ -29,14 +31,14 @@ class Context:
         return KINDS[self.kind].name
 
     def resource(self, kind: str | None = None) -> dict[str, Any]:
-        return resources.pick(self._snap(), kind or self.kind)
+        return picking.pick(self._snap(), kind or self.kind)
 
     def maybe(self, kind: str) -> dict[str, Any] | None:
-        return resources.pick(self._snap(), kind, required=False)
+        return picking.pick(self._snap(), kind, required=False)
 
     def items(self, kind: str | None = None) -> list[dict[str, Any]]:
         kind = kind or self.kind
-        found = resources.judged(self._snap(), kind)
+        found = picking.judged(self._snap(), kind)
         if not found:
             k = KINDS[kind]
             raise Missing(k.name, k.exists_rule)

@@ -1,9 +1,11 @@
 """Does the resource the guide names exist (once)?"""
+
 from __future__ import annotations
 
 from validator.checks import Outcome, bad, evaluator, ok
 from validator.checks.context import Context
-from validator.checks.resources import LIVE_STATES, candidates, resource_id
+from validator.kinds import LIVE_STATES, resource_id
+from validator.picking import candidates
 from validator.snapshot import Undecidable
 
 
@@ -26,20 +28,32 @@ def exists(ctx: Context) -> list[Outcome]:
         ids = [f"{s.get('name')} ({s['id']})" for s in found]
         return [ok(f"{len(found)} subnet(s) named valohai-subnet-*", expected="at least 1", actual=ids)]
     first = found[0]
-    rid = resource_id(ctx.kind, first)
+    rid = resource_id(first)
     if ctx.kind == "instance" and first.get("state") not in LIVE_STATES:
-        return [bad(f"{name} ({rid}) is {first.get('state')}", expected="pending, running or stopped",
-                    actual=first.get("state"), resource_id=rid)]
+        return [
+            bad(
+                f"{name} ({rid}) is {first.get('state')}",
+                expected="pending, running or stopped",
+                actual=first.get("state"),
+                resource_id=rid,
+            )
+        ]
     if ctx.kind == "instance":
         found = [i for i in found if i.get("state") in LIVE_STATES]
     if ctx.kind in ("sg_workers", "sg_queue"):
         vpc_id = found[0].get("vpc_id")
         found = [g for g in found if g.get("vpc_id") == vpc_id]
     if len(found) > 1:
-        ids = [resource_id(ctx.kind, f) for f in found]
-        return [bad(f"{len(found)} resources are named {name} ({', '.join(ids)}); vhv judges {rid}. "
-                    "Rename or delete the others so that Valohai finds the right one",
-                    expected=f"one {name}", actual=ids, resource_id=rid)]
+        ids = [resource_id(f) for f in found]
+        return [
+            bad(
+                f"{len(found)} resources are named {name} ({', '.join(ids)}); vhv judges {rid}. "
+                "Rename or delete the others so that Valohai finds the right one",
+                expected=f"one {name}",
+                actual=ids,
+                resource_id=rid,
+            )
+        ]
     return [ok(f"{name} exists ({rid})", expected=f"{name} exists", actual=rid, resource_id=rid)]
 
 
@@ -58,10 +72,16 @@ def no_namesakes(ctx: Context) -> list[Outcome]:
     name, jid = ctx.name, judged["id"]
     where = "valohai-vpc" if judged.get("vpc_id") == vpc["id"] else judged.get("vpc_id")
     if not others:
-        return [ok(f"no security group but {jid} is named {name}", f"one group named {name}", jid,
-                   resource_id=jid)]
-    return [bad(f"{name} ({g['id']}) in {g.get('vpc_id')}, outside valohai-vpc ({vpc['id']}), is not the guide's "
-                f"group (vhv judges {jid}, in {where}): vhv neither checks nor changes it, yet whoever picks "
-                f"{name} by its name may get it",
-                f"one group named {name}", f"{g['id']} in {g.get('vpc_id')}", resource_id=g["id"], resource_name=name)
-            for g in others]
+        return [ok(f"no security group but {jid} is named {name}", f"one group named {name}", jid, resource_id=jid)]
+    return [
+        bad(
+            f"{name} ({g['id']}) in {g.get('vpc_id')}, outside valohai-vpc ({vpc['id']}), is not the guide's "
+            f"group (vhv judges {jid}, in {where}): vhv neither checks nor changes it, yet whoever picks "
+            f"{name} by its name may get it",
+            f"one group named {name}",
+            f"{g['id']} in {g.get('vpc_id')}",
+            resource_id=g["id"],
+            resource_name=name,
+        )
+        for g in others
+    ]

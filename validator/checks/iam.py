@@ -1,11 +1,12 @@
 """IAM policies, roles, trust, attachments and instance profiles."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.resources import IAM_PATHS
+from validator.kinds import KINDS
 from validator.policy import compare
 from validator.policy.document import PolicyError, statements
 from validator.snapshot import Undecidable
@@ -31,7 +32,7 @@ def policy_document(ctx: Context) -> tuple[dict[str, Any], Any, str]:
     where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
     try:
         # through the snapshot, so that a recorded read error (GetPolicyVersion denied) is an error
-        return pol, ctx.data(f"{IAM_PATHS[ctx.kind]}.document"), where
+        return pol, ctx.data(f"{KINDS[ctx.kind].path}.document"), where
     except Undecidable as exc:
         raise Undecidable(f"{where} could not be read: {exc}") from None
 
@@ -57,7 +58,9 @@ def policy_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
     missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
     expected = "; ".join(
         f"{', '.join(s.actions)} on {', '.join(s.resources)}"
-        + (f" when {s.describe_condition()}" if s.condition else "") for s in specs)
+        + (f" when {s.describe_condition()}" if s.condition else "")
+        for s in specs
+    )
     rid = pol.get("arn")
     if missing:
         return [bad(f"{where}: " + "; ".join(missing), expected, "; ".join(missing), resource_id=rid)]
@@ -72,10 +75,17 @@ def policy_within(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
     problems = compare.wider_than(sts, _specs(ctx, statements))
     rid = pol.get("arn")
     if problems:
-        return [bad(f"{where} is wider than the guide: " + "; ".join(problems),
-                    "only the guide's statements", "; ".join(problems), resource_id=rid)]
-    return [ok(f"{where} allows nothing beyond the guide", "only the guide's statements",
-               "nothing wider", resource_id=rid)]
+        return [
+            bad(
+                f"{where} is wider than the guide: " + "; ".join(problems),
+                "only the guide's statements",
+                "; ".join(problems),
+                resource_id=rid,
+            )
+        ]
+    return [
+        ok(f"{where} allows nothing beyond the guide", "only the guide's statements", "nothing wider", resource_id=rid)
+    ]
 
 
 @evaluator("trust_only", principal_type={"enum": ["AWS", "Service"]}, principal=STR, actions=STRS)
@@ -152,8 +162,14 @@ def no_inline_policies(ctx: Context) -> list[Outcome]:
     inline = ctx.data(f"roles.{ctx.name}.inline_policies")
     kw = {"resource_id": role.get("arn")}
     if inline:
-        return [bad(f"{ctx.name} has inline policies the guide does not ask for: {', '.join(inline)}",
-                    "no inline policies", inline, **kw)]
+        return [
+            bad(
+                f"{ctx.name} has inline policies the guide does not ask for: {', '.join(inline)}",
+                "no inline policies",
+                inline,
+                **kw,
+            )
+        ]
     return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
 
 
@@ -165,7 +181,12 @@ def instance_profile(ctx: Context) -> list[Outcome]:
     kw = {"resource_id": role.get("arn")}
     if profiles:
         names = [p["name"] for p in profiles]
-        return [ok(f"{ctx.name} is in instance profile {', '.join(names)}", "an instance profile with the role",
-                   names, **kw)]
-    return [bad(f"no instance profile contains {ctx.name}", "an instance profile with the role",
-                "(none)", **kw)]
+        return [
+            ok(
+                f"{ctx.name} is in instance profile {', '.join(names)}",
+                "an instance profile with the role",
+                names,
+                **kw,
+            )
+        ]
+    return [bad(f"no instance profile contains {ctx.name}", "an instance profile with the role", "(none)", **kw)]

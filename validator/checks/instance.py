@@ -1,4 +1,5 @@
 """The worker-queue instance, its image, disk, key pair, and the Elastic IP."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,11 +41,23 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     got = img.get("owner_id")
     if got == owner:
-        return [ok(f"valohai-i-queue's image {img['id']} is published by {publisher} ({owner})",
-                   f"{publisher} ({owner})", got, **kw)]
-    return [bad(f"valohai-i-queue's image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
-                f"not {publisher} ({owner}): make sure you trust where it comes from",
-                f"{publisher} ({owner})", got, **kw)]
+        return [
+            ok(
+                f"valohai-i-queue's image {img['id']} is published by {publisher} ({owner})",
+                f"{publisher} ({owner})",
+                got,
+                **kw,
+            )
+        ]
+    return [
+        bad(
+            f"valohai-i-queue's image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
+            f"not {publisher} ({owner}): make sure you trust where it comes from",
+            f"{publisher} ({owner})",
+            got,
+            **kw,
+        )
+    ]
 
 
 @evaluator("image_supported", pattern=STR, label=STR, ended=STR, advice=STR)
@@ -57,8 +70,14 @@ def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: 
     kw = {"resource_id": inst["id"]}
     end = dt.date.fromisoformat(ended)
     if re.search(pattern, name, re.I) and dt.date.today() > end:
-        return [bad(f"{label} reached the end of standard support on {ended}; {advice}",
-                    f"a supported release (after {ended})", name, **kw)]
+        return [
+            bad(
+                f"{label} reached the end of standard support on {ended}; {advice}",
+                f"a supported release (after {ended})",
+                name,
+                **kw,
+            )
+        ]
     return [ok("valohai-i-queue's image is in standard support", "a supported release", name, **kw)]
 
 
@@ -74,8 +93,14 @@ def root_volume_min(ctx: Context, gib: int) -> list[Outcome]:
     size = vol.get("size")
     if size is not None and size >= gib:
         return [ok(f"root volume {vol_id} is {size} GiB", f">= {gib} GiB", f"{size} GiB", **kw)]
-    return [bad(f"root volume {vol_id} of valohai-i-queue is {size} GiB; the guide asks for {gib} GiB",
-                f">= {gib} GiB", f"{size} GiB", **kw)]
+    return [
+        bad(
+            f"root volume {vol_id} of valohai-i-queue is {size} GiB; the guide asks for {gib} GiB",
+            f">= {gib} GiB",
+            f"{size} GiB",
+            **kw,
+        )
+    ]
 
 
 @evaluator("has_group", group={"enum": ["sg_queue", "sg_workers"]})
@@ -88,8 +113,14 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
     actual = ", ".join(f"{g['name']} ({g['id']})" for g in names) or "(none)"
     if any(g["id"] == sg["id"] for g in names):
         return [ok(f"valohai-i-queue has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
-    return [bad(f"valohai-i-queue does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
-                f"{sg['name']} ({sg['id']})", actual, **kw)]
+    return [
+        bad(
+            f"valohai-i-queue does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
+            f"{sg['name']} ({sg['id']})",
+            actual,
+            **kw,
+        )
+    ]
 
 
 @evaluator("only_group", group={"enum": ["sg_queue", "sg_workers"]})
@@ -105,9 +136,15 @@ def only_group(ctx: Context, group: str) -> list[Outcome]:
     if not others:
         return [ok(f"valohai-i-queue has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
     extra = ", ".join(f"{g['name']} ({g['id']})" for g in others)
-    return [bad(f"valohai-i-queue also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
-                f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
-                f"{sg['name']} ({sg['id']}) alone", actual, **kw)]
+    return [
+        bad(
+            f"valohai-i-queue also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
+            f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
+            f"{sg['name']} ({sg['id']}) alone",
+            actual,
+            **kw,
+        )
+    ]
 
 
 @evaluator("in_subnets")
@@ -119,8 +156,14 @@ def in_subnets(ctx: Context) -> list[Outcome]:
     sid = inst.get("subnet_id")
     if sid in subnets:
         return [ok(f"valohai-i-queue is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
-    return [bad(f"valohai-i-queue is in subnet {sid}, which is not a valohai-subnet-* subnet",
-                ", ".join(f"{n} ({i})" for i, n in subnets.items()), sid, **kw)]
+    return [
+        bad(
+            f"valohai-i-queue is in subnet {sid}, which is not a valohai-subnet-* subnet",
+            ", ".join(f"{n} ({i})" for i, n in subnets.items()),
+            sid,
+            **kw,
+        )
+    ]
 
 
 @evaluator("key_pair")
@@ -130,12 +173,19 @@ def key_pair(ctx: Context) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     name = inst.get("key_name")
     if not name:
-        return [bad("valohai-i-queue has no key pair: nobody can SSH to install the queue",
-                    "a key pair", "(none)", **kw)]
+        return [
+            bad("valohai-i-queue has no key pair: nobody can SSH to install the queue", "a key pair", "(none)", **kw)
+        ]
     kp = ctx.data("key_pairs").get(name)
     if not kp:
-        return [bad(f"valohai-i-queue's key pair {name!r} no longer exists in {ctx.snap.region}",
-                    f"key pair {name} exists", "not found", **kw)]
+        return [
+            bad(
+                f"valohai-i-queue's key pair {name!r} no longer exists in {ctx.snap.region}",
+                f"key pair {name} exists",
+                "not found",
+                **kw,
+            )
+        ]
     return [ok(f"valohai-i-queue uses key pair {name!r}", "a key pair that exists", name, **kw)]
 
 
@@ -146,11 +196,30 @@ def eip_associated(ctx: Context) -> list[Outcome]:
     inst = ctx.resource("instance")
     kw = {"resource_id": eip.get("allocation_id")}
     if eip.get("instance_id") == inst["id"]:
-        return [ok(f"valohai-ip-queue {eip.get('public_ip')} is associated with valohai-i-queue ({inst['id']})",
-                   inst["id"], eip.get("instance_id"), **kw)]
+        return [
+            ok(
+                f"valohai-ip-queue {eip.get('public_ip')} is associated with valohai-i-queue ({inst['id']})",
+                inst["id"],
+                eip.get("instance_id"),
+                **kw,
+            )
+        ]
     actual = eip.get("instance_id") or eip.get("network_interface_id")
     if not actual:
-        return [bad(f"valohai-ip-queue {eip.get('public_ip')} is not associated with any instance; the guide "
-                    f"attaches it to valohai-i-queue ({inst['id']})", inst["id"], "not associated", **kw)]
-    return [bad(f"valohai-ip-queue {eip.get('public_ip')} is associated with {actual}, not valohai-i-queue "
-                f"({inst['id']})", inst["id"], actual, **kw)]
+        return [
+            bad(
+                f"valohai-ip-queue {eip.get('public_ip')} is not associated with any instance; the guide "
+                f"attaches it to valohai-i-queue ({inst['id']})",
+                inst["id"],
+                "not associated",
+                **kw,
+            )
+        ]
+    return [
+        bad(
+            f"valohai-ip-queue {eip.get('public_ip')} is associated with {actual}, not valohai-i-queue ({inst['id']})",
+            inst["id"],
+            actual,
+            **kw,
+        )
+    ]

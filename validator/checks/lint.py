@@ -1,6 +1,7 @@
 """`vhv lint` inside `vhv check`: the live policy documents and trust policies, linted
 from the snapshot (no AWS call of its own). The rules that use it are advisory
 (`on_fail: warn`): a lint finding never fails the account the guide describes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,11 @@ from validator.policy.lint import lint_document
 from validator.policy.lintmodel import docs
 from validator.snapshot import Undecidable
 
-IGNORE = {"type": "object", "propertyNames": {"enum": sorted(docs())},
-          "additionalProperties": {"type": "string", "minLength": 10}}
+IGNORE = {
+    "type": "object",
+    "propertyNames": {"enum": sorted(docs())},
+    "additionalProperties": {"type": "string", "minLength": 10},
+}
 
 
 @evaluator("policy_lint", document={"enum": ["policy", "trust"]}, ignore=optional(IGNORE))
@@ -45,6 +49,12 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
     for i in kept:
         level = docs()[i.rule]["level"]
         instead = f"; write instead: {i.expected}" if i.expected else ""
-        out.append(bad(f"{where}: {i.rule} ({level}) at {i.pointer or '/'}: {i.message}{instead}",
-                       i.expected or "no lint finding", i.actual or i.message, **kw))
+        out.append(
+            bad(
+                f"{where}: {i.rule} ({level}) at {i.pointer or '/'}: {i.message}{instead}",
+                i.expected or "no lint finding",
+                i.actual or i.message,
+                **kw,
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """VPC, subnets, internet gateway and the route table."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -34,8 +35,14 @@ def in_vpc(ctx: Context) -> list[Outcome]:
         if item.get("vpc_id") == vpc["id"]:
             out.append(ok(f"{label} is in valohai-vpc", vpc["id"], item.get("vpc_id"), **kw))
         else:
-            out.append(bad(f"{label} is in {item.get('vpc_id')}, not in valohai-vpc ({vpc['id']})",
-                           vpc["id"], item.get("vpc_id"), **kw))
+            out.append(
+                bad(
+                    f"{label} is in {item.get('vpc_id')}, not in valohai-vpc ({vpc['id']})",
+                    vpc["id"],
+                    item.get("vpc_id"),
+                    **kw,
+                )
+            )
     return out
 
 
@@ -54,8 +61,14 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
         if any(net.version == n.version and net.subnet_of(n) for n in nets):
             out.append(ok(f"{_sub(s)} {s['cidr']} is inside {vpc['cidr']}", f"inside {vpc['cidr']}", s["cidr"], **kw))
         else:
-            out.append(bad(f"{_sub(s)} {s['cidr']} is outside valohai-vpc's {vpc['cidr']}",
-                           f"inside {vpc['cidr']}", s["cidr"], **kw))
+            out.append(
+                bad(
+                    f"{_sub(s)} {s['cidr']} is outside valohai-vpc's {vpc['cidr']}",
+                    f"inside {vpc['cidr']}",
+                    s["cidr"],
+                    **kw,
+                )
+            )
     return out
 
 
@@ -82,18 +95,33 @@ def igw_attached(ctx: Context) -> list[Outcome]:
     igw = ctx.resource()
     vpc = ctx.resource("vpc")
     kw = {"resource_id": igw["id"]}
-    vpcs = [a["vpc_id"] for a in igw.get("attachments", [])
-            if a.get("state") in ("available", "attached") and a.get("vpc_id")]
+    vpcs = [
+        a["vpc_id"]
+        for a in igw.get("attachments", [])
+        if a.get("state") in ("available", "attached") and a.get("vpc_id")
+    ]
     if vpc["id"] in vpcs:
         return [ok(f"valohai-igw ({igw['id']}) is attached to valohai-vpc ({vpc['id']})", vpc["id"], vpcs, **kw)]
     actual = vpcs or "not attached"
-    return [bad(f"valohai-igw ({igw['id']}) is not attached to valohai-vpc ({vpc['id']}); attached to: "
-                f"{', '.join(vpcs) or 'nothing'}", vpc["id"], actual, **kw)]
+    return [
+        bad(
+            f"valohai-igw ({igw['id']}) is not attached to valohai-vpc ({vpc['id']}); attached to: "
+            f"{', '.join(vpcs) or 'nothing'}",
+            vpc["id"],
+            actual,
+            **kw,
+        )
+    ]
 
 
 def _default_route_ok(table: dict, igw_id: str | None) -> bool:
-    return any(r.get("destination") == "0.0.0.0/0" and r.get("target") == igw_id and igw_id
-               and r.get("state", "active") == "active" for r in table.get("routes", []))
+    return any(
+        r.get("destination") == "0.0.0.0/0"
+        and r.get("target") == igw_id
+        and igw_id
+        and r.get("state", "active") == "active"
+        for r in table.get("routes", [])
+    )
 
 
 @evaluator("route", destination={"enum": ["vpc", "default"]}, target={"enum": ["local", "igw"]})
@@ -109,12 +137,27 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
         want, want_label = igw["id"], f"valohai-igw ({igw['id']})"
     kw = {"resource_id": table["id"]}
     routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
-    actual = ", ".join(f"{r['destination']} => {r.get('target')} ({r.get('state', 'active')})" for r in routes) or "no route"
+    actual = (
+        ", ".join(f"{r['destination']} => {r.get('target')} ({r.get('state', 'active')})" for r in routes) or "no route"
+    )
     if any(r.get("target") == want and r.get("state", "active") == "active" for r in routes):
-        return [ok(f"{table.get('name') or 'main route table'} routes {dest} => {want_label}",
-                   f"{dest} => {want_label}", actual, **kw)]
-    return [bad(f"main route table {table['id']} of valohai-vpc has {actual} for {dest}; "
-                f"the guide asks for {dest} => {want_label}", f"{dest} => {want_label}", actual, **kw)]
+        return [
+            ok(
+                f"{table.get('name') or 'main route table'} routes {dest} => {want_label}",
+                f"{dest} => {want_label}",
+                actual,
+                **kw,
+            )
+        ]
+    return [
+        bad(
+            f"main route table {table['id']} of valohai-vpc has {actual} for {dest}; "
+            f"the guide asks for {dest} => {want_label}",
+            f"{dest} => {want_label}",
+            actual,
+            **kw,
+        )
+    ]
 
 
 @evaluator("subnet_routes")
@@ -145,10 +188,22 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
             continue
         t = explicit[0]
         if _default_route_ok(t, igw_id):
-            out.append(ok(f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to valohai-igw",
-                          "0.0.0.0/0 => valohai-igw", t["id"], **kw))
+            out.append(
+                ok(
+                    f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to valohai-igw",
+                    "0.0.0.0/0 => valohai-igw",
+                    t["id"],
+                    **kw,
+                )
+            )
         else:
-            out.append(bad(f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
-                           "which has no 0.0.0.0/0 route to valohai-igw", "0.0.0.0/0 => valohai-igw",
-                           f"{t['id']} without a default route", **kw))
+            out.append(
+                bad(
+                    f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
+                    "which has no 0.0.0.0/0 route to valohai-igw",
+                    "0.0.0.0/0 => valohai-igw",
+                    f"{t['id']} without a default route",
+                    **kw,
+                )
+            )
     return out

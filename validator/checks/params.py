@@ -1,13 +1,19 @@
 """The recorded values themselves (no AWS needed)."""
+
 from __future__ import annotations
 
 from validator import params as P
 from validator.checks import STR, STRS, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 
-
-LABELS = {"region": "AWS region", "arn": "IAM ARN", "cidr": "CIDR", "vpc_cidr": "VPC CIDR",
-          "admin_cidr": "admin CIDR (/16 or narrower)", "choice": "choice"}
+LABELS = {
+    "region": "AWS region",
+    "arn": "IAM ARN",
+    "cidr": "CIDR",
+    "vpc_cidr": "VPC CIDR",
+    "admin_cidr": "admin CIDR (/16 or narrower)",
+    "choice": "choice",
+}
 
 
 @evaluator("param_valid", key=STR, kind={"enum": sorted(P.VALIDATORS)})
@@ -29,5 +35,11 @@ def param_in(ctx: Context, key: str, values: list[str], reason: str) -> list[Out
     value = ctx.params.get(key)
     if value in values:
         return [ok(f"{key} {value} is one the guide recommends", values, value, resource_id=key)]
-    return [bad(f"{key} {value} is not one the guide recommends ({', '.join(values)}): {reason}",
-                values, value, resource_id=key)]
+    return [
+        bad(
+            f"{key} {value} is not one the guide recommends ({', '.join(values)}): {reason}",
+            values,
+            value,
+            resource_id=key,
+        )
+    ]

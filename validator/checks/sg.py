@@ -1,4 +1,5 @@
 """Security-group rules: what must be open, and nothing wider."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -7,7 +8,7 @@ from typing import Any
 
 from validator.checks import STR, WHEN, Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
-from validator.checks.resources import KINDS
+from validator.kinds import KINDS
 
 RULE = {
     "type": "object",
@@ -130,12 +131,13 @@ def sg_allows(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list
     missing = [w for w in wants if not any(w.covered_by(r) for r in actual)]
     word = "inbound" if direction == "ingress" else "outbound"
     expected = "; ".join(w.label() for w in wants)
-    groups = _groups(ctx)   # once, not once a rule: 100,000 rules x every group was minutes
+    groups = _groups(ctx)  # once, not once a rule: 100,000 rules x every group was minutes
     have = "; ".join(describe(r, groups) for r in actual) or "(no rules)"
     kw = {"resource_id": sg["id"]}
     if missing:
-        return [bad(f"{ctx.name} ({sg['id']}) lacks {word} " + "; ".join(w.label() for w in missing),
-                    expected, have, **kw)]
+        return [
+            bad(f"{ctx.name} ({sg['id']}) lacks {word} " + "; ".join(w.label() for w in missing), expected, have, **kw)
+        ]
     return [ok(f"{ctx.name} allows {word} {expected}", expected, have, **kw)]
 
 
@@ -152,11 +154,23 @@ def sg_only(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list[O
     expected = "; ".join(w.label() for w in wants) or "no rules"
     kw = {"resource_id": sg["id"]}
     if not extra:
-        return [ok(f"{ctx.name} has no {word} rule beyond the guide", expected,
-                   "; ".join(describe(r, groups) for r in sg.get(direction, [])) or "(no rules)", **kw)]
+        return [
+            ok(
+                f"{ctx.name} has no {word} rule beyond the guide",
+                expected,
+                "; ".join(describe(r, groups) for r in sg.get(direction, [])) or "(no rules)",
+                **kw,
+            )
+        ]
     notes = []
     for r in extra:
         twin = next((w for w in wants if w.covered_by(r)), None)
         notes.append(describe(r, groups) + (f" (wider than the guide's {twin.label()})" if twin else ""))
-    return [bad(f"{ctx.name} ({sg['id']}) has {word} rules the guide does not ask for: " + "; ".join(notes),
-                expected, "; ".join(notes), **kw)]
+    return [
+        bad(
+            f"{ctx.name} ({sg['id']}) has {word} rules the guide does not ask for: " + "; ".join(notes),
+            expected,
+            "; ".join(notes),
+            **kw,
+        )
+    ]

@@ -1,16 +1,17 @@
 """Tags and plain attributes of a resource."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from validator.checks import STR, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.resources import IAM_PATHS, resource_id
+from validator.kinds import KINDS, resource_id
 from validator.snapshot import Undecidable
 
 
 def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
-    rid = resource_id(ctx.kind, item)
+    rid = resource_id(item)
     name = item.get("name") or ctx.name
     if ctx.kind == "route_table" and item.get("name") != ctx.name:
         # found as valohai-vpc's main table, not by its name: do not call it valohai-rt
@@ -19,7 +20,7 @@ def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def _tag_error(ctx: Context) -> str | None:
-    path = IAM_PATHS.get(ctx.kind)
+    path = KINDS[ctx.kind].path if KINDS[ctx.kind].pick == "by-name" else None
     if path:
         try:
             ctx.data(f"{path}.tags")
@@ -64,5 +65,7 @@ def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "")
             out.append(ok(f"{name} {label} is {want}", want, actual, **kw))
         else:
             extra = f" {ctx.expand(hint)}" if hint else ""
-            out.append(bad(f"{name} {label} is {actual}; the guide asks for {want}.{extra}".rstrip(), want, actual, **kw))
+            out.append(
+                bad(f"{name} {label} is {actual}; the guide asks for {want}.{extra}".rstrip(), want, actual, **kw)
+            )
     return out

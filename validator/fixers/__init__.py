@@ -7,12 +7,14 @@ adopt.py    names the guide's resource that lost its Name instead of creating a 
 planner.py  runs the fixers in dependency order
 apply.py    runs a plan's steps with boto3 and reports applied / failed / not tried
 """
+
 from __future__ import annotations
 
 from validator.fixers import adopt, iam, network, queue, sg
 
-PERMISSIONS = tuple(sorted(set(iam.PERMISSIONS + network.PERMISSIONS + sg.PERMISSIONS + queue.PERMISSIONS
-                               + adopt.PERMISSIONS)))
+PERMISSIONS = tuple(
+    sorted(set(iam.PERMISSIONS + network.PERMISSIONS + sg.PERMISSIONS + queue.PERMISSIONS + adopt.PERMISSIONS))
+)
 
 
 def permissions() -> tuple[str, ...]:

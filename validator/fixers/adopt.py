@@ -10,15 +10,16 @@ when it is not the region's default VPC and has the params' vpc_cidr (a group le
 VPC, where the console puts a new one, does not make it the guide's). Several, or
 one named otherwise, or vhv could not look: a by-hand step, and nothing is created. What points
 where is read by validator.aws.ec2.read_unnamed (remediate only)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
 from validator import guide
-from validator.checks.resources import KINDS, LIVE_STATES, resource_id
 from validator.fixers.builder import Builder
 from validator.fixers.plan import FIX
+from validator.kinds import KINDS, LIVE_STATES, resource_id
 
 PERMISSIONS = ("ec2:CreateTags",)
 DEFAULT = "0.0.0.0/0"
@@ -65,8 +66,11 @@ def _vpc(b: Builder) -> list[Candidate]:
         # CIDR does not make that VPC the guide's: vhv names only one that is neither
         blocked = []
         if v.get("is_default") is not False:
-            blocked.append("it is the region's default VPC" if v.get("is_default")
-                           else "vhv could not tell whether it is the region's default VPC")
+            blocked.append(
+                "it is the region's default VPC"
+                if v.get("is_default")
+                else "vhv could not tell whether it is the region's default VPC"
+            )
         if v.get("cidr") != b.params.vpc_cidr:
             blocked.append(f"its CIDR is {v.get('cidr')}, not the params' vpc_cidr {b.params.vpc_cidr}")
         if not blocked:
@@ -87,8 +91,7 @@ def _igw(b: Builder) -> list[Candidate]:
             why = f"is attached to valohai-vpc ({vpc})"
             out.append((g, why + (" and valohai-rt's default route points to it" if route == g["id"] else ""), ""))
     if route and str(route).startswith("igw-") and route not in [g["id"] for g, _, _ in out]:
-        out.append(({"id": route}, "is where valohai-rt's default route points",
-                    "it is not attached to valohai-vpc"))
+        out.append(({"id": route}, "is where valohai-rt's default route points", "it is not attached to valohai-vpc"))
     return out
 
 
@@ -104,20 +107,33 @@ def _instance(b: Builder) -> list[Candidate]:
     for i in _unnamed(b, "eip_instances"):
         if i.get("state") in LIVE_STATES:
             found.setdefault(i["id"], (i, []))[1].append(f"has valohai-ip-queue ({ips.get(i['id'])}) associated")
-    return [(i, " and ".join(why), "" if i.get("vpc_id") == vpc else
-             f"it is in {i.get('vpc_id')}, not in valohai-vpc ({vpc})") for i, why in found.values()]
+    return [
+        (
+            i,
+            " and ".join(why),
+            "" if i.get("vpc_id") == vpc else f"it is in {i.get('vpc_id')}, not in valohai-vpc ({vpc})",
+        )
+        for i, why in found.values()
+    ]
 
 
 def _eip(b: Builder) -> list[Candidate]:
     inst = b.existing("instance") or b.adopted.get("instance")
     if not inst:
         return []
-    return [(a, f"({a.get('public_ip')}) is associated with valohai-i-queue ({inst['id']})", "")
-            for a in _unnamed(b, "eips") if a.get("instance_id") == inst["id"]]
+    return [
+        (a, f"({a.get('public_ip')}) is associated with valohai-i-queue ({inst['id']})", "")
+        for a in _unnamed(b, "eips")
+        if a.get("instance_id") == inst["id"]
+    ]
 
 
 FINDERS: dict[str, Callable[[Builder], list[Candidate]]] = {
-    "vpc": _vpc, "igw": _igw, "instance": _instance, "eip": _eip}
+    "vpc": _vpc,
+    "igw": _igw,
+    "instance": _instance,
+    "eip": _eip,
+}
 
 
 def adopt(b: Builder, kind: str) -> bool:
@@ -128,39 +144,64 @@ def adopt(b: Builder, kind: str) -> bool:
     try:
         found = FINDERS[kind](b)
     except NotRead as exc:
-        b.manual(rule, kind, f"{name} not found by its name, and vhv could not look for one that lost its Name "
-                 f"({exc}). By hand: if the guide's {name} is there without its Name, tag it Name={name}; vhv "
-                 f"creates no second one while it cannot tell", resource=name)
+        b.manual(
+            rule,
+            kind,
+            f"{name} not found by its name, and vhv could not look for one that lost its Name "
+            f"({exc}). By hand: if the guide's {name} is there without its Name, tag it Name={name}; vhv "
+            f"creates no second one while it cannot tell",
+            resource=name,
+        )
         return True
     if not found:
         return False
     if len(found) > 1:
-        listing = "; ".join(f"{resource_id(kind, item)} {why}" for item, why, _ in found)
-        b.manual(rule, kind, f"{name} not found by its name, and several resources could be it: {listing}. By hand: "
-                 f"tag the one that is the guide's Name={name} (vhv names none and creates none while it cannot "
-                 "tell which)", resource=name)
+        listing = "; ".join(f"{resource_id(item)} {why}" for item, why, _ in found)
+        b.manual(
+            rule,
+            kind,
+            f"{name} not found by its name, and several resources could be it: {listing}. By hand: "
+            f"tag the one that is the guide's Name={name} (vhv names none and creates none while it cannot "
+            "tell which)",
+            resource=name,
+        )
         return True
     item, why, blocked = found[0]
-    rid = resource_id(kind, item)
+    rid = resource_id(item)
     tags = item.get("tags") or {}
     if blocked and kind == "vpc":
-        b.manual(rule, kind, f"{name} not found by its name; {rid} {why}, but vhv does not adopt it as {name}: "
-                 f"{blocked}. By hand: the guide's {name} is a VPC of its own with CIDR {b.params.vpc_cidr}; delete "
-                 f"or rename what of the guide's is left in {rid} and run vhv remediate again (it then creates "
-                 f"{name}), or create {name} yourself (vhv neither renames {rid} nor creates anything in it)",
-                 resource=name)
+        b.manual(
+            rule,
+            kind,
+            f"{name} not found by its name; {rid} {why}, but vhv does not adopt it as {name}: "
+            f"{blocked}. By hand: the guide's {name} is a VPC of its own with CIDR {b.params.vpc_cidr}; delete "
+            f"or rename what of the guide's is left in {rid} and run vhv remediate again (it then creates "
+            f"{name}), or create {name} yourself (vhv neither renames {rid} nor creates anything in it)",
+            resource=name,
+        )
         return True
     if blocked or tags.get("Name"):
         because = blocked or f"it is named {tags['Name']!r}"
-        b.manual(rule, kind, f"{name} not found by its name; {rid} {why}, but {because}. By hand: if it is the "
-                 f"guide's {name}, tag it Name={name} (vhv neither renames it nor creates a second one)",
-                 resource=name)
+        b.manual(
+            rule,
+            kind,
+            f"{name} not found by its name; {rid} {why}, but {because}. By hand: if it is the "
+            f"guide's {name}, tag it Name={name} (vhv neither renames it nor creates a second one)",
+            resource=name,
+        )
         return True
     add = [{"Key": "Name", "Value": name}]
     if tags.get(guide.TAG["Key"]) != guide.TAG["Value"]:
         add.append(dict(guide.TAG))
-    b.add(rule, kind, "ec2.create_tags", {"Resources": [rid], "Tags": add},
-          f"{rid} {why}: naming it {name}" + (f" and tagging it {guide.TAG['Key']}={guide.TAG['Value']}"
-                                               if len(add) > 1 else ""), risk=FIX, resource=name)
+    b.add(
+        rule,
+        kind,
+        "ec2.create_tags",
+        {"Resources": [rid], "Tags": add},
+        f"{rid} {why}: naming it {name}"
+        + (f" and tagging it {guide.TAG['Key']}={guide.TAG['Value']}" if len(add) > 1 else ""),
+        risk=FIX,
+        resource=name,
+    )
     b.adopted[kind] = item
     return True

@@ -1,11 +1,13 @@
 """Run a plan's steps with boto3, in order, and say what was applied, what failed (and why)
 and what was not tried. The first failure stops the run: a later step may need what the
 failed one would have made, and a re-run plans again from what the account then holds."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from validator.aws.session import DENIED_CODES, Target, client, describe_failure, error_code, fatal, session
 from validator.fixers.plan import Plan, Step, Unresolved, refs_in, resolve
@@ -25,9 +27,11 @@ class Report:
         return not self.failed and not self.not_tried
 
     def to_dict(self) -> dict[str, Any]:
-        return {"applied": [s.id for s in self.applied],
-                "failed": [{"id": s.id, "why": why} for s, why in self.failed],
-                "not_tried": [s.id for s in self.not_tried]}
+        return {
+            "applied": [s.id for s in self.applied],
+            "failed": [{"id": s.id, "why": why} for s, why in self.failed],
+            "not_tried": [s.id for s in self.not_tried],
+        }
 
 
 def action(step: Step) -> str:
@@ -65,8 +69,13 @@ def why_failed(exc: BaseException, step: Step, target: Target, caller_arn: str =
     return why
 
 
-def apply(plan: Plan, target: Target, tighten: bool = False,
-          before_step: Callable[[Step], None] | None = None, caller_arn: str = "") -> Report:
+def apply(
+    plan: Plan,
+    target: Target,
+    tighten: bool = False,
+    before_step: Callable[[Step], None] | None = None,
+    caller_arn: str = "",
+) -> Report:
     """`caller_arn`: who vhv runs as, named when a call is denied."""
     import botocore.exceptions as bex
 
@@ -91,6 +100,6 @@ def apply(plan: Plan, target: Target, tighten: bool = False,
         else:
             report.applied.append(step)
             continue
-        report.not_tried = steps[i + 1:]
+        report.not_tried = steps[i + 1 :]
         break
     return report

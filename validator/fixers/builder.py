@@ -1,5 +1,6 @@
 """What a fixer sees while the plan is built: the findings, the snapshot, the params,
 and the steps planned so far (to refer to what an earlier step creates)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,11 +8,11 @@ from typing import Any
 from validator import guide
 from validator.checks import Missing
 from validator.checks.context import Context
-from validator.checks.resources import KINDS, candidates, judged, pick, resource_id
 from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan, Step, ref
+from validator.kinds import KINDS, resource_id
+from validator.picking import candidates, judged, pick
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
-
 
 # what lives in a VPC: vhv changes it only when it is in the one valohai-vpc
 IN_VPC = ("subnets", "route_table", "sg_workers", "sg_queue", "instance")
@@ -39,9 +40,12 @@ class Builder:
         for f in findings:
             if f.status == "fail":
                 self.failing.setdefault(f.rule_id, []).append(f)
-        self.covered: set[str] = set()   # rules a fixer has planned for (or decided to leave)
-        self.plan = Plan(undecided=sorted({f.rule_id for f in findings if f.status == "error"}),
-                         account_id=snap.account_id, region=snap.region)
+        self.covered: set[str] = set()  # rules a fixer has planned for (or decided to leave)
+        self.plan = Plan(
+            undecided=sorted({f.rule_id for f in findings if f.status == "error"}),
+            account_id=snap.account_id,
+            region=snap.region,
+        )
         self.created: dict[str, str] = {}  # kind -> a reference to its id in the answer of the step creating it
         # kind -> the existing resource that lost its Name, which the plan names (validator.fixers.adopt)
         self.adopted: dict[str, dict[str, Any]] = {}
@@ -113,16 +117,18 @@ class Builder:
             return None
         if len(found) < 2:
             return None
-        ids = ", ".join(str(resource_id(kind, f)) for f in found)
-        return (f"it is one of {len(found)} resources named {KINDS[kind].name} ({ids}) and vhv cannot tell which "
-                "is the guide's")
+        ids = ", ".join(str(resource_id(f)) for f in found)
+        return (
+            f"it is one of {len(found)} resources named {KINDS[kind].name} ({ids}) and vhv cannot tell which "
+            "is the guide's"
+        )
 
     def scope_of_id(self, kind: str, rid: str) -> str | None:
         """`out_of_scope` of the resource `rid` of `kind` (a step's reference to what it creates: in scope)."""
         if rid.startswith("$step:"):
             return None
         try:
-            found = [c for c in candidates(self.snap, kind) if resource_id(kind, c) == rid]
+            found = [c for c in candidates(self.snap, kind) if resource_id(c) == rid]
         except (Undecidable, Missing):
             found = []
         return self.out_of_scope(kind, found[0] if found else None)
@@ -130,9 +136,13 @@ class Builder:
     def leave(self, rule: str, kind: str, finding: Any, why: str) -> Step:
         """A manual step for a failing finding on a resource vhv must not change."""
         what = f"{finding.resource_name or KINDS[kind].name} ({finding.resource_id})"
-        return self.manual(rule, kind, f"{finding.message}. vhv does not change {what}: {why} (vhv changes only "
-                           f"the guide's resources in {self.snap.region} and valohai-vpc). By hand: {finding.fix}",
-                           resource=finding.resource_name or None)
+        return self.manual(
+            rule,
+            kind,
+            f"{finding.message}. vhv does not change {what}: {why} (vhv changes only "
+            f"the guide's resources in {self.snap.region} and valohai-vpc). By hand: {finding.fix}",
+            resource=finding.resource_name or None,
+        )
 
     def found_any(self, kind: str) -> bool:
         try:
@@ -145,13 +155,22 @@ class Builder:
         if kind in self.created:
             return self.created[kind]
         if kind in self.adopted:
-            return resource_id(kind, self.adopted[kind])
+            return resource_id(self.adopted[kind])
         item = self.existing(kind)
         return (item.get("id") or item.get("allocation_id")) if item else None
 
     # ------------------------------------------------------------- planning
-    def add(self, rule: str, kind: str, call: str, arguments: dict[str, Any], summary: str,
-            risk: str | None = None, resource: str | None = None, creates: str = "") -> Step:
+    def add(
+        self,
+        rule: str,
+        kind: str,
+        call: str,
+        arguments: dict[str, Any],
+        summary: str,
+        risk: str | None = None,
+        resource: str | None = None,
+        creates: str = "",
+    ) -> Step:
         """`creates`: the path of the new resource's id in the call's answer (``Vpc.VpcId``), for
         later steps to refer to; IAM names need none (pass ``"-"``)."""
         # the same call with the same arguments is planned once
@@ -162,8 +181,16 @@ class Builder:
                 if risk == FIX and s.risk == DECIDE:
                     s.risk = FIX
                 return s
-        step = Step(id=len(self.plan.steps) + 1, rule=rule, resource=resource or KINDS[kind].name, call=call,
-                    arguments=arguments, risk=risk, summary=summary, kind=kind)
+        step = Step(
+            id=len(self.plan.steps) + 1,
+            rule=rule,
+            resource=resource or KINDS[kind].name,
+            call=call,
+            arguments=arguments,
+            risk=risk,
+            summary=summary,
+            kind=kind,
+        )
         self.plan.steps.append(step)
         self.covered.add(rule)
         if creates:

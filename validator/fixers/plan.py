@@ -7,6 +7,7 @@ the steps and of the account and region they are for, so `--plan-checksum` ties 
 the plan that was reviewed, in the account it was reviewed for (IAM steps name a role by its
 name alone: the same steps in another account had the same checksum; an independent tester).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,12 +26,12 @@ READ_PREFIXES = ("describe_", "get_", "list_")
 class Step:
     id: int
     rule: str
-    resource: str          # the name the guide gives it (valohai-sg-queue, ValohaiMaster, ...)
-    call: str              # "service.operation" (boto3 names), "" for a manual step
+    resource: str  # the name the guide gives it (valohai-sg-queue, ValohaiMaster, ...)
+    call: str  # "service.operation" (boto3 names), "" for a manual step
     arguments: dict[str, Any]
-    risk: str              # fix | needs-decision | manual | waived
-    summary: str           # what it does, in words
-    kind: str = ""         # the guide resource kind (vpc, sg_queue, ...): what the safety limit counts
+    risk: str  # fix | needs-decision | manual | waived
+    summary: str  # what it does, in words
+    kind: str = ""  # the guide resource kind (vpc, sg_queue, ...): what the safety limit counts
 
     @property
     def service(self) -> str:
@@ -58,8 +59,9 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        return checksum({"account_id": self.account_id, "region": self.region,
-                         "steps": [s.to_dict() for s in self.steps]})
+        return checksum(
+            {"account_id": self.account_id, "region": self.region, "steps": [s.to_dict() for s in self.steps]}
+        )
 
     def to_apply(self, tighten: bool = False) -> list[Step]:
         """The steps `--fix` runs: the fixes, and with `--tighten` the decisions too."""

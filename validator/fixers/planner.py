@@ -1,12 +1,13 @@
 """[Finding] x Snapshot x Params -> Plan. No AWS calls: what the plan needs, the readers read."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from validator.checks.resources import KINDS
 from validator.fixers import iam, network, queue, sg
 from validator.fixers.builder import UNKNOWN, Builder
 from validator.fixers.plan import WAIVED, Plan
+from validator.kinds import KINDS
 from validator.rulepack import RulePack
 from validator.snapshot import Snapshot
 
@@ -42,7 +43,12 @@ def _say_waived(b: Builder, findings: list[Any]) -> None:
         if not w or w.get("status") != "fail":
             continue
         by = f" by {w['owner']}" if w.get("owner") else ""
-        b.add(f.rule_id, b.rules[f.rule_id].resource if f.rule_id in b.rules else "params", "",
-              {"waived": {k: w.get(k) for k in ("justification", "expires", "owner")}},
-              f"not planned: waived until {w['expires']}{by}: {w['justification']}",
-              risk=WAIVED, resource=f.resource_name)
+        b.add(
+            f.rule_id,
+            b.rules[f.rule_id].resource if f.rule_id in b.rules else "params",
+            "",
+            {"waived": {k: w.get(k) for k in ("justification", "expires", "owner")}},
+            f"not planned: waived until {w['expires']}{by}: {w['justification']}",
+            risk=WAIVED,
+            resource=f.resource_name,
+        )

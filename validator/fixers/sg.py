@@ -1,5 +1,6 @@
 """Security-group fixers: create the guide's two groups, add a missing rule, and (a decision)
 revoke a rule wider than the guide. A group itself is never deleted."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,21 +12,34 @@ from validator.fixers.network import _found_elsewhere, _tag
 from validator.fixers.plan import DECIDE, FIX
 
 PERMISSIONS = (
-    "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:CreateTags",
+    "ec2:CreateSecurityGroup",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:CreateTags",
 )
-GROUPS = {"sg_workers": ("valohai-sg-workers", "Valohai workers"),
-          "sg_queue": ("valohai-sg-queue", "Valohai worker queue")}
+GROUPS = {
+    "sg_workers": ("valohai-sg-workers", "Valohai workers"),
+    "sg_queue": ("valohai-sg-queue", "Valohai worker queue"),
+}
 # the rules that list every rule a group must have, and those that find one missing
 ONLY = {"sg_workers": "sg-workers-ingress-only-valohai-ssh", "sg_queue": "sg-queue-ingress-only-guide"}
-ALLOWS = {"sg_workers": ("sg-workers-egress-web", "sg-workers-egress-queue"),
-          "sg_queue": ("sg-queue-ingress-http", "sg-queue-ingress-redis-valohai", "sg-queue-ingress-redis-workers",
-                       "sg-queue-ingress-ssh")}
+ALLOWS = {
+    "sg_workers": ("sg-workers-egress-web", "sg-workers-egress-queue"),
+    "sg_queue": (
+        "sg-queue-ingress-http",
+        "sg-queue-ingress-redis-valohai",
+        "sg-queue-ingress-redis-workers",
+        "sg-queue-ingress-ssh",
+    ),
+}
 VERB = {"ingress": "ingress", "egress": "egress"}
 
 
-def permission(protocol: str, port: int | None, cidr: str | None = None, group: str | None = None,
-               description: str = "") -> dict[str, Any]:
+def permission(
+    protocol: str, port: int | None, cidr: str | None = None, group: str | None = None, description: str = ""
+) -> dict[str, Any]:
     p: dict[str, Any] = {"IpProtocol": protocol}
     if protocol != "-1" and port is not None:
         p["FromPort"] = p["ToPort"] = port
@@ -72,13 +86,26 @@ def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spe
     shown = src[3:].replace("_", "-").replace("sg-", "valohai-sg-") if src.startswith("sg:") else b.expand(src)
     label = f"{spec['protocol'].upper()} {spec.get('port', '')} {'from' if direction == 'ingress' else 'to'} {shown}"
     if not (cidr or peer):  # the peer group is not one vhv may refer to (missing, or not in valohai-vpc)
-        b.manual(rule, kind, f"allow {direction} {label} on {GROUPS[kind][0]} once that "
-                 "group is in valohai-vpc (vhv found none there to refer to)")
+        b.manual(
+            rule,
+            kind,
+            f"allow {direction} {label} on {GROUPS[kind][0]} once that "
+            "group is in valohai-vpc (vhv found none there to refer to)",
+        )
         return
-    b.add(rule, kind, f"ec2.authorize_security_group_{direction}", {
-        "GroupId": group, "IpPermissions": [permission(spec["protocol"], spec.get("port"), cidr, peer,
-                                                       description="the Valohai setup guide")]},
-        f"allow {direction} {label} on {GROUPS[kind][0]}", risk=FIX)
+    b.add(
+        rule,
+        kind,
+        f"ec2.authorize_security_group_{direction}",
+        {
+            "GroupId": group,
+            "IpPermissions": [
+                permission(spec["protocol"], spec.get("port"), cidr, peer, description="the Valohai setup guide")
+            ],
+        },
+        f"allow {direction} {label} on {GROUPS[kind][0]}",
+        risk=FIX,
+    )
 
 
 def _create(b: Builder, kind: str) -> None:
@@ -88,9 +115,14 @@ def _create(b: Builder, kind: str) -> None:
     if not vpc:
         b.manual(rule, kind, f"create {name} in valohai-vpc (vhv found no valohai-vpc to put it in)")
         return
-    b.add(rule, kind, "ec2.create_security_group", {
-        "GroupName": name, "Description": desc, "VpcId": vpc,
-        "TagSpecifications": tag_spec("security-group", name)}, f"create {name} in valohai-vpc", creates="GroupId")
+    b.add(
+        rule,
+        kind,
+        "ec2.create_security_group",
+        {"GroupName": name, "Description": desc, "VpcId": vpc, "TagSpecifications": tag_spec("security-group", name)},
+        f"create {name} in valohai-vpc",
+        creates="GroupId",
+    )
     for spec in _specs(b, ONLY[kind]):  # every inbound rule of the guide; outbound is open by default
         _authorize(b, rule, kind, b.id_of(kind), "ingress", spec)
 
@@ -118,7 +150,9 @@ def _world_covers(r: dict[str, Any], spec: dict[str, Any]) -> bool:
     if r.get("protocol") == "-1":
         return True
     port = spec.get("port")
-    return r.get("protocol") == spec["protocol"] and (port is None or r.get("from_port", 0) <= port <= r.get("to_port", 65535))
+    return r.get("protocol") == spec["protocol"] and (
+        port is None or r.get("from_port", 0) <= port <= r.get("to_port", 65535)
+    )
 
 
 def _peer_created(spec: dict[str, Any], created: set[str]) -> bool:
@@ -128,7 +162,8 @@ def _peer_created(spec: dict[str, Any], created: set[str]) -> bool:
 def plan_groups(b: Builder) -> None:
     for kind in GROUPS:
         if b.fails(f"{kind.replace('_', '-')}-exists") and not _found_elsewhere(
-                b, f"{kind.replace('_', '-')}-exists", kind):
+            b, f"{kind.replace('_', '-')}-exists", kind
+        ):
             _create(b, kind)
     for kind in GROUPS:
         if kind in b.created or not b.existing(kind):
@@ -160,10 +195,14 @@ def _revoke_wider(b: Builder, kind: str, group: dict[str, Any]) -> None:
     names = {g["id"]: g["name"] for g in b.get("security_groups", []) or []}
     for r in group.get(direction, []):
         if not any(w.contains(r) for w in wants):
-            b.add(rule, kind, f"ec2.revoke_security_group_{direction}",
-                  {"GroupId": group["id"], "IpPermissions": [_flat_to_permission(r)]},
-                  f"revoke {direction} {sg_checks.describe(r, names)} from {GROUPS[kind][0]} (the group stays)",
-                  risk=DECIDE)
+            b.add(
+                rule,
+                kind,
+                f"ec2.revoke_security_group_{direction}",
+                {"GroupId": group["id"], "IpPermissions": [_flat_to_permission(r)]},
+                f"revoke {direction} {sg_checks.describe(r, names)} from {GROUPS[kind][0]} (the group stays)",
+                risk=DECIDE,
+            )
 
 
 HANDLERS = (plan_groups,)

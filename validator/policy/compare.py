@@ -5,6 +5,7 @@
 normalised statements and expanded actions, so statement order, Sid, list vs
 string, action case and equivalent wildcards do not change the answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,18 +31,27 @@ class Spec:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     condition: Condition = frozenset()
-    operators: frozenset[str] = frozenset()   # other operators accepted for the condition
+    operators: frozenset[str] = frozenset()  # other operators accepted for the condition
     label: str = ""
-    condition_text: str = ""                   # as the guide writes it, for messages
+    condition_text: str = ""  # as the guide writes it, for messages
 
     @classmethod
-    def from_args(cls, d: dict[str, Any]) -> "Spec":
+    def from_args(cls, d: dict[str, Any]) -> Spec:
         cond = canonical_condition(d.get("condition"))
         ops = {op for op, _, _ in cond} | {o.lower() for o in d.get("accept_operators", [])}
-        text = " and ".join(f"{k} = {', '.join(map(str, as_list(v)))}"
-                            for block in (d.get("condition") or {}).values() for k, v in block.items())
-        return cls(tuple(as_list(d["actions"])), tuple(as_list(d.get("resources", ["*"]))), cond,
-                   frozenset(ops), d.get("label", ""), text)
+        text = " and ".join(
+            f"{k} = {', '.join(map(str, as_list(v)))}"
+            for block in (d.get("condition") or {}).values()
+            for k, v in block.items()
+        )
+        return cls(
+            tuple(as_list(d["actions"])),
+            tuple(as_list(d.get("resources", ["*"]))),
+            cond,
+            frozenset(ops),
+            d.get("label", ""),
+            text,
+        )
 
     def condition_met_by(self, cond: Condition) -> bool:
         """True when a statement with `cond` is at least as strict as this spec."""
@@ -53,13 +63,15 @@ class Spec:
     def condition_allows(self, cond: Condition) -> bool:
         """True when a statement with `cond` would apply wherever the spec applies."""
         return all(
-            any(k == key and vals <= v and op in self.operators for _, key, vals in self.condition)
-            for op, k, v in cond
+            any(k == key and vals <= v and op in self.operators for _, key, vals in self.condition) for op, k, v in cond
         )
 
     def describe_condition(self) -> str:
-        return self.condition_text or " and ".join(
-            f"{k} = {', '.join(sorted(v))}" for _, k, v in sorted(self.condition)) or "none"
+        return (
+            self.condition_text
+            or " and ".join(f"{k} = {', '.join(sorted(v))}" for _, k, v in sorted(self.condition))
+            or "none"
+        )
 
 
 def concretise(resource: str, account_id: str) -> str:
@@ -105,11 +117,12 @@ def _acting(statements: list[Statement], actions: tuple[str, ...]) -> dict[str, 
     for st in statements:
         if st.effect not in ("Allow", "Deny") or (st.actions is None and st.not_actions is None):
             continue
-        key = (st.actions, st.not_actions)   # statements repeat their action lists: each is matched once
+        key = (st.actions, st.not_actions)  # statements repeat their action lists: each is matched once
         got = by_list.get(key)
         if got is None:
-            got = by_list[key] = frozenset(hits(st.actions) if st.actions is not None
-                                           else set(wanted) - hits(st.not_actions or ()))
+            got = by_list[key] = frozenset(
+                hits(st.actions) if st.actions is not None else set(wanted) - hits(st.not_actions or ())
+            )
         for a in got:
             acting[a].append(st)
     return acting
@@ -129,8 +142,8 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
     """Each (action on resource) of `spec` the document does not allow, with why."""
     problems = []
     acting = _acting(distinct(statements), spec.actions)
-    by_shape: dict[tuple[Any, ...], bool] = {}          # (resources, not resources, target) -> touches it
-    by_target: dict[str, dict[int, bool]] = {}         # target -> id of a statement -> touches it
+    by_shape: dict[tuple[Any, ...], bool] = {}  # (resources, not resources, target) -> touches it
+    by_target: dict[str, dict[int, bool]] = {}  # target -> id of a statement -> touches it
 
     for action in spec.actions:
         on = acting[action]
@@ -147,7 +160,7 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
                     hit = known[id(s)] = by_shape[shape]
                 if hit and s.effect == "Allow":
                     allows.append(s)
-                elif hit and not s.condition:   # a Deny (`on` holds Allow and Deny statements only)
+                elif hit and not s.condition:  # a Deny (`on` holds Allow and Deny statements only)
                     denies.append(s)
             if denies:
                 problems.append(f"{action} on {res} is denied by {denies[0].label}")
@@ -155,8 +168,7 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
                 problems.append(f"{action} on {res} is not allowed")
             elif not any(spec.condition_allows(s.condition) for s in allows):
                 problems.append(
-                    f"{action} on {res} is allowed only under a condition the guide does not set "
-                    f"({allows[0].label})"
+                    f"{action} on {res} is allowed only under a condition the guide does not set ({allows[0].label})"
                 )
     return problems
 
@@ -178,30 +190,33 @@ def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
     statements repeat it."""
     out = Wider()
     judge = _Judge(specs)
-    said: dict[tuple[Any, ...], list[tuple[str, str]]] = {}   # a statement's meaning -> its problems
+    said: dict[tuple[Any, ...], list[tuple[str, str]]] = {}  # a statement's meaning -> its problems
     for st in statements:
         if st.effect != "Allow":
             continue
         key = (st.actions, st.not_actions, st.resources, st.not_resources, st.condition)
         if key not in said:
             said[key] = _wider(st, judge)
-        for before, after in said[key]:   # the statement's label goes between
+        for before, after in said[key]:  # the statement's label goes between
             out.add(f"{before}{st.label}{after}")
     return out.problems
 
 
-def _wider(st: Statement, judge: "_Judge") -> list[tuple[str, str]]:
+def _wider(st: Statement, judge: _Judge) -> list[tuple[str, str]]:
     """What an Allow statement grants beyond the guide, each problem as the words before and
     after the statement's label (statements that differ only in Sid share them)."""
     if st.not_actions is not None:
         return [("", f" uses NotAction: it allows every action except {', '.join(st.not_actions)}")]
     if st.not_resources is not None:
-        return [("", f" uses NotResource: it allows its actions on every resource except "
-                     f"{', '.join(st.not_resources)}")]
+        return [
+            ("", f" uses NotResource: it allows its actions on every resource except {', '.join(st.not_resources)}")
+        ]
     out = []
     for res in st.resources or ():
         if is_placeholder(res):
-            out.append(("", f" still has the guide's placeholder {res!r} as its Resource; replace it with the real ARN"))
+            out.append(
+                ("", f" still has the guide's placeholder {res!r} as its Resource; replace it with the real ARN")
+            )
             continue
         for pattern in st.actions or ():
             tail = judge(pattern, res, st.condition)
@@ -230,8 +245,10 @@ class _Judge:
         if res not in self.matches:
             if len(self.matches) > 100_000:
                 self.matches.clear()
-            self.matches[res] = tuple(every or any(resource_matches(r, res) for r in s.resources)
-                                      for s, every in zip(self.specs, self.everything))
+            self.matches[res] = tuple(
+                every or any(resource_matches(r, res) for r in s.resources)
+                for s, every in zip(self.specs, self.everything)
+            )
         return self.matches[res]
 
     def __call__(self, pattern: str, res: str, condition: Condition) -> str | None:
@@ -242,8 +259,9 @@ class _Judge:
 
     def _judge(self, pattern: str, matches: tuple[bool, ...], condition: Condition) -> str | None:
         granted = expand(pattern)
-        allowed = frozenset().union(*(g for g, s, m in zip(self.guide, self.specs, matches)
-                                      if m and s.condition_met_by(condition)))
+        allowed = frozenset().union(
+            *(g for g, s, m in zip(self.guide, self.specs, matches) if m and s.condition_met_by(condition))
+        )
         extra = sorted(granted - allowed)
         if not extra:
             return None
@@ -264,6 +282,7 @@ class _Judge:
 
 # ------------------------------------------------------------------ trust
 
+
 def _aws_principal(value: str, like: str) -> str:
     """IAM stores a bare account id as that account's root ARN: compare them as one."""
     if re.fullmatch(r"\d{12}", value):
@@ -272,7 +291,9 @@ def _aws_principal(value: str, like: str) -> str:
     return value
 
 
-def trust_problems(statements: list[Statement], principal: tuple[str, str], actions: list[str]) -> tuple[bool, list[str]]:
+def trust_problems(
+    statements: list[Statement], principal: tuple[str, str], actions: list[str]
+) -> tuple[bool, list[str]]:
     """(is the expected principal trusted for the actions?, everything else trusted)."""
     ptype, pvalue = principal
     allowed_actions = {a for act in actions for a in expand(act)}
@@ -288,11 +309,18 @@ def trust_problems(statements: list[Statement], principal: tuple[str, str], acti
     problems: list[str] = []
     for st in statements:
         if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
-            hits = [a for a in actions if (st.actions is not None and any(action_matches(p, a) for p in st.actions))
-                    or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))]
+            hits = [
+                a
+                for a in actions
+                if (st.actions is not None and any(action_matches(p, a) for p in st.actions))
+                or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))
+            ]
             listed = st.principals or ()
-            whom = (not any(same(p) for p in listed)) if st.not_principal else \
-                st.principals is None or any(same(p) or p[1] == "*" for p in listed)
+            whom = (
+                (not any(same(p) for p in listed))
+                if st.not_principal
+                else st.principals is None or any(same(p) or p[1] == "*" for p in listed)
+            )
             if hits and whom:
                 when = " under a condition" if st.condition else ""
                 problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}")
@@ -315,7 +343,7 @@ def trust_problems(statements: list[Statement], principal: tuple[str, str], acti
                 if any(action_matches(p2, a) for p2 in acts for a in actions):
                     present = True
             elif p[1] == "*":
-                problems.append(f"{st.label} trusts every principal (\"*\"): anyone can assume this role")
+                problems.append(f'{st.label} trusts every principal ("*"): anyone can assume this role')
             else:
                 problems.append(f"{st.label} also trusts {p[0]} {p[1]}")
         if extra_actions:

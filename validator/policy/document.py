@@ -1,22 +1,25 @@
 """An IAM policy document, normalised so that two documents that mean the same
 compare the same: statement order, Sid, a string vs a one-element list and
 action case do not matter; conditions become sets keyed case-insensitively."""
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import unquote
+
+from validator.policy.glob import compile_glob, is_wild, literal_length, squeeze_stars  # noqa: F401
 
 # squeeze_stars: imported from here by older callers (it lives in glob.py now)
 from validator.shape import brief
-from validator.policy.glob import compile_glob, is_wild, literal_length, squeeze_stars  # noqa: F401
 
-PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)   # what is_placeholder answers, in linear time
+PLACEHOLDER = re.compile(r"RECORDED\b.*\bHERE", re.I)  # what is_placeholder answers, in linear time
 _RECORDED = re.compile(r"RECORDED\b", re.I)
 _HERE = re.compile(r"\bHERE", re.I)
 
@@ -47,12 +50,12 @@ class Statement:
     index: int
     sid: str | None
     effect: str
-    actions: tuple[str, ...] | None       # as written; compare with action_matches
+    actions: tuple[str, ...] | None  # as written; compare with action_matches
     not_actions: tuple[str, ...] | None
     resources: tuple[str, ...] | None
     not_resources: tuple[str, ...] | None
     condition: Condition
-    principals: tuple[tuple[str, str], ...] | None   # (type, value); ("*", "*") for "*"
+    principals: tuple[tuple[str, str], ...] | None  # (type, value); ("*", "*") for "*"
     not_principal: bool = False
 
     @property
@@ -93,8 +96,9 @@ def canonical_condition(cond: Any) -> Condition:
         for key, values in block.items():
             listed = values if isinstance(values, list) else [values]
             if not listed or not all(isinstance(v, (str, int, float)) for v in listed):
-                raise PolicyError(f"Condition {op!r} {key!r}: values must be strings, numbers or booleans, "
-                                  f"not {brief(values)}")
+                raise PolicyError(
+                    f"Condition {op!r} {key!r}: values must be strings, numbers or booleans, not {brief(values)}"
+                )
             out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in listed)))
     return frozenset(out)
 
@@ -103,7 +107,7 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     if value == "*":
         return (("*", "*"),)
     if not isinstance(value, dict):
-        raise PolicyError("Principal must be \"*\" or an object such as {\"AWS\": ...}")
+        raise PolicyError('Principal must be "*" or an object such as {"AWS": ...}')
     for t, vs in value.items():
         listed = vs if isinstance(vs, list) else [vs]
         if not listed or not all(isinstance(v, str) for v in listed):
@@ -111,7 +115,7 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(t), str(v)) for t, vs in value.items() for v in as_list(vs)))
 
 
-_MANY = 1000   # statements from which a document's reading is remembered (by its text)
+_MANY = 1000  # statements from which a document's reading is remembered (by its text)
 _READ: dict[str, list[Statement]] = {}
 _TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 # Within `read_once()`: each document's reading, by the document's identity (id -> (the
@@ -136,7 +140,7 @@ def statements(doc: Any) -> list[Statement]:
     once = _ONCE.get()
     if once is not None and isinstance(doc, dict):
         hit = once.get(id(doc))
-        if hit is None or hit[0] is not doc:   # read here, not through the text-keyed cache below
+        if hit is None or hit[0] is not doc:  # read here, not through the text-keyed cache below
             hit = once[id(doc)] = (doc, _statements(_raw(doc)))
         return list(hit[1])
     d = load_document(doc)
@@ -168,7 +172,7 @@ def _statements(raw: Any) -> list[Statement]:
         principal = st.get("Principal", st.get("NotPrincipal"))
         effect = st.get("Effect")
         if effect not in ("Allow", "Deny"):
-            raise PolicyError(f"statement #{i + 1}: Effect must be \"Allow\" or \"Deny\", not {brief(effect)}")
+            raise PolicyError(f'statement #{i + 1}: Effect must be "Allow" or "Deny", not {brief(effect)}')
         actions, not_actions = _keep(st, "Action", i), _keep(st, "NotAction", i)
         resources, not_resources = _keep(st, "Resource", i), _keep(st, "NotResource", i)
         if (actions is None) == (not_actions is None):
@@ -203,12 +207,11 @@ def _keep(st: dict[str, Any], key: str, i: int = 0) -> tuple[str, ...] | None:
         return (value,)
     if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
         return tuple(value)
-    raise PolicyError(f"statement #{i + 1}: {key} must be a string or a non-empty list of strings, "
-                      f"not {brief(value)}")
-
+    raise PolicyError(f"statement #{i + 1}: {key} must be a string or a non-empty list of strings, not {brief(value)}")
 
 
 # ------------------------------------------------------------------ actions
+
 
 @lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
@@ -238,7 +241,7 @@ def expand(pattern: str) -> frozenset[str]:
         return frozenset([p])
     by_service, longest = _by_service()
     if literal_length(p) > longest:
-        return frozenset([p])   # longer than every action: it matches none (and is not matched at all)
+        return frozenset([p])  # longer than every action: it matches none (and is not matched at all)
     service, colon, _ = p.partition(":")
     names = by_service.get(service, ()) if colon and not is_wild(service) else _catalogue()
     found = frozenset(compile_glob(p, True).filter(names))

@@ -9,11 +9,12 @@ backtracks instead: `s3:*a*a*a*...*b` against a long action takes exponential ti
 A pattern's text is split once (cached); nothing here compiles a regex of the whole
 pattern, so an 8 MB pattern costs what splitting 8 MB costs.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 STAR_RUN = re.compile(r"\*{2,}")
 
@@ -44,7 +45,7 @@ class Glob:
         self.ignore_case = ignore_case
         self.star = "*" in p
         self.pieces: tuple[str, ...] = tuple(p.split("*")) if self.star else (p,)
-        self.prefix = _literal_head(self.pieces[0])          # text every match starts with
+        self.prefix = _literal_head(self.pieces[0])  # text every match starts with
         self.suffix = _literal_tail(self.pieces[-1]) if self.star else self.prefix if "?" not in p else ""
 
     def match(self, text: str) -> bool:
@@ -77,7 +78,7 @@ def _literal_head(piece: str) -> str:
 
 def _literal_tail(piece: str) -> str:
     q = piece.rfind("?")
-    return piece if q < 0 else piece[q + 1:]
+    return piece if q < 0 else piece[q + 1 :]
 
 
 def _at(piece: str, text: str, pos: int) -> bool:

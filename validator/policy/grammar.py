@@ -1,4 +1,5 @@
 """Lint checks on the shape of a policy: the elements IAM's grammar allows."""
+
 from __future__ import annotations
 
 import re
@@ -9,19 +10,35 @@ from validator.policy.lintmodel import Issue, Stmt, shown
 
 VERSION = "2012-10-17"
 TOP_KEYS = ("Version", "Id", "Statement")
-STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource",
-                  "NotResource", "Condition")
+STATEMENT_KEYS = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
 _SID = re.compile(r"[A-Za-z0-9]*\Z")
 
 
 def _unknown(key: str, allowed: tuple[str, ...], ptr: str, where: str) -> Issue:
     near = nearest(key, allowed, cutoff=0.6)
-    return Issue("lint-unknown-key", ptr, f"unknown key {shown(key)} in {where}",
-                 f'"{near}"' if near else "one of: " + ", ".join(allowed), key, at_key=True)
+    return Issue(
+        "lint-unknown-key",
+        ptr,
+        f"unknown key {shown(key)} in {where}",
+        f'"{near}"' if near else "one of: " + ", ".join(allowed),
+        key,
+        at_key=True,
+    )
 
 
-def document(doc: dict[str, Any], trust_flag: bool | None,
-             limit: int | None = None) -> tuple[list[Issue], list[Stmt], list[int]]:
+def document(
+    doc: dict[str, Any], trust_flag: bool | None, limit: int | None = None
+) -> tuple[list[Issue], list[Stmt], list[int]]:
     """Top-level checks; returns the issues, the statements that are objects (the first
     `limit` of them) and the index of each object statement past the limit."""
     out: list[Issue] = []
@@ -30,12 +47,14 @@ def document(doc: dict[str, Any], trust_flag: bool | None,
             out.append(_unknown(key, TOP_KEYS, "/" + key.replace("~", "~0").replace("/", "~1"), "the policy"))
     version = doc.get("Version")
     if "Version" not in doc:
-        out.append(Issue("lint-missing-version", "", "the policy has no \"Version\"",
-                         f'"Version": "{VERSION}" as the first key'))
+        out.append(
+            Issue("lint-missing-version", "", 'the policy has no "Version"', f'"Version": "{VERSION}" as the first key')
+        )
     elif version != VERSION:
         what = "the old 2008-10-17 policy language" if version == "2008-10-17" else f"unknown version {shown(version)}"
-        out.append(Issue("lint-old-version", "/Version", f"\"Version\" is {what}", f'"Version": "{VERSION}"',
-                         str(version)))
+        out.append(
+            Issue("lint-old-version", "/Version", f'"Version" is {what}', f'"Version": "{VERSION}"', str(version))
+        )
     raw = doc.get("Statement")
     stmts: list[Stmt] = []
     rest: list[int] = []
@@ -48,17 +67,29 @@ def document(doc: dict[str, Any], trust_flag: bool | None,
             if isinstance(st, dict):
                 objects.append(st)
                 if limit is not None and len(stmts) >= limit:
-                    rest.append(i)   # a Stmt costs microseconds; 100,000 of them a third of a second
+                    rest.append(i)  # a Stmt costs microseconds; 100,000 of them a third of a second
                 else:
                     stmts.append(Stmt(i, f"/Statement/{i}", st))
             else:
-                out.append(Issue("lint-statement-shape", f"/Statement/{i}", f"statement #{i + 1} is "
-                                 f"{_kind(st)}, not an object", '{"Effect": "Allow", "Action": ..., "Resource": ...}'))
+                out.append(
+                    Issue(
+                        "lint-statement-shape",
+                        f"/Statement/{i}",
+                        f"statement #{i + 1} is {_kind(st)}, not an object",
+                        '{"Effect": "Allow", "Action": ..., "Resource": ...}',
+                    )
+                )
     else:
         where = "" if raw is None else "/Statement"
-        what = "has no \"Statement\"" if raw is None else f"has a \"Statement\" that is {_kind(raw)}"
-        out.append(Issue("lint-statement-shape", where, f"the policy {what}",
-                         '"Statement": [{"Effect": "Allow", "Action": ..., "Resource": ...}]'))
+        what = 'has no "Statement"' if raw is None else f'has a "Statement" that is {_kind(raw)}'
+        out.append(
+            Issue(
+                "lint-statement-shape",
+                where,
+                f"the policy {what}",
+                '"Statement": [{"Effect": "Allow", "Action": ..., "Resource": ...}]',
+            )
+        )
     trust = bool(trust_flag) or any("Principal" in s or "NotPrincipal" in s for s in objects)
     if trust_flag is False:
         trust = False
@@ -70,8 +101,7 @@ def document(doc: dict[str, Any], trust_flag: bool | None,
 def _kind(v: Any) -> str:
     if isinstance(v, list):
         return "an empty list" if not v else "a list"
-    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(v), "a number")
+    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(v), "a number")
 
 
 def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
@@ -81,37 +111,78 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
         if key not in STATEMENT_KEYS:
             out.append(_unknown(key, STATEMENT_KEYS, st.at(key), f"statement #{st.index + 1}"))
         elif st.trust and key in ("Resource", "NotResource"):
-            out.append(Issue("lint-unknown-key", st.at(key), f"a trust policy statement takes no {shown(key)}",
-                             f"remove {shown(key)}: the resource is the role itself", key, at_key=True))
+            out.append(
+                Issue(
+                    "lint-unknown-key",
+                    st.at(key),
+                    f"a trust policy statement takes no {shown(key)}",
+                    f"remove {shown(key)}: the resource is the role itself",
+                    key,
+                    at_key=True,
+                )
+            )
         elif not st.trust and key in ("Principal", "NotPrincipal"):
-            out.append(Issue("lint-unknown-key", st.at(key), f"an identity policy takes no {shown(key)}",
-                             f"remove {shown(key)} (or lint the file with --trust)", key, at_key=True))
+            out.append(
+                Issue(
+                    "lint-unknown-key",
+                    st.at(key),
+                    f"an identity policy takes no {shown(key)}",
+                    f"remove {shown(key)} (or lint the file with --trust)",
+                    key,
+                    at_key=True,
+                )
+            )
     sid = st.raw.get("Sid")
     if "Sid" in st.raw:
         if not isinstance(sid, str):
-            out.append(Issue("lint-value-type", st.at("Sid"), f"Sid is {_kind(sid)}", "a string such as \"1\""))
+            out.append(Issue("lint-value-type", st.at("Sid"), f"Sid is {_kind(sid)}", 'a string such as "1"'))
         elif not _SID.match(sid):
             fixed = re.sub(r"[^A-Za-z0-9]", "", sid.title())
-            out.append(Issue("lint-sid-format", st.at("Sid"),
-                             f"Sid {shown(sid)} has characters other than A-Z, a-z, 0-9",
-                             f'"Sid": "{fixed}"', sid))
+            out.append(
+                Issue(
+                    "lint-sid-format",
+                    st.at("Sid"),
+                    f"Sid {shown(sid)} has characters other than A-Z, a-z, 0-9",
+                    f'"Sid": "{fixed}"',
+                    sid,
+                )
+            )
         elif sid in seen_sids:
-            out.append(Issue("lint-duplicate-sid", st.at("Sid"), f"Sid {shown(sid)} is also the Sid of "
-                             f"{seen_sids[sid]}", "a Sid unique in the policy", sid))
+            out.append(
+                Issue(
+                    "lint-duplicate-sid",
+                    st.at("Sid"),
+                    f"Sid {shown(sid)} is also the Sid of {seen_sids[sid]}",
+                    "a Sid unique in the policy",
+                    sid,
+                )
+            )
         else:
             seen_sids[sid] = f"statement #{st.index + 1}"
     effect = st.raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         fix = str(effect).capitalize() if str(effect).lower() in ("allow", "deny") else "Allow"
-        what = "has no \"Effect\"" if "Effect" not in st.raw else f"has \"Effect\": {_show(effect)}"
-        out.append(Issue("lint-effect", st.at("Effect") if "Effect" in st.raw else st.ptr,
-                         f"statement #{st.index + 1} {what}; IAM takes exactly \"Allow\" or \"Deny\"",
-                         f'"Effect": "{fix}"', str(effect)))
+        what = 'has no "Effect"' if "Effect" not in st.raw else f'has "Effect": {_show(effect)}'
+        out.append(
+            Issue(
+                "lint-effect",
+                st.at("Effect") if "Effect" in st.raw else st.ptr,
+                f'statement #{st.index + 1} {what}; IAM takes exactly "Allow" or "Deny"',
+                f'"Effect": "{fix}"',
+                str(effect),
+            )
+        )
     out += _pair(st, "Action", "NotAction", "lint-action-element", required=True)
     out += _pair(st, "Resource", "NotResource", "lint-resource-element", required=not st.trust)
     if st.trust and "Principal" not in st.raw and "NotPrincipal" not in st.raw:
-        out.append(Issue("lint-trust-missing-principal", st.ptr, f"{kind} #{st.index + 1} has no \"Principal\"",
-                         '"Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} or {"Service": "ec2.amazonaws.com"}'))
+        out.append(
+            Issue(
+                "lint-trust-missing-principal",
+                st.ptr,
+                f'{kind} #{st.index + 1} has no "Principal"',
+                '"Principal": {"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} or {"Service": "ec2.amazonaws.com"}',
+            )
+        )
     for key in ("Action", "NotAction", "Resource", "NotResource"):
         if key in st.raw:
             out += _strings(st, key)
@@ -128,24 +199,63 @@ def _show(v: Any) -> str:
 
 def _pair(st: Stmt, a: str, b: str, rule: str, required: bool) -> list[Issue]:
     if a in st.raw and b in st.raw:
-        return [Issue(rule, st.at(b), f"statement #{st.index + 1} has both {shown(a)} and {shown(b)}",
-                      f"only one of them: usually \"{a}\"", at_key=True)]
+        return [
+            Issue(
+                rule,
+                st.at(b),
+                f"statement #{st.index + 1} has both {shown(a)} and {shown(b)}",
+                f'only one of them: usually "{a}"',
+                at_key=True,
+            )
+        ]
     if required and a not in st.raw and b not in st.raw:
-        return [Issue(rule, st.ptr, f"statement #{st.index + 1} has neither {shown(a)} nor {shown(b)}",
-                      f'"{a}": ' + ('"*"' if a == "Resource" else '["service:Action", ...]'))]
+        return [
+            Issue(
+                rule,
+                st.ptr,
+                f"statement #{st.index + 1} has neither {shown(a)} nor {shown(b)}",
+                f'"{a}": ' + ('"*"' if a == "Resource" else '["service:Action", ...]'),
+            )
+        ]
     return []
 
 
 def _strings(st: Stmt, key: str) -> list[Issue]:
     value = st.raw[key]
     if isinstance(value, str):
-        return [] if value else [Issue("lint-value-type", st.at(key), f"{key} is an empty string",
-                                       f"a {key.lower()} such as " + ('"*"' if "Resource" in key else '"ec2:DescribeInstances"'))]
+        return (
+            []
+            if value
+            else [
+                Issue(
+                    "lint-value-type",
+                    st.at(key),
+                    f"{key} is an empty string",
+                    f"a {key.lower()} such as " + ('"*"' if "Resource" in key else '"ec2:DescribeInstances"'),
+                )
+            ]
+        )
     if isinstance(value, list) and value:
-        return [Issue("lint-value-type", st.at(key, i), f"{key} item #{i + 1} is {_kind(v)}, not a string",
-                      "a string", _show(v)) for i, v in enumerate(value) if not isinstance(v, str) or not v]
-    return [Issue("lint-value-type", st.at(key), f"{key} is {_kind(value)}",
-                  "a string or a non-empty list of strings", _show(value))]
+        return [
+            Issue(
+                "lint-value-type",
+                st.at(key, i),
+                f"{key} item #{i + 1} is {_kind(v)}, not a string",
+                "a string",
+                _show(v),
+            )
+            for i, v in enumerate(value)
+            if not isinstance(v, str) or not v
+        ]
+    return [
+        Issue(
+            "lint-value-type",
+            st.at(key),
+            f"{key} is {_kind(value)}",
+            "a string or a non-empty list of strings",
+            _show(value),
+        )
+    ]
 
 
 def _condition_shape(st: Stmt) -> list[Issue]:
@@ -153,20 +263,40 @@ def _condition_shape(st: Stmt) -> list[Issue]:
         return []
     cond = st.raw["Condition"]
     if not isinstance(cond, dict):
-        return [Issue("lint-value-type", st.at("Condition"), f"Condition is {_kind(cond)}",
-                      '{"OPERATOR": {"KEY": "VALUE"}}', _show(cond))]
+        return [
+            Issue(
+                "lint-value-type",
+                st.at("Condition"),
+                f"Condition is {_kind(cond)}",
+                '{"OPERATOR": {"KEY": "VALUE"}}',
+                _show(cond),
+            )
+        ]
     out = []
     for op, block in cond.items():
         if not isinstance(block, dict) or not block:
-            out.append(Issue("lint-value-type", st.at("Condition", op), f"condition operator {shown(op)} maps to "
-                             f"{_kind(block)}", f'"{op}": {{"KEY": "VALUE"}}', _show(block)))
+            out.append(
+                Issue(
+                    "lint-value-type",
+                    st.at("Condition", op),
+                    f"condition operator {shown(op)} maps to {_kind(block)}",
+                    f'"{op}": {{"KEY": "VALUE"}}',
+                    _show(block),
+                )
+            )
             continue
         for key, values in block.items():
             vals = values if isinstance(values, list) else [values]
             if not vals or any(isinstance(v, (dict, list)) or v is None for v in vals):
-                out.append(Issue("lint-value-type", st.at("Condition", op, key), f"condition {op} {shown(key)} has "
-                                 f"{_kind(values)} as its value", "a string or a non-empty list of strings",
-                                 _show(values)))
+                out.append(
+                    Issue(
+                        "lint-value-type",
+                        st.at("Condition", op, key),
+                        f"condition {op} {shown(key)} has {_kind(values)} as its value",
+                        "a string or a non-empty list of strings",
+                        _show(values),
+                    )
+                )
     return out
 
 
@@ -179,13 +309,26 @@ def _principal_shape(st: Stmt) -> list[Issue]:
         if p == "*":
             continue
         if not isinstance(p, dict) or not p:
-            out.append(Issue("lint-trust-principal-invalid", st.at(key), f"{key} is {_kind(p)}",
-                             '{"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} or {"Service": "ec2.amazonaws.com"}',
-                             _show(p)))
+            out.append(
+                Issue(
+                    "lint-trust-principal-invalid",
+                    st.at(key),
+                    f"{key} is {_kind(p)}",
+                    '{"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} or {"Service": "ec2.amazonaws.com"}',
+                    _show(p),
+                )
+            )
             continue
         for kind, v in p.items():
             vals = v if isinstance(v, list) else [v]
             if not vals or not all(isinstance(x, str) and x for x in vals):
-                out.append(Issue("lint-value-type", st.at(key, kind), f"{key} {shown(kind)} is {_kind(v)}",
-                                 "a string or a non-empty list of strings", _show(v)))
+                out.append(
+                    Issue(
+                        "lint-value-type",
+                        st.at(key, kind),
+                        f"{key} {shown(kind)} is {_kind(v)}",
+                        "a string or a non-empty list of strings",
+                        _show(v),
+                    )
+                )
     return out

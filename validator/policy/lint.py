@@ -5,6 +5,7 @@ The checks live in grammar.py, vocabulary.py, meaning.py and trust.py; each retu
 Issues (check id, pointer, words). Level and title join from
 validator/data/lint-checks.yaml here, when Issues become Findings.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,20 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.policy import catalogue, grammar, meaning, trust, vocabulary
 from validator.policy.lintmodel import LEVELS, Budget, Issue, Stmt, clip, docs, shown
 from validator.policy.sourcemap import JsonSyntaxError, SourceMap, escape, parse
 
 SEVERITY = {"security": "critical", "error": "high", "warn": "medium", "info": "low"}
-FAIL_ON = {"info": set(LEVELS), "warn": {"warn", "error", "security"}, "error": {"error", "security"},
-           "security": {"security"}, "never": set()}
-UNREADABLE = ("lint-not-json", "lint-not-object")   # status error: exit 2
+FAIL_ON = {
+    "info": set(LEVELS),
+    "warn": {"warn", "error", "security"},
+    "error": {"error", "security"},
+    "security": {"security"},
+    "never": set(),
+}
+UNREADABLE = ("lint-not-json", "lint-not-object")  # status error: exit 2
 
 
 # IAM's limits on a policy document, whitespace not counted: 6,144 characters for a managed
@@ -32,32 +38,46 @@ MAX_POLICY_SIZE = 10_240
 # Comparisons the pairwise checks may make in a document larger than that (a few seconds);
 # a document IAM accepts is never cut short (it cannot need more than a few million).
 PAIR_BUDGET = 3_000_000
-SUGGESTION_BUDGET = 200   # closest-spelling searches in such a document (about 10 ms each)
-MAX_LISTED = 1000         # issues of one check listed in such a document (`cut_short`)
-MAX_STATEMENTS = 10_000   # statements checked in such a document (IAM's limit holds a few hundred)
-_MAX_WORDS = 50_000       # characters of a message or of what to write instead (a real one has a few hundred)
+SUGGESTION_BUDGET = 200  # closest-spelling searches in such a document (about 10 ms each)
+MAX_LISTED = 1000  # issues of one check listed in such a document (`cut_short`)
+MAX_STATEMENTS = 10_000  # statements checked in such a document (IAM's limit holds a few hundred)
+_MAX_WORDS = 50_000  # characters of a message or of what to write instead (a real one has a few hundred)
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def lint_document(doc: Any, trust_flag: bool | None = None, account: str | None = None,
-                  numbers: dict[str, str] | None = None) -> list[Issue]:
+def lint_document(
+    doc: Any, trust_flag: bool | None = None, account: str | None = None, numbers: dict[str, str] | None = None
+) -> list[Issue]:
     """Every issue of a parsed policy document (dict), in document order. `numbers`: the
     source text of numbers that read as infinity, by pointer (from the SourceMap)."""
     if not isinstance(doc, dict):
-        return [Issue("lint-not-object", "", f"the document is {grammar._kind(doc)}, not a policy object",
-                      '{"Version": "2012-10-17", "Statement": [...]}')]
+        return [
+            Issue(
+                "lint-not-object",
+                "",
+                f"the document is {grammar._kind(doc)}, not a policy object",
+                '{"Version": "2012-10-17", "Statement": [...]}',
+            )
+        ]
     text = _compact(doc)
     size = policy_size(text)
     issues: list[Issue] = []
     budget = None
     if size > MAX_POLICY_SIZE:
-        issues.append(Issue("lint-policy-size", "", f"the policy has {size:,} characters (whitespace not "
-                            f"counted); IAM accepts at most {MAX_POLICY_SIZE:,} for any identity policy (6,144 "
-                            "for a managed policy, 10,240 for a role's inline policies together) and 2,048 for "
-                            "a trust policy, so it rejects this one",
-                            "a smaller policy: split it into several managed policies, or use wildcards such as "
-                            "ec2:Describe* where they grant no more than you mean", f"{size:,} characters"))
+        issues.append(
+            Issue(
+                "lint-policy-size",
+                "",
+                f"the policy has {size:,} characters (whitespace not "
+                f"counted); IAM accepts at most {MAX_POLICY_SIZE:,} for any identity policy (6,144 "
+                "for a managed policy, 10,240 for a role's inline policies together) and 2,048 for "
+                "a trust policy, so it rejects this one",
+                "a smaller policy: split it into several managed policies, or use wildcards such as "
+                "ec2:Describe* where they grant no more than you mean",
+                f"{size:,} characters",
+            )
+        )
         budget = Budget(PAIR_BUDGET, size)
     if "Infinity" in text or "NaN" in text:
         issues += _non_finite(doc, "", numbers or {})
@@ -80,12 +100,12 @@ def lint_document(doc: Any, trust_flag: bool | None = None, account: str | None 
             key = _compact(st.raw)
             if key in judged:
                 ptr, found = judged[key]
-                issues += [replace(i, pointer=st.ptr + i.pointer[len(ptr):]) for i in found]
+                issues += [replace(i, pointer=st.ptr + i.pointer[len(ptr) :]) for i in found]
                 continue
             bare = _compact({k: v for k, v in st.raw.items() if k != "Sid"}) if "Sid" in st.raw else key
             again = alike.get(bare)
             if again is not None and _afford(budget, again[2]):
-                found = [replace(i, pointer=st.ptr + i.pointer[len(again[0]):]) for i in again[1]]
+                found = [replace(i, pointer=st.ptr + i.pointer[len(again[0]) :]) for i in again[1]]
                 judged[key] = (st.ptr, found)
                 issues += found
                 continue
@@ -98,11 +118,17 @@ def lint_document(doc: Any, trust_flag: bool | None = None, account: str | None 
                     alike[bare] = (st.ptr, found, tuple(b - a for b, a in zip(before, after)))
             issues += found
     if unchecked:
-        issues.append(Issue("lint-check-skipped", f"/Statement/{unchecked[0]}", f"{len(unchecked):,} statement(s) "
-                            f"from statement #{unchecked[0] + 1} on were not checked (the first {MAX_STATEMENTS:,} "
-                            "were): the policy is far larger than IAM accepts (see lint-policy-size)",
-                            "a policy IAM accepts, then lint it again: every statement is checked",
-                            f"{len(unchecked):,} statements"))
+        issues.append(
+            Issue(
+                "lint-check-skipped",
+                f"/Statement/{unchecked[0]}",
+                f"{len(unchecked):,} statement(s) "
+                f"from statement #{unchecked[0] + 1} on were not checked (the first {MAX_STATEMENTS:,} "
+                "were): the policy is far larger than IAM accepts (see lint-policy-size)",
+                "a policy IAM accepts, then lint it again: every statement is checked",
+                f"{len(unchecked):,} statements",
+            )
+        )
     return cut_short(issues)
 
 
@@ -128,10 +154,17 @@ def cut_short(issues: list[Issue]) -> list[Issue]:
             kept.append(i)
         elif seen[i.rule] == MAX_LISTED + 1:
             more = counts[i.rule] - MAX_LISTED
-            kept.append(Issue("lint-check-skipped", i.pointer, f"{more:,} more {i.rule} finding(s) from here on are "
-                              f"not listed (the first {MAX_LISTED:,} are): the policy is far larger than IAM "
-                              "accepts (see lint-policy-size)",
-                              "a policy IAM accepts, then lint it again: every finding is listed", i.rule))
+            kept.append(
+                Issue(
+                    "lint-check-skipped",
+                    i.pointer,
+                    f"{more:,} more {i.rule} finding(s) from here on are "
+                    f"not listed (the first {MAX_LISTED:,} are): the policy is far larger than IAM "
+                    "accepts (see lint-policy-size)",
+                    "a policy IAM accepts, then lint it again: every finding is listed",
+                    i.rule,
+                )
+            )
     return kept
 
 
@@ -185,8 +218,12 @@ def policy_size(text: str) -> int:
 def _bounded(issue: Issue) -> Issue:
     if len(issue.message) <= _MAX_WORDS and len(issue.expected) <= _MAX_WORDS and len(issue.actual) <= _MAX_WORDS:
         return issue
-    return replace(issue, message=clip(issue.message, _MAX_WORDS), expected=clip(issue.expected, _MAX_WORDS),
-                   actual=clip(issue.actual, _MAX_WORDS))
+    return replace(
+        issue,
+        message=clip(issue.message, _MAX_WORDS),
+        expected=clip(issue.expected, _MAX_WORDS),
+        actual=clip(issue.actual, _MAX_WORDS),
+    )
 
 
 def _non_finite(doc: Any, ptr: str, numbers: dict[str, str]) -> list[Issue]:
@@ -197,11 +234,19 @@ def _non_finite(doc: Any, ptr: str, numbers: dict[str, str]) -> list[Issue]:
         value, at = todo.pop()
         if isinstance(value, float) and not math.isfinite(value):
             text = numbers.get(at) or repr(value)
-            what = (f"the number {shown(text)} is out of range: it reads as infinity (JSON readers, IAM's too, "
-                    "hold numbers as 64-bit floats, at most about 1.8e308)") if math.isinf(value) else \
-                "NaN is not a number JSON has"
-            out.append(Issue("lint-value-type", at, what, 'a number in range (in a condition, as a string: "3600")',
-                             clip(text)))
+            what = (
+                (
+                    f"the number {shown(text)} is out of range: it reads as infinity (JSON readers, IAM's too, "
+                    "hold numbers as 64-bit floats, at most about 1.8e308)"
+                )
+                if math.isinf(value)
+                else "NaN is not a number JSON has"
+            )
+            out.append(
+                Issue(
+                    "lint-value-type", at, what, 'a number in range (in a condition, as a string: "3600")', clip(text)
+                )
+            )
         elif isinstance(value, dict):
             todo += [(v, f"{at}/{escape(str(k))}") for k, v in value.items()]
         elif isinstance(value, list):
@@ -217,17 +262,33 @@ def is_trust(doc: Any, trust_flag: bool | None = None) -> bool:
     return any(isinstance(s, dict) and ("Principal" in s or "NotPrincipal" in s) for s in stmts)
 
 
-def lint_text(text: str, path: str, trust_flag: bool | None = None, account: str | None = None,
-              fail_on: str = "error") -> list[Finding]:
+def lint_text(
+    text: str, path: str, trust_flag: bool | None = None, account: str | None = None, fail_on: str = "error"
+) -> list[Finding]:
     """Lint one file's text (suppressions are applied by the caller, who counts them)."""
     try:
         doc, smap = parse(text)
     except JsonSyntaxError as exc:
-        return [_finding(Issue("lint-not-json", "", f"not JSON: {exc.reason}", "a JSON policy document"),
-                         path, exc.line, exc.column, fail_on, "IAM policy")]
-    issues = [Issue("lint-duplicate-key", p, f"key {p.rsplit('/', 1)[-1]!r} appears twice in one object; "
-                    "JSON readers keep only the last", "one key with the values merged", at_key=True)
-              for p in smap.duplicates]
+        return [
+            _finding(
+                Issue("lint-not-json", "", f"not JSON: {exc.reason}", "a JSON policy document"),
+                path,
+                exc.line,
+                exc.column,
+                fail_on,
+                "IAM policy",
+            )
+        ]
+    issues = [
+        Issue(
+            "lint-duplicate-key",
+            p,
+            f"key {p.rsplit('/', 1)[-1]!r} appears twice in one object; JSON readers keep only the last",
+            "one key with the values merged",
+            at_key=True,
+        )
+        for p in smap.duplicates
+    ]
     issues = cut_short(issues + lint_document(doc, trust_flag, account, smap.out_of_range))
     kind = "IAM trust policy" if is_trust(doc, trust_flag) else "IAM policy"
     out = [_located(i, smap, path, fail_on, kind) for i in issues]
@@ -235,8 +296,14 @@ def lint_text(text: str, path: str, trust_flag: bool | None = None, account: str
 
 
 def unreadable(path: str, reason: str, fail_on: str = "error") -> Finding:
-    return _finding(Issue("lint-not-json", "", f"cannot read the file: {reason}", "a readable JSON file"),
-                    path, None, None, fail_on, "IAM policy")
+    return _finding(
+        Issue("lint-not-json", "", f"cannot read the file: {reason}", "a readable JSON file"),
+        path,
+        None,
+        None,
+        fail_on,
+        "IAM policy",
+    )
 
 
 def _located(issue: Issue, smap: SourceMap, path: str, fail_on: str, kind: str) -> Finding:
@@ -248,10 +315,25 @@ def _finding(issue: Issue, path: str, line: int | None, col: int | None, fail_on
     doc = docs()[issue.rule]
     level = doc["level"]
     status = "error" if issue.rule in UNREADABLE else "fail" if level in FAIL_ON[fail_on] else "warn"
-    return Finding(rule_id=issue.rule, title=doc["title"], severity=SEVERITY[level], status=status,
-                   resource_type=kind, resource_id=None, resource_name=path, message=issue.message,
-                   expected=issue.expected, actual=issue.actual, fixable=False, section=doc["category"],
-                   fix="", file=path, line=line, column=col, pointer=issue.pointer)
+    return Finding(
+        rule_id=issue.rule,
+        title=doc["title"],
+        severity=SEVERITY[level],
+        status=status,
+        resource_type=kind,
+        resource_id=None,
+        resource_name=path,
+        message=issue.message,
+        expected=issue.expected,
+        actual=issue.actual,
+        fixable=False,
+        section=doc["category"],
+        fix="",
+        file=path,
+        line=line,
+        column=col,
+        pointer=issue.pointer,
+    )
 
 
 def level_of(finding: Finding) -> str:

@@ -1,13 +1,14 @@
 """Files (or standard input) -> lint Findings, with suppressions applied."""
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from validator.bounded import read_at_most
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.policy.lint import lint_text, unreadable
 from validator.policy.sourcemap import JsonSyntaxError
 from validator.policy.suppress import Suppressions
@@ -35,14 +36,19 @@ def read(path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        head = data[:exc.start]
+        head = data[: exc.start]
         line = head.count(b"\n") + 1
         col = exc.start - (head.rfind(b"\n") + 1) + 1
         raise JsonSyntaxError(f"byte 0x{data[exc.start]:02x} is not UTF-8", line, col) from None
 
 
-def lint_paths(paths: Sequence[str], suppressions: Suppressions, trust: bool | None = None,
-               account: str | None = None, fail_on: str = "error") -> LintRun:
+def lint_paths(
+    paths: Sequence[str],
+    suppressions: Suppressions,
+    trust: bool | None = None,
+    account: str | None = None,
+    fail_on: str = "error",
+) -> LintRun:
     run = LintRun()
     for path in paths:
         name = "<stdin>" if path == STDIN else path

@@ -1,27 +1,35 @@
 """What the lint checks share: an Issue (check id + JSON pointer + words), the
 policy's statements with the pointer of every value, and the check docs."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from validator.policy.sourcemap import escape
 
 LEVELS = ("info", "warn", "error", "security")
 DOCS_FILE = Path(__file__).resolve().parent.parent / "data" / "lint-checks.yaml"
 DOC_FIELDS = ("level", "category", "title", "what", "why", "example", "instead")
-TRUST_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity",
-                 "sts:TagSession", "sts:SetSourceIdentity", "sts:SetContext")
+TRUST_ACTIONS = (
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:TagSession",
+    "sts:SetSourceIdentity",
+    "sts:SetContext",
+)
 
 
 @dataclass(frozen=True)
 class Issue:
     rule: str
     pointer: str
-    message: str          # what was found
-    expected: str = ""    # what to write instead
+    message: str  # what was found
+    expected: str = ""  # what to write instead
     actual: str = ""
     at_key: bool = False  # point at the member's key rather than its value
 
@@ -32,8 +40,8 @@ class Stmt:
     ptr: str
     raw: dict[str, Any]
     trust: bool = False
-    expanded: dict[str, Sequence[Any]] = field(default_factory=dict)   # action pattern -> catalogue Actions
-    unknown_actions: bool = False                                   # some pattern did not resolve
+    expanded: dict[str, Sequence[Any]] = field(default_factory=dict)  # action pattern -> catalogue Actions
+    unknown_actions: bool = False  # some pattern did not resolve
     _strings: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -78,7 +86,7 @@ class Stmt:
                     yield op, key, values, self.at("Condition", op, key)
 
 
-SHOWN = 10_240   # no value of a policy IAM accepts is longer (the largest accepted policy has 10,240 characters)
+SHOWN = 10_240  # no value of a policy IAM accepts is longer (the largest accepted policy has 10,240 characters)
 
 
 def shown(text: Any, limit: int = SHOWN) -> str:
@@ -104,10 +112,10 @@ class Budget:
     accepts (lint-policy-size, an error) gets one; when a part runs out, that check stops and
     says so once (lint-check-skipped), never silently."""
 
-    left: int                                   # pair comparisons
-    size: int                                   # the document's size, for the note
-    resources: int = 20_000                     # Resources checked against the ARN formats
-    wildcards: int = 500                        # wildcard actions resolved against the catalogue (~1 s)
+    left: int  # pair comparisons
+    size: int  # the document's size, for the note
+    resources: int = 20_000  # Resources checked against the ARN formats
+    wildcards: int = 500  # wildcard actions resolved against the catalogue (~1 s)
     noted: set[str] = field(default_factory=set)
 
     def wildcard(self) -> bool:
@@ -122,18 +130,22 @@ class Budget:
         self.resources -= 1
         return self.resources >= 0
 
-    def note(self, st: "Stmt", rule: str, ptr: str,
-             work: str = "comparing actions pair by pair") -> list[Issue]:
+    def note(self, st: Stmt, rule: str, ptr: str, work: str = "comparing actions pair by pair") -> list[Issue]:
         """The one note that `rule` stopped (an empty list after the first)."""
         if rule in self.noted:
             return []
         self.noted.add(rule)
-        return [Issue("lint-check-skipped", ptr,
-                     f"{rule} was not checked from here on (statement #{st.index + 1} and after): the policy has "
-                     f"{self.size:,} characters, far more than IAM accepts (see lint-policy-size), and vhv stops "
-                     f"{work} on such a policy when it would take more than a few seconds",
-                     "a policy IAM accepts (at most 6,144 characters for a managed policy), then lint it again",
-                     rule)]
+        return [
+            Issue(
+                "lint-check-skipped",
+                ptr,
+                f"{rule} was not checked from here on (statement #{st.index + 1} and after): the policy has "
+                f"{self.size:,} characters, far more than IAM accepts (see lint-policy-size), and vhv stops "
+                f"{work} on such a policy when it would take more than a few seconds",
+                "a policy IAM accepts (at most 6,144 characters for a managed policy), then lint it again",
+                rule,
+            )
+        ]
 
 
 @lru_cache(maxsize=1)

@@ -1,17 +1,19 @@
 """Lint checks on what a well-formed policy means: too wide, redundant, dead, or
 still holding the guide's placeholders."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from validator.policy import arn, catalogue
 from validator.policy.document import is_placeholder, resource_matches
 from validator.policy.glob import Glob, compile_glob, is_wild
 from validator.policy.lintmodel import Budget, Issue, Stmt, clip, shown
 
-_RESOURCE_CAP = 400   # beyond this many expanded actions, resource-type checks are skipped (service:*)
+_RESOURCE_CAP = 400  # beyond this many expanded actions, resource-type checks are skipped (service:*)
 
 
 def walk(value: Any, ptr: str) -> Iterator[tuple[str, str]]:
@@ -33,12 +35,22 @@ def placeholders(st: Stmt) -> list[Issue]:
             continue
         for text, ptr in walk(st.raw[key], st.at(key)):
             if is_placeholder(text):
-                want = ("the ValohaiWorkerRole ARN you recorded, arn:aws:iam::ACCOUNT:role/ValohaiWorkerRole"
-                        if "worker" in text.lower() else
-                        "the AssumeRole ARN you recorded (from Valohai), arn:aws:iam::ACCOUNT:role/NAME"
-                        if "assume" in text.lower() else "the value you recorded")
-                out.append(Issue("lint-guide-placeholder", ptr, f"the guide's placeholder {shown(text)} is still "
-                                 "in the policy", want, text))
+                want = (
+                    "the ValohaiWorkerRole ARN you recorded, arn:aws:iam::ACCOUNT:role/ValohaiWorkerRole"
+                    if "worker" in text.lower()
+                    else "the AssumeRole ARN you recorded (from Valohai), arn:aws:iam::ACCOUNT:role/NAME"
+                    if "assume" in text.lower()
+                    else "the value you recorded"
+                )
+                out.append(
+                    Issue(
+                        "lint-guide-placeholder",
+                        ptr,
+                        f"the guide's placeholder {shown(text)} is still in the policy",
+                        want,
+                        text,
+                    )
+                )
     return out
 
 
@@ -46,7 +58,7 @@ def has_placeholder(st: Stmt, key: str) -> bool:
     return any(is_placeholder(t) for t, _ in walk(st.raw.get(key), ""))
 
 
-Cover = tuple[int, str, str, Glob]   # a wildcard: (index in the statement, as written, lower case, compiled)
+Cover = tuple[int, str, str, Glob]  # a wildcard: (index in the statement, as written, lower case, compiled)
 
 
 def redundant(st: Stmt, budget: Budget | None = None) -> list[Issue]:
@@ -65,7 +77,7 @@ def redundant(st: Stmt, budget: Budget | None = None) -> list[Issue]:
     out = []
     items = st.strings("Action")
     first: dict[str, int] = {}
-    by_service: dict[str | None, list[Cover]] = {}   # each in statement order
+    by_service: dict[str | None, list[Cover]] = {}  # each in statement order
     for i, (p, _) in enumerate(items):
         low = p.lower()
         if is_wild(low) and low not in first:
@@ -77,8 +89,15 @@ def redundant(st: Stmt, budget: Budget | None = None) -> list[Issue]:
     for pattern, ptr in items:
         low = pattern.lower()
         if low in seen:
-            out.append(Issue("lint-redundant-action", ptr, f"action {shown(pattern)} is listed twice in the "
-                             "same statement", f"remove this {shown(pattern)}", clip(pattern)))
+            out.append(
+                Issue(
+                    "lint-redundant-action",
+                    ptr,
+                    f"action {shown(pattern)} is listed twice in the same statement",
+                    f"remove this {shown(pattern)}",
+                    clip(pattern),
+                )
+            )
             continue
         seen.add(low)
         own = by_service.get(low.split(":", 1)[0], []) if ":" in low else []
@@ -90,15 +109,22 @@ def redundant(st: Stmt, budget: Budget | None = None) -> list[Issue]:
             continue
         cover = _first_cover(low, own, anywhere)
         if cover:
-            out.append(Issue("lint-redundant-action", ptr, f"action {shown(pattern)} is already covered by "
-                             f"{shown(cover)} in the same statement", f"remove {shown(pattern)}", clip(pattern)))
+            out.append(
+                Issue(
+                    "lint-redundant-action",
+                    ptr,
+                    f"action {shown(pattern)} is already covered by {shown(cover)} in the same statement",
+                    f"remove {shown(pattern)}",
+                    clip(pattern),
+                )
+            )
     return out
 
 
 def _service_of(low: str) -> str | None:
     """The service prefix every text the (lower-case) wildcard matches starts with, if its
     literal start holds the ':'."""
-    head = low[:min((i for i in (low.find("*"), low.find("?")) if i >= 0), default=len(low))]
+    head = low[: min((i for i in (low.find("*"), low.find("?")) if i >= 0), default=len(low))]
     return head.split(":", 1)[0] if ":" in head else None
 
 
@@ -120,11 +146,21 @@ def allow_not(st: Stmt) -> list[Issue]:
     if not st.allow:
         return []
     out = []
-    for key, fix in (("NotAction", '"Action": [the actions needed]'), ("NotResource", '"Resource": [the ARNs needed]'),
-                     ("NotPrincipal", '"Principal": {the principals trusted}')):
+    for key, fix in (
+        ("NotAction", '"Action": [the actions needed]'),
+        ("NotResource", '"Resource": [the ARNs needed]'),
+        ("NotPrincipal", '"Principal": {the principals trusted}'),
+    ):
         if key in st.raw:
-            out.append(Issue("lint-allow-not-element", st.at(key), f"\"Allow\" with {shown(key)} allows everything "
-                             f"not listed, including what AWS adds later", fix, at_key=True))
+            out.append(
+                Issue(
+                    "lint-allow-not-element",
+                    st.at(key),
+                    f'"Allow" with {shown(key)} allows everything not listed, including what AWS adds later',
+                    fix,
+                    at_key=True,
+                )
+            )
     return out
 
 
@@ -139,26 +175,42 @@ def too_wide(st: Stmt) -> list[Issue]:
         if on_star and (pattern == "*" or re.fullmatch(r"[A-Za-z0-9-]+:\*", pattern)):
             stars.add(pattern.lower())
             who = "every action of every service" if pattern == "*" else f"every {pattern.split(':')[0]} action"
-            out.append(Issue("lint-star-on-star", ptr, f"\"Allow\" of {shown(pattern)} on \"Resource\": \"*\" "
-                             f"grants {who} on every resource", "the actions the workload needs, by name", pattern))
+            out.append(
+                Issue(
+                    "lint-star-on-star",
+                    ptr,
+                    f'"Allow" of {shown(pattern)} on "Resource": "*" grants {who} on every resource',
+                    "the actions the workload needs, by name",
+                    pattern,
+                )
+            )
     for pattern, ptr in st.strings("Action"):
         low = pattern.lower()
         if low in stars or (low != "iam:passrole" and not (is_wild(low) and compile_glob(low).match("iam:passrole"))):
             continue
         wide = [r for r in resources if _all_roles(r)]
         if wide:
-            out.append(Issue("lint-passrole-star", ptr, f"{shown(pattern)} allows iam:PassRole on {shown(wide[0])}: "
-                             "any role can be passed to a service (privilege escalation)",
-                             '"Resource": "arn:aws:iam::ACCOUNT:role/THE-ROLE-TO-PASS" (for Valohai: the '
-                             'ValohaiWorkerRole ARN)', pattern))
+            out.append(
+                Issue(
+                    "lint-passrole-star",
+                    ptr,
+                    f"{shown(pattern)} allows iam:PassRole on {shown(wide[0])}: "
+                    "any role can be passed to a service (privilege escalation)",
+                    '"Resource": "arn:aws:iam::ACCOUNT:role/THE-ROLE-TO-PASS" (for Valohai: the ValohaiWorkerRole ARN)',
+                    pattern,
+                )
+            )
     return out
 
 
 def _all_roles(resource: str) -> bool:
     parts = resource.split(":", 5)
     account = parts[4] if len(parts) == 6 and catalogue.ACCOUNT.match(parts[4]) else "123456789012"
-    return all(resource_matches(resource, f"arn:{p}:iam::{account}:role/{name}")
-               for p in ("aws",) for name in ("vhv-any-role", "path/x-7"))
+    return all(
+        resource_matches(resource, f"arn:{p}:iam::{account}:role/{name}")
+        for p in ("aws",)
+        for name in ("vhv-any-role", "path/x-7")
+    )
 
 
 def arns(st: Stmt, budget: Budget | None = None) -> tuple[list[Issue], bool]:
@@ -199,21 +251,22 @@ def resource_types(st: Stmt, budget: Budget | None = None) -> list[Issue]:
     if not acts or len(acts) > _RESOURCE_CAP:
         return []
     resources = [(r, catalogue.without_variables(r), ptr) for r, ptr in st.strings("Resource")]
-    groups: dict[tuple[tuple[str, ...], str], set[str]] = {}   # (templates, service) -> the patterns
+    groups: dict[tuple[tuple[str, ...], str], set[str]] = {}  # (templates, service) -> the patterns
     for pattern, _ in patterns:
         for a in st.expanded.get(pattern, ()):
             groups.setdefault((catalogue.action_templates(a), a.service), set()).add(pattern)
     if budget is not None and not budget.spend(len(resources) * len(groups)):
-        return budget.note(st, "lint-resource-type-unsupported", st.at("Resource"),
-                           "comparing actions with Resources pair by pair")
-    fitting: set[str] = set()     # resources some action surely acts on
-    possible: set[str] = set()    # ... or might act on
-    live: set[tuple[tuple[str, ...], str]] = set()    # groups that surely act on some resource
-    maybe: set[tuple[tuple[str, ...], str]] = set()   # ... or might
+        return budget.note(
+            st, "lint-resource-type-unsupported", st.at("Resource"), "comparing actions with Resources pair by pair"
+        )
+    fitting: set[str] = set()  # resources some action surely acts on
+    possible: set[str] = set()  # ... or might act on
+    live: set[tuple[tuple[str, ...], str]] = set()  # groups that surely act on some resource
+    maybe: set[tuple[tuple[str, ...], str]] = set()  # ... or might
     for r, plain, _ in resources:
         for group in groups:
             if r in fitting and group in live:
-                continue   # nothing more to learn from this pair
+                continue  # nothing more to learn from this pair
             fit = _fits_group(plain, *group)
             if fit is not False:
                 possible.add(r)
@@ -231,24 +284,38 @@ def resource_types(st: Stmt, budget: Budget | None = None) -> list[Issue]:
     for r, _, ptr in resources:
         if r in possible:
             continue
-        out.append(Issue(rule, ptr, f"Resource {shown(r)} is of no type that "
-                         f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} "
-                         f"{'acts' if len(names) == 1 else 'act'} on{tail}",
-                         ("an ARN of: " + ", ".join(kinds[:8])) if kinds else '"Resource": "*"', clip(r)))
+        out.append(
+            Issue(
+                rule,
+                ptr,
+                f"Resource {shown(r)} is of no type that "
+                f"{', '.join(names[:3])}{'...' if len(names) > 3 else ''} "
+                f"{'acts' if len(names) == 1 else 'act'} on{tail}",
+                ("an ARN of: " + ", ".join(kinds[:8])) if kinds else '"Resource": "*"',
+                clip(r),
+            )
+        )
     for pattern, ptr in patterns:
         exp = st.expanded.get(pattern, [])
         if exp and pattern not in live_patterns:
             no_level = all(not a.resource_types for a in exp)
             if pattern in maybe_patterns:
-                msg = (f"{shown(pattern)} has no resource type in the Service Authorization Reference (\"*\" only); "
-                       f"unless {exp[0].service} checks it against these ARNs, it grants nothing here")
+                msg = (
+                    f'{shown(pattern)} has no resource type in the Service Authorization Reference ("*" only); '
+                    f"unless {exp[0].service} checks it against these ARNs, it grants nothing here"
+                )
             elif no_level:
-                msg = (f"{shown(pattern)} does not support resource-level permissions (the Service Authorization "
-                       "Reference lists no resource type for it): it is granted only on \"*\"")
+                msg = (
+                    f"{shown(pattern)} does not support resource-level permissions (the Service Authorization "
+                    'Reference lists no resource type for it): it is granted only on "*"'
+                )
             else:
                 msg = f"{shown(pattern)} acts on none of this statement's resources"
-            want = '"Resource": "*" (in a statement of its own if the others need ARNs)' if no_level else \
-                "an ARN of: " + ", ".join(sorted({k for a in exp for k, _ in a.resource_types})[:8])
+            want = (
+                '"Resource": "*" (in a statement of its own if the others need ARNs)'
+                if no_level
+                else "an ARN of: " + ", ".join(sorted({k for a in exp for k, _ in a.resource_types})[:8])
+            )
             out.append(Issue(rule, ptr, msg + tail, want, pattern))
     return out
 
@@ -275,7 +342,7 @@ def _fits_group(resource: str, templates: tuple[str, ...], service: str) -> bool
     if len(parts) < 6:
         return False
     if parts[5] == "*" and parts[2] in ("*", *_arn_services(service)):
-        return True   # every resource of the service (or of every service)
+        return True  # every resource of the service (or of every service)
     if service in catalogue.STAR_ONLY_SERVICES:
         return False
     return None if (parts[2] in _arn_services(service) or arn._wild(parts[2])) else False

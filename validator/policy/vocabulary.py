@@ -1,5 +1,6 @@
 """Lint checks on the words of a policy: services, actions, condition operators,
 keys and values, looked up in the catalogue."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -14,7 +15,7 @@ from validator.policy.lintmodel import SHOWN, Issue, Stmt, clip, shown
 
 _ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+\Z")
 _HOSTLIKE = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+(/.*)?\Z", re.I)
-_MAX_ACTION = 256   # far more than any "service:ActionName" (the longest is under 130 characters)
+_MAX_ACTION = 256  # far more than any "service:ActionName" (the longest is under 130 characters)
 
 
 def actions(st: Stmt, budget: Any = None) -> list[Issue]:
@@ -28,8 +29,9 @@ def actions(st: Stmt, budget: Any = None) -> list[Issue]:
                 continue
             if budget is not None and ("*" in pattern or "?" in pattern) and not budget.wildcard():
                 st.unknown_actions = True  # later checks must not judge a partly resolved statement
-                out += budget.note(st, "lint-pattern-matches-nothing", ptr,
-                                   "resolving wildcard actions against the AWS catalogue")
+                out += budget.note(
+                    st, "lint-pattern-matches-nothing", ptr, "resolving wildcard actions against the AWS catalogue"
+                )
                 continue
             issue = _action(pattern, ptr)
             if issue:
@@ -44,38 +46,62 @@ def _action(pattern: str, ptr: str) -> Issue | None:
     if not _ACTION.match(pattern):
         fixed = re.sub(r"[\s]+", "", pattern)
         fixed = re.sub(r"^([A-Za-z0-9-]+)[-_./ ]+", r"\1:", fixed) if ":" not in fixed else fixed
-        return Issue("lint-action-format", ptr, f"{shown(pattern)} is not an action (SERVICE:Action)",
-                     clip(f'"{fixed}"') if _ACTION.match(fixed) else
-                     '"service:ActionName", e.g. "ec2:DescribeInstances"', clip(pattern))
+        return Issue(
+            "lint-action-format",
+            ptr,
+            f"{shown(pattern)} is not an action (SERVICE:Action)",
+            clip(f'"{fixed}"') if _ACTION.match(fixed) else '"service:ActionName", e.g. "ec2:DescribeInstances"',
+            clip(pattern),
+        )
     service, name = pattern.split(":", 1)
     svc = service.lower()
     if "*" in svc or "?" in svc:
-        return None if catalogue.expand(pattern) else Issue(
-            "lint-pattern-matches-nothing", ptr, f"action pattern {shown(pattern)} matches no AWS action"
-            + _too_long(pattern), "a pattern that names existing actions", clip(pattern))
+        return (
+            None
+            if catalogue.expand(pattern)
+            else Issue(
+                "lint-pattern-matches-nothing",
+                ptr,
+                f"action pattern {shown(pattern)} matches no AWS action" + _too_long(pattern),
+                "a pattern that names existing actions",
+                clip(pattern),
+            )
+        )
     if svc not in catalogue.services():
         if retired.service(svc):
             return _retired(pattern, ptr, f"the service prefix {shown(service)} is retired: AWS no longer lists it")
         near = catalogue.nearest(svc, catalogue.services())
-        return Issue("lint-unknown-service", ptr, f"unknown service prefix {shown(service)} in {shown(pattern)}",
-                     clip(f'"{near}:{name}"') if near else "a service prefix such as ec2, iam, s3", clip(pattern))
+        return Issue(
+            "lint-unknown-service",
+            ptr,
+            f"unknown service prefix {shown(service)} in {shown(pattern)}",
+            clip(f'"{near}:{name}"') if near else "a service prefix such as ec2, iam, s3",
+            clip(pattern),
+        )
     if "*" in name or "?" in name:
         if catalogue.expand(pattern):
             return None
         if _retired_match(svc, name.lower()):
             return _retired(pattern, ptr, f"{shown(pattern)} matches only actions AWS has retired")
         near = catalogue.nearest(name, _names(svc), cutoff=0.5)
-        return Issue("lint-pattern-matches-nothing", ptr, f"action pattern {shown(pattern)} matches no {svc} action"
-                     + _too_long(name, svc),
-                     "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""), clip(pattern))
+        return Issue(
+            "lint-pattern-matches-nothing",
+            ptr,
+            f"action pattern {shown(pattern)} matches no {svc} action" + _too_long(name, svc),
+            "check the spelling" + (f" (closest action: {svc}:{near})" if near else ""),
+            clip(pattern),
+        )
     if name.lower() not in catalogue.actions(svc):
         if name.lower() in retired.actions(svc):
             return _retired(pattern, ptr, f"{shown(pattern)} is retired: {svc} no longer has the action {shown(name)}")
         near = catalogue.nearest(name, _names(svc))
-        return Issue("lint-unknown-action", ptr, f"unknown action {shown(pattern)}: {svc} has no action "
-                     f"{shown(name)}" + _too_long(name, svc),
-                     f'"{svc}:{near}"' if near else f"an action of {svc} (see the Service Authorization Reference)",
-                     clip(pattern))
+        return Issue(
+            "lint-unknown-action",
+            ptr,
+            f"unknown action {shown(pattern)}: {svc} has no action {shown(name)}" + _too_long(name, svc),
+            f'"{svc}:{near}"' if near else f"an action of {svc} (see the Service Authorization Reference)",
+            clip(pattern),
+        )
     return None
 
 
@@ -98,17 +124,22 @@ def _too_long(name: str, svc: str | None = None) -> str:
     said, and nothing was compared."""
     if literal_length(name) <= _MAX_ACTION:
         return ""
-    count = "" if len(name) > SHOWN else f"{len(name):,} characters: "   # a longer one is shown with its count
+    count = "" if len(name) > SHOWN else f"{len(name):,} characters: "  # a longer one is shown with its count
     return f" ({count}no {svc + ' ' if svc else ''}action is that long)"
 
 
 def _retired(pattern: str, ptr: str, what: str) -> Issue:
-    return Issue("lint-retired-action", ptr, f"{what}; it is not in the Service Authorization Reference "
-                 f"({catalogue.version()}), so it grants nothing today",
-                 "remove it, or use the action that replaced it", clip(pattern))
+    return Issue(
+        "lint-retired-action",
+        ptr,
+        f"{what}; it is not in the Service Authorization Reference ({catalogue.version()}), so it grants nothing today",
+        "remove it, or use the action that replaced it",
+        clip(pattern),
+    )
 
 
 # ------------------------------------------------------------------ conditions
+
 
 def conditions(st: Stmt) -> list[Issue]:
     out: list[Issue] = []
@@ -117,9 +148,16 @@ def conditions(st: Stmt) -> list[Issue]:
         for op in cond:
             if not catalogue.known_operator(op):
                 near = catalogue.nearest(op, catalogue.OPERATORS, cutoff=0.6)
-                out.append(Issue("lint-unknown-operator", st.at("Condition", op),
-                                 f"unknown condition operator {shown(op)}",
-                                 f'"{near}"' if near else "an operator such as StringEquals", clip(op), at_key=True))
+                out.append(
+                    Issue(
+                        "lint-unknown-operator",
+                        st.at("Condition", op),
+                        f"unknown condition operator {shown(op)}",
+                        f'"{near}"' if near else "an operator such as StringEquals",
+                        clip(op),
+                        at_key=True,
+                    )
+                )
     supported = _supported_keys(st)
     acts: _Acts | None = None
     for op, key, values, ptr in st.conditions():
@@ -127,17 +165,27 @@ def conditions(st: Stmt) -> list[Issue]:
         prefix = key.split(":", 1)[0].lower()
         if hit is None:
             if ":" in key and prefix not in catalogue.services() and _HOSTLIKE.match(prefix):
-                continue   # an OIDC/SAML provider's keys (token.actions.githubusercontent.com:sub): open set
+                continue  # an OIDC/SAML provider's keys (token.actions.githubusercontent.com:sub): open set
             if retired.service(prefix):
-                continue   # the key of a retired service: its actions are reported as retired
+                continue  # the key of a retired service: its actions are reported as retired
             near = catalogue.nearest(key, catalogue.key_candidates(key), cutoff=0.7)
-            out.append(Issue("lint-unknown-condition-key", ptr, f"unknown condition key {shown(key)}",
-                             f'"{near}"' if near else "a global aws: key or a key of the action's service",
-                             clip(key), at_key=True))
+            out.append(
+                Issue(
+                    "lint-unknown-condition-key",
+                    ptr,
+                    f"unknown condition key {shown(key)}",
+                    f'"{near}"' if near else "a global aws: key or a key of the action's service",
+                    clip(key),
+                    at_key=True,
+                )
+            )
             continue
         pattern, info = hit
-        if supported is not None and (info.per_service or (not info.global_ and prefix in catalogue.services())) \
-                and pattern not in supported:
+        if (
+            supported is not None
+            and (info.per_service or (not info.global_ and prefix in catalogue.services()))
+            and pattern not in supported
+        ):
             acts = acts or _Acts(st)
             out.append(_unsupported(acts, key, pattern, info, ptr))
         if catalogue.known_operator(op):
@@ -161,8 +209,10 @@ class _Acts:
     def reference_trusted(self, prefix: str) -> bool:
         """No tagging action, and no action of a renamed service under its other name `prefix`."""
         if prefix not in self._trusted:
-            self._trusted[prefix] = not any(a.name.lower() in catalogue.TAGGING_ACTIONS
-                                            or catalogue.ARN_ALIASES.get(a.service) == prefix for a in self.acts)
+            self._trusted[prefix] = not any(
+                a.name.lower() in catalogue.TAGGING_ACTIONS or catalogue.ARN_ALIASES.get(a.service) == prefix
+                for a in self.acts
+            )
         return self._trusted[prefix]
 
 
@@ -177,24 +227,45 @@ def _unsupported(acts: _Acts, key: str, pattern: str, info: catalogue.KeyInfo, p
     resource_tag = info.per_service and "resourcetag/" in key.lower()
     move = f"move {info.name} to a statement with actions that support it, or remove it"
     if (not info.global_ and prefix not in acts.services) or (resource_tag and not acts.any_resource):
-        why = (f"{shown(key)} is a key of {prefix}, and no action of this statement ({names}) is" if not info.global_
-               else f"{shown(key)} is the tag of a resource, and no action of this statement ({names}) acts on one")
-        return Issue("lint-condition-key-unsupported", ptr, f"condition key {why}, so the condition never matches",
-                     move, clip(key), at_key=True)
+        why = (
+            f"{shown(key)} is a key of {prefix}, and no action of this statement ({names}) is"
+            if not info.global_
+            else f"{shown(key)} is the tag of a resource, and no action of this statement ({names}) acts on one"
+        )
+        return Issue(
+            "lint-condition-key-unsupported",
+            ptr,
+            f"condition key {why}, so the condition never matches",
+            move,
+            clip(key),
+            at_key=True,
+        )
     listed = catalogue.key_actions(prefix).get(pattern, ()) if not info.global_ else ()
     if listed and _reference_complete(pattern, acts, prefix):
         named = [f"{prefix}:{n}" for n in listed[:4]]
-        which = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + \
-            (f" (and {len(listed) - 4} more)" if len(listed) > 4 else "")
-        return Issue("lint-condition-key-unsupported", ptr, f"condition key {shown(key)} is set only for {which}, not "
-                     f"for any action of this statement ({names}): these requests never carry it, so the condition "
-                     "does not do what it says (it never matches; with IfExists or Null it always does)",
-                     f"move {info.name} to a statement of {', '.join(f'{prefix}:{n}' for n in listed[:3])}, "
-                     "or remove it", clip(key), at_key=True)
-    return Issue("lint-condition-key-unlisted", ptr, f"condition key {shown(key)} is not listed for any action of "
-                 f"this statement ({names}) in the Service Authorization Reference; if the service does not set it, "
-                 "the condition never matches", f"check that {prefix} sets {info.name} for these actions, or remove it",
-                 clip(key), at_key=True)
+        which = (", ".join(named[:-1]) + " and " + named[-1] if len(named) > 1 else named[0]) + (
+            f" (and {len(listed) - 4} more)" if len(listed) > 4 else ""
+        )
+        return Issue(
+            "lint-condition-key-unsupported",
+            ptr,
+            f"condition key {shown(key)} is set only for {which}, not "
+            f"for any action of this statement ({names}): these requests never carry it, so the condition "
+            "does not do what it says (it never matches; with IfExists or Null it always does)",
+            f"move {info.name} to a statement of {', '.join(f'{prefix}:{n}' for n in listed[:3])}, or remove it",
+            clip(key),
+            at_key=True,
+        )
+    return Issue(
+        "lint-condition-key-unlisted",
+        ptr,
+        f"condition key {shown(key)} is not listed for any action of "
+        f"this statement ({names}) in the Service Authorization Reference; if the service does not set it, "
+        "the condition never matches",
+        f"check that {prefix} sets {info.name} for these actions, or remove it",
+        clip(key),
+        at_key=True,
+    )
 
 
 def _reference_complete(pattern: str, acts: _Acts, prefix: str) -> bool:
@@ -222,23 +293,59 @@ def _supported_keys(st: Stmt) -> set[str] | None:
 
 
 # the operator family (by the start of its name) -> the key types it compares
-_FAMILIES = (("String", "String"), ("Numeric", "Numeric"), ("Date", "Date"), ("Bool", "Bool"), ("Arn", "ARN"),
-             ("Binary", "Binary"), ("IpAddress", "IPAddress"), ("NotIpAddress", "IPAddress"))
+_FAMILIES = (
+    ("String", "String"),
+    ("Numeric", "Numeric"),
+    ("Date", "Date"),
+    ("Bool", "Bool"),
+    ("Arn", "ARN"),
+    ("Binary", "Binary"),
+    ("IpAddress", "IPAddress"),
+    ("NotIpAddress", "IPAddress"),
+)
 # key type -> the operator families that compare it as what it is (String keys: not checked)
-_ACCEPTS = {"IPAddress": {"IPAddress"}, "Date": {"Date"}, "Bool": {"Bool"}, "Numeric": {"Numeric"},
-            "ARN": {"ARN", "String"}}
-_TYPE_WORDS = {"IPAddress": ("an IP address", "a range (CIDR) is matched only by IpAddress/NotIpAddress; compared "
-                             "as text, \"203.0.113.0/24\" never equals the request's address"),
-               "Date": ("a date", "dates are compared as dates only by the Date operators; as text only the very "
-                        "same spelling matches, and there is no before or after"),
-               "Bool": ("a Boolean", "only Bool reads true/false as a Boolean (as text, case and spelling count)"),
-               "Numeric": ("a number", "numbers are compared as numbers only by the Numeric operators (as text "
-                           "\"3600\" and \"3600.0\" differ, and there is no less or greater than)"),
-               "ARN": ("an ARN", "ARN keys take the Arn operators (or the String ones)")}
-_AS = {"String": "text", "Numeric": "a number", "Date": "a date", "Bool": "a Boolean", "ARN": "an ARN",
-       "Binary": "binary data", "IPAddress": "an IP address"}
-_FIRST = {"IPAddress": ("IpAddress", "NotIpAddress"), "Date": ("DateEquals", "DateNotEquals"),
-          "Bool": ("Bool", "Bool"), "Numeric": ("NumericEquals", "NumericNotEquals"), "ARN": ("ArnLike", "ArnNotLike")}
+_ACCEPTS = {
+    "IPAddress": {"IPAddress"},
+    "Date": {"Date"},
+    "Bool": {"Bool"},
+    "Numeric": {"Numeric"},
+    "ARN": {"ARN", "String"},
+}
+_TYPE_WORDS = {
+    "IPAddress": (
+        "an IP address",
+        "a range (CIDR) is matched only by IpAddress/NotIpAddress; compared "
+        'as text, "203.0.113.0/24" never equals the request\'s address',
+    ),
+    "Date": (
+        "a date",
+        "dates are compared as dates only by the Date operators; as text only the very "
+        "same spelling matches, and there is no before or after",
+    ),
+    "Bool": ("a Boolean", "only Bool reads true/false as a Boolean (as text, case and spelling count)"),
+    "Numeric": (
+        "a number",
+        "numbers are compared as numbers only by the Numeric operators (as text "
+        '"3600" and "3600.0" differ, and there is no less or greater than)',
+    ),
+    "ARN": ("an ARN", "ARN keys take the Arn operators (or the String ones)"),
+}
+_AS = {
+    "String": "text",
+    "Numeric": "a number",
+    "Date": "a date",
+    "Bool": "a Boolean",
+    "ARN": "an ARN",
+    "Binary": "binary data",
+    "IPAddress": "an IP address",
+}
+_FIRST = {
+    "IPAddress": ("IpAddress", "NotIpAddress"),
+    "Date": ("DateEquals", "DateNotEquals"),
+    "Bool": ("Bool", "Bool"),
+    "Numeric": ("NumericEquals", "NumericNotEquals"),
+    "ARN": ("ArnLike", "ArnNotLike"),
+}
 
 
 def _operator_type(op: str, key: str, info: catalogue.KeyInfo, ptr: str) -> list[Issue]:
@@ -259,20 +366,37 @@ def _operator_type(op: str, key: str, info: catalogue.KeyInfo, ptr: str) -> list
     want = _FIRST[ktype][1 if negative else 0] + ("IfExists" if base.endswith("IfExists") else "")
     if prefix:
         want = f"{prefix}:{want}"
-    return [Issue("lint-operator-type-mismatch", ptr, f"{op} compares {shown(key)} as {_AS[family]}, but "
-                  f"{info.name} is {what}: {why}",
-                  f'"{want}": {{"{key}": ...}}', op, at_key=True)]
+    return [
+        Issue(
+            "lint-operator-type-mismatch",
+            ptr,
+            f"{op} compares {shown(key)} as {_AS[family]}, but {info.name} is {what}: {why}",
+            f'"{want}": {{"{key}": ...}}',
+            op,
+            at_key=True,
+        )
+    ]
 
 
 def _set_operator(op: str, key: str, info: catalogue.KeyInfo, ptr: str, st: Stmt) -> list[Issue]:
     prefix, _, base = op.partition(":")
     if not base or prefix not in catalogue.SET_PREFIXES or info.multivalued:
         return []
-    why = ("is true when the key is absent, so it also matches every request without it"
-           if prefix == "ForAllValues" else "on a single-valued key is the plain operator, written confusingly")
-    return [Issue("lint-forallvalues-single-valued", st.at("Condition", op),
-                  f"{op} with the single-valued key {shown(key)}: {prefix} {why}",
-                  f'"{base}": {{"{key}": ...}}', op, at_key=True)]
+    why = (
+        "is true when the key is absent, so it also matches every request without it"
+        if prefix == "ForAllValues"
+        else "on a single-valued key is the plain operator, written confusingly"
+    )
+    return [
+        Issue(
+            "lint-forallvalues-single-valued",
+            st.at("Condition", op),
+            f"{op} with the single-valued key {shown(key)}: {prefix} {why}",
+            f'"{base}": {{"{key}": ...}}',
+            op,
+            at_key=True,
+        )
+    ]
 
 
 _BOOL = {"true", "false"}
@@ -293,8 +417,9 @@ def _values(op: str, key: str, values: Any, ptr: str) -> list[Issue]:
             continue
         if not check[0](v):
             at = f"{ptr}/{i}" if isinstance(values, list) else ptr
-            out.append(Issue("lint-condition-value", at, f"{op} {shown(key)}: {shown(v)} is not {check[1]}",
-                             check[2], str(v)))
+            out.append(
+                Issue("lint-condition-value", at, f"{op} {shown(key)}: {shown(v)} is not {check[1]}", check[2], str(v))
+            )
     return out
 
 

@@ -1,17 +1,22 @@
 """What the file formats share: order, verdict, where a finding is, its explanation."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
-from validator.engine import Finding, exit_code, summary
+from validator.findings import Finding, exit_code, summary
 
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 VERDICT = {0: "no rule failed", 1: "the account does not match the guide", 2: "some rules could not be decided"}
 # `vhv lint` speaks of policy files, not of an account (meta["command"] == "lint")
-VERDICT_LINT = {0: "no problem found in the policies", 1: "the policies have problems",
-                2: "some files could not be read as policies"}
+VERDICT_LINT = {
+    0: "no problem found in the policies",
+    1: "the policies have problems",
+    2: "some files could not be read as policies",
+}
 # IAM is global: its resources have no region
 GLOBAL_TYPES = ("AWS::IAM::",)
 
@@ -45,7 +50,7 @@ def verdict(findings: Sequence[Finding], meta: dict[str, Any] | None = None) -> 
 
 
 def is_lint(meta: dict[str, Any] | None) -> bool:
-    return bool(meta) and meta.get("command") == "lint"   # type: ignore[union-attr]
+    return bool(meta) and meta.get("command") == "lint"  # type: ignore[union-attr]
 
 
 def is_lint_finding(f: Finding) -> bool:
@@ -106,6 +111,6 @@ def explanation(f: Finding) -> list[tuple[str, str]]:
         out.append(("actual", f.actual))
     if f.fix and f.status != "pass":
         out.append(("fix", f.fix))
-    if f.section:   # a lint check's section is its category (Grammar, Vocabulary, ...), not the guide's
+    if f.section:  # a lint check's section is its category (Grammar, Vocabulary, ...), not the guide's
         out.append(("category" if is_lint_finding(f) else "guide section", f.section))
     return out

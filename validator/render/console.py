@@ -2,12 +2,14 @@
 
 rich honours NO_COLOR and drops colour when stdout is not a terminal.
 """
+
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from validator.engine import Finding, exit_code, summary
+from validator.findings import Finding, exit_code, summary
 
 STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "bold magenta", "skip": "dim"}
 MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP"}
@@ -20,8 +22,13 @@ def _group_key(f: Finding) -> str:
     return f"{f.resource_name}{rid}"
 
 
-def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any = None,
-                 intro: tuple[str, Sequence[str]] | None = None, verbose: bool = False) -> None:
+def print_report(
+    findings: Sequence[Finding],
+    meta: dict[str, Any],
+    console: Any = None,
+    intro: tuple[str, Sequence[str]] | None = None,
+    verbose: bool = False,
+) -> None:
     from rich.console import Console
     from rich.markup import escape as markup_escape
 
@@ -38,8 +45,10 @@ def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any
         lines.append(f"[bold]{escape(intro[0])}[/]")
         lines += [f"  - {escape(line)}" for line in intro[1]]
         lines.append("")
-    lines.append(f"[bold]vhv check[/] account [bold]{escape(meta.get('account_id', '?'))}[/] region "
-                 f"[bold]{escape(meta.get('region', '?'))}[/]")
+    lines.append(
+        f"[bold]vhv check[/] account [bold]{escape(meta.get('account_id', '?'))}[/] region "
+        f"[bold]{escape(meta.get('region', '?'))}[/]"
+    )
     groups: dict[str, list[Finding]] = {}
     for f in findings:
         groups.setdefault(_group_key(f), []).append(f)
@@ -48,8 +57,10 @@ def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any
         lines.append(f"[bold underline]{escape(key)}[/]  [dim]{escape(items[0].resource_type)}[/]")
         for f in items:
             st = f.status
-            lines.append(f"  [{STYLE[st]}]{MARK[st]:<5}[/] [dim]{f.rule_id:<36}[/] "
-                         f"{escape(f.message if st != 'pass' else f.title)}")
+            lines.append(
+                f"  [{STYLE[st]}]{MARK[st]:<5}[/] [dim]{f.rule_id:<36}[/] "
+                f"{escape(f.message if st != 'pass' else f.title)}"
+            )
             if st in ("fail", "warn", "error"):
                 if f.expected:
                     lines.append(f"        [dim]expected:[/] {escape(f.expected)}")
@@ -60,8 +71,11 @@ def print_report(findings: Sequence[Finding], meta: dict[str, Any], console: Any
     counts = summary(findings)
     code = exit_code(findings)
     parts = [f"[{STYLE[s]}]{counts[s]} {s}[/]" for s in ("pass", "fail", "warn", "error", "skip")]
-    verdict = {0: "[green]no rule failed[/]", 1: "[bold red]the account does not match the guide[/]",
-               2: "[bold magenta]some rules could not be decided[/]"}[code]
+    verdict = {
+        0: "[green]no rule failed[/]",
+        1: "[bold red]the account does not match the guide[/]",
+        2: "[bold magenta]some rules could not be decided[/]",
+    }[code]
     lines.append("")
     lines.append(f"{', '.join(parts)}: {verdict} (exit {code})")
     con.print(*lines, sep="\n")

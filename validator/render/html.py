@@ -6,15 +6,16 @@ box filters by text; the state lives in the URL fragment
 headless browser can be pointed at one. Each finding's expected/actual/fix is in
 a <details> under its message (open for fail and error).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from validator import __version__
-from validator.engine import Finding
-from validator.render.common import (SEVERITY_ORDER, STATUS_ORDER, counts, explanation, resource_label, title,
-                                     verdict)
+from validator.findings import Finding
+from validator.render.common import SEVERITY_ORDER, STATUS_ORDER, counts, explanation, resource_label, title, verdict
 
 STATUSES = ("pass", "fail", "warn", "error", "skip")
 
@@ -89,12 +90,14 @@ def _row(f: Finding) -> str:
         is_open = " open" if f.status in ("fail", "error") else ""
         more = f"<details{is_open}><summary>expected / actual / fix</summary><dl>{info}</dl></details>"
     res = resource_label(f)
-    return (f'<tr data-status="{f.status}" data-severity="{f.severity}" data-rule="{escape(f.rule_id)}" '
-            f'data-resource="{escape(res)}" data-message="{escape(f.message)}">'
-            f'<td><span class="badge b-{f.status}">{f.status.upper()}</span></td>'
-            f"<td>{escape(f.severity)}</td><td><code>{escape(f.rule_id)}</code><br>{escape(f.title)}</td>"
-            f"<td>{escape(res)}<br><small>{escape(f.resource_type)}</small></td>"
-            f"<td>{escape(f.message)}{more}</td></tr>")
+    return (
+        f'<tr data-status="{f.status}" data-severity="{f.severity}" data-rule="{escape(f.rule_id)}" '
+        f'data-resource="{escape(res)}" data-message="{escape(f.message)}">'
+        f'<td><span class="badge b-{f.status}">{f.status.upper()}</span></td>'
+        f"<td>{escape(f.severity)}</td><td><code>{escape(f.rule_id)}</code><br>{escape(f.title)}</td>"
+        f"<td>{escape(res)}<br><small>{escape(f.resource_type)}</small></td>"
+        f"<td>{escape(f.message)}{more}</td></tr>"
+    )
 
 
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
@@ -105,12 +108,17 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     head = escape(title(meta))
     cards = "".join(
         f'<button type="button" class="card st-{s}" data-status="{s}" aria-pressed="true">'
-        f'<span class="n" id="count-{s}">{c[s]}</span>{s}</button>' for s in STATUSES)
+        f'<span class="n" id="count-{s}">{c[s]}</span>{s}</button>'
+        for s in STATUSES
+    )
     # findings needing attention first, in the rule pack's order otherwise
     ordered = sorted(findings, key=lambda f: STATUS_ORDER.index(f.status))
     rows = "\n".join(_row(f) for f in ordered)
-    js = JS % {"status_order": json.dumps(list(STATUS_ORDER)), "severity_order": json.dumps(list(SEVERITY_ORDER)),
-               "statuses": json.dumps(list(STATUSES))}
+    js = JS % {
+        "status_order": json.dumps(list(STATUS_ORDER)),
+        "severity_order": json.dumps(list(SEVERITY_ORDER)),
+        "statuses": json.dumps(list(STATUSES)),
+    }
     return f"""<!doctype html>
 <html lang="en">
 <head>

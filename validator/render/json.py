@@ -1,14 +1,27 @@
 """The JSON report (the contract in DESIGN.md)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from validator import __version__
-from validator.engine import Finding, summary
+from validator.findings import Finding, summary
 
-FIELDS = ("rule_id", "title", "severity", "status", "resource_type", "resource_id", "resource_name",
-          "message", "expected", "actual", "fixable")
+FIELDS = (
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "message",
+    "expected",
+    "actual",
+    "fixable",
+)
 
 
 def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any]:

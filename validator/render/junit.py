@@ -5,13 +5,15 @@ pass and warn are passing test cases (a warning is written to <system-out>), so
 the counts are the JSON summary's: tests = all, failures = fail, errors = error,
 skipped = skip. No timestamps: the same findings give the same file.
 """
+
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.render.common import counts, explanation, group_key, resource_label, title
 
 # XML 1.0 cannot carry most control characters, even escaped
@@ -23,8 +25,12 @@ def _x(text: Any) -> str:
 
 
 def _details(f: Finding) -> str:
-    lines = [f.message, "", f"rule:     {f.rule_id} ({f.severity}) {f.title}",
-             f"resource: {f.resource_type} {resource_label(f)}"]
+    lines = [
+        f.message,
+        "",
+        f"rule:     {f.rule_id} ({f.severity}) {f.title}",
+        f"resource: {f.resource_type} {resource_label(f)}",
+    ]
     lines += [f"{label + ':':<9} {text}" for label, text in explanation(f)]
     return _x("\n".join(lines))
 
@@ -48,8 +54,11 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
         suite = ET.SubElement(root, "testsuite", name=_x(key))
         _totals(suite, items)
         props = ET.SubElement(suite, "properties")
-        for name, value in (("resource_type", items[0].resource_type), ("account_id", meta.get("account_id")),
-                            ("region", meta.get("region"))):
+        for name, value in (
+            ("resource_type", items[0].resource_type),
+            ("account_id", meta.get("account_id")),
+            ("region", meta.get("region")),
+        ):
             if value:
                 ET.SubElement(props, "property", name=name, value=_x(value))
         seen: dict[str, int] = {}

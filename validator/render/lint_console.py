@@ -1,16 +1,18 @@
 """`vhv lint` on a terminal, like a compiler: file:line:col, the check, the message,
 the offending line with a caret under the column, and what to write instead."""
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from validator.engine import Finding, exit_code
+from validator.findings import Finding, exit_code
 from validator.render.common import visible
 
 LABEL = {"critical": "security", "high": "error", "medium": "warning", "low": "info"}
 
 
-WIDTH = 120   # of the source line shown; a longer line (minified JSON) is cut around the column
+WIDTH = 120  # of the source line shown; a longer line (minified JSON) is cut around the column
 MARK = "…"
 
 
@@ -68,8 +70,11 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     for name, statuses in by_file.items():
         if statuses == {"warn"}:
             n = sum(1 for f in findings if f.file == name)
-            out.append(f"{visible(name)}: only warnings ({n}); they do not change the exit code "
-                       "(--fail-on warn makes them fail)")
-    out.append(f"vhv lint: {files} file(s), {len(findings)} finding(s){' (' + parts + ')' if parts else ''}"
-               f"{tail}: exit {code}")
+            out.append(
+                f"{visible(name)}: only warnings ({n}); they do not change the exit code "
+                "(--fail-on warn makes them fail)"
+            )
+    out.append(
+        f"vhv lint: {files} file(s), {len(findings)} finding(s){' (' + parts + ')' if parts else ''}{tail}: exit {code}"
+    )
     return "\n".join(out) + "\n"

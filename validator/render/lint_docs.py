@@ -1,5 +1,6 @@
 """`vhv rules --lint [CHECK]`: the lint checks and their docs (What it does, Why is
 this bad, Example, Use instead), as a table, JSON or Markdown."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,28 @@ def render_checks(fmt: str, only: str | None = None) -> str:
     if fmt == "markdown" or only is not None:
         out = ["# vhv lint checks", ""] if only is None else []
         for rid, d in checks.items():
-            out += [f"## `{rid}` — {d['title']}", "", f"Level: {d['level']}. Category: {d['category']}.", "",
-                    "**What it does.** " + d["what"], "", "**Why is this bad?** " + d["why"], "",
-                    "**Example.**", "", "```json", d["example"], "```", "",
-                    "**Use instead.**", "", "```json", d["instead"], "```", ""]
+            out += [
+                f"## `{rid}` — {d['title']}",
+                "",
+                f"Level: {d['level']}. Category: {d['category']}.",
+                "",
+                "**What it does.** " + d["what"],
+                "",
+                "**Why is this bad?** " + d["why"],
+                "",
+                "**Example.**",
+                "",
+                "```json",
+                d["example"],
+                "```",
+                "",
+                "**Use instead.**",
+                "",
+                "```json",
+                d["instead"],
+                "```",
+                "",
+            ]
         return "\n".join(out)
     width = max(len(k) for k in checks)
     lines = [f"{'id':<{width}}  {'level':<8}  {'category':<10}  title"]

@@ -1,4 +1,5 @@
 """A remediation plan (and what applying it did) as text for people, JSON, or `aws` CLI commands."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ RISK_LABEL = {FIX: "fix", DECIDE: "needs a decision", MANUAL: "by hand", WAIVED:
 
 
 def _args_text(args: dict[str, Any]) -> str:
-    return " ".join(f"{k}={json.dumps(v, separators=(',', ':')) if not isinstance(v, str) else v}"
-                    for k, v in args.items())
+    return " ".join(
+        f"{k}={json.dumps(v, separators=(',', ':')) if not isinstance(v, str) else v}" for k, v in args.items()
+    )
 
 
 def counts(plan: Plan) -> str:
@@ -28,15 +30,21 @@ def console(plan: Plan, meta: dict[str, Any], tighten: bool = False) -> str:
     if not plan.steps:
         lines = [f"vhv remediate: nothing to change in {where}: every fixable rule passes."]
     else:
-        lines = [f"vhv remediate: plan for {where}: {len(plan.steps)} step(s): {counts(plan)}",
-                 f"plan checksum: {plan.checksum}", ""]
+        lines = [
+            f"vhv remediate: plan for {where}: {len(plan.steps)} step(s): {counts(plan)}",
+            f"plan checksum: {plan.checksum}",
+            "",
+        ]
         for s in plan.steps:
             lines.append(f"{s.id:>3}. [{RISK_LABEL[s.risk]}] {s.resource}: {s.summary}  ({s.rule})")
             if s.call:
                 lines.append(f"     {s.call}  {_args_text(s.arguments)}")
         if plan.of(DECIDE) and not tighten:
-            lines += ["", "Steps marked [needs a decision] take away something wider than the guide; "
-                      "`--fix` applies them only with `--tighten`."]
+            lines += [
+                "",
+                "Steps marked [needs a decision] take away something wider than the guide; "
+                "`--fix` applies them only with `--tighten`.",
+            ]
         if plan.of(MANUAL):
             lines += ["Steps marked [by hand] are never done by vhv."]
         if plan.of(WAIVED):
@@ -51,6 +59,7 @@ def as_json(plan: Plan) -> str:
 
 
 # ------------------------------------------------------------------ aws CLI
+
 
 def _opt(name: str) -> str:
     return "--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
@@ -72,7 +81,7 @@ def _value(v: Any) -> str:
     if not refs_in(v):
         return shlex.quote(text)
     # close the single quotes around each reference so that the shell expands it
-    return "'" + re.sub(r'"\$step:(\d+):[\w.]+"', lambda m: f"\"'\"${_var(int(m.group(1)))}\"'\"", text) + "'"
+    return "'" + re.sub(r'"\$step:(\d+):[\w.]+"', lambda m: f'"\'"${_var(int(m.group(1)))}"\'"', text) + "'"
 
 
 def command(step: Step) -> str:
@@ -123,13 +132,18 @@ def _shown(lines: list[str]) -> str:
 
 # ------------------------------------------------------------------ after --fix
 
+
 def applied(report: Any) -> str:
-    lines = [f"vhv remediate: applied {len(report.applied)} step(s), {len(report.failed)} failed, "
-             f"{len(report.not_tried)} not tried"]
+    lines = [
+        f"vhv remediate: applied {len(report.applied)} step(s), {len(report.failed)} failed, "
+        f"{len(report.not_tried)} not tried"
+    ]
     lines += [f"  applied     {s.id:>3}. {s.call} ({s.resource})" for s in report.applied]
     lines += [f"  FAILED      {s.id:>3}. {s.call} ({s.resource}): {why}" for s, why in report.failed]
     lines += [f"  not tried   {s.id:>3}. {s.call} ({s.resource})" for s in report.not_tried]
     if not report.ok:
-        lines.append("Run `vhv remediate --fix` again once the cause is fixed: it plans from what the account "
-                     "holds then, so what was applied is not done twice.")
+        lines.append(
+            "Run `vhv remediate --fix` again once the cause is fixed: it plans from what the account "
+            "holds then, so what was applied is not done twice."
+        )
     return _shown(lines)

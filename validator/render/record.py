@@ -1,7 +1,9 @@
 """`vhv record` output: console, json, markdown."""
+
 from __future__ import annotations
 
 import json
+
 from validator.record import Record, Value
 
 FORMATS = ("console", "json", "markdown")
@@ -39,7 +41,10 @@ def _text(rec: Record, fmt: str) -> str:
         lines.append(f"  {v.label:<{width}}  {_shown(v)}" + (f"  ({v.note})" if v.note else ""))
     lines.append("")
     lines += [f"  {n}" for n in rec.notes]
-    state = "every value was read" if rec.complete else \
-        f"{sum(v.missing is not None for v in rec.values)} value(s) missing: fix them before handing over"
+    state = (
+        "every value was read"
+        if rec.complete
+        else f"{sum(v.missing is not None for v in rec.values)} value(s) missing: fix them before handing over"
+    )
     lines += ["", f"{state} (exit {0 if rec.complete else 1})"]
     return "\n".join(lines) + "\n"

@@ -13,16 +13,18 @@ Where a result is:
 - an AWS resource: an `aws://REGION/TYPE/ID` artifact (IAM under `global`, by
   name) plus a logical location naming the resource and its id or ARN.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from validator import __version__
-from validator.engine import Finding
+from validator.findings import Finding
 from validator.render.common import aws_uri, counts, explanation, is_lint_finding, verdict
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -47,8 +49,7 @@ def _rule(f: Finding) -> dict[str, Any]:
         help_lines.append(f"How to fix: {f.fix}")
         md.append(f"How to fix: {f.fix}")
     kind = "aws" if f.file is None else "waiver" if f.resource_type == "Waiver" else "iam-policy"
-    props: dict[str, Any] = {"tags": ["security", kind],
-                             "severity": f.severity, "fixable": f.fixable}
+    props: dict[str, Any] = {"tags": ["security", kind], "severity": f.severity, "fixable": f.fixable}
     if f.severity in SECURITY_SEVERITY:
         props["security-severity"] = SECURITY_SEVERITY[f.severity]
     if f.resource_type:
@@ -57,8 +58,13 @@ def _rule(f: Finding) -> dict[str, Any]:
         "id": f.rule_id,
         "name": _rule_name(f.rule_id),
         "shortDescription": {"text": f.title},
-        "fullDescription": {"text": f"{f.title}." if f.section == "" else
-                            f"{f.title} ({f.section})." if is_lint_finding(f) else f"{f.title} (guide: {f.section})."},
+        "fullDescription": {
+            "text": f"{f.title}."
+            if f.section == ""
+            else f"{f.title} ({f.section})."
+            if is_lint_finding(f)
+            else f"{f.title} (guide: {f.section})."
+        },
         "help": {"text": "\n\n".join(help_lines), "markdown": "\n\n".join(md)},
         "defaultConfiguration": {"level": LEVEL.get(f.severity, "warning")},
         "properties": props,
@@ -91,13 +97,19 @@ def _location(f: Finding, meta: dict[str, Any]) -> dict[str, Any]:
                 phys["region"]["startColumn"] = int(f.column)
         loc: dict[str, Any] = {"physicalLocation": phys}
         if f.pointer:
-            loc["logicalLocations"] = [{"name": f.pointer.rsplit("/", 1)[-1] or f.pointer,
-                                        "fullyQualifiedName": f.pointer, "kind": "property"}]
+            loc["logicalLocations"] = [
+                {"name": f.pointer.rsplit("/", 1)[-1] or f.pointer, "fullyQualifiedName": f.pointer, "kind": "property"}
+            ]
         return loc
     if f.resource_type == "Params":
         params_file = meta.get("params_file")
-        logical = [{"name": f.resource_id or "params", "fullyQualifiedName": f"params.{f.resource_id}"
-                    if f.resource_id else "params", "kind": "property"}]
+        logical = [
+            {
+                "name": f.resource_id or "params",
+                "fullyQualifiedName": f"params.{f.resource_id}" if f.resource_id else "params",
+                "kind": "property",
+            }
+        ]
         if not params_file:
             return {"logicalLocations": logical}
         phys = {"artifactLocation": {"uri": _file_uri(params_file)}}
@@ -108,14 +120,15 @@ def _location(f: Finding, meta: dict[str, Any]) -> dict[str, Any]:
     uri = aws_uri(f, meta.get("region"))
     return {
         "physicalLocation": {"artifactLocation": {"uri": uri}},
-        "logicalLocations": [{"name": f.resource_name, "fullyQualifiedName": f.resource_id or uri,
-                              "kind": "resource"}],
+        "logicalLocations": [{"name": f.resource_name, "fullyQualifiedName": f.resource_id or uri, "kind": "resource"}],
     }
 
 
 def _fingerprint(f: Finding) -> str:
-    key = "|".join(str(x) for x in (f.rule_id, f.resource_type, f.resource_name, f.resource_id or "",
-                                    f.file or "", f.pointer or ""))
+    key = "|".join(
+        str(x)
+        for x in (f.rule_id, f.resource_type, f.resource_name, f.resource_id or "", f.file or "", f.pointer or "")
+    )
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -132,9 +145,16 @@ def _result(f: Finding, index: int, meta: dict[str, Any]) -> dict[str, Any]:
         "message": {"text": text},
         "locations": [_location(f, meta)],
         "partialFingerprints": {"vhvFinding/v1": _fingerprint(f)},
-        "properties": {"status": f.status, "severity": f.severity, "resource_type": f.resource_type,
-                       "resource_id": f.resource_id, "resource_name": f.resource_name,
-                       "expected": f.expected, "actual": f.actual, "fix": f.fix},
+        "properties": {
+            "status": f.status,
+            "severity": f.severity,
+            "resource_type": f.resource_type,
+            "resource_id": f.resource_id,
+            "resource_name": f.resource_name,
+            "expected": f.expected,
+            "actual": f.actual,
+            "fix": f.fix,
+        },
     }
     if status == "fail":
         res["level"] = LEVEL.get(f.severity, "warning")
@@ -150,9 +170,12 @@ def _result(f: Finding, index: int, meta: dict[str, Any]) -> dict[str, Any]:
 
 def _suppression(waived: dict[str, Any]) -> dict[str, Any]:
     """A waiver as a SARIF suppression: external (a waiver file), accepted, with its justification."""
-    out: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": waived["justification"],
-                           "properties": {"expires": waived["expires"], "owner": waived["owner"],
-                                          "was": waived["status"]}}
+    out: dict[str, Any] = {
+        "kind": "external",
+        "status": "accepted",
+        "justification": waived["justification"],
+        "properties": {"expires": waived["expires"], "owner": waived["owner"], "was": waived["status"]},
+    }
     phys: dict[str, Any] = {"artifactLocation": {"uri": _file_uri(waived["source"])}}
     if waived.get("line"):
         phys["region"] = {"startLine": int(waived["line"])}
@@ -169,16 +192,17 @@ def document(findings: Sequence[Finding], meta: dict[str, Any]) -> dict[str, Any
             rules.append(_rule(f))
     results = [_result(f, index[f.rule_id], meta) for f in findings if f.status in RESULT_STATUSES or f.waived]
     code, why = verdict(findings, meta)
-    notifications = [{"level": "error", "message": {"text": f"{f.rule_id}: {f.message}"},
-                      "descriptor": {"id": f.rule_id}} for f in findings if f.status == "error"]
-    invocation: dict[str, Any] = {"executionSuccessful": code != 2, "exitCode": code,
-                                  "exitCodeDescription": why}
+    notifications = [
+        {"level": "error", "message": {"text": f"{f.rule_id}: {f.message}"}, "descriptor": {"id": f.rule_id}}
+        for f in findings
+        if f.status == "error"
+    ]
+    invocation: dict[str, Any] = {"executionSuccessful": code != 2, "exitCode": code, "exitCodeDescription": why}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     account, region = meta.get("account_id"), meta.get("region")
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "vhv", "version": __version__, "semanticVersion": __version__,
-                            "rules": rules}},
+        "tool": {"driver": {"name": "vhv", "version": __version__, "semanticVersion": __version__, "rules": rules}},
         "invocations": [invocation],
         "results": results,
         "properties": {"account_id": account, "region": region, "summary": counts(findings)},

@@ -1,4 +1,5 @@
 """The JSON Schemas vhv ships (validator/data/*.schema.json), for `vhv schema` and the tests."""
+
 from __future__ import annotations
 
 import json

@@ -1,0 +1,178 @@
+"""The guide's resources, declared once: rules/catalogue.yaml, read and checked here.
+
+A kind is one resource of the guide (the VPC, ValohaiMaster, the queue's security group): its
+name, how the name is matched and the one the rules judge is picked, where the readers put it
+in the snapshot, which reader fills it and which fixer writes it, with the IAM actions of each.
+The catalogue is data (YAML, beside the rule packs) so that a new kind, or another recipe's
+names for the same kinds, is a few lines there, checked against rules/catalogue.schema.json
+when vhv starts. This module holds no names of its own; everything that needs one asks here.
+
+The catalogue is always the one installed with vhv: `--rules DIR` swaps the rule packs, not the
+resources they are about.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from validator import bounded, shape
+from validator.errors import VhvError
+
+CATALOGUE = "catalogue.yaml"
+SCHEMA = "catalogue.schema.json"
+# an IAM kind is kept in the snapshot in a map by its name, and picked by it
+IAM_MATCHES = ("role-name", "policy-name", "instance-profile-name")
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    title: str
+    aws_type: str
+    name: str  # the name the guide gives it (a glob for the subnets)
+    match: str  # how that name is matched (catalogue.schema.json: match)
+    pick: str  # how the one the rules judge is picked among those found
+    section: str = ""
+    description: str = ""
+    snapshot: str = ""  # the data key the readers put it under
+    many: bool = False
+    missing_rule: str = ""  # the rule that fails when it does not exist
+    reader: str = ""
+    read_for: str = "check"
+    read_actions: tuple[str, ...] = ()
+    fix_read_actions: tuple[str, ...] = ()
+    fixer: str = ""
+    fix_actions: tuple[str, ...] = ()
+    tag_type: str = ""
+    in_vpc: bool = False
+    one_of: bool = False
+    numbered: str = ""
+    profile: str = ""
+
+    @property
+    def resource_type(self) -> str:
+        return self.aws_type
+
+    @property
+    def exists_rule(self) -> str:
+        return self.missing_rule
+
+    @property
+    def path(self) -> str:
+        """Where the one of this name is in the snapshot: `roles.ValohaiMaster` for a kind kept in a
+        map by name, the list's key (`vpcs`) otherwise."""
+        return f"{self.snapshot}.{self.name}" if self.pick == "by-name" else self.snapshot
+
+    def nth(self, n: int) -> str:
+        """The name of the n-th of this kind vhv creates (valohai-subnet-3)."""
+        return self.numbered.replace("{n}", str(n)) if self.numbered else self.name
+
+
+@dataclass(frozen=True)
+class Values:
+    tag_key: str
+    tag_value: str
+    valohai_ssh_cidr: str
+    valohai_app_cidr: str
+    canonical_owner: str
+    live_states: tuple[str, ...]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> dict[str, str]:
+        """The guide's tag as AWS writes one: {"Key": "valohai", "Value": "1"}."""
+        return {"Key": self.tag_key, "Value": self.tag_value}
+
+
+def directory() -> Path:
+    return Path(str(resources.files("validator.rules")))
+
+
+def _problems(doc: dict[str, Any]) -> list[str]:
+    """What the schema cannot say: the parts of the catalogue that must agree with each other."""
+    out = []
+    for key, k in doc["kinds"].items():
+        where = f"kinds.{key}"
+        if k["pick"] != "none" and not k.get("snapshot"):
+            out.append(f"{where}: a kind that is picked from the snapshot needs `snapshot`")
+        if (k["pick"] == "by-name") != (k["match"] in IAM_MATCHES):
+            out.append(f"{where}: pick {k['pick']!r} does not go with match {k['match']!r}")
+        if k.get("reader") and not k.get("read_actions"):
+            out.append(f"{where}: reader {k['reader']!r} without the read_actions it calls")
+        if k.get("fixer") and not k.get("fix_actions"):
+            out.append(f"{where}: fixer {k['fixer']!r} without the fix_actions it calls")
+        if k.get("profile") and k["profile"] not in doc["kinds"]:
+            out.append(f"{where}: profile {k['profile']!r} is not a kind")
+        if k["pick"] != "none" and not k.get("missing_rule"):
+            out.append(f"{where}: which rule fails when it is missing? (missing_rule)")
+    if "params" not in doc["kinds"]:
+        out.append("kinds: the params kind is missing (the rules about the params file name it)")
+    return out
+
+
+def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
+    """The catalogue at `path` (the installed one by default), checked; VhvError naming the place."""
+    path = path or directory() / CATALOGUE
+    text = bounded.read_text(path, "catalogue", 1_000_000)
+    try:
+        doc = bounded.check(bounded.load_yaml(text), str(path))
+    except Exception as exc:  # noqa: BLE001 -- a YAML error of any kind: one line naming the place
+        where, why = bounded.yaml_problem(exc)
+        raise VhvError(f"{path}{where}: not valid YAML: {why}") from None
+    schema = json.loads((path.parent / SCHEMA).read_text(encoding="utf-8"))
+    flat = shape.inline(schema, schema.get("$defs", {}))
+    if not shape.compile_schema(flat)(doc):
+        import jsonschema  # only to word what is wrong
+
+        err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(flat).iter_errors(doc))
+        raise VhvError(f"{path}: {shape.describe(err) if err else 'not a catalogue'}")
+    problems = _problems(doc)
+    if problems:
+        raise VhvError(f"{path}: {problems[0]}")
+    kinds = {
+        key: Kind(
+            key=key,
+            **{f: tuple(v) if isinstance(v, list) else v for f, v in k.items()},
+        )
+        for key, k in doc["kinds"].items()
+    }
+    v = doc["values"]
+    values = Values(
+        tag_key=v["tag"]["key"],
+        tag_value=v["tag"]["value"],
+        valohai_ssh_cidr=v["valohai_ssh_cidr"],
+        valohai_app_cidr=v["valohai_app_cidr"],
+        canonical_owner=v["canonical_owner"],
+        live_states=tuple(v["live_states"]),
+        raw=v,
+    )
+    return kinds, values
+
+
+KINDS, VALUES = load()
+LIVE_STATES = VALUES.live_states
+
+
+def kind(key: str) -> Kind:
+    return KINDS[key]
+
+
+def name(key: str) -> str:
+    """The guide's name of kind `key`: name("vpc") is valohai-vpc."""
+    return KINDS[key].name
+
+
+def of_snapshot(data_key: str) -> list[Kind]:
+    """The kinds the readers put under `data_key` of the snapshot (two security groups share one)."""
+    return [k for k in KINDS.values() if k.snapshot == data_key]
+
+
+def resource_id(item: dict[str, Any] | None) -> str | None:
+    """How a report names one resource: its ARN, id or allocation id."""
+    if not item:
+        return None
+    return item.get("arn") or item.get("id") or item.get("allocation_id")
