@@ -7,13 +7,17 @@ walks the result (a schema, a repr, a JSON dump) is not. Count, stop early.
 
 from __future__ import annotations
 
+import os
 import re
 import reprlib
+import stat
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from validator import pipes
 from validator.errors import VhvError
 
 MAX_VALUES = 200_000
@@ -102,7 +106,6 @@ def read_at_most(path: Any, max_bytes: int) -> bytes:
     """At most max_bytes + 1 bytes of the file: a device (/dev/zero) or a pipe that never
     ends is "too big", not a hang that eats the memory; a named pipe no one writes to is
     one line after pipes.WAIT_S, not a hang."""
-    from validator import pipes
 
     if pipes.is_fifo(path):
         return pipes.read(path, max_bytes)
@@ -113,8 +116,6 @@ def read_at_most(path: Any, max_bytes: int) -> bytes:
 def reread_text(path: Any) -> str | None:
     """The text of a file read before, to point at a line in it; None when it cannot be
     read again: a pipe gave its text once (opening it again waits for a writer that is gone)."""
-    import os
-    import stat
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
@@ -128,7 +129,6 @@ def reread_text(path: Any) -> str | None:
 def read_text(path: Any, what: str, max_bytes: int, missing_hint: str = "", usual: str = "") -> str:
     """A small UTF-8 text file the user wrote (params, waivers): one clear line when it
     is missing, unreadable, too big or not UTF-8."""
-    from pathlib import Path
 
     p = Path(path)
     try:

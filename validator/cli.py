@@ -2,6 +2,9 @@
 
 Exit codes: 0 no rule failed; 1 at least one rule failed; 2 vhv could not do its
 job (bad input, no credentials, a rule that could not be decided), which wins.
+
+Each command imports its own modules when it runs (`# deferred: start-up`): `vhv --version` and
+`vhv lint` start without the rule engine, the readers or the reports of the others.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from validator import __version__
 from validator.errors import VhvError
+from validator.formats import FORMATS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,8 +40,6 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--region", help="AWS region (default: the params' region)")
         sp.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL)")
         sp.add_argument("--rules", help=argparse.SUPPRESS)
-
-    from validator.render import FORMATS
 
     check = sub.add_parser("check", help="inspect the account (or a saved snapshot) and report")
     aws_opts(check)
@@ -145,10 +147,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _target(args: argparse.Namespace):  # noqa: ANN202
-    from validator.aws.session import Target
+    from validator.aws.session import Target  # deferred: start-up
 
     if args.region:  # as the params' region is, before any call (botocore would build any host name)
-        from validator.params import check_region
+        from validator.params import check_region  # deferred: start-up
 
         problem = check_region(args.region)
         if problem:
@@ -157,7 +159,7 @@ def _target(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
-    from validator import engine, params, rulepack
+    from validator import engine, params, rulepack  # deferred: start-up
 
     pack = rulepack.load(args.rules)
     prm = params.load(args.params)
@@ -169,10 +171,10 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
 
 def _read(args: argparse.Namespace, prm, for_fix: bool = False):  # noqa: ANN001, ANN202
     """The account's snapshot; `for_fix` also reads what only the fixers use (remediate's plan)."""
-    from validator.aws.account import read
+    from validator.aws.account import read  # deferred: start-up
 
     if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        from rich.console import Console
+        from rich.console import Console  # deferred: start-up
 
         with Console(stderr=True).status("reading the account") as status:
             snap, _ = read(
@@ -183,29 +185,10 @@ def _read(args: argparse.Namespace, prm, for_fix: bool = False):  # noqa: ANN001
     return snap
 
 
-def _same_account(args: argparse.Namespace, prm, snap) -> None:  # noqa: ANN001
-    """Refuse to judge one account (or region) against params recorded for another."""
-    saved = getattr(args, "snapshot", None)  # remediate reads the account; it has no --snapshot
-    what = f"snapshot {saved}" if saved else "the credentials"
-    want_region = args.region or prm.region
-    if snap.region != want_region:
-        raise VhvError(
-            f"{what} are for region {snap.region}, the params say {want_region}"
-            if not saved
-            else f"{what} is of region {snap.region}, the params say {want_region}"
-        )
-    want_account = prm.get("account_id")
-    if want_account and str(want_account) != snap.account_id:
-        raise VhvError(
-            f"{what} {'are' if not saved else 'is'} for account {snap.account_id}, "
-            f"the params' account_id is {want_account}"
-        )
-
-
 def _previous_report(args: argparse.Namespace):  # noqa: ANN202
     if not getattr(args, "diff", None):
         return None
-    from validator import diff
+    from validator import diff  # deferred: start-up
 
     if args.format not in diff.FORMATS:
         raise VhvError(f"--diff writes {', '.join(diff.FORMATS)}, not {args.format}")
@@ -213,9 +196,9 @@ def _previous_report(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _emit_diff(args: argparse.Namespace, old, findings) -> int:  # noqa: ANN001
-    from validator import diff
-    from validator.files import write_atomic
-    from validator.findings import exit_code
+    from validator import diff  # deferred: start-up
+    from validator.files import write_atomic  # deferred: start-up
+    from validator.findings import exit_code  # deferred: start-up
 
     text = diff.render(diff.compare(old, findings), args.format)
     if args.output:
@@ -245,17 +228,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from validator import render
-    from validator.engine import evaluate
-    from validator.snapshot import Snapshot
+    from validator import render  # deferred: start-up
+    from validator.engine import evaluate  # deferred: start-up
+    from validator.snapshot import Snapshot, same_account  # deferred: start-up
 
     pack, prm = _load(args)
-    from validator import waivers
+    from validator import waivers  # deferred: start-up
 
     waived = _waivers(args, pack, prm)
     old = _previous_report(args)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
-    _same_account(args, prm, snap)
+    same_account(snap, prm, getattr(args, "snapshot", None), args.region)
     findings = waivers.apply(evaluate(pack, prm, snap), waived)
     if old is not None:
         return _emit_diff(args, old, findings)
@@ -269,20 +252,21 @@ def _check(args: argparse.Namespace) -> int:
 
 def _waivers(args: argparse.Namespace, pack, prm):  # noqa: ANN001, ANN202
     """The waivers of the params' `waivers:` and of --waivers FILE (read before AWS is)."""
-    from validator import waivers
+    from validator import waivers  # deferred: start-up
 
     return waivers.combine(waivers.from_params(prm, pack), waivers.load(args.waivers, pack) if args.waivers else [])
 
 
 def cmd_remediate(args: argparse.Namespace) -> int:
-    from validator import remediate
+    from validator import remediate  # deferred: start-up
+    from validator.snapshot import same_account  # deferred: start-up
 
     remediate.check_options(args)
     pack, prm = _load(args)
     remediate.refuse_other_region(args, prm)
     waived = _waivers(args, pack, prm)
     snap = _read(args, prm, for_fix=True)  # the plan needs the fixers' reads; the re-check after apply does not
-    _same_account(args, prm, snap)
+    same_account(snap, prm, getattr(args, "snapshot", None), args.region)
     target = _target(args)
     if not target.region:
         target = type(target)(target.profile, prm.region, target.endpoint_url)
@@ -302,12 +286,12 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from validator.init_template import TEMPLATE
+    from validator.init_template import TEMPLATE  # deferred: start-up
 
     out = Path(args.output)
     if out.exists() and not args.force:
         raise VhvError(f"{out} exists; pass --force to overwrite it")
-    from validator.files import write_atomic
+    from validator.files import write_atomic  # deferred: start-up
 
     write_atomic(out, TEMPLATE.format(path=out))
     print(f"vhv: wrote {out}; fill in your recorded values, then run `vhv check --params {out}`", file=sys.stderr)
@@ -315,10 +299,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from validator import render
-    from validator.policy import suppress
-    from validator.policy.lint import FAIL_ON
-    from validator.policy.lintfiles import lint_paths
+    from validator import render  # deferred: start-up
+    from validator.policy import suppress  # deferred: start-up
+    from validator.policy.lint import FAIL_ON  # deferred: start-up
+    from validator.policy.lintfiles import lint_paths  # deferred: start-up
 
     args.fail_on = str(args.fail_on).strip().lower()
     if args.fail_on not in FAIL_ON:  # one line and exit 2, not argparse's usage block
@@ -337,37 +321,37 @@ def cmd_lint(args: argparse.Namespace) -> int:
     }
     if args.format != "console":
         return render.emit(run.findings, meta, fmt=args.format, output=args.output)
-    from validator.files import write_atomic
-    from validator.render.lint_console import render as lint_console
+    from validator.files import write_atomic  # deferred: start-up
+    from validator.render.lint_console import render as lint_console  # deferred: start-up
 
     text = lint_console(run.findings, meta)
     if args.output:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    from validator.findings import exit_code
+    from validator.findings import exit_code  # deferred: start-up
 
     return exit_code(run.findings)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
     if args.lint is not None:
-        from validator.render.lint_docs import render_checks
+        from validator.render.lint_docs import render_checks  # deferred: start-up
 
         sys.stdout.write(render_checks(args.format, args.lint or None))
         return 0
-    from validator import rulepack
-    from validator.render.rules import render_rules
+    from validator import rulepack  # deferred: start-up
+    from validator.render.rules import render_rules  # deferred: start-up
 
     sys.stdout.write(render_rules(rulepack.load().rules, args.format))
     return 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from validator import record
-    from validator.files import write_atomic
-    from validator.render.record import render_record
-    from validator.snapshot import Snapshot
+    from validator import record  # deferred: start-up
+    from validator.files import write_atomic  # deferred: start-up
+    from validator.render.record import render_record  # deferred: start-up
+    from validator.snapshot import Snapshot  # deferred: start-up
 
     _pack, prm = _load(args)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
@@ -381,7 +365,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from validator.render import schema
+    from validator.render import schema  # deferred: start-up
 
     if args.name not in schema.SCHEMAS:
         raise VhvError(f"no schema named {args.name!r} (one of: {', '.join(schema.SCHEMAS)})")
@@ -390,14 +374,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_permissions(args: argparse.Namespace) -> int:
-    from validator import permissions
+    from validator import permissions  # deferred: start-up
 
     sys.stdout.write(permissions.render(permissions.policy(fix=args.fix), args.format))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from validator import demo
+    from validator import demo  # deferred: start-up
 
     if args.write_reports:
         written = demo.write_reports(args.write_reports)
@@ -428,7 +412,7 @@ COMMANDS = {
 def _refuse_writing_over_inputs(args: argparse.Namespace) -> None:
     """`--output` onto a file the command reads (the params, the snapshot, a linted policy) would
     replace the input with the report: refused before anything is read."""
-    import os
+    import os  # deferred: start-up
 
     out = getattr(args, "output", None)
     if not out or args.command == "init" or not os.path.exists(out):
@@ -449,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_writing_over_inputs(args)
         return COMMANDS[args.command](args)
     except VhvError as exc:
-        from validator.render.common import visible
+        from validator.render.common import visible  # deferred: start-up
 
         print(f"vhv: {visible(str(exc))}", file=sys.stderr)  # one line, whatever a file name holds
         return exc.exit_code

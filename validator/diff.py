@@ -12,8 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from validator import shape
 from validator.errors import VhvError
 from validator.findings import Finding
+from validator.render import schema
+from validator.render.common import visible, visible_text
+from validator.render.markdown import cell
 
 FAILING = ("fail", "error")
 FORMATS = ("console", "json", "markdown")
@@ -23,8 +27,7 @@ MAX_PREVIOUS_BYTES = 100_000_000
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    from validator.bounded import read_text
-    from validator.render import schema
+    from validator.bounded import read_text  # deferred: loads yaml
 
     text = read_text(
         path,
@@ -32,7 +35,6 @@ def load(path: str | Path) -> dict[str, Any]:
         MAX_PREVIOUS_BYTES,  # /dev/zero: "too big", not all the memory
         usual="vhv's JSON reports are a few MB (100,000 findings: about 65 MB)",
     )
-    from validator import shape
 
     not_ours = f"{path}: not a vhv JSON report (`vhv check --format json`)"
     try:
@@ -101,11 +103,8 @@ def render(diff: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(diff, indent=2) + "\n"
     sections = (("New failures", "new_failures"), ("Fixed", "fixed"), ("Still failing", "still_failing"))
-    from validator.render.common import visible, visible_text  # a previous report's text is never sent raw
 
     if fmt == "markdown":
-        from validator.render.markdown import cell
-
         out = ["## vhv: changes since the previous report", "", "| change | rules |", "|---|---:|"]
         out += [f"| {title} | {len(diff[key])} |" for title, key in sections]
         for title, key in sections:

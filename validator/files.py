@@ -6,9 +6,14 @@ A file is written beside its target and renamed over it; a descriptor the shell 
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import stat
+import sys
 from pathlib import Path
 
+from validator import pipes
 from validator.errors import VhvError
 
 
@@ -18,7 +23,6 @@ def write_atomic(path: str | Path, text: str) -> None:
     to (`--output /dev/null`), never replaced by a file; a read-only file or a directory is
     refused. A file that is replaced keeps its permissions. /dev/stdout, /dev/fd/N and the
     like are descriptors the shell opened: written to as they are (open_descriptor)."""
-    import stat
 
     if str(path).endswith(os.sep):
         raise VhvError(f"{path}: is a directory name; give a file name")
@@ -65,7 +69,6 @@ def open_descriptor(path: str | Path) -> int | None:
     None. Such a path is a descriptor the shell already opened: its realpath is the file behind it
     (`>> log.txt`: renaming a report over log.txt loses its lines) or no file at all (a pipe:
     /proc/<pid>/fd/pipe:[N])."""
-    import re
 
     ours = ("self", "thread-self", str(os.getpid()))
 
@@ -94,10 +97,6 @@ def open_descriptor(path: str | Path) -> int | None:
 def _write_to_descriptor(path: str | Path, fd: int, text: str) -> None:
     """`text` written to the descriptor itself, as the shell opened it (append, pipe, terminal):
     never opened again, truncated or replaced."""
-    import errno
-    import sys
-
-    from validator import pipes
 
     for stream in (sys.stdout, sys.stderr):  # what vhv printed there before comes first
         try:
@@ -113,7 +112,6 @@ def _write_to_descriptor(path: str | Path, fd: int, text: str) -> None:
 
 
 def _write_to_pipe(path: str | Path, p: Path, text: str) -> None:
-    from validator import pipes
 
     try:
         pipes.write(path, text)  # the name the user gave, in its messages

@@ -126,7 +126,7 @@ def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
     schema = json.loads((path.parent / SCHEMA).read_text(encoding="utf-8"))
     flat = shape.inline(schema, schema.get("$defs", {}))
     if not shape.compile_schema(flat)(doc):
-        import jsonschema  # only to word what is wrong
+        import jsonschema  # deferred: loads jsonschema; only to word what is wrong
 
         err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(flat).iter_errors(doc))
         raise VhvError(f"{path}: {shape.describe(err) if err else 'not a catalogue'}")

@@ -41,6 +41,7 @@ from typing import Any
 
 import pytest
 
+from validator.errors import VhvError
 from validator.pytest_state import Key, Settings, State
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -128,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if given:
             raise pytest.UsageError(f"vhv: {', '.join(given)} needs --vhv-params FILE (or vhv_params in the ini file)")
         return
-    from validator.kinds import KINDS
+    from validator.kinds import KINDS  # deferred: loads yaml
 
     state = State(settings, getattr(config, "workerinput", {}).get("vhv"))
     config.stash[STATE] = state
@@ -152,8 +153,6 @@ class _XdistController:
 
     def pytest_configure_node(self, node: Any) -> None:
         if self.shipment is None:
-            from validator.errors import VhvError
-
             try:
                 snap = self.state.snapshot()
                 self.shipment = {"snapshot": json.dumps(snap.to_dict(), default=str)}
@@ -198,7 +197,6 @@ class RulePack(pytest.Collector):
     params or waivers."""
 
     def collect(self) -> list[pytest.Item]:
-        from validator.errors import VhvError
 
         state = self.config.stash[STATE]
         try:
@@ -208,7 +206,7 @@ class RulePack(pytest.Collector):
             raise self.CollectError(f"vhv: {exc}") from None
         except Exception as exc:  # noqa: BLE001
             raise self.CollectError(f"vhv: internal error: {type(exc).__name__}: {exc}") from None
-        from validator.rulepack import default_dir
+        from validator.rulepack import default_dir  # deferred: loads yaml
 
         rules_dir = default_dir()
         return [
@@ -256,7 +254,6 @@ class RuleItem(pytest.Item):
     def setup(self) -> None:
         """Evaluate the rule; `error` and `skip` (also a waived failure) are decided here, so an
         error is a pytest error."""
-        from validator.errors import VhvError
 
         state = self.config.stash[STATE]
         problem = None
@@ -348,7 +345,6 @@ class RuleItem(pytest.Item):
 def vhv_snapshot(pytestconfig: pytest.Config) -> Any:
     """The account as read once for this session (`validator.snapshot.Snapshot`): `.account_id`,
     `.region`, `.data`, `.errors`, `.get("security_groups")`."""
-    from validator.errors import VhvError
 
     state = _state(pytestconfig)
     try:
@@ -364,7 +360,6 @@ def vhv_findings(pytestconfig: pytest.Config) -> list[Any]:
     resource_id, message, expected, actual, fix, waived) on the session's snapshot, with the waivers
     applied, as `vhv check --format json` lists them (a waived one is `skip` with `.waived`; an
     expired or unmatched waiver adds a `warn` finding)."""
-    from validator.errors import VhvError
 
     state = _state(pytestconfig)
     try:

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from validator import bounded
+from validator.aws.session import Target
+from validator.errors import VhvError
+from validator.snapshot import Snapshot, same_account
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,7 @@ class State:
     def prepare(self) -> tuple[Any, Any]:
         """(rule pack, params), and the waivers; VhvError when the params or waivers cannot be used."""
         if self._prepared is None:
-            from validator import engine, params, rulepack, waivers
-            from validator.errors import VhvError
+            from validator import engine, params, rulepack, waivers  # deferred: loads jsonschema, yaml
 
             pack = rulepack.load()
             prm = params.load(self.settings.params)
@@ -69,7 +71,6 @@ class State:
 
     def snapshot(self) -> Any:
         """The account, read (or loaded) once; the same VhvError on every call when that failed."""
-        from validator.errors import VhvError
 
         if self._snap is None and self._read_error is None:
             try:
@@ -83,11 +84,6 @@ class State:
         return self._snap
 
     def _obtain(self) -> Any:
-        from types import SimpleNamespace
-
-        from validator.cli import _same_account
-        from validator.errors import VhvError
-        from validator.snapshot import Snapshot
 
         _pack, prm = self.prepare()
         s = self.settings
@@ -100,11 +96,10 @@ class State:
         elif s.snapshot is not None:
             snap = Snapshot.load(s.snapshot)
         else:
-            from validator.aws.account import read
-            from validator.aws.session import Target
+            from validator.aws.account import read  # deferred: loads yaml
 
             snap, _calls = read(prm, Target(profile=s.profile, region=s.region, endpoint_url=s.endpoint_url))
-        _same_account(SimpleNamespace(snapshot=str(s.snapshot) if s.snapshot else None, region=s.region), prm, snap)
+        same_account(snap, prm, str(s.snapshot) if s.snapshot else None, s.region)
         return snap
 
     def findings_of(self, rule: Any) -> list[Any]:
@@ -112,8 +107,8 @@ class State:
         applies them (a waiver covers only its own rule: applying a rule's waivers to its own
         findings gives what applying all of them to all findings gives)."""
         if rule.id not in self._findings:
-            from validator import waivers
-            from validator.engine import evaluate_rule
+            from validator import waivers  # deferred: loads jsonschema, yaml
+            from validator.engine import evaluate_rule  # deferred: loads yaml
 
             _pack, prm = self.prepare()
             snap = None if rule.resource == "params" else self.snapshot()
@@ -134,8 +129,7 @@ class State:
         """The rule's items: one (None) for a rule about one resource of the guide; for a rule that
         judges each of several resources (the subnets), one per resource it has findings on, from
         the account read now; one (None, which errors) when the account cannot be read."""
-        from validator.errors import VhvError
-        from validator.kinds import KINDS
+        from validator.kinds import KINDS  # deferred: loads yaml
 
         keys: list[Key] = [None]
         if KINDS[rule.resource].many:
@@ -151,7 +145,7 @@ class State:
     def notes_for(self, rule: Any, key: Key) -> list[Any]:
         """The notes (expired, unmatched) of the rule's waivers that concern the item `key`: the
         items whose resource the waiver names (every item for "*"), else the rule's first item."""
-        from validator.waivers import ALL
+        from validator.waivers import ALL  # deferred: loads jsonschema, yaml
 
         keys = self.keys.get(rule.id) or [key]
         out = []

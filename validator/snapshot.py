@@ -12,15 +12,18 @@ path (a wrong type judged would be a false pass or fail), and `save` writes noth
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from validator import __version__, shape
 from validator.errors import VhvError
+from validator.files import write_atomic
 
 FORMAT = "vhv-snapshot"
 VERSION = 2  # 2: sealed (seal_of); 1 had no seal
@@ -145,13 +148,12 @@ class Snapshot:
                 f"{path}: cannot write snapshot: what was read does not have the shape vhv reads back: "
                 f"{problem} (a bug in vhv: please report it)"
             )
-        from validator.files import write_atomic
 
         write_atomic(path, text)  # whole or not at all; never over a read-only file or a device
 
     @classmethod
     def load(cls, path: str | Path) -> Snapshot:
-        from validator.bounded import read_at_most
+        from validator.bounded import read_at_most  # deferred: loads yaml
 
         try:
             raw = read_at_most(path, MAX_SNAPSHOT_BYTES)
@@ -198,7 +200,6 @@ def seal_of(d: dict[str, Any]) -> str:
     value that does. Not a signature (anyone can compute it): it tells a snapshot as vhv read
     the account from one edited since, which the shape check cannot when the edit is well typed
     (a VPC renamed, a CIDR changed, a rule removed from a security group)."""
-    import hashlib
 
     body = {k: v for k, v in d.items() if k != SEAL}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -233,7 +234,6 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """validator/data/snapshot.schema.json: the shape of what the readers write."""
-    from importlib import resources
 
     return json.loads((resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8"))
 
@@ -241,7 +241,7 @@ def schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _checkers() -> tuple[Any, Any]:
     """(fast yes/no check, jsonschema validator) of the snapshot schema, built once, when first needed."""
-    import jsonschema  # here, not at import: `vhv --version` and `vhv lint` never load it
+    import jsonschema  # deferred: loads jsonschema; here, not at import: `vhv --version` and `vhv lint` never load it
 
     flat = shape.inline(schema(), schema().get("$defs", {}))
     base = jsonschema.Draft202012Validator
@@ -256,7 +256,7 @@ def shape_problem(d: Any) -> str | None:
     fast, validator = _checkers()
     try:
         if not fast(d):
-            from jsonschema.exceptions import best_match
+            from jsonschema.exceptions import best_match  # deferred: loads jsonschema
 
             # the first error jsonschema meets (a big snapshot is not walked to its end), or
             # the most telling of those under it when it is an anyOf/oneOf
@@ -281,6 +281,25 @@ def shape_problem(d: Any) -> str | None:
         return f"caller_arn: {shape.brief(d['caller_arn'])} is in partition {arn[1]}, the partition is {d['partition']}"
     if len(arn) > 4 and arn[4] != d["account_id"]:
         return f"caller_arn: {shape.brief(d['caller_arn'])} is of account {arn[4]}, the account_id is {d['account_id']}"
-    from validator import consistency
+    from validator import consistency  # deferred: loads yaml
 
     return consistency.problem(d)
+
+
+def same_account(snap: Snapshot, prm: Any, saved: str | None, region: str | None) -> None:
+    """Refuse to judge one account (or region) against params recorded for another. `saved`: the
+    snapshot file judged (None: the account was read with the credentials); `region`: --region."""
+    what = f"snapshot {saved}" if saved else "the credentials"
+    want_region = region or prm.region
+    if snap.region != want_region:
+        raise VhvError(
+            f"{what} are for region {snap.region}, the params say {want_region}"
+            if not saved
+            else f"{what} is of region {snap.region}, the params say {want_region}"
+        )
+    want_account = prm.get("account_id")
+    if want_account and str(want_account) != snap.account_id:
+        raise VhvError(
+            f"{what} {'are' if not saved else 'is'} for account {snap.account_id}, "
+            f"the params' account_id is {want_account}"
+        )

@@ -19,6 +19,7 @@ retired (validator/data/aws-retired-actions.json, `python -m validator.policy.re
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import re
 from contextlib import contextmanager
@@ -473,7 +474,6 @@ def partitions() -> dict[str, Partition]:
     """The regions of each partition, from botocore's endpoints.json read as a data file (found
     without importing botocore: `vhv lint` loads no AWS SDK). Empty when botocore is not there:
     then regions are checked for their shape only."""
-    import importlib.util
 
     try:
         spec = importlib.util.find_spec("botocore")

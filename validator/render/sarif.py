@@ -75,7 +75,7 @@ def _key_line(path: str | None, key: str | None) -> int | None:
     """The line of a top-level `key:` in the params file, if it can be read."""
     if not path or not key:
         return None
-    from validator.bounded import reread_text
+    from validator.bounded import reread_text  # deferred: loads yaml
 
     for i, line in enumerate((reread_text(path) or "").splitlines(), 1):
         if re.match(rf"{re.escape(key)}\s*:", line):

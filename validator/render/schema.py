@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from validator import shape
 
 SCHEMAS = ("report", "waivers", "snapshot")
 
@@ -24,7 +27,6 @@ def _quick(name: str):  # noqa: ANN202
     """A yes/no of the schema that says yes only when jsonschema finds no error (validator/shape.py;
     stricter where JSON Schema is loose: 1.0 is no integer, a final newline no end of a pattern):
     a large valid report is known valid 20x faster; what it says no to, jsonschema words."""
-    from validator import shape
 
     try:
         return shape.compile_schema(shape.inline(load(name), load(name).get("$defs", {})))
@@ -38,9 +40,7 @@ def _skipping_valid_items(name: str):  # noqa: ANN202
     have no error to find (it says yes only when jsonschema does), and jsonschema walks them 10x
     slower. One broken finding at the end of a 200 MB report was a 45 s walk; now jsonschema
     words that finding alone, and the errors are the very ones, in the same order."""
-    import jsonschema
-
-    from validator import shape
+    import jsonschema  # deferred: loads jsonschema
 
     base = jsonschema.Draft202012Validator
     plain = base.VALIDATORS["items"]
@@ -77,9 +77,8 @@ FIRST_ERRORS = 20
 def errors(document: Any, name: str = "report", limit: int = FIRST_ERRORS) -> list[str]:
     """The first `limit` ways `document` breaks the schema, as `path: message` lines sorted by
     path (empty when valid)."""
-    import itertools
 
-    import jsonschema
+    import jsonschema  # deferred: loads jsonschema
 
     quick = _quick(name)
     try:
