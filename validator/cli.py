@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="CHECK",
         help="list the checks of `vhv lint` instead (or show one check's doc)",
     )
+    rules.add_argument("--kinds", action="store_true", help="list the guide's resources the rules inspect instead")
 
     lint = sub.add_parser("lint", help="lint IAM policy / trust policy JSON files offline")
     lint.add_argument("files", nargs="+", metavar="FILE", help="policy JSON files; - for standard input")
@@ -341,9 +342,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
         sys.stdout.write(render_checks(args.format, args.lint or None))
         return 0
     from validator import rulepack  # deferred: start-up
-    from validator.render.rules import render_rules  # deferred: start-up
+    from validator.kinds import KINDS  # deferred: start-up
+    from validator.render.rules import render_docs, render_kinds, render_rules  # deferred: start-up
 
-    sys.stdout.write(render_rules(rulepack.load().rules, args.format))
+    if args.kinds:
+        sys.stdout.write(render_kinds(list(KINDS.values()), args.format))
+    elif args.format == "markdown":
+        sys.stdout.write(render_docs(rulepack.load().rules, list(KINDS.values())))
+    else:
+        sys.stdout.write(render_rules(rulepack.load().rules, args.format))
     return 0
 
 

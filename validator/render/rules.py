@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Sequence
 
+from validator.kinds import Kind
 from validator.rulepack import Rule
 
 COLUMNS = ("id", "severity", "title", "section", "fixable")
@@ -39,12 +40,81 @@ def render_rules(rules: Sequence[Rule], fmt: str) -> str:
                 f"| `{r.id}` | {r.severity} | {r.title}{cond} | {r.section} | {'yes' if r.fixable else 'no'} |"
             )
         return "\n".join(lines) + "\n"
+    return _table(
+        ("id", "severity", "title", "fixable"),
+        [(r.id, r.severity, r.title, "yes" if r.fixable else "no") for r in rules],
+    )
+
+
+KIND_COLUMNS = ("kind", "name", "aws_type", "match", "pick", "missing_rule", "reader", "fixer")
+
+
+def _matched(k: Kind) -> str:
+    return {"name-tag": "Name tag", "name-tag-glob": "Name tag (glob)", "group-name": "group name"}.get(
+        k.match, k.match.replace("-", " ")
+    )
+
+
+def kinds_markdown(kinds: Sequence[Kind]) -> list[str]:
+    """The docs' section on the guide's resources (rules/catalogue.yaml)."""
+    lines = [
+        "## The guide's resources",
+        "",
+        "Each rule inspects one of these (its `resource:`). Declared once in `rules/catalogue.yaml`; "
+        "`vhv rules --kinds` lists them.",
+        "",
+        "| kind | guide name | AWS type | matched by | picked | missing when | read by (IAM actions) | fixed by |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for k in kinds:
+        if k.pick == "none":
+            continue
+        reads = f"{k.reader} ({', '.join(k.read_actions)})" + (", for remediate only" if k.read_for == "fix" else "")
+        lines.append(
+            f"| `{k.key}` | {k.name} | {k.aws_type} | {_matched(k)} | {k.pick} | `{k.missing_rule}` | {reads} "
+            f"| {k.fixer or '-'} |"
+        )
+    return lines
+
+
+def render_docs(rules: Sequence[Rule], kinds: Sequence[Kind]) -> str:
+    """docs/rules.md: the rules, then the resources they are about."""
+    return render_rules(rules, "markdown") + "\n" + "\n".join(kinds_markdown(kinds)) + "\n"
+
+
+def render_kinds(kinds: Sequence[Kind], fmt: str) -> str:
+    """`vhv rules --kinds`: the guide's resources, as the catalogue declares them."""
+    if fmt == "json":
+        fields = (
+            *KIND_COLUMNS[1:],
+            "title",
+            "section",
+            "many",
+            "read_for",
+            "read_actions",
+            "fix_read_actions",
+            "fix_actions",
+            "tag_type",
+            "in_vpc",
+            "one_of",
+        )
+        shown = [k for k in kinds if k.pick != "none"]
+        return json.dumps([{"kind": k.key, **{f: getattr(k, f) for f in fields}} for k in shown], indent=2) + "\n"
+    if fmt == "markdown":
+        return "\n".join(kinds_markdown(kinds)) + "\n"
+    return _table(
+        ("kind", "name", "aws type", "missing when", "fixed by"),
+        [(k.key, k.name, k.aws_type, k.missing_rule or "-", k.fixer or "-") for k in kinds if k.pick != "none"],
+    )
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     from rich.console import Console  # deferred: loads rich
     from rich.table import Table  # deferred: loads rich
 
-    table = Table("id", "severity", "title", "fixable", box=None, show_edge=False)
-    for r in rules:
-        table.add_row(r.id, r.severity, r.title, "yes" if r.fixable else "no")
+    table = Table(*columns, box=None, show_edge=False)
+    for row in rows:
+        table.add_row(*row)
     buf = io.StringIO()
     Console(file=buf, width=160, no_color=True).print(table)
     return buf.getvalue()
