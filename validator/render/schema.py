@@ -69,8 +69,8 @@ def _skipping_valid_items(name: str):  # noqa: ANN202
 
 
 # How many errors `errors` collects at most. jsonschema finds them lazily, in the document's
-# order: a 40 MB report whose every finding broke the schema took 23 s and 2.1 GB when all of
-# them were collected and sorted (an independent tester), for the one line --diff prints.
+# order; collecting and sorting all of them costs time and memory in proportion to a broken
+# report's size (tens of seconds and gigabytes for tens of megabytes), for the one line --diff prints.
 FIRST_ERRORS = 20
 
 
