@@ -49,6 +49,7 @@ class Kind:
     fix_actions: tuple[str, ...] = ()
     tag_type: str = ""
     in_vpc: bool = False
+    in_vpc_rule: str = ""  # the rule that fails when one of it is outside the guide's VPC
     one_of: bool = False
     numbered: str = ""
     profile: str = ""
@@ -105,6 +106,8 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: reader {k['reader']!r} without the read_actions it calls")
         if k.get("fixer") and not k.get("fix_actions"):
             out.append(f"{where}: fixer {k['fixer']!r} without the fix_actions it calls")
+        if k.get("in_vpc_rule") and not k.get("in_vpc"):
+            out.append(f"{where}: in_vpc_rule for a kind that is not in the VPC (in_vpc)")
         if k.get("profile") and k["profile"] not in doc["kinds"]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
         if k["pick"] != "none" and not k.get("missing_rule"):

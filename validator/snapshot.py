@@ -1,7 +1,7 @@
 """The account as plain data: what the readers read, nothing judged.
 
 A snapshot is a JSON-friendly dict. `errors` maps a dotted path (``vpcs``,
-``roles.ValohaiMaster.attached_policies``) to why it could not be read; asking
+``roles.ROLE.attached_policies``) to why it could not be read; asking
 for that path, or anything under it, raises `Undecidable`, which the engine
 reports as status ``error``: a rule that could not look never passes.
 
