@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from validator import guide
+from validator.aws.session import Target
+from validator.errors import VhvError
+from validator.files import write_atomic
 from validator.kinds import KINDS, name
+from validator.render import EXTENSIONS, FORMATS, renderer
 
 AMIS_PATH = str(resources.files("validator") / "data" / "moto-amis.json")
 UBUNTU_2004_AMI = "ami-0f0c0a1b2c3d42004"
@@ -245,15 +249,14 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
     With `seed`, moto's random ids are the same on every run, so reports written from
     them only change when vhv's output does."""
     prepare_moto_env()
-    import boto3
-    from moto import mock_aws
+    import boto3  # deferred: loads boto3, botocore
+    from moto import mock_aws  # deferred: loads boto3, botocore, moto, yaml
 
-    from validator import params as params_mod
-    from validator import rulepack
-    from validator.aws.session import Target
+    from validator import params as params_mod  # deferred: loads yaml
+    from validator import rulepack  # deferred: loads yaml
 
     if seed is not None:
-        from moto.moto_api._internal import mock_random
+        from moto.moto_api._internal import mock_random  # deferred: loads boto3, botocore, moto, yaml
 
         mock_random.seed(seed)
     with mock_aws():
@@ -265,8 +268,8 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
 
 def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
     """Build the demo account in-process (moto) and check it: (findings, report meta)."""
-    from validator.aws.account import read
-    from validator.engine import evaluate
+    from validator.aws.account import read  # deferred: loads yaml
+    from validator.engine import evaluate  # deferred: loads yaml
 
     with drifted_account(seed) as (params, pack, target):
         snap, _calls = read(params, target)
@@ -283,9 +286,9 @@ def run(fmt: str = "console", output: str | None = None, console: Any = None) ->
     it (the plan, what was applied, the re-check). 0 when the check found the drifts and the
     fixes were applied; 2 otherwise. The report is in `fmt` (to `output`); the remediation is
     text, on stdout after a console report, else on stderr."""
-    from validator import remediate, render
-    from validator.aws.account import read
-    from validator.engine import evaluate
+    from validator import remediate, render  # deferred: loads jsonschema, yaml
+    from validator.aws.account import read  # deferred: loads yaml
+    from validator.engine import evaluate  # deferred: loads yaml
 
     with drifted_account() as (params, pack, target):
         snap, _calls = read(params, target, for_fix=True)
@@ -319,7 +322,6 @@ REPORT_STEM = "vhv-demo"
 
 def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
     """File name -> content of the demo's report in every format (what reports/ holds)."""
-    from validator.render import EXTENSIONS, FORMATS, renderer
 
     found, meta = findings(seed=seed)
     meta = {**meta, "title": META_TITLE}
@@ -328,8 +330,6 @@ def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
 
 def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
     """Regenerate reports/: the demo account's report in every format (`vhv demo --write-reports reports/`)."""
-    from validator.errors import VhvError
-    from validator.files import write_atomic
 
     out = Path(directory)
     try:

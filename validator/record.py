@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from validator import __version__, rulepack
 from validator.checks import Missing
 from validator.kinds import KINDS, name
 from validator.picking import judged, missing, pick
@@ -49,7 +50,6 @@ class Record:
         return all(v.missing is None for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
-        from validator import __version__
 
         return {
             "tool": "vhv",
@@ -84,8 +84,6 @@ def rule_of(kind: str, evaluator: str) -> str:
     """The id of the installed pack's rule that judges `kind` with `evaluator` ("" if not exactly
     one): rule ids live in the pack, and `vhv record` always reads the installed one. Loaded only
     when a message names such a rule."""
-    from validator import rulepack
-
     found = [r.id for r in rulepack.load().rules if r.resource == kind and r.evaluator == evaluator]
     return found[0] if len(found) == 1 else ""
 
