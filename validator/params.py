@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from validator import bounded
+from validator.botodata import data_loader  # the readers' loader too: the file is parsed once
 from validator.bounded import short
 from validator.errors import VhvError
 
@@ -146,7 +147,6 @@ def known_regions() -> frozenset[str]:
     # botocore's endpoints file lists each partition's regions; get_available_regions("ec2")
     # would give the same set but load the whole EC2 service model to get there (a second
     # time in `vhv check`, whose EC2 client loads it again): 3x the time of the region check
-    from validator.aws.session import data_loader  # the readers' loader: the file is parsed once
 
     endpoints = data_loader().load_data("endpoints")
     return frozenset(r for partition in endpoints["partitions"] for r in partition.get("regions", {}))

@@ -1,9 +1,10 @@
-"""The IAM policy vhv itself needs, built from what its readers (and fixers) declare.
+"""The IAM policy vhv itself needs, built from what the catalogue declares.
 
-One list: validator.aws.account.PERMISSIONS for `check` (exactly the reads the rules
-need); for `remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the reads
-only the fixers use, made by read(for_fix=True)) and the PERMISSIONS its fixer modules
-declare. Nothing here is a second copy.
+The actions are declared once, per kind, in rules/catalogue.yaml: validator.aws.account.PERMISSIONS
+for `check` (who it is, and the kinds' read_actions: exactly the reads the rules need); for
+`remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the fix_read_actions: the reads
+only the fixers use, made by read(for_fix=True)) and the fixers' own actions
+(validator.fixers.permissions()). Nothing here is a second copy.
 """
 
 from __future__ import annotations

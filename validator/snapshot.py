@@ -232,10 +232,13 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """validator/data/snapshot.schema.json: the shape of what the readers write."""
+    """validator/data/snapshot.schema.json: the shape of what the readers write (the guide's names
+    filled in from the catalogue: kinds.fill)."""
     from importlib import resources
 
-    return json.loads((resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8"))
+    from validator import kinds
+
+    return json.loads(kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8")))
 
 
 @lru_cache(maxsize=1)

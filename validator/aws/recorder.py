@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal, unparsable_retried
@@ -73,6 +74,16 @@ class Recorder:
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
             node[parts[-1]] = value
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What every reader is given: a client per AWS service, the recorder, and whether remediate
+    reads (it also reads what only the fixers use)."""
+
+    clients: dict[str, Any]
+    rec: Recorder
+    for_fix: bool = False
 
 
 def tags(raw: list[dict[str, str]] | None) -> dict[str, str]:

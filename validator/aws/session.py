@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from validator.botodata import data_loader
 from validator.errors import VhvError
 
 T = TypeVar("T")
@@ -25,16 +25,6 @@ class Target:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-
-
-@lru_cache(maxsize=1)
-def data_loader() -> Any:
-    """botocore's data loader, one per process, so that what it parses (endpoints.json, 1.2 MB,
-    and each service model) is parsed once: by the params' region check or by the first client,
-    whichever asks first. It caches what it loaded; botocore builds a new one per session."""
-    import botocore.loaders
-
-    return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
 def endpoint_url(target: Target) -> str | None:

@@ -11,7 +11,10 @@ SCHEMAS = ("report", "waivers", "snapshot")
 
 
 def text(name: str = "report") -> str:
-    return (resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8")
+    """The schema as vhv prints it: the guide's names filled in from the catalogue (kinds.fill)."""
+    from validator import kinds
+
+    return kinds.fill((resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
