@@ -15,20 +15,18 @@ import pkgutil
 from typing import Any
 
 from validator import __version__
+from validator.aws.account import FIX_PERMISSIONS, PERMISSIONS
+from validator.errors import VhvError
 
 VERSION = "2012-10-17"
 
 
 def check_actions() -> list[str]:
-    from validator.aws.account import PERMISSIONS
-
     return sorted(set(PERMISSIONS))
 
 
 def fix_read_actions() -> list[str]:
     """The reads `remediate` makes beyond check's (for the fixers only)."""
-    from validator.aws.account import FIX_PERMISSIONS
-
     return sorted(set(FIX_PERMISSIONS) - set(check_actions()))
 
 
@@ -61,8 +59,6 @@ def policy(fix: bool = False) -> dict[str, Any]:
     if fix:
         writes = fix_actions()
         if writes is None:
-            from validator.errors import VhvError
-
             raise VhvError(
                 f"remediation is not available in this version of vhv ({__version__}); "
                 "`vhv permissions` without --fix prints what `check` needs"

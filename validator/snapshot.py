@@ -236,7 +236,7 @@ def schema() -> dict[str, Any]:
     filled in from the catalogue: kinds.fill)."""
     from importlib import resources
 
-    from validator import kinds
+    from validator import kinds  # the catalogue is read when a schema is, not at import
 
     return json.loads(kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8")))
 

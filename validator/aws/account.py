@@ -38,7 +38,7 @@ def workers_from_env() -> int:
 
 
 def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
-    import botocore.exceptions as bex
+    import botocore.exceptions as bex  # botocore when AWS is read, not at import
     from botocore.parsers import ResponseParserError
 
     try:

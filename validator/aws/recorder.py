@@ -36,7 +36,7 @@ class Recorder:
     def call(self, path: str, action: str, fn: Callable[[], Any]) -> Any:
         """Run `fn` (one API call, or one paginated listing). On a not-found error
         return NOT_FOUND; on any other failure record it under `path` and return FAILED."""
-        import botocore.exceptions as bex
+        import botocore.exceptions as bex  # botocore when AWS is read, not at import
         from botocore.parsers import ResponseParserError
 
         with self._lock:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from validator.botodata import data_loader
+from validator.bounded import short
 from validator.errors import VhvError
 
 T = TypeVar("T")
@@ -36,15 +38,13 @@ def endpoint_url(target: Target) -> str | None:
         return None
     what = _not_a_url(url)
     if what:
-        from validator.bounded import short
-
         raise VhvError(f"--endpoint-url (or AWS_ENDPOINT_URL) {short(url)} is not {what}: write it as http://host:port")
     return url
 
 
 def _not_a_url(url: str) -> str | None:
     """None when botocore and urllib3 take `url` as an endpoint, else what it is not."""
-    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url  # botocore: not at import
 
     try:
         parts = urlsplit(url)
@@ -57,7 +57,7 @@ def _not_a_url(url: str) -> str | None:
 
 
 def session(target: Target) -> Any:
-    import boto3
+    import boto3  # boto3 and botocore when AWS is read, not at import (start-up)
     import botocore.exceptions as bex
     import botocore.session
 
@@ -76,7 +76,7 @@ def session(target: Target) -> Any:
 
 
 def client(sess: Any, service: str, target: Target) -> Any:
-    from botocore.config import Config
+    from botocore.config import Config  # botocore when AWS is read, not at import
 
     cfg = Config(
         retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16, user_agent_extra="vhv"
@@ -103,9 +103,7 @@ def client(sess: Any, service: str, target: Target) -> Any:
 def unparsable_retried(fn: Callable[[], T]) -> T:
     """fn(), tried again (UNPARSABLE_ATTEMPTS in all) while the answer is not one botocore can
     parse; the last such failure is raised. Only for reads: they are safe to repeat."""
-    import time
-
-    from botocore.parsers import ResponseParserError
+    from botocore.parsers import ResponseParserError  # botocore when AWS is read, not at import
 
     for attempt in range(1, UNPARSABLE_ATTEMPTS + 1):
         try:
@@ -140,7 +138,7 @@ NOT_FOUND_CODES = {
 
 def fatal(exc: BaseException, endpoint: str | None = None) -> VhvError | None:
     """A failure that means nothing can be read at all: one line for the user."""
-    import botocore.exceptions as bex
+    import botocore.exceptions as bex  # botocore when AWS is read, not at import
 
     if isinstance(exc, bex.NoCredentialsError):
         return VhvError(

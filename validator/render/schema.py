@@ -12,7 +12,7 @@ SCHEMAS = ("report", "waivers", "snapshot")
 
 def text(name: str = "report") -> str:
     """The schema as vhv prints it: the guide's names filled in from the catalogue (kinds.fill)."""
-    from validator import kinds
+    from validator import kinds  # the catalogue is read when a schema is, not at import
 
     return kinds.fill((resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8"))
 
