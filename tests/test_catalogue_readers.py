@@ -175,6 +175,8 @@ def test_remediates_last_read_calls_what_the_kinds_it_looks_for_declare(guide):
 def test_the_snapshot_schema_file_names_the_kinds_by_key_and_is_printed_with_their_names():
     raw = (resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8")
     for k in KINDS.values():
+        if k.match == "none":  # no name of the guide's (the params file)
+            continue
         fixed = k.name.split("*")[0]
         assert fixed not in raw, f"snapshot.schema.json spells {fixed}: write {{name:{k.key}}}"
     filled = kinds.fill(raw)
