@@ -14,6 +14,7 @@ resources they are about.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,6 +54,7 @@ class Kind:
     one_of: bool = False
     numbered: str = ""
     profile: str = ""
+    provisioning: str = ""  # the params' provisioning it exists under ("" always)
 
     @property
     def resource_type(self) -> str:
@@ -167,6 +169,12 @@ def kind(key: str) -> Kind:
 def name(key: str) -> str:
     """The guide's name of kind `key`: name("vpc") is valohai-vpc."""
     return KINDS[key].name
+
+
+def fill(text: str) -> str:
+    """`text` with each `{name:KEY}` replaced by the guide's name of kind KEY: how a schema that
+    vhv ships (validator/data/) names the guide's resources without spelling them."""
+    return re.sub(r"\{name:([a-z][a-z0-9_]*)\}", lambda m: json.dumps(name(m.group(1)))[1:-1], text)
 
 
 def of_snapshot(data_key: str) -> list[Kind]:

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from validator import __version__, shape
+from validator import __version__, kinds, shape
 from validator.errors import VhvError
 from validator.files import write_atomic
 
@@ -233,9 +233,9 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """validator/data/snapshot.schema.json: the shape of what the readers write."""
-
-    return json.loads((resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8"))
+    """validator/data/snapshot.schema.json: the shape of what the readers write (the guide's names
+    filled in from the catalogue: kinds.fill)."""
+    return json.loads(kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8")))
 
 
 @lru_cache(maxsize=1)
