@@ -52,6 +52,7 @@ class Kind:
     one_of: bool = False
     numbered: str = ""
     profile: str = ""
+    provisioning: str = ""  # the params' provisioning it exists under ("" always)
 
     @property
     def resource_type(self) -> str:
