@@ -176,7 +176,7 @@ class Builder:
 
     def found_elsewhere(self, rule: Rule, kind: str) -> bool:
         """`rule` (the kind is missing) fails although something answers to the name (several of
-        them, or one out of scope): said as a by-hand step, and nothing is created."""
+        them): said as a by-hand step, and nothing is created."""
         if not self.found_any(kind):
             return False
         for f in self.fails(rule):
