@@ -123,7 +123,8 @@ def test_sessions_share_one_data_loader_that_does_not_grow(moto_env):
     """botocore parses endpoints.json and each service model once per loader; vhv keeps one
     per process (the params' region check uses it too), and each boto3 session's own data
     directory is on its search path once, however many sessions a process makes."""
-    from validator.aws.session import data_loader, session
+    from validator.aws.session import session
+    from validator.botodata import data_loader
 
     sessions = [session(Target(region=REGION)) for _ in range(5)]
     assert all(s._session.get_component("data_loader") is data_loader() for s in sessions)

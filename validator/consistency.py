@@ -5,8 +5,9 @@ The shape (validator/data/snapshot.schema.json) says each value has the right ty
 other and with the questions the readers asked AWS: a snapshot that breaks one was not written
 by vhv's readers, whatever its seal, and judging it could pass what the account would fail.
 
-- a resource read by its Name tag (or group name) has that name: `vpcs` are valohai-vpc, ...
-- an entry of a map keyed by name or id has that name or id (`roles.ValohaiMaster.name`);
+- a resource read by its Name tag (or group name) has that name: the catalogue's (its `match`
+  says which it is read by), e.g. every entry of `vpcs` is named as the guide names its VPC;
+- an entry of a map keyed by name or id has that name or id (`roles.<name>.name`);
 - ids in a list are unique (a subnet listed twice is not two zones);
 - the images, volumes and key pairs read are exactly those the queue instances name;
 - the guide's roles and policies are in the account and partition read, and so are the
@@ -20,11 +21,30 @@ import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
-from validator.aws import ec2 as ec2_reader
+from validator.kinds import KINDS
 from validator.shape import at, brief
 
-# data key -> the Name (glob) or group names the reader filters by: the readers' own
-NAMED = {**{key: (name,) for key, name in ec2_reader.NAMES.items()}, "security_groups": ec2_reader.SG_NAMES}
+# a kind's `match` -> how the readers ask for it by its name
+BY_NAME_TAG = ("name-tag", "name-tag-glob")
+BY_GROUP_NAME = "group-name"
+
+
+def _named() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """data key -> (the match, the names or Name globs its reader filters by), from the catalogue
+    (the kinds kept under one key, the two security groups, share one reader and one match)."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for k in KINDS.values():
+        if k.match in (*BY_NAME_TAG, BY_GROUP_NAME):
+            match, names = out.get(k.snapshot, (k.match, ()))
+            out[k.snapshot] = (match, (*names, k.name))
+    return out
+
+
+NAMED = _named()
+# an IAM kind's `match` -> the resource type in its ARN (arn:aws:iam::<account>:role/<name>)
+ARN_TYPES = {"policy-name": "policy", "role-name": "role", "instance-profile-name": "instance-profile"}
+# data key -> the IAM resource type of its entries
+IAM_MAPS = {k.snapshot: ARN_TYPES[k.match] for k in KINDS.values() if k.match in ARN_TYPES}
 # data key -> the key of each entry's id in a list the readers write
 LIST_IDS = {
     "vpcs": "id",
@@ -38,9 +58,7 @@ LIST_IDS = {
 }
 # data key -> (the entry's field equal to its map key, the instances' field that names it)
 BY_KEY = {
-    "policies": ("name", None),
-    "roles": ("name", None),
-    "instance_profiles": ("name", None),
+    **{key: ("name", None) for key in IAM_MAPS},
     "images": ("id", "image_id"),
     "volumes": ("id", "root_volume_id"),
     "key_pairs": ("name", "key_name"),
@@ -54,10 +72,10 @@ def problem(d: dict[str, Any]) -> str | None:
 
 
 def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[str]:
-    for key, globs in NAMED.items():
+    for key, (match, globs) in NAMED.items():
         for i, item in enumerate(data.get(key) or []):
             name = item.get("name")
-            if key == "security_groups":
+            if match == BY_GROUP_NAME:
                 if name not in globs:
                     yield (
                         f"{at(('data', key, i, 'name'))}{brief(name)}, but vhv reads only the groups named "
@@ -95,7 +113,7 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
                 )
     yield from _profiles_of_roles(data, account, partition)
     yield from _route_tables(data)
-    for key, kind in (("policies", "policy"), ("roles", "role"), ("instance_profiles", "instance-profile")):
+    for key, kind in IAM_MAPS.items():
         for name, entry in (data.get(key) or {}).items():
             arn = (entry or {}).get("arn")
             own = f"arn:{partition}:iam::{account}:{kind}/"

@@ -5,8 +5,10 @@ works in-process (moto's `mock_aws`) and against a moto server alike; tests
 build on it and then drift one thing at a time.
 
 moto's AMI catalogue has no Ubuntu 20.04 image: we ship one owned by Canonical
-(099720109477) in validator/data/moto-amis.json and point MOTO_AMIS_PATH at it
-before moto is imported.
+(the catalogue's canonical_owner) in validator/data/moto-amis.json and point
+MOTO_AMIS_PATH at it before moto is imported.
+
+Every name it gives a resource is the catalogue's (validator.kinds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from validator import guide
+from validator.aws.session import Target
+from validator.errors import VhvError
+from validator.files import write_atomic
+from validator.kinds import KINDS, name
+from validator.render import EXTENSIONS, FORMATS, renderer
 
 AMIS_PATH = str(resources.files("validator") / "data" / "moto-amis.json")
 UBUNTU_2004_AMI = "ami-0f0c0a1b2c3d42004"
@@ -63,38 +70,42 @@ def _tags(name: str | None = None) -> list[dict[str, str]]:
     return ([{"Key": "Name", "Value": name}] if name else []) + [dict(guide.TAG)]
 
 
-def _spec(kind: str, name: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": kind, "Tags": _tags(name)}]
+def _spec(kind: str, n: int = 0) -> list[dict[str, Any]]:
+    """The TagSpecifications of the guide's `kind` (its n-th, for the numbered subnets)."""
+    k = KINDS[kind]
+    return [{"ResourceType": k.tag_type, "Tags": _tags(k.nth(n) if n else k.name)}]
 
 
 def build_iam(iam: Any, params: dict[str, Any]) -> dict[str, str]:
-    wp = iam.create_policy(
-        PolicyName="ValohaiWorkerPolicy", PolicyDocument=json.dumps(guide.WORKER_POLICY), Tags=[dict(guide.TAG)]
-    )["Policy"]["Arn"]
-    wr = iam.create_role(
-        RoleName="ValohaiWorkerRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=[dict(guide.TAG)]
-    )["Role"]["Arn"]
-    iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=wp)
-    iam.create_instance_profile(InstanceProfileName="ValohaiWorkerRole", Tags=[dict(guide.TAG)])
-    iam.add_role_to_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    tags = [dict(guide.TAG)]
+    worker_role, master_role = name("worker_role"), name("master_role")
+    policy = iam.create_policy(
+        PolicyName=name("worker_policy"), PolicyDocument=json.dumps(guide.WORKER_POLICY), Tags=tags
+    )
+    wp = policy["Policy"]["Arn"]
+    role = iam.create_role(RoleName=worker_role, AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=tags)
+    wr = role["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=worker_role, PolicyArn=wp)
+    iam.create_instance_profile(InstanceProfileName=name("worker_profile"), Tags=tags)
+    iam.add_role_to_instance_profile(InstanceProfileName=name("worker_profile"), RoleName=worker_role)
     mp = iam.create_policy(
-        PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(guide.master_policy(wr)), Tags=[dict(guide.TAG)]
+        PolicyName=name("master_policy"), PolicyDocument=json.dumps(guide.master_policy(wr)), Tags=tags
     )["Policy"]["Arn"]
     mr = iam.create_role(
-        RoleName="ValohaiMaster",
+        RoleName=master_role,
         AssumeRolePolicyDocument=json.dumps(guide.master_trust(params["assume_role_arn"])),
-        Tags=[dict(guide.TAG)],
+        Tags=tags,
     )["Role"]["Arn"]
-    iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=mp)
+    iam.attach_role_policy(RoleName=master_role, PolicyArn=mp)
     if params.get("provisioning") == "valohai":
-        for name in ("AmazonEC2FullAccess", "AmazonVPCFullAccess"):
-            iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=f"arn:aws:iam::aws:policy/{name}")
+        for aws_policy in ("AmazonEC2FullAccess", "AmazonVPCFullAccess"):
+            iam.attach_role_policy(RoleName=master_role, PolicyArn=f"arn:aws:iam::aws:policy/{aws_policy}")
     return {"worker_policy": wp, "worker_role": wr, "master_policy": mp, "master_role": mr}
 
 
 def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[str, Any]:
     ids: dict[str, Any] = {}
-    vpc = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_spec("vpc", "valohai-vpc"))["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_spec("vpc"))["Vpc"]["VpcId"]
     ids["vpc"] = vpc
     zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
     ids["subnets"] = []
@@ -103,30 +114,25 @@ def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[st
             VpcId=vpc,
             CidrBlock=cidr,
             AvailabilityZone=zones[i % len(zones)],
-            TagSpecifications=_spec("subnet", f"valohai-subnet-{i + 1}"),
+            TagSpecifications=_spec("subnets", i + 1),
         )["Subnet"]["SubnetId"]
         ids["subnets"].append(s)
-    igw = ec2.create_internet_gateway(TagSpecifications=_spec("internet-gateway", "valohai-igw"))
+    igw = ec2.create_internet_gateway(TagSpecifications=_spec("igw"))
     ids["igw"] = igw["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=ids["igw"], VpcId=vpc)
     rt = ec2.describe_route_tables(
         Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}]
     )["RouteTables"][0]
     ids["rt"] = rt["RouteTableId"]
-    ec2.create_tags(Resources=[ids["rt"]], Tags=_tags("valohai-rt"))
+    ec2.create_tags(Resources=[ids["rt"]], Tags=_tags(name("route_table")))
     ec2.create_route(RouteTableId=ids["rt"], DestinationCidrBlock="0.0.0.0/0", GatewayId=ids["igw"])
-    ids["sg_workers"] = ec2.create_security_group(
-        GroupName="valohai-sg-workers",
-        Description="Valohai workers",
-        VpcId=vpc,
-        TagSpecifications=_spec("security-group", "valohai-sg-workers"),
-    )["GroupId"]
-    ids["sg_queue"] = ec2.create_security_group(
-        GroupName="valohai-sg-queue",
-        Description="Valohai worker queue",
-        VpcId=vpc,
-        TagSpecifications=_spec("security-group", "valohai-sg-queue"),
-    )["GroupId"]
+    for group in ("sg_workers", "sg_queue"):
+        ids[group] = ec2.create_security_group(
+            GroupName=name(group),
+            Description=KINDS[group].description,
+            VpcId=vpc,
+            TagSpecifications=_spec(group),
+        )["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=ids["sg_workers"],
         IpPermissions=[
@@ -178,10 +184,10 @@ def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) 
         SubnetId=ids["subnets"][0],
         SecurityGroupIds=[ids["sg_queue"]],
         BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": guide.QUEUE["disk_gib"]}}],
-        TagSpecifications=_spec("instance", "valohai-i-queue"),
+        TagSpecifications=_spec("instance"),
     )["Instances"][0]
     ids["instance"] = inst["InstanceId"]
-    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_spec("elastic-ip", "valohai-ip-queue"))
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_spec("eip"))
     ids["eip"] = eip["AllocationId"]
     ec2.associate_address(AllocationId=ids["eip"], InstanceId=ids["instance"])
     return ids
@@ -204,11 +210,11 @@ def build_golden(session: Any, params: dict[str, Any] | None = None, endpoint_ur
 # ------------------------------------------------------------------ the demo
 
 DEMO_DRIFTS = (
-    "ValohaiMasterPolicy passes any role (iam:PassRole on *), not only ValohaiWorkerRole",
-    "ValohaiWorkerRole was created with the CLI: no instance profile",
-    "valohai-sg-queue opens Redis (63790) to the world",
-    "AmazonEC2FullAccess left attached to ValohaiMaster after the setup",
-    "valohai-ip-queue allocated but never associated",
+    f"{name('master_policy')} passes any role (iam:PassRole on *), not only {name('worker_role')}",
+    f"{name('worker_role')} was created with the CLI: no instance profile",
+    f"{name('sg_queue')} opens Redis (63790) to the world",
+    f"AmazonEC2FullAccess left attached to {name('master_role')} after the setup",
+    f"{name('eip')} allocated but never associated",
 )
 
 
@@ -218,15 +224,16 @@ def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
     iam.create_policy_version(
         PolicyArn=ids["master_policy"], PolicyDocument=json.dumps(guide.master_policy("*")), SetAsDefault=True
     )
-    iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
-    iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    profile = name("worker_profile")
+    iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=name("worker_role"))
+    iam.delete_instance_profile(InstanceProfileName=profile)
     ec2.authorize_security_group_ingress(
         GroupId=ids["sg_queue"],
         IpPermissions=[
             {"IpProtocol": "tcp", "FromPort": 63790, "ToPort": 63790, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
         ],
     )
-    iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+    iam.attach_role_policy(RoleName=name("master_role"), PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
     assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
     ec2.disassociate_address(AssociationId=assoc)
 
@@ -242,15 +249,14 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
     With `seed`, moto's random ids are the same on every run, so reports written from
     them only change when vhv's output does."""
     prepare_moto_env()
-    import boto3
-    from moto import mock_aws
+    import boto3  # deferred: loads boto3, botocore
+    from moto import mock_aws  # deferred: loads boto3, botocore, moto, yaml
 
-    from validator import params as params_mod
-    from validator import rulepack
-    from validator.aws.session import Target
+    from validator import params as params_mod  # deferred: loads yaml
+    from validator import rulepack  # deferred: loads yaml
 
     if seed is not None:
-        from moto.moto_api._internal import mock_random
+        from moto.moto_api._internal import mock_random  # deferred: loads boto3, botocore, moto, yaml
 
         mock_random.seed(seed)
     with mock_aws():
@@ -262,8 +268,8 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
 
 def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
     """Build the demo account in-process (moto) and check it: (findings, report meta)."""
-    from validator.aws.account import read
-    from validator.engine import evaluate
+    from validator.aws.account import read  # deferred: loads yaml
+    from validator.engine import evaluate  # deferred: loads yaml
 
     with drifted_account(seed) as (params, pack, target):
         snap, _calls = read(params, target)
@@ -280,9 +286,9 @@ def run(fmt: str = "console", output: str | None = None, console: Any = None) ->
     it (the plan, what was applied, the re-check). 0 when the check found the drifts and the
     fixes were applied; 2 otherwise. The report is in `fmt` (to `output`); the remediation is
     text, on stdout after a console report, else on stderr."""
-    from validator import remediate, render
-    from validator.aws.account import read
-    from validator.engine import evaluate
+    from validator import remediate, render  # deferred: loads jsonschema, yaml
+    from validator.aws.account import read  # deferred: loads yaml
+    from validator.engine import evaluate  # deferred: loads yaml
 
     with drifted_account() as (params, pack, target):
         snap, _calls = read(params, target, for_fix=True)
@@ -316,7 +322,6 @@ REPORT_STEM = "vhv-demo"
 
 def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
     """File name -> content of the demo's report in every format (what reports/ holds)."""
-    from validator.render import EXTENSIONS, FORMATS, renderer
 
     found, meta = findings(seed=seed)
     meta = {**meta, "title": META_TITLE}
@@ -325,8 +330,6 @@ def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
 
 def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
     """Regenerate reports/: the demo account's report in every format (`vhv demo --write-reports reports/`)."""
-    from validator.errors import VhvError
-    from validator.files import write_atomic
 
     out = Path(directory)
     try:
@@ -334,7 +337,7 @@ def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
     except OSError as exc:
         raise VhvError(f"{out}: cannot create the reports directory: {exc.strerror}") from None
     written = []
-    for name, text in report_texts(seed).items():
-        write_atomic(out / name, text)
-        written.append(out / name)
+    for file_name, text in report_texts(seed).items():
+        write_atomic(out / file_name, text)
+        written.append(out / file_name)
     return written

@@ -1,7 +1,9 @@
 """The guide's own documents and values, as the reader is told to paste them.
 
-Used to build the demo account and (later) by the fixers; the rules in rules/
-say how a live account is compared with them.
+Used to build the demo account and by the fixers; the rules in rules/ say how a live
+account is compared with them. The values the guide writes down once (the tag, Valohai's
+addresses, Canonical's account) and the resources' names are the catalogue's
+(rules/catalogue.yaml, validator.kinds).
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-TAG = {"Key": "valohai", "Value": "1"}
-VALOHAI_SSH_CIDR = "3.251.38.215/32"
-VALOHAI_APP_CIDR = "34.248.245.191/32"
-CANONICAL = "099720109477"
-PLACEHOLDER_WORKER_ROLE = "RECORDED ValohaiWorkerRole ARN HERE"
+from validator.kinds import VALUES, name
+
+TAG = VALUES.tag
+VALOHAI_SSH_CIDR = VALUES.valohai_ssh_cidr
+VALOHAI_APP_CIDR = VALUES.valohai_app_cidr
+CANONICAL = VALUES.canonical_owner
+# the guide's placeholders, word for word (the workers' role is named in it)
+PLACEHOLDER_WORKER_ROLE = f"RECORDED {name('worker_role')} ARN HERE"
 PLACEHOLDER_ASSUME_ROLE = "RECORDED AssumeRole ARN HERE"
 
 WORKER_POLICY: dict[str, Any] = {

@@ -14,6 +14,7 @@ resources they are about.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -49,9 +50,11 @@ class Kind:
     fix_actions: tuple[str, ...] = ()
     tag_type: str = ""
     in_vpc: bool = False
+    in_vpc_rule: str = ""  # the rule that fails when one of it is outside the guide's VPC
     one_of: bool = False
     numbered: str = ""
     profile: str = ""
+    provisioning: str = ""  # the params' provisioning it exists under ("" always)
 
     @property
     def resource_type(self) -> str:
@@ -105,6 +108,8 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: reader {k['reader']!r} without the read_actions it calls")
         if k.get("fixer") and not k.get("fix_actions"):
             out.append(f"{where}: fixer {k['fixer']!r} without the fix_actions it calls")
+        if k.get("in_vpc_rule") and not k.get("in_vpc"):
+            out.append(f"{where}: in_vpc_rule for a kind that is not in the VPC (in_vpc)")
         if k.get("profile") and k["profile"] not in doc["kinds"]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
         if k["pick"] != "none" and not k.get("missing_rule"):
@@ -164,6 +169,12 @@ def kind(key: str) -> Kind:
 def name(key: str) -> str:
     """The guide's name of kind `key`: name("vpc") is valohai-vpc."""
     return KINDS[key].name
+
+
+def fill(text: str) -> str:
+    """`text` with each `{name:KEY}` replaced by the guide's name of kind KEY: how a schema that
+    vhv ships (validator/data/) names the guide's resources without spelling them."""
+    return re.sub(r"\{name:([a-z][a-z0-9_]*)\}", lambda m: json.dumps(name(m.group(1)))[1:-1], text)
 
 
 def of_snapshot(data_key: str) -> list[Kind]:

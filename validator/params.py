@@ -19,8 +19,10 @@ from typing import Any
 import yaml
 
 from validator import bounded
+from validator.botodata import data_loader  # the readers' loader too: the file is parsed once
 from validator.bounded import short
 from validator.errors import VhvError
+from validator.policy.document import is_placeholder
 
 REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc_cidr")
 # admin_cidr is needed only when the user installs the queue themselves.
@@ -146,7 +148,6 @@ def known_regions() -> frozenset[str]:
     # botocore's endpoints file lists each partition's regions; get_available_regions("ec2")
     # would give the same set but load the whole EC2 service model to get there (a second
     # time in `vhv check`, whose EC2 client loads it again): 3x the time of the region check
-    from validator.aws.session import data_loader  # the readers' loader: the file is parsed once
 
     endpoints = data_loader().load_data("endpoints")
     return frozenset(r for partition in endpoints["partitions"] for r in partition.get("regions", {}))
@@ -155,7 +156,6 @@ def known_regions() -> frozenset[str]:
 def check_region(value: str) -> str | None:
     if value in known_regions():
         return None
-    import difflib
 
     # the usual slips first (case, '_' for '-', the letter l or I for the digit 1): difflib
     # scores eu-west-1/2/3 alike for 'eu-west-l' and would pick the last
@@ -172,7 +172,6 @@ def _q(value: str, quote: bool = True) -> str:
 
 
 def check_arn(value: str) -> str | None:
-    from validator.policy.document import is_placeholder  # linear: a value of many RECORDED hung the regex
 
     if is_placeholder(value):
         return f"{_q(value)} is the guide's placeholder; ask your Valohai contact for the AssumeRole ARN"

@@ -1,9 +1,10 @@
-"""The IAM policy vhv itself needs, built from what its readers (and fixers) declare.
+"""The IAM policy vhv itself needs, built from what the catalogue declares.
 
-One list: validator.aws.account.PERMISSIONS for `check` (exactly the reads the rules
-need); for `remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the reads
-only the fixers use, made by read(for_fix=True)) and the PERMISSIONS its fixer modules
-declare. Nothing here is a second copy.
+The actions are declared once, per kind, in rules/catalogue.yaml: validator.aws.account.PERMISSIONS
+for `check` (who it is, and the kinds' read_actions: exactly the reads the rules need); for
+`remediate --fix`, also validator.aws.account.FIX_PERMISSIONS (the fix_read_actions: the reads
+only the fixers use, made by read(for_fix=True)) and the fixers' own actions
+(validator.fixers.permissions()). Nothing here is a second copy.
 """
 
 from __future__ import annotations
@@ -14,20 +15,18 @@ import pkgutil
 from typing import Any
 
 from validator import __version__
+from validator.aws.account import FIX_PERMISSIONS, PERMISSIONS
+from validator.errors import VhvError
 
 VERSION = "2012-10-17"
 
 
 def check_actions() -> list[str]:
-    from validator.aws.account import PERMISSIONS
-
     return sorted(set(PERMISSIONS))
 
 
 def fix_read_actions() -> list[str]:
     """The reads `remediate` makes beyond check's (for the fixers only)."""
-    from validator.aws.account import FIX_PERMISSIONS
-
     return sorted(set(FIX_PERMISSIONS) - set(check_actions()))
 
 
@@ -60,8 +59,6 @@ def policy(fix: bool = False) -> dict[str, Any]:
     if fix:
         writes = fix_actions()
         if writes is None:
-            from validator.errors import VhvError
-
             raise VhvError(
                 f"remediation is not available in this version of vhv ({__version__}); "
                 "`vhv permissions` without --fix prints what `check` needs"

@@ -10,11 +10,12 @@ When active, every rule and resource it judges is one item,
 ``vhv::test_vhv[<resource>::<rule id>]``, marked ``vhv``, with its severity
 (``critical`` ... ``info``) and its resource type (``security_group``, ``role``,
 ``managed_policy``, ``subnet``, ...). A rule about one resource of the guide is one item
-named by the guide (``valohai-sg-queue``), whatever the account holds; a rule that
-judges each of several resources (the ``valohai-subnet-*`` subnets) is one item per
-resource it found, named by the resource's Name tag (``valohai-subnet-2``; its id, e.g.
-``subnet-0abc``, is a ``-k`` keyword too). When the account cannot be read, such a rule
-is one item named by the guide (``valohai-subnet-*``), which errors.
+named as the guide names it (the catalogue's name of its kind, such as the queue's security
+group), whatever the account holds; a rule that judges each of several resources (the
+guide's subnets, kind ``subnets``) is one item per resource it found, named by the
+resource's Name tag (the second subnet's name; its id, e.g. ``subnet-0abc``, is a ``-k``
+keyword too). When the account cannot be read, such a rule is one item named as the guide
+names the kind (the subnets' name pattern), which errors.
 
 When the account is read: once per session, at collection (the subnets decide the
 items). Under xdist the controller reads it once and ships the snapshot to the workers,

@@ -1,9 +1,10 @@
 """`vhv record`: what the guide's Conclusion asks the user to hand over to Valohai, read from a Snapshot.
 
-Always: the region and the ValohaiMaster role ARN. With `provisioning: self` also
-the VPC ID, the subnet names, the public and private IP of valohai-i-queue and the
-name of its EC2 key pair. A value that cannot be read is listed as missing, with
-why (and the rule that explains it). The private key is never read: AWS hands it
+Always: the region and the ARN of the role Valohai assumes. With `provisioning: self`
+also the VPC ID, the subnet names, the public and private IP of the queue instance and
+the name of its EC2 key pair. A value that cannot be read is listed as missing, with
+why (and the rule that explains it: a kind's missing_rule, or the rule of the installed
+pack that judges it with a given evaluator). The private key is never read: AWS hands it
 out once, at creation, and no API returns it afterwards.
 
 No boto3 here: the snapshot is what validator/aws read.
@@ -12,10 +13,13 @@ No boto3 here: the snapshot is what validator/aws read.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from validator import __version__, rulepack
 from validator.checks import Missing
-from validator.picking import judged, pick
+from validator.kinds import KINDS, name
+from validator.picking import judged, missing, pick
 from validator.snapshot import Snapshot, Undecidable
 
 PRIVATE_KEY_NOTE = (
@@ -46,7 +50,6 @@ class Record:
         return all(v.missing is None for v in self.values)
 
     def to_dict(self) -> dict[str, Any]:
-        from validator import __version__
 
         return {
             "tool": "vhv",
@@ -76,10 +79,23 @@ class _Absent(Exception):
     """The resource exists but the value is not there."""
 
 
+@lru_cache(maxsize=None)
+def rule_of(kind: str, evaluator: str) -> str:
+    """The id of the installed pack's rule that judges `kind` with `evaluator` ("" if not exactly
+    one): rule ids live in the pack, and `vhv record` always reads the installed one. Loaded only
+    when a message names such a rule."""
+    found = [r.id for r in rulepack.load().rules if r.resource == kind and r.evaluator == evaluator]
+    return found[0] if len(found) == 1 else ""
+
+
+def _rule(rule_id: str) -> str:
+    return f" (rule {rule_id})" if rule_id else ""
+
+
 def _master_arn(snap: Snapshot) -> str:
-    role = snap.get("roles.ValohaiMaster")
+    role = snap.get(KINDS["master_role"].path)
     if not role:
-        raise Missing("ValohaiMaster", "master-role-exists")
+        raise missing("master_role")
     return role["arn"]
 
 
@@ -87,21 +103,24 @@ def _subnet_names(snap: Snapshot) -> list[str]:
     vpc = pick(snap, "vpc")
     subnets = [s for s in judged(snap, "subnets") if s.get("vpc_id") == vpc["id"]]
     if not subnets:
-        raise _Absent(f"no subnet named valohai-subnet-* in valohai-vpc ({vpc['id']}) (rule subnets-exist)")
+        raise _Absent(
+            f"no subnet named {name('subnets')} in {name('vpc')} ({vpc['id']})" + _rule(KINDS["subnets"].missing_rule)
+        )
     return sorted(s.get("name") or s["id"] for s in subnets)
 
 
 def _eip_for(snap: Snapshot, instance: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The valohai-ip-queue address, and how it stands to the instance (for messages)."""
+    """The guide's Elastic IP, and how it stands to the instance (for messages)."""
+    eip_name = name("eip")
     try:
         eip = pick(snap, "eip", required=False)
     except Undecidable as u:
-        return None, f"valohai-ip-queue could not be read: {u}"
+        return None, f"{eip_name} could not be read: {u}"
     if not eip:
-        return None, "valohai-ip-queue does not exist (rule eip-exists)"
+        return None, f"{eip_name} does not exist" + _rule(KINDS["eip"].missing_rule)
     if eip.get("instance_id") != instance["id"]:
         where = f"is associated with {eip['instance_id']}" if eip.get("instance_id") else "is not associated"
-        return eip, f"valohai-ip-queue ({eip.get('public_ip')}) {where} (rule eip-associated)"
+        return eip, f"{eip_name} ({eip.get('public_ip')}) {where}" + _rule(rule_of("eip", "eip_associated"))
     return eip, ""
 
 
@@ -110,7 +129,7 @@ def _public_ip(snap: Snapshot, v: Value) -> str:
     eip, problem = _eip_for(snap, inst)
     ip = inst.get("public_ip")
     if not ip:
-        raise _Absent(f"valohai-i-queue ({inst['id']}) has no public IP" + (f": {problem}" if problem else ""))
+        raise _Absent(f"{name('instance')} ({inst['id']}) has no public IP" + (f": {problem}" if problem else ""))
     if problem:
         v.note = f"not the Elastic IP, it changes when the instance stops: {problem}"
     return ip
@@ -119,24 +138,30 @@ def _public_ip(snap: Snapshot, v: Value) -> str:
 def _private_ip(snap: Snapshot) -> str:
     inst = pick(snap, "instance")
     if not inst.get("private_ip"):
-        raise _Absent(f"valohai-i-queue ({inst['id']}) has no private IP (state: {inst.get('state')})")
+        raise _Absent(f"{name('instance')} ({inst['id']}) has no private IP (state: {inst.get('state')})")
     return inst["private_ip"]
 
 
 def _key_pair(snap: Snapshot) -> str:
     inst = pick(snap, "instance")
-    name = inst.get("key_name")
-    if not name:
-        raise _Absent(f"valohai-i-queue ({inst['id']}) was launched without a key pair (rule queue-instance-key-pair)")
-    if snap.get("key_pairs").get(name) is None:
-        raise _Absent(f"valohai-i-queue names key pair {name!r}, which no longer exists (rule queue-instance-key-pair)")
-    return name
+    key = inst.get("key_name")
+    if not key:
+        raise _Absent(
+            f"{name('instance')} ({inst['id']}) was launched without a key pair"
+            + _rule(rule_of("instance", "key_pair"))
+        )
+    if snap.get("key_pairs").get(key) is None:
+        raise _Absent(
+            f"{name('instance')} names key pair {key!r}, which no longer exists"
+            + _rule(rule_of("instance", "key_pair"))
+        )
+    return key
 
 
 def build(snap: Snapshot, params: Any) -> Record:
     rec = Record(account_id=snap.account_id, region=snap.region, provisioning=params.provisioning)
     rec.values.append(Value("region", "Region", value=snap.region))
-    rec.values.append(_read(Value("master_role_arn", "ValohaiMaster role ARN"), lambda: _master_arn(snap)))
+    rec.values.append(_read(Value("master_role_arn", f"{name('master_role')} role ARN"), lambda: _master_arn(snap)))
     if params.provisioning != "self":
         rec.notes.append(
             "provisioning: valohai: Valohai creates the network and the queue; only the region and "
@@ -145,9 +170,10 @@ def build(snap: Snapshot, params: Any) -> Record:
         return rec
     rec.values.append(_read(Value("vpc_id", "VPC ID"), lambda: pick(snap, "vpc")["id"]))
     rec.values.append(_read(Value("subnet_names", "Subnet names"), lambda: _subnet_names(snap)))
-    pub = Value("queue_public_ip", "Public IP of valohai-i-queue")
+    queue = name("instance")
+    pub = Value("queue_public_ip", f"Public IP of {queue}")
     rec.values.append(_read(pub, lambda: _public_ip(snap, pub)))
-    rec.values.append(_read(Value("queue_private_ip", "Private IP of valohai-i-queue"), lambda: _private_ip(snap)))
+    rec.values.append(_read(Value("queue_private_ip", f"Private IP of {queue}"), lambda: _private_ip(snap)))
     rec.values.append(_read(Value("key_pair_name", "Name of the EC2 Key Pair"), lambda: _key_pair(snap)))
     who = (
         "Valohai installs the queue (queue_installer: valohai): share the private key file you saved with your "

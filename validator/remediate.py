@@ -18,14 +18,20 @@ from validator.errors import VhvError
 from validator.findings import exit_code, summary
 from validator.fixers import planner
 from validator.fixers.apply import apply
+from validator.kinds import KINDS
 from validator.render import plan as show
-
-IAM_KINDS = ("worker_policy", "worker_role", "master_policy", "master_role")
-NETWORK_KINDS = ("vpc", "subnets", "igw", "route_table", "sg_workers", "sg_queue", "instance", "eip")
 
 
 def guide_kinds(params: Any) -> tuple[str, ...]:
-    return IAM_KINDS + (NETWORK_KINDS if params.provisioning == "self" else ())
+    """The guide's resources the safety limit counts: each kind a fixer writes that the guide has under
+    the params' provisioning (the network and the queue only when you provision them), a role's
+    instance profile counted with its role."""
+    profiles = {k.profile for k in KINDS.values() if k.profile}
+    return tuple(
+        k.key
+        for k in KINDS.values()
+        if k.fixer and k.key not in profiles and k.provisioning in ("", params.provisioning)
+    )
 
 
 def over_limit(plan: Any, params: Any, tighten: bool) -> str | None:

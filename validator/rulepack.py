@@ -3,9 +3,10 @@
 Validation happens here, at load time: the file structure against
 rules/schema.json, each rule (after its file's defaults) for the fields every
 rule needs, its `resource` and `evaluator` against what exists, its `when` against
-the params' keys and values (validator/params.py), and its `args` against the
-evaluator's own schema. A broken pack is exit 2 naming the file and
-the offending key; it never surfaces as a wrong finding later.
+the params' keys and values (validator/params.py), its `fixer` against `fixable`, and
+its `args` against the evaluator's own schema. A broken pack is exit 2 naming the file
+and the offending key; it never surfaces as a wrong finding later. Whether the fix a
+rule names exists is remediate's check (validator.fixers.planner): the fixers sit above.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Rule:
     evaluator: str
     fix: str
     fixable: bool
+    fixer: str = ""  # the fix remediate takes (validator.fixers), named in the YAML; "" for none
     args: dict[str, Any] = field(default_factory=dict)
     when: dict[str, str] = field(default_factory=dict)
     on_fail: str = "fail"
@@ -144,6 +146,8 @@ def load(directory: str | Path | None = None) -> RulePack:
             seen[r["id"]] = str(f.name)
             if r["resource"] not in KINDS:
                 raise VhvError(f"{where}: resource {r['resource']!r} is not one of {', '.join(KINDS)}")
+            if r.get("fixer") and not r["fixable"]:  # remediate would fix what `vhv rules` calls unfixable
+                raise VhvError(f"{where}: fixer {r['fixer']!r} on a rule that is not fixable (fixable: false)")
             problem = params.when_problem(r.get("when") or {})
             if problem:  # `provisioning: selff` would skip the rule forever, silently
                 raise VhvError(f"{where}: {problem}" + ("" if "when" in raw else " (the file's defaults.when)"))

@@ -1,7 +1,7 @@
 """The account as plain data: what the readers read, nothing judged.
 
 A snapshot is a JSON-friendly dict. `errors` maps a dotted path (``vpcs``,
-``roles.ValohaiMaster.attached_policies``) to why it could not be read; asking
+``roles.ROLE.attached_policies``) to why it could not be read; asking
 for that path, or anything under it, raises `Undecidable`, which the engine
 reports as status ``error``: a rule that could not look never passes.
 
@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from validator import __version__, shape
+from validator import __version__, kinds, shape
 from validator.errors import VhvError
 from validator.files import write_atomic
 
@@ -233,9 +233,9 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """validator/data/snapshot.schema.json: the shape of what the readers write."""
-
-    return json.loads((resources.files("validator") / "data" / "snapshot.schema.json").read_text(encoding="utf-8"))
+    """validator/data/snapshot.schema.json: the shape of what the readers write (the guide's names
+    filled in from the catalogue: kinds.fill)."""
+    return json.loads(kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8")))
 
 
 @lru_cache(maxsize=1)

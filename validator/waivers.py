@@ -1,8 +1,8 @@
 """Waivers: a failure that is known and accepted, for a while, with a reason.
 
     waivers:
-      - rule: sg-queue-ingress-only-guide     # a rule id of `vhv rules` (checked when read)
-        resource: valohai-sg-queue             # the finding's resource id/ARN or guide name; "*": all
+      - rule: RULE-ID                          # a rule id of `vhv rules` (checked when read)
+        resource: sg-0123456789abcdef0         # the finding's resource id/ARN or guide name; "*": all
         justification: VPN range for the on-call team, approved in SEC-142
         expires: 2027-01-31                    # YYYY-MM-DD; expires at 00:00 that day (as InSpec)
         owner: platform-team                   # optional

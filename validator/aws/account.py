@@ -7,17 +7,21 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
-from validator.aws import ec2 as ec2_reader
-from validator.aws import iam as iam_reader
-from validator.aws.recorder import Recorder
+from validator.aws.readers import LAST_FOR_FIX, READERS, Read
+from validator.aws.recorder import Reading, Recorder
 from validator.aws.session import Target, client, error_code, fatal, session, unparsable_retried
 from validator.errors import VhvError
+from validator.kinds import KINDS, Kind
 from validator.snapshot import Snapshot
 
-# What `check` calls (the reads the rules need), and what read(for_fix=True) adds for the fixers:
-# `vhv permissions` prints the first, `vhv permissions --fix` both (validator/permissions.py).
-PERMISSIONS = ("sts:GetCallerIdentity",) + iam_reader.PERMISSIONS + ec2_reader.PERMISSIONS
-FIX_PERMISSIONS = tuple(a for a in iam_reader.FIX_PERMISSIONS + ec2_reader.FIX_PERMISSIONS if a not in PERMISSIONS)
+# What `check` calls (who it is, then the reads the rules need: the read_actions of the kinds it
+# reads), and what read(for_fix=True) adds for the fixers (the read_actions of the kinds only
+# remediate reads, and every kind's fix_read_actions): `vhv permissions` prints the first,
+# `vhv permissions --fix` both (validator/permissions.py).
+_CHECK_READS = [a for k in KINDS.values() if k.read_for == "check" for a in k.read_actions]
+_FIX_READS = [a for k in KINDS.values() for a in (k.read_actions if k.read_for == "fix" else ()) + k.fix_read_actions]
+PERMISSIONS = tuple(dict.fromkeys(["sts:GetCallerIdentity", *_CHECK_READS]))
+FIX_PERMISSIONS = tuple(a for a in dict.fromkeys(_FIX_READS) if a not in PERMISSIONS)
 # Enough threads for every read that can be in flight at once (about 20): the time of a
 # check is then the longest chain of dependent calls, not their number.
 READ_WORKERS = 24
@@ -34,8 +38,8 @@ def workers_from_env() -> int:
 
 
 def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
-    import botocore.exceptions as bex
-    from botocore.parsers import ResponseParserError
+    import botocore.exceptions as bex  # deferred: loads botocore; botocore when AWS is read, not at import
+    from botocore.parsers import ResponseParserError  # deferred: loads botocore
 
     try:
         ident = unparsable_retried(sts.get_caller_identity)
@@ -46,6 +50,50 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
         raise VhvError(f"cannot identify the AWS account (sts:GetCallerIdentity): {error_code(exc) or exc}") from None
     arn = ident["Arn"]
     return ident["Account"], arn, arn.split(":")[1] if arn.startswith("arn:") else "aws"
+
+
+def kinds_read(params: Any, for_fix: bool = False) -> list[Kind]:
+    """The kinds a read asks AWS for, in the catalogue's order: those with a reader that exist
+    under the params' provisioning; those read only for remediate (read_for: fix) with `for_fix`."""
+    return [
+        k
+        for k in KINDS.values()
+        if k.reader and (for_fix or k.read_for == "check") and k.provisioning in ("", params.provisioning)
+    ]
+
+
+def tasks(reading: Reading, kinds: list[Kind]) -> list[Callable[[], None]]:
+    """The reads of `kinds`, as tasks that can run at once. A reader is given every kind that names
+    it (or one kind per task when it is `each`); a read `after` another reader runs in that
+    reader's task once its answer is in (the route tables once the VPCs are found), with the
+    other reads that wait for the same answer, at once."""
+    groups: dict[str, list[Kind]] = {}
+    for k in kinds:
+        groups.setdefault(k.reader, []).append(k)
+    waiting: dict[str, list[tuple[Read, tuple[Kind, ...]]]] = {}  # reader -> the reads after it
+    first: list[tuple[str, Read, tuple[Kind, ...]]] = []
+    for name, group in groups.items():
+        reader = READERS[name]
+        for batch in [(k,) for k in group] if reader.each else [tuple(group)]:
+            for read in (reader.read, *(reader.fix if reading.for_fix else ())):
+                if read.after:
+                    waiting.setdefault(read.after, []).append((read, batch))
+                else:
+                    first.append((name if read is reader.read else "", read, batch))
+    lost = set(waiting) - {name for name, _, _ in first}
+    if lost:
+        raise AssertionError(f"reads after {sorted(lost)}, which this read does not make")
+
+    def task(name: str, read: Read, batch: tuple[Kind, ...]) -> Callable[[], None]:
+        def run() -> None:
+            found = read.fn(reading, batch, None)
+            after = waiting.get(name, [])
+            if found is not None and after:
+                reading.rec.together(*(lambda r=r, b=b: r.fn(reading, b, found) for r, b in after))
+
+        return run
+
+    return [task(*t) for t in first]
 
 
 def read(
@@ -63,73 +111,32 @@ def read(
     workers = workers or workers_from_env()
     region = target.region or params.region
     target = Target(target.profile, region, target.endpoint_url)
+    kinds = kinds_read(params, for_fix)
     sess = session(target)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vhv-sts") as one:
         # who we are is asked while the other clients are built (the EC2 one is slow to build)
         who = one.submit(identify, client(sess, "sts", target), target.endpoint_url)
-        iam = client(sess, "iam", target)
-        ec2 = client(sess, "ec2", target) if params.provisioning == "self" else None
+        clients = {s: client(sess, s, target) for s in dict.fromkeys(READERS[k.reader].service for k in kinds)}
         # A client loads its paginator model on first use, after listing every service botocore
         # knows (a scan of its data directory). Done here, once per client, while STS answers:
         # left to the readers, every thread that lists something first would scan at once.
-        for c in (iam, ec2):
-            if c is not None:
-                c.can_paginate("describe_vpcs" if c is ec2 else "list_role_policies")
+        # Asking about any one operation loads the model.
+        for c in clients.values():
+            c.can_paginate(next(iter(c.meta.method_to_api_mapping)))
         account, arn, partition = who.result()
     snap = Snapshot(account_id=account, region=region, partition=partition, caller_arn=arn)
     rec = Recorder(snap, progress)
     rec.calls.append("sts:GetCallerIdentity")
-
-    def network() -> None:
-        vpcs = ec2_reader.read_vpcs(ec2, rec)
-        if vpcs is not None:
-            ids = [v["id"] for v in vpcs]
-            if for_fix:
-                rec.together(
-                    lambda: ec2_reader.read_route_tables(ec2, rec, ids),
-                    lambda: ec2_reader.read_vpc_subnets(ec2, rec, ids),
-                )
-            else:
-                ec2_reader.read_route_tables(ec2, rec, ids)
-
-    def queue() -> None:
-        instances = ec2_reader.read_instances(ec2, rec)
-        if instances is None:
-            return
-        rec.together(
-            lambda: ec2_reader.read_images(ec2, rec, sorted({i["image_id"] for i in instances if i.get("image_id")})),
-            lambda: ec2_reader.read_volumes(
-                ec2, rec, sorted({i["root_volume_id"] for i in instances if i.get("root_volume_id")})
-            ),
-            lambda: ec2_reader.read_key_pairs(
-                ec2, rec, sorted({i["key_name"] for i in instances if i.get("key_name")})
-            ),
-        )
-
-    tasks: list[Callable[[], None]] = [
-        *(lambda n=n: iam_reader.read_policy(iam, rec, n, for_fix) for n in iam_reader.POLICIES),
-        *(lambda n=n: iam_reader.read_role(iam, rec, n) for n in iam_reader.ROLES),
-    ]
-    if for_fix:
-        tasks += [lambda n=n: iam_reader.read_instance_profile(iam, rec, n) for n in iam_reader.PROFILES]
-    if params.provisioning == "self":
-        tasks += [
-            network,
-            queue,
-            lambda: ec2_reader.read_subnets(ec2, rec),
-            lambda: ec2_reader.read_igws(ec2, rec),
-            lambda: ec2_reader.read_security_groups(ec2, rec),
-            lambda: ec2_reader.read_addresses(ec2, rec),
-        ]
-        if for_fix:
-            tasks.append(lambda: ec2_reader.read_zones(ec2, rec))
+    reading = Reading(clients, rec, for_fix)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:
         rec.pool = pool  # readers' dependent reads (Recorder.together) run here too
-        done, _ = wait([pool.submit(t) for t in tasks], return_when=FIRST_EXCEPTION)
+        done, _ = wait([pool.submit(t) for t in tasks(reading, kinds)], return_when=FIRST_EXCEPTION)
         failed = [f.exception() for f in done if f.exception()]
         if failed:  # a fatal VhvError (credentials gone, endpoint down): stop reading
             pool.shutdown(wait=False, cancel_futures=True)
             raise failed[0]
-        if for_fix and ec2 is not None:  # follows what the reads above found: after them
-            ec2_reader.read_unnamed(ec2, rec)
+        if for_fix:  # follows what the reads above found: after them
+            for service, last in LAST_FOR_FIX.items():
+                if service in clients:
+                    last(reading)
     return snap, rec.calls

@@ -1,45 +1,19 @@
-"""EC2: the guide's network and queue, each read by its Name tag or group name."""
+"""EC2: the guide's network and queue, each read by the names the catalogue gives its kinds.
+
+A reader is given every kind that names it and asks for all of them in one call (EC2 filters take
+several values): the two security groups are one DescribeSecurityGroups. The filter is the kind's
+`match`: its Name tag (a glob for the subnets) or its group name.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
-from validator.kinds import LIVE_STATES
+from validator.aws.recorder import FAILED, NOT_FOUND, Reading, Recorder, paginate, tags
+from validator.kinds import LIVE_STATES, Kind, kind
 
-PERMISSIONS = (
-    "ec2:DescribeVpcs",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeInstances",
-    "ec2:DescribeImages",
-    "ec2:DescribeVolumes",
-    "ec2:DescribeKeyPairs",
-    "ec2:DescribeAddresses",
-)
-# Read only for remediate (read(for_fix=True)): every subnet of the VPC (free CIDRs), the zones, and
-# (read_unnamed) the guide's VPC, IGW, queue instance or EIP that lost its Name tag, found by what
-# the guide's other resources point at. check's policy already holds the Describe* of the last.
-FIX_PERMISSIONS = (
-    "ec2:DescribeSubnets",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeInstances",
-    "ec2:DescribeAddresses",
-)
-SG_NAMES = ("valohai-sg-workers", "valohai-sg-queue")
-# data key -> the Name tag (a glob for subnets) each is read by; validator/consistency.py holds a
-# snapshot to the same names
-NAMES = {
-    "vpcs": "valohai-vpc",
-    "subnets": "valohai-subnet-*",
-    "igws": "valohai-igw",
-    "instances": "valohai-i-queue",
-    "eips": "valohai-ip-queue",
-}
+# a kind's `match` -> the EC2 filter that asks for it by its name
+FILTERS = {"name-tag": "tag:Name", "name-tag-glob": "tag:Name", "group-name": "group-name"}
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
 
 
@@ -75,17 +49,24 @@ def _vpc(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_vpcs(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
+def _named(kinds: tuple[Kind, ...]) -> list[dict[str, Any]]:
+    """The filter that asks for `kinds` by their names (they share one `match`)."""
+    (match,) = {k.match for k in kinds}
+    return [{"Name": FILTERS[match], "Values": [k.name for k in kinds]}]
+
+
+def read_vpcs(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> list[dict[str, Any]] | None:
+    """The VPCs of the guide's name; what the readers chained after this one are given."""
     return _listed(
-        rec,
-        "vpcs",
+        r.rec,
+        kinds[0].snapshot,
         "ec2:DescribeVpcs",
-        lambda: paginate(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "tag:Name", "Values": [NAMES["vpcs"]]}]),
+        lambda: paginate(r.clients["ec2"], "describe_vpcs", "Vpcs", Filters=_named(kinds)),
         _vpc,
     )
 
 
-def read_subnets(ec2: Any, rec: Recorder) -> None:
+def read_subnets(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     def shape(s: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": s["SubnetId"],
@@ -97,12 +78,10 @@ def read_subnets(ec2: Any, rec: Recorder) -> None:
         }
 
     _listed(
-        rec,
-        "subnets",
+        r.rec,
+        kinds[0].snapshot,
         "ec2:DescribeSubnets",
-        lambda: paginate(
-            ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag:Name", "Values": [NAMES["subnets"]]}]
-        ),
+        lambda: paginate(r.clients["ec2"], "describe_subnets", "Subnets", Filters=_named(kinds)),
         shape,
     )
 
@@ -116,22 +95,19 @@ def _igw(g: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_igws(ec2: Any, rec: Recorder) -> None:
+def read_igws(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     _listed(
-        rec,
-        "igws",
+        r.rec,
+        kinds[0].snapshot,
         "ec2:DescribeInternetGateways",
-        lambda: paginate(
-            ec2,
-            "describe_internet_gateways",
-            "InternetGateways",
-            Filters=[{"Name": "tag:Name", "Values": [NAMES["igws"]]}],
-        ),
+        lambda: paginate(r.clients["ec2"], "describe_internet_gateways", "InternetGateways", Filters=_named(kinds)),
         _igw,
     )
 
 
-def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
+def read_route_tables(r: Reading, kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
+    """Every route table of the VPCs found (`vpcs`): the rules pick the main one."""
+
     def shape(t: dict[str, Any]) -> dict[str, Any]:
         assocs = t.get("Associations", [])
         routes = []
@@ -163,28 +139,35 @@ def read_route_tables(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
             "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")],
         }
 
+    path, vpc_ids = kinds[0].snapshot, [v["id"] for v in vpcs]
     if not vpc_ids:
-        rec.put("route_tables", [])
+        r.rec.put(path, [])
         return
     _listed(
-        rec,
-        "route_tables",
+        r.rec,
+        path,
         "ec2:DescribeRouteTables",
-        lambda: paginate(ec2, "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
+        lambda: paginate(
+            r.clients["ec2"], "describe_route_tables", "RouteTables", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]
+        ),
         shape,
     )
 
 
-def read_vpc_subnets(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
-    """Every subnet of the valohai VPC, whatever its name: the fixers pick free CIDRs among them."""
+def read_vpc_subnets(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
+    """For remediate: every subnet of the VPCs found (`vpcs`), whatever its name: the fixers pick
+    free CIDRs among them."""
+    vpc_ids = [v["id"] for v in vpcs]
     if not vpc_ids:
-        rec.put("vpc_subnets", [])
+        r.rec.put("vpc_subnets", [])
         return
     _listed(
-        rec,
+        r.rec,
         "vpc_subnets",
         "ec2:DescribeSubnets",
-        lambda: paginate(ec2, "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]),
+        lambda: paginate(
+            r.clients["ec2"], "describe_subnets", "Subnets", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]
+        ),
         lambda s: {
             "id": s["SubnetId"],
             "vpc_id": s.get("VpcId"),
@@ -194,13 +177,13 @@ def read_vpc_subnets(ec2: Any, rec: Recorder, vpc_ids: list[str]) -> None:
     )
 
 
-def read_zones(ec2: Any, rec: Recorder) -> None:
-    """The region's available zones: the guide puts one subnet in each."""
+def read_zones(r: Reading, _kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """For remediate: the region's available zones (the guide puts one subnet in each)."""
     _listed(
-        rec,
+        r.rec,
         "zones",
         "ec2:DescribeAvailabilityZones",
-        lambda: ec2.describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])[
+        lambda: r.clients["ec2"].describe_availability_zones(Filters=[{"Name": "state", "Values": ["available"]}])[
             "AvailabilityZones"
         ],
         lambda z: z["ZoneName"],
@@ -227,7 +210,7 @@ def flatten_permissions(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def read_security_groups(ec2: Any, rec: Recorder) -> None:
+def read_security_groups(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     def shape(g: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": g["GroupId"],
@@ -239,15 +222,10 @@ def read_security_groups(ec2: Any, rec: Recorder) -> None:
         }
 
     _listed(
-        rec,
-        "security_groups",
+        r.rec,
+        kinds[0].snapshot,
         "ec2:DescribeSecurityGroups",
-        lambda: paginate(
-            ec2,
-            "describe_security_groups",
-            "SecurityGroups",
-            Filters=[{"Name": "group-name", "Values": list(SG_NAMES)}],
-        ),
+        lambda: paginate(r.clients["ec2"], "describe_security_groups", "SecurityGroups", Filters=_named(kinds)),
         shape,
     )
 
@@ -290,13 +268,23 @@ def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for r in reservations for i in r.get("Instances", [])]
 
 
-def read_instances(ec2: Any, rec: Recorder) -> list[dict[str, Any]] | None:
-    return _listed(
-        rec,
-        "instances",
-        "ec2:DescribeInstances",
-        lambda: _instances(ec2, [{"Name": "tag:Name", "Values": [NAMES["instances"]]}]),
-        _instance,
+def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The instances of the guide's name, then at once the images, root volumes and key pairs
+    they name."""
+    ec2, rec = r.clients["ec2"], r.rec
+    instances = _listed(
+        rec, kinds[0].snapshot, "ec2:DescribeInstances", lambda: _instances(ec2, _named(kinds)), _instance
+    )
+    if instances is None:
+        return
+
+    def named(field: str) -> list[str]:
+        return sorted({i[field] for i in instances if i.get(field)})
+
+    rec.together(
+        lambda: read_images(ec2, rec, named("image_id")),
+        lambda: read_volumes(ec2, rec, named("root_volume_id")),
+        lambda: read_key_pairs(ec2, rec, named("key_name")),
     )
 
 
@@ -371,12 +359,12 @@ def _address(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_addresses(ec2: Any, rec: Recorder) -> None:
+def read_addresses(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     _listed(
-        rec,
-        "eips",
+        r.rec,
+        kinds[0].snapshot,
         "ec2:DescribeAddresses",
-        lambda: ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAMES["eips"]]}])["Addresses"],
+        lambda: r.clients["ec2"].describe_addresses(Filters=_named(kinds))["Addresses"],
         _address,
     )
 
@@ -387,36 +375,39 @@ def _list(rec: Recorder, key: str) -> list[dict[str, Any]] | None:
     return value if isinstance(value, list) and key not in rec.snap.errors else None
 
 
-def read_unnamed(ec2: Any, rec: Recorder) -> None:
+def read_unnamed(r: Reading) -> None:
     """For remediate only, after the other reads: when the guide's VPC, IGW, queue instance or EIP
     is not found by its Name, the resources the guide's others point at ("unnamed.*"), so that
     the fixers name the one that lost its Name instead of creating a second. A read is made only
     when something points somewhere: the VPC the named subnets, groups and queue are in; the
-    IGW attached to valohai-vpc; the instance valohai-ip-queue is associated with, or the one in
-    valohai-sg-queue in valohai-vpc; the EIP associated with the queue instance."""
-    vpcs = _list(rec, "vpcs")
+    IGW attached to the guide's VPC; the instance the guide's EIP is associated with, or the one
+    in the queue's security group in the guide's VPC; the EIP associated with the queue instance."""
+    ec2, rec = r.clients["ec2"], r.rec
+    vpc_kind, igw_kind, queue_kind, eip_kind = (kind(k) for k in ("vpc", "igw", "instance", "eip"))
+    vpcs = _list(rec, vpc_kind.snapshot)
     vpc = vpcs[0]["id"] if vpcs and len(vpcs) == 1 else None
-    instances = _list(rec, "instances")
+    instances = _list(rec, queue_kind.snapshot)
     live = [i for i in instances or [] if i.get("state") in LIVE_STATES]
     if vpcs == []:
+        in_vpc = dict.fromkeys(kind(k).snapshot for k in ("subnets", "sg_workers", "sg_queue"))
         pointed = sorted(
-            {x["vpc_id"] for key in ("subnets", "security_groups") for x in _list(rec, key) or [] if x.get("vpc_id")}
+            {x["vpc_id"] for key in in_vpc for x in _list(rec, key) or [] if x.get("vpc_id")}
             | {i["vpc_id"] for i in live if i.get("vpc_id")}
         )
         if pointed:
             found = _listed(
                 rec,
-                "unnamed.vpcs",
+                f"unnamed.{vpc_kind.snapshot}",
                 "ec2:DescribeVpcs",
                 lambda: paginate(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "vpc-id", "Values": pointed}]),
                 _vpc,
             )
             # the default VPC is never adopted (validator.fixers.adopt): nothing in it is looked for
             vpc = found[0]["id"] if found and len(found) == 1 and found[0].get("is_default") is False else None
-    if _list(rec, "igws") == [] and vpc:
+    if _list(rec, igw_kind.snapshot) == [] and vpc:
         _listed(
             rec,
-            "unnamed.igws",
+            f"unnamed.{igw_kind.snapshot}",
             "ec2:DescribeInternetGateways",
             lambda: paginate(
                 ec2,
@@ -427,20 +418,24 @@ def read_unnamed(ec2: Any, rec: Recorder) -> None:
             _igw,
         )
     queue = live[0]["id"] if len(live) == 1 else None
+    eips = _list(rec, eip_kind.snapshot)
     if instances is not None and not live and vpc:
         seen: dict[str, dict[str, Any]] = {}
         in_group = _listed(
             rec,
-            "unnamed.instances",
+            f"unnamed.{queue_kind.snapshot}",
             "ec2:DescribeInstances",
             lambda: _instances(
                 ec2,
-                [{"Name": "vpc-id", "Values": [vpc]}, {"Name": "instance.group-name", "Values": ["valohai-sg-queue"]}],
+                [
+                    {"Name": "vpc-id", "Values": [vpc]},
+                    {"Name": "instance.group-name", "Values": [kind("sg_queue").name]},
+                ],
             ),
             _instance,
         )
         seen.update({i["id"]: i for i in in_group or [] if i.get("state") in LIVE_STATES})
-        behind_eip = sorted({a["instance_id"] for a in _list(rec, "eips") or [] if a.get("instance_id")})
+        behind_eip = sorted({a["instance_id"] for a in eips or [] if a.get("instance_id")})
         if behind_eip:
             with_eip = _listed(
                 rec,
@@ -451,10 +446,10 @@ def read_unnamed(ec2: Any, rec: Recorder) -> None:
             )
             seen.update({i["id"]: i for i in with_eip or [] if i.get("state") in LIVE_STATES})
         queue = next(iter(seen)) if len(seen) == 1 else None
-    if _list(rec, "eips") == [] and queue:
+    if eips == [] and queue:
         _listed(
             rec,
-            "unnamed.eips",
+            f"unnamed.{eip_kind.snapshot}",
             "ec2:DescribeAddresses",
             lambda: ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [queue]}])["Addresses"],
             _address,

@@ -1,34 +1,22 @@
-"""IAM: the guide's two customer managed policies and two roles, read by name."""
+"""IAM: the guide's customer managed policies, roles and instance profile, each read by its name.
+
+IAM answers for one name at a time: these readers are given one kind each (readers.READERS).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from validator.aws.recorder import FAILED, NOT_FOUND, Recorder, paginate, tags
+from validator.aws.recorder import FAILED, NOT_FOUND, Reading, paginate, tags
+from validator.kinds import Kind
 from validator.policy.document import PolicyError, load_document
 
-POLICIES = ("ValohaiWorkerPolicy", "ValohaiMasterPolicy")
-ROLES = ("ValohaiWorkerRole", "ValohaiMaster")
-PERMISSIONS = (
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:ListPolicyTags",
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-)
-# Read only for remediate (read(for_fix=True)); no rule needs them: how many versions a policy
-# has (five is the limit), and the instance profile by name (it can outlive the role).
-FIX_PERMISSIONS = ("iam:ListPolicyVersions", "iam:GetInstanceProfile")
-PROFILES = ("ValohaiWorkerRole",)
-PROFILED_ROLES = ("ValohaiWorkerRole",)  # the only role a rule asks the instance profiles of
 
-
-def read_policy(iam: Any, rec: Recorder, name: str, for_fix: bool = False) -> None:
-    """The policy, its default version's document and its tags; with `for_fix`, its versions too."""
+def read_policy(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The policy, its default version's document and its tags; for remediate, its versions too."""
+    [kind] = kinds
+    iam, rec, name, path = r.clients["iam"], r.rec, kind.name, kind.path
     snap = rec.snap
-    path = f"policies.{name}"
     arn = f"arn:{snap.partition}:iam::{snap.account_id}:policy/{name}"
     got = rec.call(path, "iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"])
     if got is FAILED:
@@ -44,7 +32,7 @@ def read_policy(iam: Any, rec: Recorder, name: str, for_fix: bool = False) -> No
             lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"],
         )
     }
-    if for_fix:
+    if r.for_fix:  # how many versions it has: a policy holds five at most
         reads["versions"] = lambda: rec.call(
             path + ".versions",
             "iam:ListPolicyVersions",
@@ -96,9 +84,11 @@ def read_policy(iam: Any, rec: Recorder, name: str, for_fix: bool = False) -> No
     )
 
 
-def read_role(iam: Any, rec: Recorder, name: str) -> None:
-    """The role and its policy lists, asked for at once (each list needs only the name)."""
-    path = f"roles.{name}"
+def read_role(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The role and its policy lists, asked for at once (each list needs only the name); and the
+    instance profiles that hold it, for a role that has one (its kind's `profile`)."""
+    [kind] = kinds
+    iam, rec, name, path = r.clients["iam"], r.rec, kind.name, kind.path
 
     def listing(key: str, action: str, op: str, field: str) -> Any:
         return lambda: rec.call(f"{path}.{key}", action, lambda: paginate(iam, op, field, RoleName=name))
@@ -116,7 +106,7 @@ def read_role(iam: Any, rec: Recorder, name: str) -> None:
                     "InstanceProfiles",
                 )
             ]
-            if name in PROFILED_ROLES
+            if kind.profile
             else []
         ),
     )
@@ -138,15 +128,16 @@ def read_role(iam: Any, rec: Recorder, name: str) -> None:
         role["inline_policies"] = list(inline)
     if profiles and profiles[0] not in (FAILED, NOT_FOUND):
         role["instance_profiles"] = [
-            {"name": p["InstanceProfileName"], "arn": p["Arn"], "roles": [r["RoleName"] for r in p.get("Roles", [])]}
+            {"name": p["InstanceProfileName"], "arn": p["Arn"], "roles": [x["RoleName"] for x in p.get("Roles", [])]}
             for p in profiles[0]
         ]
     rec.put(path, role)
 
 
-def read_instance_profile(iam: Any, rec: Recorder, name: str) -> None:
+def read_instance_profile(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     """The instance profile the console creates with the role, by its name (it can outlive the role)."""
-    path = f"instance_profiles.{name}"
+    [kind] = kinds
+    iam, rec, name, path = r.clients["iam"], r.rec, kind.name, kind.path
     got = rec.call(
         path, "iam:GetInstanceProfile", lambda: iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     )
@@ -159,6 +150,6 @@ def read_instance_profile(iam: Any, rec: Recorder, name: str) -> None:
         else {
             "name": got["InstanceProfileName"],
             "arn": got["Arn"],
-            "roles": [r["RoleName"] for r in got.get("Roles", [])],
+            "roles": [x["RoleName"] for x in got.get("Roles", [])],
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal, unparsable_retried
@@ -35,8 +36,8 @@ class Recorder:
     def call(self, path: str, action: str, fn: Callable[[], Any]) -> Any:
         """Run `fn` (one API call, or one paginated listing). On a not-found error
         return NOT_FOUND; on any other failure record it under `path` and return FAILED."""
-        import botocore.exceptions as bex
-        from botocore.parsers import ResponseParserError
+        import botocore.exceptions as bex  # deferred: loads botocore; botocore when AWS is read, not at import
+        from botocore.parsers import ResponseParserError  # deferred: loads botocore
 
         with self._lock:
             self.calls.append(action)
@@ -73,6 +74,16 @@ class Recorder:
             for p in parts[:-1]:
                 node = node.setdefault(p, {})
             node[parts[-1]] = value
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What every reader is given: a client per AWS service, the recorder, and whether remediate
+    reads (it also reads what only the fixers use)."""
+
+    clients: dict[str, Any]
+    rec: Recorder
+    for_fix: bool = False
 
 
 def tags(raw: list[dict[str, str]] | None) -> dict[str, str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from validator.botodata import data_loader
+from validator.bounded import short
 from validator.errors import VhvError
 
 T = TypeVar("T")
@@ -27,16 +29,6 @@ class Target:
     endpoint_url: str | None = None
 
 
-@lru_cache(maxsize=1)
-def data_loader() -> Any:
-    """botocore's data loader, one per process, so that what it parses (endpoints.json, 1.2 MB,
-    and each service model) is parsed once: by the params' region check or by the first client,
-    whichever asks first. It caches what it loaded; botocore builds a new one per session."""
-    import botocore.loaders
-
-    return botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
-
-
 def endpoint_url(target: Target) -> str | None:
     """The endpoint every client is built with (--endpoint-url, else AWS_ENDPOINT_URL), or None for
     AWS's own. One that botocore or urllib would refuse when a client is built or a call is made
@@ -46,15 +38,16 @@ def endpoint_url(target: Target) -> str | None:
         return None
     what = _not_a_url(url)
     if what:
-        from validator.bounded import short
-
         raise VhvError(f"--endpoint-url (or AWS_ENDPOINT_URL) {short(url)} is not {what}: write it as http://host:port")
     return url
 
 
 def _not_a_url(url: str) -> str | None:
     """None when botocore and urllib3 take `url` as an endpoint, else what it is not."""
-    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+    from botocore.utils import (  # deferred: loads botocore; botocore: not at import
+        is_valid_endpoint_url,
+        is_valid_ipv6_endpoint_url,
+    )
 
     try:
         parts = urlsplit(url)
@@ -67,9 +60,9 @@ def _not_a_url(url: str) -> str | None:
 
 
 def session(target: Target) -> Any:
-    import boto3
-    import botocore.exceptions as bex
-    import botocore.session
+    import boto3  # deferred: loads boto3, botocore; boto3 and botocore when AWS is read, not at import (start-up)
+    import botocore.exceptions as bex  # deferred: loads botocore
+    import botocore.session  # deferred: loads botocore
 
     endpoint_url(target)  # before a client is built, or a thread is started to build one
     core = botocore.session.get_session()
@@ -86,7 +79,7 @@ def session(target: Target) -> Any:
 
 
 def client(sess: Any, service: str, target: Target) -> Any:
-    from botocore.config import Config
+    from botocore.config import Config  # deferred: loads botocore; botocore when AWS is read, not at import
 
     cfg = Config(
         retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16, user_agent_extra="vhv"
@@ -113,9 +106,9 @@ def client(sess: Any, service: str, target: Target) -> Any:
 def unparsable_retried(fn: Callable[[], T]) -> T:
     """fn(), tried again (UNPARSABLE_ATTEMPTS in all) while the answer is not one botocore can
     parse; the last such failure is raised. Only for reads: they are safe to repeat."""
-    import time
-
-    from botocore.parsers import ResponseParserError
+    from botocore.parsers import (
+        ResponseParserError,  # deferred: loads botocore; botocore when AWS is read, not at import
+    )
 
     for attempt in range(1, UNPARSABLE_ATTEMPTS + 1):
         try:
@@ -150,7 +143,7 @@ NOT_FOUND_CODES = {
 
 def fatal(exc: BaseException, endpoint: str | None = None) -> VhvError | None:
     """A failure that means nothing can be read at all: one line for the user."""
-    import botocore.exceptions as bex
+    import botocore.exceptions as bex  # deferred: loads botocore; botocore when AWS is read, not at import
 
     if isinstance(exc, bex.NoCredentialsError):
         return VhvError(

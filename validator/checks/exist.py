@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from validator.checks import Outcome, bad, evaluator, ok
 from validator.checks.context import Context
-from validator.kinds import LIVE_STATES, resource_id
+from validator.kinds import KINDS, LIVE_STATES, resource_id
 from validator.picking import candidates
 from validator.snapshot import Undecidable
 
@@ -26,7 +26,7 @@ def exists(ctx: Context) -> list[Outcome]:
         return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
     if ctx.kind == "subnets":
         ids = [f"{s.get('name')} ({s['id']})" for s in found]
-        return [ok(f"{len(found)} subnet(s) named valohai-subnet-*", expected="at least 1", actual=ids)]
+        return [ok(f"{len(found)} subnet(s) named {name}", expected="at least 1", actual=ids)]
     first = found[0]
     rid = resource_id(first)
     if ctx.kind == "instance" and first.get("state") not in LIVE_STATES:
@@ -59,7 +59,7 @@ def exists(ctx: Context) -> list[Outcome]:
 
 @evaluator("no_namesakes")
 def no_namesakes(ctx: Context) -> list[Outcome]:
-    """No security group outside valohai-vpc has the guide's name (a name is unique only within
+    """No security group outside the guide's VPC has the guide's name (a name is unique only within
     a VPC). Such a group is not the guide's, so no other rule judges it and remediate never
     changes it; but whoever picks the group by its name (the console, a script, Valohai) may
     get it instead."""
@@ -70,12 +70,13 @@ def no_namesakes(ctx: Context) -> list[Outcome]:
     here = (vpc["id"], judged.get("vpc_id"))  # one there too is exists' failure (two of the name in a VPC)
     others = [g for g in candidates(ctx.snap, ctx.kind) if g.get("id") != judged["id"] and g.get("vpc_id") not in here]
     name, jid = ctx.name, judged["id"]
-    where = "valohai-vpc" if judged.get("vpc_id") == vpc["id"] else judged.get("vpc_id")
+    vpc_name = KINDS["vpc"].name
+    where = vpc_name if judged.get("vpc_id") == vpc["id"] else judged.get("vpc_id")
     if not others:
         return [ok(f"no security group but {jid} is named {name}", f"one group named {name}", jid, resource_id=jid)]
     return [
         bad(
-            f"{name} ({g['id']}) in {g.get('vpc_id')}, outside valohai-vpc ({vpc['id']}), is not the guide's "
+            f"{name} ({g['id']}) in {g.get('vpc_id')}, outside {vpc_name} ({vpc['id']}), is not the guide's "
             f"group (vhv judges {jid}, in {where}): vhv neither checks nor changes it, yet whoever picks "
             f"{name} by its name may get it",
             f"one group named {name}",

@@ -7,7 +7,11 @@ import re
 
 from validator.checks import STR, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
+from validator.kinds import name
 from validator.snapshot import Undecidable
+
+# the guide's names, as every message here says them
+QUEUE, EIP, SUBNETS = name("instance"), name("eip"), name("subnets")
 
 
 def _image(ctx: Context) -> tuple[dict, dict]:
@@ -16,7 +20,7 @@ def _image(ctx: Context) -> tuple[dict, dict]:
     img = images.get(inst.get("image_id"))
     if not img:
         raise Undecidable(
-            f"image {inst.get('image_id')} of valohai-i-queue cannot be read (deregistered, or not visible "
+            f"image {inst.get('image_id')} of {QUEUE} cannot be read (deregistered, or not visible "
             "to this account): its operating system cannot be confirmed"
         )
     return inst, img
@@ -30,8 +34,8 @@ def image_os(ctx: Context, pattern: str, label: str) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     actual = f"{img['id']} {name!r}"
     if re.search(pattern, name, re.I) or re.search(pattern, img.get("description") or "", re.I):
-        return [ok(f"valohai-i-queue runs {label} ({img['id']} {name})", label, actual, **kw)]
-    return [bad(f"valohai-i-queue runs {img['id']} ({name or 'no name'}), not {label}", label, actual, **kw)]
+        return [ok(f"{QUEUE} runs {label} ({img['id']} {name})", label, actual, **kw)]
+    return [bad(f"{QUEUE} runs {img['id']} ({name or 'no name'}), not {label}", label, actual, **kw)]
 
 
 @evaluator("image_owner", owner=STR, publisher=STR)
@@ -43,7 +47,7 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
     if got == owner:
         return [
             ok(
-                f"valohai-i-queue's image {img['id']} is published by {publisher} ({owner})",
+                f"{QUEUE}'s image {img['id']} is published by {publisher} ({owner})",
                 f"{publisher} ({owner})",
                 got,
                 **kw,
@@ -51,7 +55,7 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
         ]
     return [
         bad(
-            f"valohai-i-queue's image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
+            f"{QUEUE}'s image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
             f"not {publisher} ({owner}): make sure you trust where it comes from",
             f"{publisher} ({owner})",
             got,
@@ -78,7 +82,7 @@ def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: 
                 **kw,
             )
         ]
-    return [ok("valohai-i-queue's image is in standard support", "a supported release", name, **kw)]
+    return [ok(f"{QUEUE}'s image is in standard support", "a supported release", name, **kw)]
 
 
 @evaluator("root_volume_min", gib={"type": "integer", "minimum": 1})
@@ -89,13 +93,13 @@ def root_volume_min(ctx: Context, gib: int) -> list[Outcome]:
     vol_id = inst.get("root_volume_id")
     vol = ctx.data("volumes").get(vol_id) if vol_id else None
     if not vol:
-        raise Undecidable(f"root volume {vol_id or '(none mapped)'} of valohai-i-queue cannot be read")
+        raise Undecidable(f"root volume {vol_id or '(none mapped)'} of {QUEUE} cannot be read")
     size = vol.get("size")
     if size is not None and size >= gib:
         return [ok(f"root volume {vol_id} is {size} GiB", f">= {gib} GiB", f"{size} GiB", **kw)]
     return [
         bad(
-            f"root volume {vol_id} of valohai-i-queue is {size} GiB; the guide asks for {gib} GiB",
+            f"root volume {vol_id} of {QUEUE} is {size} GiB; the guide asks for {gib} GiB",
             f">= {gib} GiB",
             f"{size} GiB",
             **kw,
@@ -112,10 +116,10 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
     names = inst.get("security_groups") or []
     actual = ", ".join(f"{g['name']} ({g['id']})" for g in names) or "(none)"
     if any(g["id"] == sg["id"] for g in names):
-        return [ok(f"valohai-i-queue has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
+        return [ok(f"{QUEUE} has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
     return [
         bad(
-            f"valohai-i-queue does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
+            f"{QUEUE} does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
             f"{sg['name']} ({sg['id']})",
             actual,
             **kw,
@@ -126,7 +130,7 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
 @evaluator("only_group", group={"enum": ["sg_queue", "sg_workers"]})
 def only_group(ctx: Context, group: str) -> list[Outcome]:
     """The instance has no security group but the guide's: the groups of an instance add up, so
-    another group's rules open the queue wider than the guide, whatever valohai-sg-queue says."""
+    another group's rules open the queue wider than the guide, whatever the guide's group says."""
     inst = ctx.resource("instance")
     sg = ctx.resource(group)
     kw = {"resource_id": inst["id"]}
@@ -134,11 +138,11 @@ def only_group(ctx: Context, group: str) -> list[Outcome]:
     others = [g for g in attached if g["id"] != sg["id"]]
     actual = ", ".join(f"{g['name']} ({g['id']})" for g in attached) or "(none)"
     if not others:
-        return [ok(f"valohai-i-queue has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
+        return [ok(f"{QUEUE} has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
     extra = ", ".join(f"{g['name']} ({g['id']})" for g in others)
     return [
         bad(
-            f"valohai-i-queue also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
+            f"{QUEUE} also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
             f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
             f"{sg['name']} ({sg['id']}) alone",
             actual,
@@ -149,16 +153,16 @@ def only_group(ctx: Context, group: str) -> list[Outcome]:
 
 @evaluator("in_subnets")
 def in_subnets(ctx: Context) -> list[Outcome]:
-    """The instance is in one of the valohai subnets."""
+    """The instance is in one of the guide's subnets."""
     inst = ctx.resource("instance")
     subnets = {s["id"]: s.get("name") for s in ctx.items("subnets")}
     kw = {"resource_id": inst["id"]}
     sid = inst.get("subnet_id")
     if sid in subnets:
-        return [ok(f"valohai-i-queue is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
+        return [ok(f"{QUEUE} is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
     return [
         bad(
-            f"valohai-i-queue is in subnet {sid}, which is not a valohai-subnet-* subnet",
+            f"{QUEUE} is in subnet {sid}, which is not a {SUBNETS} subnet",
             ", ".join(f"{n} ({i})" for i, n in subnets.items()),
             sid,
             **kw,
@@ -173,32 +177,30 @@ def key_pair(ctx: Context) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     name = inst.get("key_name")
     if not name:
-        return [
-            bad("valohai-i-queue has no key pair: nobody can SSH to install the queue", "a key pair", "(none)", **kw)
-        ]
+        return [bad(f"{QUEUE} has no key pair: nobody can SSH to install the queue", "a key pair", "(none)", **kw)]
     kp = ctx.data("key_pairs").get(name)
     if not kp:
         return [
             bad(
-                f"valohai-i-queue's key pair {name!r} no longer exists in {ctx.snap.region}",
+                f"{QUEUE}'s key pair {name!r} no longer exists in {ctx.snap.region}",
                 f"key pair {name} exists",
                 "not found",
                 **kw,
             )
         ]
-    return [ok(f"valohai-i-queue uses key pair {name!r}", "a key pair that exists", name, **kw)]
+    return [ok(f"{QUEUE} uses key pair {name!r}", "a key pair that exists", name, **kw)]
 
 
 @evaluator("eip_associated")
 def eip_associated(ctx: Context) -> list[Outcome]:
-    """valohai-ip-queue is associated with valohai-i-queue."""
+    """The guide's Elastic IP is associated with the queue instance."""
     eip = ctx.resource()
     inst = ctx.resource("instance")
     kw = {"resource_id": eip.get("allocation_id")}
     if eip.get("instance_id") == inst["id"]:
         return [
             ok(
-                f"valohai-ip-queue {eip.get('public_ip')} is associated with valohai-i-queue ({inst['id']})",
+                f"{EIP} {eip.get('public_ip')} is associated with {QUEUE} ({inst['id']})",
                 inst["id"],
                 eip.get("instance_id"),
                 **kw,
@@ -208,8 +210,8 @@ def eip_associated(ctx: Context) -> list[Outcome]:
     if not actual:
         return [
             bad(
-                f"valohai-ip-queue {eip.get('public_ip')} is not associated with any instance; the guide "
-                f"attaches it to valohai-i-queue ({inst['id']})",
+                f"{EIP} {eip.get('public_ip')} is not associated with any instance; the guide "
+                f"attaches it to {QUEUE} ({inst['id']})",
                 inst["id"],
                 "not associated",
                 **kw,
@@ -217,7 +219,7 @@ def eip_associated(ctx: Context) -> list[Outcome]:
         ]
     return [
         bad(
-            f"valohai-ip-queue {eip.get('public_ip')} is associated with {actual}, not valohai-i-queue ({inst['id']})",
+            f"{EIP} {eip.get('public_ip')} is associated with {actual}, not {QUEUE} ({inst['id']})",
             inst["id"],
             actual,
             **kw,

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from validator.checks import Missing, Outcome, bad, evaluator, ok
 from validator.checks.context import Context
+from validator.kinds import KINDS, name
 from validator.snapshot import Undecidable
 
 
@@ -15,29 +16,29 @@ def _sub(s: dict) -> str:
 
 
 def _vpc_subnets(ctx: Context) -> list[dict]:
-    """The valohai subnets inside valohai-vpc. One in another VPC is subnets-in-vpc's failure;
-    its CIDR, zone and route table belong to that other VPC and are not judged again."""
+    """The guide's subnets inside the guide's VPC. One in another VPC is the failure of the kind's
+    in_vpc_rule; its CIDR, zone and route table belong to that other VPC and are not judged again."""
     vpc = ctx.resource("vpc")
     subnets = [s for s in ctx.items("subnets") if s.get("vpc_id") == vpc["id"]]
     if not subnets:
-        raise Missing("valohai-subnet-* in valohai-vpc", "subnets-in-vpc")
+        raise Missing(f"{name('subnets')} in {name('vpc')}", KINDS["subnets"].in_vpc_rule)
     return subnets
 
 
 @evaluator("in_vpc")
 def in_vpc(ctx: Context) -> list[Outcome]:
-    """Each resource of the kind lives in valohai-vpc."""
+    """Each resource of the kind lives in the guide's VPC."""
     vpc = ctx.resource("vpc")
     out = []
     for item in ctx.items():
         label = f"{item.get('name') or ctx.name} ({item['id']})"
         kw = {"resource_id": item["id"], "resource_name": item.get("name") or ctx.name}
         if item.get("vpc_id") == vpc["id"]:
-            out.append(ok(f"{label} is in valohai-vpc", vpc["id"], item.get("vpc_id"), **kw))
+            out.append(ok(f"{label} is in {name('vpc')}", vpc["id"], item.get("vpc_id"), **kw))
         else:
             out.append(
                 bad(
-                    f"{label} is in {item.get('vpc_id')}, not in valohai-vpc ({vpc['id']})",
+                    f"{label} is in {item.get('vpc_id')}, not in {name('vpc')} ({vpc['id']})",
                     vpc["id"],
                     item.get("vpc_id"),
                     **kw,
@@ -63,7 +64,7 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
         else:
             out.append(
                 bad(
-                    f"{_sub(s)} {s['cidr']} is outside valohai-vpc's {vpc['cidr']}",
+                    f"{_sub(s)} {s['cidr']} is outside {name('vpc')}'s {vpc['cidr']}",
                     f"inside {vpc['cidr']}",
                     s["cidr"],
                     **kw,
@@ -74,7 +75,7 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
 
 @evaluator("distinct_az")
 def distinct_az(ctx: Context) -> list[Outcome]:
-    """No two valohai subnets share an availability zone (the guide: one subnet per zone)."""
+    """No two of the guide's subnets share an availability zone (the guide: one subnet per zone)."""
     by_az: dict[str, list[dict]] = defaultdict(list)
     subnets = _vpc_subnets(ctx)
     for s in subnets:
@@ -91,7 +92,7 @@ def distinct_az(ctx: Context) -> list[Outcome]:
 
 @evaluator("igw_attached")
 def igw_attached(ctx: Context) -> list[Outcome]:
-    """valohai-igw is attached to valohai-vpc."""
+    """The guide's internet gateway is attached to the guide's VPC."""
     igw = ctx.resource()
     vpc = ctx.resource("vpc")
     kw = {"resource_id": igw["id"]}
@@ -101,11 +102,11 @@ def igw_attached(ctx: Context) -> list[Outcome]:
         if a.get("state") in ("available", "attached") and a.get("vpc_id")
     ]
     if vpc["id"] in vpcs:
-        return [ok(f"valohai-igw ({igw['id']}) is attached to valohai-vpc ({vpc['id']})", vpc["id"], vpcs, **kw)]
+        return [ok(f"{name('igw')} ({igw['id']}) is attached to {name('vpc')} ({vpc['id']})", vpc["id"], vpcs, **kw)]
     actual = vpcs or "not attached"
     return [
         bad(
-            f"valohai-igw ({igw['id']}) is not attached to valohai-vpc ({vpc['id']}); attached to: "
+            f"{name('igw')} ({igw['id']}) is not attached to {name('vpc')} ({vpc['id']}); attached to: "
             f"{', '.join(vpcs) or 'nothing'}",
             vpc["id"],
             actual,
@@ -134,7 +135,7 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
         want, want_label = "local", "local"
     else:
         igw = ctx.resource("igw")
-        want, want_label = igw["id"], f"valohai-igw ({igw['id']})"
+        want, want_label = igw["id"], f"{name('igw')} ({igw['id']})"
     kw = {"resource_id": table["id"]}
     routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
     actual = (
@@ -151,7 +152,7 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
         ]
     return [
         bad(
-            f"main route table {table['id']} of valohai-vpc has {actual} for {dest}; "
+            f"main route table {table['id']} of {name('vpc')} has {actual} for {dest}; "
             f"the guide asks for {dest} => {want_label}",
             f"{dest} => {want_label}",
             actual,
@@ -162,8 +163,8 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
 
 @evaluator("subnet_routes")
 def subnet_routes(ctx: Context) -> list[Outcome]:
-    """A valohai subnet explicitly associated with a table other than the main one
-    still has 0.0.0.0/0 => valohai-igw there (otherwise the workers are offline)."""
+    """A subnet of the guide explicitly associated with a table other than the main one
+    still has 0.0.0.0/0 => the guide's internet gateway there (otherwise the workers are offline)."""
     subnets = _vpc_subnets(ctx)
     tables = ctx.data("route_tables")
     igw = ctx.maybe("igw")
@@ -176,6 +177,7 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
             for sid in dict.fromkeys(t.get("subnet_ids", [])):
                 associated[sid].append(t)
     with_main = {t.get("vpc_id") for t in tables if t.get("main")}
+    igw_name = name("igw")
     out = []
     for s in subnets:
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
@@ -190,8 +192,8 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
         if _default_route_ok(t, igw_id):
             out.append(
                 ok(
-                    f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to valohai-igw",
-                    "0.0.0.0/0 => valohai-igw",
+                    f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to {igw_name}",
+                    f"0.0.0.0/0 => {igw_name}",
                     t["id"],
                     **kw,
                 )
@@ -200,8 +202,8 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
             out.append(
                 bad(
                     f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
-                    "which has no 0.0.0.0/0 route to valohai-igw",
-                    "0.0.0.0/0 => valohai-igw",
+                    f"which has no 0.0.0.0/0 route to {igw_name}",
+                    f"0.0.0.0/0 => {igw_name}",
                     f"{t['id']} without a default route",
                     **kw,
                 )

@@ -80,7 +80,7 @@ class _Want:
         if self.group_id:
             if r.get("group_id") == self.group_id:
                 return True
-            # a CIDR rule of 0.0.0.0/0, or one holding all of valohai-vpc, reaches every member too
+            # a CIDR rule of 0.0.0.0/0, or one holding all of the guide's VPC, reaches every member too
             if not r.get("cidr"):
                 return False
             net = _net(r["cidr"])
@@ -146,7 +146,7 @@ def sg_only(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list[O
     """Every rule of the group is one of the guide's `rules` (or narrower); any other port,
     protocol or wider source fails and is named."""
     sg = ctx.resource()
-    # a missing valohai-sg-workers must not hide 63790 open to the world on valohai-sg-queue
+    # a missing workers' group (sg_workers) must not hide 63790 open to the world on the queue's group
     wants = _wants(ctx, rules, allow_missing=True)
     groups = _groups(ctx)
     extra = [r for r in sg.get(direction, []) if not any(w.contains(r) for w in wants)]

@@ -14,8 +14,8 @@ def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
     rid = resource_id(item)
     name = item.get("name") or ctx.name
     if ctx.kind == "route_table" and item.get("name") != ctx.name:
-        # found as valohai-vpc's main table, not by its name: do not call it valohai-rt
-        return f"the main route table of valohai-vpc ({rid})", rid
+        # found as the guide VPC's main table, not by its name: do not call it by the guide's name
+        return f"the main route table of {KINDS['vpc'].name} ({rid})", rid
     return (f"{name} ({rid})" if rid and rid != name and not rid.startswith("arn:") else name), rid
 
 

@@ -1,27 +1,26 @@
-"""Adopt before create: the guide's VPC, IGW, queue instance or EIP that is not found by its Name
-but that the guide's other resources point at is named (ec2.create_tags), never duplicated.
+"""Adopt before create: the guide's VPC, internet gateway, queue instance or Elastic IP that is not
+found by its Name but that the guide's other resources point at is named (ec2.create_tags), never
+duplicated.
 
-When valohai-vpc is not found by its Name, the VPC the named subnets, groups and queue are in is;
-valohai-igw: the IGW attached to valohai-vpc (and where valohai-rt's default route points);
-valohai-i-queue: the instance valohai-ip-queue is associated with, or the one in valohai-sg-queue
-in valohai-vpc; valohai-ip-queue: the address associated with the queue. Exactly one such
-resource, without a Name of its own: it is tagged Name (and valohai=1 when missing). A VPC only
-when it is not the region's default VPC and has the params' vpc_cidr (a group left in the default
-VPC, where the console puts a new one, does not make it the guide's). Several, or
-one named otherwise, or vhv could not look: a by-hand step, and nothing is created. What points
-where is read by validator.aws.ec2.read_unnamed (remediate only)."""
+When the VPC is not found by its Name, the VPC the named subnets, groups and queue are in is; the
+gateway: the one attached to the guide's VPC (and where its main route table's default route
+points); the queue instance: the one the guide's address is associated with, or the one in the
+queue's group in the guide's VPC; the address: the one associated with the queue. Exactly one such
+resource, without a Name of its own: it is tagged Name (and with the guide's tag when missing). A
+VPC only when it is not the region's default VPC and has the params' vpc_cidr (a group left in the
+default VPC, where the console puts a new one, does not make it the guide's). Several, or one
+named otherwise, or vhv could not look: a by-hand step, and nothing is created. What points where
+is read by validator.aws.ec2.read_unnamed (remediate only). The names are the catalogue's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from validator import guide
-from validator.fixers.builder import Builder
+from validator.fixers.builder import TAG_TEXT, Builder
 from validator.fixers.plan import FIX
-from validator.kinds import KINDS, LIVE_STATES, resource_id
+from validator.kinds import KINDS, LIVE_STATES, VALUES, resource_id
 
-PERMISSIONS = ("ec2:CreateTags",)
 DEFAULT = "0.0.0.0/0"
 
 # (the resource, why vhv believes it is the guide's, why it must not be named by vhv: "" when it may)
@@ -83,15 +82,19 @@ def _igw(b: Builder) -> list[Candidate]:
     vpc = b.vpc_id()
     if not vpc:
         return []
+    vpc_name, table_name = KINDS["vpc"].name, KINDS["route_table"].name
     table = b.existing("route_table")
     route = next((r.get("target") for r in (table or {}).get("routes", []) if r.get("destination") == DEFAULT), None)
     out: list[Candidate] = []
     for g in _unnamed(b, "igws"):
         if vpc in [a.get("vpc_id") for a in g.get("attachments", [])]:
-            why = f"is attached to valohai-vpc ({vpc})"
-            out.append((g, why + (" and valohai-rt's default route points to it" if route == g["id"] else ""), ""))
+            why = f"is attached to {vpc_name} ({vpc})"
+            points = f" and {table_name}'s default route points to it" if route == g["id"] else ""
+            out.append((g, why + points, ""))
     if route and str(route).startswith("igw-") and route not in [g["id"] for g, _, _ in out]:
-        out.append(({"id": route}, "is where valohai-rt's default route points", "it is not attached to valohai-vpc"))
+        out.append(
+            ({"id": route}, f"is where {table_name}'s default route points", f"it is not attached to {vpc_name}")
+        )
     return out
 
 
@@ -99,19 +102,20 @@ def _instance(b: Builder) -> list[Candidate]:
     vpc = b.vpc_id()
     if not vpc:
         return []
+    vpc_name = KINDS["vpc"].name
     ips = {a.get("instance_id"): a.get("public_ip") for a in _listed(b, "eips") if a.get("instance_id")}
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for i in _unnamed(b, "instances"):
         if i.get("state") in LIVE_STATES:
-            found.setdefault(i["id"], (i, []))[1].append("is in valohai-sg-queue in valohai-vpc")
+            found.setdefault(i["id"], (i, []))[1].append(f"is in {KINDS['sg_queue'].name} in {vpc_name}")
     for i in _unnamed(b, "eip_instances"):
         if i.get("state") in LIVE_STATES:
-            found.setdefault(i["id"], (i, []))[1].append(f"has valohai-ip-queue ({ips.get(i['id'])}) associated")
+            found.setdefault(i["id"], (i, []))[1].append(f"has {KINDS['eip'].name} ({ips.get(i['id'])}) associated")
     return [
         (
             i,
             " and ".join(why),
-            "" if i.get("vpc_id") == vpc else f"it is in {i.get('vpc_id')}, not in valohai-vpc ({vpc})",
+            "" if i.get("vpc_id") == vpc else f"it is in {i.get('vpc_id')}, not in {vpc_name} ({vpc})",
         )
         for i, why in found.values()
     ]
@@ -122,7 +126,7 @@ def _eip(b: Builder) -> list[Candidate]:
     if not inst:
         return []
     return [
-        (a, f"({a.get('public_ip')}) is associated with valohai-i-queue ({inst['id']})", "")
+        (a, f"({a.get('public_ip')}) is associated with {KINDS['instance'].name} ({inst['id']})", "")
         for a in _unnamed(b, "eips")
         if a.get("instance_id") == inst["id"]
     ]
@@ -191,15 +195,14 @@ def adopt(b: Builder, kind: str) -> bool:
         )
         return True
     add = [{"Key": "Name", "Value": name}]
-    if tags.get(guide.TAG["Key"]) != guide.TAG["Value"]:
-        add.append(dict(guide.TAG))
+    if tags.get(VALUES.tag_key) != VALUES.tag_value:
+        add.append(dict(VALUES.tag))
     b.add(
         rule,
         kind,
         "ec2.create_tags",
         {"Resources": [rid], "Tags": add},
-        f"{rid} {why}: naming it {name}"
-        + (f" and tagging it {guide.TAG['Key']}={guide.TAG['Value']}" if len(add) > 1 else ""),
+        f"{rid} {why}: naming it {name}" + (f" and tagging it {TAG_TEXT}" if len(add) > 1 else ""),
         risk=FIX,
         resource=name,
     )

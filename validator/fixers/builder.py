@@ -1,33 +1,33 @@
 """What a fixer sees while the plan is built: the findings, the snapshot, the params,
-and the steps planned so far (to refer to what an earlier step creates)."""
+and the steps planned so far (to refer to what an earlier step creates).
+
+A fixer is handed the rules that name it (`fixer:` in the YAML) for one kind, and asks here
+for their failing findings; it never looks a rule up by its id. The guide's names, and what
+vhv may change, come from the catalogue (validator.kinds)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from validator import guide
-from validator.checks import Missing
 from validator.checks.context import Context
 from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan, Step, ref
-from validator.kinds import KINDS, resource_id
-from validator.picking import candidates, judged, pick
+from validator.kinds import KINDS, VALUES, resource_id
+from validator.picking import Missing, candidates, judged, pick
 from validator.rulepack import Rule, RulePack
 from validator.snapshot import Snapshot, Undecidable
 
-# what lives in a VPC: vhv changes it only when it is in the one valohai-vpc
-IN_VPC = ("subnets", "route_table", "sg_workers", "sg_queue", "instance")
-# one of each in the guide: when several answer to the name, vhv changes none of them
-ONE_OF = ("igw", "instance", "eip")
 UNKNOWN = "vhv did not find it by the guide's name"
+TAG_TEXT = f"{VALUES.tag_key}={VALUES.tag_value}"  # the guide's tag, as a summary says it
 
 
 def tags(name: str | None = None) -> list[dict[str, str]]:
-    """The guide's tags for a resource vhv creates: its Name (when it has one) and valohai=1."""
-    return ([{"Key": "Name", "Value": name}] if name else []) + [dict(guide.TAG)]
+    """The guide's tags for a resource vhv creates: its Name (when it has one) and the guide's tag."""
+    return ([{"Key": "Name", "Value": name}] if name else []) + [dict(VALUES.tag)]
 
 
-def tag_spec(resource_type: str, name: str) -> list[dict[str, Any]]:
-    return [{"ResourceType": resource_type, "Tags": tags(name)}]
+def tag_spec(kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    """The TagSpecifications of a new EC2 resource of `kind`, named `name` (the guide's name by default)."""
+    return [{"ResourceType": KINDS[kind].tag_type, "Tags": tags(name or KINDS[kind].name)}]
 
 
 class Builder:
@@ -36,10 +36,15 @@ class Builder:
         self.params = params
         self.snap = snap
         self.rules: dict[str, Rule] = {r.id: r for r in pack.rules}
-        self.failing: dict[str, list[Any]] = {}
+        # (kind, fix) -> the rules of that kind naming the fix, in the pack's order
+        self.naming: dict[tuple[str, str], list[Rule]] = {}
+        for r in pack.rules:
+            if r.fixer:
+                self.naming.setdefault((r.resource, r.fixer), []).append(r)
+        self.failures: dict[str, list[Any]] = {}  # rule id -> its failing findings
         for f in findings:
             if f.status == "fail":
-                self.failing.setdefault(f.rule_id, []).append(f)
+                self.failures.setdefault(f.rule_id, []).append(f)
         self.covered: set[str] = set()  # rules a fixer has planned for (or decided to leave)
         self.plan = Plan(
             undecided=sorted({f.rule_id for f in findings if f.status == "error"}),
@@ -49,17 +54,35 @@ class Builder:
         self.created: dict[str, str] = {}  # kind -> a reference to its id in the answer of the step creating it
         # kind -> the existing resource that lost its Name, which the plan names (validator.fixers.adopt)
         self.adopted: dict[str, dict[str, Any]] = {}
+        # kind -> what one fix leaves for the next fixes of the same kind (the document a new policy version sets)
+        self.handed_on: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------- reading
     def ctx(self, kind: str) -> Context:
         return Context(params=self.params, snap=self.snap, kind=kind)
 
-    def fails(self, rule_id: str) -> list[Any]:
-        """The failing findings of `rule_id` (none when it passes, skips or errors); marks it covered."""
-        found = self.failing.get(rule_id, [])
+    def named(self, fix: str, kind: str) -> list[Rule]:
+        """The rules of `kind` that name `fix` (their `fixer:`), in the pack's order."""
+        return list(self.naming.get((kind, fix), []))
+
+    def fails(self, rule: Rule) -> list[Any]:
+        """The failing findings of `rule` (none when it passes, skips or errors); marks it covered."""
+        found = self.failures.get(rule.id, [])
         if found:
-            self.covered.add(rule_id)
+            self.covered.add(rule.id)
         return found
+
+    def first_failing(self, rules: list[Rule]) -> Rule | None:
+        """The first of `rules` that fails (the later ones are not asked, nor marked covered)."""
+        return next((r for r in rules if self.fails(r)), None)
+
+    def missing(self, kind: str) -> list[Any]:
+        """The failing findings of the rule that says `kind` is missing; it stays uncovered."""
+        return self.failures.get(KINDS[kind].missing_rule, [])
+
+    def applies(self, rule: Rule) -> bool:
+        """The rule applies under the params (its `when`)."""
+        return self.ctx(rule.resource).applies(rule.when)
 
     def get(self, path: str, default: Any = None) -> Any:
         try:
@@ -77,39 +100,40 @@ class Builder:
 
     # ------------------------------------------------------------- scope
     def vpc_id(self) -> str | None:
-        """The id of the one valohai-vpc in the params' region (or the one the plan names so); None when
+        """The id of the one guide VPC in the params' region (or the one the plan names so); None when
         there is none, several, or unread."""
         try:
             vpcs = candidates(self.snap, "vpc")
         except Undecidable:
             return None
-        if not vpcs and "vpc" in self.adopted:  # the one the plan names valohai-vpc
+        if not vpcs and "vpc" in self.adopted:  # the one the plan names as the guide's
             return self.adopted["vpc"]["id"]
         return vpcs[0]["id"] if len(vpcs) == 1 else None
 
     def out_of_scope(self, kind: str, item: dict[str, Any] | None) -> str | None:
         """Why vhv must not change `item` (None: it may). Every read is of the params' region, and
-        by the guide's name; what lives in a VPC must also be in the one valohai-vpc."""
+        by the guide's name; what lives in a VPC must also be in the one guide VPC."""
         if not item:
             return UNKNOWN
         several = self.several(kind)
         if several:
             return several
         vpc = self.vpc_id()
+        vpc_name = KINDS["vpc"].name
         if kind == "vpc":
-            return None if item.get("id") == vpc else "it is one of several VPCs named valohai-vpc"
-        if kind == "igw":
+            return None if item.get("id") == vpc else f"it is one of several VPCs named {vpc_name}"
+        if kind == "igw":  # attached to a VPC rather than in one
             elsewhere = [a.get("vpc_id") for a in item.get("attachments", []) if a.get("vpc_id") != vpc]
-            return f"it is attached to {', '.join(map(str, elsewhere))}, not to valohai-vpc" if elsewhere else None
-        if kind in IN_VPC and (vpc is None or item.get("vpc_id") != vpc):
-            where = f"valohai-vpc ({vpc})" if vpc else "a single valohai-vpc"
+            return f"it is attached to {', '.join(map(str, elsewhere))}, not to {vpc_name}" if elsewhere else None
+        if KINDS[kind].in_vpc and (vpc is None or item.get("vpc_id") != vpc):
+            where = f"{vpc_name} ({vpc})" if vpc else f"a single {vpc_name}"
             return f"it is in {item.get('vpc_id')}, not in {where}"
         return None
 
     def several(self, kind: str) -> str | None:
         """Why vhv must not change any of the guide's `kind` (None: it may): several answer to its name,
         and which of them the rules judge is only the order AWS lists them in."""
-        if kind not in ONE_OF:
+        if not KINDS[kind].one_of:
             return None
         try:
             found = judged(self.snap, kind)
@@ -140,7 +164,7 @@ class Builder:
             rule,
             kind,
             f"{finding.message}. vhv does not change {what}: {why} (vhv changes only "
-            f"the guide's resources in {self.snap.region} and valohai-vpc). By hand: {finding.fix}",
+            f"the guide's resources in {self.snap.region} and {KINDS['vpc'].name}). By hand: {finding.fix}",
             resource=finding.resource_name or None,
         )
 
@@ -149,6 +173,15 @@ class Builder:
             return bool(candidates(self.snap, kind))
         except Undecidable:
             return True  # could not look: never plan to create a second one
+
+    def found_elsewhere(self, rule: Rule, kind: str) -> bool:
+        """`rule` (the kind is missing) fails although something answers to the name (several of
+        them): said as a by-hand step, and nothing is created."""
+        if not self.found_any(kind):
+            return False
+        for f in self.fails(rule):
+            self.manual(rule.id, kind, f"{f.message}. {f.fix}".strip())
+        return True
 
     def id_of(self, kind: str) -> str | None:
         """The id of the guide's `kind`: the existing one's, or a reference to the step creating it."""

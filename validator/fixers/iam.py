@@ -1,10 +1,15 @@
 """IAM fixers: the guide's two policies and two roles, their tags, attachments, trust and
-the worker role's instance profile. Policies are changed only by a new default version."""
+the worker role's instance profile. Policies are changed only by a new default version.
+
+Each fix is registered in FIXERS by the name the rules give it (`fixer:` in rules/*.yaml) and is
+handed the rules of one kind that name it; what it attaches, detaches or grants is in those
+rules' args, and every name is the catalogue's."""
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 from validator import guide
@@ -13,50 +18,17 @@ from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
 from validator.policy import compare
 from validator.policy.document import PolicyError, as_list, statements
-from validator.snapshot import Undecidable
+from validator.rulepack import Rule
 
-PERMISSIONS = (
-    "iam:CreatePolicy",
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicyVersion",
-    "iam:TagPolicy",
-    "iam:CreateRole",
-    "iam:TagRole",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:DeleteRolePolicy",
-    "iam:CreateInstanceProfile",
-    "iam:TagInstanceProfile",
-    "iam:AddRoleToInstanceProfile",
-    "iam:PassRole",  # AWS asks for it to put a role in an instance profile
-)
 MAX_VERSIONS = 5
-POLICIES = {
-    "worker_policy": ("ValohaiWorkerPolicy", "worker-policy", ("worker-policy-grants",)),
-    "master_policy": (
-        "ValohaiMasterPolicy",
-        "master-policy",
-        (
-            "master-policy-describe",
-            "master-policy-launch-templates",
-            "master-policy-service-linked-role",
-            "master-policy-pass-worker-role",
-        ),
-    ),
-}
-ROLES = {
-    "worker_role": ("ValohaiWorkerRole", "worker-role", "worker_policy"),
-    "master_role": ("ValohaiMaster", "master-role", "master_policy"),
-}
-FULL_ACCESS = {
-    "master-role-ec2-full-access": "AmazonEC2FullAccess",
-    "master-role-vpc-full-access": "AmazonVPCFullAccess",
-}
+
+
+def _is_policy(kind: str) -> bool:
+    return KINDS[kind].match == "policy-name"
 
 
 def _arn(b: Builder, kind: str) -> str:
-    return f"arn:{b.snap.partition}:iam::{b.snap.account_id}:policy/{POLICIES[kind][0]}"
+    return f"arn:{b.snap.partition}:iam::{b.snap.account_id}:policy/{KINDS[kind].name}"
 
 
 def _guide_doc(b: Builder, kind: str) -> dict[str, Any]:
@@ -73,14 +45,15 @@ def _text(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=None, separators=(",", ":"))
 
 
-def _create(b: Builder, kind: str, prefix: str, what: str, document: dict[str, str], summary: str) -> bool:
-    """When `<prefix>-exists` fails, plan iam.create_<what> of the guide's `kind` with `document`
-    (its name, description and valohai=1 tag added); True when it did."""
-    rule = f"{prefix}-exists"
-    if not b.fails(rule):
-        return False
+def _tag_text(rule: Rule) -> str:
+    return f"{rule.args['key']}={rule.args['value']}"
+
+
+def _create(b: Builder, rule: Rule, kind: str, what: str, document: dict[str, str], summary: str) -> None:
+    """Plan iam.create_<what> of the guide's `kind` with `document` (its name, description and the
+    guide's tag added)."""
     b.add(
-        rule,
+        rule.id,
         kind,
         f"iam.create_{what}",
         {
@@ -92,22 +65,71 @@ def _create(b: Builder, kind: str, prefix: str, what: str, document: dict[str, s
         summary,
         creates="-",
     )
-    return True
+
+
+def create(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """A missing policy is created with the guide's document; a missing role with the guide's trust,
+    the policies its `attach-policy` rules name (those that apply) and its `instance-profile`."""
+    rule = b.first_failing(rules)
+    if not rule:
+        return
+    name = KINDS[kind].name
+    if _is_policy(kind):  # the guide's document is built only when it is needed
+        _create(
+            b,
+            rule,
+            kind,
+            "policy",
+            {"PolicyDocument": _text(_guide_doc(b, kind))},
+            f"create {name} with the guide's document",
+        )
+        return
+    _create(
+        b,
+        rule,
+        kind,
+        "role",
+        {"AssumeRolePolicyDocument": _text(_trust(b, kind))},
+        f"create the role {name} with the guide's trust policy",
+    )
+    for attached in b.named("attach-policy", kind):
+        if b.applies(attached):
+            _attach(b, rule.id, kind, b.ctx(kind).expand(attached.args["policy"]))
+    if b.named("instance-profile", kind):
+        _profile(b, rule.id, kind)
+
+
+def tag(b: Builder, kind: str, rules: list[Rule]) -> None:
+    name = KINDS[kind].name
+    for rule in rules:
+        if not b.fails(rule):
+            continue
+        tagged = [{"Key": rule.args["key"], "Value": rule.args["value"]}]
+        if _is_policy(kind):
+            b.add(
+                rule.id,
+                kind,
+                "iam.tag_policy",
+                {"PolicyArn": _arn(b, kind), "Tags": tagged},
+                f"tag {name} {_tag_text(rule)}",
+            )
+        else:
+            b.add(rule.id, kind, "iam.tag_role", {"RoleName": name, "Tags": tagged}, f"tag {name} {_tag_text(rule)}")
 
 
 # ------------------------------------------------------------------ policies
 
 
-def _specs(b: Builder, rule_id: str) -> list[compare.Spec]:
-    ctx = b.ctx(b.rules[rule_id].resource)
-    return [compare.Spec.from_args(ctx.expand(s)) for s in b.rules[rule_id].args["statements"]]
+def _specs(b: Builder, rule: Rule) -> list[compare.Spec]:
+    ctx = b.ctx(rule.resource)
+    return [compare.Spec.from_args(ctx.expand(s)) for s in rule.args["statements"]]
 
 
-def _missing(b: Builder, doc: dict[str, Any], rule_ids: list[str]) -> list[tuple[compare.Spec, list[str]]]:
+def _missing(b: Builder, doc: dict[str, Any], rules: list[Rule]) -> list[tuple[compare.Spec, list[str]]]:
     sts = statements(doc)
     out = []
-    for rid in rule_ids:
-        for spec in _specs(b, rid):
+    for rule in rules:
+        for spec in _specs(b, rule):
             gaps = compare.missing_grants(sts, spec, b.snap.account_id)
             if gaps:
                 out.append((spec, gaps))
@@ -142,10 +164,24 @@ def _merge(doc: dict[str, Any], wanted: dict[str, Any]) -> None:
     sts.append(new)
 
 
+def _versions(b: Builder, kind: str) -> list[dict[str, Any]]:
+    """The policy's versions as the plan leaves them so far (a new version the plan sets is one)."""
+    handed = b.handed_on.setdefault(kind, {})
+    if "versions" not in handed:
+        handed["versions"] = [dict(v) for v in b.get(f"{KINDS[kind].path}.versions", []) or []]
+    return handed["versions"]
+
+
+def _document(b: Builder, kind: str) -> Any:
+    """The policy's default document as the plan leaves it so far (None: the plan cannot tell)."""
+    handed = b.handed_on.get(kind, {})
+    return handed["document"] if "document" in handed else b.get(f"{KINDS[kind].path}.document")
+
+
 def _new_version(
     b: Builder, kind: str, rule: str, doc: dict[str, Any], why: str, risk: str, versions: list[dict[str, Any]]
 ) -> None:
-    name = POLICIES[kind][0]
+    name = KINDS[kind].name
     arn = _arn(b, kind)
     if len(versions) >= MAX_VERSIONS:
         old = sorted((v for v in versions if not v.get("default")), key=lambda v: (v.get("created", ""), v["id"]))
@@ -174,53 +210,35 @@ def _new_version(
     versions.append({"id": "(new)", "default": True, "created": "~"})
 
 
-def plan_policies(b: Builder) -> None:
-    for kind, (name, prefix, grants) in POLICIES.items():
-        try:
-            _plan_policy(b, kind, name, prefix, grants)
-        except Undecidable as exc:  # the master policy names the worker role's ARN, and it was not read
-            for rule in sorted(r for r in b.failing if r in b.rules and b.rules[r].resource == kind):
-                b.manual(rule, kind, f"not planned: {exc}; run vhv remediate where that can be read")
-
-
-def _plan_policy(b: Builder, kind: str, name: str, prefix: str, grants: tuple[str, ...]) -> None:
-    if b.fails(f"{prefix}-exists"):  # the guide's document is built only when it is needed
-        _create(
-            b,
-            kind,
-            prefix,
-            "policy",
-            {"PolicyDocument": _text(_guide_doc(b, kind))},
-            f"create {name} with the guide's document",
-        )
-        return
-    if b.fails(f"{prefix}-tag"):
-        b.add(
-            f"{prefix}-tag",
-            kind,
-            "iam.tag_policy",
-            {"PolicyArn": _arn(b, kind), "Tags": tags()},
-            f"tag {name} valohai=1",
-        )
-    versions = [dict(v) for v in b.get(f"policies.{name}.versions", []) or []]
-    failing = [r for r in grants if b.fails(r)]
-    doc = b.get(f"policies.{name}.document")
+def policy_grants(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """What the failing `rules` find missing is added to the policy, in one new default version
+    that keeps the rest; the document it sets is handed on to `policy-within`."""
+    versions = _versions(b, kind)
+    failing = [r for r in rules if b.fails(r)]
+    doc = _document(b, kind)
     if failing and isinstance(doc, dict):
-        doc = _add_grants(b, kind, failing, doc, versions)
-    within = f"{prefix}-within-guide"
-    if b.fails(within) and not _within(b, within, doc):
-        _new_version(
-            b,
-            kind,
-            within,
-            _guide_doc(b, kind),
-            "the guide's document, nothing wider (the current default version stays as a non-default version)",
-            DECIDE,
-            versions,
-        )
+        b.handed_on[kind]["document"] = _add_grants(b, kind, failing, doc, versions)
 
 
-def _within(b: Builder, rule: str, doc: Any) -> bool:
+def policy_within(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """A policy wider than the guide gets the guide's document as a new default version (a decision),
+    unless the version `policy-grants` plans is already no wider."""
+    versions = _versions(b, kind)
+    doc = _document(b, kind)
+    for rule in rules:
+        if b.fails(rule) and not _within(b, rule, doc):
+            _new_version(
+                b,
+                kind,
+                rule.id,
+                _guide_doc(b, kind),
+                "the guide's document, nothing wider (the current default version stays as a non-default version)",
+                DECIDE,
+                versions,
+            )
+
+
+def _within(b: Builder, rule: Rule, doc: Any) -> bool:
     """The document the plan leaves (after adding grants) is no wider than the guide."""
     try:
         return isinstance(doc, dict) and not compare.wider_than(statements(doc), _specs(b, rule))
@@ -229,10 +247,10 @@ def _within(b: Builder, rule: str, doc: Any) -> bool:
 
 
 def _add_grants(
-    b: Builder, kind: str, failing: list[str], doc: dict[str, Any], versions: list[dict[str, Any]]
+    b: Builder, kind: str, failing: list[Rule], doc: dict[str, Any], versions: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
     """Plan the new version that grants what is missing; the document it sets, or None."""
-    name = POLICIES[kind][0]
+    name = KINDS[kind].name
     new = copy.deepcopy(doc)
     gaps = _missing(b, doc, failing)
     for st in _guide_doc(b, kind)["Statement"]:
@@ -244,9 +262,9 @@ def _add_grants(
     except PolicyError:
         still = [(None, ["the merged document cannot be read"])]
     if still:  # an explicit Deny, say: adding an Allow would not help
-        for rid in failing:
+        for rule in failing:
             b.manual(
-                rid,
+                rule.id,
                 kind,
                 f"{name}: "
                 + "; ".join(g for _, gs in still for g in gs)
@@ -255,30 +273,33 @@ def _add_grants(
         return None
     what = "; ".join(g for _, gs in gaps for g in gs)
     _new_version(
-        b, kind, failing[0], new, f"the current document plus the guide's statement(s) for: {what}", FIX, versions
+        b, kind, failing[0].id, new, f"the current document plus the guide's statement(s) for: {what}", FIX, versions
     )
-    b.covered.update(failing)
+    b.covered.update(r.id for r in failing)
     return new
 
 
 # ------------------------------------------------------------------ roles
 
 
-def _profile(b: Builder, rule: str) -> None:
-    name = "ValohaiWorkerRole"
-    profile = b.get(f"instance_profiles.{name}")
-    if profile and profile.get("roles") and name not in profile["roles"]:
+def _profile(b: Builder, rule: str, kind: str) -> None:
+    """The role of `kind` in its instance profile (the catalogue's `profile` kind names it)."""
+    role = KINDS[kind].name
+    profile_kind = KINDS[kind].profile
+    name = KINDS[profile_kind].name if profile_kind else role
+    profile = b.get(KINDS[profile_kind].path if profile_kind else f"instance_profiles.{name}")
+    if profile and profile.get("roles") and role not in profile["roles"]:
         b.manual(
             rule,
-            "worker_role",
+            kind,
             f"the instance profile {name} holds {', '.join(profile['roles'])} (a profile "
-            f"holds one role): create an instance profile for {name} by hand",
+            f"holds one role): create an instance profile for {role} by hand",
         )
         return
     if not profile:
         b.add(
             rule,
-            "worker_role",
+            kind,
             "iam.create_instance_profile",
             {"InstanceProfileName": name, "Tags": tags()},
             f"create the instance profile {name}",
@@ -286,16 +307,16 @@ def _profile(b: Builder, rule: str) -> None:
         )
     b.add(
         rule,
-        "worker_role",
+        kind,
         "iam.add_role_to_instance_profile",
-        {"InstanceProfileName": name, "RoleName": name},
-        f"put {name} in the instance profile {name}",
+        {"InstanceProfileName": name, "RoleName": role},
+        f"put {role} in the instance profile {name}",
         risk=FIX,
     )
 
 
 def _attach(b: Builder, rule: str, kind: str, arn: str) -> None:
-    role = ROLES[kind][0]
+    role = KINDS[kind].name
     b.add(
         rule,
         kind,
@@ -306,82 +327,91 @@ def _attach(b: Builder, rule: str, kind: str, arn: str) -> None:
     )
 
 
-def _detach_extra(b: Builder, rule: str, kind: str, allowed: list[str]) -> None:
-    role = ROLES[kind][0]
-    for p in b.get(f"roles.{role}.attached_policies", []) or []:
-        if p["arn"] not in allowed:
-            b.add(
-                rule,
-                kind,
-                "iam.detach_role_policy",
-                {"RoleName": role, "PolicyArn": p["arn"]},
-                f"detach {p['name']} from {role} (the policy itself stays)",
-                risk=DECIDE,
-            )
+def attach_policy(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The policy a failing rule's args name (`policy`, an ARN template) is attached to the role."""
+    for rule in rules:
+        if b.fails(rule):
+            _attach(b, rule.id, kind, b.ctx(kind).expand(rule.args["policy"]))
 
 
-def plan_roles(b: Builder) -> None:
-    aws = f"arn:{b.snap.partition}:iam::aws:policy"
-    for kind, (name, prefix, policy_kind) in ROLES.items():
-        if _create(
-            b,
-            kind,
-            prefix,
-            "role",
-            {"AssumeRolePolicyDocument": _text(_trust(b, kind))},
-            f"create the role {name} with the guide's trust policy",
-        ):
-            _attach(b, f"{prefix}-exists", kind, _arn(b, policy_kind))
-            if kind == "worker_role":
-                _profile(b, f"{prefix}-exists")
-            elif b.params.provisioning == "valohai":
-                for pol in FULL_ACCESS.values():
-                    _attach(b, f"{prefix}-exists", kind, f"{aws}/{pol}")
-            continue
-        if b.fails(f"{prefix}-tag"):
-            b.add(f"{prefix}-tag", kind, "iam.tag_role", {"RoleName": name, "Tags": tags()}, f"tag {name} valohai=1")
-        if b.fails(f"{prefix}-policy-attached"):
-            _attach(b, f"{prefix}-policy-attached", kind, _arn(b, policy_kind))
-        for rule, pol in FULL_ACCESS.items():
-            if kind == "master_role" and b.fails(rule):
-                _attach(b, rule, kind, f"{aws}/{pol}")
-        if kind == "worker_role" and b.fails("worker-role-instance-profile"):
-            _profile(b, "worker-role-instance-profile")
-        if b.fails(f"{prefix}-trust"):
+def instance_profile(b: Builder, kind: str, rules: list[Rule]) -> None:
+    for rule in rules:
+        if b.fails(rule):
+            _profile(b, rule.id, kind)
+
+
+def trust(b: Builder, kind: str, rules: list[Rule]) -> None:
+    name = KINDS[kind].name
+    for rule in rules:
+        if b.fails(rule):
             b.add(
-                f"{prefix}-trust",
+                rule.id,
                 kind,
                 "iam.update_assume_role_policy",
                 {"RoleName": name, "PolicyDocument": _text(_trust(b, kind))},
                 f"replace the trust policy of {name} with the guide's (removes every other principal)",
             )
-        if b.fails(f"{prefix}-attached-only"):
-            ctx = b.ctx(kind)
-            _detach_extra(
-                b, f"{prefix}-attached-only", kind, ctx.expand(b.rules[f"{prefix}-attached-only"].args["allowed"])
-            )
-        for rule in ("master-role-no-ec2-full-access", "master-role-no-vpc-full-access"):
-            if kind == "master_role" and b.fails(rule):
-                pol = rule.split("no-")[1].replace("-full-access", "")
-                name_ = "AmazonEC2FullAccess" if pol == "ec2" else "AmazonVPCFullAccess"
+
+
+def detach_others(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """Every managed policy but those a failing rule's args allow (`allowed`) is detached (a decision)."""
+    role = KINDS[kind].name
+    for rule in rules:
+        if not b.fails(rule):
+            continue
+        allowed = b.ctx(kind).expand(rule.args["allowed"])
+        for p in b.get(f"{KINDS[kind].path}.attached_policies", []) or []:
+            if p["arn"] not in allowed:
                 b.add(
-                    rule,
+                    rule.id,
                     kind,
                     "iam.detach_role_policy",
-                    {"RoleName": name, "PolicyArn": f"{aws}/{name_}"},
-                    f"detach {name_} from {name} (the policy itself stays)",
+                    {"RoleName": role, "PolicyArn": p["arn"]},
+                    f"detach {p['name']} from {role} (the policy itself stays)",
                     risk=DECIDE,
                 )
-        if b.fails(f"{prefix}-no-inline"):
-            for pol in b.get(f"roles.{name}.inline_policies", []) or []:
+
+
+def detach_policy(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The policy a failing rule's args name (`policy`, one that must not be attached) is detached."""
+    role = KINDS[kind].name
+    for rule in rules:
+        if b.fails(rule):
+            arn = b.ctx(kind).expand(rule.args["policy"])
+            b.add(
+                rule.id,
+                kind,
+                "iam.detach_role_policy",
+                {"RoleName": role, "PolicyArn": arn},
+                f"detach {arn.rsplit('/', 1)[-1]} from {role} (the policy itself stays)",
+                risk=DECIDE,
+            )
+
+
+def delete_inline(b: Builder, kind: str, rules: list[Rule]) -> None:
+    role = KINDS[kind].name
+    for rule in rules:
+        if b.fails(rule):
+            for pol in b.get(f"{KINDS[kind].path}.inline_policies", []) or []:
                 b.add(
-                    f"{prefix}-no-inline",
+                    rule.id,
                     kind,
                     "iam.delete_role_policy",
-                    {"RoleName": name, "PolicyName": pol},
-                    f"delete the inline policy {pol} of {name}",
+                    {"RoleName": role, "PolicyName": pol},
+                    f"delete the inline policy {pol} of {role}",
                     risk=DECIDE,
                 )
 
 
-HANDLERS = (plan_policies, plan_roles)
+FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
+    "create": create,
+    "tag": tag,
+    "policy-grants": policy_grants,
+    "policy-within": policy_within,
+    "attach-policy": attach_policy,
+    "instance-profile": instance_profile,
+    "trust": trust,
+    "detach-others": detach_others,
+    "detach-policy": detach_policy,
+    "delete-inline": delete_inline,
+}

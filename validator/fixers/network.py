@@ -1,84 +1,58 @@
-"""Network fixers (Option 1): valohai-vpc, its subnets, valohai-igw and the main route table."""
+"""Network fixers (Option 1): the guide's VPC, its subnets, its internet gateway and the main route table.
+
+Each fix is registered in FIXERS by the name the rules give it (`fixer:` in rules/*.yaml); the
+names of what it creates are the catalogue's."""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from validator.fixers.adopt import adopt
-from validator.fixers.builder import Builder, tag_spec, tags
+from validator.fixers.builder import TAG_TEXT, Builder, tag_spec, tags
 from validator.fixers.plan import DECIDE, FIX
+from validator.fixers.tagging import tag_each
+from validator.kinds import KINDS
+from validator.rulepack import Rule
 
-PERMISSIONS = (
-    "ec2:CreateVpc",
-    "ec2:CreateSubnet",
-    "ec2:CreateInternetGateway",
-    "ec2:AttachInternetGateway",
-    "ec2:DescribeRouteTables",
-    "ec2:CreateRoute",
-    "ec2:ReplaceRoute",
-    "ec2:CreateTags",
-)
 DEFAULT = "0.0.0.0/0"
 
 
-def _found_elsewhere(b: Builder, rule: str, kind: str) -> bool:
-    """The exists rule fails although something answers to the name (several of them): by hand."""
-    if not b.found_any(kind):
-        return False
-    for f in b.fails(rule):
-        b.manual(rule, kind, f"{f.message}. {f.fix}".strip())
-    return True
-
-
-def _tag(b: Builder, rule: str, kind: str, key: str = "valohai", value: str = "1") -> None:
-    for f in b.fails(rule):
-        rid = f.resource_id or b.id_of(kind)
-        why = b.scope_of_id(kind, rid) if rid else None
-        if why:
-            b.leave(rule, kind, f, why)
-        elif rid:
-            b.add(
-                rule,
-                kind,
-                "ec2.create_tags",
-                {"Resources": [rid], "Tags": [{"Key": key, "Value": value}]},
-                f"tag {f.resource_name or kind} ({rid}) {key}={value}",
-                resource=f.resource_name or None,
-            )
-
-
-def plan_vpc(b: Builder) -> None:
-    if b.fails("vpc-exists") and not _found_elsewhere(b, "vpc-exists", "vpc") and not adopt(b, "vpc"):
-        b.add(
-            "vpc-exists",
-            "vpc",
-            "ec2.create_vpc",
-            {"CidrBlock": b.params.vpc_cidr, "TagSpecifications": tag_spec("vpc", "valohai-vpc")},
-            f"create valohai-vpc with CIDR {b.params.vpc_cidr}",
-            creates="Vpc.VpcId",
-        )
-        b.add(
-            "vpc-exists",
-            "route_table",
-            "ec2.describe_route_tables",
-            {
-                "Filters": [
-                    {"Name": "vpc-id", "Values": [b.id_of("vpc")]},
-                    {"Name": "association.main", "Values": ["true"]},
-                ]
-            },
-            "find the main route table the new VPC came with (a read)",
-            creates="RouteTables.0.RouteTableId",
-        )
-        b.add(
-            "vpc-exists",
-            "route_table",
-            "ec2.create_tags",
-            {"Resources": [b.id_of("route_table")], "Tags": tags("valohai-rt")},
-            "name the new VPC's main route table valohai-rt and tag it valohai=1",
-        )
-    _tag(b, "vpc-tag", "vpc")
+def _create_vpc(b: Builder, kind: str, rules: list[Rule]) -> None:
+    rule = b.first_failing(rules)
+    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+        return
+    name, table = KINDS[kind].name, KINDS["route_table"].name
+    b.add(
+        rule.id,
+        kind,
+        "ec2.create_vpc",
+        {"CidrBlock": b.params.vpc_cidr, "TagSpecifications": tag_spec(kind)},
+        f"create {name} with CIDR {b.params.vpc_cidr}",
+        creates="Vpc.VpcId",
+    )
+    # the main route table comes with the VPC: found, then named and tagged
+    b.add(
+        rule.id,
+        "route_table",
+        "ec2.describe_route_tables",
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [b.id_of(kind)]},
+                {"Name": "association.main", "Values": ["true"]},
+            ]
+        },
+        "find the main route table the new VPC came with (a read)",
+        creates="RouteTables.0.RouteTableId",
+    )
+    b.add(
+        rule.id,
+        "route_table",
+        "ec2.create_tags",
+        {"Resources": [b.id_of("route_table")], "Tags": tags(table)},
+        f"name the new VPC's main route table {table} and tag it {TAG_TEXT}",
+    )
 
 
 def _free_cidrs(b: Builder, count: int) -> list[str]:
@@ -94,95 +68,130 @@ def _free_cidrs(b: Builder, count: int) -> list[str]:
     return [str(n) for n in free[:count]]
 
 
-def plan_subnets(b: Builder) -> None:
-    if b.fails("subnets-exist"):
-        vpc = b.id_of("vpc")
-        zones = list(b.get("zones", []) or [])
-        cidrs = _free_cidrs(b, len(zones))
-        if not vpc or not zones or not cidrs:
-            b.manual(
-                "subnets-exist",
-                "subnets",
-                "create one subnet per availability zone in valohai-vpc, named "
-                "valohai-subnet-1, -2, ... and tagged valohai=1 (vhv found no VPC, zones or free CIDRs to use)",
-            )
-        for i, (zone, cidr) in enumerate(zip(zones, cidrs), 1):
-            name = f"valohai-subnet-{i}"
-            b.add(
-                "subnets-exist",
-                "subnets",
-                "ec2.create_subnet",
-                {
-                    "VpcId": vpc,
-                    "CidrBlock": cidr,
-                    "AvailabilityZone": zone,
-                    "TagSpecifications": tag_spec("subnet", name),
-                },
-                f"create {name} ({cidr}) in {zone}",
-                resource=name,
-            )
-    _tag(b, "subnets-tag", "subnets")
+def _create_subnets(b: Builder, kind: str, rules: list[Rule]) -> None:
+    rule = b.first_failing(rules)
+    if not rule:
+        return
+    k = KINDS[kind]
+    vpc = b.id_of("vpc")
+    zones = list(b.get("zones", []) or [])
+    cidrs = _free_cidrs(b, len(zones))
+    if not vpc or not zones or not cidrs:
+        b.manual(
+            rule.id,
+            kind,
+            f"create one subnet per availability zone in {KINDS['vpc'].name}, named {k.nth(1)}, -2, ... and "
+            f"tagged {TAG_TEXT} (vhv found no VPC, zones or free CIDRs to use)",
+        )
+    for i, (zone, cidr) in enumerate(zip(zones, cidrs), 1):
+        name = k.nth(i)
+        b.add(
+            rule.id,
+            kind,
+            "ec2.create_subnet",
+            {
+                "VpcId": vpc,
+                "CidrBlock": cidr,
+                "AvailabilityZone": zone,
+                "TagSpecifications": tag_spec(kind, name),
+            },
+            f"create {name} ({cidr}) in {zone}",
+            resource=name,
+        )
+
+
+def _create_igw(b: Builder, kind: str, rules: list[Rule]) -> None:
+    vpc = b.id_of("vpc")
+    rule = b.first_failing(rules)
+    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+        return
+    name = KINDS[kind].name
+    b.add(
+        rule.id,
+        kind,
+        "ec2.create_internet_gateway",
+        {"TagSpecifications": tag_spec(kind)},
+        f"create {name}",
+        creates="InternetGateway.InternetGatewayId",
+    )
+    if vpc:
+        b.add(
+            rule.id,
+            kind,
+            "ec2.attach_internet_gateway",
+            {"InternetGatewayId": b.id_of(kind), "VpcId": vpc},
+            f"attach {name} to {KINDS['vpc'].name}",
+        )
+
+
+CREATE: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
+    "vpc": _create_vpc,
+    "subnets": _create_subnets,
+    "igw": _create_igw,
+}
+
+
+def create(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """What is missing is created (after looking for the one that lost its Name: validator.fixers.adopt)."""
+    CREATE[kind](b, kind, rules)
+
+
+def tag(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The main route table is found through the VPC: it is tagged only when it is the guide VPC's,
+    as the rules judge it (one out of scope is the planner's by-hand step)."""
+    if KINDS[kind].pick == "main-of-vpc" and b.existing(kind) is None:
+        return
+    tag_each(b, kind, rules)
 
 
 def _igw_attachments(igw: dict[str, Any]) -> list[str]:
     return [a["vpc_id"] for a in igw.get("attachments", []) if a.get("state") in ("available", "attached")]
 
 
-def plan_igw(b: Builder) -> None:
+def attach_igw(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The gateway is attached to the guide's VPC when a rule finds it detached, or when the plan
+    creates that VPC; one attached to another VPC is left, said."""
     vpc = b.id_of("vpc")
-    if b.fails("igw-exists") and not _found_elsewhere(b, "igw-exists", "igw") and not adopt(b, "igw"):
-        b.add(
-            "igw-exists",
-            "igw",
-            "ec2.create_internet_gateway",
-            {"TagSpecifications": tag_spec("internet-gateway", "valohai-igw")},
-            "create valohai-igw",
-            creates="InternetGateway.InternetGatewayId",
-        )
-        if vpc:
-            b.add(
-                "igw-exists",
-                "igw",
-                "ec2.attach_internet_gateway",
-                {"InternetGatewayId": b.id_of("igw"), "VpcId": vpc},
-                "attach valohai-igw to valohai-vpc",
-            )
-    igw = b.existing("igw", scoped=False)  # attached elsewhere: said, not changed
-    if b.several("igw"):  # which one is the guide's: by hand (the exists rule says so)
+    igw = b.existing(kind, scoped=False)  # attached elsewhere: said, not changed
+    if b.several(kind):  # which one is the guide's: by hand (the missing rule says so)
         igw = None
-    rule = "igw-attached" if b.fails("igw-attached") else ("vpc-exists" if "vpc" in b.created else None)
-    if igw and rule and vpc:
-        elsewhere = [v for v in _igw_attachments(igw) if v != vpc]
-        if elsewhere:
-            b.manual(
-                rule,
-                "igw",
-                f"valohai-igw ({igw['id']}) is attached to {', '.join(elsewhere)}; an internet "
-                "gateway serves one VPC: detach it there (that VPC loses the internet) or create another",
-            )
-        elif vpc not in _igw_attachments(igw):
-            b.add(
-                rule,
-                "igw",
-                "ec2.attach_internet_gateway",
-                {"InternetGatewayId": igw["id"], "VpcId": vpc},
-                f"attach valohai-igw ({igw['id']}) to valohai-vpc",
-            )
-    _tag(b, "igw-tag", "igw")
+    failing = b.first_failing(rules)
+    rule = failing.id if failing else (KINDS["vpc"].missing_rule if "vpc" in b.created else None)
+    if not (igw and rule and vpc):
+        return
+    name, vpc_name = KINDS[kind].name, KINDS["vpc"].name
+    elsewhere = [v for v in _igw_attachments(igw) if v != vpc]
+    if elsewhere:
+        b.manual(
+            rule,
+            kind,
+            f"{name} ({igw['id']}) is attached to {', '.join(elsewhere)}; an internet "
+            "gateway serves one VPC: detach it there (that VPC loses the internet) or create another",
+        )
+    elif vpc not in _igw_attachments(igw):
+        b.add(
+            rule,
+            kind,
+            "ec2.attach_internet_gateway",
+            {"InternetGatewayId": igw["id"], "VpcId": vpc},
+            f"attach {name} ({igw['id']}) to {vpc_name}",
+        )
 
 
 def _default_route(
-    b: Builder, rule: str, table: dict[str, Any] | None, table_id: str, igw: str, resource: str = "valohai-rt"
+    b: Builder, rule: str, table: dict[str, Any] | None, table_id: str, igw: str, resource: str | None = None
 ) -> None:
     current = [r for r in (table or {}).get("routes", []) if r.get("destination") == DEFAULT]
     args = {"RouteTableId": table_id, "DestinationCidrBlock": DEFAULT, "GatewayId": igw}
+    gateway = KINDS["igw"].name
+    resource = resource or KINDS["route_table"].name
     if current and current[0].get("target") and current[0].get("target") != igw:
         b.add(
             rule,
             "route_table",
             "ec2.replace_route",
             args,
-            f"replace the route {DEFAULT} => {current[0]['target']} of {table_id} with {DEFAULT} => valohai-igw",
+            f"replace the route {DEFAULT} => {current[0]['target']} of {table_id} with {DEFAULT} => {gateway}",
             risk=DECIDE,
             resource=resource,
         )
@@ -192,7 +201,7 @@ def _default_route(
             "route_table",
             "ec2.replace_route",
             args,
-            f"renew the route {DEFAULT} => valohai-igw of {table_id} ({current[0].get('state')})",
+            f"renew the route {DEFAULT} => {gateway} of {table_id} ({current[0].get('state')})",
             risk=FIX,
             resource=resource,
         )
@@ -202,35 +211,47 @@ def _default_route(
             "route_table",
             "ec2.create_route",
             args,
-            f"add the route {DEFAULT} => valohai-igw to {table_id}",
+            f"add the route {DEFAULT} => {gateway} to {table_id}",
             risk=FIX,
             resource=resource,
         )
 
 
-def plan_routes(b: Builder) -> None:
+def default_route(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The main table routes to the gateway when a rule finds it does not, or when the plan creates
+    the VPC or the gateway."""
     igw = b.id_of("igw")
-    table = b.existing("route_table") if "vpc" not in b.created else None
-    table_id = b.id_of("route_table")
-    new_path = "vpc" in b.created or "igw" in b.created
-    rule = (
-        "rt-default-route"
-        if b.fails("rt-default-route")
-        else ("igw-exists" if "igw" in b.created else "vpc-exists" if "vpc" in b.created else None)
-    )
-    if rule and (new_path or rule == "rt-default-route") and igw and table_id:
+    table = b.existing(kind) if "vpc" not in b.created else None
+    table_id = b.id_of(kind)
+    failing = b.first_failing(rules)
+    if failing:
+        rule = failing.id
+    elif "igw" in b.created:
+        rule = KINDS["igw"].missing_rule
+    else:
+        rule = KINDS["vpc"].missing_rule if "vpc" in b.created else None
+    if rule and igw and table_id:
         _default_route(b, rule, table, table_id, igw)
-    if table is not None:
-        _tag(b, "rt-name", "route_table", "Name", "valohai-rt")
-        _tag(b, "rt-tag", "route_table")
-    tables = b.get("route_tables", []) or []
-    for f in b.fails("rt-subnet-routes"):
-        own = [t for t in tables if f.resource_id in t.get("subnet_ids", []) and not t.get("main")]
-        why = b.out_of_scope("route_table", own[0]) if own else None
-        if why:
-            b.leave("rt-subnet-routes", "route_table", f, why)
-        elif own and igw:
-            _default_route(b, "rt-subnet-routes", own[0], own[0]["id"], igw, resource=f.resource_name or None)
 
 
-HANDLERS = (plan_vpc, plan_subnets, plan_igw, plan_routes)
+def subnet_routes(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """A subnet with a route table of its own gets the default route in that table."""
+    igw = b.id_of("igw")
+    tables = b.get(KINDS["route_table"].snapshot, []) or []
+    for rule in rules:
+        for f in b.fails(rule):
+            own = [t for t in tables if f.resource_id in t.get("subnet_ids", []) and not t.get("main")]
+            why = b.out_of_scope("route_table", own[0]) if own else None
+            if why:
+                b.leave(rule.id, "route_table", f, why)
+            elif own and igw:
+                _default_route(b, rule.id, own[0], own[0]["id"], igw, resource=f.resource_name or None)
+
+
+FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
+    "create": create,
+    "tag": tag,
+    "attach-igw": attach_igw,
+    "default-route": default_route,
+    "subnet-routes": subnet_routes,
+}

@@ -5,7 +5,7 @@ arguments then hold a reference, the string ``$step:<id>:<path>`` (``$step:3:Vpc
 resolved when the plan is applied. The checksum is the sha256 of the canonical JSON of
 the steps and of the account and region they are for, so `--plan-checksum` ties an apply to
 the plan that was reviewed, in the account it was reviewed for (IAM steps name a role by its
-name alone: the same steps in another account had the same checksum; an independent tester).
+name alone: the same steps in another account would otherwise have the same checksum).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ READ_PREFIXES = ("describe_", "get_", "list_")
 class Step:
     id: int
     rule: str
-    resource: str  # the name the guide gives it (valohai-sg-queue, ValohaiMaster, ...)
+    resource: str  # the name the guide gives it (the catalogue's name of its kind)
     call: str  # "service.operation" (boto3 names), "" for a manual step
     arguments: dict[str, Any]
     risk: str  # fix | needs-decision | manual | waived

@@ -1,29 +1,82 @@
-"""[Finding] x Snapshot x Params -> Plan. No AWS calls: what the plan needs, the readers read."""
+"""[Finding] x Snapshot x Params -> Plan. No AWS calls: what the plan needs, the readers read.
+
+Which rules a fix serves is data (each rule's `fixer:`); the order the fixes run in is here."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from validator.fixers import iam, network, queue, sg
+from validator.errors import VhvError
+from validator.fixers import registry
 from validator.fixers.builder import UNKNOWN, Builder
 from validator.fixers.plan import WAIVED, Plan
 from validator.kinds import KINDS
 from validator.rulepack import RulePack
-from validator.snapshot import Snapshot
+from validator.snapshot import Snapshot, Undecidable
 
-# in dependency order: a policy before the role it is attached to, a VPC before its subnets, ...
-HANDLERS = (*iam.HANDLERS, *network.HANDLERS, *sg.HANDLERS, *queue.HANDLERS)
+# In dependency order: a policy before the role it is attached to, the VPC before its subnets, the
+# gateway and the main table, both groups before the rules that name one another, the queue's group
+# before the queue. Each entry: the kinds, and the fixes (by name) run for each kind in turn. A fix
+# runs whether or not a rule of the kind names it: some act on what the plan creates (the route to
+# a new gateway, a new group on the queue).
+ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("worker_policy", "master_policy"), ("create", "tag", "policy-grants", "policy-within")),
+    (
+        ("worker_role", "master_role"),
+        (
+            "create",
+            "tag",
+            "attach-policy",
+            "instance-profile",
+            "trust",
+            "detach-others",
+            "detach-policy",
+            "delete-inline",
+        ),
+    ),
+    (("vpc",), ("create", "tag")),
+    (("subnets",), ("create", "tag")),
+    (("igw",), ("create", "attach-igw", "tag")),
+    (("route_table",), ("default-route", "tag")),
+    (("subnets",), ("subnet-routes",)),
+    (("sg_workers", "sg_queue"), ("create",)),
+    (("sg_workers", "sg_queue"), ("sg-allow", "tag", "sg-only")),
+    (("instance",), ("create", "tag", "add-group", "only-group")),
+    (("eip",), ("create", "associate", "tag")),
+)
+
+
+def problems(pack: RulePack) -> list[str]:
+    """The rules whose `fixer:` would never run: not a fix of their kind's fixer module, or one the
+    planner does not run for their kind."""
+    runs = {(kind, fix) for kinds, fixes in ORDER for kind in kinds for fix in fixes}
+    out = []
+    for r in pack.rules:
+        if not r.fixer:
+            continue
+        module = registry.module_of(r.resource)
+        where = f"{r.source}: rule {r.id}: fixer {r.fixer!r}"
+        if registry.fix_of(r.resource, r.fixer) is None:
+            known = ", ".join(sorted(registry.FIXERS.get(module, {}))) or "none"
+            out.append(f"{where} is not a fix of the fixer module of {r.resource} ({module or 'none'}: {known})")
+        elif (r.resource, r.fixer) not in runs:
+            out.append(f"{where} is never run for {r.resource}")
+    return out
 
 
 def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> Plan:
+    found = problems(pack)
+    if found:
+        raise VhvError(found[0])
     b = Builder(pack, params, snap, findings)
-    for handler in HANDLERS:
-        handler(b)
+    for kinds, fixes in ORDER:
+        for kind in kinds:
+            _run(b, kind, fixes)
     # what no fixer changes (instance type, AMI, disk, key pair, a CIDR): said as a manual step
-    for rule_id, found in b.failing.items():
+    for rule_id, found_ in b.failures.items():
         if rule_id in b.covered:
             continue
-        f = found[0]
+        f = found_[0]
         kind = b.rules[rule_id].resource if rule_id in b.rules else "params"
         where = f" ({f.resource_id})" if f.resource_id and f.resource_id not in f.message else ""
         why = b.scope_of_id(kind, f.resource_id) if f.resource_id and kind in KINDS and kind != "params" else None
@@ -33,6 +86,20 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> P
         b.manual(rule_id, kind, f"{f.message}{where}. By hand: {f.fix}".strip(), resource=f.resource_name)
     _say_waived(b, findings)
     return b.plan
+
+
+def _run(b: Builder, kind: str, fixes: tuple[str, ...]) -> None:
+    """The fixes of `kind`, in order. When one cannot be planned (the guide's master policy names the
+    worker role's ARN, and it was not read), every failing rule of the kind is said as not planned."""
+    try:
+        for name in fixes:
+            fix = registry.fix_of(kind, name)
+            if fix is None:
+                raise KeyError(f"{registry.module_of(kind)} has no fix {name!r} for {kind}")
+            fix(b, kind, b.named(name, kind))
+    except Undecidable as exc:
+        for rule in sorted(r for r in b.failures if r in b.rules and b.rules[r].resource == kind):
+            b.manual(rule, kind, f"not planned: {exc}; run vhv remediate where that can be read")
 
 
 def _say_waived(b: Builder, findings: list[Any]) -> None:

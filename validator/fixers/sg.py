@@ -1,40 +1,21 @@
 """Security-group fixers: create the guide's two groups, add a missing rule, and (a decision)
-revoke a rule wider than the guide. A group itself is never deleted."""
+revoke a rule wider than the guide. A group itself is never deleted.
+
+Each fix is registered in FIXERS by the name the rules give it (`fixer:` in rules/*.yaml); the
+rules a group must have are those rules' args, its name and description the catalogue's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from validator.checks import Missing
 from validator.checks import sg as sg_checks
 from validator.fixers.builder import Builder, tag_spec
-from validator.fixers.network import _found_elsewhere, _tag
 from validator.fixers.plan import DECIDE, FIX
-
-PERMISSIONS = (
-    "ec2:CreateSecurityGroup",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:CreateTags",
-)
-GROUPS = {
-    "sg_workers": ("valohai-sg-workers", "Valohai workers"),
-    "sg_queue": ("valohai-sg-queue", "Valohai worker queue"),
-}
-# the rules that list every rule a group must have, and those that find one missing
-ONLY = {"sg_workers": "sg-workers-ingress-only-valohai-ssh", "sg_queue": "sg-queue-ingress-only-guide"}
-ALLOWS = {
-    "sg_workers": ("sg-workers-egress-web", "sg-workers-egress-queue"),
-    "sg_queue": (
-        "sg-queue-ingress-http",
-        "sg-queue-ingress-redis-valohai",
-        "sg-queue-ingress-redis-workers",
-        "sg-queue-ingress-ssh",
-    ),
-}
-VERB = {"ingress": "ingress", "egress": "egress"}
+from validator.fixers.tagging import tag_each
+from validator.kinds import KINDS
+from validator.rulepack import Rule
 
 
 def permission(
@@ -67,9 +48,9 @@ def _flat_to_permission(r: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
-def _specs(b: Builder, rule_id: str) -> list[dict[str, Any]]:
-    ctx = b.ctx(b.rules[rule_id].resource)
-    return [s for s in b.rules[rule_id].args["rules"] if ctx.applies(s.get("when"))]
+def _specs(b: Builder, rule: Rule) -> list[dict[str, Any]]:
+    ctx = b.ctx(rule.resource)
+    return [s for s in rule.args["rules"] if ctx.applies(s.get("when"))]
 
 
 def _source(b: Builder, spec: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -82,15 +63,15 @@ def _source(b: Builder, spec: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spec: dict[str, Any]) -> None:
     cidr, peer = _source(b, spec)
-    src = spec["source"]  # a group (sg:sg_workers -> valohai-sg-workers) or a CIDR ({admin_cidr} -> its value)
-    shown = src[3:].replace("_", "-").replace("sg-", "valohai-sg-") if src.startswith("sg:") else b.expand(src)
+    src = spec["source"]  # a group (sg:<kind> -> its name) or a CIDR ({admin_cidr} -> its value)
+    shown = KINDS[src[3:]].name if src.startswith("sg:") else b.expand(src)
     label = f"{spec['protocol'].upper()} {spec.get('port', '')} {'from' if direction == 'ingress' else 'to'} {shown}"
-    if not (cidr or peer):  # the peer group is not one vhv may refer to (missing, or not in valohai-vpc)
+    name, vpc_name = KINDS[kind].name, KINDS["vpc"].name
+    if not (cidr or peer):  # the peer group is not one vhv may refer to (missing, or not in the guide's VPC)
         b.manual(
             rule,
             kind,
-            f"allow {direction} {label} on {GROUPS[kind][0]} once that "
-            "group is in valohai-vpc (vhv found none there to refer to)",
+            f"allow {direction} {label} on {name} once that group is in {vpc_name} (vhv found none there to refer to)",
         )
         return
     b.add(
@@ -103,36 +84,42 @@ def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spe
                 permission(spec["protocol"], spec.get("port"), cidr, peer, description="the Valohai setup guide")
             ],
         },
-        f"allow {direction} {label} on {GROUPS[kind][0]}",
+        f"allow {direction} {label} on {name}",
         risk=FIX,
     )
 
 
-def _create(b: Builder, kind: str) -> None:
-    name, desc = GROUPS[kind]
+def create(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """A missing group is created in the guide's VPC with every inbound rule its `sg-only` rules
+    list (outbound is open by default)."""
+    rule = b.first_failing(rules)
+    if not rule or b.found_elsewhere(rule, kind):
+        return
+    name, desc, vpc_name = KINDS[kind].name, KINDS[kind].description, KINDS["vpc"].name
     vpc = b.id_of("vpc")
-    rule = f"{kind.replace('_', '-')}-exists"
     if not vpc:
-        b.manual(rule, kind, f"create {name} in valohai-vpc (vhv found no valohai-vpc to put it in)")
+        b.manual(rule.id, kind, f"create {name} in {vpc_name} (vhv found no {vpc_name} to put it in)")
         return
     b.add(
-        rule,
+        rule.id,
         kind,
         "ec2.create_security_group",
-        {"GroupName": name, "Description": desc, "VpcId": vpc, "TagSpecifications": tag_spec("security-group", name)},
-        f"create {name} in valohai-vpc",
+        {"GroupName": name, "Description": desc, "VpcId": vpc, "TagSpecifications": tag_spec(kind)},
+        f"create {name} in {vpc_name}",
         creates="GroupId",
     )
-    for spec in _specs(b, ONLY[kind]):  # every inbound rule of the guide; outbound is open by default
-        _authorize(b, rule, kind, b.id_of(kind), "ingress", spec)
+    for only in b.named("sg-only", kind):
+        if only.args["direction"] == "ingress":
+            for spec in _specs(b, only):
+                _authorize(b, rule.id, kind, b.id_of(kind), "ingress", spec)
 
 
-def _missing_specs(b: Builder, kind: str, rule_id: str) -> list[dict[str, Any]]:
+def _missing_specs(b: Builder, kind: str, rule: Rule) -> list[dict[str, Any]]:
     ctx = b.ctx(kind)
     group = b.existing(kind)
-    direction = b.rules[rule_id].args["direction"]
+    direction = rule.args["direction"]
     out = []
-    for spec in _specs(b, rule_id):
+    for spec in _specs(b, rule):
         try:
             want = sg_checks._Want(ctx, spec)
         except Missing:  # its peer group is being created: only a rule open to the world covers it yet
@@ -159,50 +146,67 @@ def _peer_created(spec: dict[str, Any], created: set[str]) -> bool:
     return spec["source"].startswith("sg:") and spec["source"][3:] in created
 
 
-def plan_groups(b: Builder) -> None:
-    for kind in GROUPS:
-        if b.fails(f"{kind.replace('_', '-')}-exists") and not _found_elsewhere(
-            b, f"{kind.replace('_', '-')}-exists", kind
-        ):
-            _create(b, kind)
-    for kind in GROUPS:
-        if kind in b.created or not b.existing(kind):
+def _standing(b: Builder, kind: str) -> dict[str, Any] | None:
+    """The group as it stands in scope (None when the plan creates it, or it is not the guide's to change)."""
+    return None if kind in b.created else b.existing(kind)
+
+
+def allow(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """What a failing rule finds missing is allowed; so is what a rule skipped for want of a peer
+    group the plan creates."""
+    group = _standing(b, kind)
+    if not group:
+        return
+    for rule in rules:
+        failing = bool(b.fails(rule))
+        new_peer = [s for s in _specs(b, rule) if _peer_created(s, set(b.created))]
+        if not failing and not new_peer:
             continue
-        group = b.existing(kind)
-        for rule in ALLOWS[kind]:
-            failing = bool(b.fails(rule))
-            new_peer = [s for s in _specs(b, rule) if _peer_created(s, set(b.created))]
-            if not failing and not new_peer:
-                continue
-            direction = b.rules[rule].args["direction"]
-            for spec in _missing_specs(b, kind, rule):
-                if failing:
-                    _authorize(b, rule, kind, group["id"], direction, spec)
-                elif _peer_created(spec, set(b.created)):  # the rule skipped: its peer group was missing
-                    peer = spec["source"][3:]
-                    _authorize(b, f"{peer.replace('_', '-')}-exists", kind, group["id"], direction, spec)
-        _tag(b, f"{kind.replace('_', '-')}-tag", kind)
-        _revoke_wider(b, kind, group)
+        direction = rule.args["direction"]
+        for spec in _missing_specs(b, kind, rule):
+            if failing:
+                _authorize(b, rule.id, kind, group["id"], direction, spec)
+            elif _peer_created(spec, set(b.created)):  # the rule skipped: its peer group was missing
+                peer = spec["source"][3:]
+                _authorize(b, KINDS[peer].missing_rule, kind, group["id"], direction, spec)
 
 
-def _revoke_wider(b: Builder, kind: str, group: dict[str, Any]) -> None:
-    rule = ONLY[kind]
+def tag(b: Builder, kind: str, rules: list[Rule]) -> None:
+    if _standing(b, kind):
+        tag_each(b, kind, rules)
+
+
+def only(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """What a failing rule finds wider than the guide is revoked (a decision)."""
+    group = _standing(b, kind)
+    if not group:
+        return
+    for rule in rules:
+        _revoke_wider(b, rule, kind, group)
+
+
+def _revoke_wider(b: Builder, rule: Rule, kind: str, group: dict[str, Any]) -> None:
     if not b.fails(rule):
         return
     ctx = b.ctx(kind)
-    direction = b.rules[rule].args["direction"]
-    wants = sg_checks._wants(ctx, b.rules[rule].args["rules"], allow_missing=True)
-    names = {g["id"]: g["name"] for g in b.get("security_groups", []) or []}
+    direction = rule.args["direction"]
+    wants = sg_checks._wants(ctx, rule.args["rules"], allow_missing=True)
+    names = {g["id"]: g["name"] for g in b.get(KINDS[kind].snapshot, []) or []}
     for r in group.get(direction, []):
         if not any(w.contains(r) for w in wants):
             b.add(
-                rule,
+                rule.id,
                 kind,
                 f"ec2.revoke_security_group_{direction}",
                 {"GroupId": group["id"], "IpPermissions": [_flat_to_permission(r)]},
-                f"revoke {direction} {sg_checks.describe(r, names)} from {GROUPS[kind][0]} (the group stays)",
+                f"revoke {direction} {sg_checks.describe(r, names)} from {KINDS[kind].name} (the group stays)",
                 risk=DECIDE,
             )
 
 
-HANDLERS = (plan_groups,)
+FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
+    "create": create,
+    "tag": tag,
+    "sg-allow": allow,
+    "sg-only": only,
+}

@@ -28,6 +28,13 @@ def walk(value: Any, ptr: str) -> Iterator[tuple[str, str]]:
             yield from walk(v, f"{ptr}/{k.replace('~', '~0').replace('/', '~1')}")
 
 
+def _worker_role() -> str:
+    """The guide's name of the workers' role, as the advice names it."""
+    from validator.kinds import name  # deferred: `vhv lint` loads the catalogue only to word this advice
+
+    return name("worker_role")
+
+
 def placeholders(st: Stmt) -> list[Issue]:
     out = []
     for key in ("Resource", "NotResource", "Principal", "NotPrincipal", "Condition"):
@@ -36,7 +43,7 @@ def placeholders(st: Stmt) -> list[Issue]:
         for text, ptr in walk(st.raw[key], st.at(key)):
             if is_placeholder(text):
                 want = (
-                    "the ValohaiWorkerRole ARN you recorded, arn:aws:iam::ACCOUNT:role/ValohaiWorkerRole"
+                    f"the {_worker_role()} ARN you recorded, arn:aws:iam::ACCOUNT:role/{_worker_role()}"
                     if "worker" in text.lower()
                     else "the AssumeRole ARN you recorded (from Valohai), arn:aws:iam::ACCOUNT:role/NAME"
                     if "assume" in text.lower()
@@ -196,7 +203,7 @@ def too_wide(st: Stmt) -> list[Issue]:
                     ptr,
                     f"{shown(pattern)} allows iam:PassRole on {shown(wide[0])}: "
                     "any role can be passed to a service (privilege escalation)",
-                    '"Resource": "arn:aws:iam::ACCOUNT:role/THE-ROLE-TO-PASS" (for Valohai: the ValohaiWorkerRole ARN)',
+                    f'"Resource": "arn:aws:iam::ACCOUNT:role/THE-ROLE-TO-PASS" (for Valohai: the {_worker_role()} ARN)',
                     pattern,
                 )
             )
@@ -207,9 +214,9 @@ def _all_roles(resource: str) -> bool:
     parts = resource.split(":", 5)
     account = parts[4] if len(parts) == 6 and catalogue.ACCOUNT.match(parts[4]) else "123456789012"
     return all(
-        resource_matches(resource, f"arn:{p}:iam::{account}:role/{name}")
+        resource_matches(resource, f"arn:{p}:iam::{account}:role/{role}")
         for p in ("aws",)
-        for name in ("vhv-any-role", "path/x-7")
+        for role in ("vhv-any-role", "path/x-7")
     )
 
 

@@ -4,13 +4,22 @@ this bad, Example, Use instead), as a table, JSON or Markdown."""
 from __future__ import annotations
 
 import json
+import re
 
 from validator.errors import VhvError
+from validator.kinds import KINDS
 from validator.policy.lintmodel import docs
+
+KIND = re.compile(r"\{(\w+)\}")
+
+
+def _named(text: str) -> str:
+    """A doc's text with each {kind} (a catalogue key, as lint-checks.yaml writes it) as the guide names it."""
+    return KIND.sub(lambda m: KINDS[m.group(1)].name if m.group(1) in KINDS else m.group(0), text)
 
 
 def render_checks(fmt: str, only: str | None = None) -> str:
-    checks = docs()
+    checks = {rid: {k: _named(v) if isinstance(v, str) else v for k, v in d.items()} for rid, d in docs().items()}
     if only is not None:
         if only not in checks:
             raise VhvError(f"no lint check {only!r} (see `vhv rules --lint`)")

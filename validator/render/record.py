@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from validator.record import Record, Value
+from validator.render.common import visible_text
+from validator.render.markdown import cell
 
 FORMATS = ("console", "json", "markdown")
 
@@ -18,7 +20,6 @@ def _shown(v: Value) -> str:
 def render_record(rec: Record, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rec.to_dict(), indent=2) + "\n"
-    from validator.render.common import visible_text
 
     return visible_text(_text(rec, fmt))  # what the account holds, never raw control characters
 
@@ -26,8 +27,6 @@ def render_record(rec: Record, fmt: str) -> str:
 def _text(rec: Record, fmt: str) -> str:
     head = f"account {rec.account_id}, provisioning: {rec.provisioning}"
     if fmt == "markdown":
-        from validator.render.markdown import cell
-
         lines = ["## Values to hand over to Valohai", "", head, "", "| value | recorded |", "|---|---|"]
         for v in rec.values:
             text = f"**missing**: {cell(v.missing)}" if v.missing is not None else f"`{cell(_shown(v))}`"

@@ -8,13 +8,14 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from validator import shape
+from validator import kinds, shape
 
 SCHEMAS = ("report", "waivers", "snapshot")
 
 
 def text(name: str = "report") -> str:
-    return (resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8")
+    """The schema as vhv prints it: the guide's names filled in from the catalogue (kinds.fill)."""
+    return kinds.fill((resources.files("validator") / "data" / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
@@ -69,8 +70,8 @@ def _skipping_valid_items(name: str):  # noqa: ANN202
 
 
 # How many errors `errors` collects at most. jsonschema finds them lazily, in the document's
-# order: a 40 MB report whose every finding broke the schema took 23 s and 2.1 GB when all of
-# them were collected and sorted (an independent tester), for the one line --diff prints.
+# order; collecting and sorting all of them costs time and memory in proportion to a broken
+# report's size (tens of seconds and gigabytes for tens of megabytes), for the one line --diff prints.
 FIRST_ERRORS = 20
 
 
