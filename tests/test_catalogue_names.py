@@ -20,8 +20,6 @@ from validator.kinds import KINDS, VALUES
 
 ROOT = Path(validator.__file__).resolve().parent
 CATALOGUE_MODULE = "kinds.py"  # it loads the catalogue; its docstrings show what a name looks like
-# files another change is moving onto the catalogue at the same time
-MOVING = ("fixers/", "remediate.py")
 GLOB = re.compile(r"[*?\[]|\{n\}")
 
 
@@ -45,10 +43,6 @@ def files() -> list[str]:
 
 
 def _param(rel: str):
-    if rel.startswith(MOVING):
-        return pytest.param(
-            rel, marks=pytest.mark.xfail(strict=False, reason="fixers and readers are being moved by another change")
-        )
     return rel
 
 

@@ -33,9 +33,6 @@ from validator.kinds import KINDS
 
 ROOT = Path(validator.__file__).resolve().parent
 REGION = DEMO_PARAMS["region"]
-# files another change is moving off rule ids at the same time (the record and the evaluators
-# name the catalogue's missing_rule / in_vpc_rule, the waivers' docstring no id)
-MOVING = ("checks/net.py", "record.py", "waivers.py")
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +101,6 @@ def _strings(tree: ast.AST) -> list[tuple[int, str]]:
 
 
 def _param(rel: str) -> Any:
-    if rel in MOVING:
-        return pytest.param(rel, marks=pytest.mark.xfail(strict=False, reason="another change is moving it"))
     return rel
 
 

@@ -177,6 +177,17 @@ def fill(text: str) -> str:
     return re.sub(r"\{name:([a-z][a-z0-9_]*)\}", lambda m: json.dumps(name(m.group(1)))[1:-1], text)
 
 
+# the catalogue's values a rule's text may name as {key}
+TEXT_VALUES = ("valohai_ssh_cidr", "valohai_app_cidr", "canonical_owner")
+
+
+def fill_values(text: str) -> str:
+    """`text` with the catalogue's values it names ({canonical_owner}) written out; other {...} kept."""
+    for key in TEXT_VALUES:
+        text = text.replace("{" + key + "}", str(VALUES.raw[key]))
+    return text
+
+
 def of_snapshot(data_key: str) -> list[Kind]:
     """The kinds the readers put under `data_key` of the snapshot (two security groups share one)."""
     return [k for k in KINDS.values() if k.snapshot == data_key]

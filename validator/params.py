@@ -113,7 +113,7 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     for key in REQUIRED + ("admin_cidr",):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             raise VhvError(f"{source}: key {key!r} must be a string, got {type(data[key]).__name__} {short(data[key])}")
-    if "account_id" in data:  # a guard: "", false or 0 switched it off silently (an independent tester)
+    if "account_id" in data:  # a guard: "", false or 0 must not switch it off silently
         value = data["account_id"]
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not re.fullmatch(r"\d{12}", str(value)):
             raise VhvError(
@@ -234,7 +234,7 @@ ADMIN_MIN_PREFIX = 16  # an admin's IP, or an office's or VPN's range; not the i
 
 def check_admin_cidr(value: str) -> str | None:
     """Who may SSH to the queue: the guide says "your IP". A valid CIDR, and not the whole
-    internet (0.0.0.0/0 passed, and remediate would have opened SSH to the world: an independent tester)."""
+    internet (with 0.0.0.0/0 the SSH rule would pass, and remediate would open SSH to the world)."""
     problem = check_cidr(value)
     if problem:
         return problem

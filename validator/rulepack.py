@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from validator import bounded, params
+from validator.checks import load_all
 from validator.errors import VhvError
-from validator.kinds import CATALOGUE
+from validator.kinds import CATALOGUE, KINDS
 
 if TYPE_CHECKING:  # imported by load(): `vhv lint` and never loads a pack
     import jsonschema
@@ -52,14 +53,10 @@ class Rule:
 
     @property
     def resource_type(self) -> str:
-        from validator.kinds import KINDS
-
         return KINDS[self.resource].resource_type
 
     @property
     def resource_name(self) -> str:
-        from validator.kinds import KINDS
-
         return KINDS[self.resource].name
 
 
@@ -110,10 +107,7 @@ def pack_files(d: Path) -> list[Path]:
 
 
 def load(directory: str | Path | None = None) -> RulePack:
-    import jsonschema
-
-    from validator.checks import load_all
-    from validator.kinds import KINDS
+    import jsonschema  # deferred: loads jsonschema
 
     registry = load_all()
     d = Path(directory) if directory else default_dir()

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import picking
-from validator.kinds import KINDS, VALUES
+from validator.kinds import KINDS, TEXT_VALUES, VALUES
 from validator.snapshot import Snapshot, Undecidable
 
 VARIABLE = re.compile(r"\{(\w+)\}")
 # Values the guide hard-codes (Valohai's own addresses), as the rules name them: {valohai_ssh_cidr}
-CONSTANTS = {
-    "valohai_ssh_cidr": VALUES.valohai_ssh_cidr,
-    "valohai_app_cidr": VALUES.valohai_app_cidr,
-}
+CONSTANTS = {key: str(VALUES.raw[key]) for key in TEXT_VALUES}
 
 
 @dataclass

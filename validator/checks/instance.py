@@ -42,6 +42,7 @@ def image_os(ctx: Context, pattern: str, label: str) -> list[Outcome]:
 def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
     """The instance's AMI is published by `owner` (an image named like Ubuntu can come from anyone)."""
     inst, img = _image(ctx)
+    owner = ctx.expand(owner)
     kw = {"resource_id": inst["id"]}
     got = img.get("owner_id")
     if got == owner:

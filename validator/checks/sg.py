@@ -45,7 +45,7 @@ def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(cidr)
 
 
-class _Want:
+class Want:
     """A rule of the guide, resolved against the account (sg names -> ids)."""
 
     def __init__(self, ctx: Context, spec: dict[str, Any]):
@@ -103,7 +103,7 @@ class _Want:
         return False
 
 
-def _wants(ctx: Context, rules: list[dict[str, Any]], allow_missing: bool = False) -> list[_Want]:
+def wanted_rules(ctx: Context, rules: list[dict[str, Any]], allow_missing: bool = False) -> list[Want]:
     """The guide's rules that apply. With `allow_missing`, a rule naming a group that does not
     exist is dropped (nothing can reference it) instead of skipping the whole check."""
     out = []
@@ -111,7 +111,7 @@ def _wants(ctx: Context, rules: list[dict[str, Any]], allow_missing: bool = Fals
         if not ctx.applies(r.get("when")):
             continue
         try:
-            out.append(_Want(ctx, r))
+            out.append(Want(ctx, r))
         except Missing:
             if not allow_missing:
                 raise
@@ -126,7 +126,7 @@ def _groups(ctx: Context) -> dict[str, str]:
 def sg_allows(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list[Outcome]:
     """Each of the guide's `rules` is allowed by some rule of the group (a wider rule counts)."""
     sg = ctx.resource()
-    wants = _wants(ctx, rules)
+    wants = wanted_rules(ctx, rules)
     actual = sg.get(direction, [])
     missing = [w for w in wants if not any(w.covered_by(r) for r in actual)]
     word = "inbound" if direction == "ingress" else "outbound"
@@ -147,7 +147,7 @@ def sg_only(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list[O
     protocol or wider source fails and is named."""
     sg = ctx.resource()
     # a missing workers' group (sg_workers) must not hide 63790 open to the world on the queue's group
-    wants = _wants(ctx, rules, allow_missing=True)
+    wants = wanted_rules(ctx, rules, allow_missing=True)
     groups = _groups(ctx)
     extra = [r for r in sg.get(direction, []) if not any(w.contains(r) for w in wants)]
     word = "inbound" if direction == "ingress" else "outbound"

@@ -46,7 +46,7 @@ def _clean(answer: Any) -> Any:
 
 
 def _call(fn: Callable[..., Any], args: dict[str, Any], settle: bool) -> Any:
-    import botocore.exceptions as bex
+    import botocore.exceptions as bex  # deferred: loads botocore
 
     for attempt in range(SETTLE_TRIES):
         try:
@@ -77,7 +77,7 @@ def apply(
     caller_arn: str = "",
 ) -> Report:
     """`caller_arn`: who vhv runs as, named when a call is denied."""
-    import botocore.exceptions as bex
+    import botocore.exceptions as bex  # deferred: loads botocore
 
     steps = plan.to_apply(tighten)
     report = Report()

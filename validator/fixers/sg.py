@@ -121,7 +121,7 @@ def _missing_specs(b: Builder, kind: str, rule: Rule) -> list[dict[str, Any]]:
     out = []
     for spec in _specs(b, rule):
         try:
-            want = sg_checks._Want(ctx, spec)
+            want = sg_checks.Want(ctx, spec)
         except Missing:  # its peer group is being created: only a rule open to the world covers it yet
             if not any(_world_covers(r, spec) for r in group.get(direction, [])):
                 out.append(spec)
@@ -190,7 +190,7 @@ def _revoke_wider(b: Builder, rule: Rule, kind: str, group: dict[str, Any]) -> N
         return
     ctx = b.ctx(kind)
     direction = rule.args["direction"]
-    wants = sg_checks._wants(ctx, rule.args["rules"], allow_missing=True)
+    wants = sg_checks.wanted_rules(ctx, rule.args["rules"], allow_missing=True)
     names = {g["id"]: g["name"] for g in b.get(KINDS[kind].snapshot, []) or []}
     for r in group.get(direction, []):
         if not any(w.contains(r) for w in wants):

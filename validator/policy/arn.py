@@ -29,7 +29,7 @@ class ArnProblem:
     expected: str
 
 
-def _wild(s: str) -> bool:
+def is_wildcard(s: str) -> bool:
     return "*" in s or "?" in s
 
 
@@ -210,7 +210,7 @@ def check(resource: str) -> tuple[ArnProblem, ...]:
 
 def _check(resource: str) -> list[ArnProblem]:
     parts = resource.split(":", 5)
-    if parts[0] != "arn" or (len(parts) < 6 and not _wild(resource)):
+    if parts[0] != "arn" or (len(parts) < 6 and not is_wildcard(resource)):
         return [
             ArnProblem(
                 "lint-resource-not-arn",
@@ -222,7 +222,7 @@ def _check(resource: str) -> list[ArnProblem]:
         return []
     _, partition, service, region, account, rest = parts
     out: list[ArnProblem] = []
-    if not _wild(partition) and partition not in catalogue.PARTITIONS:
+    if not is_wildcard(partition) and partition not in catalogue.PARTITIONS:
         out.append(
             ArnProblem(
                 "lint-arn-field",
@@ -230,7 +230,7 @@ def _check(resource: str) -> list[ArnProblem]:
                 "aws (or aws-cn, aws-us-gov, ...) as the second field",
             )
         )
-    if _wild(service):
+    if is_wildcard(service):
         return out + _region_of(resource, partition, region)
     templates = catalogue.arn_templates(service)
     if not templates and service.lower() in catalogue.services():
@@ -261,7 +261,7 @@ def _check(resource: str) -> list[ArnProblem]:
         return out
     if service == "s3" and region == "" and account == "":
         out += _bucket(resource, rest)
-    elif service == "iam" and rest.endswith("/") and not _wild(rest):
+    elif service == "iam" and rest.endswith("/") and not is_wildcard(rest):
         kind = rest.split("/", 1)[0]
         out.append(
             ArnProblem(
@@ -383,7 +383,7 @@ def _bucket(resource: str, rest: str) -> list[ArnProblem]:
                 f"{resource}* (every object of {bucket}), or {_with_rest(resource, bucket)} for the bucket itself",
             )
         ]
-    wild = _wild(bucket)
+    wild = is_wildcard(bucket)
     bad = sorted({c for c in bucket if not _LEGACY_BUCKET_CHARS.match(c)})
     if bad:
         return [
@@ -460,13 +460,13 @@ def _aws_owned(resource: str, service: str, rest: str) -> list[ArnProblem]:
 
 def _region_of(resource: str, partition: str, region: str) -> list[ArnProblem]:
     """Is the region one of the partition's? From the regions AWS lists (botocore's data)."""
-    if not region or _wild(region) or not catalogue.REGION.match(region):
+    if not region or is_wildcard(region) or not catalogue.REGION.match(region):
         return []
     table = catalogue.partitions()
-    if not table or (not _wild(partition) and partition not in table):
+    if not table or (not is_wildcard(partition) and partition not in table):
         return []
     owner = catalogue.region_partition(region)
-    if _wild(partition):
+    if is_wildcard(partition):
         if owner is None:
             return [
                 ArnProblem(
@@ -501,7 +501,7 @@ def _region_of(resource: str, partition: str, region: str) -> list[ArnProblem]:
 
 
 def _field(resource: str, what: str, value: str, shapes: set[str], rx: re.Pattern[str], want: str) -> list[ArnProblem]:
-    if _wild(value):
+    if is_wildcard(value):
         return []
     var = [s for s in shapes if "${" in s]
     service = resource.split(":")[2]

@@ -76,13 +76,13 @@ def document(
                     Issue(
                         "lint-statement-shape",
                         f"/Statement/{i}",
-                        f"statement #{i + 1} is {_kind(st)}, not an object",
+                        f"statement #{i + 1} is {kind_name(st)}, not an object",
                         '{"Effect": "Allow", "Action": ..., "Resource": ...}',
                     )
                 )
     else:
         where = "" if raw is None else "/Statement"
-        what = 'has no "Statement"' if raw is None else f'has a "Statement" that is {_kind(raw)}'
+        what = 'has no "Statement"' if raw is None else f'has a "Statement" that is {kind_name(raw)}'
         out.append(
             Issue(
                 "lint-statement-shape",
@@ -99,7 +99,7 @@ def document(
     return out, stmts, rest
 
 
-def _kind(v: Any) -> str:
+def kind_name(v: Any) -> str:
     if isinstance(v, list):
         return "an empty list" if not v else "a list"
     return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(v), "a number")
@@ -136,7 +136,7 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
     sid = st.raw.get("Sid")
     if "Sid" in st.raw:
         if not isinstance(sid, str):
-            out.append(Issue("lint-value-type", st.at("Sid"), f"Sid is {_kind(sid)}", 'a string such as "1"'))
+            out.append(Issue("lint-value-type", st.at("Sid"), f"Sid is {kind_name(sid)}", 'a string such as "1"'))
         elif not _SID.match(sid):
             fixed = re.sub(r"[^A-Za-z0-9]", "", sid.title())
             out.append(
@@ -240,7 +240,7 @@ def _strings(st: Stmt, key: str) -> list[Issue]:
             Issue(
                 "lint-value-type",
                 st.at(key, i),
-                f"{key} item #{i + 1} is {_kind(v)}, not a string",
+                f"{key} item #{i + 1} is {kind_name(v)}, not a string",
                 "a string",
                 _show(v),
             )
@@ -251,7 +251,7 @@ def _strings(st: Stmt, key: str) -> list[Issue]:
         Issue(
             "lint-value-type",
             st.at(key),
-            f"{key} is {_kind(value)}",
+            f"{key} is {kind_name(value)}",
             "a string or a non-empty list of strings",
             _show(value),
         )
@@ -267,7 +267,7 @@ def _condition_shape(st: Stmt) -> list[Issue]:
             Issue(
                 "lint-value-type",
                 st.at("Condition"),
-                f"Condition is {_kind(cond)}",
+                f"Condition is {kind_name(cond)}",
                 '{"OPERATOR": {"KEY": "VALUE"}}',
                 _show(cond),
             )
@@ -279,7 +279,7 @@ def _condition_shape(st: Stmt) -> list[Issue]:
                 Issue(
                     "lint-value-type",
                     st.at("Condition", op),
-                    f"condition operator {shown(op)} maps to {_kind(block)}",
+                    f"condition operator {shown(op)} maps to {kind_name(block)}",
                     f'"{op}": {{"KEY": "VALUE"}}',
                     _show(block),
                 )
@@ -292,7 +292,7 @@ def _condition_shape(st: Stmt) -> list[Issue]:
                     Issue(
                         "lint-value-type",
                         st.at("Condition", op, key),
-                        f"condition {op} {shown(key)} has {_kind(values)} as its value",
+                        f"condition {op} {shown(key)} has {kind_name(values)} as its value",
                         "a string or a non-empty list of strings",
                         _show(values),
                     )
@@ -313,7 +313,7 @@ def _principal_shape(st: Stmt) -> list[Issue]:
                 Issue(
                     "lint-trust-principal-invalid",
                     st.at(key),
-                    f"{key} is {_kind(p)}",
+                    f"{key} is {kind_name(p)}",
                     '{"AWS": "arn:aws:iam::ACCOUNT:role/NAME"} or {"Service": "ec2.amazonaws.com"}',
                     _show(p),
                 )
@@ -326,7 +326,7 @@ def _principal_shape(st: Stmt) -> list[Issue]:
                     Issue(
                         "lint-value-type",
                         st.at(key, kind),
-                        f"{key} {shown(kind)} is {_kind(v)}",
+                        f"{key} {shown(kind)} is {kind_name(v)}",
                         "a string or a non-empty list of strings",
                         _show(v),
                     )

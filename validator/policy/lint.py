@@ -56,7 +56,7 @@ def lint_document(
             Issue(
                 "lint-not-object",
                 "",
-                f"the document is {grammar._kind(doc)}, not a policy object",
+                f"the document is {grammar.kind_name(doc)}, not a policy object",
                 '{"Version": "2012-10-17", "Statement": [...]}',
             )
         ]

@@ -352,7 +352,7 @@ def _fits_group(resource: str, templates: tuple[str, ...], service: str) -> bool
         return True  # every resource of the service (or of every service)
     if service in catalogue.STAR_ONLY_SERVICES:
         return False
-    return None if (parts[2] in _arn_services(service) or arn._wild(parts[2])) else False
+    return None if (parts[2] in _arn_services(service) or arn.is_wildcard(parts[2])) else False
 
 
 @lru_cache(maxsize=None)

@@ -8,6 +8,7 @@ import shlex
 from typing import Any
 
 from validator.fixers.plan import DECIDE, FIX, MANUAL, REF, WAIVED, Plan, Step, refs_in
+from validator.render.common import visible
 
 FORMATS = ("console", "json", "cli")
 RISK_LABEL = {FIX: "fix", DECIDE: "needs a decision", MANUAL: "by hand", WAIVED: "waived"}
@@ -125,7 +126,6 @@ def render(plan: Plan, fmt: str, meta: dict[str, Any], tighten: bool = False) ->
 
 def _shown(lines: list[str]) -> str:
     """Lines for a terminal: control characters in names from the account are escaped."""
-    from validator.render.common import visible
 
     return "\n".join(visible(line) for line in lines) + "\n"
 

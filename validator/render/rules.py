@@ -6,7 +6,7 @@ import io
 import json
 from collections.abc import Sequence
 
-from validator.kinds import Kind
+from validator.kinds import Kind, fill_values
 from validator.rulepack import Rule
 
 COLUMNS = ("id", "severity", "title", "section", "fixable")
@@ -17,7 +17,12 @@ def render_rules(rules: Sequence[Rule], fmt: str) -> str:
         return (
             json.dumps(
                 [
-                    {**{c: getattr(r, c) for c in COLUMNS}, "resource": r.resource_name, "when": r.when, "fix": r.fix}
+                    {
+                        **{c: getattr(r, c) for c in COLUMNS},
+                        "resource": r.resource_name,
+                        "when": r.when,
+                        "fix": fill_values(r.fix),
+                    }
                     for r in rules
                 ],
                 indent=2,
