@@ -82,9 +82,13 @@ class Env:
 class Servers:
     """A moto server process and the counting proxy process in front of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, managed_policies: bool = False) -> None:
+        """`managed_policies`: moto's IAM holds AWS's managed policies (AmazonEC2FullAccess, ...).
+        Off by default: loading them after every reset is slow, and only accounts that attach
+        one need them (the demo's drift, provisioning: valohai)."""
         port = _free_port()
-        env = {**os.environ, **moto_environment(), "MOTO_IAM_LOAD_MANAGED_POLICIES": "false"}
+        managed = "true" if managed_policies else "false"
+        env = {**os.environ, **moto_environment(), "MOTO_IAM_LOAD_MANAGED_POLICIES": managed}
         self.moto = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             env=env,
