@@ -75,7 +75,10 @@ EXPECTED = {
     ("once", "rules --kinds json"): "new option: the guide's resource kinds (issue 15)",
     ("once", "vhv rules --help"): "new option --kinds (issue 15)",
     ("once", "schema waivers"): "a description names no guide resource; the names come from the catalogue (issue 15)",
-    ("once", "schema snapshot"): "descriptions name the catalogue's readers and kinds, not removed Python tables (issue 15)",
+    (
+        "once",
+        "schema snapshot",
+    ): "descriptions name the catalogue's readers and kinds, not removed Python tables (issue 15)",
 }
 
 
