@@ -42,10 +42,6 @@ def files() -> list[str]:
     return sorted(str(p.relative_to(ROOT)) for p in found if str(p.relative_to(ROOT)) != CATALOGUE_MODULE)
 
 
-def _param(rel: str):
-    return rel
-
-
 def test_the_needles_are_the_catalogues():
     found = needles()
     assert KINDS["vpc"].name in found and VALUES.valohai_ssh_cidr in found
@@ -59,7 +55,7 @@ def test_every_file_is_searched():
     assert CATALOGUE_MODULE not in searched
 
 
-@pytest.mark.parametrize("rel", [_param(f) for f in files()])
+@pytest.mark.parametrize("rel", [f for f in files()])
 def test_no_guide_name_outside_the_catalogue(rel):
     text = (ROOT / rel).read_text(encoding="utf-8", errors="replace")
     hits = [

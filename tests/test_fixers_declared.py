@@ -100,16 +100,12 @@ def _strings(tree: ast.AST) -> list[tuple[int, str]]:
     ]
 
 
-def _param(rel: str) -> Any:
-    return rel
-
-
 def test_every_python_file_is_searched():
     found = _python_files()
     assert "fixers/network.py" in found and "remediate.py" in found and "checks/net.py" in found
 
 
-@pytest.mark.parametrize("rel", [_param(f) for f in _python_files()])
+@pytest.mark.parametrize("rel", [f for f in _python_files()])
 def test_no_rule_id_in_python(rel, shipped):
     ids = sorted((r.id for r in shipped.rules), key=len, reverse=True)
     word = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])")

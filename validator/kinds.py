@@ -57,14 +57,6 @@ class Kind:
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
 
     @property
-    def resource_type(self) -> str:
-        return self.aws_type
-
-    @property
-    def exists_rule(self) -> str:
-        return self.missing_rule
-
-    @property
     def path(self) -> str:
         """Where the one of this name is in the snapshot: `roles.ValohaiMaster` for a kind kept in a
         map by name, the list's key (`vpcs`) otherwise."""

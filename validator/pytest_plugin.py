@@ -137,7 +137,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "vhv: a rule of vhv (the AWS account for Valohai private workers)")
     for sev in SEVERITIES:
         config.addinivalue_line("markers", f"{sev}: a vhv rule of severity {sev}")
-    for kind in sorted({k.resource_type for k in KINDS.values()}):
+    for kind in sorted({k.aws_type for k in KINDS.values()}):
         config.addinivalue_line("markers", f"{marker_of(kind)}: vhv rules about {kind}")
     is_controller = not hasattr(config, "workerinput")
     if is_controller and settings.snapshot is None and config.pluginmanager.hasplugin("xdist"):

@@ -53,7 +53,7 @@ class Rule:
 
     @property
     def resource_type(self) -> str:
-        return KINDS[self.resource].resource_type
+        return KINDS[self.resource].aws_type
 
     @property
     def resource_name(self) -> str:

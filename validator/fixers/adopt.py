@@ -144,7 +144,7 @@ def adopt(b: Builder, kind: str) -> bool:
     """Plan for the guide's `kind` that is not found by its Name, before anything creates one:
     True when this did (named the one resource the others point at, or a by-hand step); False when
     nothing points anywhere (then it may be created)."""
-    rule, name = KINDS[kind].exists_rule, KINDS[kind].name
+    rule, name = KINDS[kind].missing_rule, KINDS[kind].name
     try:
         found = FINDERS[kind](b)
     except NotRead as exc:
