@@ -208,3 +208,12 @@ def adopt(b: Builder, kind: str) -> bool:
     )
     b.adopted[kind] = item
     return True
+
+
+def to_create(b: Builder, kind: str, rules: list[Any]) -> Any:
+    """The failing rule to create the guide's `kind` under, or None: nothing fails, the one that
+    fails is found elsewhere (a by-hand step), or the plan names one that lost its Name instead."""
+    rule = b.first_failing(rules)
+    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+        return None
+    return rule

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from validator.fixers.adopt import adopt
+from validator.fixers.adopt import to_create
 from validator.fixers.builder import TAG_TEXT, Builder, tag_spec, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.fixers.tagging import tag_each
@@ -20,8 +20,8 @@ DEFAULT = "0.0.0.0/0"
 
 
 def _create_vpc(b: Builder, kind: str, rules: list[Rule]) -> None:
-    rule = b.first_failing(rules)
-    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+    rule = to_create(b, kind, rules)
+    if not rule:
         return
     name, table = KINDS[kind].name, KINDS["route_table"].name
     b.add(
@@ -102,8 +102,8 @@ def _create_subnets(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 def _create_igw(b: Builder, kind: str, rules: list[Rule]) -> None:
     vpc = b.id_of("vpc")
-    rule = b.first_failing(rules)
-    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+    rule = to_create(b, kind, rules)
+    if not rule:
         return
     name = KINDS[kind].name
     b.add(

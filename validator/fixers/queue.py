@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from validator.fixers.adopt import adopt
+from validator.fixers.adopt import adopt, to_create
 from validator.fixers.builder import Builder, tag_spec
 from validator.fixers.plan import DECIDE, FIX
 from validator.fixers.tagging import tag_each
@@ -25,8 +25,8 @@ def _name_the_instance(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 def _create_eip(b: Builder, kind: str, rules: list[Rule]) -> None:
     inst = b.existing("instance")
-    rule = b.first_failing(rules)
-    if not rule or b.found_elsewhere(rule, kind) or adopt(b, kind):
+    rule = to_create(b, kind, rules)
+    if not rule:
         return
     name = KINDS[kind].name
     b.add(
