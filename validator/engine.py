@@ -32,7 +32,7 @@ def _finding(
         status=status,
         resource_type=rule.resource_type,
         resource_id=rid,
-        resource_name=rname or rule.resource_name,
+        resource_name=rname or ctx.name,
         message=message,
         expected=expected,
         actual=actual,
@@ -61,6 +61,14 @@ def _default_id(ctx: Context) -> str | None:
 def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Finding]:
     registry = load_all()
     ctx = Context(params=params, snap=snap, kind=rule.resource)
+    kind = KINDS[rule.resource]
+    if not kind.named(params):  # a kind the params name (the data store's bucket), and they do not
+        section = kind.params_key.split(".")[0]
+        return [
+            _finding(
+                rule, ctx, SKIP, f"applies only when the params name it ({kind.params_key}); they have no {section}"
+            )
+        ]
     if not ctx.applies(rule.when):
         why = ", ".join(f"{k}: {v}" for k, v in rule.when.items())
         have = ", ".join(f"{k}: {params.get(k)}" for k in rule.when)
@@ -72,7 +80,8 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Findin
         outcomes: list[Outcome] = registry[rule.evaluator].fn(ctx, **rule.args)
     except Missing as m:
         hint = f" (rule {m.rule_hint})" if m.rule_hint else ""
-        return [_finding(rule, ctx, SKIP, f"{m.name} does not exist{hint}; nothing to inspect")]
+        name = ctx.name_of(m.kind) if m.kind else m.name
+        return [_finding(rule, ctx, SKIP, f"{name} does not exist{hint}; nothing to inspect")]
     except Undecidable as u:
         return [_finding(rule, ctx, ERROR, f"could not decide: {u}", rid=_default_id(ctx))]
     except Exception as exc:  # noqa: BLE001 -- an evaluator bug must never read as a pass

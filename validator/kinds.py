@@ -27,6 +27,8 @@ CATALOGUE = "catalogue.yaml"
 SCHEMA = "catalogue.schema.json"
 # an IAM kind is kept in the snapshot in a map by its name, and picked by it
 IAM_MATCHES = ("role-name", "policy-name", "instance-profile-name")
+# a name the customer chooses and records in the params: {data_store.bucket}
+PARAMS_NAME = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Kind:
     key: str
     title: str
     aws_type: str
-    name: str  # the name the guide gives it (a glob for the subnets)
+    name: str  # the name the guide gives it (a glob for the subnets), or {params.key}
     match: str  # how that name is matched (catalogue.schema.json: match)
     pick: str  # how the one the rules judge is picked among those found
     section: str = ""
@@ -55,12 +57,27 @@ class Kind:
     numbered: str = ""
     profile: str = ""
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
+    looked_for: str = "in account {account_id}"  # where the missing rule says it looked
 
     @property
     def path(self) -> str:
         """Where the one of this name is in the snapshot: `roles.ValohaiMaster` for a kind kept in a
         map by name, the list's key (`vpcs`) otherwise."""
         return f"{self.snapshot}.{self.name}" if self.pick == "by-name" else self.snapshot
+
+    @property
+    def params_key(self) -> str:
+        """The dotted params key whose value names it (data_store.bucket), or "" when the guide
+        names it."""
+        m = PARAMS_NAME.fullmatch(self.name)
+        return m.group(1) if m else ""
+
+    def named(self, params: Any) -> str | None:
+        """Its name under `params`: the guide's, or the params' value at `params_key`; None when the
+        params give none (the kind is then not read, and its rules skip)."""
+        if not self.params_key:
+            return self.name
+        return params_value(params, self.params_key)
 
     def nth(self, n: int) -> str:
         """The name of the n-th of this kind vhv creates (valohai-subnet-3)."""
@@ -104,6 +121,8 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: in_vpc_rule for a kind that is not in the VPC (in_vpc)")
         if k.get("profile") and k["profile"] not in doc["kinds"]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
+        if PARAMS_NAME.fullmatch(k["name"]) and k["pick"] == "by-name":
+            out.append(f"{where}: a kind the params name is kept in a list (pick: all), not a map by name")
         if k["pick"] != "none" and not k.get("missing_rule"):
             out.append(f"{where}: which rule fails when it is missing? (missing_rule)")
     if "params" not in doc["kinds"]:
@@ -152,6 +171,15 @@ def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
 
 KINDS, VALUES = load()
 LIVE_STATES = VALUES.live_states
+
+
+def params_value(params: Any, dotted: str) -> str | None:
+    """The params' non-empty string at a dotted key (data_store.bucket), or None."""
+    first, *rest = dotted.split(".")
+    value = params.get(first) if params is not None else None
+    for part in rest:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def kind(key: str) -> Kind:

@@ -18,15 +18,16 @@ class Missing(Exception):
     """A resource the rule inspects does not exist; the rule is skipped and the rule that says it is
     missing (the kind's missing_rule) carries the failure."""
 
-    def __init__(self, name: str, rule_hint: str = ""):
+    def __init__(self, name: str, rule_hint: str = "", kind: str = ""):
         super().__init__(name)
         self.name = name
         self.rule_hint = rule_hint
+        self.kind = kind  # the kind that is missing, when one is (its name may be the params')
 
 
 def missing(kind: str) -> Missing:
     k = KINDS[kind]
-    return Missing(k.name, k.missing_rule)
+    return Missing(k.name, k.missing_rule, kind)
 
 
 def _objects(path: str, items: list[Any]) -> list[dict[str, Any]]:

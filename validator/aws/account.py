@@ -54,11 +54,15 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
 
 def kinds_read(params: Any, for_fix: bool = False) -> list[Kind]:
     """The kinds a read asks AWS for, in the catalogue's order: those with a reader that exist
-    under the params' provisioning; those read only for remediate (read_for: fix) with `for_fix`."""
+    under the params' provisioning and have a name (one the params name only when they do); those
+    read only for remediate (read_for: fix) with `for_fix`."""
     return [
         k
         for k in KINDS.values()
-        if k.reader and (for_fix or k.read_for == "check") and k.provisioning in ("", params.provisioning)
+        if k.reader
+        and (for_fix or k.read_for == "check")
+        and k.provisioning in ("", params.provisioning)
+        and k.named(params)
     ]
 
 
@@ -127,7 +131,7 @@ def read(
     snap = Snapshot(account_id=account, region=region, partition=partition, caller_arn=arn)
     rec = Recorder(snap, progress)
     rec.calls.append("sts:GetCallerIdentity")
-    reading = Reading(clients, rec, for_fix)
+    reading = Reading(clients, rec, for_fix, params)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:
         rec.pool = pool  # readers' dependent reads (Recorder.together) run here too
         done, _ = wait([pool.submit(t) for t in tasks(reading, kinds)], return_when=FIRST_EXCEPTION)

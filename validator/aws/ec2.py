@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from validator.aws.reader import Read, Reader
 from validator.aws.recorder import FAILED, NOT_FOUND, Reading, Recorder, paginate, tags
 from validator.kinds import LIVE_STATES, Kind, kind
 
@@ -454,3 +455,19 @@ def read_unnamed(r: Reading) -> None:
             lambda: ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [queue]}])["Addresses"],
             _address,
         )
+
+
+# the catalogue's `reader: ec2.NAME`
+READERS = {
+    "vpcs": Reader("ec2", Read(read_vpcs)),
+    # the subnets fixer places new subnets among every subnet of the VPC, one per zone
+    "subnets": Reader("ec2", Read(read_subnets), fix=(Read(read_vpc_subnets, after="ec2.vpcs"), Read(read_zones))),
+    "igws": Reader("ec2", Read(read_igws)),
+    "route_tables": Reader("ec2", Read(read_route_tables, after="ec2.vpcs")),
+    "security_groups": Reader("ec2", Read(read_security_groups)),
+    "instances": Reader("ec2", Read(read_instances)),
+    "addresses": Reader("ec2", Read(read_addresses)),
+}
+# what remediate reads once every other EC2 read is in: the guide's network resources that lost
+# their Name, found by what the others point at (validator.fixers.adopt)
+LAST_FOR_FIX = read_unnamed

@@ -1,12 +1,13 @@
 """IAM: the guide's customer managed policies, roles and instance profile, each read by its name.
 
-IAM answers for one name at a time: these readers are given one kind each (readers.READERS).
+IAM answers for one name at a time: these readers are given one kind each (READERS, each=True).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from validator.aws.reader import Read, Reader
 from validator.aws.recorder import FAILED, NOT_FOUND, Reading, paginate, tags
 from validator.kinds import Kind
 from validator.policy.document import PolicyError, load_document
@@ -153,3 +154,11 @@ def read_instance_profile(r: Reading, kinds: tuple[Kind, ...], _found: Any = Non
             "roles": [x["RoleName"] for x in got.get("Roles", [])],
         },
     )
+
+
+# the catalogue's `reader: iam.NAME`
+READERS = {
+    "policy": Reader("iam", Read(read_policy), each=True),
+    "role": Reader("iam", Read(read_role), each=True),
+    "instance_profile": Reader("iam", Read(read_instance_profile), each=True),
+}

@@ -1,59 +1,61 @@
-"""The readers the catalogue names: a kind's `reader:` (rules/catalogue.yaml) is a key of READERS.
+"""The readers the catalogue names, found where it says: `reader: MODULE.NAME` is READERS["NAME"]
+of validator/aws/MODULE.py (validator.aws.reader says what a reader is).
 
-A reader is a function `fn(reading, kinds, found)`: it asks AWS for `kinds` (every kind that
-names it, or one at a time when it is `each`) by the names the catalogue gives them, and puts
-what it finds in the snapshot. `after` chains it behind the reader whose answer it needs (the
-route tables of the VPCs found), in that reader's task; it is given that answer as `found`.
-`fix` are the reads only remediate makes, for the fixers. The IAM actions a reader calls are
-its kinds' `read_actions` (and `fix_read_actions` for what remediate adds): account.PERMISSIONS
-is built from them, and tests/test_catalogue_readers.py holds them to what the readers call.
-validator/aws/account.py runs the readers; adding a kind's reader is one entry here.
+The IAM actions a reader calls are its kinds' `read_actions` (and `fix_read_actions` for what
+remediate adds): account.PERMISSIONS is built from them, and tests/test_catalogue_readers.py holds
+them to what the readers call. validator/aws/account.py runs the readers. A new kind's reader is
+a function in its service's module and an entry in that module's READERS; nothing here changes.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from validator.aws import ec2, iam
+from validator.aws.reader import Read, Reader
 from validator.aws.recorder import Reading
-from validator.kinds import Kind
+from validator.errors import VhvError
+from validator.kinds import CATALOGUE, KINDS, directory
 
-ReadFn = Callable[[Reading, tuple[Kind, ...], Any], Any]
-
-
-@dataclass(frozen=True)
-class Read:
-    fn: ReadFn
-    after: str = ""  # the reader whose answer this read needs: made once that answer is in
+__all__ = ["LAST_FOR_FIX", "READERS", "Read", "Reader", "load"]
 
 
-@dataclass(frozen=True)
-class Reader:
-    service: str  # the AWS service whose client it is given (Reading.clients)
-    read: Read
-    each: bool = False  # one read per kind: the API answers for one name at a time (IAM)
-    fix: tuple[Read, ...] = ()  # made only for remediate (account.read(for_fix=True))
+def _module(name: str, where: str) -> object:
+    path = f"validator.aws.{name}"
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if exc.name != path:  # the module is there; something it imports is not
+            raise
+        raise VhvError(f"{where}: there is no reader module validator/aws/{name}.py") from None
 
 
-READERS: dict[str, Reader] = {
-    "iam.policy": Reader("iam", Read(iam.read_policy), each=True),
-    "iam.role": Reader("iam", Read(iam.read_role), each=True),
-    "iam.instance_profile": Reader("iam", Read(iam.read_instance_profile), each=True),
-    "ec2.vpcs": Reader("ec2", Read(ec2.read_vpcs)),
-    # the subnets fixer places new subnets among every subnet of the VPC, one per zone
-    "ec2.subnets": Reader(
-        "ec2", Read(ec2.read_subnets), fix=(Read(ec2.read_vpc_subnets, after="ec2.vpcs"), Read(ec2.read_zones))
-    ),
-    "ec2.igws": Reader("ec2", Read(ec2.read_igws)),
-    "ec2.route_tables": Reader("ec2", Read(ec2.read_route_tables, after="ec2.vpcs")),
-    "ec2.security_groups": Reader("ec2", Read(ec2.read_security_groups)),
-    "ec2.instances": Reader("ec2", Read(ec2.read_instances)),
-    "ec2.addresses": Reader("ec2", Read(ec2.read_addresses)),
-}
+def load() -> tuple[dict[str, Reader], dict[str, Callable[[Reading], None]]]:
+    """Every reader the catalogue names, by its MODULE.NAME; and, by AWS service, what remediate
+    reads last for the modules that declare it (LAST_FOR_FIX: the guide's resources that lost
+    their Name, found by what the others point at)."""
+    readers: dict[str, Reader] = {}
+    last: dict[str, Callable[[Reading], None]] = {}
+    for k in KINDS.values():
+        if not k.reader or k.reader in readers:
+            continue
+        where = f"{directory() / CATALOGUE}: kinds.{k.key}: reader {k.reader!r}"
+        module_name, _, name = k.reader.partition(".")
+        module = _module(module_name, where)
+        declared: dict[str, Reader] = getattr(module, "READERS", {})
+        if name not in declared:
+            known = ", ".join(f"{module_name}.{n}" for n in declared) or "none"
+            raise VhvError(f"{where} is not a reader of validator/aws/{module_name}.py (its READERS: {known})")
+        readers[k.reader] = declared[name]
+        if getattr(module, "LAST_FOR_FIX", None):
+            last[declared[name].service] = module.LAST_FOR_FIX  # type: ignore[attr-defined]
+    for key, reader in readers.items():
+        for read in (reader.read, *reader.fix):
+            if read.after and read.after not in readers:
+                raise VhvError(
+                    f"{directory() / CATALOGUE}: reader {key!r} reads after {read.after!r}, which no kind names"
+                )
+    return readers, last
 
-# What remediate reads last, once every other read is in, when it read the service: the guide's
-# resources that lost their Name, found by what the others point at (validator.fixers.adopt).
-# The IAM actions are those of the kinds it looks for (their fix_read_actions).
-LAST_FOR_FIX: dict[str, Callable[[Reading], None]] = {"ec2": ec2.read_unnamed}
+
+READERS, LAST_FOR_FIX = load()

@@ -78,12 +78,14 @@ class Recorder:
 
 @dataclass(frozen=True)
 class Reading:
-    """What every reader is given: a client per AWS service, the recorder, and whether remediate
-    reads (it also reads what only the fixers use)."""
+    """What every reader is given: a client per AWS service, the recorder, whether remediate
+    reads (it also reads what only the fixers use), and the params (the names of the kinds they
+    name: Kind.named)."""
 
     clients: dict[str, Any]
     rec: Recorder
     for_fix: bool = False
+    params: Any = None
 
 
 def tags(raw: list[dict[str, str]] | None) -> dict[str, str]:

@@ -138,6 +138,15 @@ NOT_FOUND_CODES = {
     "InvalidAMIID.Malformed",
     "InvalidKeyPair.NotFound",
     "InvalidVolume.NotFound",
+    # S3: no such bucket, and a part of a bucket that is not configured (no policy, no CORS, ...):
+    # the reader says which of the two it is
+    "NoSuchBucket",
+    "NoSuchBucketPolicy",
+    "NoSuchCORSConfiguration",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchPublicAccessBlockConfiguration",
+    "NoSuchTagSet",
+    "ServerSideEncryptionConfigurationNotFoundError",
 }
 
 

@@ -10,7 +10,7 @@ from validator import picking
 from validator.kinds import KINDS, TEXT_VALUES, VALUES
 from validator.snapshot import Snapshot, Undecidable
 
-VARIABLE = re.compile(r"\{(\w+)\}")
+VARIABLE = re.compile(r"\{(\w+(?:\.\w+)*)\}")  # {region}, and a section's key: {data_store.bucket}
 # Values the guide hard-codes (Valohai's own addresses), as the rules name them: {valohai_ssh_cidr}
 CONSTANTS = {key: str(VALUES.raw[key]) for key in TEXT_VALUES}
 
@@ -24,7 +24,12 @@ class Context:
     # ------------------------------------------------------------- resources
     @property
     def name(self) -> str:
-        return KINDS[self.kind].name
+        """The kind's name: the guide's, or the one the params give it (the data store's bucket)."""
+        return self.name_of(self.kind)
+
+    def name_of(self, kind: str) -> str:
+        k = KINDS[kind]
+        return k.named(self.params) or k.name
 
     def resource(self, kind: str | None = None) -> dict[str, Any]:
         return picking.pick(self._snap(), kind or self.kind)
@@ -53,7 +58,11 @@ class Context:
 
     def variables(self) -> dict[str, str]:
         v: dict[str, str] = dict(CONSTANTS)
-        v.update({k: str(val) for k, val in self.params.to_dict().items() if isinstance(val, (str, int))})
+        for key, val in self.params.to_dict().items():
+            if isinstance(val, (str, int)):
+                v[key] = str(val)
+            elif isinstance(val, dict):  # a section: {data_store.bucket}
+                v.update({f"{key}.{k}": str(x) for k, x in val.items() if isinstance(x, (str, int))})
         if self.snap is not None:
             v["account_id"] = self.snap.account_id
             v["partition"] = self.snap.partition

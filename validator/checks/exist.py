@@ -16,13 +16,10 @@ def exists(ctx: Context) -> list[Outcome]:
     found = candidates(ctx.snap, ctx.kind)
     name = ctx.name
     if not found:
-        where = f"in account {ctx.snap.account_id}"
-        if ctx.kind.endswith("policy"):
-            where += f" (looked for arn:{ctx.snap.partition}:iam::{ctx.snap.account_id}:policy/{name})"
-        elif ctx.kind in ("sg_workers", "sg_queue"):
-            where += f", region {ctx.snap.region} (looked for group name {name})"
-        elif ctx.kind not in ("worker_role", "master_role"):
-            where += f", region {ctx.snap.region} (looked for tag Name={name})"
+        snap = ctx.snap
+        where = KINDS[ctx.kind].looked_for.format(
+            name=name, account_id=snap.account_id, region=snap.region, partition=snap.partition
+        )
         return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
     if ctx.kind == "subnets":
         ids = [f"{s.get('name')} ({s['id']})" for s in found]

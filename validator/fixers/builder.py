@@ -159,7 +159,7 @@ class Builder:
 
     def leave(self, rule: str, kind: str, finding: Any, why: str) -> Step:
         """A manual step for a failing finding on a resource vhv must not change."""
-        what = f"{finding.resource_name or KINDS[kind].name} ({finding.resource_id})"
+        what = f"{finding.resource_name or KINDS[kind].named(self.params) or kind} ({finding.resource_id})"
         return self.manual(
             rule,
             kind,

@@ -415,3 +415,21 @@ FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
     "detach-policy": detach_policy,
     "delete-inline": delete_inline,
 }
+
+# the order the planner runs these fixes in: a policy before the role it is attached to
+ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("worker_policy", "master_policy"), ("create", "tag", "policy-grants", "policy-within")),
+    (
+        ("worker_role", "master_role"),
+        (
+            "create",
+            "tag",
+            "attach-policy",
+            "instance-profile",
+            "trust",
+            "detach-others",
+            "detach-policy",
+            "delete-inline",
+        ),
+    ),
+)

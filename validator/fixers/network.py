@@ -255,3 +255,13 @@ FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
     "default-route": default_route,
     "subnet-routes": subnet_routes,
 }
+
+# the order the planner runs these fixes in: the VPC before its subnets, the gateway and the main
+# table, and the subnets' routes once the table has its route to the gateway
+ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("vpc",), ("create", "tag")),
+    (("subnets",), ("create", "tag")),
+    (("igw",), ("create", "attach-igw", "tag")),
+    (("route_table",), ("default-route", "tag")),
+    (("subnets",), ("subnet-routes",)),
+)

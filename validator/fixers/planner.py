@@ -1,6 +1,7 @@
 """[Finding] x Snapshot x Params -> Plan. No AWS calls: what the plan needs, the readers read.
 
-Which rules a fix serves is data (each rule's `fixer:`); the order the fixes run in is here."""
+Which rules a fix serves is data (each rule's `fixer:`); the order the fixes run in is each fixer
+module's ORDER."""
 
 from __future__ import annotations
 
@@ -14,36 +15,11 @@ from validator.kinds import KINDS
 from validator.rulepack import RulePack
 from validator.snapshot import Snapshot, Undecidable
 
-# In dependency order: a policy before the role it is attached to, the VPC before its subnets, the
-# gateway and the main table, both groups before the rules that name one another, the queue's group
-# before the queue. Each entry: the kinds, and the fixes (by name) run for each kind in turn. A fix
-# runs whether or not a rule of the kind names it: some act on what the plan creates (the route to
-# a new gateway, a new group on the queue).
-ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (("worker_policy", "master_policy"), ("create", "tag", "policy-grants", "policy-within")),
-    (
-        ("worker_role", "master_role"),
-        (
-            "create",
-            "tag",
-            "attach-policy",
-            "instance-profile",
-            "trust",
-            "detach-others",
-            "detach-policy",
-            "delete-inline",
-        ),
-    ),
-    (("vpc",), ("create", "tag")),
-    (("subnets",), ("create", "tag")),
-    (("igw",), ("create", "attach-igw", "tag")),
-    (("route_table",), ("default-route", "tag")),
-    (("subnets",), ("subnet-routes",)),
-    (("sg_workers", "sg_queue"), ("create",)),
-    (("sg_workers", "sg_queue"), ("sg-allow", "tag", "sg-only")),
-    (("instance",), ("create", "tag", "add-group", "only-group")),
-    (("eip",), ("create", "associate", "tag")),
-)
+# In dependency order, each fixer module's ORDER in the catalogue's order of the modules (the
+# policies and roles, the network, the security groups, the queue): each entry holds the kinds and
+# the fixes (by name) run for each kind in turn. A fix runs whether or not a rule of the kind names
+# it: some act on what the plan creates (the route to a new gateway, a new group on the queue).
+ORDER = registry.ORDER
 
 
 def problems(pack: RulePack) -> list[str]:

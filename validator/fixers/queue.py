@@ -141,3 +141,9 @@ FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
     "only-group": only_group,
     "associate": associate,
 }
+
+# the order the planner runs these fixes in: the instance before the address associated with it
+ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("instance",), ("create", "tag", "add-group", "only-group")),
+    (("eip",), ("create", "associate", "tag")),
+)

@@ -210,3 +210,9 @@ FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
     "sg-allow": allow,
     "sg-only": only,
 }
+
+# the order the planner runs these fixes in: both groups before the rules that name one another
+ORDER: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("sg_workers", "sg_queue"), ("create",)),
+    (("sg_workers", "sg_queue"), ("sg-allow", "tag", "sg-only")),
+)
