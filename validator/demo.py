@@ -44,7 +44,19 @@ DEMO_PARAMS = {
     "queue_installer": "self",
     "admin_cidr": "203.0.113.7/32",
     "vpc_cidr": "10.0.0.0/16",
+    # the data store as Valohai's tutorial sets it up: a bucket, an IAM user's keys, web uploads
+    "data_store": {"bucket": f"valohai-data-{ACCOUNT}", "user": "valohai-data-store", "web_uploads": True},
 }
+# the tutorial's CORS rules (rules/5-data-store.yaml checks them)
+TUTORIAL_CORS = [
+    {"AllowedHeaders": ["Authorization"], "AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 3000},
+    {
+        "AllowedHeaders": ["Authorization"],
+        "AllowedMethods": ["POST"],
+        "AllowedOrigins": ["https://app.valohai.com"],
+        "MaxAgeSeconds": 3000,
+    },
+]
 
 
 def moto_environment() -> dict[str, str]:
@@ -204,7 +216,61 @@ def build_golden(session: Any, params: dict[str, Any] | None = None, endpoint_ur
     ids = build_iam(iam, params)
     if params.get("provisioning") == "self":
         ids.update(build_queue(ec2, build_network(ec2, params)))
+    if params.get("data_store"):
+        ids["data_bucket"] = build_data_store(session.client("s3", **kw), params)
     return ids
+
+
+def build_data_store(s3: Any, params: dict[str, Any]) -> str:
+    """The data store's bucket as Valohai's tutorial and good practice ask: in the params' region,
+    Block Public Access on, default encryption, a TLS-only policy, versioning, a lifecycle rule that
+    aborts incomplete uploads, the tutorial's CORS when files are uploaded from the web UI, the tag."""
+    bucket, region = params["data_store"]["bucket"], params["region"]
+    arn = f"arn:aws:s3:::{bucket}"
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **where)
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    tls = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [tls]}))
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "abort-incomplete-uploads",
+                    "Status": "Enabled",
+                    "Filter": {},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                }
+            ]
+        },
+    )
+    if params["data_store"].get("web_uploads"):
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": TUTORIAL_CORS})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tags()})
+    return bucket
 
 
 # ------------------------------------------------------------------ the demo
@@ -215,6 +281,7 @@ DEMO_DRIFTS = (
     f"{name('sg_queue')} opens Redis (63790) to the world",
     f"AmazonEC2FullAccess left attached to {name('master_role')} after the setup",
     f"{name('eip')} allocated but never associated",
+    "the data store's bucket has Block Public Access turned off",
 )
 
 
@@ -236,6 +303,8 @@ def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
     iam.attach_role_policy(RoleName=name("master_role"), PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
     assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
     ec2.disassociate_address(AssociationId=assoc)
+    if ids.get("data_bucket"):
+        session.client("s3", region_name=region).delete_public_access_block(Bucket=ids["data_bucket"])
 
 
 DEMO_SEED = 20200  # moto's ids (vpc-..., sg-..., eipalloc-...) and addresses from a fixed seed: stable sample reports

@@ -26,7 +26,12 @@ from validator.policy.document import is_placeholder
 
 REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc_cidr")
 # admin_cidr is needed only when the user installs the queue themselves.
-OPTIONAL = ("admin_cidr", "account_id", "waivers")
+OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store")
+# the data store's section: the S3 bucket Valohai keeps data in, and how Valohai reaches it
+DATA_STORE_KEYS = ("bucket", "user", "role", "multipart_role_arn", "web_uploads")
+# S3's rule for a general purpose bucket's name (3-63 characters; no IP address: checked below)
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 CHOICES = ("self", "valohai")
 CHOICE_KEYS = ("provisioning", "queue_installer")  # the keys whose value is one of CHOICES
 ARN_RE = re.compile(
@@ -78,7 +83,8 @@ def unknown_hint(key: str, known: tuple[str, ...] = REQUIRED + OPTIONAL) -> str:
 def when_problem(when: dict[str, Any]) -> str | None:
     """Why a rule's `when:` (params key -> value) can never hold, or None: a key that is no
     params value, or a value its key never has, would skip the rule forever."""
-    values = tuple(k for k in REQUIRED + OPTIONAL if k != "waivers")  # waivers: a list, never equal to a value
+    # waivers and data_store: a list and a section, never equal to a value
+    values = tuple(k for k in REQUIRED + OPTIONAL if k not in ("waivers", "data_store"))
     for key, value in when.items():
         if key not in values and not str(key).startswith("x-"):
             return f"when: unknown params key {short(key)}{unknown_hint(str(key), values)}"
@@ -120,6 +126,10 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
                 f"{source}: account_id: {short(value)} is not a 12-digit AWS account id; write the "
                 'account vhv may change, quoted (account_id: "123456789012"), or leave the key out'
             )
+    if "data_store" in data:
+        problem = data_store_problem(data["data_store"])
+        if problem:
+            raise VhvError(f"{source}: {problem}")
     unknown = [str(k) for k in data if not is_key(k)]
     if unknown:  # a typo'd key (acount_id) would silently switch a guard off
         raise VhvError(f"{source}: unknown key {short(unknown[0])}{unknown_hint(unknown[0])}")
@@ -136,6 +146,41 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
         extra=extra,
     )
     return params
+
+
+def data_store_problem(value: Any) -> str | None:
+    """What is wrong with the params' data_store section (the key named first), or None."""
+    if not isinstance(value, dict):
+        return f"data_store: expected a section (bucket:, user: or role:, ...), got {short(value)}"
+    unknown = [str(k) for k in value if k not in DATA_STORE_KEYS]
+    if unknown:
+        return f"data_store: unknown key {short(unknown[0])}{unknown_hint(unknown[0], DATA_STORE_KEYS)}"
+    bucket = value.get("bucket")
+    if not isinstance(bucket, str) or not bucket:
+        return f"data_store.bucket: the S3 bucket's name is required, got {short(bucket)}"
+    if not BUCKET_RE.match(bucket) or ".." in bucket or re.fullmatch(r"[\d.]+", bucket):
+        return (
+            f"data_store.bucket: {short(bucket)} is not an S3 bucket name (3-63 lowercase letters, digits, "
+            "dots and hyphens, starting and ending with a letter or digit)"
+        )
+    reach = [k for k in ("user", "role") if value.get(k) is not None]
+    if len(reach) != 1:
+        return (
+            "data_store: write exactly one of user (the IAM user whose access keys Valohai has) or role "
+            f"(the role of this account Valohai uses); found {' and '.join(reach) or 'neither'}"
+        )
+    who = value[reach[0]]
+    if not isinstance(who, str) or not IAM_NAME_RE.match(who):
+        return f"data_store.{reach[0]}: {short(who)} is not an IAM {reach[0]} name (the name, not an ARN)"
+    arn = value.get("multipart_role_arn")
+    if arn is not None:
+        m = ARN_RE.match(arn) if isinstance(arn, str) else None
+        if not m or not m.group("role"):
+            return f"data_store.multipart_role_arn: {short(arn)} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+    uploads = value.get("web_uploads")
+    if uploads is not None and not isinstance(uploads, bool):
+        return f"data_store.web_uploads: write true or false, got {short(uploads)}"
+    return None
 
 
 # ---------------------------------------------------------------- validators

@@ -120,7 +120,8 @@ def read(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vhv-sts") as one:
         # who we are is asked while the other clients are built (the EC2 one is slow to build)
         who = one.submit(identify, client(sess, "sts", target), target.endpoint_url)
-        clients = {s: client(sess, s, target) for s in dict.fromkeys(READERS[k.reader].service for k in kinds)}
+        services = dict.fromkeys(s for k in kinds for s in (READERS[k.reader].service, *READERS[k.reader].also))
+        clients = {s: client(sess, s, target) for s in services}
         # A client loads its paginator model on first use, after listing every service botocore
         # knows (a scan of its data directory). Done here, once per client, while STS answers:
         # left to the readers, every thread that lists something first would scan at once.

@@ -33,3 +33,4 @@ class Reader:
     read: Read
     each: bool = False  # one read per kind: the API answers for one name at a time (IAM, S3)
     fix: tuple[Read, ...] = ()  # made only for remediate (account.read(for_fix=True))
+    also: tuple[str, ...] = ()  # other services whose clients it is given (S3's account settings: s3control)

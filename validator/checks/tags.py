@@ -20,13 +20,10 @@ def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def _tag_error(ctx: Context) -> str | None:
-    path = KINDS[ctx.kind].path if KINDS[ctx.kind].pick == "by-name" else None
-    if path:
-        try:
-            ctx.data(f"{path}.tags")
-        except Undecidable as exc:
-            return str(exc)
-    return None
+    """Why the tags could not be read: what the reader recorded under the kind's path."""
+    k = KINDS[ctx.kind]
+    path = k.path if k.pick == "by-name" else k.snapshot
+    return ctx.snap.error_at(f"{path}.tags") if ctx.snap is not None else None
 
 
 @evaluator("tag", key=STR, value=STR)

@@ -34,9 +34,21 @@ class Report:
         }
 
 
+# the S3 operations whose IAM action has another name than the operation
+IAM_ACTION_OF = {
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "s3:PutBucketCors": "s3:PutBucketCORS",
+    "s3:DeleteBucketCors": "s3:PutBucketCORS",
+}
+
+
 def action(step: Step) -> str:
-    """The IAM action of a step's call: iam.create_policy_version -> iam:CreatePolicyVersion."""
-    return f"{step.service}:{''.join(p.capitalize() for p in step.operation.split('_'))}"
+    """The IAM action of a step's call: iam.create_policy_version -> iam:CreatePolicyVersion,
+    s3.put_bucket_encryption -> s3:PutEncryptionConfiguration."""
+    operation = f"{step.service}:{''.join(p.capitalize() for p in step.operation.split('_'))}"
+    return IAM_ACTION_OF.get(operation, operation)
 
 
 def _clean(answer: Any) -> Any:

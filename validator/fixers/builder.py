@@ -43,7 +43,8 @@ class Builder:
                 self.naming.setdefault((r.resource, r.fixer), []).append(r)
         self.failures: dict[str, list[Any]] = {}  # rule id -> its failing findings
         for f in findings:
-            if f.status == "fail":
+            # an advisory rule (on_fail: warn) that names a fix is planned like a failing one
+            if f.status == "fail" or (f.status == "warn" and f.rule_id in self.rules and self.rules[f.rule_id].fixer):
                 self.failures.setdefault(f.rule_id, []).append(f)
         self.covered: set[str] = set()  # rules a fixer has planned for (or decided to leave)
         self.plan = Plan(
@@ -217,7 +218,7 @@ class Builder:
         step = Step(
             id=len(self.plan.steps) + 1,
             rule=rule,
-            resource=resource or KINDS[kind].name,
+            resource=resource or KINDS[kind].named(self.params) or KINDS[kind].name,
             call=call,
             arguments=arguments,
             risk=risk,
