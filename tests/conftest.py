@@ -187,3 +187,15 @@ def write_snapshot(path: Any, doc: dict[str, Any]) -> Any:
 
     path.write_text(json.dumps(sealed(doc)))
     return path
+
+
+# moto's IAM enforcement checks GetPublicAccessBlock and GetBucketEncryption as s3:ListBucket (its
+# map of S3 query strings misses them), where AWS checks s3:GetBucketPublicAccessBlock and
+# s3:GetEncryptionConfiguration, which `vhv permissions` prints. A policy a test builds from
+# `vhv permissions` for a moto server that enforces IAM gets this statement too.
+MOTO_S3_SPELLING = {"Sid": "MotoS3Spelling", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "*"}
+
+
+def for_moto(policy: dict[str, Any]) -> dict[str, Any]:
+    """`policy` as moto's IAM enforcement reads it (MOTO_S3_SPELLING added)."""
+    return {**policy, "Statement": [*policy["Statement"], MOTO_S3_SPELLING]}

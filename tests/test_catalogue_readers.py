@@ -20,6 +20,7 @@ import pytest
 
 from validator import kinds, params
 from validator.aws import account as account_mod
+from validator.aws.actions import iam_action
 from validator.aws.readers import LAST_FOR_FIX, READERS
 from validator.aws.recorder import Reading, Recorder
 from validator.aws.session import Target, client, session
@@ -67,8 +68,8 @@ def test_what_is_read_follows_the_params_and_remediate():
     every = [k for k in KINDS.values() if k.reader]
     assert account_mod.kinds_read(self_, for_fix=True) == every
     assert account_mod.kinds_read(self_) == [k for k in every if k.read_for == "check"]
-    # Option 2: Valohai provisions the network and the queue; only IAM is the customer's
-    assert {READERS[k.reader].service for k in account_mod.kinds_read(valohai, for_fix=True)} == {"iam"}
+    # Option 2: Valohai provisions the network and the queue; IAM (and the data store) are the customer's
+    assert {READERS[k.reader].service for k in account_mod.kinds_read(valohai, for_fix=True)} == {"iam", "s3"}
     assert all(k.provisioning == "self" for k in every if k not in account_mod.kinds_read(valohai, for_fix=True))
 
 
@@ -86,7 +87,7 @@ class Guide:
 
     def reading(self, for_fix: bool) -> Reading:
         snap = Snapshot(account_id=self.account, region=REGION, partition="aws", caller_arn="")
-        return Reading(self.clients, Recorder(snap), for_fix)
+        return Reading(self.clients, Recorder(snap), for_fix, params.from_dict(dict(DEMO_PARAMS)))
 
     def run(self, name: str, batch: tuple[kinds.Kind, ...], for_fix: bool) -> tuple[set[str], Reading]:
         """What reader `name` sends for `batch` (kinds that name it) run alone, as check (or
@@ -112,12 +113,12 @@ def guide(moto_env) -> Guide:
     ids = build_golden(moto_env)
     target = Target(region=REGION)
     sess = session(target)
-    clients = {s: client(sess, s, target) for s in ("iam", "ec2")}
+    services = {s for r in READERS.values() for s in (r.service, *r.also)}
+    clients = {s: client(sess, s, target) for s in services}
     out = Guide(ids, clients, client(sess, "sts", target).get_caller_identity()["Account"])
 
     def hook(model: Any, **_: Any) -> None:
-        svc = model.service_model
-        out.sent.append(f"{svc.signing_name or svc.endpoint_prefix}:{model.name}")
+        out.sent.append(iam_action(model.service_model.service_name, model.name))
 
     def untagged(parsed: dict[str, Any], **_: Any) -> None:
         parsed.get("Policy", {}).pop("Tags", None)

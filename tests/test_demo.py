@@ -20,6 +20,7 @@ DRIFT_RULES = {
     "sg-queue-ingress-only-guide": False,  # Redis open to the world: a decision
     "master-role-no-ec2-full-access": False,  # AmazonEC2FullAccess left attached: a decision
     "eip-associated": True,  # the Elastic IP not associated: missing, fixed
+    "data-bucket-block-public-access": True,  # the data store's Block Public Access off: fixed
 }
 
 
@@ -36,15 +37,20 @@ def test_demo_checks_fixes_and_rechecks(capsys):
     for drift in DEMO_DRIFTS:
         assert drift in check
     assert fails(check) == set(DRIFT_RULES)
-    assert "5 fail" in check and "(exit 1)" in check
+    assert "6 fail" in check and "(exit 1)" in check
 
     plan, _, after = rest.partition("vhv remediate: applied")
-    assert "6 step(s): 3 to fix, 3 needing a decision (--tighten), 0 to do by hand" in plan
+    assert "7 step(s): 4 to fix, 3 needing a decision (--tighten), 0 to do by hand" in plan
     assert re.search(r"plan checksum: [0-9a-f]{64}", plan)
     planned = {rule for rule in DRIFT_RULES if f"({rule})" in plan}
     assert planned == set(DRIFT_RULES)
-    assert after.startswith(" 3 step(s), 0 failed, 0 not tried")
-    for call in ("iam.create_instance_profile", "iam.add_role_to_instance_profile", "ec2.associate_address"):
+    assert after.startswith(" 4 step(s), 0 failed, 0 not tried")
+    for call in (
+        "iam.create_instance_profile",
+        "iam.add_role_to_instance_profile",
+        "ec2.associate_address",
+        "s3.put_public_access_block",
+    ):
         assert re.search(rf"applied\s+\d+\. {re.escape(call)} ", after), call
     recheck = after[after.index("re-checked") :]
     assert fails(recheck) == {rule for rule, fixed in DRIFT_RULES.items() if not fixed}
@@ -56,4 +62,4 @@ def test_demo_report_in_another_format_keeps_stdout_for_the_report(capsys):
     out, err = capsys.readouterr()
     doc = json.loads(out)  # the drifted account's report, as before remediation
     assert {f["rule_id"] for f in doc["findings"] if f["status"] == "fail"} == set(DRIFT_RULES)
-    assert "vhv remediate: applied 3 step(s), 0 failed, 0 not tried" in err
+    assert "vhv remediate: applied 4 step(s), 0 failed, 0 not tried" in err

@@ -26,6 +26,7 @@ import pytest
 import requests
 import yaml
 
+from tests.conftest import for_moto
 from validator import __version__, rulepack
 from validator.aws.account import PERMISSIONS
 from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
@@ -494,12 +495,11 @@ def auth_server():
         printed = json.loads(vhv("permissions", "--format", "json", env=base_env(), cwd=Path.cwd()).stdout)["policy"]
         no_sg = [a for a in PERMISSIONS if a != "ec2:DescribeSecurityGroups"]
         for user, doc in {
-            "vhv-reader": printed,
+            "vhv-reader": for_moto(printed),
             "vhv-admin": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-            "vhv-no-sg": {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": no_sg, "Resource": "*"}],
-            },
+            "vhv-no-sg": for_moto(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": no_sg, "Resource": "*"}]}
+            ),
         }.items():
             iam.create_user(UserName=user)
             iam.put_user_policy(UserName=user, PolicyName="vhv-read", PolicyDocument=json.dumps(doc))

@@ -215,6 +215,16 @@ def everything_drifted(s: Any, ids: dict[str, Any]) -> None:
     ec2.modify_instance_attribute(InstanceId=ids["instance"], Groups=[ids["sg_workers"]])
     assoc = ec2.describe_addresses(AllocationIds=[ids["eip"]])["Addresses"][0]["AssociationId"]
     ec2.disassociate_address(AssociationId=assoc)
+    s3 = s.client("s3", region_name=REGION)
+    bucket = ids["data_bucket"]
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.delete_bucket_encryption(Bucket=bucket)
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    s3.delete_bucket_tagging(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    wide = {"AllowedMethods": ["PUT"], "AllowedOrigins": ["*"]}
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [wide]})
 
 
 def igw_attached_elsewhere(s: Any, ids: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from validator import permissions
 from validator.aws import account as account_mod
+from validator.aws.actions import iam_action
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
 
@@ -40,7 +41,7 @@ def sent(monkeypatch) -> set[str]:
 
     def hook(model, **_kw) -> None:  # noqa: ANN001
         svc = model.service_model
-        seen.add(f"{svc.signing_name or svc.endpoint_prefix}:{model.name}")
+        seen.add(iam_action(svc.service_name, model.name))
 
     def client(sess, service, target):  # noqa: ANN001, ANN202
         c = make(sess, service, target)
@@ -150,9 +151,7 @@ def test_every_action_remediate_fix_sends_is_in_the_fix_policy(capsys, moto_env,
         c = make(sess, service, target)
         c.meta.events.register(
             "before-call",
-            lambda model, **_: sent.add(
-                f"{model.service_model.signing_name or model.service_model.endpoint_prefix}:{model.name}"
-            ),
+            lambda model, **_: sent.add(iam_action(model.service_model.service_name, model.name)),
         )
         return c
 

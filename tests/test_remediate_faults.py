@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import threaded_moto
+from tests.conftest import for_moto, threaded_moto
 from tests.test_e2e import base_env, moto_server_process, vhv
 from tests.test_faults import FaultProxy, _Handler
 from validator import remediate
@@ -80,7 +80,7 @@ def auth_server():
             "Statement": [{**s, "Action": [a for a in s["Action"] if a != DENIED]} for s in policy["Statement"]],
         }
         keys = {}
-        for user, doc in {"vhv-fixer": policy, "vhv-fixer-no-sg": less}.items():
+        for user, doc in {"vhv-fixer": for_moto(policy), "vhv-fixer-no-sg": for_moto(less)}.items():
             iam.create_user(UserName=user)
             iam.put_user_policy(UserName=user, PolicyName="vhv", PolicyDocument=json.dumps(doc))
             keys[user] = iam.create_access_key(UserName=user)["AccessKey"]

@@ -39,13 +39,14 @@ from validator.render import schema as report_schema
 
 REGION = DEMO_PARAMS["region"]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-# the demo's five drifts, by the rule each one breaks
+# the demo's six drifts, by the rule each one breaks
 DRIFTED = {
     "master-policy-within-guide",
     "worker-role-instance-profile",
     "sg-queue-ingress-only-guide",
     "master-role-no-ec2-full-access",
     "eip-associated",
+    "data-bucket-block-public-access",
 }
 UNDECIDED = "queue-instance-disk"  # the volume read is made to fail: this rule is `error`
 
@@ -391,12 +392,12 @@ def test_markdown_has_the_summary_table_and_every_failure(drifted):
         assert re.search(rf"^\| \S+ {status} \| {s[status]} \|$", md, re.M), status
     assert "the account does not match" not in md  # an undecided rule wins: exit 2
     assert "**some rules could not be decided** (exit 2)" in md
-    failures = md.split("### Failures (5)")[1].split("### ")[0]
+    failures = md.split("### Failures (6)")[1].split("### ")[0]
     for f in findings:
         if f.status == "fail":
             assert f"<code>{f.rule_id}</code>" in failures
             assert f.expected in failures and f.actual in failures and f.fix in failures
-    assert failures.count("<details>") == 5  # more than five need attention: each one folds
+    assert failures.count("<details>") == 6  # more than five need attention: each one folds
 
 
 def test_markdown_does_not_fold_a_short_report_and_keeps_tables_intact():

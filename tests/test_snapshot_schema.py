@@ -200,7 +200,8 @@ def test_what_the_readers_write_of_a_drifted_account_validates(account, tmp_path
     ec2.delete_tags(Resources=[ids["vpc"]], Tags=[{"Key": "Name"}])
     keys |= set(_valid(_read(for_fix=True), "VPC lost its Name")["data"])
     assert keys == set(snapshot_mod.schema()["properties"]["data"]["properties"])  # no key the readers never write
-    assert set(_valid(_read(provisioning="valohai"), "Option 2")["data"]) == {"policies", "roles"}
+    # Option 2: IAM, and the data store, which stays the customer's
+    assert set(_valid(_read(provisioning="valohai"), "Option 2")["data"]) == {"policies", "roles", "buckets"}
 
 
 def test_an_empty_account_validates(moto_env):

@@ -30,4 +30,13 @@ admin_cidr: 203.0.113.7/32
 
 # The CIDR of {name("vpc")} ("VPC and Subnets"; the guide's example is 10.0.0.0/16).
 vpc_cidr: 10.0.0.0/16
+
+# The data store (optional): the S3 bucket Valohai keeps your data in ("Add AWS S3 to
+# Valohai"). Without this section the data-store rules are skipped.
+# data_store:
+#   bucket: acme-valohai-data       # the bucket's name
+#   user: valohai-data-store        # how Valohai reaches it: an IAM user and its access key ...
+#   # role: {name("master_role")}            # ... or a role of this account; exactly one of user/role
+#   # multipart_role_arn: arn:aws:iam::<account>:role/<name>   # for outputs over 5 GB
+#   web_uploads: true               # files are uploaded from the web UI: the bucket needs CORS
 """

@@ -201,7 +201,7 @@ class RulePack(pytest.Collector):
 
         state = self.config.stash[STATE]
         try:
-            pack, _prm = state.prepare()
+            pack, prm = state.prepare()
             keys = {rule.id: state.keys_of(rule) for rule in pack.rules}
         except VhvError as exc:
             raise self.CollectError(f"vhv: {exc}") from None
@@ -215,17 +215,20 @@ class RulePack(pytest.Collector):
                 self, name=f"test_vhv[{label}::{rule.id}]", rule=rule, key=key, rule_file=rules_dir / rule.source
             )
             for rule in pack.rules
-            for key, label in zip(keys[rule.id], _labels(rule, keys[rule.id]))
+            for key, label in zip(keys[rule.id], _labels(rule, keys[rule.id], prm))
         ]
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, COLLECTOR
 
 
-def _labels(rule: Any, keys: list[Key]) -> list[str]:
-    """How each item names its resource: the guide's name, or the resource's own (Name tag); its
-    id when two resources share a name."""
-    names = [rule.resource_name if k is None else (k[0] or k[1] or rule.resource_name) for k in keys]
+def _labels(rule: Any, keys: list[Key], params: Any) -> list[str]:
+    """How each item names its resource: the guide's name (or the params', for the data store's
+    bucket), or the resource's own (Name tag); its id when two resources share a name."""
+    from validator.kinds import KINDS  # deferred: loads yaml
+
+    own = KINDS[rule.resource].named(params) or rule.resource_name
+    names = [own if k is None else (k[0] or k[1] or own) for k in keys]
     return [k[1] if k is not None and k[1] and names.count(n) > 1 else n for k, n in zip(keys, names)]
 
 

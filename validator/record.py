@@ -158,10 +158,43 @@ def _key_pair(snap: Snapshot) -> str:
     return key
 
 
+def _bucket(snap: Snapshot, params: Any) -> dict[str, Any]:
+    bucket = pick(snap, "data_bucket", required=False)
+    if not bucket:
+        kind = KINDS["data_bucket"]
+        raise _Absent(f"{kind.named(params)} does not exist" + _rule(kind.missing_rule))
+    return bucket
+
+
+def _data_store(rec: Record, snap: Snapshot, params: Any) -> None:
+    """The data store's settings Valohai asks for: the bucket, its region, how Valohai reaches it
+    (an IAM user's access keys, or a role), the multipart upload role. Never a secret access key."""
+    store = params.get("data_store")
+    if not isinstance(store, dict):
+        return
+    rec.values.append(_read(Value("data_store_bucket", "Data store bucket"), lambda: _bucket(snap, params)["name"]))
+    rec.values.append(
+        _read(Value("data_store_region", "Data store bucket region"), lambda: _bucket(snap, params)["region"])
+    )
+    if store.get("user"):
+        rec.values.append(Value("data_store_user", "Data store IAM user (its access key)", value=store["user"]))
+        rec.notes.append(
+            f"The data store's access key of {store['user']} is not read or printed by vhv: create one for "
+            "Valohai and share it through your Valohai contact's secure channel."
+        )
+    else:
+        rec.values.append(Value("data_store_role", "Data store role", value=store.get("role")))
+    if store.get("multipart_role_arn"):
+        rec.values.append(
+            Value("data_store_multipart_role_arn", "Multipart upload role ARN", value=store["multipart_role_arn"])
+        )
+
+
 def build(snap: Snapshot, params: Any) -> Record:
     rec = Record(account_id=snap.account_id, region=snap.region, provisioning=params.provisioning)
     rec.values.append(Value("region", "Region", value=snap.region))
     rec.values.append(_read(Value("master_role_arn", f"{name('master_role')} role ARN"), lambda: _master_arn(snap)))
+    _data_store(rec, snap, params)
     if params.provisioning != "self":
         rec.notes.append(
             "provisioning: valohai: Valohai creates the network and the queue; only the region and "

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from validator.botodata import data_loader
 from validator.bounded import short
@@ -81,15 +81,21 @@ def session(target: Target) -> Any:
 def client(sess: Any, service: str, target: Target) -> Any:
     from botocore.config import Config  # deferred: loads botocore; botocore when AWS is read, not at import
 
+    endpoint = endpoint_url(target)
     cfg = Config(
-        retries=dict(RETRIES), connect_timeout=5, read_timeout=30, max_pool_connections=16, user_agent_extra="vhv"
+        retries=dict(RETRIES),
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=16,
+        user_agent_extra="vhv",
     )
     kwargs: dict[str, Any] = {"config": cfg}
-    endpoint = endpoint_url(target)
     if endpoint:
         kwargs["endpoint_url"] = endpoint
     try:
         made = sess.client(service, **kwargs)
+        if endpoint and service == "s3control":
+            made.meta.events.register("before-sign.s3-control", _no_account_host)
         what = None if endpoint else _not_a_url(made.meta.endpoint_url)
     except ValueError:  # botocore's "Invalid endpoint"
         if endpoint:
@@ -101,6 +107,16 @@ def client(sess: Any, service: str, target: Target) -> Any:
             f"AWS_ENDPOINT_URL_{service.upper()} and endpoint_url in the profile (~/.aws/config)"
         )
     return made
+
+
+def _no_account_host(request: Any, **_: Any) -> None:
+    """s3control puts the account id in front of the host (123456789012.s3-control.<region>...):
+    right for AWS, a host that does not resolve for an endpoint of one's own (a proxy, a moto
+    server), which is asked at its own host (the account id is in a header too)."""
+    parts = urlsplit(request.url)
+    label, _, rest = parts.netloc.partition(".")
+    if label.isdigit() and len(label) == 12 and rest:
+        request.url = urlunsplit(parts._replace(netloc=rest))
 
 
 def unparsable_retried(fn: Callable[[], T]) -> T:

@@ -10,7 +10,7 @@ from validator import picking
 from validator.kinds import KINDS, TEXT_VALUES, VALUES
 from validator.snapshot import Snapshot, Undecidable
 
-VARIABLE = re.compile(r"\{(\w+(?:\.\w+)*)\}")  # {region}, and a section's key: {data_store.bucket}
+VARIABLE = re.compile(r"\{(\w+(?:\.\w+)*)\}")  # {region}, and a key of a section: {section.key}
 # Values the guide hard-codes (Valohai's own addresses), as the rules name them: {valohai_ssh_cidr}
 CONSTANTS = {key: str(VALUES.raw[key]) for key in TEXT_VALUES}
 
@@ -61,7 +61,7 @@ class Context:
         for key, val in self.params.to_dict().items():
             if isinstance(val, (str, int)):
                 v[key] = str(val)
-            elif isinstance(val, dict):  # a section: {data_store.bucket}
+            elif isinstance(val, dict):  # a section: {section.key}
                 v.update({f"{key}.{k}": str(x) for k, x in val.items() if isinstance(x, (str, int))})
         if self.snap is not None:
             v["account_id"] = self.snap.account_id

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from validator.aws.actions import iam_action
 from validator.aws.session import DENIED_CODES, Target, client, describe_failure, error_code, fatal, session
 from validator.fixers.plan import Plan, Step, Unresolved, refs_in, resolve
 
@@ -34,21 +35,10 @@ class Report:
         }
 
 
-# the S3 operations whose IAM action has another name than the operation
-IAM_ACTION_OF = {
-    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
-    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
-    "s3:PutBucketCors": "s3:PutBucketCORS",
-    "s3:DeleteBucketCors": "s3:PutBucketCORS",
-}
-
-
 def action(step: Step) -> str:
     """The IAM action of a step's call: iam.create_policy_version -> iam:CreatePolicyVersion,
     s3.put_bucket_encryption -> s3:PutEncryptionConfiguration."""
-    operation = f"{step.service}:{''.join(p.capitalize() for p in step.operation.split('_'))}"
-    return IAM_ACTION_OF.get(operation, operation)
+    return iam_action(step.service, "".join(p.capitalize() for p in step.operation.split("_")))
 
 
 def _clean(answer: Any) -> Any:
