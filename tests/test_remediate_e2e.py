@@ -366,7 +366,7 @@ def test_a_plan_over_the_safety_limit_needs_force(account, params, tmp_path):
     proc = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", cwd=tmp_path)
     assert proc.returncode == 2
     line = one_line(proc.stderr)
-    assert "the plan changes 7 of the guide's 12 resources" in line
+    assert "the plan changes 7 of the guide's 13 resources" in line
     assert "Pass --force to apply it anyway. Nothing was changed" in line
     assert "7 to fix" in proc.stdout  # the plan was shown first
     assert account.state() == before
