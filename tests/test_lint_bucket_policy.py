@@ -151,6 +151,7 @@ NARROWED = {
     "source bucket": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::source-bucket"}},
     "source account": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
     "access point account": {"StringEquals": {"s3:DataAccessPointAccount": "123456789012"}},
+    "an account id written as a number": {"StringEquals": {"aws:PrincipalAccount": 123456789012}},
     "a key written in another case": {"StringEquals": {"aws:principalaccount": "123456789012"}},
     "one block narrows, the other does not": {
         "Bool": {"aws:SecureTransport": "true"},

@@ -110,6 +110,8 @@ def narrowing(st: Stmt) -> bool:
 
 
 def _narrows(key: str, op: str, value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # an account id written as a JSON number
     if not isinstance(value, str) or not value or not _WILD.sub("", value):
         return False  # a bare "*" (or "?*"): the author means anyone, whatever the operator
     if key in _IP_KEYS:
