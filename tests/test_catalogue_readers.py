@@ -47,7 +47,7 @@ def test_a_kind_with_a_reader_declares_what_it_reads_and_what_it_reads_after():
         assert all(k.read_actions for k in group), name
         assert len({k.snapshot for k in group}) == 1, f"{name}: its kinds are kept in one place of the snapshot"
         assert name.split(".")[0] == reader.service, name
-        for read in (reader.read, *reader.fix):
+        for read in (reader.read, *reader.more, *reader.fix):
             if read.after:  # the reader it waits for is read whenever this one is, and once
                 first = READERS[read.after]
                 assert not first.each and not first.read.after, (name, read.after)
@@ -96,7 +96,7 @@ class Guide:
         reader = READERS[name]
         r = self.reading(for_fix)
         calls: set[str] = set()
-        for read in (reader.read, *(reader.fix if for_fix else ())):
+        for read in (reader.read, *reader.more, *(reader.fix if for_fix else ())):
             first = READERS[read.after] if read.after else None
             found = first.read.fn(self.reading(for_fix), _kinds_of(read.after), None) if first else None
             self.sent.clear()

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, assert_fails_exactly, ids_of
+from validator import engine
+from validator import params as params_mod
 
 Drift = Callable[[Account], "dict[str, str] | None"]
 VALOHAI_SSH = "3.251.38.215/32"
@@ -188,6 +190,7 @@ def _subnet_in_other_vpc(a: Account) -> dict[str, str]:
 
 
 def _second_subnet_in_zone_a(a: Account) -> dict[str, str]:
+    """The guide's fourth subnet: eu-west-1 has three zones, each with a subnet already."""
     s = a.ec2.create_subnet(
         VpcId=a.ids["vpc"],
         CidrBlock="10.0.48.0/20",
@@ -195,6 +198,18 @@ def _second_subnet_in_zone_a(a: Account) -> dict[str, str]:
         TagSpecifications=tagged("subnet", "valohai-subnet-4"),
     )["Subnet"]["SubnetId"]
     return {"extra": s}
+
+
+def _third_subnet_moved_to_zone_a(a: Account) -> dict[str, str]:
+    """valohai-subnet-3 recreated in eu-west-1a: eu-west-1c is left without a subnet."""
+    a.ec2.delete_subnet(SubnetId=a.ids["subnets"][2])
+    s = a.ec2.create_subnet(
+        VpcId=a.ids["vpc"],
+        CidrBlock="10.0.32.0/20",
+        AvailabilityZone="eu-west-1a",
+        TagSpecifications=tagged("subnet", "valohai-subnet-3"),
+    )["Subnet"]["SubnetId"]
+    return {"moved": s}
 
 
 def _subnet_outside_vpc_cidr(a: Account) -> dict[str, str]:
@@ -283,11 +298,11 @@ VPC_DRIFTS = [
         id="subnet tag value",
     ),
     pytest.param(
-        _second_subnet_in_zone_a,
+        _third_subnet_moved_to_zone_a,
         {
             "subnets-one-per-zone": (
                 None,
-                ["valohai-subnet-1 ({subnet_1}), valohai-subnet-4 ({extra}) share eu-west-1a"],
+                ["valohai-subnet-1 ({subnet_1}), valohai-subnet-3 ({moved}) share eu-west-1a", "eu-west-1c"],
             )
         },
         {},
@@ -1035,3 +1050,41 @@ def test_subnets_all_in_another_vpc_skip_the_rules_about_subnets_of_valohai_vpc(
         f = result.one(rule_id)
         assert f.status == "skip"
         assert "valohai-subnet-* in valohai-vpc does not exist (rule subnets-in-vpc)" in f.message
+
+
+# ------------------------------------------------------------------ one subnet per zone, as the region allows
+
+
+def test_the_guides_four_subnets_in_a_region_of_three_zones_warn_naming_the_zones(account):
+    """The guide's example has four subnets; eu-west-1 has three zones. The fourth shares a zone
+    because no zone is free: a warning naming the region's zones, and no advice to move it."""
+    extra = _second_subnet_in_zone_a(account)["extra"]
+    result = account.check()
+    assert result.failing() == set()
+    f = result.one("subnets-one-per-zone")
+    assert f.status == "warn", f.message
+    assert "4 subnets in the 3 availability zone(s) of eu-west-1 (eu-west-1a, eu-west-1b, eu-west-1c)" in f.message
+    assert f"valohai-subnet-4 ({extra}) share eu-west-1a" in f.message
+    assert "Nothing to move" in f.fix and "valohai-subnet-4" in f.fix
+    assert "move the others" not in f.fix and "zones that have none" not in f.fix
+    assert "ec2:DescribeAvailabilityZones" in result.calls  # check reads the region's zones
+
+
+def test_a_shared_zone_while_another_is_free_fails_naming_the_free_zone(account):
+    _third_subnet_moved_to_zone_a(account)
+    f = account.check().one("subnets-one-per-zone")
+    assert f.status == "fail"
+    assert "eu-west-1c of eu-west-1 has none" in f.message
+    assert f.fix.startswith("A subnet cannot change zone: create one in eu-west-1c")
+    assert "delete valohai-subnet-3 once no instance uses it" in f.fix
+
+
+def test_a_shared_zone_without_the_regions_zones_is_undecided_not_a_verdict(account, pack):
+    """Whether a zone is free decides fail or warn: a snapshot without the zones cannot say."""
+    _second_subnet_in_zone_a(account)
+    snap = account.check().snapshot
+    del snap.data["zones"]
+    prm = params_mod.from_dict(dict(account.params))
+    [f] = [f for f in engine.evaluate(pack, prm, snap) if f.rule_id == "subnets-one-per-zone"]
+    assert f.status == "error"
+    assert "share eu-west-1a, and the region's availability zones are not known: zones was not read" in f.message

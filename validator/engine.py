@@ -24,6 +24,7 @@ def _finding(
     actual: str = "",
     rid: str | None = None,
     rname: str | None = None,
+    fix: str = "",
 ) -> Finding:
     return Finding(
         rule_id=rule.id,
@@ -38,7 +39,7 @@ def _finding(
         actual=actual,
         fixable=rule.fixable,
         section=rule.section,
-        fix=_safe_expand(ctx, rule.fix),
+        fix=fix or _safe_expand(ctx, rule.fix),
     )
 
 
@@ -123,6 +124,7 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[
                 o.actual,
                 rid=o.resource_id or default_id,
                 rname=o.resource_name,
+                fix=o.fix,
             )
         )
     return out

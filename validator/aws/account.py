@@ -79,7 +79,7 @@ def tasks(reading: Reading, kinds: list[Kind]) -> list[Callable[[], None]]:
     for name, group in groups.items():
         reader = READERS[name]
         for batch in [(k,) for k in group] if reader.each else [tuple(group)]:
-            for read in (reader.read, *(reader.fix if reading.for_fix else ())):
+            for read in (reader.read, *reader.more, *(reader.fix if reading.for_fix else ())):
                 if read.after:
                     waiting.setdefault(read.after, []).append((read, batch))
                 else:

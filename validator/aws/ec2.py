@@ -179,7 +179,7 @@ def read_vpc_subnets(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, 
 
 
 def read_zones(r: Reading, _kinds: tuple[Kind, ...], _found: Any = None) -> None:
-    """For remediate: the region's available zones (the guide puts one subnet in each)."""
+    """The region's available zones (the guide puts one subnet in each)."""
     _listed(
         r.rec,
         "zones",
@@ -460,8 +460,11 @@ def read_unnamed(r: Reading) -> None:
 # the catalogue's `reader: ec2.NAME`
 READERS = {
     "vpcs": Reader("ec2", Read(read_vpcs)),
-    # the subnets fixer places new subnets among every subnet of the VPC, one per zone
-    "subnets": Reader("ec2", Read(read_subnets), fix=(Read(read_vpc_subnets, after="ec2.vpcs"), Read(read_zones))),
+    # the region's zones tell whether one subnet per zone is possible (the rules) and where a new
+    # subnet goes (the fixer); the fixer places new subnets among every subnet of the VPC
+    "subnets": Reader(
+        "ec2", Read(read_subnets), more=(Read(read_zones),), fix=(Read(read_vpc_subnets, after="ec2.vpcs"),)
+    ),
     "igws": Reader("ec2", Read(read_igws)),
     "route_tables": Reader("ec2", Read(read_route_tables, after="ec2.vpcs")),
     "security_groups": Reader("ec2", Read(read_security_groups)),

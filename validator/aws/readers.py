@@ -50,7 +50,7 @@ def load() -> tuple[dict[str, Reader], dict[str, Callable[[Reading], None]]]:
         if getattr(module, "LAST_FOR_FIX", None):
             last[declared[name].service] = module.LAST_FOR_FIX  # type: ignore[attr-defined]
     for key, reader in readers.items():
-        for read in (reader.read, *reader.fix):
+        for read in (reader.read, *reader.more, *reader.fix):
             if read.after and read.after not in readers:
                 raise VhvError(
                     f"{directory() / CATALOGUE}: reader {key!r} reads after {read.after!r}, which no kind names"

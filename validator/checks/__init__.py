@@ -27,6 +27,8 @@ class Outcome:
     actual: str = ""
     resource_id: str | None = None
     resource_name: str | None = None
+    # the fix for what this outcome found, when it is more precise than the rule's `fix:` text
+    fix: str = ""
 
 
 def ok(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:
@@ -35,6 +37,12 @@ def ok(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome
 
 def bad(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:
     return Outcome(FAIL, message, _s(expected), _s(actual), **kw)
+
+
+def warn(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:
+    """Not what the guide writes, but nothing the account can do better (the guide's example
+    does not fit it): reported, never a failure."""
+    return Outcome(WARN, message, _s(expected), _s(actual), **kw)
 
 
 def _s(v: Any) -> str:

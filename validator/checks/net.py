@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
-from validator.checks import Missing, Outcome, bad, evaluator, ok
+from validator.checks import Missing, Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS, name
 from validator.snapshot import Undecidable
@@ -75,7 +75,9 @@ def subnet_cidr_in_vpc(ctx: Context) -> list[Outcome]:
 
 @evaluator("distinct_az")
 def distinct_az(ctx: Context) -> list[Outcome]:
-    """No two of the guide's subnets share an availability zone (the guide: one subnet per zone)."""
+    """No two of the guide's subnets share an availability zone (the guide: one subnet per zone).
+    When every zone of the region already has one (the guide's four subnets in a region of three
+    zones), the extra subnets are a warning naming the region's zones: there is nowhere to put them."""
     by_az: dict[str, list[dict]] = defaultdict(list)
     subnets = _vpc_subnets(ctx)
     for s in subnets:
@@ -83,11 +85,43 @@ def distinct_az(ctx: Context) -> list[Outcome]:
             raise Undecidable(f"the availability zone of {_sub(s)} was not read")
         by_az[s["az"]].append(s)
     clashes = {az: ss for az, ss in by_az.items() if len(ss) > 1}
-    if clashes:
-        text = "; ".join(f"{', '.join(_sub(s) for s in ss)} share {az}" for az, ss in sorted(clashes.items()))
-        return [bad(f"one subnet per availability zone: {text}", "one subnet per zone", text)]
     zones = sorted(by_az)
-    return [ok(f"{len(subnets)} subnet(s) in {len(zones)} zone(s): {', '.join(zones)}", "one subnet per zone", zones)]
+    if not clashes:
+        return [
+            ok(f"{len(subnets)} subnet(s) in {len(zones)} zone(s): {', '.join(zones)}", "one subnet per zone", zones)
+        ]
+    text = "; ".join(f"{', '.join(_sub(s) for s in ss)} share {az}" for az, ss in sorted(clashes.items()))
+    try:
+        region_zones = sorted(ctx.data("zones"))
+    except Undecidable as exc:  # whether a zone is free decides between a failure and a warning
+        raise Undecidable(f"{text}, and the region's availability zones are not known: {exc}") from None
+    free = [z for z in region_zones if z not in by_az]
+    extra = [s for az, ss in sorted(clashes.items()) for s in ss[1:]]
+    region = ctx.snap.region if ctx.snap else "the region"
+    if not free:
+        listed = ", ".join(region_zones) or "(none)"
+        return [
+            warn(
+                f"{len(subnets)} subnets in the {len(region_zones)} availability zone(s) of {region} ({listed}): "
+                f"{text}; every zone has one, so no zone is free for the others",
+                "one subnet per zone",
+                text,
+                fix=f"Nothing to move: {region} has {len(region_zones)} zone(s) ({listed}) and each has a subnet "
+                "(the guide's four subnets are its example of one per zone). Keep the extra subnet(s) or delete "
+                f"{', '.join(s.get('name') or s['id'] for s in extra)} if no instance uses them.",
+            )
+        ]
+    movable = extra[: len(free)]
+    return [
+        bad(
+            f"one subnet per availability zone: {text}; {', '.join(free)} of {region} has none",
+            "one subnet per zone",
+            text,
+            fix=f"A subnet cannot change zone: create one in {' and one in '.join(free)}, named and tagged like the "
+            f"others ({name('subnets')}), and delete {', '.join(s.get('name') or s['id'] for s in movable)} once no instance uses "
+            f"{'them' if len(movable) > 1 else 'it'}.",
+        )
+    ]
 
 
 @evaluator("igw_attached")
