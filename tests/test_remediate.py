@@ -498,3 +498,52 @@ def test_a_queue_without_its_group_gets_it_and_the_other_group_goes_only_with_ti
     assert after.failing() == {"queue-instance-sg-only"} and [s.risk for s in again.steps] == [DECIDE]
     after, again = fix_and_replan(account, again, tighten=True)
     assert after.failing() == set() and again.steps == []
+
+
+# ------------------------------------------------------------------ tightening keeps what the guide asks for
+
+
+def _queue_ingress_replaced_by(acct: Account, world: dict[str, Any]) -> None:
+    """The queue's group as a newcomer leaves it: the guide's inbound rules `world` covers are
+    not there, `world` (open to 0.0.0.0/0) is."""
+    sg = acct.ec2.describe_security_groups(GroupIds=[acct.ids["sg_queue"]])["SecurityGroups"][0]
+    covered = [p for p in sg["IpPermissions"] if world["IpProtocol"] == "-1" or p.get("FromPort") == world["FromPort"]]
+    acct.ec2.revoke_security_group_ingress(GroupId=acct.ids["sg_queue"], IpPermissions=covered)
+    acct.ec2.authorize_security_group_ingress(
+        GroupId=acct.ids["sg_queue"], IpPermissions=[{**world, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+
+
+@pytest.mark.parametrize(
+    "world, added",
+    [
+        (
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22},
+            [f"allow ingress TCP 22 from {DEMO_PARAMS['admin_cidr']} on valohai-sg-queue"],
+        ),
+        (
+            {"IpProtocol": "-1"},
+            [
+                "allow ingress TCP 80 from 0.0.0.0/0 on valohai-sg-queue",
+                "allow ingress TCP 63790 from 34.248.245.191/32 on valohai-sg-queue",
+                "allow ingress TCP 63790 from valohai-sg-workers on valohai-sg-queue",
+                f"allow ingress TCP 22 from {DEMO_PARAMS['admin_cidr']} on valohai-sg-queue",
+            ],
+        ),
+    ],
+    ids=["ssh-from-the-world-only", "all-traffic-from-the-world-only"],
+)
+def test_tightening_adds_the_guides_narrower_rule_before_revoking_the_wider_one(account, world, added):
+    """22 open to the world instead of admin_cidr: only the "no other inbound" rule fails (the wider
+    rule covers admin_cidr). The decision adds what the guide asks for, then revokes the wider rule,
+    in one plan: the admin keeps SSH throughout, and one --fix --tighten converges."""
+    _queue_ingress_replaced_by(account, world)
+    before, plan = plan_of(account)
+    assert before.failing() == {"sg-queue-ingress-only-guide"}
+    assert [s.summary for s in plan.steps if s.call == "ec2.authorize_security_group_ingress"] == added
+    assert [(s.call, s.risk) for s in plan.steps] == [("ec2.authorize_security_group_ingress", DECIDE)] * len(added) + [
+        ("ec2.revoke_security_group_ingress", DECIDE)
+    ]
+    assert plan.to_apply() == []  # a decision, both halves: without --tighten nothing changes
+    after, again = fix_and_replan(account, plan, tighten=True)
+    assert after.failing() == set() and again.steps == []

@@ -61,7 +61,9 @@ def _source(b: Builder, spec: dict[str, Any]) -> tuple[str | None, str | None]:
     return b.ctx("params").expand(src), None
 
 
-def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spec: dict[str, Any]) -> None:
+def _authorize(
+    b: Builder, rule: str, kind: str, group: str, direction: str, spec: dict[str, Any], risk: str = FIX
+) -> None:
     cidr, peer = _source(b, spec)
     src = spec["source"]  # a group (sg:<kind> -> its name) or a CIDR ({admin_cidr} -> its value)
     shown = KINDS[src[3:]].name if src.startswith("sg:") else b.expand(src)
@@ -85,7 +87,7 @@ def _authorize(b: Builder, rule: str, kind: str, group: str, direction: str, spe
             ],
         },
         f"allow {direction} {label} on {name}",
-        risk=FIX,
+        risk=risk,
     )
 
 
@@ -186,22 +188,35 @@ def only(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def _revoke_wider(b: Builder, rule: Rule, kind: str, group: dict[str, Any]) -> None:
+    """Each rule wider than the guide is revoked; a rule of the guide that only a revoked one
+    allowed (SSH from admin_cidr, inside 22 open to the world) is allowed first, in the same
+    decision: tightening never takes away what the guide asks for."""
     if not b.fails(rule):
         return
     ctx = b.ctx(kind)
     direction = rule.args["direction"]
-    wants = sg_checks.wanted_rules(ctx, rule.args["rules"], allow_missing=True)
+    wants = []  # (the guide's rule as written, as resolved); one naming a missing group is left out
+    for spec in _specs(b, rule):
+        try:
+            wants.append((spec, sg_checks.Want(ctx, spec)))
+        except Missing:
+            continue
     names = {g["id"]: g["name"] for g in b.get(KINDS[kind].snapshot, []) or []}
-    for r in group.get(direction, []):
-        if not any(w.contains(r) for w in wants):
-            b.add(
-                rule.id,
-                kind,
-                f"ec2.revoke_security_group_{direction}",
-                {"GroupId": group["id"], "IpPermissions": [_flat_to_permission(r)]},
-                f"revoke {direction} {sg_checks.describe(r, names)} from {KINDS[kind].name} (the group stays)",
-                risk=DECIDE,
-            )
+    rules = group.get(direction, [])
+    wider = [r for r in rules if not any(w.contains(r) for _, w in wants)]
+    kept = [r for r in rules if r not in wider]
+    for spec, w in wants:
+        if not any(w.covered_by(r) for r in kept) and any(w.covered_by(r) for r in wider):
+            _authorize(b, rule.id, kind, group["id"], direction, spec, risk=DECIDE)
+    for r in wider:
+        b.add(
+            rule.id,
+            kind,
+            f"ec2.revoke_security_group_{direction}",
+            {"GroupId": group["id"], "IpPermissions": [_flat_to_permission(r)]},
+            f"revoke {direction} {sg_checks.describe(r, names)} from {KINDS[kind].name} (the group stays)",
+            risk=DECIDE,
+        )
 
 
 FIXERS: dict[str, Callable[[Builder, str, list[Rule]], None]] = {
