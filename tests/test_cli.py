@@ -80,26 +80,62 @@ def dump(values: dict) -> str:
 # ------------------------------------------------------------------ vhv init
 
 
-def test_init_writes_the_commented_template_that_passes_the_params_rules(capsys, tmp_path, pack):
+def test_init_writes_the_commented_template_with_every_key(capsys, tmp_path):
     target = tmp_path / "params.yaml"
     code, out, err = run(capsys, "init", "-o", str(target))
     assert code == 0
     assert "Traceback" not in err
     text = target.read_text()
     lines = text.splitlines()
-    for key in DESIGN_PARAMS_KEYS:
+    for key in (*DESIGN_PARAMS_KEYS, "account_id"):
         at = [i for i, line in enumerate(lines) if line.startswith(f"{key}:")]
         assert len(at) == 1, f"{key} should be set once in the template"
         assert lines[at[0] - 1].startswith("#"), f"{key} has no comment explaining it"
     assert f"vhv check --params {target}" in text
 
+
+# what a user who filled in the template wrote instead of its placeholders
+RECORDED = {
+    "account_id": '"210987654321"',
+    "assume_role_arn": GOOD["assume_role_arn"],
+    "admin_cidr": "198.51.100.23/32",
+}
+
+
+def test_the_templates_placeholders_stop_the_check_in_one_line_naming_each_key(capsys, tmp_path, pack):
+    """No value of the template passes for one the user recorded: an ARN or an address that
+    validates would be judged (and remediated) as if it were Valohai's principal or the admin's IP."""
+    target = tmp_path / "params.yaml"
+    run(capsys, "init", "-o", str(target))
+    code, out, err = run(capsys, "check", "--params", str(target))
+    assert code == 2 and out == ""
+    line = one_line_error(err)
+    assert line.startswith(f"vhv: {target}: account_id: 'RECORDED 12-digit account id HERE' is a placeholder")
+    for key, hint in params_mod.PLACEHOLDER_HINTS.items():
+        assert f"{key}: 'RECORDED" in line and hint in line, (key, line)
+
+    text = target.read_text()
+    for key in RECORDED:  # one left: the line names it alone
+        filled = "\n".join(
+            f"{k}: {RECORDED[k]}" if k != key and k in RECORDED else raw
+            for raw in text.splitlines()
+            for k in [raw.split(":", 1)[0]]
+        )
+        target.write_text(filled)
+        code, _, err = run(capsys, "check", "--params", str(target))
+        line = one_line_error(err)
+        assert code == 2 and f"{key}: 'RECORDED" in line and line.count("is a placeholder") == 1, line
+
+    target.write_text(
+        "\n".join(
+            f"{k}: {RECORDED[k]}" if (k := raw.split(":", 1)[0]) in RECORDED else raw for raw in text.splitlines()
+        )
+    )
     prm = params_mod.load(target)
-    assert set(DESIGN_PARAMS_KEYS) <= set(prm.to_dict())
+    assert set(DESIGN_PARAMS_KEYS) | {"account_id"} <= set(prm.to_dict())
     findings = engine.evaluate(pack, prm, None)
-    params_rules = {r.id for r in pack.rules if r.resource == "params"}
-    assert {f.rule_id for f in findings} == params_rules
+    assert {f.rule_id for f in findings} == {r.id for r in pack.rules if r.resource == "params"}
     assert [(f.rule_id, f.message) for f in findings if f.status != "pass"] == []
-    assert engine.blocking_failures(pack, prm) == []
 
 
 def test_init_defaults_to_params_yaml_in_the_working_directory(capsys, tmp_path, monkeypatch):

@@ -639,7 +639,7 @@ def test_an_igw_attachment_without_a_vpc_is_not_attached(capsys, golden_snapshot
     [
         # found by the lint work: `RECORDED\b.*\bHERE` backtracked on many RECORDED and no HERE (a hang)
         ("assume_role_arn", "RECORDED " * 50_000, "is not an ARN"),
-        ("assume_role_arn", "RECORDED " * 50_000 + "HERE", "is the guide's placeholder"),
+        ("assume_role_arn", "RECORDED " * 50_000 + "HERE", "is a placeholder"),
         ("vpc_cidr", "10." * 100_000, "is not a CIDR"),
     ],
 )

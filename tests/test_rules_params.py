@@ -6,6 +6,7 @@ message that names the key and says what to write instead.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from validator import engine
 from validator import findings as findings_mod
 from validator import params as params_mod
 from validator.demo import ASSUME_ROLE_ARN, DEMO_PARAMS
+from validator.errors import VhvError
 
 SOURCE = "params.yaml"
 
@@ -95,15 +97,6 @@ FAILING = [
     ),
     ("params-region", {"region": "us_west_2"}, ["params.yaml: region:", "did you mean 'us-west-2'?"]),
     ("params-region", {"region": "eu-westt-2"}, ["params.yaml: region:", "did you mean 'eu-west-2'?"]),
-    (
-        "params-assume-role-arn",
-        {"assume_role_arn": "RECORDED AssumeRole ARN HERE"},
-        [
-            "params.yaml: assume_role_arn:",
-            "'RECORDED AssumeRole ARN HERE' is the guide's placeholder",
-            "ask your Valohai contact for the AssumeRole ARN",
-        ],
-    ),
     (
         "params-assume-role-arn",
         {"assume_role_arn": "arn:aws:iam::11112222333:role/valohai-assumer"},
@@ -208,10 +201,20 @@ def test_only_the_wrong_params_rule_fails(pack):
 
 
 def test_the_guides_placeholder_blocks_the_account_check(pack):
-    prm = params_mod.from_dict({**DEMO_PARAMS, "assume_role_arn": "RECORDED AssumeRole ARN HERE"}, source=SOURCE)
+    """A placeholder is a value not filled in: loading refuses it as it refuses a missing key, and
+    the rule judges it so too when params reach it otherwise."""
+    with pytest.raises(VhvError) as exc:
+        params_mod.from_dict({**DEMO_PARAMS, "assume_role_arn": "RECORDED AssumeRole ARN HERE"}, source=SOURCE)
+    assert str(exc.value) == (
+        "params.yaml: assume_role_arn: 'RECORDED AssumeRole ARN HERE' is a placeholder; "
+        "ask your Valohai contact for the AssumeRole ARN"
+    )
+    prm = dataclasses.replace(
+        params_mod.from_dict(dict(DEMO_PARAMS), source=SOURCE), assume_role_arn="RECORDED ARN HERE"
+    )
     blocking = engine.blocking_failures(pack, prm)
     assert [f.rule_id for f in blocking] == ["params-assume-role-arn"]
-    assert "placeholder" in blocking[0].message
+    assert "'RECORDED ARN HERE' is the guide's placeholder; ask your Valohai contact" in blocking[0].message
 
 
 # ------------------------------------------------------------------ advisory

@@ -5,15 +5,18 @@ from validator.kinds import VALUES, name
 # `{path}` is left for `vhv init` to fill in
 TEMPLATE = f"""\
 # vhv params: the values the Valohai setup guide asks you to record.
-# Check them with:  vhv check --params {{path}}
+# Replace each RECORDED ... HERE with yours; check them with:  vhv check --params {{path}}
 
 # The AWS region you selected ("Select the correct region"). The guide recommends
 # us-west-2 (US) or eu-west-1 (EU) for the widest choice of GPU instance types.
 region: eu-west-1
 
+# The 12-digit id of the AWS account you set up: vhv refuses to check or change another.
+account_id: "RECORDED 12-digit account id HERE"
+
 # The AssumeRole ARN you asked your Valohai contact for (top of the guide).
 # {name("master_role")}'s trust policy must let exactly this principal sts:AssumeRole.
-assume_role_arn: arn:aws:iam::123456789012:role/valohai-assumer
+assume_role_arn: RECORDED AssumeRole ARN HERE
 
 # Who created the network and the queue instance ("Create Network Resources"):
 #   self:    Option 1, you provisioned the VPC, subnets, gateway, security groups,
@@ -25,8 +28,9 @@ provisioning: self
 # SSH source on {name("sg_queue")}: admin_cidr (self) or {VALUES.valohai_ssh_cidr} (valohai).
 queue_installer: self
 
-# Your IP as a /32, for SSH to the queue when queue_installer is self.
-admin_cidr: 203.0.113.7/32
+# Your IP as a /32 (https://checkip.amazonaws.com says it), for SSH to the queue when
+# queue_installer is self.
+admin_cidr: RECORDED your IP as a /32 HERE
 
 # The CIDR of {name("vpc")} ("VPC and Subnets"; the guide's example is 10.0.0.0/16).
 vpc_cidr: 10.0.0.0/16

@@ -39,6 +39,12 @@ ARN_RE = re.compile(
     r"(?P<kind>root|role/(?P<role>[\w+=,.@/-]{1,512})|user/(?P<user>[\w+=,.@/-]{1,512}))$"
 )
 MAX_BYTES = 1_000_000
+# what to write instead of a placeholder (RECORDED ... HERE), for the keys `vhv init` leaves one in
+PLACEHOLDER_HINTS = {
+    "account_id": 'write the id of the account you set up, quoted (account_id: "123456789012"), or delete the line',
+    "assume_role_arn": "ask your Valohai contact for the AssumeRole ARN",
+    "admin_cidr": "write your IP as a /32",
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,15 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
         raise VhvError(f"{source}: missing key {missing[0]!r} (required: {', '.join(REQUIRED)})")
     if data.get("queue_installer") == "self" and data.get("provisioning") == "self" and not data.get("admin_cidr"):
         raise VhvError(f"{source}: missing key 'admin_cidr' (your IP as a CIDR, needed when queue_installer is self)")
+    placeholders = [k for k, v in data.items() if isinstance(v, str) and is_placeholder(v)]
+    if placeholders:  # a value not filled in yet (`vhv init`'s template, the guide's JSON): as if missing
+        raise VhvError(
+            f"{source}: "
+            + "; ".join(
+                f"{k}: {_q(data[k])} is a placeholder; {PLACEHOLDER_HINTS.get(k, 'write the value')}"
+                for k in placeholders
+            )
+        )
     for key in REQUIRED + ("admin_cidr",):
         if key in data and data[key] is not None and not isinstance(data[key], str):
             raise VhvError(f"{source}: key {key!r} must be a string, got {type(data[key]).__name__} {short(data[key])}")
