@@ -1096,3 +1096,71 @@ def test_a_lint_rule_ignoring_an_unknown_check_is_refused_at_load(tmp_path):
     )
     with pytest.raises(VhvError, match=r"args\.ignore.*lint-no-such-check"):
         rulepack.load(tmp_path)
+
+
+# ------------------------------------------------------------------ fix texts from what was found
+
+
+def test_a_wrong_worker_role_arn_gets_a_fix_naming_both_arns_not_passrole_on_star(account):
+    _master(lambda doc: guide.master_policy(OTHER_ROLE_ARN))(account)
+    f = account.check().one("master-policy-within-guide")
+    assert f.status == "fail"
+    assert f.fix == (
+        "Replace the default version of ValohaiMasterPolicy with the guide's JSON (`vhv remediate --fix --tighten` "
+        f"writes it): in statement '4', write {WORKER_ROLE_ARN} in place of {OTHER_ROLE_ARN}."
+    )
+    assert "PassRole on *" not in f.fix
+
+
+def test_passrole_on_every_role_gets_a_fix_saying_what_that_lets_happen(account):
+    _master(lambda doc: guide.master_policy("*"))(account)
+    f = account.check().one("master-policy-within-guide")
+    assert f"iam:PassRole, iam:GetRole on * in statement '4' reaches more than {WORKER_ROLE_ARN}" in f.fix
+    assert "any role it matches could be handed to an instance" in f.fix
+
+
+def test_an_extra_action_keeps_the_rules_own_fix_which_no_longer_speaks_of_passrole(account):
+    _master(plus_action("2", "ec2:TerminateInstances"))(account)
+    f = account.check().one("master-policy-within-guide")
+    assert f.fix == account.pack.by_id("master-policy-within-guide").fix
+    assert "PassRole" not in f.fix and "extra actions" in f.fix
+
+
+def test_each_lint_finding_inside_check_has_its_own_fix_and_an_error_says_why_it_only_warns(account):
+    """The guide's condition (ForAllValues) and a redundant action: two findings, two fixes, each
+    from its own finding; the StringEquals advice only on the finding about the condition."""
+    _master(plus_action("2", "ec2:describevpcs"))(account)
+    found = {f.message.split(": ", 2)[1].split(" ")[0]: f for f in account.check().of("master-policy-lint")}
+    assert set(found) == {"lint-forallvalues-single-valued", "lint-redundant-action"}, found
+    cond, twice = found["lint-forallvalues-single-valued"], found["lint-redundant-action"]
+    assert cond.fix.startswith('At /Statement/1/Condition/ForAllValues:StringEquals, instead: "StringEquals": ')
+    assert "StringEquals" not in twice.fix
+    assert twice.fix.startswith("At /Statement/0/Action/12, instead: remove this 'ec2:describevpcs'")
+    assert twice.fix.endswith("; save the JSON, check it with `vhv lint`, and make it the default version.")
+    # an error of `vhv lint` is a warning here, and the message says why; a warning needs no such word
+    assert twice.status == "warn" and "(fails `vhv lint`; only a warning here: lint inside check is advisory" in (
+        twice.message
+    )
+    assert "fails `vhv lint`" not in cond.message
+
+
+def test_a_trust_lint_finding_says_to_edit_the_trust_relationship(account):
+    set_trust(account, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, Sid="allow-valohai")))
+    f = account.check().one("master-role-trust-lint")
+    assert f.fix == (
+        'At /Statement/0/Sid, instead: "Sid": "AllowValohai"; '
+        "edit it in the role's trust relationship (`vhv lint --trust` on its JSON shows the line)."
+    )
+
+
+def test_a_lint_finding_without_a_replacement_points_to_its_checks_doc(account, monkeypatch):
+    from validator.checks import lint as lint_evaluator
+    from validator.policy.lintmodel import Issue
+
+    found = [Issue("lint-passrole-star", "/Statement/3/Resource", "iam:PassRole on every role")]
+    monkeypatch.setattr(lint_evaluator, "lint_document", lambda *_a, **_k: found)
+    f = account.check().one("master-policy-lint")
+    assert f.fix == (
+        "iam:PassRole on every role at /Statement/3/Resource: `vhv rules --lint lint-passrole-star` shows what "
+        "to write instead; save the JSON, check it with `vhv lint`, and make it the default version."
+    )

@@ -8,7 +8,7 @@ from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.kinds import KINDS
 from validator.policy import compare
-from validator.policy.document import PolicyError, statements
+from validator.policy.document import PolicyError, expand, is_placeholder, resource_matches, statements
 from validator.snapshot import Undecidable
 
 SPEC = {
@@ -72,7 +72,8 @@ def policy_within(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
     """Nothing in the policy's default version is wider than the guide's statements:
     no extra action, wildcard, NotAction/NotResource, wider resource or missing condition."""
     pol, sts, where = _policy(ctx)
-    problems = compare.wider_than(sts, _specs(ctx, statements))
+    specs = _specs(ctx, statements)
+    problems = compare.wider_than(sts, specs)
     rid = pol.get("arn")
     if problems:
         return [
@@ -81,11 +82,42 @@ def policy_within(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
                 "only the guide's statements",
                 "; ".join(problems),
                 resource_id=rid,
+                fix=_within_fix(pol.get("name", ctx.name), sts, specs),
             )
         ]
     return [
         ok(f"{where} allows nothing beyond the guide", "only the guide's statements", "nothing wider", resource_id=rid)
     ]
+
+
+def _within_fix(name: str, sts: list, specs: list[compare.Spec]) -> str:
+    """What to do about a policy wider than the guide, from what it grants where the guide names
+    one resource (the worker role's ARN): the resource written in its place. "" when it grants
+    nothing of such a statement elsewhere (the rule's own fix says what to do then)."""
+    notes = []
+    for spec in (s for s in specs if "*" not in s.resources):
+        wanted = {a.lower() for a in spec.actions}
+        guide_res = ", ".join(spec.resources)
+        for st in sts:
+            found = set().union(*(expand(p) & wanted for p in st.actions or ()))
+            if st.effect != "Allow" or not found:
+                continue
+            acts = ", ".join(a for a in spec.actions if a.lower() in found)
+            for res in st.resources or ():
+                if is_placeholder(res) or any(resource_matches(r, res) for r in spec.resources):
+                    continue
+                if "*" in res:
+                    why = "; any role it matches could be handed to an instance" if "iam:passrole" in found else ""
+                    notes.append(f"{acts} on {res} in {st.label} reaches more than {guide_res}{why}")
+                else:
+                    notes.append(f"in {st.label}, write {guide_res} in place of {res}")
+    if not notes:
+        return ""
+    return (
+        f"Replace the default version of {name} with the guide's JSON (`vhv remediate --fix --tighten` writes it): "
+        + "; ".join(dict.fromkeys(notes))
+        + "."
+    )
 
 
 @evaluator("trust_only", principal_type={"enum": ["AWS", "Service"]}, principal=STR, actions=STRS)

@@ -11,10 +11,22 @@ from validator.checks.context import Context
 from validator.checks.iam import policy_document
 from validator.kinds import KINDS
 from validator.policy.document import PolicyError, load_document
-from validator.policy.lint import lint_bucket_policy, lint_document
+from validator.policy.lint import FAIL_ON, lint_bucket_policy, lint_document
 from validator.policy.lintmodel import docs
 from validator.snapshot import Undecidable
 
+# why a finding that fails `vhv lint` is only a warning inside `vhv check`
+ADVISORY = {
+    level: " (fails `vhv lint`; only a warning here: lint inside check is advisory, the guide's rules judge "
+    "what the document grants)"
+    for level in FAIL_ON["error"]
+}
+# how the edited document gets back into the account, after the finding's own fix
+THEN = {
+    "policy": "save the JSON, check it with `vhv lint`, and make it the default version",
+    "trust": "edit it in the role's trust relationship (`vhv lint --trust` on its JSON shows the line)",
+    "bucket_policy": "edit it in the bucket's policy (`vhv lint` on its JSON shows the line)",
+}
 IGNORE = {
     "type": "object",
     "propertyNames": {"enum": sorted(docs())},
@@ -67,15 +79,24 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
     if not kept:
         note = "".join(f"; not reported: {r} ({ignore[r]})" for r in quiet)
         return [ok(f"{where}: vhv lint finds nothing to report{note}", "no lint finding", "none", **kw)]
+    then = THEN[document]
     out = []
     for i in kept:
-        level = docs()[i.rule]["level"]
+        doc = docs()[i.rule]
+        level = doc["level"]
+        ptr = i.pointer or "/"
         instead = f"; write instead: {i.expected}" if i.expected else ""
         out.append(
             bad(
-                f"{where}: {i.rule} ({level}) at {i.pointer or '/'}: {i.message}{instead}",
+                f"{where}: {i.rule} ({level}) at {ptr}: {i.message}{instead}{ADVISORY.get(level, '')}",
                 i.expected or "no lint finding",
                 i.actual or i.message,
+                fix=(
+                    f"At {ptr}, instead: {i.expected}"
+                    if i.expected
+                    else f"{doc['title']} at {ptr}: `vhv rules --lint {i.rule}` shows what to write instead"
+                )
+                + f"; {then}.",
                 **kw,
             )
         )
