@@ -36,6 +36,7 @@ from validator.demo import DEMO_PARAMS, apply_demo_drifts, build_golden
 from validator.findings import Finding
 from validator.render import EXTENSIONS, FORMATS, renderer
 from validator.render import schema as report_schema
+from validator.render.console import render as console_render
 
 REGION = DEMO_PARAMS["region"]
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -550,3 +551,39 @@ def sarif_of_text(text: str) -> dict:
     doc = json.loads(text)
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(doc)
     return doc
+
+
+# ------------------------------------------------------------------ console --quiet
+
+
+def _marks(text: str) -> list[str]:
+    """The status of each finding line of a console report."""
+    return re.findall(r"^  (PASS|FAIL|WARN|ERROR|SKIP) ", text, re.M)
+
+
+def test_console_quiet_shows_only_what_is_wrong_and_the_summary(drifted):
+    findings, meta = drifted
+    full = console_render(findings, meta)
+    quiet = console_render(findings, meta, quiet=True)
+    assert set(_marks(full)) == {"PASS", "FAIL", "WARN", "ERROR", "SKIP"}
+    assert sorted(_marks(quiet)) == sorted(m for m in _marks(full) if m in ("FAIL", "WARN", "ERROR"))
+    for rule in DRIFTED | {UNDECIDED}:
+        assert rule in quiet
+    # the same summary line as without --quiet (it counts every finding), and the fixes still shown
+    assert quiet.strip().splitlines()[-1] == full.strip().splitlines()[-1]
+    assert quiet.count("fix:") == full.count("fix:") > 0
+
+
+@pytest.mark.managed_policies
+def test_vhv_check_quiet_prints_the_short_console_report_and_refuses_other_formats(moto_env, tmp_path, capsys):
+    apply_demo_drifts(moto_env, build_golden(moto_env), REGION)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(DEMO_PARAMS))
+    assert main(["check", "--params", str(params_file), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert set(_marks(out)) == {"FAIL", "WARN"} and all(rule in out for rule in DRIFTED), out
+    assert out.rstrip().endswith("the account does not match the guide (exit 1)")
+    for argv in (["--format", "json"], ["--diff", str(tmp_path / "old.json")]):
+        assert main(["check", "--params", str(params_file), "--quiet", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("vhv: --quiet shortens the console report of the findings; it does not apply to --")

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", default="console", choices=FORMATS)
     check.add_argument("--output", help="write the report to this file instead of stdout")
     check.add_argument(
+        "-q", "--quiet", action="store_true", help="console: show only failures, warnings and errors, then the summary"
+    )
+    check.add_argument(
         "--diff",
         metavar="OLD.json",
         help="report what changed since this previous JSON report "
@@ -235,6 +238,9 @@ def _check(args: argparse.Namespace) -> int:
     from validator.engine import evaluate  # deferred: start-up
     from validator.snapshot import Snapshot, same_account  # deferred: start-up
 
+    if args.quiet and (args.format != "console" or args.diff):
+        other = "--diff" if args.diff else f"--format {args.format}"
+        raise VhvError(f"--quiet shortens the console report of the findings; it does not apply to {other}")
     pack, prm = _load(args)
     from validator import waivers  # deferred: start-up
 
@@ -250,6 +256,7 @@ def _check(args: argparse.Namespace) -> int:
         {"account_id": snap.account_id, "region": snap.region, "params_file": args.params},
         fmt=args.format,
         output=args.output,
+        quiet=args.quiet,
     )
 
 

@@ -13,6 +13,7 @@ from validator.findings import Finding, exit_code
 from validator.formats import EXTENSIONS, FORMATS
 from validator.render.common import visible_text
 from validator.render.console import print_report
+from validator.render.console import render as console_text
 
 
 def renderer(fmt: str) -> Callable[..., str]:
@@ -38,12 +39,14 @@ def emit(
     output: str | None = None,
     console: Any = None,
     intro: tuple[str, Sequence[str]] | None = None,
+    quiet: bool = False,
 ) -> int:
-    """Render `findings`, print or write them, and return the exit code they call for."""
+    """Render `findings`, print or write them, and return the exit code they call for. `quiet`
+    (the console report only): what is wrong and the summary."""
     if fmt == "console" and output is None:
-        print_report(findings, meta, console=console, intro=intro)
+        print_report(findings, meta, console=console, intro=intro, quiet=quiet)
     else:
-        text = renderer(fmt)(findings, meta)
+        text = console_text(findings, meta, quiet=quiet) if fmt == "console" else renderer(fmt)(findings, meta)
         if output:
             write_atomic(output, text)
         else:

@@ -14,6 +14,7 @@ from validator.render.common import visible
 
 STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "bold magenta", "skip": "dim"}
 MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "error": "ERROR", "skip": "SKIP"}
+WRONG = ("fail", "warn", "error")  # what a finding explains, and all that --quiet shows
 
 
 def _group_key(f: Finding) -> str:
@@ -29,7 +30,9 @@ def print_report(
     console: Any = None,
     intro: tuple[str, Sequence[str]] | None = None,
     verbose: bool = False,
+    quiet: bool = False,
 ) -> None:
+    """`quiet`: only what is wrong (fail, warn, error) under its resource, then the summary."""
     from rich.console import Console  # deferred: loads rich
     from rich.markup import escape as markup_escape  # deferred: loads rich
 
@@ -50,7 +53,8 @@ def print_report(
     )
     groups: dict[str, list[Finding]] = {}
     for f in findings:
-        groups.setdefault(_group_key(f), []).append(f)
+        if not quiet or f.status in WRONG:
+            groups.setdefault(_group_key(f), []).append(f)
     for key, items in groups.items():
         lines.append("")
         lines.append(f"[bold underline]{escape(key)}[/]  [dim]{escape(items[0].resource_type)}[/]")
@@ -60,7 +64,7 @@ def print_report(
                 f"  [{STYLE[st]}]{MARK[st]:<5}[/] [dim]{f.rule_id:<36}[/] "
                 f"{escape(f.message if st != 'pass' else f.title)}"
             )
-            if st in ("fail", "warn", "error"):
+            if st in WRONG:
                 if f.expected:
                     lines.append(f"        [dim]expected:[/] {escape(f.expected)}")
                 if f.actual and f.actual not in f.message:
@@ -80,9 +84,9 @@ def print_report(
     con.print(*lines, sep="\n")
 
 
-def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
+def render(findings: Sequence[Finding], meta: dict[str, Any], quiet: bool = False) -> str:
     from rich.console import Console  # deferred: loads rich
 
     buf = io.StringIO()
-    print_report(findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False))
+    print_report(findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False), quiet=quiet)
     return buf.getvalue()
