@@ -409,6 +409,20 @@ def test_cli_format_chains_a_created_id_into_later_commands(account):
     assert "aws ec2 authorize-security-group-ingress --group-id " + account.ids["sg_queue"] in text
 
 
+def test_cli_format_runs_each_command_in_the_params_region_not_the_users_default(account):
+    """Without --region the aws CLI uses the user's default region, not the one the plan is for."""
+    no_sg_workers(account)
+    no_master_role_tag(account)
+    _res, plan = plan_of(account)
+    text = show.as_cli(plan)
+    commands = [line for line in text.splitlines() if line.startswith(("aws ", "STEP_"))]
+    assert len(commands) == len(plan.steps) and {c.split("aws ")[1].split()[0] for c in commands} == {"ec2", "iam"}
+    assert all(" --region eu-west-1" in c for c in commands), commands
+    assert "--region eu-west-1 --query GroupId --output text)" in text
+    other = show.as_cli(Plan(steps=plan.steps, account_id=plan.account_id, region="eu-north-1"))
+    assert other.count(" --region eu-north-1") == len(commands) and "eu-west-1" not in other
+
+
 def test_a_failed_step_stops_the_run_and_a_rerun_converges(account):
     no_instance_profile(account)
     no_http_on_queue(account)

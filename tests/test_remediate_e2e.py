@@ -286,6 +286,8 @@ def test_cli_format_is_the_same_plan_as_aws_commands(account, params, tmp_path):
         "ValohaiWorkerRole",
         "--policy-arn",
         account.ids["worker_policy"],
+        "--region",
+        REGION,
     ]
     assert shlex.split(commands[-1]) == [
         "aws",
@@ -295,8 +297,10 @@ def test_cli_format_is_the_same_plan_as_aws_commands(account, params, tmp_path):
         account.ids["eip"],
         "--instance-id",
         account.ids["instance"],
+        "--region",
+        REGION,
     ]
-    assert json.loads(shlex.split(commands[4])[-1])[0]["FromPort"] == 80
+    assert json.loads(shlex.split(commands[4])[-3])[0]["FromPort"] == 80
     assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0  # a script sh can read
     assert account.state() == before
 

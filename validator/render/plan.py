@@ -85,7 +85,8 @@ def _value(v: Any) -> str:
     return "'" + re.sub(r'"\$step:(\d+):[\w.]+"', lambda m: f'"\'"${_var(int(m.group(1)))}"\'"', text) + "'"
 
 
-def command(step: Step) -> str:
+def command(step: Step, region: str = "") -> str:
+    """The `aws` command of `step`, in `region` (the plan's: not the user's default region)."""
     parts = ["aws", step.service, step.operation.replace("_", "-")]
     for k, v in step.arguments.items():
         if isinstance(v, bool):
@@ -94,6 +95,8 @@ def command(step: Step) -> str:
             parts += [_opt(k), *(_value(x) for x in v)]
         else:
             parts += [_opt(k), _value(v)]
+    if region:
+        parts += ["--region", shlex.quote(region)]
     return " ".join(parts)
 
 
@@ -107,7 +110,7 @@ def as_cli(plan: Plan) -> str:
         lines.append(f"# {s.id}. [{RISK_LABEL[s.risk]}] {s.resource}: {s.summary} ({s.rule})")
         if s.risk in (MANUAL, WAIVED):
             continue
-        cmd = command(s)
+        cmd = command(s, plan.region)
         if s.id in used:
             cmd = f"{_var(s.id)}=$({cmd} --query {shlex.quote(_query(used[s.id]))} --output text)"
         lines.append(("# " if s.risk == DECIDE else "") + cmd)
