@@ -232,6 +232,14 @@ def test_each_drift_fails_exactly_its_rule_on_the_bucket(account, drift):
     assert not [f for f in result.findings if f.status in ("fail", "error") and f.rule_id not in rules_of(account)]
 
 
+def test_a_bucket_policy_lint_finding_says_where_to_edit_it_and_why_it_only_warns(account):
+    _while_bpa_off(account, _public_policy)
+    [f] = account.check().of("data-bucket-policy-lint")
+    assert f.status == "warn" and "(fails `vhv lint`; only a warning here: lint inside check is advisory" in f.message
+    assert f.fix.startswith("At /Statement/1/Principal")
+    assert f.fix.endswith("; edit it in the bucket's policy (`vhv lint` on its JSON shows the line).")
+
+
 def test_bucket_in_another_region_fails_the_region_rule(moto_env, pack):
     c = moto_env.client("s3", region_name="us-west-2")
     c.create_bucket(Bucket="acme-far-away", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
