@@ -30,7 +30,12 @@ def printed_policy(capsys, *flags: str) -> dict:
 
 
 def actions_of(doc: dict) -> set[str]:
-    return {a for s in doc["Statement"] if s["Effect"] == "Allow" and s["Resource"] == "*" for a in s["Action"]}
+    return {a for s in doc["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+
+
+def fix_statements(doc: dict) -> dict[str, dict]:
+    """The --fix policy's statements beyond check's, by Sid."""
+    return {s["Sid"]: s for s in doc["Statement"][1:]}
 
 
 @pytest.fixture
@@ -105,11 +110,12 @@ def test_fix_adds_what_the_fixers_declare(capsys, monkeypatch):
     fixers.PERMISSIONS = ("ec2:CreateVpc", "ec2:DescribeVpcs", "iam:CreateRole")
     monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
     doc = printed_policy(capsys, "--fix")
-    read, fix = doc["Statement"]
+    read = doc["Statement"][0]
     assert set(read["Action"]) == set(account_mod.PERMISSIONS)
     # the fixers' writes and the reads only remediate makes; check's reads are not repeated
-    assert fix["Action"] == sorted({"ec2:CreateVpc", "iam:CreateRole", *account_mod.FIX_PERMISSIONS})
-    assert "ec2:DescribeVpcs" not in fix["Action"]
+    fix = {a for st in doc["Statement"][1:] for a in st["Action"]}
+    assert fix == {"ec2:CreateVpc", "iam:CreateRole", *account_mod.FIX_PERMISSIONS}
+    assert "ec2:DescribeVpcs" not in fix
 
 
 def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
@@ -118,9 +124,11 @@ def test_fix_prefers_the_fixers_own_permissions_function(capsys, monkeypatch):
     fixers.PERMISSIONS = ("ec2:Ignored",)
     fixers.permissions = lambda: ["ec2:AuthorizeSecurityGroupIngress"]
     monkeypatch.setitem(sys.modules, "validator.fixers", fixers)
-    assert printed_policy(capsys, "--fix")["Statement"][1]["Action"] == sorted(
-        {"ec2:AuthorizeSecurityGroupIngress", *account_mod.FIX_PERMISSIONS}
-    )
+    doc = printed_policy(capsys, "--fix")
+    assert {a for st in doc["Statement"][1:] for a in st["Action"]} == {
+        "ec2:AuthorizeSecurityGroupIngress",
+        *account_mod.FIX_PERMISSIONS,
+    }
 
 
 def test_fix_in_this_build(capsys):
@@ -134,6 +142,63 @@ def test_fix_in_this_build(capsys):
     else:
         assert code == 0 and err == ""
         assert set(writes) <= actions_of(json.loads(out)) and writes
+
+
+@pytest.mark.parametrize("flags", [(), ("--fix",), ("--fix", "--params")])
+def test_each_printed_policy_lints_without_an_error_or_security_finding(capsys, tmp_path, flags):
+    if "--params" in flags:
+        params = tmp_path / "params.yaml"
+        params.write_text(json.dumps(DEMO_PARAMS))
+        flags = (*flags, str(params))
+    assert main(["permissions", *flags]) == 0
+    path = tmp_path / "vhv-policy.json"
+    path.write_text(capsys.readouterr().out)
+    assert main(["lint", str(path)]) == 0, capsys.readouterr().out
+    assert "0 finding(s)" in capsys.readouterr().out
+
+
+def test_fix_allows_iam_and_s3_writes_only_on_the_guides_resources(capsys):
+    doc = printed_policy(capsys, "--fix")
+    by_sid = fix_statements(doc)
+    anywhere = by_sid["VhvRemediate"]
+    assert anywhere["Resource"] == "*"
+    assert all(a.startswith("ec2:") for a in anywhere["Action"]), anywhere["Action"]
+    assert by_sid["VhvRemediatePassWorkerRoleToItsProfile"] == {
+        "Sid": "VhvRemediatePassWorkerRoleToItsProfile",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": ["arn:aws:iam::*:role/ValohaiWorkerRole"],
+    }
+    assert by_sid["VhvRemediateRoles"]["Resource"] == [
+        "arn:aws:iam::*:role/ValohaiMaster",
+        "arn:aws:iam::*:role/ValohaiWorkerRole",
+    ]
+    assert "iam:CreateRole" in by_sid["VhvRemediateRoles"]["Action"]
+    assert by_sid["VhvRemediatePolicies"]["Resource"] == [
+        "arn:aws:iam::*:policy/ValohaiMasterPolicy",
+        "arn:aws:iam::*:policy/ValohaiWorkerPolicy",
+    ]
+    assert by_sid["VhvRemediateInstanceProfile"]["Resource"] == ["arn:aws:iam::*:instance-profile/ValohaiWorkerRole"]
+    # the bucket is the params': without them, any bucket (never another service's resource)
+    assert by_sid["VhvRemediateDataBucket"]["Resource"] == ["arn:aws:s3:::*"]
+    assert all(a.startswith("s3:") for a in by_sid["VhvRemediateDataBucket"]["Action"])
+
+
+def test_fix_with_params_names_their_account_partition_and_bucket(capsys, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(json.dumps({**DEMO_PARAMS, "region": "cn-north-1", "account_id": "210987654321"}))
+    doc = printed_policy(capsys, "--fix", "--params", str(params))
+    by_sid = fix_statements(doc)
+    assert by_sid["VhvRemediatePassWorkerRoleToItsProfile"]["Resource"] == [
+        "arn:aws-cn:iam::210987654321:role/ValohaiWorkerRole"
+    ]
+    bucket = DEMO_PARAMS["data_store"]["bucket"]
+    assert by_sid["VhvRemediateDataBucket"]["Resource"] == [f"arn:aws-cn:s3:::{bucket}"]
+    # without a data store in the params, remediate writes nothing in S3
+    params.write_text(json.dumps({k: v for k, v in DEMO_PARAMS.items() if k != "data_store"}))
+    doc = printed_policy(capsys, "--fix", "--params", str(params))
+    assert not [a for st in doc["Statement"][1:] for a in st["Action"] if a.startswith("s3:")]
+    assert "VhvRemediateDataBucket" not in fix_statements(doc)
 
 
 def test_params_are_not_needed(capsys, monkeypatch, tmp_path):

@@ -63,16 +63,24 @@ def report_lines(out: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def auth_server():
+def auth_server(tmp_path_factory):
     """A moto server process with the drifted account and two users: vhv-fixer holds exactly the
-    policy `vhv permissions --fix` prints; vhv-fixer-no-sg the same without one write action.
-    Then IAM authorization is switched on (/moto-api/reset-auth), as in test_e2e.auth_server."""
+    policy `vhv permissions --fix --params` prints (IAM and S3 writes scoped to the guide's
+    resources in the account); vhv-fixer-no-sg the same without one write action. Then IAM
+    authorization is switched on (/moto-api/reset-auth), as in test_e2e.auth_server."""
+    params = tmp_path_factory.mktemp("perms") / "params.yaml"
+    params.write_text(yaml.safe_dump({**DEMO_PARAMS, "account_id": ACCOUNT}))
     with moto_server_process(MOTO_IAM_LOAD_MANAGED_POLICIES="false") as base:
         session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
         ids = build_golden(session, endpoint_url=base)
         iam = session.client("iam", endpoint_url=base)
         drift(iam, session.client("ec2", endpoint_url=base), ids)
-        printed = json.loads(vhv("permissions", "--fix", "--format", "json", env=base_env(), cwd=Path.cwd()).stdout)
+        printed = json.loads(
+            vhv(
+                "permissions", "--fix", "--params", str(params), "--format", "json", env=base_env(), cwd=Path.cwd()
+            ).stdout
+        )
+        assert f"arn:aws:iam::{ACCOUNT}:role/ValohaiWorkerRole" in json.dumps(printed["policy"])
         policy = printed["policy"]
         assert DENIED in printed["actions"]
         less = {

@@ -146,6 +146,10 @@ def _parser() -> argparse.ArgumentParser:
     perms = sub.add_parser("permissions", help="print the IAM policy vhv needs (for check; with --fix, also remediate)")
     perms.add_argument("--fix", action="store_true", help="add what `remediate --fix` needs")
     perms.add_argument("--format", default="console", choices=("console", "json"))
+    perms.add_argument(
+        "--params",
+        help="with --fix: scope remediate's IAM and S3 actions to these params' account (account_id) and bucket",
+    )
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report (or of the waiver file)")
     schema.add_argument("name", nargs="?", default="report", help="which schema: report (default), waivers or snapshot")
@@ -392,7 +396,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_permissions(args: argparse.Namespace) -> int:
     from validator import permissions  # deferred: start-up
 
-    sys.stdout.write(permissions.render(permissions.policy(fix=args.fix), args.format))
+    prm = None
+    if args.params:
+        from validator import params as params_mod  # deferred: start-up
+
+        prm = params_mod.load(args.params)
+    sys.stdout.write(permissions.render(permissions.policy(fix=args.fix, params=prm), args.format))
     return 0
 
 
