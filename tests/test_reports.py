@@ -522,6 +522,45 @@ def test_html_in_a_browser_filters_sorts_and_counts_like_the_json(drifted, tmp_p
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# What a user's clicks on the summary cards show, recorded by a script appended to the report (the
+# report's own script has run by then; the clicks are real click events on its buttons).
+CLICKS = """<script>
+(function(){
+  function card(s){return document.querySelector('.card[data-status="'+s+'"]');}
+  function seen(){
+    var shown=[].filter.call(document.querySelectorAll('#findings tbody tr'),function(r){return !r.hidden;});
+    var statuses={};shown.forEach(function(r){statuses[r.dataset.status]=1;});
+    var pressed=[].filter.call(document.querySelectorAll('.card'),function(c){
+      return c.getAttribute('aria-pressed')==='true';}).map(function(c){return c.dataset.status;});
+    return Object.keys(statuses).sort().join(',')+'|'+shown.length+'|'+pressed.sort().join(',');}
+  var steps=[seen()];
+  ['fail','error','fail','error'].forEach(function(s){card(s).click();steps.push(seen());});
+  document.body.setAttribute('data-clicks',steps.join(';'));
+})();
+</script>
+</body>"""
+
+
+@needs_chromium
+def test_html_clicking_a_card_shows_only_that_status_and_clicking_again_shows_all(drifted, tmp_path):
+    findings, meta = drifted
+    s = summary_of(findings)
+    assert s["fail"] and s["error"] and s["pass"]
+    page_file = tmp_path / "report.html"
+    page_file.write_text(renderer("html")(findings, meta).replace("</body>", CLICKS))
+    dom = browse(page_file, tmp_path, "--dump-dom", page_file.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    steps = re.search(r'data-clicks="([^"]*)"', dom.stdout).group(1).split(";")
+    every = ",".join(sorted(st for st in s if s[st]))
+    assert steps == [
+        f"{every}|{len(findings)}|",  # nothing pressed: every finding shown
+        f"fail|{s['fail']}|fail",  # the fail card: only the failures
+        f"error,fail|{s['fail'] + s['error']}|error,fail",  # and the errors
+        f"error|{s['error']}|error",  # the fail card again: the failures go
+        f"{every}|{len(findings)}|",  # the last one off: every finding again
+    ]
+
+
 # ------------------------------------------------------------------ the command line
 
 

@@ -28,7 +28,7 @@ max-width:1400px;padding:24px;color:#222}h1{font-size:22px;margin:0 0 4px}.verdi
 #summary{display:flex;gap:10px;flex-wrap:wrap;margin-bottom:12px}
 .card{border:2px solid var(--line);border-radius:8px;padding:8px 14px;background:#fff;cursor:pointer;font:inherit;
 min-width:90px;text-align:left}.card .n{display:block;font-size:24px;font-weight:700}
-.card[aria-pressed=false]{opacity:.4}.card.st-fail{border-color:var(--fail)}.card.st-error{border-color:var(--error)}
+#summary.filtering .card[aria-pressed=false]{opacity:.4}.card[aria-pressed=true]{box-shadow:0 0 0 2px #333}.card.st-fail{border-color:var(--fail)}.card.st-error{border-color:var(--error)}
 .card.st-warn{border-color:var(--warn)}.card.st-pass{border-color:var(--pass)}.card.st-skip{border-color:var(--skip)}
 #tools{display:flex;gap:12px;align-items:center;margin:8px 0}#q{padding:6px 8px;width:320px;font:inherit}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;
@@ -53,7 +53,8 @@ function apply(){
   rows.forEach(function(r){
     var ok=(!state.status||state.status.indexOf(r.dataset.status)>=0)&&(!text||r.textContent.toLowerCase().indexOf(text)>=0);
     r.hidden=!ok;if(ok)shown++;});
-  cards.forEach(function(c){c.setAttribute('aria-pressed',String(!state.status||state.status.indexOf(c.dataset.status)>=0));});
+  cards.forEach(function(c){c.setAttribute('aria-pressed',String(!!state.status&&state.status.indexOf(c.dataset.status)>=0));});
+  document.getElementById('summary').classList.toggle('filtering',!!state.status);
   if(state.sort){
     var sorted=rows.slice().sort(function(a,b){var x=key(a,state.sort),y=key(b,state.sort);
       return (x<y?-1:x>y?1:rows.indexOf(a)-rows.indexOf(b))*(x===y?1:state.dir);});
@@ -72,10 +73,12 @@ function load(){
     if(k==='sort'&&v){state.dir=v.charAt(0)==='-'?-1:1;state.sort=v.replace(/^-/,'');}
     if(k==='q'){state.q=v;q.value=v;}});
 }
+// a card shows only its status; another card adds its own; clicking a shown one again removes it,
+// and with none left (or all) every finding is shown
 cards.forEach(function(c){c.addEventListener('click',function(){
-  var s=c.dataset.status,all=%(statuses)s,cur=state.status||all.slice(),i=cur.indexOf(s);
+  var s=c.dataset.status,all=%(statuses)s,cur=state.status?state.status.slice():[],i=cur.indexOf(s);
   if(i>=0)cur.splice(i,1);else cur.push(s);
-  state.status=cur.length===all.length?null:cur;apply();});});
+  state.status=cur.length===0||cur.length===all.length?null:cur;apply();});});
 document.querySelectorAll('#findings th').forEach(function(th){th.addEventListener('click',function(){
   if(state.sort===th.dataset.key)state.dir=-state.dir;else{state.sort=th.dataset.key;state.dir=1;}apply();});});
 q.addEventListener('input',function(){state.q=q.value;apply();});
@@ -107,7 +110,7 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
     code, why = verdict(findings, meta)
     head = escape(title(meta))
     cards = "".join(
-        f'<button type="button" class="card st-{s}" data-status="{s}" aria-pressed="true">'
+        f'<button type="button" class="card st-{s}" data-status="{s}" aria-pressed="false">'
         f'<span class="n" id="count-{s}">{c[s]}</span>{s}</button>'
         for s in STATUSES
     )
@@ -131,7 +134,7 @@ def render(findings: Sequence[Finding], meta: dict[str, Any]) -> str:
 <body data-ready="0" data-exit="{code}">
 <h1>{head}</h1>
 <p class="verdict v{code}">{escape(why)} (exit {code})</p>
-<section id="summary" aria-label="summary: click to filter by status">{cards}</section>
+<section id="summary" aria-label="summary: click a status to show only it, more to add them, again to remove">{cards}</section>
 <div id="tools"><input id="q" type="search" placeholder="filter: rule, resource, message" aria-label="filter">
 <span id="shown">showing <span id="shown-n">{len(findings)}</span> of <span id="total-n">{len(findings)}</span></span></div>
 <table id="findings">
