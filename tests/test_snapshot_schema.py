@@ -771,6 +771,16 @@ RESEALED_LIES = {
         "data.route_tables[0].vpc_id",
         '"vpc-0123456789abcdef0" is not a VPC vhv read',
     ),
+    "the data store's user of another account": (
+        lambda d: d["data"]["users"][0].update(arn="arn:aws:iam::999999999999:user/valohai-data-store"),
+        "data.users[0].arn",
+        "is not the user valohai-data-store of account 123456789012",
+    ),
+    "two multipart roles": (
+        lambda d: d["data"]["multipart_roles"].append(d["data"]["multipart_roles"][0]),
+        "data.multipart_roles",
+        "holds 2 entries; vhv reads one role by its name",
+    ),
     "a key pair the queue does not use": (
         lambda d: d["data"]["key_pairs"].update({"spare": {"name": "spare", "id": "key-1", "type": "rsa"}}),
         "data.key_pairs",
