@@ -509,3 +509,20 @@ def test_only_the_s3_part_of_a_statement_is_judged_for_a_role(written, s3_part):
         assert got == st
     else:
         assert got is not None and got.actions == s3_part
+
+
+def test_a_missing_role_fails_exists_and_its_other_rules_skip(account):
+    account.params = {**account.params, "data_store": {**BY_ROLE, "role": "valohai-no-such-role"}}
+    result = account.check()
+    f = result.one("data-role-exists")
+    assert (f.status, f.resource_name) == ("fail", "valohai-no-such-role")
+    assert f.message == (
+        f"valohai-no-such-role not found in account {ACCOUNT} (looked for "
+        f"arn:aws:iam::{ACCOUNT}:role/valohai-no-such-role)"
+    )
+    for rule_id in ("data-role-bucket-access", "data-role-bucket-only"):
+        g = result.one(rule_id)
+        assert (g.status, g.message) == (
+            "skip",
+            "valohai-no-such-role does not exist (rule data-role-exists); nothing to inspect",
+        )
