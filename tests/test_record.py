@@ -15,9 +15,12 @@ from validator.demo import DEMO_PARAMS
 from validator.render.record import render_record
 
 REGION = DEMO_PARAMS["region"]
+# the data store as DEMO_PARAMS set it up: its bucket and region, the IAM user, the multipart role
+DATA_STORE_KEYS = ["data_store_bucket", "data_store_region", "data_store_user", "data_store_multipart_role_arn"]
 OPTION1_KEYS = [
     "region",
     "master_role_arn",
+    *DATA_STORE_KEYS,
     "vpc_id",
     "subnet_names",
     "queue_public_ip",
@@ -94,8 +97,8 @@ def test_deleted_key_pair_is_missing(account):
 def test_option2_hands_over_region_and_role_only(moto_env, pack):
     acct = make_account(moto_env, pack, provisioning="valohai", queue_installer="valohai")
     rec = build(acct)
-    assert [v.key for v in rec.values] == ["region", "master_role_arn"] and rec.complete
-    assert rec.notes and "only the region and the role ARN" in rec.notes[0]
+    assert [v.key for v in rec.values] == ["region", "master_role_arn", *DATA_STORE_KEYS] and rec.complete
+    assert any("only the region and the role ARN" in n for n in rec.notes)
 
 
 def test_private_key_is_never_read_or_printed(account, tmp_path, capsys):
@@ -140,7 +143,7 @@ def test_vhv_record_json_and_markdown_from_a_snapshot(account, tmp_path, capsys)
     )
     doc = json.loads(out.read_text())
     assert doc["complete"] is True and [v["key"] for v in doc["values"]] == OPTION1_KEYS
-    assert doc["values"][2]["value"] == account.ids["vpc"]
+    assert {v["key"]: v["value"] for v in doc["values"]}["vpc_id"] == account.ids["vpc"]
     assert main(["record", "--params", str(params_file), "--snapshot", str(snap_file), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
     assert f"| VPC ID | `{account.ids['vpc']}` |" in md
