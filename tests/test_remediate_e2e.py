@@ -352,7 +352,7 @@ def test_wider_than_the_guide_needs_a_decision_and_tighten_takes_it(account, par
 
 
 def untag_seven(a: Account) -> None:
-    """Seven of the guide's twelve resources lose their valohai=1 tag: a plan that touches most of the guide."""
+    """Seven of the guide's thirteen resources (with the data store's bucket) lose their valohai=1 tag."""
     for policy in ("worker_policy", "master_policy"):
         a.iam.untag_policy(PolicyArn=a.ids[policy], TagKeys=["valohai"])
     for role in ("ValohaiWorkerRole", "ValohaiMaster"):
@@ -366,7 +366,7 @@ def test_a_plan_over_the_safety_limit_needs_force(account, params, tmp_path):
     proc = vhv(account, "remediate", "--params", str(params), "--fix", "--yes", cwd=tmp_path)
     assert proc.returncode == 2
     line = one_line(proc.stderr)
-    assert "the plan changes 7 of the guide's 12 resources" in line
+    assert "the plan changes 7 of the guide's 13 resources" in line
     assert "Pass --force to apply it anyway. Nothing was changed" in line
     assert "7 to fix" in proc.stdout  # the plan was shown first
     assert account.state() == before
