@@ -45,14 +45,42 @@ class State:
         return conn
 
 
-def action_of(headers: dict[str, str], path: str, body: bytes) -> str:
-    """service:Action of one request; JSON-protocol targets and REST paths as a fallback."""
+# S3's REST reads, by the sub-resource in the query string, as IAM names them
+S3_GETS = {
+    "location": "GetBucketLocation",
+    "publicAccessBlock": "GetBucketPublicAccessBlock",
+    "policyStatus": "GetBucketPolicyStatus",
+    "policy": "GetBucketPolicy",
+    "acl": "GetBucketAcl",
+    "encryption": "GetEncryptionConfiguration",
+    "versioning": "GetBucketVersioning",
+    "lifecycle": "GetLifecycleConfiguration",
+    "cors": "GetBucketCORS",
+    "tagging": "GetBucketTagging",
+}
+
+
+def _s3_action(method: str, path: str) -> str:
+    """The IAM action of an S3 or s3control REST call (only the reads vhv makes are named)."""
+    url = urlsplit(path)
+    if url.path.endswith("/configuration/publicAccessBlock"):
+        return f"{'Get' if method == 'GET' else method}AccountPublicAccessBlock"
+    keys = set(parse_qs(url.query, keep_blank_values=True))
+    found = [a for q, a in S3_GETS.items() if q in keys]
+    return found[0] if method == "GET" and found else f"{method} {url.path}"
+
+
+def action_of(headers: dict[str, str], path: str, body: bytes, method: str = "GET") -> str:
+    """service:Action of one request; JSON-protocol targets, S3's REST calls, and REST paths as a
+    fallback."""
     m = SCOPE.search(headers.get("authorization", ""))
     service = m.group(1) if m else "?"
     form = parse_qs(body.decode("utf-8", "replace")) if body and b"=" in body[:200] else {}
     action = (form.get("Action") or parse_qs(urlsplit(path).query).get("Action") or [""])[0]
     if not action and "x-amz-target" in headers:
         action = headers["x-amz-target"].rsplit(".", 1)[-1]
+    if not action and service == "s3":
+        action = _s3_action(method, path)
     return f"{service}:{action or urlsplit(path).path}"
 
 
@@ -91,7 +119,7 @@ def handler(state: State) -> type[BaseHTTPRequestHandler]:
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
             with state.lock:
-                state.counts[action_of(headers, self.path, body)] += 1
+                state.counts[action_of(headers, self.path, body, self.command)] += 1
                 latency = state.latency
             if latency:
                 time.sleep(latency)

@@ -39,6 +39,7 @@ from validator.demo import DEMO_PARAMS, moto_environment
 
 HERE = Path(__file__).resolve().parent
 REGION = DEMO_PARAMS["region"]
+BUCKET = DEMO_PARAMS["data_store"]["bucket"]  # the baseline reads the data store's bucket too
 VHV = str(Path(sys.executable).with_name("vhv"))
 HEAVY = ("boto3", "botocore", "moto")
 
@@ -162,7 +163,10 @@ class Bench:
             raise SystemExit(f"vhv check could not decide {summary['error']} rule(s): {proc.stdout[-2000:]}")
 
     def baseline_process(self, url: str) -> None:
-        run([sys.executable, str(HERE / "min_reads.py"), "--endpoint-url", url, "--region", REGION], self.env())
+        run(
+            [sys.executable, str(HERE / "min_reads.py"), "--endpoint-url", url, "--region", REGION, "--bucket", BUCKET],
+            self.env(),
+        )
 
     def read(self, url: str, workers: int | None = None, for_fix: bool = False) -> list[str]:
         from validator.aws.account import read
@@ -176,7 +180,7 @@ class Bench:
     def baseline(self, url: str) -> list[str]:
         from min_reads import read_minimum
 
-        return read_minimum(url, REGION)
+        return read_minimum(url, REGION, bucket=BUCKET)
 
     # ---------------------------------------------------------------- measurements
     def calls(self) -> dict[str, Counter[str]]:

@@ -1,12 +1,14 @@
 """The baseline of the benchmark (bench/run.py): the fewest calls the guide's rules need, all at once.
 
-    python bench/min_reads.py --endpoint-url URL [--region eu-west-1]
+    python bench/min_reads.py --endpoint-url URL [--region eu-west-1] [--bucket NAME]
 
 Hand-written boto3, no vhv: three clients, sts:GetCallerIdentity (the policies' ARNs
 need the account id), then every independent read in one thread pool; a read that
 needs another's answer (a policy's default version, the VPC's route tables, the
 queue instance's image, volume and key pair) is submitted the moment that answer is
 in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
+With a bucket (the params' data_store.bucket), its eleven reads join the first wave: every
+setting the data-store rules judge, and the account's Block Public Access (s3control).
 What only vhv's fixers need (policy versions, the instance profile by name, every subnet
 of the VPC, the zones) is not here: `vhv check` does not read it either.
 """
@@ -45,8 +47,39 @@ def _session(region: str) -> Any:
     return sess
 
 
-def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> list[str]:
-    """Make the minimum reads; return the actions made."""
+def _bucket_reads(s3: Any, s3control: Any, account: str, bucket: str) -> list[tuple[str, Callable[[], Any]]]:
+    """The data store's bucket: each read, its "not configured" answer taken as an answer."""
+
+    def quiet(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            try:
+                return fn()
+            except s3.exceptions.ClientError:
+                return None
+
+        return run
+
+    b = {"Bucket": bucket}
+    return [
+        (action, quiet(fn))
+        for action, fn in (
+            ("s3:GetBucketLocation", lambda: s3.get_bucket_location(**b)),
+            ("s3:GetBucketPublicAccessBlock", lambda: s3.get_public_access_block(**b)),
+            ("s3:GetAccountPublicAccessBlock", lambda: s3control.get_public_access_block(AccountId=account)),
+            ("s3:GetBucketPolicyStatus", lambda: s3.get_bucket_policy_status(**b)),
+            ("s3:GetBucketPolicy", lambda: s3.get_bucket_policy(**b)),
+            ("s3:GetBucketAcl", lambda: s3.get_bucket_acl(**b)),
+            ("s3:GetEncryptionConfiguration", lambda: s3.get_bucket_encryption(**b)),
+            ("s3:GetBucketVersioning", lambda: s3.get_bucket_versioning(**b)),
+            ("s3:GetLifecycleConfiguration", lambda: s3.get_bucket_lifecycle_configuration(**b)),
+            ("s3:GetBucketCORS", lambda: s3.get_bucket_cors(**b)),
+            ("s3:GetBucketTagging", lambda: s3.get_bucket_tagging(**b)),
+        )
+    ]
+
+
+def read_minimum(endpoint_url: str | None, region: str, workers: int = 32, bucket: str | None = None) -> list[str]:
+    """Make the minimum reads (and the bucket's, when one is named); return the actions made."""
     from botocore.config import Config
 
     sess = _session(region)
@@ -54,6 +87,14 @@ def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> li
     sts, iam, ec2 = (sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("sts", "iam", "ec2"))
     calls = ["sts:GetCallerIdentity"]
     account = sts.get_caller_identity()["Account"]
+    s3 = s3control = None
+    if bucket:
+        s3, s3control = (sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("s3", "s3control"))
+        if endpoint_url:  # s3control puts the account id in front of the host; one's own endpoint has none
+            s3control.meta.events.register(
+                "before-sign.s3-control",
+                lambda request, **_: setattr(request, "url", request.url.replace(f"//{account}.", "//", 1)),
+            )
 
     Next = list[tuple[str, Callable[[], Any]]]  # reads that needed this one's answer
 
@@ -109,6 +150,7 @@ def read_minimum(endpoint_url: str | None, region: str, workers: int = 32) -> li
             ),
         ),
         ("ec2:DescribeAddresses", lambda: ec2.describe_addresses(Filters=_name("valohai-ip-queue"))),
+        *(_bucket_reads(s3, s3control, account, bucket) if bucket else []),
     ]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {pool.submit(fn): action for action, fn in first}
@@ -127,8 +169,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--endpoint-url")
     ap.add_argument("--region", default="eu-west-1")
+    ap.add_argument("--bucket", help="the data store's bucket (the params' data_store.bucket)")
     args = ap.parse_args()
-    print(len(read_minimum(args.endpoint_url, args.region)))
+    print(len(read_minimum(args.endpoint_url, args.region, bucket=args.bucket)))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,12 @@ def test_each_kind_names_a_missing_rule_that_exists_and_inspects_it():
             lambda d: d["kinds"]["data_user"].update(pick="by-name"),
             "kinds.data_user: a kind the params name is kept in a list (pick: all)",
         ),
+        # two kinds of one name in one list would be one group, judged and fixed as both
+        (
+            lambda d: d["kinds"]["sg_queue"].update(name=d["kinds"]["sg_workers"]["name"]),
+            "kinds.sg_queue: name 'valohai-sg-workers' is also kinds.sg_workers's, in the same snapshot list",
+        ),
+        (lambda d: d["kinds"]["vpc"].update(reader="vpcs"), "kinds.vpc.reader"),
     ],
 )
 def test_a_broken_catalogue_is_one_line_naming_the_place(tmp_path, change, wanted):
@@ -70,6 +77,33 @@ def test_a_broken_catalogue_is_one_line_naming_the_place(tmp_path, change, wante
     message = str(got.value)
     assert message.startswith(str(path)) and wanted in message, message
     assert "\n" not in message
+
+
+def test_a_catalogue_schema_that_is_no_json_is_one_line_naming_it(tmp_path):
+    path = _copy(tmp_path, lambda d: None)
+    (tmp_path / kinds.SCHEMA).write_text('{"type": "object",')
+    with pytest.raises(VhvError) as got:
+        kinds.load(path)
+    assert str(got.value).startswith(f"{tmp_path / kinds.SCHEMA}: the catalogue's schema cannot be read")
+
+
+def test_a_reader_or_fixer_the_catalogue_names_but_no_module_declares_is_one_line(monkeypatch):
+    from validator.aws import readers
+    from validator.fixers import registry
+
+    vpc = kinds.KINDS["vpc"]
+    for reader, wanted in (
+        ("ec2.vpcz", "kinds.vpc: reader 'ec2.vpcz' is not a reader of validator/aws/ec2.py (its READERS: ec2.vpcs"),
+        ("ecz.vpcs", "kinds.vpc: reader 'ecz.vpcs': there is no reader module validator/aws/ecz.py"),
+    ):
+        monkeypatch.setattr(readers, "KINDS", {"vpc": kinds.Kind(**{**vpc.__dict__, "reader": reader})})
+        with pytest.raises(VhvError, match=re.escape(wanted)):
+            readers.load()
+    monkeypatch.setattr(registry, "KINDS", {"vpc": kinds.Kind(**{**vpc.__dict__, "fixer": "netwrk"})})
+    with pytest.raises(
+        VhvError, match=re.escape("kinds.vpc: fixer 'netwrk': there is no fixer module validator/fixers/netwrk.py")
+    ):
+        registry.load()
 
 
 def test_a_catalogue_that_is_no_yaml_is_one_line(tmp_path):

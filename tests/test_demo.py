@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +66,18 @@ def test_demo_report_in_another_format_keeps_stdout_for_the_report(capsys):
     doc = json.loads(out)  # the drifted account's report, as before remediation
     assert {f["rule_id"] for f in doc["findings"] if f["status"] == "fail"} == set(DRIFT_RULES)
     assert "vhv remediate: applied 4 step(s), 0 failed, 0 not tried" in err
+
+
+def test_the_demo_never_reaches_an_endpoint_the_shell_names(tmp_path):
+    """The demo's account is moto in its own process: AWS_ENDPOINT_URL (a real account, or a moto
+    server left from a test) is neither read nor changed by it."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-m", "validator", "demo", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "127.0.0.1:9" not in done.stdout + done.stderr

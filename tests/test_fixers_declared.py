@@ -141,6 +141,13 @@ def _one_rule_pack(tmp_path: Path, **rule: Any) -> Path:
     return tmp_path
 
 
+def test_a_fixable_rule_that_names_no_fix_is_refused_at_load(tmp_path):
+    # reports would call it fixable, and remediate could only say it by hand
+    with pytest.raises(VhvError, match=r"vpc-tag-custom.*fixable: true needs the fix remediate takes \(fixer:\)"):
+        rulepack.load(_one_rule_pack(tmp_path))
+    assert rulepack.load(_one_rule_pack(tmp_path, fixer="tag")).rules[0].fixer == "tag"
+
+
 def test_a_fixer_on_a_rule_that_is_not_fixable_is_refused_at_load(tmp_path):
     with pytest.raises(VhvError, match=r"vpc-tag-custom.*fixer 'tag' on a rule that is not fixable"):
         rulepack.load(_one_rule_pack(tmp_path, fixable=False, fixer="tag"))

@@ -32,6 +32,11 @@ def trust(principal: object, action: object = "sts:AssumeRole", **more: object) 
     return pol({"Effect": "Allow", "Principal": principal, "Action": action, **more})
 
 
+def bucket(principal: object, action: object = "s3:GetObject", **more: object) -> dict:
+    """An S3 bucket policy: a Principal, a Resource and an S3 action make it a resource policy."""
+    return pol({"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "arn:aws:s3:::b/*", **more})
+
+
 ROLE = "arn:aws:iam::123456789012:role/ValohaiWorkerRole"
 TAG = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
 
@@ -411,6 +416,12 @@ CASES = [
         ),
         '#2 has no "Principal"',
         trust({"Service": "ec2.amazonaws.com"}),
+    ),
+    (
+        "lint-public-principal",
+        bucket("*"),
+        '"Principal": "*" allows anyone (every AWS account, and anonymous callers on the internet) \'s3:GetObject\'',
+        bucket("*", Condition={"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
     ),
     (
         "lint-trust-no-external-id",

@@ -98,7 +98,7 @@ def test_option2_hands_over_region_and_role_only(moto_env, pack):
     acct = make_account(moto_env, pack, provisioning="valohai", queue_installer="valohai")
     rec = build(acct)
     assert [v.key for v in rec.values] == ["region", "master_role_arn", *DATA_STORE_KEYS] and rec.complete
-    assert any("only the region and the role ARN" in n for n in rec.notes)
+    assert any("only the region and the role ARN" in note for note in rec.notes)
 
 
 def test_private_key_is_never_read_or_printed(account, tmp_path, capsys):
@@ -143,8 +143,26 @@ def test_vhv_record_json_and_markdown_from_a_snapshot(account, tmp_path, capsys)
     )
     doc = json.loads(out.read_text())
     assert doc["complete"] is True and [v["key"] for v in doc["values"]] == OPTION1_KEYS
-    assert {v["key"]: v["value"] for v in doc["values"]}["vpc_id"] == account.ids["vpc"]
+    assert doc["values"][OPTION1_KEYS.index("vpc_id")]["value"] == account.ids["vpc"]
     assert main(["record", "--params", str(params_file), "--snapshot", str(snap_file), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
     assert f"| VPC ID | `{account.ids['vpc']}` |" in md
     assert "| Subnet names | `valohai-subnet-1, valohai-subnet-2, valohai-subnet-3` |" in md
+
+
+def test_the_data_store_is_handed_over_without_a_secret(account):
+    got = values(build(account))
+    store = DEMO_PARAMS["data_store"]
+    assert got["data_store_bucket"].value == store["bucket"]
+    assert got["data_store_region"].value == REGION
+    assert got["data_store_user"].value == store["user"]
+    rec = build(account)
+    assert any(f"access key of {store['user']} is not read or printed" in n for n in rec.notes)
+
+
+def test_a_missing_data_store_bucket_is_named_and_without_the_section_nothing_is_said(account):
+    account.params = {**account.params, "data_store": {**DEMO_PARAMS["data_store"], "bucket": "acme-gone"}}
+    got = values(build(account))
+    assert got["data_store_bucket"].missing == "acme-gone does not exist (rule data-bucket-exists)"
+    account.params = {k: v for k, v in DEMO_PARAMS.items() if k != "data_store"}
+    assert not [k for k in values(build(account)) if k.startswith("data_store")]

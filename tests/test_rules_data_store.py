@@ -58,6 +58,7 @@ GOLDEN_PASS = {
     "data-bucket-region": f"{BUCKET} region is {REGION}",
     "data-bucket-block-public-access": f"{BUCKET}: Block Public Access is on for the bucket",
     "data-bucket-policy-not-public": "the bucket policy is not public",
+    "data-bucket-policy-lint": "the bucket policy of valohai-data-123456789012: vhv lint finds nothing to report",
     "data-bucket-acl-not-public": "the ACL grants nothing to the public",
     "data-bucket-encryption": "default encryption AES256",
     "data-bucket-tls-only": "statement 1 (DenyInsecureTransport) denies requests without TLS",
@@ -176,7 +177,9 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
             "data-bucket-policy-not-public": (
                 "fail",
                 f"{BUCKET}: S3 judges the bucket policy public (statement 2 (Open) allows Principal *)",
-            )
+            ),
+            # vhv lint inside check: advisory, with the place of the statement
+            "data-bucket-policy-lint": ("warn", "lint-public-principal (security) at /Statement/1/Principal"),
         },
     ),
     "public-acl": (
@@ -274,6 +277,8 @@ def test_a_part_that_could_not_be_read_is_error_never_pass(account):
     again = {f.rule_id: f for f in engine.evaluate(account.pack, prm, snap)}
     assert again["data-bucket-tls-only"].status == "error"
     assert "s3:GetBucketPolicy was denied" in again["data-bucket-tls-only"].message
+    assert again["data-bucket-policy-lint"].status == "error"
+    assert "s3:GetBucketPolicy was denied" in again["data-bucket-policy-lint"].message
     assert again["data-bucket-encryption"].status == "pass"
 
 

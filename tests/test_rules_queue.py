@@ -532,3 +532,16 @@ def test_root_volume_is_found_when_the_mapping_names_another_device(account):
     result = account.check()
     assert result.one("queue-instance-disk").status == "fail"
     assert "is 8 GiB; the guide asks for 16 GiB" in result.one("queue-instance-disk").message
+
+
+def test_a_pack_without_the_missing_rule_fails_what_it_would_skip(account):
+    """A custom pack that judges the Elastic IP but leaves out eip-exists: with the address gone,
+    its other rules fail (they cannot skip on a rule that is not there), never pass."""
+    release_eip(account)
+    pack = account.pack
+    account.pack = type(pack)(tuple(r for r in pack.rules if r.id != "eip-exists"))
+    tag = account.check().one("eip-tag")
+    assert tag.status == "fail"
+    assert tag.message == "valohai-ip-queue does not exist (this rule pack has no eip-exists to say so)"
+    account.pack = pack
+    assert account.check().one("eip-tag").status == "skip"  # the shipped pack says it once, in eip-exists

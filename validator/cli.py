@@ -101,13 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     rules.add_argument("--kinds", action="store_true", help="list the guide's resources the rules inspect instead")
 
-    lint = sub.add_parser("lint", help="lint IAM policy / trust policy JSON files offline")
+    lint = sub.add_parser("lint", help="lint IAM policy / trust policy / S3 bucket policy JSON files offline")
     lint.add_argument("files", nargs="+", metavar="FILE", help="policy JSON files; - for standard input")
     lint.add_argument(
         "--trust",
         action="store_true",
         default=None,
-        help="treat every file as a role trust policy (default: when a statement has Principal)",
+        help="treat every file as a role trust policy (default: when a statement has Principal, unless the "
+        "file also names a Resource and an action other than sts:AssumeRole: then it is a resource policy, "
+        "such as an S3 bucket policy)",
     )
     lint.add_argument("--account", help="your account id: principals of this account are not cross-account")
     lint.add_argument("--format", default="console", choices=FORMATS)

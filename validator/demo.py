@@ -92,7 +92,9 @@ def prepare_moto_env() -> None:
     """Set moto's environment; call before moto is imported (the AMI list is read at import)."""
     for k, v in moto_environment().items():
         os.environ[k] = v
-    os.environ.pop("AWS_PROFILE", None)
+    # the demo's account is moto in this process: an endpoint or profile of the shell is not it
+    for k in [k for k in os.environ if k == "AWS_PROFILE" or k.startswith("AWS_ENDPOINT_URL")]:
+        os.environ.pop(k)
 
 
 def _tags(name: str | None = None) -> list[dict[str, str]]:

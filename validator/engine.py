@@ -58,7 +58,9 @@ def _default_id(ctx: Context) -> str | None:
         return None
 
 
-def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Finding]:
+def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[str] | None = None) -> list[Finding]:
+    """The findings of `rule`. `pack_ids`: the ids of the pack it is in; when the rule that says its
+    resource is missing is not among them, a missing resource fails here instead of skipping."""
     registry = load_all()
     ctx = Context(params=params, snap=snap, kind=rule.resource)
     kind = KINDS[rule.resource]
@@ -83,6 +85,17 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Findin
     except Missing as m:
         hint = f" (rule {m.rule_hint})" if m.rule_hint else ""
         name = ctx.name_of(m.kind) if m.kind else m.name
+        if pack_ids is not None and m.rule_hint and m.rule_hint not in pack_ids:
+            return [
+                _finding(
+                    rule,
+                    ctx,
+                    FAIL,
+                    f"{name} does not exist (this rule pack has no {m.rule_hint} to say so)",
+                    expected=f"{name} exists",
+                    actual="not found",
+                )
+            ]
         return [_finding(rule, ctx, SKIP, f"{name} does not exist{hint}; nothing to inspect")]
     except Undecidable as u:
         return [_finding(rule, ctx, ERROR, f"could not decide: {u}", rid=_default_id(ctx))]
@@ -119,6 +132,7 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None) -> list[Findin
 
 def evaluate(pack: RulePack, params: Any, snap: Snapshot | None, only: Iterable[str] | None = None) -> list[Finding]:
     wanted = set(only) if only is not None else None
+    ids = {r.id for r in pack.rules}
     findings: list[Finding] = []
     with read_once():  # several rules read one policy document: once
         for rule in pack.rules:
@@ -126,7 +140,7 @@ def evaluate(pack: RulePack, params: Any, snap: Snapshot | None, only: Iterable[
                 continue
             if rule.resource != "params" and snap is None:
                 continue
-            findings.extend(evaluate_rule(rule, params, snap))
+            findings.extend(evaluate_rule(rule, params, snap, ids))
     return findings
 
 

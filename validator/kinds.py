@@ -134,6 +134,12 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: name_from is for a name the params give ({{section.key}})")
         if k["pick"] != "none" and not k.get("missing_rule"):
             out.append(f"{where}: which rule fails when it is missing? (missing_rule)")
+    seen: dict[tuple[str, str], str] = {}
+    for key, k in doc["kinds"].items():
+        if k.get("snapshot") and k["match"] != "none":
+            other = seen.setdefault((k["snapshot"], k["name"]), key)
+            if other != key:  # the two would be one resource, judged and fixed as both
+                out.append(f"kinds.{key}: name {k['name']!r} is also kinds.{other}'s, in the same snapshot list")
     if "params" not in doc["kinds"]:
         out.append("kinds: the params kind is missing (the rules about the params file name it)")
     return out
@@ -148,7 +154,10 @@ def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
     except Exception as exc:  # noqa: BLE001 -- a YAML error of any kind: one line naming the place
         where, why = bounded.yaml_problem(exc)
         raise VhvError(f"{path}{where}: not valid YAML: {why}") from None
-    schema = json.loads((path.parent / SCHEMA).read_text(encoding="utf-8"))
+    try:
+        schema = json.loads((path.parent / SCHEMA).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise VhvError(f"{path.parent / SCHEMA}: the catalogue's schema cannot be read: {exc}") from None
     flat = shape.inline(schema, schema.get("$defs", {}))
     if not shape.compile_schema(flat)(doc):
         import jsonschema  # deferred: loads jsonschema; only to word what is wrong

@@ -198,7 +198,7 @@ def build(snap: Snapshot, params: Any) -> Record:
     if params.provisioning != "self":
         rec.notes.append(
             "provisioning: valohai: Valohai creates the network and the queue; only the region and "
-            "the role ARN are handed over."
+            "the role ARN are handed over (and the data store, when the params name one)."
         )
         return rec
     rec.values.append(_read(Value("vpc_id", "VPC ID"), lambda: pick(snap, "vpc")["id"]))

@@ -140,6 +140,8 @@ def load(directory: str | Path | None = None) -> RulePack:
             seen[r["id"]] = str(f.name)
             if r["resource"] not in KINDS:
                 raise VhvError(f"{where}: resource {r['resource']!r} is not one of {', '.join(KINDS)}")
+            if r.get("fixable") and not r.get("fixer"):  # reports would call it fixable; remediate could not
+                raise VhvError(f"{where}: fixable: true needs the fix remediate takes (fixer:), or fixable: false")
             if r.get("fixer") and not r["fixable"]:  # remediate would fix what `vhv rules` calls unfixable
                 raise VhvError(f"{where}: fixer {r['fixer']!r} on a rule that is not fixable (fixable: false)")
             problem = params.when_problem(r.get("when") or {})

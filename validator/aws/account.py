@@ -86,7 +86,10 @@ def tasks(reading: Reading, kinds: list[Kind]) -> list[Callable[[], None]]:
                     first.append((name if read is reader.read else "", read, batch))
     lost = set(waiting) - {name for name, _, _ in first}
     if lost:
-        raise AssertionError(f"reads after {sorted(lost)}, which this read does not make")
+        raise VhvError(
+            f"rules/catalogue.yaml: a reader reads after {', '.join(sorted(lost))}, which these params do not "
+            "read (a kind's reader or provisioning)"
+        )
 
     def task(name: str, read: Read, batch: tuple[Kind, ...]) -> Callable[[], None]:
         def run() -> None:

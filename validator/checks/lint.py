@@ -9,8 +9,9 @@ from typing import Any
 from validator.checks import Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.checks.iam import policy_document
+from validator.kinds import KINDS
 from validator.policy.document import PolicyError, load_document
-from validator.policy.lint import lint_document
+from validator.policy.lint import lint_bucket_policy, lint_document
 from validator.policy.lintmodel import docs
 from validator.snapshot import Undecidable
 
@@ -21,14 +22,31 @@ IGNORE = {
 }
 
 
-@evaluator("policy_lint", document={"enum": ["policy", "trust"]}, ignore=optional(IGNORE))
+@evaluator("policy_lint", document={"enum": ["policy", "trust", "bucket_policy"]}, ignore=optional(IGNORE))
 def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = None) -> list[Outcome]:
     """The resource's policy document (`policy`: the managed policy's default version;
-    `trust`: the role's trust policy) gives no `vhv lint` finding. Each finding is one
+    `trust`: the role's trust policy; `bucket_policy`: the data store's bucket policy) gives no
+    `vhv lint` finding. Each finding is one
     outcome naming the check, the JSON pointer and what to write instead; the checks in
     `ignore` (id -> why the guide's account needs them quiet) are not reported."""
     if document == "policy":
         res, raw, where = policy_document(ctx)
+    elif document == "bucket_policy":
+        res = ctx.resource()
+        where = f"the bucket policy of {res.get('name')}"
+        why = ctx.snap.error_at(f"{KINDS[ctx.kind].snapshot}.policy") if ctx.snap is not None else None
+        if why:
+            raise Undecidable(why)
+        raw = res.get("policy")
+        if raw is None:
+            return [
+                ok(
+                    f"{res.get('name')} has no bucket policy to lint",
+                    "no lint finding",
+                    "none",
+                    resource_id=res.get("arn"),
+                )
+            ]
     else:
         res = ctx.resource()
         where = f"the trust policy of {ctx.name}"
@@ -38,7 +56,11 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
     except PolicyError as exc:
         raise Undecidable(f"{where} cannot be read as a policy: {exc}") from None
     ignore = ignore or {}
-    issues = lint_document(doc, trust_flag=document == "trust", account=ctx.snap.account_id if ctx.snap else None)
+    account = ctx.snap.account_id if ctx.snap else None
+    if document == "bucket_policy":
+        issues = lint_bucket_policy(doc, account=account)
+    else:
+        issues = lint_document(doc, trust_flag=document == "trust", account=account)
     kept = [i for i in issues if i.rule not in ignore]
     quiet = sorted({i.rule for i in issues if i.rule in ignore})
     kw: dict[str, Any] = {"resource_id": res.get("arn")}

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from validator.policy.catalogue import nearest
-from validator.policy.lintmodel import Issue, Stmt, shown
+from validator.policy.lintmodel import IDENTITY, RESOURCE, TRUST, TRUST_ACTIONS, Issue, Stmt, shown
 
 VERSION = "2012-10-17"
 TOP_KEYS = ("Version", "Id", "Statement")
@@ -37,11 +37,38 @@ def _unknown(key: str, allowed: tuple[str, ...], ptr: str, where: str) -> Issue:
     )
 
 
-def document(
-    doc: dict[str, Any], trust_flag: bool | None, limit: int | None = None
-) -> tuple[list[Issue], list[Stmt], list[int]]:
+_ASSUME = {a.lower() for a in TRUST_ACTIONS}
+_KIND_WORDS = {IDENTITY: "statement", TRUST: "trust policy statement", RESOURCE: "resource policy statement"}
+
+
+def kind_of(doc: Any, trust_flag: bool | None = None) -> str:
+    """IDENTITY, TRUST or RESOURCE. `trust_flag` True or False says trust or identity; else a
+    document without Principal is an identity policy, and one with Principal a resource policy
+    (an S3 bucket policy) when it names a Resource and an action other than sts:AssumeRole and
+    its variants, a trust policy otherwise (a trust policy with a stray Resource stays one, and
+    is told that it takes none)."""
+    if trust_flag is not None:
+        return TRUST if trust_flag else IDENTITY
+    raw = doc.get("Statement") if isinstance(doc, dict) else None
+    objects = (
+        [raw] if isinstance(raw, dict) else [s for s in raw if isinstance(s, dict)] if isinstance(raw, list) else []
+    )
+    if not any("Principal" in s or "NotPrincipal" in s for s in objects):
+        return IDENTITY
+    if not any("Resource" in s or "NotResource" in s for s in objects):
+        return TRUST
+    for s in objects:
+        for key in ("Action", "NotAction"):
+            value = s.get(key)
+            for a in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+                if isinstance(a, str) and a.lower() not in _ASSUME:
+                    return RESOURCE
+    return TRUST
+
+
+def document(doc: dict[str, Any], kind: str, limit: int | None = None) -> tuple[list[Issue], list[Stmt], list[int]]:
     """Top-level checks; returns the issues, the statements that are objects (the first
-    `limit` of them) and the index of each object statement past the limit."""
+    `limit` of them, each of `kind`) and the index of each object statement past the limit."""
     out: list[Issue] = []
     for key in doc:
         if key not in TOP_KEYS:
@@ -59,18 +86,15 @@ def document(
     raw = doc.get("Statement")
     stmts: list[Stmt] = []
     rest: list[int] = []
-    objects: list[dict[str, Any]] = []
     if isinstance(raw, dict):
-        stmts.append(Stmt(0, "/Statement", raw))
-        objects.append(raw)
+        stmts.append(Stmt(0, "/Statement", raw, kind))
     elif isinstance(raw, list) and raw:
         for i, st in enumerate(raw):
             if isinstance(st, dict):
-                objects.append(st)
                 if limit is not None and len(stmts) >= limit:
                     rest.append(i)  # a Stmt costs microseconds; 100,000 of them a third of a second
                 else:
-                    stmts.append(Stmt(i, f"/Statement/{i}", st))
+                    stmts.append(Stmt(i, f"/Statement/{i}", st, kind))
             else:
                 out.append(
                     Issue(
@@ -91,11 +115,6 @@ def document(
                 '"Statement": [{"Effect": "Allow", "Action": ..., "Resource": ...}]',
             )
         )
-    trust = bool(trust_flag) or any("Principal" in s or "NotPrincipal" in s for s in objects)
-    if trust_flag is False:
-        trust = False
-    for s in stmts:
-        s.trust = trust
     return out, stmts, rest
 
 
@@ -107,7 +126,7 @@ def kind_name(v: Any) -> str:
 
 def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
     out: list[Issue] = []
-    kind = "trust policy statement" if st.trust else "statement"
+    kind = _KIND_WORDS[st.kind]
     for key in st.raw:
         if key not in STATEMENT_KEYS:
             out.append(_unknown(key, STATEMENT_KEYS, st.at(key), f"statement #{st.index + 1}"))
@@ -122,7 +141,7 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
                     at_key=True,
                 )
             )
-        elif not st.trust and key in ("Principal", "NotPrincipal"):
+        elif st.kind == IDENTITY and key in ("Principal", "NotPrincipal"):
             out.append(
                 Issue(
                     "lint-unknown-key",
@@ -175,7 +194,7 @@ def statement(st: Stmt, seen_sids: dict[str, str]) -> list[Issue]:
         )
     out += _pair(st, "Action", "NotAction", "lint-action-element", required=True)
     out += _pair(st, "Resource", "NotResource", "lint-resource-element", required=not st.trust)
-    if st.trust and "Principal" not in st.raw and "NotPrincipal" not in st.raw:
+    if st.kind != IDENTITY and "Principal" not in st.raw and "NotPrincipal" not in st.raw:
         out.append(
             Issue(
                 "lint-trust-missing-principal",

