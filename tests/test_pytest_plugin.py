@@ -41,12 +41,13 @@ DENIED_SG = (
     "ec2:DescribeSecurityGroups was denied (UnauthorizedOperation): allow ec2:DescribeSecurityGroups "
     "for the identity vhv runs as"
 )
-# Option 2 rules, the data store's "no CORS needed" (its files are uploaded from the web UI) and its
-# role's rules (it is reached with an IAM user)
+# Option 2 rules, the data store's "no CORS needed" (its files are uploaded from the web UI), its KMS
+# key's (it is encrypted with SSE-S3) and its role's rules (it is reached with an IAM user)
 GOLDEN_SKIPS = {
     "master-role-ec2-full-access",
     "master-role-vpc-full-access",
     "data-bucket-cors-unused",
+    "data-bucket-kms-key-usable",
     "data-role-exists",
     "data-role-bucket-access",
     "data-role-bucket-only",

@@ -37,9 +37,10 @@ class _In(Statement):
         return f"{super().label} of {self.where}"
 
 
-def _part(ctx: Context, item: dict[str, Any], key: str) -> Any:
-    """The principal's `key`, or Undecidable with the reason its read failed."""
-    path = f"{KINDS[ctx.kind].snapshot}.{key}"
+def _part(ctx: Context, item: dict[str, Any], key: str, kind: str = "") -> Any:
+    """The principal's `key` (a principal of `kind`, the rule's own by default), or Undecidable
+    with the reason its read failed."""
+    path = f"{KINDS[kind or ctx.kind].snapshot}.{key}"
     why = ctx.snap.error_at(path) if ctx.snap is not None else None
     if why is not None:
         raise Undecidable(why)
@@ -48,11 +49,12 @@ def _part(ctx: Context, item: dict[str, Any], key: str) -> Any:
     return item[key]
 
 
-def _statements(ctx: Context, item: dict[str, Any]) -> list[Statement]:
-    """Every statement of every policy of the principal, each named with its policy."""
+def policy_statements(ctx: Context, item: dict[str, Any], kind: str = "") -> list[Statement]:
+    """Every statement of every policy of the principal (of `kind`, the rule's own by default),
+    each named with its policy."""
     out: list[Statement] = []
     for key in POLICY_PARTS:
-        for pol in _part(ctx, item, key):
+        for pol in _part(ctx, item, key, kind):
             where = (
                 f"inline policy {pol['name']}"
                 if key == "inline_policies"
@@ -83,7 +85,7 @@ def principal_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Out
     """The principal's policies, all of them together, allow every action of the statements on
     their resources (by meaning: a wildcard that covers them does; a Deny of them does not)."""
     item = ctx.items()[0]
-    sts = _statements(ctx, item)
+    sts = policy_statements(ctx, item)
     specs = _specs(ctx, statements)
     missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
     expected = _said(specs)
@@ -118,7 +120,7 @@ def principal_within(
     action, no NotAction or NotResource. With `services`, only what its policies grant in those
     services is judged (a role that has other work, as the guide's master role has)."""
     item = ctx.items()[0]
-    sts = _statements(ctx, item)
+    sts = policy_statements(ctx, item)
     if services:
         sts = [s for s in (_of_services(st, services) for st in sts) if s is not None]
     specs = _specs(ctx, statements)
