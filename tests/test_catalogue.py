@@ -56,6 +56,12 @@ def test_each_kind_names_a_missing_rule_that_exists_and_inspects_it():
         (lambda d: d["kinds"]["igw"].pop("missing_rule"), "kinds.igw: which rule fails when it is missing?"),
         (lambda d: d["values"].update(valohai_ssh_cidr="anywhere"), "values.valohai_ssh_cidr"),
         (lambda d: d["kinds"].pop("params"), "the params kind is missing"),
+        (lambda d: d["kinds"]["vpc"].update(name_from="arn"), "kinds.vpc: name_from is for a name the params give"),
+        (lambda d: d["kinds"]["multipart_role"].update(name_from="tag"), "kinds.multipart_role.name_from"),
+        (
+            lambda d: d["kinds"]["data_user"].update(pick="by-name"),
+            "kinds.data_user: a kind the params name is kept in a list (pick: all)",
+        ),
         # two kinds of one name in one list would be one group, judged and fixed as both
         (
             lambda d: d["kinds"]["sg_queue"].update(name=d["kinds"]["sg_workers"]["name"]),

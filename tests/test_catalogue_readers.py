@@ -11,6 +11,7 @@ event, as tests/test_permissions.py catches a whole check.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,6 +30,22 @@ from validator.kinds import KINDS
 from validator.snapshot import Snapshot
 
 from .conftest import REGION
+
+# the data store reached through a role of the account (the guide's master role, as Valohai's
+# templates do) rather than the tutorial's user: the params under which the data_role kind is read
+ROLE_PARAMS = {
+    **DEMO_PARAMS,
+    "data_store": {
+        **{k: v for k, v in DEMO_PARAMS["data_store"].items() if k != "user"},
+        "role": kinds.name("master_role"),
+    },
+}
+
+
+def _params_naming(batch: tuple[kinds.Kind, ...]) -> dict[str, Any]:
+    """The demo's params, or the ones that name every kind of `batch` (the data store's role)."""
+    plain = params.from_dict(dict(DEMO_PARAMS))
+    return dict(DEMO_PARAMS) if all(k.named(plain) for k in batch) else dict(ROLE_PARAMS)
 
 
 def _kinds_of(reader: str) -> tuple[kinds.Kind, ...]:
@@ -65,8 +82,11 @@ def test_the_policy_is_the_kinds_read_actions():
 def test_what_is_read_follows_the_params_and_remediate():
     self_ = params.from_dict(dict(DEMO_PARAMS))
     valohai = params.from_dict({**DEMO_PARAMS, "provisioning": "valohai"})
-    every = [k for k in KINDS.values() if k.reader]
+    every = [k for k in KINDS.values() if k.reader and k.key != "data_role"]  # the store is reached with a user
     assert account_mod.kinds_read(self_, for_fix=True) == every
+    by_role = params.from_dict(dict(ROLE_PARAMS))
+    assert KINDS["data_role"] in account_mod.kinds_read(by_role)
+    assert KINDS["data_user"] not in account_mod.kinds_read(by_role)
     assert account_mod.kinds_read(self_) == [k for k in every if k.read_for == "check"]
     # Option 2: Valohai provisions the network and the queue; IAM (and the data store) are the customer's
     assert {READERS[k.reader].service for k in account_mod.kinds_read(valohai, for_fix=True)} == {"iam", "s3"}
@@ -85,16 +105,16 @@ class Guide:
     account: str
     sent: list[str] = field(default_factory=list)
 
-    def reading(self, for_fix: bool) -> Reading:
+    def reading(self, for_fix: bool, prm: dict[str, Any] | None = None) -> Reading:
         snap = Snapshot(account_id=self.account, region=REGION, partition="aws", caller_arn="")
-        return Reading(self.clients, Recorder(snap), for_fix, params.from_dict(dict(DEMO_PARAMS)))
+        return Reading(self.clients, Recorder(snap), for_fix, params.from_dict(prm or dict(DEMO_PARAMS)))
 
     def run(self, name: str, batch: tuple[kinds.Kind, ...], for_fix: bool) -> tuple[set[str], Reading]:
         """What reader `name` sends for `batch` (kinds that name it) run alone, as check (or
         remediate, with its fix reads) runs it; a read after another reader is given that one's
         answer, read first and not counted."""
         reader = READERS[name]
-        r = self.reading(for_fix)
+        r = self.reading(for_fix, _params_naming(batch))
         calls: set[str] = set()
         for read in (reader.read, *reader.more, *(reader.fix if for_fix else ())):
             first = READERS[read.after] if read.after else None
@@ -109,8 +129,18 @@ class Guide:
 @pytest.fixture
 def guide(moto_env) -> Guide:
     """GetPolicy answers without the tags, as an endpoint that does not give them does: the policy
-    reader then lists them (moto gives them, and ListPolicyTags would go untried)."""
+    reader then lists them (moto gives them, and ListPolicyTags would go untried). The data store's
+    principals have both kinds of policy, inline and attached, so that their readers read both
+    (the guide's master role, read as the data store's role under ROLE_PARAMS, gets an inline one)."""
     ids = build_golden(moto_env)
+    iam = moto_env.client("iam", region_name=REGION)
+    doc = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+    )
+    extra = iam.create_policy(PolicyName="reader-test-extra", PolicyDocument=doc)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=DEMO_PARAMS["data_store"]["user"], PolicyArn=extra)
+    iam.attach_role_policy(RoleName=ids["multipart_role"].rsplit("/", 1)[-1], PolicyArn=extra)
+    iam.put_role_policy(RoleName=kinds.name("master_role"), PolicyName="reader-test-inline", PolicyDocument=doc)
     target = Target(region=REGION)
     sess = session(target)
     services = {s for r in READERS.values() for s in (r.service, *r.also)}

@@ -49,7 +49,8 @@ def test_the_guide_policy_on_the_last_page_of_attachments_is_seen(account, sent)
     attached = result.snapshot.get("roles.ValohaiWorkerRole.attached_policies")
     assert len(attached) == 131 and attached[-1]["name"] == "ValohaiWorkerPolicy"
     assert result.status("worker-role-policy-attached") == "pass"
-    assert sent["ListAttachedRolePolicies"] == 3  # two pages for the worker role, one for ValohaiMaster
+    # two pages for the worker role, one for ValohaiMaster, one for the data store's multipart role
+    assert sent["ListAttachedRolePolicies"] == 4
 
 
 def test_the_guide_rule_after_55_others_is_seen(account):

@@ -31,6 +31,7 @@ from validator import findings as findings_mod
 from validator import params as params_mod
 from validator import waivers as waivers_mod
 from validator.demo import DEMO_PARAMS, build_golden
+from validator.kinds import KINDS
 from validator.snapshot import Snapshot
 
 pytest_plugins = ["pytester"]
@@ -40,8 +41,17 @@ DENIED_SG = (
     "ec2:DescribeSecurityGroups was denied (UnauthorizedOperation): allow ec2:DescribeSecurityGroups "
     "for the identity vhv runs as"
 )
-# Option 2 rules, and the data store's "no CORS needed" (its files are uploaded from the web UI)
-GOLDEN_SKIPS = {"master-role-ec2-full-access", "master-role-vpc-full-access", "data-bucket-cors-unused"}
+# Option 2 rules, the data store's "no CORS needed" (its files are uploaded from the web UI), its KMS
+# key's (it is encrypted with SSE-S3) and its role's rules (it is reached with an IAM user)
+GOLDEN_SKIPS = {
+    "master-role-ec2-full-access",
+    "master-role-vpc-full-access",
+    "data-bucket-cors-unused",
+    "data-bucket-kms-key-usable",
+    "data-role-exists",
+    "data-role-bucket-access",
+    "data-role-bucket-only",
+}
 SUBNETS = ("valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3")  # build_golden's, one per zone
 # the rules that judge each subnet on its own: one item per subnet (the others judge one resource,
 # or the subnets as a group: one item, named by the guide)
@@ -49,8 +59,8 @@ PER_SUBNET = ("subnets-in-vpc", "subnets-tag", "subnets-cidr-in-vpc", "rt-subnet
 
 
 def nodeid(rule: Any, resource: str | None = None) -> str:
-    # the data store's bucket is named by the params (DEMO_PARAMS), the other kinds by the guide
-    own = DEMO_PARAMS["data_store"]["bucket"] if rule.resource == "data_bucket" else rule.resource_name
+    # the data store's bucket, user and roles are named by the params (DEMO_PARAMS), the other kinds by the guide
+    own = KINDS[rule.resource].named(DEMO_PARAMS) or rule.resource_name
     return f"vhv::test_vhv[{resource or own}::{rule.id}]"
 
 

@@ -15,7 +15,8 @@ from validator.demo import DEMO_PARAMS
 from validator.render.record import render_record
 
 REGION = DEMO_PARAMS["region"]
-DATA_STORE_KEYS = ["data_store_bucket", "data_store_region", "data_store_user"]
+# the data store as DEMO_PARAMS set it up: its bucket and region, the IAM user, the multipart role
+DATA_STORE_KEYS = ["data_store_bucket", "data_store_region", "data_store_user", "data_store_multipart_role_arn"]
 OPTION1_KEYS = [
     "region",
     "master_role_arn",

@@ -15,7 +15,7 @@ from tests.test_rules_iam import _delete_master_role as no_master_role
 from validator import engine, guide
 from validator import params as params_mod
 from validator.aws.session import Target
-from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, DEMO_PARAMS, build_iam
+from validator.demo import ACCOUNT, ASSUME_ROLE_ARN, DEMO_PARAMS, build_data_access, build_iam
 from validator.fixers import planner
 from validator.fixers.apply import apply
 from validator.fixers.plan import DECIDE, FIX, MANUAL, Plan
@@ -364,7 +364,9 @@ def test_instance_level_drift_is_a_manual_step_only(account):
 
 
 def test_missing_network_is_created_with_the_guide_names(moto_env, pack):
-    build_iam(moto_env.client("iam", region_name=REGION), dict(DEMO_PARAMS))
+    iam = moto_env.client("iam", region_name=REGION)
+    build_iam(iam, dict(DEMO_PARAMS))
+    build_data_access(iam, dict(DEMO_PARAMS))  # the data store's user and multipart role: vhv does not create them
     acct = Account(moto_env, {}, pack)
     _res, plan = plan_of(acct)
     names = [

@@ -356,7 +356,7 @@ def test_wider_than_the_guide_needs_a_decision_and_tighten_takes_it(account, par
 
 
 def untag_seven(a: Account) -> None:
-    """Seven of the guide's twelve resources lose their valohai=1 tag: a plan that touches most of the guide."""
+    """Seven of the guide's thirteen resources (with the data store's bucket) lose their valohai=1 tag."""
     for policy in ("worker_policy", "master_policy"):
         a.iam.untag_policy(PolicyArn=a.ids[policy], TagKeys=["valohai"])
     for role in ("ValohaiWorkerRole", "ValohaiMaster"):

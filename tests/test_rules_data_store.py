@@ -21,6 +21,7 @@ from validator.demo import ACCOUNT, DEMO_PARAMS
 from validator.fixers import planner
 from validator.fixers.apply import apply
 from validator.fixers.plan import DECIDE, FIX
+from validator.kinds import KINDS
 from validator.render import plan as show
 
 BUCKET = DEMO_PARAMS["data_store"]["bucket"]
@@ -33,7 +34,13 @@ def s3(a: Account) -> Any:
 
 
 def rules_of(a: Account) -> set[str]:
-    return {r.id for r in a.pack.rules if r.source == "5-data-store.yaml"}
+    """The bucket's rules (the principal's and the multipart role's: tests/test_rules_data_access.py;
+    the KMS key's: tests/test_rules_data_kms.py)."""
+    return {
+        r.id
+        for r in a.pack.rules
+        if r.source == "5-data-store.yaml" and r.resource == "data_bucket" and r.id != "data-bucket-kms-key-usable"
+    }
 
 
 def not_passing(result: Any, rules: set[str]) -> dict[str, tuple[str, str]]:
@@ -87,11 +94,14 @@ def test_without_the_section_every_data_store_rule_skips_and_s3_is_not_read(acco
     params = {k: v for k, v in account.params.items() if k != "data_store"}
     account.params = params
     result = account.check()
-    for rule_id in rules_of(account):
+    every = {r.id: r.resource for r in account.pack.rules if r.source == "5-data-store.yaml"}
+    assert set(every.values()) == {"data_bucket", "data_user", "data_role", "multipart_role"}
+    for rule_id, kind in every.items():
         f = result.one(rule_id)
         assert f.status == "skip", (rule_id, f.status, f.message)
-        assert f.message == "applies only when the params name it (data_store.bucket); they have no data_store"
+        assert f.message == f"applies only when the params name it ({KINDS[kind].params_key}); they have no data_store"
     assert not [c for c in result.calls if c.startswith("s3:")]
+    assert not {"iam:GetUser", "iam:ListAccessKeys", "iam:GetRolePolicy"} & set(result.calls)
 
 
 def test_the_bucket_is_read_with_exactly_its_declared_actions_at_once(account):

@@ -199,9 +199,18 @@ def test_what_the_readers_write_of_a_drifted_account_validates(account, tmp_path
     assert _valid(_read(for_fix=True), "role deleted")["data"]["roles"]["ValohaiWorkerRole"] is None
     ec2.delete_tags(Resources=[ids["vpc"]], Tags=[{"Key": "Name"}])
     keys |= set(_valid(_read(for_fix=True), "VPC lost its Name")["data"])
+    # the data store reached through a role of the account (Valohai's templates), not a user
+    by_role = {"bucket": DEMO_PARAMS["data_store"]["bucket"], "role": "ValohaiMaster"}
+    keys |= set(_valid(_read(data_store=by_role), "the data store's role")["data"])
     assert keys == set(snapshot_mod.schema()["properties"]["data"]["properties"])  # no key the readers never write
     # Option 2: IAM, and the data store, which stays the customer's
-    assert set(_valid(_read(provisioning="valohai"), "Option 2")["data"]) == {"policies", "roles", "buckets"}
+    assert set(_valid(_read(provisioning="valohai"), "Option 2")["data"]) == {
+        "policies",
+        "roles",
+        "buckets",
+        "users",
+        "multipart_roles",
+    }
 
 
 def test_an_empty_account_validates(moto_env):
@@ -761,6 +770,16 @@ RESEALED_LIES = {
         lambda d: d["data"]["route_tables"][0].update(vpc_id="vpc-0123456789abcdef0"),
         "data.route_tables[0].vpc_id",
         '"vpc-0123456789abcdef0" is not a VPC vhv read',
+    ),
+    "the data store's user of another account": (
+        lambda d: d["data"]["users"][0].update(arn="arn:aws:iam::999999999999:user/valohai-data-store"),
+        "data.users[0].arn",
+        "is not the user valohai-data-store of account 123456789012",
+    ),
+    "two multipart roles": (
+        lambda d: d["data"]["multipart_roles"].append(d["data"]["multipart_roles"][0]),
+        "data.multipart_roles",
+        "holds 2 entries; vhv reads one role by its name",
     ),
     "a key pair the queue does not use": (
         lambda d: d["data"]["key_pairs"].update({"spare": {"name": "spare", "id": "key-1", "type": "rsa"}}),

@@ -12,6 +12,8 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
 - the images, volumes and key pairs read are exactly those the queue instances name;
 - the guide's roles and policies are in the account and partition read, and so are the
   instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
+- the data store's user and roles (read by the names the params give) are one each, of the
+  account and partition read;
 - a VPC has one main route table, a subnet one route table, and the tables are of the VPCs read.
 """
 
@@ -42,9 +44,16 @@ def _named() -> dict[str, tuple[str, tuple[str, ...]]]:
 
 NAMED = _named()
 # an IAM kind's `match` -> the resource type in its ARN (arn:aws:iam::<account>:role/<name>)
-ARN_TYPES = {"policy-name": "policy", "role-name": "role", "instance-profile-name": "instance-profile"}
-# data key -> the IAM resource type of its entries
-IAM_MAPS = {k.snapshot: ARN_TYPES[k.match] for k in KINDS.values() if k.match in ARN_TYPES}
+ARN_TYPES = {
+    "policy-name": "policy",
+    "role-name": "role",
+    "instance-profile-name": "instance-profile",
+    "user-name": "user",
+}
+# data key -> the IAM resource type of its entries: in a map by name (the guide's names), or in a
+# list of at most one (the names the params give: GetUser / GetRole answer for one)
+IAM_MAPS = {k.snapshot: ARN_TYPES[k.match] for k in KINDS.values() if k.match in ARN_TYPES and k.pick == "by-name"}
+IAM_LISTS = {k.snapshot: ARN_TYPES[k.match] for k in KINDS.values() if k.match in ARN_TYPES and k.pick != "by-name"}
 # data key -> the key of each entry's id in a list the readers write
 LIST_IDS = {
     "vpcs": "id",
@@ -110,6 +119,17 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
                 yield (
                     f"{at(('data', key))}holds {brief(sorted(entries))}, but the queue instances name "
                     f"{brief(sorted(wanted))} (data.instances[].{named_by})"
+                )
+    for key, kind in IAM_LISTS.items():
+        entries = data.get(key) or []
+        if len(entries) > 1:
+            yield f"{at(('data', key))}holds {len(entries)} entries; vhv reads one {kind} by its name"
+        for i, entry in enumerate(entries):
+            name, arn = entry.get("name"), entry.get("arn")
+            if isinstance(arn, str) and not _own(arn, kind, str(name), account, partition):
+                yield (
+                    f"{at(('data', key, i, 'arn'))}{brief(arn)} is not the {kind} {brief(name, quote=False)} "
+                    f"of account {account} (arn:{partition}:iam::{account}:{kind}/...)"
                 )
     yield from _profiles_of_roles(data, account, partition)
     yield from _route_tables(data)

@@ -44,9 +44,26 @@ DEMO_PARAMS = {
     "queue_installer": "self",
     "admin_cidr": "203.0.113.7/32",
     "vpc_cidr": "10.0.0.0/16",
-    # the data store as Valohai's tutorial sets it up: a bucket, an IAM user's keys, web uploads
-    "data_store": {"bucket": f"valohai-data-{ACCOUNT}", "user": "valohai-data-store", "web_uploads": True},
+    # the data store as Valohai's tutorial sets it up: a bucket, an IAM user's keys, the role it
+    # assumes for uploads over 5 GB, web uploads
+    "data_store": {
+        "bucket": f"valohai-data-{ACCOUNT}",
+        "user": "valohai-data-store",
+        "multipart_role_arn": f"arn:aws:iam::{ACCOUNT}:role/valohai-data-multipart",
+        "web_uploads": True,
+    },
 }
+# the tutorial's multipart role's actions (rules/5-data-store.yaml checks them)
+MULTIPART_ACTIONS = [
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+]
 # the tutorial's CORS rules (rules/5-data-store.yaml checks them)
 TUTORIAL_CORS = [
     {"AllowedHeaders": ["Authorization"], "AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 3000},
@@ -220,6 +237,50 @@ def build_golden(session: Any, params: dict[str, Any] | None = None, endpoint_ur
         ids.update(build_queue(ec2, build_network(ec2, params)))
     if params.get("data_store"):
         ids["data_bucket"] = build_data_store(session.client("s3", **kw), params)
+        ids.update(build_data_access(iam, params))
+    return ids
+
+
+def build_data_access(iam: Any, params: dict[str, Any]) -> dict[str, str]:
+    """How Valohai reaches the data store, as the tutorial sets it up: the IAM user (when the params
+    name one) with its inline policy (s3:* on the bucket and its objects) and one access key (its
+    secret is dropped here), and the role of data_store.multipart_role_arn (when given), trusted by
+    that user (or the params' role) with the eight multipart actions on the bucket."""
+    store = params["data_store"]
+    arn = f"arn:aws:s3:::{store['bucket']}"
+    ids: dict[str, str] = {}
+    principal = None
+    if store.get("user"):
+        principal = ids["data_user"] = iam.create_user(UserName=store["user"])["User"]["Arn"]
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": [arn, f"{arn}/*"]}],
+        }
+        iam.put_user_policy(UserName=store["user"], PolicyName="valohai-data-store", PolicyDocument=json.dumps(policy))
+        ids["data_user_key"] = iam.create_access_key(UserName=store["user"])["AccessKey"]["AccessKeyId"]
+    elif store.get("role"):
+        principal = iam.get_role(RoleName=store["role"])["Role"]["Arn"]
+    if store.get("multipart_role_arn") and principal:
+        name = store["multipart_role_arn"].rsplit("/", 1)[-1]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}],
+        }
+        ids["multipart_role"] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+            "Arn"
+        ]
+        access = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "MultipartAccess",
+                    "Effect": "Allow",
+                    "Action": MULTIPART_ACTIONS,
+                    "Resource": [arn, f"{arn}/*"],
+                }
+            ],
+        }
+        iam.put_role_policy(RoleName=name, PolicyName="valohai-multipart", PolicyDocument=json.dumps(access))
     return ids
 
 

@@ -67,9 +67,11 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[
     kind = KINDS[rule.resource]
     if not kind.named(params):  # a kind the params name (the data store's bucket), and they do not
         section = kind.params_key.split(".")[0]
+        # the section when it is absent, else the key it lacks (data_store without its role)
+        lacking = section if not isinstance(params.get(section), dict) else kind.params_key
         return [
             _finding(
-                rule, ctx, SKIP, f"applies only when the params name it ({kind.params_key}); they have no {section}"
+                rule, ctx, SKIP, f"applies only when the params name it ({kind.params_key}); they have no {lacking}"
             )
         ]
     if not ctx.applies(rule.when):

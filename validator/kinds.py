@@ -25,8 +25,9 @@ from validator.errors import VhvError
 
 CATALOGUE = "catalogue.yaml"
 SCHEMA = "catalogue.schema.json"
-# an IAM kind is kept in the snapshot in a map by its name, and picked by it
-IAM_MATCHES = ("role-name", "policy-name", "instance-profile-name")
+# an IAM kind the guide names is kept in the snapshot in a map by its name, and picked by it (one the
+# params name, in a list: pick all)
+IAM_MATCHES = ("role-name", "policy-name", "instance-profile-name", "user-name")
 # a name the customer chooses and records in the params: {data_store.bucket}
 PARAMS_NAME = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
 
@@ -58,6 +59,7 @@ class Kind:
     profile: str = ""
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
     looked_for: str = "in account {account_id}"  # where the missing rule says it looked
+    name_from: str = ""  # "arn": the params' value is an ARN, the name its last path segment
 
     @property
     def path(self) -> str:
@@ -73,11 +75,15 @@ class Kind:
         return m.group(1) if m else ""
 
     def named(self, params: Any) -> str | None:
-        """Its name under `params`: the guide's, or the params' value at `params_key`; None when the
-        params give none (the kind is then not read, and its rules skip)."""
+        """Its name under `params`: the guide's, or the params' value at `params_key` (with
+        `name_from: arn`, the last segment of that ARN: role/team/x is x); None when the params give
+        none (the kind is then not read, and its rules skip)."""
         if not self.params_key:
             return self.name
-        return params_value(params, self.params_key)
+        value = params_value(params, self.params_key)
+        if value and self.name_from == "arn":
+            return value.split(":", 5)[-1].rsplit("/", 1)[-1] or None
+        return value
 
     def nth(self, n: int) -> str:
         """The name of the n-th of this kind vhv creates (valohai-subnet-3)."""
@@ -111,7 +117,8 @@ def _problems(doc: dict[str, Any]) -> list[str]:
         where = f"kinds.{key}"
         if k["pick"] != "none" and not k.get("snapshot"):
             out.append(f"{where}: a kind that is picked from the snapshot needs `snapshot`")
-        if (k["pick"] == "by-name") != (k["match"] in IAM_MATCHES):
+        params_named = PARAMS_NAME.fullmatch(k["name"])
+        if not params_named and (k["pick"] == "by-name") != (k["match"] in IAM_MATCHES):
             out.append(f"{where}: pick {k['pick']!r} does not go with match {k['match']!r}")
         if k.get("reader") and not k.get("read_actions"):
             out.append(f"{where}: reader {k['reader']!r} without the read_actions it calls")
@@ -121,8 +128,10 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: in_vpc_rule for a kind that is not in the VPC (in_vpc)")
         if k.get("profile") and k["profile"] not in doc["kinds"]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
-        if PARAMS_NAME.fullmatch(k["name"]) and k["pick"] == "by-name":
+        if params_named and k["pick"] != "all":
             out.append(f"{where}: a kind the params name is kept in a list (pick: all), not a map by name")
+        if k.get("name_from") and not params_named:
+            out.append(f"{where}: name_from is for a name the params give ({{section.key}})")
         if k["pick"] != "none" and not k.get("missing_rule"):
             out.append(f"{where}: which rule fails when it is missing? (missing_rule)")
     seen: dict[tuple[str, str], str] = {}

@@ -1,15 +1,18 @@
-"""IAM: the guide's customer managed policies, roles and instance profile, each read by its name.
+"""IAM: the guide's customer managed policies, roles and instance profile, each read by its name;
+and the data store's principal (the params' user or role) and multipart role, by the names the
+params give, with every policy document that grants them something.
 
 IAM answers for one name at a time: these readers are given one kind each (READERS, each=True).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from validator.aws.reader import Read, Reader
 from validator.aws.recorder import FAILED, NOT_FOUND, Reading, paginate, tags
-from validator.kinds import Kind
+from validator.kinds import Kind, params_value
 from validator.policy.document import PolicyError, load_document
 
 
@@ -156,9 +159,163 @@ def read_instance_profile(r: Reading, kinds: tuple[Kind, ...], _found: Any = Non
     )
 
 
+# ------------------------------------------------------------------ the data store's principals
+
+
+def _when(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+
+
+def _documents(
+    r: Reading, path: str, inline: Any, attached: Any, inline_action: str, get_inline: Callable[[str], Any]
+) -> dict[str, Any]:
+    """The documents of a principal's inline policies (`get_inline(name)`) and attached managed
+    policies (GetPolicy, then its default version), all asked for at once. A part that could not be
+    listed or read is left out and its failure recorded under `<path>.inline_policies` (or
+    `.attached_policies`): the rules that judge what the principal may do are then error."""
+    iam, rec = r.clients["iam"], r.rec
+    part = {"inline": f"{path}.inline_policies", "attached": f"{path}.attached_policies"}
+
+    def one_inline(name: str) -> Any:
+        got = rec.call(part["inline"], inline_action, lambda: get_inline(name))
+        return got if got in (FAILED, NOT_FOUND) else {"name": name, "document": got.get("PolicyDocument")}
+
+    def one_attached(p: dict[str, str]) -> Any:
+        arn = p["PolicyArn"]
+        got = rec.call(part["attached"], "iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"])
+        if got in (FAILED, NOT_FOUND):
+            return got
+        version_id = got.get("DefaultVersionId")
+        version = rec.call(
+            part["attached"],
+            "iam:GetPolicyVersion",
+            lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"],
+        )
+        if version in (FAILED, NOT_FOUND):
+            return version
+        return {
+            "name": p["PolicyName"],
+            "arn": arn,
+            "default_version_id": version_id,
+            "document": version.get("Document"),
+        }
+
+    names = [] if inline in (FAILED, NOT_FOUND) else list(inline)
+    policies = [] if attached in (FAILED, NOT_FOUND) else list(attached)
+    reads = [*(lambda n=n: one_inline(n) for n in names), *(lambda p=p: one_attached(p) for p in policies)]
+    answers = rec.together(*reads) if reads else []
+    out: dict[str, Any] = {}
+    for key, listed, got in (
+        ("inline_policies", inline, answers[: len(names)]),
+        ("attached_policies", attached, answers[len(names) :]),
+    ):
+        if listed in (FAILED, NOT_FOUND) or FAILED in got:
+            continue
+        docs = [d for d in got if d is not NOT_FOUND]  # one deleted between the listing and the read
+        try:
+            out[key] = [{**d, "document": load_document(d["document"])} for d in docs]
+        except PolicyError as exc:
+            rec.fail(f"{path}.{key}", f"a policy of {path}: {exc}")
+    return out
+
+
+def read_user(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The user the params name, every policy document that grants it something, and its access
+    keys' ids, states and ages (ListAccessKeys gives no secret); `users` holds it, or nothing when
+    there is no user of that name."""
+    [kind] = kinds
+    iam, rec, path = r.clients["iam"], r.rec, kind.snapshot
+    name = kind.named(r.params)
+
+    def listing(key: str, action: str, op: str, field: str) -> Any:
+        return lambda: rec.call(f"{path}.{key}", action, lambda: paginate(iam, op, field, UserName=name))
+
+    got, inline, attached, keys = rec.together(
+        lambda: rec.call(path, "iam:GetUser", lambda: iam.get_user(UserName=name)["User"]),
+        listing("inline_policies", "iam:ListUserPolicies", "list_user_policies", "PolicyNames"),
+        listing("attached_policies", "iam:ListAttachedUserPolicies", "list_attached_user_policies", "AttachedPolicies"),
+        listing("access_keys", "iam:ListAccessKeys", "list_access_keys", "AccessKeyMetadata"),
+    )
+    if got is FAILED:  # recorded under `users`: every rule of the user is error
+        rec.forget(path)
+        return
+    if got is NOT_FOUND:
+        rec.forget(path)  # the parts of a user that is not there
+        rec.put(path, [])
+        return
+    user: dict[str, Any] = {"name": got["UserName"], "arn": got["Arn"]}
+    user.update(
+        _documents(
+            r,
+            path,
+            inline,
+            attached,
+            "iam:GetUserPolicy",
+            lambda p: iam.get_user_policy(UserName=name, PolicyName=p),
+        )
+    )
+    if keys not in (FAILED, NOT_FOUND):
+        user["access_keys"] = [
+            {"id": k["AccessKeyId"], "status": k.get("Status", ""), "created": _when(k.get("CreateDate"))} for k in keys
+        ]
+    rec.put(path, [user])
+
+
+def read_role_policies(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The role the params name (the data store's, or the multipart role of their ARN), its trust
+    policy and every policy document that grants it something; the kind's list holds it, or
+    nothing when there is no role of that name. A role of another account than the one read is
+    not asked for: its rules are error, saying so."""
+    [kind] = kinds
+    iam, rec, path = r.clients["iam"], r.rec, kind.snapshot
+    name = kind.named(r.params)
+    account = rec.snap.account_id
+    if kind.name_from == "arn":
+        arn = params_value(r.params, kind.params_key) or ""
+        theirs = arn.split(":")[4] if arn.count(":") >= 5 else account
+        if theirs != account:
+            rec.fail(path, f"{arn} is a role of account {theirs}; vhv reads account {account}, where it is not")
+            return
+
+    def listing(key: str, action: str, op: str, field: str) -> Any:
+        return lambda: rec.call(f"{path}.{key}", action, lambda: paginate(iam, op, field, RoleName=name))
+
+    got, inline, attached = rec.together(
+        lambda: rec.call(path, "iam:GetRole", lambda: iam.get_role(RoleName=name)["Role"]),
+        listing("inline_policies", "iam:ListRolePolicies", "list_role_policies", "PolicyNames"),
+        listing("attached_policies", "iam:ListAttachedRolePolicies", "list_attached_role_policies", "AttachedPolicies"),
+    )
+    if got is FAILED:
+        rec.forget(path)
+        return
+    if got is NOT_FOUND:
+        rec.forget(path)
+        rec.put(path, [])
+        return
+    role: dict[str, Any] = {
+        "name": got["RoleName"],
+        "arn": got["Arn"],
+        "trust_policy": got.get("AssumeRolePolicyDocument"),
+    }
+    role.update(
+        _documents(
+            r,
+            path,
+            inline,
+            attached,
+            "iam:GetRolePolicy",
+            lambda p: iam.get_role_policy(RoleName=name, PolicyName=p),
+        )
+    )
+    rec.put(path, [role])
+
+
 # the catalogue's `reader: iam.NAME`
 READERS = {
     "policy": Reader("iam", Read(read_policy), each=True),
     "role": Reader("iam", Read(read_role), each=True),
     "instance_profile": Reader("iam", Read(read_instance_profile), each=True),
+    "user": Reader("iam", Read(read_user), each=True),
+    "data_role": Reader("iam", Read(read_role_policies), each=True),
+    "multipart_role": Reader("iam", Read(read_role_policies), each=True),
 }

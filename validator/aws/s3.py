@@ -17,6 +17,7 @@ from validator.kinds import Kind
 
 # S3's location constraint -> the region (none is us-east-1; EU is eu-west-1's oldest name)
 LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
+AWS_S3_KEY = "alias/aws/s3"  # the key SSE-KMS uses when the bucket names none: AWS manages it
 BPA_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
@@ -87,7 +88,52 @@ def read_bucket(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None
         rec.put(path, [])
         return
     failed = {key for key, value in got.items() if value is FAILED}  # recorded under buckets.<key>
-    rec.put(path, [_bucket(rec.snap.partition, name, got, failed)])
+    bucket = _bucket(rec.snap.partition, name, got, failed)
+    key_id = _kms_key_id(got["encryption"])
+    if key_id is not None:  # only a bucket encrypted with KMS costs these reads
+        bucket["kms_key"] = _read_key(r, f"{path}.kms_key", key_id)
+    rec.put(path, [bucket])
+
+
+def _kms_key_id(answer: Any) -> str | None:
+    """The KMS key the bucket's default encryption names (S3's own key, aws/s3, when it names
+    none); None when the default encryption is not SSE-KMS, or was not read."""
+    if answer is FAILED or answer is NOT_FOUND:
+        return None
+    for rule in answer.get("ServerSideEncryptionConfiguration", {}).get("Rules") or []:
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if str(default.get("SSEAlgorithm") or "").startswith("aws:kms"):  # aws:kms, aws:kms:dsse
+            return default.get("KMSMasterKeyID") or AWS_S3_KEY
+    return None
+
+
+def _read_key(r: Reading, path: str, key_id: str) -> dict[str, Any] | None:
+    """The key as the rules judge it: whether it exists, its state, who manages it and, for a key
+    the customer manages, its key policy. None when a read failed (recorded under `path`)."""
+    kms, rec = r.clients["kms"], r.rec
+    meta = rec.call(path, "kms:DescribeKey", lambda: kms.describe_key(KeyId=key_id))
+    if meta is FAILED:
+        return None
+    if meta is NOT_FOUND:
+        return {"id": key_id, "exists": False}
+    m = meta.get("KeyMetadata") or {}
+    key = {
+        "id": key_id,
+        "exists": True,
+        "arn": m.get("Arn"),
+        "state": m.get("KeyState"),
+        # the alias aws/s3 is always AWS's key for S3 (moto's DescribeKey calls it CUSTOMER)
+        "manager": "AWS" if key_id.endswith(AWS_S3_KEY) else m.get("KeyManager"),
+        "policy": None,
+    }
+    if key["manager"] == "CUSTOMER":  # AWS's own keys (aws/s3) let every principal of the account use them via S3
+        got = rec.call(
+            path, "kms:GetKeyPolicy", lambda: kms.get_key_policy(KeyId=m.get("Arn") or key_id, PolicyName="default")
+        )
+        if got is FAILED:
+            return None
+        key["policy"] = None if got is NOT_FOUND else _policy(got)
+    return key
 
 
 def _bucket(partition: str, name: str, got: dict[str, Any], failed: set[str]) -> dict[str, Any]:
@@ -118,4 +164,4 @@ def _bucket(partition: str, name: str, got: dict[str, Any], failed: set[str]) ->
 
 
 # the catalogue's `reader: s3.NAME`
-READERS = {"bucket": Reader("s3", Read(read_bucket), each=True, also=("s3control",))}
+READERS = {"bucket": Reader("s3", Read(read_bucket), each=True, also=("s3control", "kms"))}

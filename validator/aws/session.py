@@ -163,6 +163,7 @@ NOT_FOUND_CODES = {
     "NoSuchPublicAccessBlockConfiguration",
     "NoSuchTagSet",
     "ServerSideEncryptionConfigurationNotFoundError",
+    "NotFoundException",  # KMS: no key of that id, ARN or alias
 }
 
 
