@@ -39,7 +39,16 @@ from validator.demo import DEMO_PARAMS, moto_environment
 
 HERE = Path(__file__).resolve().parent
 REGION = DEMO_PARAMS["region"]
-BUCKET = DEMO_PARAMS["data_store"]["bucket"]  # the baseline reads the data store's bucket too
+# the baseline reads the data store too: its bucket, its user (or role) and its multipart role
+STORE = DEMO_PARAMS["data_store"]
+BUCKET = STORE["bucket"]
+STORE_ROLES = tuple(r for r in (STORE.get("role"), (STORE.get("multipart_role_arn") or "").rsplit("/", 1)[-1]) if r)
+STORE_ARGS = [
+    "--bucket",
+    BUCKET,
+    *(["--user", STORE["user"]] if STORE.get("user") else []),
+    *(a for r in STORE_ROLES for a in ("--role", r)),
+]
 VHV = str(Path(sys.executable).with_name("vhv"))
 HEAVY = ("boto3", "botocore", "moto")
 
@@ -164,7 +173,7 @@ class Bench:
 
     def baseline_process(self, url: str) -> None:
         run(
-            [sys.executable, str(HERE / "min_reads.py"), "--endpoint-url", url, "--region", REGION, "--bucket", BUCKET],
+            [sys.executable, str(HERE / "min_reads.py"), "--endpoint-url", url, "--region", REGION, *STORE_ARGS],
             self.env(),
         )
 
@@ -180,7 +189,7 @@ class Bench:
     def baseline(self, url: str) -> list[str]:
         from min_reads import read_minimum
 
-        return read_minimum(url, REGION, bucket=BUCKET)
+        return read_minimum(url, REGION, bucket=BUCKET, user=STORE.get("user"), roles=STORE_ROLES)
 
     # ---------------------------------------------------------------- measurements
     def calls(self) -> dict[str, Counter[str]]:

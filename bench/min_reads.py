@@ -1,6 +1,6 @@
 """The baseline of the benchmark (bench/run.py): the fewest calls the guide's rules need, all at once.
 
-    python bench/min_reads.py --endpoint-url URL [--region eu-west-1] [--bucket NAME]
+    python bench/min_reads.py --endpoint-url URL [--region eu-west-1] [--bucket NAME] [--user NAME] [--role NAME]
 
 Hand-written boto3, no vhv: three clients, sts:GetCallerIdentity (the policies' ARNs
 need the account id), then every independent read in one thread pool; a read that
@@ -8,7 +8,9 @@ needs another's answer (a policy's default version, the VPC's route tables, the
 queue instance's image, volume and key pair) is submitted the moment that answer is
 in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
 With a bucket (the params' data_store.bucket), its eleven reads join the first wave: every
-setting the data-store rules judge, and the account's Block Public Access (s3control).
+setting the data-store rules judge, and the account's Block Public Access (s3control); with the
+data store's user and roles (--user, --role), theirs: the principal, its policies' names then
+documents, and the user's access keys.
 What only vhv's fixers need (policy versions, the instance profile by name, every subnet
 of the VPC, the zones) is not here: `vhv check` does not read it either.
 """
@@ -78,8 +80,60 @@ def _bucket_reads(s3: Any, s3control: Any, account: str, bucket: str) -> list[tu
     ]
 
 
-def read_minimum(endpoint_url: str | None, region: str, workers: int = 32, bucket: str | None = None) -> list[str]:
-    """Make the minimum reads (and the bucket's, when one is named); return the actions made."""
+def _principal_reads(iam: Any, account: str, user: str | None, roles: list[str]) -> list[tuple[str, Callable[[], Any]]]:
+    """The data store's user (or role) and multipart role: the principal, its inline policies'
+    names then each document, its attached policies then each one's default version, and the
+    user's access keys. Each listing's answer chains the reads that need it."""
+
+    def attached(listing: Any) -> Next:
+        return [("iam:GetPolicy", lambda a=p["PolicyArn"]: version(a)) for p in listing.get("AttachedPolicies") or []]
+
+    def version(arn: str) -> Next:
+        v = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        return [("iam:GetPolicyVersion", lambda: iam.get_policy_version(PolicyArn=arn, VersionId=v))]
+
+    def inline(kind: str, name: str) -> Callable[[], Next]:
+        def run() -> Next:
+            if kind == "user":
+                names = iam.list_user_policies(UserName=name)["PolicyNames"]
+                return [
+                    ("iam:GetUserPolicy", lambda n=n: iam.get_user_policy(UserName=name, PolicyName=n)) for n in names
+                ]
+            names = iam.list_role_policies(RoleName=name)["PolicyNames"]
+            return [("iam:GetRolePolicy", lambda n=n: iam.get_role_policy(RoleName=name, PolicyName=n)) for n in names]
+
+        return run
+
+    reads: list[tuple[str, Callable[[], Any]]] = []
+    if user:
+        reads += [
+            ("iam:GetUser", lambda: iam.get_user(UserName=user)),
+            ("iam:ListUserPolicies", inline("user", user)),
+            ("iam:ListAttachedUserPolicies", lambda: attached(iam.list_attached_user_policies(UserName=user))),
+            ("iam:ListAccessKeys", lambda: iam.list_access_keys(UserName=user)),
+        ]
+    for role in roles:
+        reads += [
+            ("iam:GetRole", lambda r=role: iam.get_role(RoleName=r)),
+            ("iam:ListRolePolicies", inline("role", role)),
+            ("iam:ListAttachedRolePolicies", lambda r=role: attached(iam.list_attached_role_policies(RoleName=r))),
+        ]
+    return reads
+
+
+Next = list[tuple[str, Callable[[], Any]]]  # reads that needed a read's answer
+
+
+def read_minimum(
+    endpoint_url: str | None,
+    region: str,
+    workers: int = 32,
+    bucket: str | None = None,
+    user: str | None = None,
+    roles: tuple[str, ...] = (),
+) -> list[str]:
+    """Make the minimum reads (and the data store's, when its bucket, user and roles are named:
+    the data store's role and multipart role are `roles`); return the actions made."""
     from botocore.config import Config
 
     sess = _session(region)
@@ -95,8 +149,6 @@ def read_minimum(endpoint_url: str | None, region: str, workers: int = 32, bucke
                 "before-sign.s3-control",
                 lambda request, **_: setattr(request, "url", request.url.replace(f"//{account}.", "//", 1)),
             )
-
-    Next = list[tuple[str, Callable[[], Any]]]  # reads that needed this one's answer
 
     def policy(name: str) -> Next:
         arn = f"arn:aws:iam::{account}:policy/{name}"
@@ -150,7 +202,10 @@ def read_minimum(endpoint_url: str | None, region: str, workers: int = 32, bucke
             ),
         ),
         ("ec2:DescribeAddresses", lambda: ec2.describe_addresses(Filters=_name("valohai-ip-queue"))),
+        # the region's zones: subnets-one-per-zone tells "fewer zones than subnets" from a crowded zone
+        ("ec2:DescribeAvailabilityZones", lambda: ec2.describe_availability_zones()),
         *(_bucket_reads(s3, s3control, account, bucket) if bucket else []),
+        *_principal_reads(iam, account, user, list(roles)),
     ]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {pool.submit(fn): action for action, fn in first}
@@ -170,8 +225,10 @@ def main() -> None:
     ap.add_argument("--endpoint-url")
     ap.add_argument("--region", default="eu-west-1")
     ap.add_argument("--bucket", help="the data store's bucket (the params' data_store.bucket)")
+    ap.add_argument("--user", help="the data store's IAM user (data_store.user)")
+    ap.add_argument("--role", action="append", default=[], help="the data store's role or multipart role (repeatable)")
     args = ap.parse_args()
-    print(len(read_minimum(args.endpoint_url, args.region, bucket=args.bucket)))
+    print(len(read_minimum(args.endpoint_url, args.region, bucket=args.bucket, user=args.user, roles=tuple(args.role))))
 
 
 if __name__ == "__main__":
