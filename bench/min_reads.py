@@ -10,7 +10,7 @@ in. Nothing is shaped or judged: this is the floor a checker's reads cannot go u
 With a bucket (the params' data_store.bucket), its eleven reads join the first wave: every
 setting the data-store rules judge, and the account's Block Public Access (s3control); with the
 data store's user and roles (--user, --role), theirs: the principal, its policies' names then
-documents, and the user's access keys.
+documents, the user's groups (and theirs), and its access keys.
 What only vhv's fixers need (policy versions, the instance profile by name, every subnet
 of the VPC, the zones) is not here: `vhv check` does not read it either.
 """
@@ -104,6 +104,23 @@ def _principal_reads(iam: Any, account: str, user: str | None, roles: list[str])
 
         return run
 
+    def groups(listing: Any) -> Next:  # what each group of the user grants it
+        out: Next = []
+        for g in listing.get("Groups") or []:
+            name = g["GroupName"]
+            out += [
+                ("iam:ListGroupPolicies", lambda n=name: group_inline(n)),
+                (
+                    "iam:ListAttachedGroupPolicies",
+                    lambda n=name: attached(iam.list_attached_group_policies(GroupName=n)),
+                ),
+            ]
+        return out
+
+    def group_inline(group: str) -> Next:
+        names = iam.list_group_policies(GroupName=group)["PolicyNames"]
+        return [("iam:GetGroupPolicy", lambda n=n: iam.get_group_policy(GroupName=group, PolicyName=n)) for n in names]
+
     reads: list[tuple[str, Callable[[], Any]]] = []
     if user:
         reads += [
@@ -111,6 +128,7 @@ def _principal_reads(iam: Any, account: str, user: str | None, roles: list[str])
             ("iam:ListUserPolicies", inline("user", user)),
             ("iam:ListAttachedUserPolicies", lambda: attached(iam.list_attached_user_policies(UserName=user))),
             ("iam:ListAccessKeys", lambda: iam.list_access_keys(UserName=user)),
+            ("iam:ListGroupsForUser", lambda: groups(iam.list_groups_for_user(UserName=user))),
         ]
     for role in roles:
         reads += [

@@ -18,6 +18,7 @@ from validator.aws import account as account_mod
 from validator.aws.actions import iam_action
 from validator.cli import main
 from validator.demo import DEMO_PARAMS
+from validator.kinds import KINDS
 
 from .conftest import make_account
 
@@ -70,9 +71,11 @@ def test_every_action_a_check_sends_is_in_the_printed_policy(capsys, moto_env, p
     if provisioning == "self":
         # Least privilege: on the guide's account every declared action is used. moto's GetPolicy
         # returns the policy's tags, so the ListPolicyTags fallback (for endpoints that do not) is
-        # not exercised; nor is the data store's KMS key read, as its bucket uses SSE-S3
-        # (tests/test_rules_data_kms.py reads it).
-        assert policy - sent == {"iam:ListPolicyTags", "kms:DescribeKey", "kms:GetKeyPolicy"}
+        # not exercised; nor are the catalogue's conditional reads: the data store's bucket uses
+        # SSE-S3 (tests/test_rules_data_kms.py reads a KMS key) and its user is in no group.
+        conditional = {a for k in KINDS.values() for a in k.conditional_reads}
+        assert conditional >= {"kms:DescribeKey", "iam:GetGroupPolicy"}
+        assert policy - sent == {"iam:ListPolicyTags", *conditional}
     # check reads nothing only the fixers use
     assert not sent & set(account_mod.FIX_PERMISSIONS), sorted(sent & set(account_mod.FIX_PERMISSIONS))
 

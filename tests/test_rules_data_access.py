@@ -109,7 +109,10 @@ def test_the_user_and_multipart_role_are_read_with_their_declared_actions_and_no
     result = account.check()
     declared = {a for k in ("data_user", "multipart_role") for a in KINDS[k].read_actions}
     asked = {c for c in result.calls if c in declared}
-    assert asked == declared
+    # the tutorial's user is in no group: its groups are listed, no group's policy is read
+    per_group = {"iam:ListGroupPolicies", "iam:GetGroupPolicy", "iam:ListAttachedGroupPolicies"}
+    assert asked == declared - per_group
+    assert "iam:ListGroupsForUser" in asked
     [user] = result.snapshot.data["users"]
     assert [k["status"] for k in user["access_keys"]] == ["Active"]
     assert account.ids["data_user_key"] == user["access_keys"][0]["id"]
@@ -371,10 +374,7 @@ def test_a_missing_multipart_role_fails_exists_and_its_other_rules_skip(account)
     result = account.check()
     f = result.one("data-multipart-role-exists")
     assert (f.status, f.resource_name) == ("fail", "valohai-nope")
-    assert (
-        f.message
-        == f"valohai-nope not found in account {ACCOUNT} (looked for arn:aws:iam::{ACCOUNT}:role/valohai-nope)"
-    )
+    assert f.message == f"valohai-nope not found in account {ACCOUNT} (looked for {arn}, its path included)"
     assert "Create the role of data_store.multipart_role_arn" in f.fix and arn in f.fix
     for rule_id in ("data-multipart-role-trust", "data-multipart-role-access", "data-multipart-role-only"):
         g = result.one(rule_id)
@@ -463,6 +463,7 @@ def _denying(action: str) -> Callable[..., Any]:
     [
         ("iam:GetUserPolicy", {"data-user-bucket-access", "data-user-bucket-only"}, {"data-user-one-active-key"}),
         ("iam:ListAccessKeys", {"data-user-one-active-key", "data-user-key-age"}, {"data-user-bucket-access"}),
+        ("iam:ListGroupsForUser", {"data-user-bucket-access", "data-user-bucket-only"}, {"data-user-one-active-key"}),
         (
             "iam:GetRolePolicy",
             {"data-multipart-role-access", "data-multipart-role-only"},
@@ -526,3 +527,151 @@ def test_a_missing_role_fails_exists_and_its_other_rules_skip(account):
             "skip",
             "valohai-no-such-role does not exist (rule data-role-exists); nothing to inspect",
         )
+
+
+# ------------------------------------------------------------------ what the user's groups grant
+
+
+def _in_group(a: Account, group: str, inline: dict[str, Any] | None = None, managed: dict[str, Any] | None = None):
+    a.iam.create_group(GroupName=group)
+    a.iam.add_user_to_group(GroupName=group, UserName=USER)
+    if inline:
+        a.iam.put_group_policy(GroupName=group, PolicyName=f"{group}-inline", PolicyDocument=doc(inline))
+    if managed:
+        arn = a.iam.create_policy(PolicyName=f"{group}-managed", PolicyDocument=doc(managed))["Policy"]["Arn"]
+        a.iam.attach_group_policy(GroupName=group, PolicyArn=arn)
+
+
+@pytest.mark.parametrize("how", ["inline", "managed"])
+def test_what_a_group_of_the_user_allows_counts_as_the_users(account, how):
+    _in_group(account, "data-team", **{how: allow("s3:*", "*", "AllBuckets")})
+    result = account.check()
+    f = result.one("data-user-bucket-only")
+    where = "inline policy data-team-inline" if how == "inline" else "data-team-managed (default version v1)"
+    assert f.status == "fail"
+    assert f"s3:* on * (statement 'AllBuckets' of {where} of group data-team)" in f.message
+    assert set(bad_of(result)) == {"data-user-bucket-only"}
+
+
+def test_a_user_granted_the_bucket_only_through_its_group_passes(account):
+    account.iam.delete_user_policy(UserName=USER, PolicyName="valohai-data-store")
+    _in_group(account, "data-store", managed=allow("s3:*", [B, f"{B}/*"]))
+    result = account.check()
+    assert result.one("data-user-bucket-access").status == "pass"
+    assert result.one("data-user-bucket-only").status == "pass"
+    assert bad_of(result) == {}
+
+
+# ------------------------------------------------------------------ the multipart role's ARN, its path included
+
+
+def test_a_multipart_role_at_another_path_than_the_params_arn_is_not_it(account):
+    """The role valohai-data-multipart exists at /, the params name /team/valohai-data-multipart:
+    Valohai would be given an ARN nobody can assume."""
+    from validator import params as params_mod
+    from validator import record
+
+    arn = f"arn:aws:iam::{ACCOUNT}:role/team/{MULTIPART}"
+    account.params = {**account.params, "data_store": {**STORE, "multipart_role_arn": arn}}
+    result = account.check()
+    f = result.one("data-multipart-role-exists")
+    assert f.status == "fail"
+    assert f.message == f"{MULTIPART} not found in account {ACCOUNT} (looked for {arn}, its path included)"
+    assert result.one("data-multipart-role-trust").status == "skip"
+    rec = record.build(result.snapshot, params_mod.from_dict(dict(account.params)))
+    [v] = [v for v in rec.values if v.key == "data_store_multipart_role_arn"]
+    assert v.value is None
+    assert v.missing == f"{MULTIPART} does not exist (rule data-multipart-role-exists)"
+    assert not rec.complete
+
+
+def test_the_record_hands_over_only_the_principals_it_read(account):
+    from validator import params as params_mod
+    from validator import record
+
+    arn = "arn:aws:iam::111122223333:role/valohai-data-multipart"
+    account.params = {**account.params, "data_store": {**STORE, "multipart_role_arn": arn, "user": "nobody-here"}}
+    result = account.check()
+    rec = record.build(result.snapshot, params_mod.from_dict(dict(account.params)))
+    got = {v.key: v for v in rec.values}
+    assert got["data_store_user"].value is None
+    assert got["data_store_user"].missing == "nobody-here does not exist (rule data-user-exists)"
+    assert got["data_store_multipart_role_arn"].value is None
+    assert "is a role of account 111122223333" in got["data_store_multipart_role_arn"].missing
+    assert got["data_store_bucket"].value == BUCKET
+
+
+# ------------------------------------------------------------------ a Deny of the bucket policy
+
+
+def _deny_in_bucket_policy(a: Account, deny: dict[str, Any]) -> None:
+    c = a.session.client("s3", region_name="eu-west-1")
+    policy = json.loads(c.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    policy["Statement"].append(deny)
+    c.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+
+
+def test_a_deny_of_the_bucket_policy_takes_the_access_away(account):
+    _deny_in_bucket_policy(
+        account,
+        {
+            "Sid": "NoStoreUser",
+            "Effect": "Deny",
+            "Principal": {"AWS": USER_ARN},
+            "Action": "s3:*",
+            "Resource": [B, f"{B}/*"],
+        },
+    )
+    result = account.check()
+    f = result.one("data-user-bucket-access")
+    assert f.status == "fail"
+    assert f"s3:GetObject on {B}/* is denied by statement 'NoStoreUser' of the bucket policy" in f.message
+    assert result.one("data-multipart-role-access").status == "pass"  # it names the user only
+    assert set(bad_of(result)) == {"data-user-bucket-access"}
+
+
+def test_a_deny_to_everyone_takes_it_from_the_user_and_the_multipart_role(account):
+    _deny_in_bucket_policy(
+        account, {"Sid": "NoWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"{B}/*"}
+    )
+    result = account.check()
+    for rule_id in ("data-user-bucket-access", "data-multipart-role-access"):
+        f = result.one(rule_id)
+        assert f.status == "fail", (rule_id, f.message)
+        assert "s3:PutObject" in f.message and "statement 'NoWrites' of the bucket policy" in f.message
+
+
+def test_a_deny_when_the_request_is_over_tls_denies_every_request_of_valohai(account):
+    _deny_in_bucket_policy(
+        account,
+        {
+            "Sid": "Backwards",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [B, f"{B}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+        },
+    )
+    f = account.check().one("data-user-bucket-access")
+    assert f.status == "fail"
+    assert "is denied by statement 'Backwards' of the bucket policy" in f.message
+
+
+def test_a_deny_under_a_condition_vhv_cannot_judge_is_error_never_pass(account):
+    _deny_in_bucket_policy(
+        account,
+        {
+            "Sid": "EncryptedUploadsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{B}/*",
+            "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+    )
+    f = account.check().one("data-user-bucket-access")
+    assert f.status == "error"
+    assert "is denied by statement 'EncryptedUploadsOnly' of the bucket policy under a condition vhv cannot judge" in (
+        f.message
+    )

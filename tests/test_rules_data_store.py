@@ -159,6 +159,16 @@ def _wide_cors(c: Any) -> None:
     c.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": rules})
 
 
+def _post_from_anywhere(c: Any) -> None:
+    """The tutorial's POST rule with its origin widened to *: uploads from the web UI still work
+    (* covers https://app.valohai.com); every other site may post too."""
+    rules = c.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+    for r in rules:
+        if "POST" in r["AllowedMethods"]:
+            r["AllowedOrigins"] = ["*"]
+    c.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": rules})
+
+
 DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] = {
     "bpa-off": (
         lambda a: s3(a).delete_public_access_block(Bucket=BUCKET),
@@ -210,6 +220,10 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
     "cors-star-put": (
         lambda a: _wide_cors(s3(a)),
         {"data-bucket-cors-narrow": ("fail", f"{BUCKET}: CORS rule 3 (anyone-writes) allows PUT from *")},
+    ),
+    "cors-post-from-anywhere": (
+        lambda a: _post_from_anywhere(s3(a)),
+        {"data-bucket-cors-narrow": ("fail", f"{BUCKET}: CORS rule 2 allows POST from *")},
     ),
     "no-cors": (
         lambda a: s3(a).delete_bucket_cors(Bucket=BUCKET),

@@ -49,6 +49,7 @@ class Kind:
     read_for: str = "check"
     read_actions: tuple[str, ...] = ()
     fix_read_actions: tuple[str, ...] = ()
+    conditional_reads: tuple[str, ...] = ()  # of read_actions: made only when there is what they read
     fixer: str = ""
     fix_actions: tuple[str, ...] = ()
     tag_type: str = ""
@@ -122,6 +123,9 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: pick {k['pick']!r} does not go with match {k['match']!r}")
         if k.get("reader") and not k.get("read_actions"):
             out.append(f"{where}: reader {k['reader']!r} without the read_actions it calls")
+        stray = [a for a in k.get("conditional_reads", []) if a not in k.get("read_actions", [])]
+        if stray:
+            out.append(f"{where}: conditional_reads {stray[0]!r} is not one of its read_actions")
         if k.get("fixer") and not k.get("fix_actions"):
             out.append(f"{where}: fixer {k['fixer']!r} without the fix_actions it calls")
         if k.get("in_vpc_rule") and not k.get("in_vpc"):

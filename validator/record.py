@@ -158,12 +158,17 @@ def _key_pair(snap: Snapshot) -> str:
     return key
 
 
-def _bucket(snap: Snapshot, params: Any) -> dict[str, Any]:
-    bucket = pick(snap, "data_bucket", required=False)
-    if not bucket:
-        kind = KINDS["data_bucket"]
+def _found(snap: Snapshot, params: Any, kind_key: str) -> dict[str, Any]:
+    """The data store's resource of `kind_key` as it was read (never the params' word for it)."""
+    found = pick(snap, kind_key, required=False)
+    if not found:
+        kind = KINDS[kind_key]
         raise _Absent(f"{kind.named(params)} does not exist" + _rule(kind.missing_rule))
-    return bucket
+    return found
+
+
+def _bucket(snap: Snapshot, params: Any) -> dict[str, Any]:
+    return _found(snap, params, "data_bucket")
 
 
 def _data_store(rec: Record, snap: Snapshot, params: Any) -> None:
@@ -177,16 +182,26 @@ def _data_store(rec: Record, snap: Snapshot, params: Any) -> None:
         _read(Value("data_store_region", "Data store bucket region"), lambda: _bucket(snap, params)["region"])
     )
     if store.get("user"):
-        rec.values.append(Value("data_store_user", "Data store IAM user (its access key)", value=store["user"]))
+        rec.values.append(
+            _read(
+                Value("data_store_user", "Data store IAM user (its access key)"),
+                lambda: _found(snap, params, "data_user")["name"],
+            )
+        )
         rec.notes.append(
             f"The data store's access key of {store['user']} is not read or printed by vhv: create one for "
             "Valohai and share it through your Valohai contact's secure channel."
         )
     else:
-        rec.values.append(Value("data_store_role", "Data store role", value=store.get("role")))
+        rec.values.append(
+            _read(Value("data_store_role", "Data store role"), lambda: _found(snap, params, "data_role")["name"])
+        )
     if store.get("multipart_role_arn"):
         rec.values.append(
-            Value("data_store_multipart_role_arn", "Multipart upload role ARN", value=store["multipart_role_arn"])
+            _read(
+                Value("data_store_multipart_role_arn", "Multipart upload role ARN"),
+                lambda: _found(snap, params, "multipart_role")["arn"],
+            )
         )
 
 

@@ -230,11 +230,12 @@ def read_user(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     def listing(key: str, action: str, op: str, field: str) -> Any:
         return lambda: rec.call(f"{path}.{key}", action, lambda: paginate(iam, op, field, UserName=name))
 
-    got, inline, attached, keys = rec.together(
+    got, inline, attached, keys, groups = rec.together(
         lambda: rec.call(path, "iam:GetUser", lambda: iam.get_user(UserName=name)["User"]),
         listing("inline_policies", "iam:ListUserPolicies", "list_user_policies", "PolicyNames"),
         listing("attached_policies", "iam:ListAttachedUserPolicies", "list_attached_user_policies", "AttachedPolicies"),
         listing("access_keys", "iam:ListAccessKeys", "list_access_keys", "AccessKeyMetadata"),
+        listing("groups", "iam:ListGroupsForUser", "list_groups_for_user", "Groups"),
     )
     if got is FAILED:  # recorded under `users`: every rule of the user is error
         rec.forget(path)
@@ -254,11 +255,54 @@ def read_user(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
             lambda p: iam.get_user_policy(UserName=name, PolicyName=p),
         )
     )
+    if groups not in (FAILED, NOT_FOUND):
+        found = _groups(r, f"{path}.groups", [g["GroupName"] for g in groups])
+        if found is not None:
+            user["groups"] = found
     if keys not in (FAILED, NOT_FOUND):
         user["access_keys"] = [
             {"id": k["AccessKeyId"], "status": k.get("Status", ""), "created": _when(k.get("CreateDate"))} for k in keys
         ]
     rec.put(path, [user])
+
+
+def _groups(r: Reading, path: str, names: list[str]) -> list[dict[str, Any]] | None:
+    """Each group the user is in, with every policy document it grants (the user may do what its
+    groups may). None when one could not be read: the failure is recorded at `path` (users.groups)
+    and the rules that judge what the user may do are error."""
+    iam, rec = r.clients["iam"], r.rec
+
+    def one(group: str) -> dict[str, Any]:
+        where = f"{path}.{group}"
+        inline, attached = rec.together(
+            lambda: rec.call(
+                f"{where}.inline_policies",
+                "iam:ListGroupPolicies",
+                lambda: paginate(iam, "list_group_policies", "PolicyNames", GroupName=group),
+            ),
+            lambda: rec.call(
+                f"{where}.attached_policies",
+                "iam:ListAttachedGroupPolicies",
+                lambda: paginate(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=group),
+            ),
+        )
+        docs = _documents(
+            r,
+            where,
+            inline,
+            attached,
+            "iam:GetGroupPolicy",
+            lambda p: iam.get_group_policy(GroupName=group, PolicyName=p),
+        )
+        return {"name": group, **docs}
+
+    found = rec.together(*(lambda g=g: one(g) for g in names)) if names else []
+    failed = [why for key, why in list(rec.snap.errors.items()) if key.startswith(path + ".")]
+    if failed:
+        rec.forget(path)
+        rec.fail(path, failed[0])
+        return None
+    return found
 
 
 def read_role_policies(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
@@ -289,6 +333,12 @@ def read_role_policies(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) 
         rec.forget(path)
         return
     if got is NOT_FOUND:
+        rec.forget(path)
+        rec.put(path, [])
+        return
+    if kind.name_from == "arn" and got.get("Arn") != arn:
+        # a role of that name at another path: not the role of the params' ARN (Valohai would be
+        # given an ARN nobody can assume)
         rec.forget(path)
         rec.put(path, [])
         return

@@ -17,7 +17,7 @@ from validator.checks import STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.checks.iam import SPECS
 from validator.kinds import KINDS
-from validator.picking import candidates
+from validator.picking import Missing, candidates
 from validator.policy import compare
 from validator.policy.document import PolicyError, Statement, action_matches, statements
 from validator.snapshot import Undecidable
@@ -52,19 +52,25 @@ def _part(ctx: Context, item: dict[str, Any], key: str, kind: str = "") -> Any:
 def policy_statements(ctx: Context, item: dict[str, Any], kind: str = "") -> list[Statement]:
     """Every statement of every policy of the principal (of `kind`, the rule's own by default),
     each named with its policy."""
+    holders = [(item, "")]
+    if KINDS[kind or ctx.kind].snapshot == "users":  # a user may also do what its groups may
+        holders += [(g, f" of group {g.get('name')}") for g in _part(ctx, item, "groups", kind)]
     out: list[Statement] = []
-    for key in POLICY_PARTS:
-        for pol in _part(ctx, item, key, kind):
-            where = (
-                f"inline policy {pol['name']}"
-                if key == "inline_policies"
-                else f"{pol['name']} (default version {pol.get('default_version_id') or '?'})"
-            )
-            try:
-                found = statements(pol.get("document"))
-            except PolicyError as exc:
-                raise Undecidable(f"{where} of {item.get('name')} cannot be read as a policy: {exc}") from None
-            out += [_In(**{f.name: getattr(s, f.name) for f in fields(Statement)}, where=where) for s in found]
+    for holder, of in holders:
+        for key in POLICY_PARTS:
+            if holder is not item and key not in holder:
+                raise Undecidable(f"the {key.replace('_', ' ')}{of} were not read")
+            for pol in holder[key] if holder is not item else _part(ctx, item, key, kind):
+                where = (
+                    f"inline policy {pol['name']}"
+                    if key == "inline_policies"
+                    else f"{pol['name']} (default version {pol.get('default_version_id') or '?'})"
+                ) + of
+                try:
+                    found = statements(pol.get("document"))
+                except PolicyError as exc:
+                    raise Undecidable(f"{where} of {item.get('name')} cannot be read as a policy: {exc}") from None
+                out += [_In(**{f.name: getattr(s, f.name) for f in fields(Statement)}, where=where) for s in found]
     return out
 
 
@@ -80,14 +86,75 @@ def _ids(item: dict[str, Any]) -> dict[str, Any]:
     return {"resource_id": item.get("arn"), "resource_name": item.get("name")}
 
 
-@evaluator("principal_grants", statements=SPECS)
-def principal_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:  # noqa: F811
+SECURE_TRANSPORT = "aws:securetransport"
+
+
+def _names(st: Statement, arn: str, account: str, partition: str) -> bool:
+    """The statement's Principal (or NotPrincipal) covers the principal `arn`."""
+    listed = st.principals or ()
+    hit = any(
+        v == "*" or (t == "AWS" and v in (arn, account, f"arn:{partition}:iam::{account}:root")) for t, v in listed
+    )
+    return not hit if st.not_principal else hit
+
+
+def _resource_denies(ctx: Context, kind: str, arn: str) -> tuple[list[Statement], list[Statement]]:
+    """The Deny statements of the resource policy of `kind` (the data store's bucket) that apply to
+    the principal `arn`: (those that apply to its requests, which are over TLS; those that apply
+    only under a condition vhv cannot judge). Each is named as the bucket policy's; the second
+    list's conditions are dropped, to see what they would take away."""
+    try:
+        resource = ctx.items(kind)[0]
+    except Missing:  # no bucket: its own rule fails; nothing of it denies anything
+        return [], []
+    why = ctx.snap.error_at(f"{KINDS[kind].snapshot}.policy")
+    if why is not None:
+        raise Undecidable(why)
+    if resource.get("policy") is None:
+        return [], []
+    try:
+        found = statements(resource.get("policy"))
+    except PolicyError as exc:
+        raise Undecidable(f"the bucket policy of {resource.get('name')} cannot be read: {exc}") from None
+    sure, unsure = [], []
+    snap = ctx.snap
+    for st in found:
+        if st.effect != "Deny" or not _names(st, arn, snap.account_id, snap.partition):
+            continue
+        named = _In(**{f.name: getattr(st, f.name) for f in fields(Statement)}, where="the bucket policy")
+        keys = {key for _, key, _ in st.condition}
+        if not st.condition:
+            sure.append(named)
+        elif keys == {SECURE_TRANSPORT} and all(op == "bool" and len(v) == 1 for op, _, v in st.condition):
+            # Valohai calls S3 over TLS: "SecureTransport true" denies it, "false" never does
+            if any(v == {"true"} for _, _, v in st.condition):
+                sure.append(replace(named, condition=frozenset()))
+        else:
+            unsure.append(replace(named, condition=frozenset()))
+    return sure, unsure
+
+
+@evaluator("principal_grants", statements=SPECS, resource_policy_of=optional({"type": "string"}))
+def principal_grants(
+    ctx: Context, statements: list[dict[str, Any]], resource_policy_of: str | None = None
+) -> list[Outcome]:  # noqa: F811
     """The principal's policies, all of them together, allow every action of the statements on
-    their resources (by meaning: a wildcard that covers them does; a Deny of them does not)."""
+    their resources (by meaning: a wildcard that covers them does; a Deny of them does not), and
+    no Deny of the resource policy of `resource_policy_of` (the bucket's) takes one away."""
     item = ctx.items()[0]
     sts = policy_statements(ctx, item)
     specs = _specs(ctx, statements)
+    unsure: list[Statement] = []
+    if resource_policy_of:
+        if resource_policy_of not in KINDS:
+            raise Undecidable(f"resource_policy_of names {resource_policy_of!r}, which is not a kind of the catalogue")
+        sure, unsure = _resource_denies(ctx, resource_policy_of, item.get("arn") or "")
+        sts = sts + sure
     missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
+    if unsure and not missing:
+        more = [p for s in specs for p in compare.missing_grants(sts + unsure, s, ctx.snap.account_id)]
+        if more:
+            raise Undecidable(f"{more[0]} under a condition vhv cannot judge: Valohai's requests may be denied")
     expected = _said(specs)
     if missing:
         return [bad(f"{item['name']}: " + "; ".join(missing), expected, "; ".join(missing), **_ids(item))]

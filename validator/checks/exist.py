@@ -16,10 +16,7 @@ def exists(ctx: Context) -> list[Outcome]:
     found = candidates(ctx.snap, ctx.kind)
     name = ctx.name
     if not found:
-        snap = ctx.snap
-        where = KINDS[ctx.kind].looked_for.format(
-            name=name, account_id=snap.account_id, region=snap.region, partition=snap.partition
-        )
+        where = ctx.expand(KINDS[ctx.kind].looked_for.replace("{name}", name))  # {data_store.x} too
         return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
     if ctx.kind == "subnets":
         ids = [f"{s.get('name')} ({s['id']})" for s in found]

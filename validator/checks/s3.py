@@ -6,6 +6,7 @@ failed is recorded under `buckets.<part>` and makes the rule `error`, never `pas
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from validator.checks import SKIP, STR, Outcome, bad, evaluator, ok
@@ -255,15 +256,22 @@ def _cors_label(i: int, r: dict[str, Any]) -> str:
     return f"CORS rule {i + 1}" + (f" ({r['ID']})" if r.get("ID") else "")
 
 
+def _matches(pattern: str, value: str) -> bool:
+    """S3's CORS wildcard: one `*` in an origin or header stands for any characters
+    (`*`, `https://*.valohai.com`, `x-amz-*`)."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), value) is not None
+
+
 def _allows(r: dict[str, Any], want: dict[str, Any]) -> bool:
+    """The CORS rule `r` lets the browser make every request of `want` (its origins, methods and
+    headers may be wider)."""
     methods = {str(m).upper() for m in r.get("AllowedMethods") or []}
-    origins = set(r.get("AllowedOrigins") or [])
-    headers = {str(h).lower() for h in r.get("AllowedHeaders") or []}
-    need_headers = {h.lower() for h in want.get("headers", [])}
+    origins = [str(o) for o in r.get("AllowedOrigins") or []]
+    headers = [str(h).lower() for h in r.get("AllowedHeaders") or []]
     return (
         set(want["methods"]) <= methods
-        and set(want["origins"]) <= origins
-        and ("*" in headers or need_headers <= headers)
+        and all(any(_matches(o, origin) for o in origins) for origin in want["origins"])
+        and all(any(_matches(h, need.lower()) for h in headers) for need in want.get("headers", []))
     )
 
 
