@@ -126,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("--config", help="suppressions file (default: ./.vhv.yaml when it exists)")
 
-    demo = sub.add_parser("demo", help="build the embedded demo account (moto), check it, remediate, re-check")
+    demo = sub.add_parser(
+        "demo", help="build the embedded demo account (moto: pip install 'vhv[demo]'), check it, remediate, re-check"
+    )
     demo.add_argument("--format", default="console", choices=FORMATS)
     demo.add_argument("--output")
     demo.add_argument(
@@ -250,6 +252,8 @@ def _check(args: argparse.Namespace) -> int:
 
     waived = _waivers(args, pack, prm)
     old = _previous_report(args)
+    if not args.snapshot:
+        _warn_other_region(args, prm)
     snap = Snapshot.load(args.snapshot) if args.snapshot else _read(args, prm)
     same_account(snap, prm, getattr(args, "snapshot", None), args.region)
     findings = waivers.apply(evaluate(pack, prm, snap), waived)
@@ -262,6 +266,35 @@ def _check(args: argparse.Namespace) -> int:
         output=args.output,
         quiet=args.quiet,
     )
+
+
+def _warn_other_region(args: argparse.Namespace, prm) -> None:  # noqa: ANN001
+    """The region read is --region, else the params' region: AWS_REGION and AWS_DEFAULT_REGION
+    never choose it (the params name the account's region). When they, or --region, name
+    another region than the params, one line on stderr says which region is read."""
+    from validator.render.common import visible  # deferred: start-up
+
+    _target(args)  # a --region that is not a region is refused first, in one line
+    if args.region:
+        if args.region != prm.region:
+            print(
+                f"vhv: warning: --region {args.region} is not the params' region ({prm.region}): "
+                f"reading {args.region} (--region wins over the params)",
+                file=sys.stderr,
+            )
+        return
+    other = [
+        f"{k}={visible(os.environ[k])}"
+        for k in ("AWS_REGION", "AWS_DEFAULT_REGION")
+        if os.environ.get(k) and os.environ[k] != prm.region
+    ]
+    if other:
+        print(
+            f"vhv: warning: {' and '.join(other)} {'is' if len(other) == 1 else 'are'} not the params' region "
+            f"({prm.region}): reading {prm.region} "
+            "(the params' region wins over the environment; --region wins over both)",
+            file=sys.stderr,
+        )
 
 
 def _waivers(args: argparse.Namespace, pack, prm):  # noqa: ANN001, ANN202

@@ -9,6 +9,9 @@ moto's AMI catalogue has no Ubuntu 20.04 image: we ship one owned by Canonical
 MOTO_AMIS_PATH at it before moto is imported.
 
 Every name it gives a resource is the catalogue's (validator.kinds).
+
+moto is the extra `vhv[demo]`: only this module imports it, when the demo runs, and without it
+`vhv demo` says how to install it (check, lint, remediate and the pytest plugin never need it).
 """
 
 from __future__ import annotations
@@ -370,6 +373,8 @@ def apply_demo_drifts(session: Any, ids: dict[str, Any], region: str) -> None:
         session.client("s3", region_name=region).delete_public_access_block(Bucket=ids["data_bucket"])
 
 
+# moto is an extra: the one way to get it, as `vhv demo` says when it is missing
+INSTALL_DEMO = "pip install 'vhv[demo]'"
 DEMO_SEED = 20200  # moto's ids (vpc-..., sg-..., eipalloc-...) and addresses from a fixed seed: stable sample reports
 META_TITLE = "vhv demo"
 
@@ -382,7 +387,14 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
     them only change when vhv's output does."""
     prepare_moto_env()
     import boto3  # deferred: loads boto3, botocore
-    from moto import mock_aws  # deferred: loads boto3, botocore, moto, yaml
+
+    try:
+        from moto import mock_aws  # deferred: loads boto3, botocore, moto, yaml
+    except ImportError as exc:  # moto is the demo extra, not a dependency of check, lint or the plugin
+        raise VhvError(
+            f"vhv demo builds its account in moto, which is not installed ({exc.name or 'moto'} cannot be "
+            f"imported): {INSTALL_DEMO}"
+        ) from None
 
     from validator import params as params_mod  # deferred: loads yaml
     from validator import rulepack  # deferred: loads yaml
@@ -463,13 +475,14 @@ def report_texts(seed: int = DEMO_SEED) -> dict[str, str]:
 def write_reports(directory: str | Path, seed: int = DEMO_SEED) -> list[Path]:
     """Regenerate reports/: the demo account's report in every format (`vhv demo --write-reports reports/`)."""
 
+    texts = report_texts(seed)  # first: without moto, or when the demo fails, no directory is made
     out = Path(directory)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VhvError(f"{out}: cannot create the reports directory: {exc.strerror}") from None
     written = []
-    for file_name, text in report_texts(seed).items():
+    for file_name, text in texts.items():
         write_atomic(out / file_name, text)
         written.append(out / file_name)
     return written
