@@ -157,6 +157,11 @@ def _second_key(a: Account) -> None:
     a.iam.create_access_key(UserName=USER)
 
 
+def _no_active_key(a: Account) -> None:
+    for key in a.iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]:
+        a.iam.update_access_key(UserName=USER, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+
+
 def _no_policy(a: Account) -> None:
     a.iam.delete_user_policy(UserName=USER, PolicyName="valohai-data-store")
 
@@ -248,6 +253,15 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
     "two-active-keys": (
         _second_key,
         {"data-user-one-active-key": ("fail", f"{USER} has 2 active access keys (...")},
+    ),
+    "no-active-key": (
+        _no_active_key,
+        {
+            "data-user-one-active-key": (
+                "fail",
+                f"{USER} has no active access key; Valohai needs one active key to sign in: create one",
+            )
+        },
     ),
     "multipart-trusts-someone-else": (
         _trust_other,

@@ -153,6 +153,14 @@ def _public_policy(c: Any) -> None:
     c.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(doc))
 
 
+def _tls_statement(a: Account, **changes: Any) -> None:
+    """The golden policy's TLS statement with `changes` (its only statement)."""
+    c = s3(a)
+    doc = json.loads(c.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    [st] = doc["Statement"]
+    c.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({**doc, "Statement": [{**st, **changes}]}))
+
+
 def _wide_cors(c: Any) -> None:
     rules = c.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
     rules.append({"ID": "anyone-writes", "AllowedMethods": ["PUT", "GET"], "AllowedOrigins": ["*"]})
@@ -191,7 +199,9 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
         {
             "data-bucket-policy-not-public": (
                 "fail",
-                f"{BUCKET}: S3 judges the bucket policy public (statement 2 (Open) allows Principal *)",
+                f"{BUCKET}: S3 judges the bucket policy public (statement 2 (Open) allows Principal *); Block Public "
+                "Access's RestrictPublicBuckets (on for the bucket) blocks that access for now, and the policy makes "
+                "the data store public the day it is turned off",
             ),
             # vhv lint inside check: advisory, with the place of the statement
             "data-bucket-policy-lint": ("warn", "lint-public-principal (security) at /Statement/1/Principal"),
@@ -208,6 +218,25 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
     "no-policy": (
         lambda a: s3(a).delete_bucket_policy(Bucket=BUCKET),
         {"data-bucket-tls-only": ("warn", f"{BUCKET}: no bucket policy: requests over plain HTTP are allowed")},
+    ),
+    "tls-on-objects-only": (
+        lambda a: _tls_statement(a, Resource=f"{ARN}/*"),
+        {
+            "data-bucket-tls-only": (
+                "warn",
+                f"{BUCKET}: the bucket policy has no statement that denies every request without TLS (statement 1 "
+                f"(DenyInsecureTransport) lacks the resource(s) {ARN}): requests over plain HTTP are allowed",
+            )
+        },
+    ),
+    "tls-wrong-condition": (
+        lambda a: _tls_statement(a, Condition={"Bool": {"aws:SecureTransport": "true"}}),
+        {
+            "data-bucket-tls-only": (
+                "warn",
+                '(statement 1 (DenyInsecureTransport) lacks the condition Bool aws:SecureTransport "false")',
+            )
+        },
     ),
     "versioning-suspended": (
         lambda a: s3(a).put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"}),
@@ -254,6 +283,19 @@ def test_each_drift_fails_exactly_its_rule_on_the_bucket(account, drift):
         assert fragment in f.message, (rule_id, f.message)
         assert (f.resource_name, f.resource_id) == (BUCKET, ARN)
     assert not [f for f in result.findings if f.status in ("fail", "error") and f.rule_id not in rules_of(account)]
+
+
+def test_a_public_policy_without_restrict_public_buckets_says_anyone_can_reach_the_store(account):
+    c = s3(account)
+    c.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={**BPA_ON, "RestrictPublicBuckets": False})
+    _while_bpa_off(account, _public_policy)
+    c.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={**BPA_ON, "RestrictPublicBuckets": False})
+    f = account.check().one("data-bucket-policy-not-public")
+    assert (f.status, f.message) == (
+        "fail",
+        f"{BUCKET}: S3 judges the bucket policy public (statement 2 (Open) allows Principal *); anyone can reach "
+        "the data store",
+    )
 
 
 def test_a_bucket_policy_lint_finding_says_where_to_edit_it_and_why_it_only_warns(account):

@@ -31,6 +31,10 @@ OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store")
 DATA_STORE_KEYS = ("bucket", "user", "role", "multipart_role_arn", "web_uploads")
 # S3's rule for a general purpose bucket's name (3-63 characters; no IP address: checked below)
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# prefixes and suffixes S3 keeps for its own names (access points, aliases, directory buckets)
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+BUCKET_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 CHOICES = ("self", "valohai")
 CHOICE_KEYS = ("provisioning", "queue_installer")  # the keys whose value is one of CHOICES
@@ -91,6 +95,7 @@ def when_problem(when: dict[str, Any]) -> str | None:
     params value, or a value its key never has, would skip the rule forever."""
     # waivers and data_store: a list and a section, never equal to a value
     values = tuple(k for k in REQUIRED + OPTIONAL if k not in ("waivers", "data_store"))
+    values += tuple(f"data_store.{k}" for k in DATA_STORE_KEYS)  # a key of the section: data_store.role
     for key, value in when.items():
         if key not in values and not str(key).startswith("x-"):
             return f"when: unknown params key {short(key)}{unknown_hint(str(key), values)}"
@@ -163,6 +168,18 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
     return params
 
 
+def bucket_reserved(bucket: str) -> str:
+    """Why S3 refuses a name that has a bucket name's letters, or "": an IP address, or a prefix
+    or suffix S3 keeps for itself."""
+    if BUCKET_IP_RE.match(bucket):
+        return "S3 refuses a name written as an IP address"
+    pre = next((p for p in BUCKET_RESERVED_PREFIXES if bucket.startswith(p)), None)
+    if pre:
+        return f"S3 keeps the prefix {pre!r} for itself"
+    suf = next((x for x in BUCKET_RESERVED_SUFFIXES if bucket.endswith(x)), None)
+    return f"S3 keeps the suffix {suf!r} for itself" if suf else ""
+
+
 def data_store_problem(value: Any) -> str | None:
     """What is wrong with the params' data_store section (the key named first), or None."""
     if not isinstance(value, dict):
@@ -173,11 +190,14 @@ def data_store_problem(value: Any) -> str | None:
     bucket = value.get("bucket")
     if not isinstance(bucket, str) or not bucket:
         return f"data_store.bucket: the S3 bucket's name is required, got {short(bucket)}"
-    if not BUCKET_RE.match(bucket) or ".." in bucket or re.fullmatch(r"[\d.]+", bucket):
+    if not BUCKET_RE.match(bucket) or ".." in bucket:
         return (
             f"data_store.bucket: {short(bucket)} is not an S3 bucket name (3-63 lowercase letters, digits, "
             "dots and hyphens, starting and ending with a letter or digit)"
         )
+    reserved = bucket_reserved(bucket)
+    if reserved:
+        return f"data_store.bucket: {short(bucket)} is not an S3 bucket name: {reserved}"
     reach = [k for k in ("user", "role") if value.get(k) is not None]
     if len(reach) != 1:
         return (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator import picking
-from validator.kinds import KINDS, TEXT_VALUES, VALUES
+from validator.kinds import KINDS, TEXT_VALUES, VALUES, params_value
 from validator.snapshot import Snapshot, Undecidable
 
 VARIABLE = re.compile(r"\{(\w+(?:\.\w+)*)\}")  # {region}, and a key of a section: {section.key}
@@ -54,7 +54,10 @@ class Context:
 
     # ------------------------------------------------------------- values
     def applies(self, when: dict[str, str] | None) -> bool:
-        return all(self.params.get(k) == v for k, v in (when or {}).items())
+        """The params hold each value of `when`; a dotted key (data_store.role) names a section's key."""
+        return all(
+            (params_value(self.params, k) if "." in k else self.params.get(k)) == v for k, v in (when or {}).items()
+        )
 
     def variables(self) -> dict[str, str]:
         v: dict[str, str] = dict(CONSTANTS)

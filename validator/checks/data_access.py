@@ -221,17 +221,30 @@ def _active(ctx: Context) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return item, [k for k in keys if k.get("status") == ACTIVE]
 
 
-@evaluator("access_keys_active", most={"type": "integer", "minimum": 1})
-def access_keys_active(ctx: Context, most: int) -> list[Outcome]:
-    """The user has at most `most` active access keys: every active key is a credential to the
-    data store that can leak, and one is what Valohai holds."""
+@evaluator(
+    "access_keys_active", most={"type": "integer", "minimum": 1}, least=optional({"type": "integer", "minimum": 0})
+)
+def access_keys_active(ctx: Context, most: int, least: int = 0) -> list[Outcome]:
+    """The user has at least `least` and at most `most` active access keys: Valohai signs in with
+    the one it holds, and every other active key is a credential to the data store that can leak."""
     item, active = _active(ctx)
     said = ", ".join(_key(k) for k in active) or "(none)"
-    expected = f"at most {most} active"
-    if len(active) <= most:  # the count alone: a report that passes does not change with the day
+    expected = f"exactly {most} active" if least == most else f"{least} to {most} active"
+    if least <= len(active) <= most:  # the count alone: a report that passes does not change with the day
         return [
             ok(
                 f"{item['name']} has {len(active)} active access key(s)",
+                expected,
+                f"{len(active)} active",
+                **_ids(item),
+            )
+        ]
+    if len(active) < least:
+        return [
+            bad(
+                f"{item['name']} has {'only ' + str(len(active)) if active else 'no'} active access key; Valohai "
+                "needs one active key to sign in: create one (or activate the one Valohai holds) and give it to "
+                "Valohai",
                 expected,
                 f"{len(active)} active",
                 **_ids(item),

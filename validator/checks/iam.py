@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional
+from validator.checks import STR, STRS, WHEN, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.kinds import KINDS
 from validator.policy import compare
@@ -24,6 +24,16 @@ SPEC = {
     "additionalProperties": False,
 }
 SPECS = {"type": "array", "items": SPEC, "minItems": 1}
+# Statements a policy may also hold when the params ask for them: {when: {dotted key: value}, statements}
+ALSO = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"when": WHEN, "statements": SPECS},
+        "required": ["when", "statements"],
+        "additionalProperties": False,
+    },
+}
 
 
 def policy_document(ctx: Context) -> tuple[dict[str, Any], Any, str]:
@@ -49,6 +59,15 @@ def _specs(ctx: Context, raw: list[dict[str, Any]]) -> list[compare.Spec]:
     return [compare.Spec.from_args(ctx.expand(s)) for s in raw]
 
 
+def within_specs(
+    ctx: Context, statements: list[dict[str, Any]], also: list[dict[str, Any]] | None
+) -> list[compare.Spec]:
+    """The statements a policy may hold: the guide's, and those of each `also` entry whose `when`
+    the params meet (ValohaiMasterPolicy's S3 on the data store when data_store.role is ValohaiMaster)."""
+    extra = [s for entry in also or () if ctx.applies(entry["when"]) for s in entry["statements"]]
+    return _specs(ctx, [*statements, *extra])
+
+
 @evaluator("policy_grants", statements=SPECS)
 def policy_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:  # noqa: F811
     """The policy's default version allows every action of the guide's statement(s) on
@@ -67,12 +86,15 @@ def policy_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
     return [ok(f"{where} allows {expected}", expected, "allowed", resource_id=rid)]
 
 
-@evaluator("policy_within", statements=SPECS)
-def policy_within(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:  # noqa: F811
-    """Nothing in the policy's default version is wider than the guide's statements:
-    no extra action, wildcard, NotAction/NotResource, wider resource or missing condition."""
+@evaluator("policy_within", statements=SPECS, also=optional(ALSO))
+def policy_within(
+    ctx: Context, statements: list[dict[str, Any]], also: list[dict[str, Any]] | None = None
+) -> list[Outcome]:  # noqa: F811
+    """Nothing in the policy's default version is wider than the guide's statements (and the
+    `also` statements the params ask for): no extra action, wildcard, NotAction/NotResource,
+    wider resource or missing condition."""
     pol, sts, where = _policy(ctx)
-    specs = _specs(ctx, statements)
+    specs = within_specs(ctx, statements, also)
     problems = compare.wider_than(sts, specs)
     rid = pol.get("arn")
     if problems:

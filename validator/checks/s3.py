@@ -6,6 +6,7 @@ failed is recorded under `buckets.<part>` and makes the rule `error`, never `pas
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -111,14 +112,33 @@ def bucket_policy_not_public(ctx: Context) -> list[Outcome]:
         if s.get("Effect") == "Allow" and _anyone(s.get("Principal"))
     ]
     which = f" ({', '.join(open_)} allows Principal *)" if open_ else ""
+    restricted = _restricting(ctx, b)
+    reach = (
+        f"; Block Public Access's RestrictPublicBuckets (on for {restricted}) blocks that access for now, and the "
+        "policy makes the data store public the day it is turned off"
+        if restricted
+        else "; anyone can reach the data store"
+    )
     return [
         bad(
-            f"{b['name']}: S3 judges the bucket policy public{which}; anyone can reach the data store",
+            f"{b['name']}: S3 judges the bucket policy public{which}{reach}",
             expected="not public",
             actual="public",
             **_ids(b),
         )
     ]
+
+
+def _restricting(ctx: Context, b: dict[str, Any]) -> str:
+    """Where RestrictPublicBuckets is on ("the bucket", "the account"), or "" (also when unread)."""
+    for where, key in (("the bucket", "public_access_block"), ("the account", "account_public_access_block")):
+        try:
+            conf = _part(ctx, b, key)
+        except Undecidable:
+            continue
+        if isinstance(conf, dict) and conf.get("RestrictPublicBuckets"):
+            return where
+    return ""
 
 
 def _anyone(principal: Any) -> bool:
@@ -197,10 +217,17 @@ def bucket_tls_only(ctx: Context) -> list[Outcome]:
     """The bucket policy denies every request that is not over TLS (aws:SecureTransport false)."""
     b = _bucket(ctx)
     policy = _part(ctx, b, "policy")
-    found = [_label(i, s) for i, s in enumerate(_statements(policy)) if _tls_deny(s) and _covers_bucket(s, b["arn"])]
+    sts = list(enumerate(_statements(policy)))
+    found = [_label(i, s) for i, s in sts if _tls_deny(s) and _covers_bucket(s, b["arn"])]
     if found:
         return [ok(f"{b['name']}: {found[0]} denies requests without TLS", "TLS only", found[0], **_ids(b))]
-    has = "no bucket policy" if policy is None else "the bucket policy has no such statement"
+    partial = [f"{_label(i, s)} {_tls_lacks(s, b['arn'])}" for i, s in sts if _tls_like(s)]
+    if policy is None:
+        has = "no bucket policy"
+    elif partial:
+        has = "the bucket policy has no statement that denies every request without TLS (" + "; ".join(partial) + ")"
+    else:
+        has = "the bucket policy has no such statement"
     return [
         bad(
             f"{b['name']}: {has}: requests over plain HTTP are allowed",
@@ -209,6 +236,26 @@ def bucket_tls_only(ctx: Context) -> list[Outcome]:
             **_ids(b),
         )
     ]
+
+
+def _tls_like(s: dict[str, Any]) -> bool:
+    """A Deny statement that names aws:SecureTransport: meant as the TLS statement."""
+    return s.get("Effect") == "Deny" and "aws:securetransport" in json.dumps(s.get("Condition") or {}).lower()
+
+
+def _tls_lacks(s: dict[str, Any], arn: str) -> str:
+    """What a statement meant as the TLS statement lacks, in words."""
+    lacks = []
+    if not _anyone(s.get("Principal")):
+        lacks.append("Principal *")
+    if not any(a in ("s3:*", "*") for a in _listed(s.get("Action"))):
+        lacks.append("Action s3:*")
+    if not _tls_deny({**s, "Principal": "*", "Action": "s3:*"}):
+        lacks.append('the condition Bool aws:SecureTransport "false"')
+    if not _covers_bucket(s, arn):
+        have = set(_listed(s.get("Resource")))
+        lacks.append("the resource(s) " + ", ".join(r for r in (arn, f"{arn}/*") if r not in have))
+    return "lacks " + " and ".join(lacks)
 
 
 @evaluator("bucket_versioning")

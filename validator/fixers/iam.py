@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from validator import guide
+from validator.checks.iam import within_specs
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
@@ -121,8 +122,20 @@ def tag(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def _specs(b: Builder, rule: Rule) -> list[compare.Spec]:
-    ctx = b.ctx(rule.resource)
-    return [compare.Spec.from_args(ctx.expand(s)) for s in rule.args["statements"]]
+    return within_specs(b.ctx(rule.resource), rule.args["statements"], rule.args.get("also"))
+
+
+def _within_doc(b: Builder, kind: str, rule: Rule) -> dict[str, Any]:
+    """The guide's document, with the statements the rule's `also` adds for these params (S3 on
+    the data store's bucket when data_store.role is ValohaiMaster): what `policy-within` writes."""
+    doc = _guide_doc(b, kind)
+    extra = within_specs(b.ctx(rule.resource), [], rule.args.get("also"))
+    for i, spec in enumerate(extra):
+        sid = "ValohaiDataStore" + (str(i + 1) if len(extra) > 1 else "")
+        doc["Statement"].append(
+            {"Sid": sid, "Effect": "Allow", "Action": list(spec.actions), "Resource": list(spec.resources)}
+        )
+    return doc
 
 
 def _missing(b: Builder, doc: dict[str, Any], rules: list[Rule]) -> list[tuple[compare.Spec, list[str]]]:
@@ -231,7 +244,7 @@ def policy_within(b: Builder, kind: str, rules: list[Rule]) -> None:
                 b,
                 kind,
                 rule.id,
-                _guide_doc(b, kind),
+                _within_doc(b, kind, rule),
                 "the guide's document, nothing wider (the current default version stays as a non-default version)",
                 DECIDE,
                 versions,
