@@ -689,3 +689,20 @@ def test_a_deny_under_a_condition_vhv_cannot_judge_is_error_never_pass(account):
     assert "is denied by statement 'EncryptedUploadsOnly' of the bucket policy under a condition vhv cannot judge" in (
         f.message
     )
+
+
+def test_a_deny_of_tls_older_than_1_2_does_not_touch_valohai(account):
+    _deny_in_bucket_policy(
+        account,
+        {
+            "Sid": "ModernTlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [B, f"{B}/*"],
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        },
+    )
+    result = account.check()
+    assert result.one("data-user-bucket-access").status == "pass"
+    assert bad_of(result) == {}

@@ -229,15 +229,6 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
             )
         },
     ),
-    "tls-wrong-condition": (
-        lambda a: _tls_statement(a, Condition={"Bool": {"aws:SecureTransport": "true"}}),
-        {
-            "data-bucket-tls-only": (
-                "warn",
-                '(statement 1 (DenyInsecureTransport) lacks the condition Bool aws:SecureTransport "false")',
-            )
-        },
-    ),
     "versioning-suspended": (
         lambda a: s3(a).put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"}),
         {"data-bucket-versioning": ("warn", f"{BUCKET}: versioning is Suspended")},
@@ -412,3 +403,16 @@ def test_a_missing_bucket_is_created_with_every_setting_and_then_passes(account)
     result, again = plan_of(account)
     assert not_passing(result, rules_of(account) - {"data-bucket-cors-unused"}) == {}
     assert [s for s in again.steps if s.call.startswith("s3.")] == []
+
+
+def test_a_tls_statement_with_the_condition_backwards_is_named_and_denies_valohai_too(account):
+    """Deny when aws:SecureTransport is "true": plain HTTP is not refused, and every request over
+    TLS (all of Valohai's) is."""
+    _tls_statement(account, Condition={"Bool": {"aws:SecureTransport": "true"}})
+    result = account.check()
+    f = result.one("data-bucket-tls-only")
+    assert f.status == "warn"
+    assert '(statement 1 (DenyInsecureTransport) lacks the condition Bool aws:SecureTransport "false")' in f.message
+    access = result.one("data-user-bucket-access")
+    assert access.status == "fail"
+    assert "is denied by statement 'DenyInsecureTransport' of the bucket policy" in access.message

@@ -87,6 +87,14 @@ def _ids(item: dict[str, Any]) -> dict[str, Any]:
 
 
 SECURE_TRANSPORT = "aws:securetransport"
+TLS_VERSION = "s3:tlsversion"
+
+
+def _below_tls12(values: frozenset[str]) -> bool:
+    try:
+        return all(float(v) <= 1.2 for v in values)
+    except ValueError:
+        return False
 
 
 def _names(st: Statement, arn: str, account: str, partition: str) -> bool:
@@ -125,6 +133,8 @@ def _resource_denies(ctx: Context, kind: str, arn: str) -> tuple[list[Statement]
         keys = {key for _, key, _ in st.condition}
         if not st.condition:
             sure.append(named)
+        elif keys == {TLS_VERSION} and all(op == "numericlessthan" and _below_tls12(v) for op, _, v in st.condition):
+            continue  # "TLS older than 1.2 is refused": Valohai's SDK speaks 1.2 or newer
         elif keys == {SECURE_TRANSPORT} and all(op == "bool" and len(v) == 1 for op, _, v in st.condition):
             # Valohai calls S3 over TLS: "SecureTransport true" denies it, "false" never does
             if any(v == {"true"} for _, _, v in st.condition):
