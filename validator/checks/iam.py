@@ -63,7 +63,7 @@ def within_specs(
     ctx: Context, statements: list[dict[str, Any]], also: list[dict[str, Any]] | None
 ) -> list[compare.Spec]:
     """The statements a policy may hold: the guide's, and those of each `also` entry whose `when`
-    the params meet (ValohaiMasterPolicy's S3 on the data store when data_store.role is ValohaiMaster)."""
+    the params meet (the master policy's S3 on the data store when data_store.role names the master role)."""
     extra = [s for entry in also or () if ctx.applies(entry["when"]) for s in entry["statements"]]
     return _specs(ctx, [*statements, *extra])
 

@@ -127,7 +127,7 @@ def _specs(b: Builder, rule: Rule) -> list[compare.Spec]:
 
 def _within_doc(b: Builder, kind: str, rule: Rule) -> dict[str, Any]:
     """The guide's document, with the statements the rule's `also` adds for these params (S3 on
-    the data store's bucket when data_store.role is ValohaiMaster): what `policy-within` writes."""
+    the data store's bucket when data_store.role names the master role): what `policy-within` writes."""
     doc = _guide_doc(b, kind)
     extra = within_specs(b.ctx(rule.resource), [], rule.args.get("also"))
     for i, spec in enumerate(extra):
