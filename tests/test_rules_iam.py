@@ -122,6 +122,7 @@ GOLDEN_PASS = {
     "worker-role-attached-only": "ValohaiWorkerRole has no managed policy beyond the guide",
     "worker-role-no-inline": "ValohaiWorkerRole has no inline policies",
     "worker-role-instance-profile": "ValohaiWorkerRole is in instance profile ValohaiWorkerRole",
+    "worker-role-effective-permissions": "ValohaiWorkerRole can do what the guide grants it",
     "master-policy-exists": "ValohaiMasterPolicy exists",
     "master-policy-tag": "ValohaiMasterPolicy has tag valohai=1",
     "master-policy-describe": "ec2:DescribeLaunchTemplateVersions, ec2:CreateTags",
@@ -137,6 +138,7 @@ GOLDEN_PASS = {
     "master-role-no-inline": "ValohaiMaster has no inline policies",
     "master-role-no-ec2-full-access": "AmazonEC2FullAccess is not attached to ValohaiMaster",
     "master-role-no-vpc-full-access": "AmazonVPCFullAccess is not attached to ValohaiMaster",
+    "master-role-effective-permissions": "ValohaiMaster can do what the guide grants it",
     "worker-policy-lint": "ValohaiWorkerPolicy (default version v1): vhv lint finds nothing to report",
     "worker-role-trust-lint": "the trust policy of ValohaiWorkerRole: vhv lint finds nothing to report",
     "master-role-trust-lint": "the trust policy of ValohaiMaster: vhv lint finds nothing to report; "
@@ -229,7 +231,7 @@ DRIFTS = [
     (
         "worker policy deleted",
         _delete_worker_policy,
-        {"worker-policy-exists", "worker-role-policy-attached"},
+        {"worker-policy-exists", "worker-role-policy-attached", "worker-role-effective-permissions"},
         {
             "worker-policy-exists": [
                 "ValohaiWorkerPolicy not found",
@@ -256,7 +258,7 @@ DRIFTS = [
     (
         "worker policy without DescribeInstances",
         _worker(without("ec2:DescribeInstances")),
-        {"worker-policy-grants"},
+        {"worker-policy-grants", "worker-role-effective-permissions"},
         {
             "worker-policy-grants": [
                 "ValohaiWorkerPolicy (default version v2)",
@@ -302,7 +304,7 @@ DRIFTS = [
     (
         "worker policy detached from worker role",
         lambda a: a.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["worker_policy"]),
-        {"worker-role-policy-attached"},
+        {"worker-role-policy-attached", "worker-role-effective-permissions"},
         {"worker-role-policy-attached": ["ValohaiWorkerPolicy is not attached to ValohaiWorkerRole"]},
     ),
     (
@@ -330,7 +332,7 @@ DRIFTS = [
     (
         "master policy deleted",
         _delete_master_policy,
-        {"master-policy-exists", "master-role-policy-attached"},
+        {"master-policy-exists", "master-role-policy-attached", "master-role-effective-permissions"},
         {
             "master-policy-exists": ["ValohaiMasterPolicy not found"],
             "master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"],
@@ -351,25 +353,25 @@ DRIFTS = [
     (
         "master policy without DescribeSubnets",
         _master(without("ec2:DescribeSubnets")),
-        {"master-policy-describe"},
+        {"master-policy-describe", "master-role-effective-permissions"},
         {"master-policy-describe": ["ec2:DescribeSubnets on * is not allowed"]},
     ),
     (
         "master policy without RunInstances",
         _master(without("ec2:RunInstances")),
-        {"master-policy-launch-templates"},
+        {"master-policy-launch-templates", "master-role-effective-permissions"},
         {"master-policy-launch-templates": ["ec2:RunInstances on * is not allowed"]},
     ),
     (
         "master policy without the service-linked role",
         _master(without("iam:CreateServiceLinkedRole")),
-        {"master-policy-service-linked-role"},
+        {"master-policy-service-linked-role", "master-role-effective-permissions"},
         {"master-policy-service-linked-role": [f"iam:CreateServiceLinkedRole on {SLR_ARN} is not allowed"]},
     ),
     (
         "master policy passes another role",
         _master(edit("4", Resource=OTHER_ROLE_ARN)),
-        {"master-policy-pass-worker-role", "master-policy-within-guide"},
+        {"master-policy-pass-worker-role", "master-policy-within-guide", "master-role-effective-permissions"},
         {
             "master-policy-pass-worker-role": [
                 f"iam:PassRole on {WORKER_ROLE_ARN} is not allowed",
@@ -418,7 +420,7 @@ DRIFTS = [
     (
         "master policy detached",
         lambda a: a.iam.detach_role_policy(RoleName="ValohaiMaster", PolicyArn=a.ids["master_policy"]),
-        {"master-role-policy-attached"},
+        {"master-role-policy-attached", "master-role-effective-permissions"},
         {"master-role-policy-attached": ["ValohaiMasterPolicy is not attached to ValohaiMaster"]},
     ),
     (
@@ -785,9 +787,11 @@ def test_a_deny_narrows_and_is_named_when_it_removes_a_guide_action(account):
     doc["Statement"].append({"Sid": "NoRun", "Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*"})
     set_policy(account, "master_policy", doc)
     result = account.check()
-    assert result.failing() == {"master-policy-launch-templates"}
+    assert result.failing() == {"master-policy-launch-templates", "master-role-effective-permissions"}
     msg = result.one("master-policy-launch-templates").message
     assert "ec2:RunInstances on * is denied by statement 'NoRun'" in msg
+    said = result.one("master-role-effective-permissions").message
+    assert "ec2:RunInstances on * is denied by statement 'NoRun' of ValohaiMasterPolicy (default version v2)" in said
 
 
 # The guide's literal placeholder cannot be stored in a live policy (IAM and moto
@@ -975,8 +979,14 @@ def test_unreadable_policy_version_is_an_error_not_a_pass(account):
         "worker-policy-grants",
         "worker-policy-within-guide",
         "worker-policy-lint",
+        "worker-role-effective-permissions",
     }
-    for rule_id in ("worker-policy-grants", "worker-policy-within-guide", "worker-policy-lint"):
+    for rule_id in (
+        "worker-policy-grants",
+        "worker-policy-within-guide",
+        "worker-policy-lint",
+        "worker-role-effective-permissions",
+    ):
         f = next(f for f in findings if f.rule_id == rule_id)
         assert f.status == "error"
         assert why in f.message
@@ -1008,6 +1018,7 @@ def test_unreadable_attachments_are_an_error_for_the_attachment_rules(account):
         "master-role-attached-only",
         "master-role-no-ec2-full-access",
         "master-role-no-vpc-full-access",
+        "master-role-effective-permissions",
     }
     assert all(f.status == "error" and why in f.message for f in bad.values())
 

@@ -58,6 +58,7 @@ class Kind:
     one_of: bool = False
     numbered: str = ""
     profile: str = ""
+    policy: str = ""  # the kind of the guide's managed policy for this role (read by that kind)
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
     looked_for: str = "in account {account_id}"  # where the missing rule says it looked
     name_from: str = ""  # "arn": the params' value is an ARN, the name its last path segment
@@ -132,6 +133,8 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: in_vpc_rule for a kind that is not in the VPC (in_vpc)")
         if k.get("profile") and k["profile"] not in doc["kinds"]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
+        if k.get("policy") and k["policy"] not in doc["kinds"]:
+            out.append(f"{where}: policy {k['policy']!r} is not a kind")
         if params_named and k["pick"] != "all":
             out.append(f"{where}: a kind the params name is kept in a list (pick: all), not a map by name")
         if k.get("name_from") and not params_named:

@@ -47,6 +47,7 @@ class Rule:
     when: dict[str, str] = field(default_factory=dict)
     on_fail: str = "fail"
     wider: bool = False
+    fixed_with: tuple[str, ...] = ()
     blocking: bool = False
     description: str = ""
     source: str = ""
@@ -161,7 +162,12 @@ def load(directory: str | Path | None = None) -> RulePack:
                 problem = params.when_problem(when)
                 if problem:
                     raise VhvError(f"{where}: {path}.{problem}")
-            rules.append(Rule(**{k: v for k, v in r.items()}, source=f.name))
+            rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
+    ids = {r.id for r in rules}
+    for r in rules:
+        unknown = [x for x in r.fixed_with if x not in ids]
+        if unknown:
+            raise VhvError(f"{r.source}: rule {r.id}: fixed_with names no rule {unknown[0]!r}")
     return RulePack(tuple(rules))
 
 

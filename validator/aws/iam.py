@@ -12,7 +12,7 @@ from typing import Any
 
 from validator.aws.reader import Read, Reader
 from validator.aws.recorder import FAILED, NOT_FOUND, Reading, paginate, tags
-from validator.kinds import Kind, params_value
+from validator.kinds import KINDS, Kind, params_value
 from validator.policy.document import PolicyError, load_document
 
 
@@ -130,12 +130,37 @@ def read_role(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
         role["attached_policies"] = [{"name": p["PolicyName"], "arn": p["PolicyArn"]} for p in attached]
     if inline not in (FAILED, NOT_FOUND):
         role["inline_policies"] = list(inline)
+    role.update(_role_documents(r, kind, got, inline, attached))
     if profiles and profiles[0] not in (FAILED, NOT_FOUND):
         role["instance_profiles"] = [
             {"name": p["InstanceProfileName"], "arn": p["Arn"], "roles": [x["RoleName"] for x in p.get("Roles", [])]}
             for p in profiles[0]
         ]
     rec.put(path, role)
+
+
+def _role_documents(r: Reading, kind: Kind, got: dict[str, Any], inline: Any, attached: Any) -> dict[str, Any]:
+    """What else grants the guide's role something, or caps it: its inline policies' documents,
+    its other managed policies' (the guide's own policy, kind `policy`, is read by its kind), and
+    its permissions boundary; each read only when the role has it, all at once."""
+    iam, snap, name = r.clients["iam"], r.rec.snap, kind.name
+    own = f"arn:{snap.partition}:iam::{snap.account_id}:policy/{KINDS[kind.policy].name}" if kind.policy else ""
+    others = attached if attached in (FAILED, NOT_FOUND) else [p for p in attached if p["PolicyArn"] != own]
+    docs, bound = r.rec.together(
+        lambda: _documents(
+            r,
+            kind.path,
+            inline,
+            others,
+            "iam:GetRolePolicy",
+            lambda p: iam.get_role_policy(RoleName=name, PolicyName=p),
+            keys=("inline_documents", "attached_documents"),
+        ),
+        lambda: _boundary(r, kind.path, got),
+    )
+    if bound is not FAILED:
+        docs["permissions_boundary"] = bound
+    return docs
 
 
 def read_instance_profile(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
@@ -166,48 +191,58 @@ def _when(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
 
 
+def _managed(r: Reading, where: str, arn: str, name: str) -> Any:
+    """A managed policy's default version: {name, arn, default_version_id, document as returned}
+    (GetPolicy, then GetPolicyVersion), or FAILED (recorded at `where`) or NOT_FOUND."""
+    iam, rec = r.clients["iam"], r.rec
+    got = rec.call(where, "iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"])
+    if got in (FAILED, NOT_FOUND):
+        return got
+    version_id = got.get("DefaultVersionId")
+    version = rec.call(
+        where,
+        "iam:GetPolicyVersion",
+        lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"],
+    )
+    if version in (FAILED, NOT_FOUND):
+        return version
+    return {"name": name, "arn": arn, "default_version_id": version_id, "document": version.get("Document")}
+
+
+POLICY_KEYS = ("inline_policies", "attached_policies")
+
+
 def _documents(
-    r: Reading, path: str, inline: Any, attached: Any, inline_action: str, get_inline: Callable[[str], Any]
+    r: Reading,
+    path: str,
+    inline: Any,
+    attached: Any,
+    inline_action: str,
+    get_inline: Callable[[str], Any],
+    keys: tuple[str, str] = POLICY_KEYS,
 ) -> dict[str, Any]:
     """The documents of a principal's inline policies (`get_inline(name)`) and attached managed
-    policies (GetPolicy, then its default version), all asked for at once. A part that could not be
-    listed or read is left out and its failure recorded under `<path>.inline_policies` (or
-    `.attached_policies`): the rules that judge what the principal may do are then error."""
-    iam, rec = r.clients["iam"], r.rec
-    part = {"inline": f"{path}.inline_policies", "attached": f"{path}.attached_policies"}
+    policies (GetPolicy, then its default version), all asked for at once, under `keys` (inline,
+    attached). A part that could not be listed or read is left out and its failure recorded under
+    `<path>.<key>`: the rules that judge what the principal may do are then error."""
+    rec = r.rec
+    part = {"inline": f"{path}.{keys[0]}", "attached": f"{path}.{keys[1]}"}
 
     def one_inline(name: str) -> Any:
         got = rec.call(part["inline"], inline_action, lambda: get_inline(name))
         return got if got in (FAILED, NOT_FOUND) else {"name": name, "document": got.get("PolicyDocument")}
 
-    def one_attached(p: dict[str, str]) -> Any:
-        arn = p["PolicyArn"]
-        got = rec.call(part["attached"], "iam:GetPolicy", lambda: iam.get_policy(PolicyArn=arn)["Policy"])
-        if got in (FAILED, NOT_FOUND):
-            return got
-        version_id = got.get("DefaultVersionId")
-        version = rec.call(
-            part["attached"],
-            "iam:GetPolicyVersion",
-            lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version_id)["PolicyVersion"],
-        )
-        if version in (FAILED, NOT_FOUND):
-            return version
-        return {
-            "name": p["PolicyName"],
-            "arn": arn,
-            "default_version_id": version_id,
-            "document": version.get("Document"),
-        }
-
     names = [] if inline in (FAILED, NOT_FOUND) else list(inline)
     policies = [] if attached in (FAILED, NOT_FOUND) else list(attached)
-    reads = [*(lambda n=n: one_inline(n) for n in names), *(lambda p=p: one_attached(p) for p in policies)]
+    reads = [
+        *(lambda n=n: one_inline(n) for n in names),
+        *(lambda p=p: _managed(r, part["attached"], p["PolicyArn"], p["PolicyName"]) for p in policies),
+    ]
     answers = rec.together(*reads) if reads else []
     out: dict[str, Any] = {}
     for key, listed, got in (
-        ("inline_policies", inline, answers[: len(names)]),
-        ("attached_policies", attached, answers[len(names) :]),
+        (keys[0], inline, answers[: len(names)]),
+        (keys[1], attached, answers[len(names) :]),
     ):
         if listed in (FAILED, NOT_FOUND) or FAILED in got:
             continue
@@ -217,6 +252,26 @@ def _documents(
         except PolicyError as exc:
             rec.fail(f"{path}.{key}", f"a policy of {path}: {exc}")
     return out
+
+
+def _boundary(r: Reading, path: str, got: dict[str, Any]) -> Any:
+    """The permissions boundary GetRole (or GetUser) names, with its default version's document;
+    None when there is none. A boundary that could not be read is recorded at
+    `<path>.permissions_boundary` (what the principal may do is then error) and left out."""
+    arn = (got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    if not arn:
+        return None
+    where = f"{path}.permissions_boundary"
+    found = _managed(r, where, arn, arn.rsplit("/", 1)[-1])
+    if found is FAILED:
+        return FAILED
+    if found is NOT_FOUND:  # a boundary whose policy is gone allows nothing
+        return {"name": arn.rsplit("/", 1)[-1], "arn": arn, "document": None}
+    try:
+        return {**found, "document": load_document(found["document"])}
+    except PolicyError as exc:
+        r.rec.fail(where, f"permissions boundary {arn}: {exc}")
+        return FAILED
 
 
 def read_user(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
@@ -245,6 +300,9 @@ def read_user(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
         rec.put(path, [])
         return
     user: dict[str, Any] = {"name": got["UserName"], "arn": got["Arn"]}
+    bound = _boundary(r, path, got)
+    if bound is not FAILED:
+        user["permissions_boundary"] = bound
     user.update(
         _documents(
             r,
@@ -347,6 +405,9 @@ def read_role_policies(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) 
         "arn": got["Arn"],
         "trust_policy": got.get("AssumeRolePolicyDocument"),
     }
+    bound = _boundary(r, path, got)
+    if bound is not FAILED:
+        role["permissions_boundary"] = bound
     role.update(
         _documents(
             r,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from validator.errors import VhvError
+from validator.findings import NOT_GRANTED
 from validator.fixers import registry
 from validator.fixers.builder import UNKNOWN, Builder
 from validator.fixers.plan import WAIVED, Plan
@@ -53,6 +54,9 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> P
         if rule_id in b.covered:
             continue
         f = found_[0]
+        if _fixed_with(b, rule_id, f):
+            b.covered.add(rule_id)
+            continue
         kind = b.rules[rule_id].resource if rule_id in b.rules else "params"
         where = f" ({f.resource_id})" if f.resource_id and f.resource_id not in f.message else ""
         why = b.scope_of_id(kind, f.resource_id) if f.resource_id and kind in KINDS and kind != "params" else None
@@ -62,6 +66,16 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> P
         b.manual(rule_id, kind, f"{f.message}{where}. By hand: {f.fix}".strip(), resource=f.resource_name)
     _say_waived(b, findings)
     return b.plan
+
+
+def _fixed_with(b: Builder, rule_id: str, f: Any) -> bool:
+    """The rule's finding says only that no policy grants what the guide asks, and the fix of a rule
+    it names in `fixed_with` (the guide's policy, created or attached) is planned: that fix is its."""
+    rule = b.rules.get(rule_id)
+    if rule is None or not any(r in b.covered for r in rule.fixed_with):
+        return False
+    parts = [p for p in (f.actual or "").split("; ") if p]
+    return bool(parts) and all(NOT_GRANTED in p for p in parts)
 
 
 def _run(b: Builder, kind: str, fixes: tuple[str, ...]) -> None:

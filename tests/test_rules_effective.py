@@ -1,0 +1,229 @@
+"""What the guide's roles can actually do: their policies, permissions boundary and Deny statements
+together (worker-role-effective-permissions, master-role-effective-permissions).
+
+Each case drifts the guide's golden account on moto, the way an account drifts: a boundary set on
+the role, a Deny in another policy, a grant moved into an inline policy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from validator import engine
+from validator import params as params_mod
+from validator.demo import DEMO_PARAMS
+
+WORKER, MASTER = "worker-role-effective-permissions", "master-role-effective-permissions"
+
+
+def _policy(acct: Any, name: str, *statements: dict[str, Any]) -> str:
+    doc = {"Version": "2012-10-17", "Statement": list(statements)}
+    return acct.iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+
+
+def _boundary(acct: Any, role: str, arn: str) -> None:
+    acct.iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=arn)
+
+
+def _inline(acct: Any, role: str, name: str, *statements: dict[str, Any]) -> None:
+    doc = {"Version": "2012-10-17", "Statement": list(statements)}
+    acct.iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
+
+
+def deny(action: Any, resource: Any = "*", sid: str = "", **extra: Any) -> dict[str, Any]:
+    return {**({"Sid": sid} if sid else {}), "Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def test_the_guide_account_can_do_what_the_guide_grants(account):
+    result = account.check()
+    assert result.one(WORKER).status == "pass"
+    assert result.one(MASTER).status == "pass"
+    assert "ValohaiWorkerRole can do what the guide grants it" in result.one(WORKER).message
+
+
+@pytest.mark.managed_policies
+def test_a_boundary_without_set_instance_protection_fails_the_worker_role(account):
+    # false pass 1: AmazonEC2ReadOnlyAccess as the boundary allows no autoscaling:SetInstanceProtection
+    _boundary(account, "ValohaiWorkerRole", "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+    result = account.check()
+    f = result.one(WORKER)
+    assert f.status == "fail"
+    assert "autoscaling:SetInstanceProtection on * is outside the permissions boundary AmazonEC2ReadOnlyAccess" in (
+        f.message
+    )
+    assert "ec2:DescribeInstances" not in f.message  # the read-only boundary allows it
+    assert "permissions boundary" in f.fix
+    assert result.failing() == {WORKER}  # what is written is still the guide's
+
+
+def test_a_boundary_allowing_only_get_object_fails_the_master_role_naming_each_action(account):
+    # false pass 2
+    arn = _policy(account, "only-get-object", allow("s3:GetObject"))
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert f.severity == "critical"
+    for action in ("ec2:RunInstances", "iam:PassRole", "ec2:DescribeSubnets", "iam:CreateServiceLinkedRole"):
+        assert f"{action} on " in f.message
+    assert "is outside the permissions boundary only-get-object" in f.message
+
+
+def test_a_boundary_that_allows_the_guide_passes_and_is_named(account):
+    arn = _policy(account, "ec2-and-autoscaling", allow(["ec2:*", "autoscaling:*"]))
+    _boundary(account, "ValohaiWorkerRole", arn)
+    f = account.check().one(WORKER)
+    assert f.status == "pass"
+    assert "within permissions boundary ec2-and-autoscaling" in f.message
+
+
+def test_a_deny_in_an_inline_policy_is_named_with_its_policy(account):
+    _inline(account, "ValohaiWorkerRole", "guardrail", deny("autoscaling:*", sid="NoScaling"))
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert (
+        "autoscaling:SetInstanceProtection on * is denied by statement 'NoScaling' of inline policy guardrail"
+        in f.message
+    )
+    assert "Narrow the Deny" in f.fix
+
+
+def test_a_deny_in_the_boundary_wins_over_its_allow(account):
+    arn = _policy(account, "allow-all-but-run", allow("*"), deny("ec2:RunInstances", sid="NoRun"))
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "ec2:RunInstances on * is denied by statement 'NoRun' of permissions boundary allow-all-but-run" in f.message
+    assert "ec2:CreateLaunchTemplate" not in f.message
+
+
+def test_a_deny_of_every_instance_takes_the_guides_star_away(account):
+    _inline(
+        account,
+        "ValohaiMaster",
+        "no-instances",
+        deny("ec2:RunInstances", "arn:aws:ec2:*:*:instance/*", sid="NoInstances"),
+    )
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "ec2:RunInstances on * is denied by statement 'NoInstances' of inline policy no-instances" in f.message
+    assert "(on arn:aws:ec2:*:*:instance/*)" in f.message
+
+
+def test_a_deny_on_another_service_resource_takes_nothing(account):
+    _inline(account, "ValohaiMaster", "no-bucket", deny("*", "arn:aws:s3:::secret-bucket/*"))
+    assert account.check().one(MASTER).status == "pass"
+
+
+@pytest.mark.parametrize(
+    "condition, denied",
+    [
+        ({"StringNotEquals": {"aws:RequestedRegion": ["us-east-1"]}}, True),  # the params' region is eu-west-1
+        ({"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}, False),
+        ({"Bool": {"aws:SecureTransport": "false"}}, False),
+        ({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}, True),  # no MFA on Valohai's session
+        ({"Bool": {"aws:MultiFactorAuthPresent": "false"}}, False),  # the key is absent: false
+        ({"Null": {"aws:MultiFactorAuthPresent": "true"}}, True),
+        ({"StringEquals": {"aws:ResourceTag/Valohai": "1"}}, True),  # the guide launches tagged resources
+        ({"StringNotEquals": {"aws:PrincipalTag/team": "ml"}}, True),  # the role has no such tag
+        ({"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, True),
+        ({"DateGreaterThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}, False),
+    ],
+    ids=[
+        "other region only",
+        "own region allowed",
+        "insecure transport",
+        "MFA IfExists",
+        "MFA absent",
+        "MFA null",
+        "guide tag",
+        "principal tag missing",
+        "after a past date",
+        "after a future date",
+    ],
+)
+def test_a_deny_under_a_condition_applies_as_valohais_request_meets_it(account, condition, denied):
+    _inline(account, "ValohaiMaster", "guardrail", deny("ec2:RunInstances", sid="Guard", Condition=condition))
+    f = account.check().one(MASTER)
+    assert f.status == ("fail" if denied else "pass"), f.message
+    if denied:
+        assert "ec2:RunInstances on * is denied by statement 'Guard' of inline policy guardrail" in f.message
+
+
+def test_a_deny_under_a_condition_vhv_cannot_judge_is_an_error_naming_the_key(account):
+    condition = {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}
+    _inline(account, "ValohaiMaster", "guardrail", deny("ec2:RunInstances", sid="Guard", Condition=condition))
+    f = account.check().one(MASTER)
+    assert f.status == "error"
+    assert "aws:sourceip" in f.message
+    assert "statement 'Guard' of inline policy guardrail" in f.message
+
+
+def test_the_guide_grants_from_an_inline_policy_count(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    _inline(account, "ValohaiWorkerRole", "worker", allow(["autoscaling:SetInstanceProtection", "ec2:DescribeInstances"]))
+    result = account.check()
+    assert result.one(WORKER).status == "pass"
+    assert result.one("worker-role-policy-attached").status == "fail"  # what is written still differs
+
+
+@pytest.mark.managed_policies
+def test_the_guide_grants_from_another_managed_policy_count(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    account.iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+    f = account.check().one(WORKER)
+    # AmazonEC2FullAccess allows autoscaling:* and ec2:*
+    assert f.status == "pass", f.message
+
+
+def test_a_role_with_nothing_attached_is_told_which_policy_to_attach(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "ec2:DescribeInstances on * is not allowed by any policy of ValohaiWorkerRole" in f.message
+    assert "Attach ValohaiWorkerPolicy" in f.fix
+
+
+@pytest.mark.managed_policies
+def test_a_missing_grant_and_a_boundary_are_both_said(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    _boundary(account, "ValohaiWorkerRole", "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+    f = account.check().one(WORKER)
+    assert (
+        "autoscaling:SetInstanceProtection on * is not allowed by any policy of ValohaiWorkerRole and is outside "
+        "the permissions boundary AmazonEC2ReadOnlyAccess" in f.message
+    )
+
+
+def _errored(account: Any, path: str, why: str) -> Any:
+    snap = account.check().snapshot
+    snap.errors[path] = why
+    prm = params_mod.from_dict(dict(DEMO_PARAMS), source="params.yaml")
+    return {f.rule_id: f for f in engine.evaluate(account.pack, prm, snap)}
+
+
+@pytest.mark.parametrize(
+    "part", ["permissions_boundary", "inline_documents", "attached_documents"], ids=lambda p: p.replace("_", " ")
+)
+def test_a_part_that_could_not_be_read_is_an_error_not_a_pass(account, part):
+    got = _errored(account, f"roles.ValohaiMaster.{part}", "AccessDenied: iam:GetPolicy")
+    assert got[MASTER].status == "error"
+    assert "AccessDenied: iam:GetPolicy" in got[MASTER].message
+    assert got["master-role-trust"].status == "pass"  # the other rules of the role are still judged
+
+
+@pytest.mark.managed_policies
+def test_the_reads_are_made_only_for_what_the_role_has(account):
+    before = account.check().calls
+    _boundary(account, "ValohaiWorkerRole", "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+    _inline(account, "ValohaiMaster", "extra", allow("ec2:DescribeVpcs"))
+    after = account.check().calls
+    assert after.count("iam:GetRolePolicy") == before.count("iam:GetRolePolicy") + 1
+    assert after.count("iam:GetPolicy") == before.count("iam:GetPolicy") + 1
+    assert after.count("iam:GetPolicyVersion") == before.count("iam:GetPolicyVersion") + 1
