@@ -167,7 +167,9 @@ def test_a_deny_under_a_condition_vhv_cannot_judge_is_an_error_naming_the_key(ac
 
 def test_the_guide_grants_from_an_inline_policy_count(account):
     account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
-    _inline(account, "ValohaiWorkerRole", "worker", allow(["autoscaling:SetInstanceProtection", "ec2:DescribeInstances"]))
+    _inline(
+        account, "ValohaiWorkerRole", "worker", allow(["autoscaling:SetInstanceProtection", "ec2:DescribeInstances"])
+    )
     result = account.check()
     assert result.one(WORKER).status == "pass"
     assert result.one("worker-role-policy-attached").status == "fail"  # what is written still differs
@@ -176,7 +178,9 @@ def test_the_guide_grants_from_an_inline_policy_count(account):
 @pytest.mark.managed_policies
 def test_the_guide_grants_from_another_managed_policy_count(account):
     account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
-    account.iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+    account.iam.attach_role_policy(
+        RoleName="ValohaiWorkerRole", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2FullAccess"
+    )
     f = account.check().one(WORKER)
     # AmazonEC2FullAccess allows autoscaling:* and ec2:*
     assert f.status == "pass", f.message
@@ -227,3 +231,44 @@ def test_the_reads_are_made_only_for_what_the_role_has(account):
     assert after.count("iam:GetRolePolicy") == before.count("iam:GetRolePolicy") + 1
     assert after.count("iam:GetPolicy") == before.count("iam:GetPolicy") + 1
     assert after.count("iam:GetPolicyVersion") == before.count("iam:GetPolicyVersion") + 1
+
+
+# ------------------------------------------------------------------ what vhv cannot read: an organisation's SCPs
+
+SCP = "account-organization-scp"
+
+
+def test_an_account_in_no_organisation_passes(account):
+    f = account.check().one(SCP)
+    assert f.status == "pass"
+    assert "is in no organisation" in f.message
+
+
+def test_the_management_account_passes(account):
+    org = account.session.client("organizations", region_name="us-east-1").create_organization(FeatureSet="ALL")
+    f = account.check().one(SCP)
+    assert f.status == "pass"
+    assert f"manages organisation {org['Organization']['Id']}" in f.message
+
+
+def test_a_member_account_is_warned_once_that_its_scps_cannot_be_read(account):
+    # moto makes the caller's account the management account of any organisation it creates: a
+    # member account is the snapshot of one, as DescribeOrganization answers there
+    snap = account.check().snapshot
+    snap.data["organization"] = {
+        "id": "o-abc123",
+        "arn": "arn:aws:organizations::999999999999:organization/o-abc123",
+        "management_account_id": "999999999999",
+    }
+    prm = params_mod.from_dict(dict(DEMO_PARAMS), source="params.yaml")
+    found = [f for f in engine.evaluate(account.pack, prm, snap) if f.status == "warn" and "organisation" in f.message]
+    assert [f.rule_id for f in found] == [SCP]
+    assert "member of organisation o-abc123 (managed by account 999999999999)" in found[0].message
+    assert "service control policies" in found[0].message
+    assert "management account" in found[0].fix
+
+
+def test_an_organisation_that_could_not_be_read_is_an_error(account):
+    got = _errored(account, "organization", "AccessDenied: organizations:DescribeOrganization")
+    assert got[SCP].status == "error"
+    assert "organizations:DescribeOrganization" in got[SCP].message

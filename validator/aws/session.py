@@ -149,6 +149,8 @@ FATAL_CODES = {
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
 NOT_FOUND_CODES = {
     "NoSuchEntity",
+    # Organizations: the account is in no organisation
+    "AWSOrganizationsNotInUseException",
     "InvalidAMIID.NotFound",
     "InvalidAMIID.Unavailable",
     "InvalidAMIID.Malformed",

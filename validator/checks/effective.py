@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from validator.checks import Outcome, bad, evaluator, ok
+from validator.checks import Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
@@ -60,7 +60,9 @@ def role_statements(ctx: Context, role: dict[str, Any]) -> list[InPolicy]:
             _, doc, where = policy_document(replace(ctx, kind=kind.policy))
             out += _read(doc, where, ctx.name)
     for pol in ctx.data(f"{kind.path}.attached_documents"):
-        out += _read(pol["document"], f"{pol['name']} (default version {pol.get('default_version_id') or '?'})", ctx.name)
+        out += _read(
+            pol["document"], f"{pol['name']} (default version {pol.get('default_version_id') or '?'})", ctx.name
+        )
     for pol in ctx.data(f"{kind.path}.inline_documents"):
         out += _read(pol["document"], f"inline policy {pol['name']}", ctx.name)
     return out
@@ -114,7 +116,7 @@ def request_context(ctx: Context, principal: dict[str, Any], spec: compare.Spec 
     """The request the principal makes for the guide: in the params' region, over TLS, without MFA,
     not through another service; the principal's own ARN, account and tags; the resource carrying
     the tag the guide's statement asks for (its condition's aws:ResourceTag values)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     known: dict[str, frozenset[str]] = {
         "aws:requestedregion": frozenset({str(ctx.params.get("region") or "")}),
         "aws:securetransport": frozenset({"true"}),
@@ -160,9 +162,7 @@ def _takes_part(st: Statement, action: str, target: str) -> str:
     if st.not_resources is not None:
         return "all but " + ", ".join(st.not_resources)
     service = _service(action)
-    mine = [
-        p for p in st.resources or () if p.startswith("arn:") and p.split(":")[2].lower() in (service, "*", "")
-    ]
+    mine = [p for p in st.resources or () if p.startswith("arn:") and p.split(":")[2].lower() in (service, "*", "")]
     return ", ".join(mine)
 
 
@@ -289,3 +289,36 @@ def role_can(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:
         ]
     within = f", within permissions boundary {bound[0]}" if bound else ""
     return [ok(f"{ctx.name} can do what the guide grants it{within}", expected, "allowed", **kw)]
+
+
+@evaluator("organization_unseen")
+def organization_unseen(ctx: Context) -> list[Outcome]:
+    """What vhv cannot read is said, never assumed to allow: in a member account of an
+    organisation, service control policies (and the session policy Valohai may pass when it assumes
+    the role) can take away what the roles' policies allow."""
+    org = ctx.data(KINDS[ctx.kind].snapshot)
+    account = ctx.snap.account_id
+    expected = "no service control policy that vhv cannot read"
+    if org is None:
+        return [ok(f"account {account} is in no organisation: no service control policy applies", expected, "none")]
+    manager = org.get("management_account_id")
+    kw = {"resource_id": org.get("arn") or org.get("id")}
+    if manager == account:
+        return [
+            ok(
+                f"account {account} manages organisation {org.get('id')}: service control policies do not apply to it",
+                expected,
+                "the management account",
+                **kw,
+            )
+        ]
+    return [
+        warn(
+            f"account {account} is a member of organisation {org.get('id')} (managed by account {manager}): its "
+            "service control policies can take away what ValohaiMaster and ValohaiWorkerRole are allowed, and vhv "
+            "cannot read them from this account; neither can it see the session policy Valohai may pass",
+            expected,
+            f"member of {org.get('id')}",
+            **kw,
+        )
+    ]
