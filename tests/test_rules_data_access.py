@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account
-from validator import kinds
+from validator import engine, kinds
+from validator import params as params_mod
 from validator.aws import recorder
 from validator.checks import data_access
 from validator.demo import ACCOUNT, DEMO_PARAMS, MULTIPART_ACTIONS
@@ -706,3 +707,27 @@ def test_a_deny_of_tls_older_than_1_2_does_not_touch_valohai(account):
     result = account.check()
     assert result.one("data-user-bucket-access").status == "pass"
     assert bad_of(result) == {}
+
+
+def test_a_permissions_boundary_of_the_user_takes_the_access_away(account):
+    # moto has no PutUserPermissionsBoundary: the user's boundary is put in the snapshot, as GetUser
+    # and GetPolicyVersion would give it
+    snap = account.check().snapshot
+    snap.data["users"][0]["permissions_boundary"] = {
+        "name": "only-ec2",
+        "arn": f"arn:aws:iam::{ACCOUNT}:policy/only-ec2",
+        "default_version_id": "v1",
+        "document": json.loads(doc(allow("ec2:*", "*"))),
+    }
+    prm = params_mod.from_dict(dict(DEMO_PARAMS), source="params.yaml")
+    found = {f.rule_id: f for f in engine.evaluate(account.pack, prm, snap)}
+    f = found["data-user-bucket-access"]
+    assert f.status == "fail"
+    assert f"s3:GetObject on {B}/* is outside the permissions boundary only-ec2" in f.message
+    assert {r for r, x in found.items() if x.status in ("fail", "error")} == {"data-user-bucket-access"}
+
+
+def test_a_permissions_boundary_of_the_multipart_role_that_allows_s3_passes(account):
+    arn = account.iam.create_policy(PolicyName="s3-only", PolicyDocument=doc(allow("s3:*", "*")))["Policy"]["Arn"]
+    account.iam.put_role_permissions_boundary(RoleName=MULTIPART, PermissionsBoundary=arn)
+    assert account.check().one("data-multipart-role-access").status == "pass"

@@ -15,6 +15,7 @@ from typing import Any
 
 from validator.checks import STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
+from validator.checks.effective import boundary_of, request_context, taken_away
 from validator.checks.iam import SPECS
 from validator.kinds import KINDS
 from validator.picking import Missing, candidates
@@ -161,6 +162,7 @@ def principal_grants(
         sure, unsure = _resource_denies(ctx, resource_policy_of, item.get("arn") or "")
         sts = sts + sure
     missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
+    missing += _outside_boundary(ctx, item, specs)
     if unsure and not missing:
         more = [p for s in specs for p in compare.missing_grants(sts + unsure, s, ctx.snap.account_id)]
         if more:
@@ -169,6 +171,23 @@ def principal_grants(
     if missing:
         return [bad(f"{item['name']}: " + "; ".join(missing), expected, "; ".join(missing), **_ids(item))]
     return [ok(f"{item['name']} may {expected}", expected, "allowed", **_ids(item))]
+
+
+def _outside_boundary(ctx: Context, item: dict[str, Any], specs: list[compare.Spec]) -> list[str]:
+    """Each (action on resource) of `specs` the principal's permissions boundary takes away, said."""
+    bound = boundary_of(ctx, KINDS[ctx.kind].snapshot, item)
+    if bound is None:
+        return []
+    out = []
+    for spec in specs:
+        context = request_context(ctx, item, spec)
+        for action in spec.actions:
+            for res in spec.resources:
+                target = compare.concretise(res, ctx.snap.account_id)
+                why = taken_away([], bound, context, action, target, item.get("name", ""), say_policies=False)
+                if why:
+                    out.append(f"{action} on {res} {why}")
+    return out
 
 
 def _of_services(st: Statement, services: list[str]) -> Statement | None:
