@@ -272,3 +272,13 @@ def test_an_organisation_that_could_not_be_read_is_an_error(account):
     got = _errored(account, "organization", "AccessDenied: organizations:DescribeOrganization")
     assert got[SCP].status == "error"
     assert "organizations:DescribeOrganization" in got[SCP].message
+
+
+def test_a_deny_of_what_carries_the_guides_tag_is_decided_for_the_worker_role(account):
+    condition = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    _inline(
+        account, "ValohaiWorkerRole", "guard", deny("autoscaling:SetInstanceProtection", sid="G", Condition=condition)
+    )
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "autoscaling:SetInstanceProtection on * is denied by statement 'G' of inline policy guard" in f.message

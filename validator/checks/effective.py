@@ -20,7 +20,7 @@ from validator.checks import Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
-from validator.kinds import KINDS
+from validator.kinds import KINDS, VALUES
 from validator.policy import compare
 from validator.policy.document import PolicyError, Statement, action_matches, resource_matches, statements
 from validator.policy.request import ABSENT, holds, unknown_keys
@@ -130,6 +130,9 @@ def request_context(ctx: Context, principal: dict[str, Any], spec: compare.Spec 
     tags = principal.get("tags")
     for key, value in (tags or {}).items():
         known[f"aws:principaltag/{key.lower()}"] = frozenset({str(value)})
+    # what Valohai acts on carries the guide's tag (its launch templates and groups must: the
+    # master's launch statement asks for it)
+    known[f"aws:resourcetag/{VALUES.tag_key.lower()}"] = frozenset({VALUES.tag_value})
     for _, key, values in spec.condition if spec else ():
         if key.startswith("aws:resourcetag/"):
             known[key] = values
