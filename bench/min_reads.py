@@ -2,7 +2,7 @@
 
     python bench/min_reads.py --endpoint-url URL [--region eu-west-1] [--bucket NAME] [--user NAME] [--role NAME]
 
-Hand-written boto3, no vhv: three clients, sts:GetCallerIdentity (the policies' ARNs
+Hand-written boto3, no vhv: four clients, sts:GetCallerIdentity (the policies' ARNs
 need the account id), then every independent read in one thread pool; a read that
 needs another's answer (a policy's default version, the VPC's route tables, the
 queue instance's image, volume and key pair) is submitted the moment that answer is
@@ -156,7 +156,9 @@ def read_minimum(
 
     sess = _session(region)
     cfg = Config(max_pool_connections=workers)
-    sts, iam, ec2 = (sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("sts", "iam", "ec2"))
+    sts, iam, ec2, org = (
+        sess.client(s, endpoint_url=endpoint_url, config=cfg) for s in ("sts", "iam", "ec2", "organizations")
+    )
     calls = ["sts:GetCallerIdentity"]
     account = sts.get_caller_identity()["Account"]
     s3 = s3control = None
@@ -172,6 +174,13 @@ def read_minimum(
         arn = f"arn:aws:iam::{account}:policy/{name}"
         version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]  # Tags come with it
         return [("iam:GetPolicyVersion", lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version))]
+
+    def organization() -> Next:  # whether service control policies may apply (none: an error)
+        try:
+            org.describe_organization()
+        except org.exceptions.AWSOrganizationsNotInUseException:
+            pass
+        return []
 
     def vpc() -> Next:
         ids = [v["VpcId"] for v in ec2.describe_vpcs(Filters=_name("valohai-vpc"))["Vpcs"]]
@@ -206,6 +215,7 @@ def read_minimum(
     first: list[tuple[str, Callable[[], Any]]] = [
         *(("iam:GetPolicy", lambda n=n: policy(n)) for n in POLICIES),
         ("ec2:DescribeVpcs", vpc),
+        ("organizations:DescribeOrganization", organization),
         ("ec2:DescribeInstances", queue),
         *(("iam:GetRole", lambda n=n: iam.get_role(RoleName=n)) for n in ROLES),
         *(("iam:ListAttachedRolePolicies", lambda n=n: iam.list_attached_role_policies(RoleName=n)) for n in ROLES),
