@@ -181,6 +181,7 @@ DRIFT_FAILS = {
     "sg-queue-ingress-redis-workers": "valohai-sg-queue",
     "sg-queue-ingress-only-guide": "valohai-sg-queue",
     "worker-role-policy-attached": "ValohaiWorkerRole",
+    "worker-role-effective-permissions": "ValohaiWorkerRole",
 }
 
 
@@ -258,7 +259,7 @@ def test_console_report_of_the_drifted_account(golden, params_file, tmp_path):
     for rule_id in DRIFT_FAILS:
         assert any(line.lstrip().startswith("FAIL") and rule_id in line for line in proc.stdout.splitlines()), rule_id
     assert "valohai-sg-queue" in proc.stdout
-    assert "3 fail" in proc.stdout and "(exit 1)" in proc.stdout
+    assert "4 fail" in proc.stdout and "(exit 1)" in proc.stdout
 
 
 @pytest.mark.parametrize("fmt", ["json", "console"])

@@ -153,10 +153,14 @@ def queue_without_its_group(acct: Account) -> None:
 FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
     "worker policy untagged": (no_worker_policy_tag, {"worker-policy-tag"}, ["iam.tag_policy"]),
     "master role untagged": (no_master_role_tag, {"master-role-tag"}, ["iam.tag_role"]),
-    "master policy lacks an action": (drop_describe_images, {"master-policy-describe"}, ["iam.create_policy_version"]),
+    "master policy lacks an action": (
+        drop_describe_images,
+        {"master-policy-describe", "master-role-effective-permissions"},
+        ["iam.create_policy_version"],
+    ),
     "PassRole on another role": (
         pass_role_on_another_role,
-        {"master-policy-pass-worker-role", "master-policy-within-guide"},
+        {"master-policy-pass-worker-role", "master-policy-within-guide", "master-role-effective-permissions"},
         ["iam.create_policy_version"],
     ),
     "no instance profile": (
@@ -169,7 +173,11 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
         {"worker-role-instance-profile"},
         ["iam.add_role_to_instance_profile"],
     ),
-    "worker policy detached": (worker_policy_detached, {"worker-role-policy-attached"}, ["iam.attach_role_policy"]),
+    "worker policy detached": (
+        worker_policy_detached,
+        {"worker-role-policy-attached", "worker-role-effective-permissions"},
+        ["iam.attach_role_policy"],
+    ),
     "no worker role": (
         no_worker_role,
         {"worker-role-exists"},
@@ -178,7 +186,7 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
     "no master role": (no_master_role, {"master-role-exists"}, ["iam.create_role", "iam.attach_role_policy"]),
     "no master policy": (
         no_master_policy,
-        {"master-policy-exists", "master-role-policy-attached"},
+        {"master-policy-exists", "master-role-policy-attached", "master-role-effective-permissions"},
         ["iam.create_policy", "iam.attach_role_policy"],
     ),
     "vpc untagged": (no_vpc_tag, {"vpc-tag"}, ["ec2.create_tags"]),

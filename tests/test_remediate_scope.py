@@ -173,7 +173,10 @@ def test_another_account_than_the_params_account_id_is_refused_with_one_line(acc
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err == (f"vhv: the credentials are for account {ACCOUNT}, the params' account_id is 999999999999\n")
-    assert account.check().failing() == {"worker-role-policy-attached"}  # nothing changed
+    assert account.check().failing() == {
+        "worker-role-policy-attached",
+        "worker-role-effective-permissions",
+    }  # nothing changed
     # the params' own account: planned and fixed
     assert main(["remediate", "--params", write_params(tmp_path, account_id=ACCOUNT), "--fix", "--yes"]) == 0
     assert account.check().failing() == set()
@@ -188,4 +191,4 @@ def test_fix_in_another_region_than_the_params_is_refused_with_one_line(account,
         f"vhv: --fix changes only the params' region ({REGION}), not --region {OTHER_REGION}: set region "
         "in the params to fix another region. Nothing was changed\n"
     )
-    assert account.check().failing() == {"worker-role-policy-attached"}
+    assert account.check().failing() == {"worker-role-policy-attached", "worker-role-effective-permissions"}
