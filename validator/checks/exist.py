@@ -7,6 +7,7 @@ from validator.checks.context import Context
 from validator.kinds import KINDS, LIVE_STATES, resource_id
 from validator.picking import candidates
 from validator.snapshot import Undecidable
+from validator.visible import visible
 
 
 @evaluator("exists")
@@ -19,7 +20,7 @@ def exists(ctx: Context) -> list[Outcome]:
         where = ctx.expand(KINDS[ctx.kind].looked_for.replace("{name}", name))  # {data_store.x} too
         return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
     if ctx.kind == "subnets":
-        ids = [f"{s.get('name')} ({s['id']})" for s in found]
+        ids = [f"{visible(s.get('name'))} ({s['id']})" for s in found]
         return [ok(f"{len(found)} subnet(s) named {name}", expected="at least 1", actual=ids)]
     first = found[0]
     rid = resource_id(first)
