@@ -65,7 +65,5 @@ def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "")
         else:
             extra = f" {ctx.expand(hint)}" if hint else ""
             shown = visible(actual)
-            out.append(
-                bad(f"{name} {label} is {shown}; the guide asks for {want}.{extra}".rstrip(), want, shown, **kw)
-            )
+            out.append(bad(f"{name} {label} is {shown}; the guide asks for {want}.{extra}".rstrip(), want, shown, **kw))
     return out
