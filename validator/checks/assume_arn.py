@@ -1,6 +1,6 @@
 """The recorded AssumeRole ARN against the region and the account it is for: Valohai's principal
 lives in Valohai's account, in the partition of the region (arn:aws-cn for cn-*, arn:aws-us-gov for
-us-gov-*, arn:aws otherwise), and is never ValohaiMaster itself."""
+us-gov-*, arn:aws otherwise), and is never the master role itself."""
 
 from __future__ import annotations
 
