@@ -50,9 +50,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def written(cond: Cond) -> str:
+def written(cond: Cond, listed: int = 5, longest: int = 200) -> str:
+    """The condition as written, its values cut short (a condition may list thousands)."""
     op, key, values = cond
-    return f"{op} {key} {', '.join(values)}"
+    shown = ", ".join(v if len(v) <= longest else f"{v[:longest]}…" for v in values[:listed])
+    more = f" and {len(values) - listed:,} more" if len(values) > listed else ""
+    return f"{op} {key} {shown}{more}"
 
 
 def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetime | None = None) -> list | None:
