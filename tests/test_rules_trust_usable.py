@@ -3,10 +3,12 @@ of the statements that trust it, a Deny that may apply to it, a "*" narrowed to 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from tests.test_remediate import plan_of, step
 from tests.test_rules_iam import policy, set_trust, trusts
 from validator.demo import ASSUME_ROLE_ARN
 
@@ -243,3 +245,27 @@ def test_the_worker_roles_trust_is_not_judged_as_valohais(account):
     )
     set_trust(account, "ValohaiWorkerRole", doc)
     assert account.check().status("worker-role-trust") == "pass"
+
+
+# ------------------------------------------------------------------ remediate keeps the external id
+
+
+def test_remediate_replaces_an_unusable_trust_keeping_its_external_id(account):
+    _trust(account, _assumer(StringEquals={"sts:ExternalId": "valohai-xyz"}, IpAddress={"aws:SourceIp": "10.0.0.0/8"}))
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ASSUME_ROLE_ARN},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "valohai-xyz"}},
+        }
+    ]
+
+
+def test_remediate_writes_the_guides_trust_when_there_was_no_external_id(account):
+    _trust(account, _assumer(Bool={"aws:MultiFactorAuthPresent": "true"}))
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"][0]["Condition"] == {}

@@ -50,7 +50,7 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
 
     out = Trust()
     trusting: list[Statement] = []
-    agreed = _agreed_ids(statements) if assumer else ()
+    agreed = external_ids(statements) if assumer else ()
     for st in statements:
         if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
             hits = [
@@ -128,14 +128,14 @@ def _usable(out: Trust, trusting: list[Statement], pvalue: str, assumer: bool) -
         out.warnings += [f"{st.label}: {v.text}" for v in verdicts[st.index] if v.level == A.WARN]
 
 
-def _agreed_ids(statements: list[Statement]) -> tuple[str, ...]:
-    """The external ids the Allow statements ask for: what Valohai sends."""
+def external_ids(statements: list[Statement]) -> tuple[str, ...]:
+    """The external ids the Allow statements ask for (StringEquals): what Valohai sends."""
     return tuple(
         v
         for st in statements
         if st.effect == "Allow"
         for op, key, values in st.written
-        if key.lower() == "sts:externalid" and op.lower() in ("stringequals", "stringlike", "stringequalsignorecase")
+        if key.lower() == "sts:externalid" and op.lower() == "stringequals"
         for v in values
     )
 
