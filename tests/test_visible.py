@@ -75,3 +75,8 @@ def test_a_plain_tag_is_shown_plain(account):
     f = account.check().one("vpc-tag")
     assert f.status == "pass"
     assert f.message == f"valohai-vpc ({account.ids['vpc']}) has tag valohai=1"
+
+
+def test_a_value_longer_than_any_tag_is_cut_short():
+    assert visible("x" * 1000) == "x" * 300 + "… (1,000 characters)"
+    assert visible("x" * 999 + "\u00a0") == "'" + "x" * 300 + "…' (1,000 characters) (U+00A0 NO-BREAK SPACE)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
+LONGEST = 300  # characters of a value shown (a tag value has at most 256; a doctored snapshot more)
 _CONTROL_NAMES = {"\t": "CHARACTER TABULATION", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
 
 
@@ -33,8 +34,10 @@ def quoted(text: str) -> tuple[str, list[str]]:
         names.append(where + _name(ch))
         shown.append(ch if ch == " " else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
     if not names and text:
-        return text, []
-    return "'" + "".join(shown) + "'", list(dict.fromkeys(names))
+        return (text if len(text) <= LONGEST else f"{text[:LONGEST]}… ({len(text):,} characters)"), []
+    body = "".join(shown[:LONGEST]) + ("…" if len(shown) > LONGEST else "")
+    more = f" ({len(text):,} characters)" if len(shown) > LONGEST else ""
+    return f"'{body}'{more}", list(dict.fromkeys(names))
 
 
 def visible(text: object) -> str:
