@@ -514,6 +514,24 @@ def test_account_flag_makes_own_account_principals_not_cross_account() -> None:
     assert lint(doc, account="123456789012") == []
 
 
+@pytest.mark.parametrize(
+    "condition, public",
+    [
+        ({"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/valohai-assumer"}}, False),
+        ({"StringEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/valohai-assumer"}}, False),
+        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/valohai-*"}}, False),
+        ({"StringEquals": {"aws:PrincipalAccount": "111122223333"}}, False),
+        ({"ArnEqualsIfExists": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/valohai-assumer"}}, True),
+        ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/valohai-assumer"}}, True),  # any account's
+        ({"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/x"}}, True),
+    ],
+    ids=["arn", "string", "arn pattern in one account", "account", "if exists", "any account", "negated"],
+)
+def test_a_trust_star_narrowed_to_a_caller_is_not_public(condition, public) -> None:
+    found = [f.rule_id for f in lint(trust("*", Condition=condition))]
+    assert ("lint-trust-principal-star" in found) is public, found
+
+
 # ------------------------------------------------------------------ CLI
 
 

@@ -30,6 +30,7 @@ def run(pack, rule_id: str, **overrides: Any) -> findings_mod.Finding:
 
 def test_every_params_rule_is_tested_here(pack):
     tested = {case[0] for case in PASSING} | {case[0] for case in FAILING} | {"params-region-recommended"}
+    tested |= {"params-assume-role-not-master", "params-assume-role-other-account"}  # tests of their own below
     assert {r.id for r in pack.rules if r.source == "1-params.yaml"} == tested
 
 
@@ -46,6 +47,17 @@ PASSING = [
         "params-assume-role-arn",
         {"assume_role_arn": "arn:aws:iam::111122223333:role/path/valohai-assumer"},
         "assume_role_arn arn:aws:iam::111122223333:role/path/valohai-assumer is a valid IAM ARN",
+    ),
+    ("params-assume-role-partition", {}, "assume_role_arn is of partition aws, the partition of eu-west-1"),
+    (
+        "params-assume-role-partition",
+        {"region": "cn-north-1", "assume_role_arn": "arn:aws-cn:iam::111122223333:role/valohai-assumer"},
+        "assume_role_arn is of partition aws-cn, the partition of cn-north-1",
+    ),
+    (
+        "params-assume-role-partition",
+        {"region": "us-gov-west-1", "assume_role_arn": "arn:aws-us-gov:iam::111122223333:role/valohai-assumer"},
+        "assume_role_arn is of partition aws-us-gov, the partition of us-gov-west-1",
     ),
     ("params-vpc-cidr", {}, "vpc_cidr 10.0.0.0/16 is a valid VPC CIDR"),
     ("params-admin-cidr", {}, "admin_cidr 203.0.113.7/32 is a valid admin CIDR (/16 or narrower)"),
@@ -78,6 +90,16 @@ def test_params_rule_passes(pack, rule_id, overrides, message):
 
 
 FAILING = [
+    (
+        "params-assume-role-partition",
+        {"assume_role_arn": "arn:aws-cn:iam::111122223333:role/valohai-assumer"},
+        [
+            "params.yaml: assume_role_arn: arn:aws-cn:iam::111122223333:role/valohai-assumer is of partition "
+            "aws-cn, but eu-west-1 is in partition aws",
+            "a principal of aws-cn cannot assume a role in aws",
+            "(arn:aws:iam::...)",
+        ],
+    ),
     ("params-vpc-cidr", {"vpc_cidr": "10.0.0.0/8"}, ["params.yaml: vpc_cidr:", "/16 to /28", "this is /8"]),
     (
         "params-admin-cidr",
@@ -260,3 +282,81 @@ def test_an_account_id_that_is_not_12_digits_is_refused(value):
         params_mod.from_dict({**DEMO_PARAMS, "account_id": value}, source="p.yaml")
     for good in ("123456789012", 123456789012):
         assert params_mod.from_dict({**DEMO_PARAMS, "account_id": good}, source="p.yaml").get("account_id") == good
+
+
+# ------------------------------------------------------------------ the AssumeRole ARN against the region and the account
+
+ACCOUNT_ID = "123456789012"  # the demo's account (validator.demo.ACCOUNT), as the params' account_id
+MASTER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ValohaiMaster"
+
+
+def test_a_region_of_another_partition_than_the_arn_fails_on_the_arn(pack):
+    f = run(pack, "params-assume-role-partition", region="cn-northwest-1")
+    assert f.status == "fail"
+    assert f.message.startswith(
+        f"params.yaml: assume_role_arn: {ASSUME_ROLE_ARN} is of partition aws, but cn-northwest-1 is in partition aws-cn"
+    )
+    assert (f.resource_id, f.actual, f.expected) == ("assume_role_arn", ASSUME_ROLE_ARN, "arn:aws-cn:iam::...")
+
+
+@pytest.mark.parametrize("arn", [MASTER_ARN, f"arn:aws:iam::{ACCOUNT_ID}:role/team/ValohaiMaster"])
+def test_the_master_role_itself_as_assume_role_arn_fails(pack, arn):
+    f = run(pack, "params-assume-role-not-master", account_id=ACCOUNT_ID, assume_role_arn=arn)
+    assert f.status == "fail"
+    assert f.severity == "critical"
+    assert f.message.startswith(
+        f"params.yaml: assume_role_arn: {arn} is ValohaiMaster itself, in the account being checked "
+        f"({ACCOUNT_ID}): the role would trust only itself, so Valohai cannot assume it"
+    )
+    # a principal of this account, too
+    assert run(pack, "params-assume-role-other-account", account_id=ACCOUNT_ID, assume_role_arn=arn).status == "warn"
+
+
+def test_another_principal_of_the_checked_account_warns(pack):
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/valohai-assumer"
+    f = run(pack, "params-assume-role-other-account", account_id=ACCOUNT_ID, assume_role_arn=arn)
+    assert f.status == "warn"
+    assert f.message == (
+        f"params.yaml: assume_role_arn: {arn} is a principal of the account being checked ({ACCOUNT_ID}); "
+        "Valohai's principal lives in Valohai's account: was the right ARN recorded?"
+    )
+    assert run(pack, "params-assume-role-not-master", account_id=ACCOUNT_ID, assume_role_arn=arn).status == "pass"
+
+
+def test_valohais_principal_in_another_account_passes(pack):
+    f = run(pack, "params-assume-role-other-account", account_id=ACCOUNT_ID)
+    assert (f.status, f.message) == (
+        "pass",
+        f"assume_role_arn {ASSUME_ROLE_ARN} is of account 111122223333, not the one checked ({ACCOUNT_ID})",
+    )
+    f = run(pack, "params-assume-role-not-master", account_id=ACCOUNT_ID)
+    assert (f.status, f.message) == (
+        "pass",
+        f"assume_role_arn {ASSUME_ROLE_ARN} is not ValohaiMaster of account {ACCOUNT_ID}",
+    )
+
+
+@pytest.mark.parametrize("rule_id", ["params-assume-role-not-master", "params-assume-role-other-account"])
+def test_without_the_account_the_account_rules_skip_saying_why(pack, rule_id):
+    f = run(pack, rule_id)
+    assert f.status == "skip"
+    assert f.message == "the account being checked is not known here (not read; the params give no account_id)"
+
+
+def test_the_account_read_is_the_one_compared(account):
+    """On moto: the account read (not the params' account_id, absent here) is the one compared."""
+    result = account.check(assume_role_arn=MASTER_ARN)
+    assert result.status("params-assume-role-not-master") == "fail"
+    assert result.status("params-assume-role-other-account") == "warn"
+    assert (
+        "ValohaiMaster itself, in the account being checked (123456789012)"
+        in result.one("params-assume-role-not-master").message
+    )
+    assert "params-assume-role-not-master" in result.failing()
+    golden = account.check()
+    for rule_id in (
+        "params-assume-role-partition",
+        "params-assume-role-not-master",
+        "params-assume-role-other-account",
+    ):
+        assert golden.status(rule_id) == "pass"

@@ -11,7 +11,7 @@ from typing import Any
 from validator.kinds import KINDS, LIVE_STATES, resource_id
 from validator.snapshot import Undecidable
 
-__all__ = ["Missing", "candidates", "judged", "pick", "resource_id"]
+__all__ = ["Missing", "candidates", "judged", "namesakes", "pick", "resource_id"]
 
 
 class Missing(Exception):
@@ -48,6 +48,10 @@ def candidates(snap: Any, kind: str) -> list[dict[str, Any]]:
     items = _objects(k.snapshot, list(snap.get(k.snapshot)))
     if k.pick == "all":
         return items
+    if k.pick == "in-vpc":
+        # the guide's are those in its VPC; when there is none (renamed, not made yet), all of the name
+        vpc = pick(snap, "vpc", required=False)
+        return [i for i in items if i.get("vpc_id") == vpc["id"]] if vpc else items
     if k.pick == "live-first":
         # a terminated instance keeps its Name tag for an hour; it is not the one
         items.sort(key=lambda i: i.get("state") not in LIVE_STATES)
@@ -63,6 +67,15 @@ def candidates(snap: Any, kind: str) -> list[dict[str, Any]]:
         vpc = pick(snap, "vpc")
         return [t for t in items if t.get("vpc_id") == vpc["id"] and t.get("main")]
     raise KeyError(kind)
+
+
+def namesakes(snap: Any, kind: str) -> list[dict[str, Any]]:
+    """Every object in the snapshot that answers to the guide's name for `kind`, in whatever VPC:
+    the guide's and its lookalikes (a subnet or group of the name in another VPC)."""
+    k = KINDS[kind]
+    if k.pick == "in-vpc":
+        return _objects(k.snapshot, list(snap.get(k.snapshot)))
+    return candidates(snap, kind)
 
 
 def judged(snap: Any, kind: str) -> list[dict[str, Any]]:

@@ -102,6 +102,14 @@ class State:
         same_account(snap, prm, str(s.snapshot) if s.snapshot else None, s.region)
         return snap
 
+    def _readable(self) -> Any:
+        """The account for the params rules that compare a value with it (the AssumeRole ARN's
+        account); None when it cannot be read: they say so, and the other params rules need none."""
+        try:
+            return self.snapshot()
+        except VhvError:
+            return None
+
     def findings_of(self, rule: Any) -> list[Any]:
         """The rule's findings, with the waivers applied by `validator.waivers.apply` as `vhv check`
         applies them (a waiver covers only its own rule: applying a rule's waivers to its own
@@ -111,7 +119,7 @@ class State:
             from validator.engine import evaluate_rule  # deferred: loads yaml
 
             _pack, prm = self.prepare()
-            snap = None if rule.resource == "params" else self.snapshot()
+            snap = self._readable() if rule.resource == "params" else self.snapshot()
             mine = [w for w in self._waivers if w.rule == rule.id]
             applied = waivers.apply(evaluate_rule(rule, prm, snap), mine)
             by_entry = {(w.source, w.pointer): w for w in mine}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from validator.checks import Outcome, bad, evaluator, ok
 from validator.checks.context import Context
 from validator.kinds import KINDS, LIVE_STATES, resource_id
-from validator.picking import candidates
+from validator.picking import candidates, namesakes
 from validator.snapshot import Undecidable
+from validator.visible import visible
 
 
 @evaluator("exists")
@@ -17,9 +18,9 @@ def exists(ctx: Context) -> list[Outcome]:
     name = ctx.name
     if not found:
         where = ctx.expand(KINDS[ctx.kind].looked_for.replace("{name}", name))  # {data_store.x} too
-        return [bad(f"{name} not found {where}", expected=f"{name} exists", actual="not found")]
+        return [bad(f"{name} not found {where}{_elsewhere(ctx)}", expected=f"{name} exists", actual="not found")]
     if ctx.kind == "subnets":
-        ids = [f"{s.get('name')} ({s['id']})" for s in found]
+        ids = [f"{visible(s.get('name'))} ({s['id']})" for s in found]
         return [ok(f"{len(found)} subnet(s) named {name}", expected="at least 1", actual=ids)]
     first = found[0]
     rid = resource_id(first)
@@ -51,6 +52,15 @@ def exists(ctx: Context) -> list[Outcome]:
     return [ok(f"{name} exists ({rid})", expected=f"{name} exists", actual=rid, resource_id=rid)]
 
 
+def _elsewhere(ctx: Context) -> str:
+    """Of a kind the guide keeps in its VPC, those of the name outside it (not the guide's)."""
+    others = namesakes(ctx.snap, ctx.kind) if KINDS[ctx.kind].pick == "in-vpc" else []
+    if not others:
+        return ""
+    listed = ", ".join(f"{visible(o.get('name'))} ({o['id']}) in {o.get('vpc_id')}" for o in others)
+    return f"; none is in {KINDS['vpc'].name}, and those outside it are not the guide's: {listed}"
+
+
 @evaluator("no_namesakes")
 def no_namesakes(ctx: Context) -> list[Outcome]:
     """No security group outside the guide's VPC has the guide's name (a name is unique only within
@@ -62,7 +72,7 @@ def no_namesakes(ctx: Context) -> list[Outcome]:
     vpc = ctx.resource("vpc")
     judged = ctx.resource()
     here = (vpc["id"], judged.get("vpc_id"))  # one there too is exists' failure (two of the name in a VPC)
-    others = [g for g in candidates(ctx.snap, ctx.kind) if g.get("id") != judged["id"] and g.get("vpc_id") not in here]
+    others = [g for g in namesakes(ctx.snap, ctx.kind) if g.get("id") != judged["id"] and g.get("vpc_id") not in here]
     name, jid = ctx.name, judged["id"]
     vpc_name = KINDS["vpc"].name
     where = vpc_name if judged.get("vpc_id") == vpc["id"] else judged.get("vpc_id")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from validator.checks import STR, STRS, WHEN, Outcome, bad, evaluator, ok, optional
+from validator.checks import STR, STRS, WHEN, Outcome, bad, evaluator, ok, optional, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS
-from validator.policy import compare
+from validator.policy import compare, trusted
 from validator.policy.document import PolicyError, expand, is_placeholder, resource_matches, statements
 from validator.snapshot import Undecidable
 
@@ -142,23 +142,41 @@ def _within_fix(name: str, sts: list, specs: list[compare.Spec]) -> str:
     )
 
 
-@evaluator("trust_only", principal_type={"enum": ["AWS", "Service"]}, principal=STR, actions=STRS)
-def trust_only(ctx: Context, principal_type: str, principal: str, actions: list[str]) -> list[Outcome]:
-    """The role's trust policy lets exactly `principal` perform `actions`, and nobody else."""
+@evaluator(
+    "trust_only",
+    principal_type={"enum": ["AWS", "Service"]},
+    principal=STR,
+    actions=STRS,
+    usable=optional({"type": "boolean"}),
+)
+def trust_only(
+    ctx: Context, principal_type: str, principal: str, actions: list[str], usable: bool = False
+) -> list[Outcome]:
+    """The role's trust policy lets exactly `principal` perform `actions`, and nobody else. With
+    `usable: true` the principal is Valohai's assumer and must be able to use the trust: every
+    condition of the statements that trust it is judged for its request (a condition it cannot
+    meet fails, one vhv cannot judge warns), a "*" narrowed by aws:PrincipalArn to it counts as
+    it, and a Deny fails when it may apply to it."""
     role = ctx.resource()
     want = ctx.expand(principal)
     try:
         sts = statements(role.get("trust_policy"))
     except PolicyError as exc:
         raise Undecidable(f"trust policy of {ctx.name} cannot be read: {exc}") from None
-    present, problems = compare.trust_problems(sts, (principal_type, want), actions)
+    t = trusted.judge(sts, (principal_type, want), actions, assumer=usable)
     expected = f"only {principal_type} {want} may {', '.join(actions)}"
     kw = {"resource_id": role.get("arn")}
-    if not present:
+    problems = list(t.problems)
+    if not t.present:
         problems.insert(0, f"{principal_type} {want} is not trusted for {', '.join(actions)}")
+    how = f" ({'; '.join(t.notes)})" if t.notes else ""
     if problems:
-        return [bad(f"trust policy of {ctx.name}: " + "; ".join(problems), expected, "; ".join(problems), **kw)]
-    return [ok(f"{ctx.name} trusts only {principal_type} {want}", expected, f"{principal_type} {want}", **kw)]
+        msg = f"trust policy of {ctx.name}: " + "; ".join(problems + t.warnings)
+        return [bad(msg + how, expected, "; ".join(problems), **kw)]
+    if t.warnings:
+        msg = f"{ctx.name} trusts only {principal_type} {want}{how}, but " + "; ".join(t.warnings)
+        return [warn(msg, expected, "; ".join(t.warnings), **kw)]
+    return [ok(f"{ctx.name} trusts only {principal_type} {want}{how}", expected, f"{principal_type} {want}", **kw)]
 
 
 def _attached(ctx: Context) -> tuple[dict[str, Any], list[dict[str, str]]]:

@@ -8,7 +8,9 @@ from collections import defaultdict
 from validator.checks import Missing, Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS, name
+from validator.picking import namesakes
 from validator.snapshot import Undecidable
+from validator.visible import visible
 
 
 def _sub(s: dict) -> str:
@@ -27,11 +29,14 @@ def _vpc_subnets(ctx: Context) -> list[dict]:
 
 @evaluator("in_vpc")
 def in_vpc(ctx: Context) -> list[Outcome]:
-    """Each resource of the kind lives in the guide's VPC."""
+    """Each resource of the kind lives in the guide's VPC. Of a kind the guide keeps in its VPC by
+    picking (the subnets: any number share a Name tag), one of the name in another VPC is not the
+    guide's but a lookalike: it fails here (a warning, with the rule's on_fail) naming it, no other
+    rule judges it, and remediate never changes it."""
     vpc = ctx.resource("vpc")
     out = []
     for item in ctx.items():
-        label = f"{item.get('name') or ctx.name} ({item['id']})"
+        label = f"{visible(item.get('name') or ctx.name)} ({item['id']})"
         kw = {"resource_id": item["id"], "resource_name": item.get("name") or ctx.name}
         if item.get("vpc_id") == vpc["id"]:
             out.append(ok(f"{label} is in {name('vpc')}", vpc["id"], item.get("vpc_id"), **kw))
@@ -44,7 +49,22 @@ def in_vpc(ctx: Context) -> list[Outcome]:
                     **kw,
                 )
             )
+    if KINDS[ctx.kind].pick == "in-vpc":
+        out += [_lookalike(ctx, item, vpc) for item in namesakes(ctx.snap, ctx.kind) if item.get("vpc_id") != vpc["id"]]
     return out
+
+
+def _lookalike(ctx: Context, item: dict, vpc: dict) -> Outcome:
+    label = f"{visible(item.get('name') or ctx.name)} ({item['id']})"
+    return bad(
+        f"{label} in {item.get('vpc_id')}, outside {name('vpc')} ({vpc['id']}), is not one of the guide's "
+        f"{ctx.name}: vhv neither checks nor changes it, yet whoever picks {ctx.name} by its name (Valohai, "
+        "given the names you record) may get it",
+        vpc["id"],
+        item.get("vpc_id"),
+        resource_id=item["id"],
+        resource_name=item.get("name") or ctx.name,
+    )
 
 
 @evaluator("subnet_cidr_in_vpc")

@@ -8,11 +8,12 @@ from validator.checks import STR, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.kinds import KINDS, resource_id
 from validator.snapshot import Undecidable
+from validator.visible import bare, pair, visible
 
 
 def _label(ctx: Context, item: dict[str, Any]) -> tuple[str, str | None]:
     rid = resource_id(item)
-    name = item.get("name") or ctx.name
+    name = visible(item.get("name") or ctx.name)
     if ctx.kind == "route_table" and item.get("name") != ctx.name:
         # found as the guide VPC's main table, not by its name: do not call it by the guide's name
         return f"the main route table of {KINDS['vpc'].name} ({rid})", rid
@@ -41,10 +42,11 @@ def tag(ctx: Context, key: str, value: str) -> list[Outcome]:
             out.append(ok(f"{label} has tag {key}={want}", f"{key}={want}", f"{key}={want}", **kw))
             continue
         if key in tags:
-            actual = f"{key}={tags[key]}"
+            actual = pair(key, tags[key])
         else:
-            near = [k for k in tags if k.lower() == key.lower()]
-            actual = f"{near[0]}={tags[near[0]]} (key case differs)" if near else f"no {key} tag"
+            near = [k for k in tags if bare(k).lower() == key.lower()]
+            how = "key case differs" if near and near[0].lower() == key.lower() else "key differs"
+            actual = f"{pair(near[0], tags[near[0]])} ({how})" if near else f"no {key} tag"
         out.append(bad(f"tag {key}={want} missing on {label}: found {actual}", f"{key}={want}", actual, **kw))
     return out
 
@@ -62,7 +64,6 @@ def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "")
             out.append(ok(f"{name} {label} is {want}", want, actual, **kw))
         else:
             extra = f" {ctx.expand(hint)}" if hint else ""
-            out.append(
-                bad(f"{name} {label} is {actual}; the guide asks for {want}.{extra}".rstrip(), want, actual, **kw)
-            )
+            shown = visible(actual)
+            out.append(bad(f"{name} {label} is {shown}; the guide asks for {want}.{extra}".rstrip(), want, shown, **kw))
     return out

@@ -17,7 +17,7 @@ from validator.checks.iam import within_specs
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
-from validator.policy import compare
+from validator.policy import compare, trusted
 from validator.policy.document import PolicyError, as_list, statements
 from validator.rulepack import Rule
 
@@ -39,7 +39,19 @@ def _guide_doc(b: Builder, kind: str) -> dict[str, Any]:
 
 
 def _trust(b: Builder, kind: str) -> dict[str, Any]:
-    return guide.ec2_trust() if kind == "worker_role" else guide.master_trust(b.params.assume_role_arn)
+    """The guide's trust; for the master role with the external id its trust asks for now, if any
+    (the replacement must not drop the confused-deputy guard Valohai already meets)."""
+    if kind == "worker_role":
+        return guide.ec2_trust()
+    doc = guide.master_trust(b.params.assume_role_arn)
+    role = b.existing(kind) or {}
+    try:
+        ids = list(dict.fromkeys(trusted.external_ids(statements(role.get("trust_policy")))))
+    except PolicyError:
+        ids = []
+    if ids:
+        doc["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": ids[0] if len(ids) == 1 else ids}}
+    return doc
 
 
 def _text(doc: dict[str, Any]) -> str:

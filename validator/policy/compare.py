@@ -8,7 +8,6 @@ string, action case and equivalent wildcards do not change the answer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from validator.policy.document import (
     is_placeholder,
     resource_matches,
 )
+from validator.policy.trusted import trust_problems  # noqa: F401  (its home was here)
 
 
 @dataclass(frozen=True)
@@ -278,74 +278,3 @@ class _Judge:
             sample = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
             return f" allows {len(extra)} action(s) the guide does not ask for: {sample}"
         return " is not in the guide"
-
-
-# ------------------------------------------------------------------ trust
-
-
-def _aws_principal(value: str, like: str) -> str:
-    """IAM stores a bare account id as that account's root ARN: compare them as one."""
-    if re.fullmatch(r"\d{12}", value):
-        partition = like.split(":")[1] if like.startswith("arn:") else "aws"
-        return f"arn:{partition}:iam::{value}:root"
-    return value
-
-
-def trust_problems(
-    statements: list[Statement], principal: tuple[str, str], actions: list[str]
-) -> tuple[bool, list[str]]:
-    """(is the expected principal trusted for the actions?, everything else trusted)."""
-    ptype, pvalue = principal
-    allowed_actions = {a for act in actions for a in expand(act)}
-
-    def same(p: tuple[str, str]) -> bool:
-        if p[0] != ptype:
-            return False
-        if ptype == "Service":
-            return p[1].lower() == pvalue.lower()
-        return _aws_principal(p[1], pvalue) == _aws_principal(pvalue, pvalue)
-
-    present = False
-    problems: list[str] = []
-    for st in statements:
-        if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
-            hits = [
-                a
-                for a in actions
-                if (st.actions is not None and any(action_matches(p, a) for p in st.actions))
-                or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))
-            ]
-            listed = st.principals or ()
-            whom = (
-                (not any(same(p) for p in listed))
-                if st.not_principal
-                else st.principals is None or any(same(p) or p[1] == "*" for p in listed)
-            )
-            if hits and whom:
-                when = " under a condition" if st.condition else ""
-                problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}")
-            continue
-        if st.effect != "Allow":
-            continue
-        if st.not_principal:
-            problems.append(f"{st.label} uses NotPrincipal with Allow: it trusts everyone except the listed principals")
-            continue
-        if st.principals is None:
-            problems.append(f"{st.label} has no Principal")
-            continue
-        acts = st.actions or ()
-        # name the patterns as written (sts:*, sts:AssumeRoleWithSAML), not their lower-cased expansion
-        extra_actions = [p for p in acts if expand(p) - allowed_actions]
-        if st.not_actions is not None:
-            extra_actions = [f"NotAction {', '.join(st.not_actions)}"]
-        for p in st.principals:
-            if same(p):
-                if any(action_matches(p2, a) for p2 in acts for a in actions):
-                    present = True
-            elif p[1] == "*":
-                problems.append(f'{st.label} trusts every principal ("*"): anyone can assume this role')
-            else:
-                problems.append(f"{st.label} also trusts {p[0]} {p[1]}")
-        if extra_actions:
-            problems.append(f"{st.label} allows {', '.join(extra_actions[:3])} beyond {', '.join(actions)}")
-    return present, problems

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -57,6 +57,8 @@ class Statement:
     condition: Condition
     principals: tuple[tuple[str, str], ...] | None  # (type, value); ("*", "*") for "*"
     not_principal: bool = False
+    # the conditions as written, (operator, key, values): for messages and IAM's own evaluation
+    written: tuple[tuple[str, str, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:
@@ -101,6 +103,21 @@ def canonical_condition(cond: Any) -> Condition:
                 )
             out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in listed)))
     return frozenset(out)
+
+
+def _written(cond: Any) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """A condition canonical_condition accepted, as written (a JSON true is IAM's "true")."""
+    if not isinstance(cond, dict):
+        return ()
+    return tuple(
+        (str(op), str(key), tuple(_text(v) for v in (values if isinstance(values, list) else [values])))
+        for op, block in cond.items()
+        for key, values in block.items()
+    )
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _principals(value: Any) -> tuple[tuple[str, str], ...]:
@@ -191,6 +208,7 @@ def _statements(raw: Any) -> list[Statement]:
                 condition=canonical_condition(st.get("Condition")),
                 principals=_principals(principal) if principal is not None else None,
                 not_principal="NotPrincipal" in st,
+                written=_written(st.get("Condition")),
             )
         )
     return out

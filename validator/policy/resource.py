@@ -91,8 +91,8 @@ def _everyone(st: Stmt) -> tuple[str, str] | None:
     return None
 
 
-def narrowing(st: Stmt) -> bool:
-    """Whether a condition of the statement pins who may call: a key of NARROWING_KEYS with an
+def narrowing(st: Stmt, keys: frozenset[str] = NARROWING_KEYS) -> bool:
+    """Whether a condition of the statement pins who may call: a key of `keys` with an
     operator that must match (not IfExists, ForAllValues or a negated one, which hold when the
     key is absent or differs) and values that all are no wildcard. Condition blocks are ANDed,
     so one such condition is enough; a key's values are ORed, so every one must narrow."""
@@ -101,7 +101,7 @@ def narrowing(st: Stmt) -> bool:
         if base.endswith("ifexists") or base.startswith("forallvalues:"):
             continue
         base = base.removeprefix("foranyvalue:")
-        if low not in NARROWING_KEYS or base not in _OPERATORS[low]:
+        if low not in keys or base not in _OPERATORS[low]:
             continue
         vals = values if isinstance(values, list) else [values]
         if vals and all(_narrows(low, base, v) for v in vals):

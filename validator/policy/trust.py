@@ -9,8 +9,13 @@ from validator.policy import catalogue
 from validator.policy.document import action_matches
 from validator.policy.lintmodel import TRUST_ACTIONS, Issue, Stmt, shown
 from validator.policy.meaning import is_placeholder
+from validator.policy.resource import narrowing
 
 PRINCIPAL_KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
+# condition keys that pin who the caller is: a "*" principal narrowed by one is not everyone
+PRINCIPAL_KEYS = frozenset(
+    {"aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:userid"}
+)
 _IAM_ARN = re.compile(
     r"arn:aws[a-z-]*:(iam|sts)::(\d{12}):(root|user/.+|role/.+|assumed-role/.+|"
     r"federated-user/.+|group/.+)\Z"
@@ -49,8 +54,10 @@ _EXTRA_SERVICE_NAMES = {
 
 def principals(st: Stmt, account: str | None, stars: bool = True) -> list[Issue]:
     """Principals that are not spelled as IAM takes them, an assumable-by-anyone "*" (unless
-    `stars` is False: in a resource policy a condition may narrow it) and the external id."""
+    `stars` is False: in a resource policy a condition may narrow it; or a condition on the
+    caller's ARN, account or organisation narrows it) and the external id."""
     out: list[Issue] = []
+    stars = stars and not narrowing(st, PRINCIPAL_KEYS)
     for key in ("Principal", "NotPrincipal"):
         p = st.raw.get(key)
         if p is None:

@@ -1,0 +1,58 @@
+"""IAM's condition operators as validator/policy/condition.py evaluates them for one request value."""
+
+from __future__ import annotations
+
+import pytest
+
+from validator.policy import condition as C
+from validator.policy.assumer import written
+
+ROLE = "arn:aws:iam::111122223333:role/valohai-assumer"
+
+
+@pytest.mark.parametrize(
+    "op, values, actual, holds",
+    [
+        ("StringEquals", ["a"], "a", True),
+        ("StringEquals", ["a"], None, False),  # an absent key matches nothing
+        ("StringNotEquals", ["a"], None, True),  # ... so a negated operator holds
+        ("StringEqualsIfExists", ["a"], None, True),
+        ("StringEqualsIfExists", ["a"], "b", False),
+        ("StringNotEqualsIfExists", ["a"], "a", False),
+        ("ForAllValues:StringEquals", ["a"], None, True),  # no values: all of them match
+        ("ForAnyValue:StringEquals", ["a"], None, False),
+        ("ForAnyValue:StringNotEquals", ["a"], None, False),
+        ("StringNotEquals", ["a", "b"], "b", False),  # a negated operator: none of the values may match
+        ("StringEqualsIgnoreCase", ["ABC"], "abc", True),
+        ("StringLike", ["valohai-*"], "valohai-x", True),
+        ("StringLike", ["valohai-*"], "Valohai-x", False),
+        ("ArnLike", ["arn:aws:iam::*:role/valohai-*"], ROLE, True),
+        ("ArnLike", ["arn:aws:iam::*"], ROLE, False),  # a wildcard stays within its field
+        ("ArnEquals", [ROLE], ROLE, True),
+        ("ArnNotLike", ["arn:aws:iam::111122223333:*"], ROLE, False),
+        ("Null", ["true"], None, True),
+        ("Null", ["false"], None, False),
+        ("Null", ["false"], "x", True),
+        ("Bool", ["true"], "TRUE", True),
+        ("IpAddress", ["10.0.0.0/8"], "10.1.2.3", True),
+        ("NotIpAddress", ["0.0.0.0/0"], "34.248.245.191", False),
+        ("NumericLessThan", ["3600"], "60", True),
+        ("DateLessThan", ["2020-01-01T00:00:00Z"], "2026-12-07T00:00:00Z", False),
+        ("DateGreaterThan", ["2020-01-01"], "1798675200", True),  # ISO and epoch seconds compare
+        ("DateLessThan", ["not a date"], "2026-12-07T00:00:00Z", None),  # cannot be compared
+    ],
+)
+def test_operator(op, values, actual, holds):
+    parsed = C.parse(op)
+    assert parsed is not None
+    assert C.holds(parsed, values, actual) is holds
+
+
+@pytest.mark.parametrize("op", ["StringEqual", "NullIfExists", "ForEach:StringEquals", "IfExists"])
+def test_an_operator_iam_does_not_have_is_none(op):
+    assert C.parse(op) is None
+
+
+def test_a_long_condition_is_cut_short_in_messages():
+    text = written(("StringEquals", "aws:SourceVpce", tuple(f"vpce-{i}" for i in range(1000))))
+    assert text == "StringEquals aws:SourceVpce vpce-0, vpce-1, vpce-2, vpce-3, vpce-4 and 995 more"

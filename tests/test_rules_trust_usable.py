@@ -1,0 +1,271 @@
+"""master-role-trust judges whether Valohai's assumer can actually use the trust: the conditions
+of the statements that trust it, a Deny that may apply to it, a "*" narrowed to it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.test_remediate import plan_of, step
+from tests.test_rules_iam import policy, set_trust, trusts
+from validator.demo import ASSUME_ROLE_ARN
+
+RULE = "master-role-trust"
+CANNOT = f"statement #1 cannot be used by AWS {ASSUME_ROLE_ARN}: "
+
+
+def _trust(account, *stmts: dict[str, Any]):
+    set_trust(account, "ValohaiMaster", policy(*stmts))
+    return account.check()
+
+
+def _assumer(**condition: Any) -> dict[str, Any]:
+    return trusts({"AWS": ASSUME_ROLE_ARN}, Condition=condition)
+
+
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        (
+            {"IpAddress": {"aws:SourceIp": "0.0.0.0/32"}},
+            "IpAddress aws:SourceIp 0.0.0.0/32: Valohai calls STS from its own addresses",
+        ),
+        (
+            {"IpAddress": {"aws:SourceIp": ["34.248.245.191/32"]}},
+            "IpAddress aws:SourceIp 34.248.245.191/32: Valohai calls",
+        ),
+        ({"NotIpAddress": {"aws:SourceIp": "0.0.0.0/0"}}, "NotIpAddress aws:SourceIp 0.0.0.0/0: Valohai calls"),
+        (
+            {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            "Bool aws:MultiFactorAuthPresent true: Valohai's assumer is a service: its requests never carry MFA",
+        ),
+        ({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, "BoolIfExists aws:MultiFactorAuthPresent true: "),
+        (
+            {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}},
+            "NumericLessThan aws:MultiFactorAuthAge 3600: Valohai's assumer is a service",
+        ),
+        (
+            {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}},
+            "StringEquals aws:SourceVpce vpce-0a1b2c3d: Valohai calls STS over the internet",
+        ),
+        (
+            {"StringEquals": {"aws:SourceVpc": "vpc-0a1b2c3d"}},
+            "StringEquals aws:SourceVpc vpc-0a1b2c3d: Valohai calls STS over the internet",
+        ),
+        (
+            {"IpAddress": {"aws:VpcSourceIp": "10.0.0.0/16"}},
+            "IpAddress aws:VpcSourceIp 10.0.0.0/16: Valohai calls STS over the internet",
+        ),
+        (
+            {"StringEquals": {"aws:PrincipalTag/team": "ml"}},
+            "StringEquals aws:PrincipalTag/team ml: Valohai sets no principal tag",
+        ),
+        (
+            {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            "DateLessThan aws:CurrentTime 2020-01-01T00:00:00Z: the statement does not apply now",
+        ),
+        (
+            {"DateLessThan": {"aws:EpochTime": "1577836800"}},
+            "DateLessThan aws:EpochTime 1577836800: the statement does not apply now",
+        ),
+        ({"Bool": {"aws:SecureTransport": "false"}}, "Bool aws:SecureTransport false: Valohai calls STS over HTTPS"),
+        (
+            {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::444455556666:role/other"}},
+            f"ArnEquals aws:PrincipalArn arn:aws:iam::444455556666:role/other: it names something other than the assumer {ASSUME_ROLE_ARN}",
+        ),
+        (
+            {"StringEquals": {"aws:PrincipalAccount": "444455556666"}},
+            "StringEquals aws:PrincipalAccount 444455556666: it names another account than the assumer's (111122223333)",
+        ),
+        (
+            {"StringNotEquals": {"aws:PrincipalAccount": "111122223333"}},
+            "StringNotEquals aws:PrincipalAccount 111122223333: it names another account",
+        ),
+    ],
+    ids=[
+        "source ip none",
+        "source ip valohai",
+        "not ip everything",
+        "mfa",
+        "mfa if exists",
+        "mfa age",
+        "vpce",
+        "vpc",
+        "vpc source ip",
+        "principal tag",
+        "date past",
+        "epoch past",
+        "insecure transport",
+        "another principal arn",
+        "another account",
+        "not the assumer's account",
+    ],
+)
+def test_a_condition_the_assumer_cannot_meet_fails_with_the_reason(account, condition, words):
+    result = _trust(account, _assumer(**condition))
+    assert result.failing() == {RULE}
+    f = result.one(RULE)
+    assert f.status == "fail"
+    assert CANNOT + words in f.message
+    assert "is not trusted" not in f.message  # trusted, but unusable: the reason is the message
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"sts:ExternalId": "valohai-xyz"}},
+        {"StringNotEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}},
+        {"StringEqualsIfExists": {"aws:SourceVpc": "vpc-0a1b2c3d"}},
+        {"Null": {"aws:PrincipalTag/team": "true"}},
+        {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+        {"Bool": {"aws:SecureTransport": "true"}},
+        {"ArnEquals": {"aws:PrincipalArn": ASSUME_ROLE_ARN}},
+        {"StringEquals": {"aws:PrincipalAccount": "111122223333"}},
+        {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+    ],
+    ids=[
+        "external id",
+        "not vpce",
+        "vpc if exists",
+        "no tag",
+        "date since",
+        "tls",
+        "the assumer",
+        "its account",
+        "no mfa",
+    ],
+)
+def test_a_condition_the_assumer_meets_passes(account, condition):
+    result = _trust(account, _assumer(**condition))
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "pass"
+    assert f.message == f"ValohaiMaster trusts only AWS {ASSUME_ROLE_ARN}"
+
+
+def test_a_condition_vhv_cannot_judge_is_a_warning_naming_operator_and_key(account):
+    result = _trust(account, _assumer(StringLike={"aws:UserAgent": "valohai*"}))
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "warn"
+    assert "statement #1: StringLike aws:UserAgent is a key vhv cannot judge for Valohai" in f.message
+
+
+def test_a_date_in_the_future_that_ends_the_trust_is_a_warning(account):
+    result = _trust(account, _assumer(DateLessThan={"aws:CurrentTime": "2099-01-01T00:00:00Z"}))
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "warn"
+    assert "DateLessThan aws:CurrentTime 2099-01-01T00:00:00Z: the statement stops applying then" in f.message
+
+
+def test_an_unusable_statement_beside_a_usable_one_is_a_warning(account):
+    result = _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), _assumer(IpAddress={"aws:SourceIp": "10.0.0.0/8"}))
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "warn"
+    assert f"statement #2 cannot be used by AWS {ASSUME_ROLE_ARN}: IpAddress aws:SourceIp 10.0.0.0/8" in f.message
+
+
+def _deny(**condition: Any) -> dict[str, Any]:
+    st = {"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}
+    return {**st, "Condition": condition} if condition else st
+
+
+def test_a_deny_that_may_apply_to_the_assumer_fails(account):
+    result = _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), _deny(StringNotEquals={"aws:SourceVpc": "vpc-1"}))
+    assert result.failing() == {RULE}
+    assert (
+        f"statement #2 denies sts:AssumeRole under a condition (StringNotEquals aws:SourceVpc vpc-1) to AWS "
+        f"{ASSUME_ROLE_ARN}" in result.one(RULE).message
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"Bool": {"aws:SecureTransport": "false"}},
+        {"StringNotEquals": {"sts:ExternalId": "valohai-xyz"}},
+        {"ArnNotEquals": {"aws:PrincipalArn": ASSUME_ROLE_ARN}},
+    ],
+    ids=["plain http", "another external id", "anyone but the assumer"],
+)
+def test_a_deny_that_never_applies_to_the_assumer_passes(account, condition):
+    allow = _assumer(StringEquals={"sts:ExternalId": "valohai-xyz"})
+    result = _trust(account, allow, _deny(**condition))
+    assert result.failing() == set()
+    assert result.status(RULE) == "pass"
+
+
+@pytest.mark.parametrize("op", ["StringEquals", "ArnEquals", "ArnLike"])
+def test_a_star_narrowed_to_the_assumer_is_judged_as_the_assumer(account, op):
+    st = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "sts:AssumeRole",
+        "Condition": {op: {"aws:PrincipalArn": ASSUME_ROLE_ARN}},
+    }
+    result = _trust(account, st)
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "pass"
+    assert f"Principal * narrowed by aws:PrincipalArn to {ASSUME_ROLE_ARN}" in f.message
+    assert "anyone" not in f.message
+    lint = result.one("master-role-trust-lint")
+    assert "lint-trust-principal-star" not in lint.message
+
+
+def test_a_star_narrowed_to_a_pattern_wider_than_the_assumer_fails(account):
+    wide = "arn:aws:iam::*:role/valohai-assumer"
+    st = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "sts:AssumeRole",
+        "Condition": {"ArnLike": {"aws:PrincipalArn": wide}},
+    }
+    result = _trust(account, st)
+    assert result.failing() == {RULE}
+    msg = result.one(RULE).message
+    assert f"statement #1 trusts Principal * narrowed by aws:PrincipalArn to {wide}: more than {ASSUME_ROLE_ARN}" in msg
+    assert "is not trusted" not in msg
+
+
+def test_a_star_narrowed_only_if_the_key_exists_is_still_anyone(account):
+    cond = {"ArnEqualsIfExists": {"aws:PrincipalArn": ASSUME_ROLE_ARN}}
+    result = _trust(account, {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Condition": cond})
+    assert result.failing() == {RULE}
+    assert 'trusts every principal ("*"): anyone can assume this role' in result.one(RULE).message
+
+
+def test_the_worker_roles_trust_is_not_judged_as_valohais(account):
+    doc = policy(
+        trusts({"Service": "ec2.amazonaws.com"}, Condition={"StringEquals": {"aws:SourceAccount": "123456789012"}})
+    )
+    set_trust(account, "ValohaiWorkerRole", doc)
+    assert account.check().status("worker-role-trust") == "pass"
+
+
+# ------------------------------------------------------------------ remediate keeps the external id
+
+
+def test_remediate_replaces_an_unusable_trust_keeping_its_external_id(account):
+    _trust(account, _assumer(StringEquals={"sts:ExternalId": "valohai-xyz"}, IpAddress={"aws:SourceIp": "10.0.0.0/8"}))
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ASSUME_ROLE_ARN},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "valohai-xyz"}},
+        }
+    ]
+
+
+def test_remediate_writes_the_guides_trust_when_there_was_no_external_id(account):
+    _trust(account, _assumer(Bool={"aws:MultiFactorAuthPresent": "true"}))
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"][0]["Condition"] == {}

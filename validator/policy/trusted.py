@@ -1,0 +1,144 @@
+"""A role's trust policy against the one principal it should trust, by meaning: is that principal
+trusted for the actions, and is anyone or anything else? With `assumer=True` the principal is
+Valohai's assumer and the trust is judged for whether it can actually be used: each condition of
+the statements that trust it (policy/assumer.py), a "*" narrowed by aws:PrincipalArn to it, and
+a Deny only when it may apply to it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from validator.policy import assumer as A
+from validator.policy.document import Statement, action_matches, expand
+
+
+@dataclass
+class Trust:
+    present: bool = False  # a statement allows the principal the actions (usable or not: see problems)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the principal is trusted, when not plainly
+
+
+def _aws_principal(value: str, like: str) -> str:
+    """IAM stores a bare account id as that account's root ARN: compare them as one."""
+    if re.fullmatch(r"\d{12}", value):
+        partition = like.split(":")[1] if like.startswith("arn:") else "aws"
+        return f"arn:{partition}:iam::{value}:root"
+    return value
+
+
+def trust_problems(
+    statements: list[Statement], principal: tuple[str, str], actions: list[str]
+) -> tuple[bool, list[str]]:
+    """(is the expected principal trusted for the actions?, everything else trusted)."""
+    t = judge(statements, principal, actions)
+    return t.present, t.problems
+
+
+def judge(statements: list[Statement], principal: tuple[str, str], actions: list[str], assumer: bool = False) -> Trust:
+    ptype, pvalue = principal
+    allowed_actions = {a for act in actions for a in expand(act)}
+
+    def same(p: tuple[str, str]) -> bool:
+        if p[0] != ptype:
+            return False
+        if ptype == "Service":
+            return p[1].lower() == pvalue.lower()
+        return _aws_principal(p[1], pvalue) == _aws_principal(pvalue, pvalue)
+
+    out = Trust()
+    trusting: list[Statement] = []
+    agreed = external_ids(statements) if assumer else ()
+    for st in statements:
+        if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
+            hits = [
+                a
+                for a in actions
+                if (st.actions is not None and any(action_matches(p, a) for p in st.actions))
+                or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))
+            ]
+            listed = st.principals or ()
+            whom = (
+                (not any(same(p) for p in listed))
+                if st.not_principal
+                else st.principals is None or any(same(p) or p[1] == "*" for p in listed)
+            )
+            if assumer and whom and not A.deny_may_apply(st.written, pvalue, agreed):
+                continue  # one of its conditions never holds for the assumer's request
+            if hits and whom:
+                when = f" under a condition ({_conditions(st)})" if st.condition else ""
+                out.problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}")
+            continue
+        if st.effect != "Allow":
+            continue
+        if st.not_principal:
+            out.problems.append(
+                f"{st.label} uses NotPrincipal with Allow: it trusts everyone except the listed principals"
+            )
+            continue
+        if st.principals is None:
+            out.problems.append(f"{st.label} has no Principal")
+            continue
+        acts = st.actions or ()
+        # name the patterns as written (sts:*, sts:AssumeRoleWithSAML), not their lower-cased expansion
+        extra_actions = [p for p in acts if expand(p) - allowed_actions]
+        if st.not_actions is not None:
+            extra_actions = [f"NotAction {', '.join(st.not_actions)}"]
+        grants = any(action_matches(p2, a) for p2 in acts for a in actions)
+        for p in st.principals:
+            narrowed = A.narrowed_to(st.written) if assumer and p[1] == "*" else None
+            if narrowed is not None:
+                if grants and A.reaches(narrowed, pvalue):
+                    trusting.append(st)
+                if A.only(narrowed, pvalue):
+                    out.notes.append(f"Principal * narrowed by aws:PrincipalArn to {pvalue} in {st.label}")
+                else:
+                    out.problems.append(
+                        f"{st.label} trusts Principal * narrowed by aws:PrincipalArn to {', '.join(narrowed)}: "
+                        f"more than {pvalue}"
+                    )
+            elif same(p):
+                if grants:
+                    trusting.append(st)
+            elif p[1] == "*":
+                out.problems.append(f'{st.label} trusts every principal ("*"): anyone can assume this role')
+            else:
+                out.problems.append(f"{st.label} also trusts {p[0]} {p[1]}")
+        if extra_actions:
+            out.problems.append(f"{st.label} allows {', '.join(extra_actions[:3])} beyond {', '.join(actions)}")
+    _usable(out, trusting, pvalue, assumer)
+    return out
+
+
+def _usable(out: Trust, trusting: list[Statement], pvalue: str, assumer: bool) -> None:
+    """The principal is trusted when a statement grants it the actions; judged as the assumer, when
+    one such statement has no condition it cannot meet (those of the others are then warnings)."""
+    out.present = bool(trusting)
+    if not assumer:
+        return
+    verdicts = {st.index: A.judge_allow(st.written, pvalue) for st in trusting}
+    usable = [st for st in trusting if all(v.level != A.FAIL for v in verdicts[st.index])]
+    for st in trusting:
+        fails = [v.text for v in verdicts[st.index] if v.level == A.FAIL]
+        if fails:
+            text = f"{st.label} cannot be used by AWS {pvalue}: " + "; ".join(fails)
+            (out.warnings if usable else out.problems).append(text)
+        out.warnings += [f"{st.label}: {v.text}" for v in verdicts[st.index] if v.level == A.WARN]
+
+
+def external_ids(statements: list[Statement]) -> tuple[str, ...]:
+    """The external ids the Allow statements ask for (StringEquals): what Valohai sends."""
+    return tuple(
+        v
+        for st in statements
+        if st.effect == "Allow"
+        for op, key, values in st.written
+        if key.lower() == "sts:externalid" and op.lower() == "stringequals"
+        for v in values
+    )
+
+
+def _conditions(st: Statement) -> str:
+    return "; ".join(A.written(c) for c in st.written)
