@@ -10,12 +10,12 @@ failed (`<key>.inline_policies`, `.attached_policies`, `users.access_keys`) make
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from typing import Any
 
 from validator.checks import STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.effective import boundary_of, request_context, taken_away
+from validator.checks.effective import boundary_of, named, request_context, taken_away
 from validator.checks.iam import SPECS
 from validator.kinds import KINDS
 from validator.picking import Missing, candidates
@@ -25,17 +25,6 @@ from validator.snapshot import Undecidable
 
 POLICY_PARTS = ("inline_policies", "attached_policies")
 ACTIVE = "Active"
-
-
-@dataclass(frozen=True)
-class _In(Statement):
-    """A statement named with the policy it is in: a principal's statements come from several."""
-
-    where: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{super().label} of {self.where}"
 
 
 def _part(ctx: Context, item: dict[str, Any], key: str, kind: str = "") -> Any:
@@ -71,7 +60,7 @@ def policy_statements(ctx: Context, item: dict[str, Any], kind: str = "") -> lis
                     found = statements(pol.get("document"))
                 except PolicyError as exc:
                     raise Undecidable(f"{where} of {item.get('name')} cannot be read as a policy: {exc}") from None
-                out += [_In(**{f.name: getattr(s, f.name) for f in fields(Statement)}, where=where) for s in found]
+                out += named(found, where)
     return out
 
 
@@ -130,18 +119,18 @@ def _resource_denies(ctx: Context, kind: str, arn: str) -> tuple[list[Statement]
     for st in found:
         if st.effect != "Deny" or not _names(st, arn, snap.account_id, snap.partition):
             continue
-        named = _In(**{f.name: getattr(st, f.name) for f in fields(Statement)}, where="the bucket policy")
+        [said] = named([st], "the bucket policy")
         keys = {key for _, key, _ in st.condition}
         if not st.condition:
-            sure.append(named)
+            sure.append(said)
         elif keys == {TLS_VERSION} and all(op == "numericlessthan" and _below_tls12(v) for op, _, v in st.condition):
             continue  # "TLS older than 1.2 is refused": Valohai's SDK speaks 1.2 or newer
         elif keys == {SECURE_TRANSPORT} and all(op == "bool" and len(v) == 1 for op, _, v in st.condition):
             # Valohai calls S3 over TLS: "SecureTransport true" denies it, "false" never does
             if any(v == {"true"} for _, _, v in st.condition):
-                sure.append(replace(named, condition=frozenset()))
+                sure.append(replace(said, condition=frozenset()))
         else:
-            unsure.append(replace(named, condition=frozenset()))
+            unsure.append(replace(said, condition=frozenset()))
     return sure, unsure
 
 
