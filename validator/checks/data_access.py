@@ -15,7 +15,7 @@ from typing import Any
 
 from validator.checks import STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.effective import boundary_of, named, request_context, taken_away
+from validator.checks.effective import boundary_of, named, what_is_taken
 from validator.checks.iam import SPECS
 from validator.kinds import KINDS
 from validator.picking import Missing, candidates
@@ -167,16 +167,7 @@ def _outside_boundary(ctx: Context, item: dict[str, Any], specs: list[compare.Sp
     bound = boundary_of(ctx, KINDS[ctx.kind].snapshot, item)
     if bound is None:
         return []
-    out = []
-    for spec in specs:
-        context = request_context(ctx, item, spec)
-        for action in spec.actions:
-            for res in spec.resources:
-                target = compare.concretise(res, ctx.snap.account_id)
-                why = taken_away([], bound, context, action, target, item.get("name", ""), say_policies=False)
-                if why:
-                    out.append(f"{action} on {res} {why}")
-    return out
+    return what_is_taken(ctx, item, specs, None, bound, item.get("name", ""))
 
 
 def _of_services(st: Statement, services: list[str]) -> Statement | None:

@@ -22,7 +22,7 @@ from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
 from validator.kinds import KINDS, VALUES
 from validator.policy import compare
-from validator.policy.document import PolicyError, Statement, action_matches, resource_matches, statements
+from validator.policy.document import PolicyError, Statement, statements
 from validator.policy.request import ABSENT, holds, unknown_keys
 from validator.snapshot import Undecidable
 
@@ -143,22 +143,10 @@ def _service(action: str) -> str:
     return action.split(":", 1)[0].lower()
 
 
-def _acts_on(st: Statement, action: str) -> bool:
-    if st.actions is not None:
-        return any(action_matches(p, action) for p in st.actions)
-    return st.not_actions is not None and not any(action_matches(p, action) for p in st.not_actions)
-
-
-def _covers(st: Statement, target: str) -> bool:
-    if st.resources is not None:
-        return any(resource_matches(p, target) for p in st.resources)
-    return st.not_resources is not None and not any(resource_matches(p, target) for p in st.not_resources)
-
-
 def _takes_part(st: Statement, action: str, target: str) -> str:
     """How much of `target` a Deny of `action` takes: "" none; "all"; or the patterns of the part it
     takes from the guide's `*` (every instance, every group of its service)."""
-    if _covers(st, target):
+    if compare.touches(st, target):
         return "all"
     if target != "*":
         return ""
@@ -179,7 +167,7 @@ def allowed_by(found: list[InPolicy], action: str, target: str, context: Request
     condition cannot be judged might."""
     unsure = None
     for st in found:
-        if st.effect != "Allow" or not _acts_on(st, action) or not _covers(st, target):
+        if st.effect != "Allow" or not compare.acts_on(st, action) or not compare.touches(st, target):
             continue
         got = holds(st.condition, context)
         if got:
@@ -192,7 +180,7 @@ def allowed_by(found: list[InPolicy], action: str, target: str, context: Request
 def denied_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> str:
     """The first Deny among `found` that takes `action` on `target` (or part of it) away, said."""
     for st in found:
-        if st.effect != "Deny" or not _acts_on(st, action):
+        if st.effect != "Deny" or not compare.acts_on(st, action):
             continue
         part = _takes_part(st, action, target)
         if not part:
@@ -240,6 +228,28 @@ def _allowed(found: list[InPolicy], action: str, target: str, context: RequestCo
     return got
 
 
+def what_is_taken(
+    ctx: Context,
+    principal: dict[str, Any],
+    specs: list[compare.Spec],
+    identity: list[InPolicy] | None,
+    bound: tuple[str, list[InPolicy] | None] | None,
+    owner: str,
+) -> list[str]:
+    """Each (action on resource) of `specs` the principal cannot do, with why (`identity` None: its
+    own policies are judged elsewhere; only the boundary and its denies are)."""
+    out = []
+    for spec in specs:
+        context = request_context(ctx, principal, spec)
+        for action in spec.actions:
+            for res in spec.resources:
+                target = compare.concretise(res, ctx.snap.account_id)
+                why = taken_away(identity or [], bound, context, action, target, owner, identity is not None)
+                if why:
+                    out.append(f"{action} on {res} {why}")
+    return out
+
+
 def _said(specs: list[compare.Spec]) -> str:
     return "; ".join(
         f"{', '.join(s.actions)} on {', '.join(s.resources)}"
@@ -268,15 +278,7 @@ def role_can(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:
     identity = role_statements(ctx, role)
     bound = boundary_of(ctx, KINDS[ctx.kind].path, role)
     specs = [compare.Spec.from_args(ctx.expand(s)) for s in statements]
-    problems = []
-    for spec in specs:
-        context = request_context(ctx, role, spec)
-        for action in spec.actions:
-            for res in spec.resources:
-                target = compare.concretise(res, ctx.snap.account_id)
-                why = taken_away(identity, bound, context, action, target, ctx.name)
-                if why:
-                    problems.append(f"{action} on {res} {why}")
+    problems = what_is_taken(ctx, role, specs, identity, bound, ctx.name)
     expected = _said(specs)
     kw = {"resource_id": role.get("arn")}
     if problems:

@@ -84,13 +84,13 @@ def concretise(resource: str, account_id: str) -> str:
     return resource
 
 
-def _acts_on(st: Statement, action: str) -> bool:
+def acts_on(st: Statement, action: str) -> bool:
     if st.actions is not None:
         return any(action_matches(p, action) for p in st.actions)
     return st.not_actions is not None and not any(action_matches(p, action) for p in st.not_actions)
 
 
-def _touches(st: Statement, resource: str) -> bool:
+def touches(st: Statement, resource: str) -> bool:
     if st.resources is not None:
         return any(resource_matches(p, resource) for p in st.resources)
     return st.not_resources is not None and not any(resource_matches(p, resource) for p in st.not_resources)
@@ -156,7 +156,7 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
                 if hit is None:
                     shape = (s.resources, s.not_resources, target)
                     if shape not in by_shape:
-                        by_shape[shape] = _touches(s, target)
+                        by_shape[shape] = touches(s, target)
                     hit = known[id(s)] = by_shape[shape]
                 if hit and s.effect == "Allow":
                     allows.append(s)
