@@ -282,3 +282,31 @@ def test_a_deny_of_what_carries_the_guides_tag_is_decided_for_the_worker_role(ac
     f = account.check().one(WORKER)
     assert f.status == "fail"
     assert "autoscaling:SetInstanceProtection on * is denied by statement 'G' of inline policy guard" in f.message
+
+
+def test_an_allow_on_every_group_of_the_account_grants_what_the_guides_star_does(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    groups = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
+    _inline(
+        account,
+        "ValohaiWorkerRole",
+        "w",
+        allow("autoscaling:SetInstanceProtection", groups),
+        allow("ec2:DescribeInstances"),
+    )
+    assert account.check().one(WORKER).status == "pass"
+
+
+def test_an_allow_on_some_groups_does_not(account):
+    account.iam.detach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=account.ids["worker_policy"])
+    some = "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/valohai-*"
+    _inline(
+        account,
+        "ValohaiWorkerRole",
+        "w",
+        allow("autoscaling:SetInstanceProtection", some),
+        allow("ec2:DescribeInstances"),
+    )
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "autoscaling:SetInstanceProtection on * is not allowed by any policy of ValohaiWorkerRole" in f.message

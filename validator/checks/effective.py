@@ -12,6 +12,7 @@ guide's statement asks for it. A Deny whose condition cannot be judged is `error
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -21,7 +22,7 @@ from validator.checks.context import Context
 from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
 from validator.kinds import KINDS, VALUES
-from validator.policy import compare
+from validator.policy import catalogue, compare
 from validator.policy.document import PolicyError, Statement, statements
 from validator.policy.request import ABSENT, holds, unknown_keys
 from validator.snapshot import Undecidable
@@ -90,8 +91,15 @@ class RequestContext(Mapping):
     a principal tag the role lacks and the keys in `absent` are certainly not there; any other key
     is unknown."""
 
-    def __init__(self, known: dict[str, frozenset[str]], absent: frozenset[str], tags_known: bool) -> None:
+    def __init__(
+        self,
+        known: dict[str, frozenset[str]],
+        absent: frozenset[str],
+        tags_known: bool,
+        where: tuple[str, str, str] = ("aws", "", ""),
+    ) -> None:
         self.known, self.absent, self.tags_known = known, absent, tags_known
+        self.where = where  # (partition, region, account) of the resources acted on
 
     def __getitem__(self, key: str) -> frozenset[str] | None:
         if key in self.known:
@@ -136,7 +144,8 @@ def request_context(ctx: Context, principal: dict[str, Any], spec: compare.Spec 
     for _, key, values in spec.condition if spec else ():
         if key.startswith("aws:resourcetag/"):
             known[key] = values
-    return RequestContext(known, ABSENT_KEYS, tags is not None)
+    where = (ctx.snap.partition, str(ctx.params.get("region") or ""), ctx.snap.account_id)
+    return RequestContext(known, ABSENT_KEYS, tags is not None, where)
 
 
 def _service(action: str) -> str:
@@ -162,12 +171,35 @@ def _unknown(st: Statement, context: RequestContext) -> Undecidable:
     return Undecidable(f"vhv cannot tell whether Valohai's request meets the condition on {keys} of {st.label}")
 
 
+# two unlike values for each part of an ARN template a statement must leave open to name them all
+SENTINELS = ("vhv-any-1", "Other/any:2")
+TEMPLATE_VARIABLE = re.compile(r"\$\{(\w+)\}")
+
+
+def _every_resource(st: Statement, action: str, where: tuple[str, str, str]) -> bool:
+    """The statement's resources name every resource `action` acts on in the account and region
+    `where` (partition, region, account): an Allow on arn:aws:autoscaling:*:*:autoScalingGroup:*
+    grants what the guide's `*` does. An action that acts on no resource type needs `*`."""
+    found = [a for a in catalogue.expand(action) if f"{a.service}:{a.name}".lower() == action.lower()]
+    templates = catalogue.action_templates(found[0]) if found else ()
+    if not templates:
+        return False
+    fixed = dict(zip(("Partition", "Region", "Account"), where))
+    return all(
+        compare.touches(st, TEMPLATE_VARIABLE.sub(lambda m, v=value: fixed.get(m.group(1), v), t))
+        for t in templates
+        for value in SENTINELS
+    )
+
+
 def allowed_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> bool | Undecidable:
     """An Allow among `found` applies to the request; an Undecidable (returned) when only one whose
     condition cannot be judged might."""
     unsure = None
     for st in found:
-        if st.effect != "Allow" or not compare.acts_on(st, action) or not compare.touches(st, target):
+        if st.effect != "Allow" or not compare.acts_on(st, action):
+            continue
+        if not (compare.touches(st, target) or (target == "*" and _every_resource(st, action, context.where))):
             continue
         got = holds(st.condition, context)
         if got:
