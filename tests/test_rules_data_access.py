@@ -237,8 +237,8 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
         {
             "data-user-bucket-access": (
                 "fail",
-                f"{USER}: s3:GetBucketLocation on {B} is not allowed; s3:ListBucket on {B} is not allowed; "
-                f"s3:GetObject on {B}/* is not allowed;",
+                f"{USER}: s3:GetBucketLocation on {B} is not allowed by any policy of {USER}; s3:ListBucket on {B} "
+                f"is not allowed by any policy of {USER}; s3:GetObject on {B}/* is not allowed by any policy of {USER};",
             )
         },
     ),
@@ -298,9 +298,17 @@ DRIFTS: dict[str, tuple[Callable[[Account], None], dict[str, tuple[str, str]]]] 
         {
             "data-multipart-role-access": (
                 "fail",
-                f"{MULTIPART}: s3:GetBucketLocation on {B} is not allowed; s3:ListBucket on {B} is not allowed; "
-                f"s3:ListBucketMultipartUploads on {B} is not allowed; s3:ListBucketVersions on {B} is not allowed; "
-                f"s3:AbortMultipartUpload on {B}/* is not allowed; s3:ListMultipartUploadParts on {B}/* is not allowed",
+                "; ".join(
+                    f"{a} on {r} is not allowed by any policy of {MULTIPART}"
+                    for a, r in [
+                        ("s3:GetBucketLocation", B),
+                        ("s3:ListBucket", B),
+                        ("s3:ListBucketMultipartUploads", B),
+                        ("s3:ListBucketVersions", B),
+                        ("s3:AbortMultipartUpload", f"{B}/*"),
+                        ("s3:ListMultipartUploadParts", f"{B}/*"),
+                    ]
+                ),
             )
         },
     ),
@@ -421,7 +429,7 @@ def test_a_role_without_s3_access_fails_access_and_the_multipart_role_must_trust
     assert result.one("data-role-exists").status == "pass"
     f = result.one("data-role-bucket-access")
     assert (f.status, f.resource_name, f.resource_id) == ("fail", MASTER, MASTER_ARN)
-    assert f.message.startswith(f"{MASTER}: s3:GetBucketLocation on {B} is not allowed;")
+    assert f.message.startswith(f"{MASTER}: s3:GetBucketLocation on {B} is not allowed by any policy of {MASTER};")
     # ValohaiMasterPolicy's EC2 and IAM work is not the data store's rules' business
     only = result.one("data-role-bucket-only")
     assert (only.status, only.message) == (

@@ -210,6 +210,7 @@ def test_what_the_readers_write_of_a_drifted_account_validates(account, tmp_path
         "buckets",
         "users",
         "multipart_roles",
+        "organization",
     }
 
 

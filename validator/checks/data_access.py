@@ -150,24 +150,16 @@ def principal_grants(
             raise Undecidable(f"resource_policy_of names {resource_policy_of!r}, which is not a kind of the catalogue")
         sure, unsure = _resource_denies(ctx, resource_policy_of, item.get("arn") or "")
         sts = sts + sure
-    missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
-    missing += _outside_boundary(ctx, item, specs)
+    bound = boundary_of(ctx, KINDS[ctx.kind].snapshot, item)
+    missing = what_is_taken(ctx, item, specs, sts, bound, item.get("name", ""))
     if unsure and not missing:
-        more = [p for s in specs for p in compare.missing_grants(sts + unsure, s, ctx.snap.account_id)]
+        more = what_is_taken(ctx, item, specs, sts + unsure, bound, item.get("name", ""))
         if more:
             raise Undecidable(f"{more[0]} under a condition vhv cannot judge: Valohai's requests may be denied")
     expected = _said(specs)
     if missing:
         return [bad(f"{item['name']}: " + "; ".join(missing), expected, "; ".join(missing), **_ids(item))]
     return [ok(f"{item['name']} may {expected}", expected, "allowed", **_ids(item))]
-
-
-def _outside_boundary(ctx: Context, item: dict[str, Any], specs: list[compare.Spec]) -> list[str]:
-    """Each (action on resource) of `specs` the principal's permissions boundary takes away, said."""
-    bound = boundary_of(ctx, KINDS[ctx.kind].snapshot, item)
-    if bound is None:
-        return []
-    return what_is_taken(ctx, item, specs, None, bound, item.get("name", ""))
 
 
 def _of_services(st: Statement, services: list[str]) -> Statement | None:

@@ -23,7 +23,7 @@ from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
 from validator.kinds import KINDS, VALUES
 from validator.policy import catalogue, compare
-from validator.policy.document import PolicyError, Statement, statements
+from validator.policy.document import PolicyError, Statement, resource_matches, statements
 from validator.policy.request import ABSENT, holds, unknown_keys
 from validator.snapshot import Undecidable
 
@@ -88,12 +88,12 @@ def boundary_of(ctx: Context, path: str, item: dict[str, Any]) -> tuple[str, lis
 
 class RequestContext(Mapping):
     """What Valohai's request carries (validator.policy.request): `known` keys with their values;
-    a principal tag the role lacks and the keys in `absent` are certainly not there; any other key
-    is unknown."""
+    a principal tag the principal lacks and the keys in `absent` are certainly not there; any other
+    key is unknown."""
 
     def __init__(
         self,
-        known: dict[str, frozenset[str]],
+        known: dict[str, frozenset[str] | None],
         absent: frozenset[str],
         tags_known: bool,
         where: tuple[str, str, str] = ("aws", "", ""),
@@ -114,61 +114,112 @@ class RequestContext(Mapping):
     def __len__(self) -> int:
         return len(self.known) + len(self.absent)
 
+    def with_keys(self, more: dict[str, frozenset[str] | None]) -> RequestContext:
+        return RequestContext({**self.known, **more}, self.absent, self.tags_known, self.where)
 
-ABSENT_KEYS = frozenset(
-    {"aws:multifactorauthpresent", "aws:multifactorauthage", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast"}
+
+ABSENT_KEYS = frozenset({"aws:multifactorauthage", "aws:calledvia", "aws:calledviafirst", "aws:calledvialast"})
+# services with one endpoint: every request to them names this region (by partition)
+GLOBAL_SERVICES = frozenset({"iam", "organizations"})
+GLOBAL_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+# what the guide's own requests carry for these actions
+ACTION_KEYS: dict[str, dict[str, str]] = {
+    "iam:passrole": {"iam:passedtoservice": "ec2.amazonaws.com"},
+    "iam:createservicelinkedrole": {"iam:awsservicename": "autoscaling.amazonaws.com"},
+}
+# actions on what Valohai made with the guide's tag (its groups and launch templates): the
+# request carries aws:ResourceTag/valohai=1. Other actions on a resource may act on one without it
+TAGGED_BY_VALOHAI = frozenset(
+    {
+        "autoscaling:setinstanceprotection",
+        "autoscaling:updateautoscalinggroup",
+        "autoscaling:setdesiredcapacity",
+        "autoscaling:createorupdatetags",
+        "ec2:modifylaunchtemplate",
+        "ec2:createlaunchtemplateversion",
+    }
 )
 
 
-def request_context(ctx: Context, principal: dict[str, Any], spec: compare.Spec | None = None) -> RequestContext:
+def request_context(ctx: Context, principal: dict[str, Any]) -> RequestContext:
     """The request the principal makes for the guide: in the params' region, over TLS, without MFA,
-    not through another service; the principal's own ARN, account and tags; the resource carrying
-    the tag the guide's statement asks for (its condition's aws:ResourceTag values)."""
+    not through another service; the principal's own ARN, account, type and tags. A role's session
+    carries aws:MultiFactorAuthPresent false; an IAM user's access key carries none."""
     now = dt.datetime.now(dt.UTC)
-    known: dict[str, frozenset[str]] = {
+    arn = str(principal.get("arn") or "")
+    user = ":user/" in arn
+    known: dict[str, frozenset[str] | None] = {
         "aws:requestedregion": frozenset({str(ctx.params.get("region") or "")}),
         "aws:securetransport": frozenset({"true"}),
         "aws:viaawsservice": frozenset({"false"}),
         "aws:principalaccount": frozenset({ctx.snap.account_id}),
+        "aws:principaltype": frozenset({"User" if user else "AssumedRole"}),
+        "aws:multifactorauthpresent": ABSENT if user else frozenset({"false"}),
         "aws:currenttime": frozenset({now.strftime("%Y-%m-%dT%H:%M:%SZ")}),
         "aws:epochtime": frozenset({str(int(now.timestamp()))}),
     }
-    if principal.get("arn"):
-        known["aws:principalarn"] = frozenset({principal["arn"]})
+    if arn:
+        known["aws:principalarn"] = frozenset({arn})
     tags = principal.get("tags")
     for key, value in (tags or {}).items():
         known[f"aws:principaltag/{key.lower()}"] = frozenset({str(value)})
-    # what Valohai acts on carries the guide's tag (its launch templates and groups must: the
-    # master's launch statement asks for it)
-    known[f"aws:resourcetag/{VALUES.tag_key.lower()}"] = frozenset({VALUES.tag_value})
-    for _, key, values in spec.condition if spec else ():
-        if key.startswith("aws:resourcetag/"):
-            known[key] = values
     where = (ctx.snap.partition, str(ctx.params.get("region") or ""), ctx.snap.account_id)
     return RequestContext(known, ABSENT_KEYS, tags is not None, where)
 
 
-def _service(action: str) -> str:
-    return action.split(":", 1)[0].lower()
+def _templates(action: str) -> tuple[str, ...]:
+    found = [a for a in catalogue.expand(action) if f"{a.service}:{a.name}".lower() == action.lower()]
+    return catalogue.action_templates(found[0]) if found else ()
 
 
-def _takes_part(st: Statement, action: str, target: str) -> str:
+def worlds(ctx: Context, base: RequestContext, action: str, target: str) -> list[RequestContext]:
+    """The requests Valohai may make for `action` on `target`: one, or one per thing vhv cannot
+    know (whether the resource carries the guide's tag); a Deny that applies in one of them
+    applies, an Allow must apply in each."""
+    partition, region, _ = base.where
+    low = action.lower()
+    service = low.split(":", 1)[0]
+    more: dict[str, frozenset[str] | None] = {k: frozenset({v}) for k, v in ACTION_KEYS.get(low, {}).items()}
+    if service in GLOBAL_SERVICES:
+        more["aws:requestedregion"] = frozenset({GLOBAL_REGION.get(partition, "us-east-1")})
+    if service == "ec2":
+        more["ec2:region"] = frozenset({region})
+    tag = f"aws:resourcetag/{VALUES.tag_key.lower()}"
+    ours = frozenset({VALUES.tag_value})
+    target_tags = _tags_of(ctx, target)
+    if target_tags is not None:
+        tags = {f"aws:resourcetag/{k.lower()}": frozenset({str(v)}) for k, v in target_tags.items()}
+        return [base.with_keys({**more, tag: ABSENT, **tags})]
+    if not _templates(action):  # it acts on no resource: no resource tag
+        return [base.with_keys({**more, tag: ABSENT})]
+    if low in TAGGED_BY_VALOHAI:
+        return [base.with_keys({**more, tag: ours})]
+    return [base.with_keys({**more, tag: ABSENT}), base.with_keys({**more, tag: ours})]
+
+
+def _tags_of(ctx: Context, target: str) -> dict[str, str] | None:
+    """The tags of the guide's role whose ARN is `target` (iam:PassRole on the worker role), as read."""
+    for role in (ctx.snap.data.get("roles") or {}).values():
+        if isinstance(role, dict) and role.get("arn") == target and isinstance(role.get("tags"), dict):
+            return role["tags"]
+    return None
+
+
+def _takes_part(st: Statement, action: str, target: str, where: tuple[str, str, str]) -> str:
     """How much of `target` a Deny of `action` takes: "" none; "all"; or the patterns of the part it
-    takes from the guide's `*` (every instance, every group of its service)."""
-    if compare.touches(st, target):
-        return "all"
+    takes from the guide's `*`: those that leave open a whole kind of resource the action acts on
+    (every instance), not one named resource (an instance of another team)."""
     if target != "*":
-        return ""
+        return "all" if compare.touches(st, target) else ""
     if st.not_resources is not None:
+        if not compare.touches(st, target):
+            return ""
         return "all but " + ", ".join(st.not_resources)
-    service = _service(action)
-    mine = [p for p in st.resources or () if p.startswith("arn:") and p.split(":")[2].lower() in (service, "*", "")]
+    if any(p == "*" for p in st.resources or ()):
+        return "all"
+    templates = _templates(action)
+    mine = [p for p in st.resources or () if any(_opens(p, t, where) for t in templates)]
     return ", ".join(mine)
-
-
-def _unknown(st: Statement, context: RequestContext) -> Undecidable:
-    keys = ", ".join(unknown_keys(st.condition, context))
-    return Undecidable(f"vhv cannot tell whether Valohai's request meets the condition on {keys} of {st.label}")
 
 
 # two unlike values for each part of an ARN template a statement must leave open to name them all
@@ -176,53 +227,128 @@ SENTINELS = ("vhv-any-1", "Other/any:2")
 TEMPLATE_VARIABLE = re.compile(r"\$\{(\w+)\}")
 
 
+def _filled(template: str, where: tuple[str, str, str], value: str) -> str:
+    fixed = dict(zip(("Partition", "Region", "Account"), where))
+    return TEMPLATE_VARIABLE.sub(lambda m: fixed.get(m.group(1), value), template)
+
+
+def _opens(pattern: str, template: str, where: tuple[str, str, str]) -> bool:
+    """The resource pattern names every resource of the ARN template (in the account and region)."""
+    return all(resource_matches(pattern, _filled(template, where, v)) for v in SENTINELS)
+
+
 def _every_resource(st: Statement, action: str, where: tuple[str, str, str]) -> bool:
     """The statement's resources name every resource `action` acts on in the account and region
     `where` (partition, region, account): an Allow on arn:aws:autoscaling:*:*:autoScalingGroup:*
     grants what the guide's `*` does. An action that acts on no resource type needs `*`."""
-    found = [a for a in catalogue.expand(action) if f"{a.service}:{a.name}".lower() == action.lower()]
-    templates = catalogue.action_templates(found[0]) if found else ()
-    if not templates:
-        return False
-    fixed = dict(zip(("Partition", "Region", "Account"), where))
-    return all(
-        compare.touches(st, TEMPLATE_VARIABLE.sub(lambda m, v=value: fixed.get(m.group(1), v), t))
-        for t in templates
-        for value in SENTINELS
-    )
+    templates = _templates(action)
+    return bool(templates) and all(compare.touches(st, _filled(t, where, v)) for t in templates for v in SENTINELS)
 
 
-def allowed_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> bool | Undecidable:
-    """An Allow among `found` applies to the request; an Undecidable (returned) when only one whose
-    condition cannot be judged might."""
-    unsure = None
-    for st in found:
-        if st.effect != "Allow" or not compare.acts_on(st, action):
+POLICY_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def resolved(st: InPolicy, context: RequestContext) -> InPolicy | None:
+    """The statement with the policy variables of its resources replaced by what the request
+    carries (${aws:PrincipalTag/team}); None when one cannot be (its answer is not vhv's to guess)."""
+    listed = st.resources if st.resources is not None else st.not_resources
+    if not listed or not any("${" in p for p in listed):
+        return st
+    out = []
+    for p in listed:
+        missing = False
+
+        def sub(m: re.Match[str]) -> str:
+            nonlocal missing
+            key = m.group(1).lower()
+            if key in ("*", "?", "$"):
+                return m.group(1)
+            try:
+                value = context[key]
+            except KeyError:
+                value = None
+            if not value or len(value) != 1:
+                missing = True
+                return ""
+            return next(iter(value))
+
+        text = POLICY_VARIABLE.sub(sub, p)
+        if missing:
+            return None
+        out.append(text)
+    field = "resources" if st.resources is not None else "not_resources"
+    return replace(st, **{field: tuple(out)})
+
+
+@dataclass
+class Verdict:
+    """Whether statements allow (or deny) one request: True, False, or None (cannot be said, `why`),
+    and the first statement that would have but for its condition (`refused`)."""
+
+    answer: bool | None
+    why: str = ""
+    refused: InPolicy | None = None
+
+
+def _unknown(st: Statement, context: RequestContext) -> str:
+    keys = ", ".join(unknown_keys(st.condition, context)) or "a policy variable of its Resource"
+    return f"vhv cannot tell whether Valohai's request meets the condition on {keys} of {st.label}"
+
+
+def allowed_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> Verdict:
+    """Whether an Allow among `found` applies to the request."""
+    unsure, refused = "", None
+    for raw in found:
+        if raw.effect != "Allow" or not compare.acts_on(raw, action):
+            continue
+        st = resolved(raw, context)
+        if st is None:
+            unsure = unsure or f"vhv cannot resolve the policy variables of the Resource of {raw.label}"
             continue
         if not (compare.touches(st, target) or (target == "*" and _every_resource(st, action, context.where))):
             continue
         got = holds(st.condition, context)
         if got:
-            return True
-        if got is None and unsure is None:
-            unsure = _unknown(st, context)
-    return unsure or False
+            return Verdict(True)
+        if got is None:
+            unsure = unsure or _unknown(st, context)
+        else:
+            refused = refused or raw
+    return Verdict(None, unsure, refused) if unsure else Verdict(False, refused=refused)
 
 
-def denied_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> str:
-    """The first Deny among `found` that takes `action` on `target` (or part of it) away, said."""
-    for st in found:
-        if st.effect != "Deny" or not compare.acts_on(st, action):
+def denied_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> Verdict:
+    """Whether a Deny among `found` takes `action` on `target` (or part of it) away: True with
+    what it says; None when one may, and no other certainly does."""
+    unsure = ""
+    for raw in found:
+        if raw.effect != "Deny" or not compare.acts_on(raw, action):
             continue
-        part = _takes_part(st, action, target)
+        st = resolved(raw, context)
+        if st is None:
+            unsure = unsure or f"{raw.label} may deny it: vhv cannot resolve the policy variables of its Resource"
+            continue
+        part = _takes_part(st, action, target, context.where)
         if not part:
             continue
         got = holds(st.condition, context)
-        if got is None:
-            raise _unknown(st, context)
         if got:
-            return f"is denied by {st.label}" + ("" if part == "all" else f" (on {part})")
-    return ""
+            return Verdict(True, f"is denied by {st.label}" + ("" if part == "all" else f" (on {part})"))
+        if got is None:
+            unsure = unsure or _unknown(st, context)
+    return Verdict(None, unsure) if unsure else Verdict(False)
+
+
+def _grant(found: list[InPolicy], action: str, target: str, context: RequestContext, missing: str) -> tuple[str, str]:
+    """(why the statements do not allow the request, or ""; why that cannot be said, or "")."""
+    got = allowed_by(found, action, target, context)
+    if got.answer:
+        return "", ""
+    if got.answer is None:
+        return "", got.why
+    if got.refused is not None:
+        return f"is allowed only under a condition Valohai's request does not meet ({got.refused.label})", ""
+    return missing, ""
 
 
 def taken_away(
@@ -234,30 +360,33 @@ def taken_away(
     owner: str,
     say_policies: bool = True,
 ) -> str:
-    """Why the principal cannot do `action` on `target`, or "" when it can (IAM: an explicit Deny
-    anywhere wins; else an identity policy must allow it, and so must the boundary). Every cause is
-    said, so that one fix is enough."""
+    """Why the principal cannot do `action` on `target` in this request, or "" when it can (IAM: an
+    explicit Deny anywhere wins; else an identity policy must allow it, and so must the boundary).
+    Every certain cause is said, so that one fix is enough; Undecidable only when none is certain."""
     everything = identity + ((bound[1] or []) if bound else [])
     denied = denied_by(everything, action, target, context)
-    if denied:
-        return denied
-    causes = []
-    if say_policies and not _allowed(identity, action, target, context):
-        causes.append(f"{NOT_GRANTED} {owner}")
+    if denied.answer:
+        return denied.why
+    causes, unsure = [], [denied.why] if denied.answer is None else []
+    if say_policies:
+        cause, why = _grant(identity, action, target, context, f"{NOT_GRANTED} {owner}")
+        causes += [cause] if cause else []
+        unsure += [why] if why else []
     if bound:
         name, found = bound
         if found is None:
             causes.append(f"is outside the permissions boundary {name} (its policy is gone)")
-        elif not _allowed(found, action, target, context):
-            causes.append(f"is outside the permissions boundary {name}")
-    return " and ".join(causes)
-
-
-def _allowed(found: list[InPolicy], action: str, target: str, context: RequestContext) -> bool:
-    got = allowed_by(found, action, target, context)
-    if isinstance(got, Undecidable):
-        raise got
-    return got
+        else:
+            cause, why = _grant(found, action, target, context, f"is outside the permissions boundary {name}")
+            if cause.startswith("is allowed only"):
+                cause = f"is outside the permissions boundary {name}: it {cause[3:]}"
+            causes += [cause] if cause else []
+            unsure += [why] if why else []
+    if causes:
+        return " and ".join(causes)
+    if unsure:
+        raise Undecidable(unsure[0])
+    return ""
 
 
 def what_is_taken(
@@ -270,13 +399,23 @@ def what_is_taken(
 ) -> list[str]:
     """Each (action on resource) of `specs` the principal cannot do, with why (`identity` None: its
     own policies are judged elsewhere; only the boundary and its denies are)."""
+    base = request_context(ctx, principal)
     out = []
     for spec in specs:
-        context = request_context(ctx, principal, spec)
         for action in spec.actions:
             for res in spec.resources:
                 target = compare.concretise(res, ctx.snap.account_id)
-                why = taken_away(identity or [], bound, context, action, target, owner, identity is not None)
+                why, unsure = "", ""
+                for context in worlds(ctx, base, action, target):
+                    try:
+                        why = taken_away(identity or [], bound, context, action, target, owner, identity is not None)
+                    except Undecidable as exc:
+                        unsure = unsure or str(exc)
+                        continue
+                    if why:
+                        break
+                if not why and unsure:
+                    raise Undecidable(f"{action} on {res}: {unsure}")
                 if why:
                     out.append(f"{action} on {res} {why}")
     return out

@@ -86,6 +86,11 @@ def load_document(doc: Any) -> dict[str, Any]:
     raise PolicyError(f"policy document is not a JSON object (got {type(doc).__name__})")
 
 
+def _text(value: Any) -> str:
+    """A condition value as IAM compares it: a JSON true is "true", not Python's "True"."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def canonical_condition(cond: Any) -> Condition:
     if cond in (None, {}):
         return frozenset()
@@ -101,7 +106,7 @@ def canonical_condition(cond: Any) -> Condition:
                 raise PolicyError(
                     f"Condition {op!r} {key!r}: values must be strings, numbers or booleans, not {brief(values)}"
                 )
-            out.add((str(op).lower(), str(key).lower(), frozenset(str(v) for v in listed)))
+            out.add((str(op).lower(), str(key).lower(), frozenset(_text(v) for v in listed)))
     return frozenset(out)
 
 
