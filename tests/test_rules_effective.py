@@ -310,3 +310,120 @@ def test_an_allow_on_some_groups_does_not(account):
     f = account.check().one(WORKER)
     assert f.status == "fail"
     assert "autoscaling:SetInstanceProtection on * is not allowed by any policy of ValohaiWorkerRole" in f.message
+
+
+# ------------------------------------------------------------------ requests as IAM sees them (an outside tester's cases)
+
+
+def test_a_region_lock_takes_the_iam_actions_away_as_iam_names_us_east_1(account):
+    arn = _policy(
+        account,
+        "region-lock",
+        allow("*"),
+        deny("*", sid="OnlyHere", Condition={"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}}),
+    )
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "iam:PassRole on " in f.message and "is denied by statement 'OnlyHere'" in f.message
+    assert "ec2:RunInstances" not in f.message  # EC2 is called in the params' region
+
+
+def test_a_describe_carries_no_resource_tag(account):
+    arn = _policy(account, "tagged-only", allow("*", Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}}))
+    _boundary(account, "ValohaiWorkerRole", arn)
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "ec2:DescribeInstances on * is outside the permissions boundary tagged-only" in f.message
+    assert "autoscaling:SetInstanceProtection" not in f.message  # it acts on Valohai's tagged group
+
+
+def test_string_equals_on_the_guides_tag_takes_the_create_actions_away(account):
+    # the guide's ForAllValues:StringEquals holds when a create carries no tag; StringEquals does not
+    doc = json.loads(json.dumps(guide_master_doc(account)))
+    for st in doc["Statement"]:
+        if "Condition" in st:
+            st["Condition"] = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    account.iam.create_policy_version(
+        PolicyArn=account.ids["master_policy"], PolicyDocument=json.dumps(doc), SetAsDefault=True
+    )
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert (
+        "ec2:CreateLaunchTemplate on * is allowed only under a condition Valohai's request does not meet" in f.message
+    )
+    assert "ec2:ModifyLaunchTemplate" not in f.message
+
+
+def guide_master_doc(account: Any) -> dict[str, Any]:
+    from validator import guide
+
+    return guide.master_policy(account.ids["worker_role"])
+
+
+def test_a_deny_unless_mfa_applies_to_a_role_session(account):
+    condition = {"Bool": {"aws:MultiFactorAuthPresent": "false"}}
+    _inline(account, "ValohaiWorkerRole", "mfa", deny("*", sid="ForceMFA", Condition=condition))
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "is denied by statement 'ForceMFA'" in f.message
+
+
+def test_a_json_boolean_in_a_condition_is_the_string_true(account):
+    arn = _policy(account, "b", allow("*"), deny("*", sid="Tls", Condition={"Bool": {"aws:SecureTransport": True}}))
+    _boundary(account, "ValohaiWorkerRole", arn)
+    assert account.check().one(WORKER).status == "fail"
+
+
+def test_a_policy_variable_in_a_deny_is_resolved_from_the_roles_tags(account):
+    account.iam.tag_role(RoleName="ValohaiMaster", Tags=[{"Key": "workers", "Value": "ValohaiWorkerRole"}])
+    doc = deny("iam:PassRole", "arn:aws:iam::*:role/${aws:PrincipalTag/workers}", sid="NoPass")
+    _inline(account, "ValohaiMaster", "v", doc)
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "iam:PassRole on arn:aws:iam::123456789012:role/ValohaiWorkerRole is denied by statement 'NoPass'" in (
+        f.message
+    )
+
+
+def test_a_policy_variable_that_cannot_be_resolved_is_an_error(account):
+    _inline(account, "ValohaiMaster", "v", deny("iam:PassRole", "arn:aws:iam::*:role/${aws:SourceVpc}"))
+    f = account.check().one(MASTER)
+    assert f.status == "error"
+    assert "cannot resolve the policy variables" in f.message
+
+
+def test_a_deny_on_one_named_instance_leaves_the_guides_star(account):
+    _inline(account, "ValohaiWorkerRole", "other", deny("ec2:*", "arn:aws:ec2:*:*:instance/i-0prod"))
+    assert account.check().one(WORKER).status == "pass"
+
+
+def test_a_certain_deny_is_said_though_another_is_undecidable(account):
+    _inline(
+        account,
+        "ValohaiMaster",
+        "two",
+        deny("ec2:RunInstances", sid="Ip", Condition={"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}),
+        deny("ec2:RunInstances", sid="Always"),
+    )
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "is denied by statement 'Always'" in f.message
+
+
+def test_pass_role_to_ec2_is_known(account):
+    condition = {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    _inline(account, "ValohaiMaster", "p", deny("iam:PassRole", sid="NoEc2", Condition=condition))
+    f = account.check().one(MASTER)
+    assert f.status == "fail"
+    assert "iam:PassRole on " in f.message
+
+
+def test_the_data_store_users_own_deny_unless_mfa_takes_its_access_away(account):
+    user = DEMO_PARAMS["data_store"]["user"]
+    condition = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    doc = {"Version": "2012-10-17", "Statement": [deny("*", sid="ForceMFA", Condition=condition)]}
+    account.iam.put_user_policy(UserName=user, PolicyName="force-mfa", PolicyDocument=json.dumps(doc))
+    f = account.check().one("data-user-bucket-access")
+    assert f.status == "fail"
+    assert "is denied by statement 'ForceMFA' of inline policy force-mfa" in f.message
