@@ -491,8 +491,9 @@ def organization_unseen(ctx: Context) -> list[Outcome]:
     return [
         warn(
             f"account {account} is a member of organisation {org.get('id')} (managed by account {manager}): its "
-            "service control policies can take away what ValohaiMaster and ValohaiWorkerRole are allowed, and vhv "
-            "cannot read them from this account; neither can it see the session policy Valohai may pass",
+            "service control policies can take away what ValohaiMaster, ValohaiWorkerRole and the data store's "
+            "principal are allowed (and its resource control policies what the bucket allows), and vhv cannot read "
+            "them from this account; neither can it see the session policy Valohai may pass",
             expected,
             f"member of {org.get('id')}",
             **kw,
