@@ -9,7 +9,8 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
   says which it is read by), e.g. every entry of `vpcs` is named as the guide names its VPC;
 - an entry of a map keyed by name or id has that name or id (`roles.<name>.name`);
 - ids in a list are unique (a subnet listed twice is not two zones);
-- the images, volumes and key pairs read are exactly those the queue instances name;
+- the images, volumes and key pairs read are exactly those the queue instances name, and the
+  network interfaces are attached to them;
 - the guide's roles and policies are in the account and partition read, and so are the
   instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
 - the data store's user and roles (read by the names the params give) are one each, of the
@@ -63,6 +64,7 @@ LIST_IDS = {
     "route_tables": "id",
     "security_groups": "id",
     "instances": "id",
+    "network_interfaces": "id",
     "eips": "allocation_id",
 }
 # data key -> (the entry's field equal to its map key, the instances' field that names it)
@@ -133,6 +135,14 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
                 )
     yield from _profiles_of_roles(data, account, partition)
     yield from _route_tables(data)
+    if isinstance(instances, list):
+        read = {i.get("id") for i in instances}
+        for i, n in enumerate(data.get("network_interfaces") or []):
+            if n.get("instance_id") not in read:
+                yield (
+                    f"{at(('data', 'network_interfaces', i, 'instance_id'))}{brief(n.get('instance_id'))} is not an "
+                    "instance vhv read (it reads the interfaces attached to the queue instances)"
+                )
     for key, kind in IAM_MAPS.items():
         for name, entry in (data.get(key) or {}).items():
             arn = (entry or {}).get("arn")

@@ -286,6 +286,45 @@ def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> N
         lambda: read_images(ec2, rec, named("image_id")),
         lambda: read_volumes(ec2, rec, named("root_volume_id")),
         lambda: read_key_pairs(ec2, rec, named("key_name")),
+        lambda: read_network_interfaces(ec2, rec, named("id")),
+    )
+
+
+def _interface(n: dict[str, Any]) -> dict[str, Any]:
+    att = n.get("Attachment") or {}
+    assoc = n.get("Association") or {}
+    return {
+        "id": n["NetworkInterfaceId"],
+        "instance_id": att.get("InstanceId"),
+        "device_index": att.get("DeviceIndex"),
+        "attachment_status": att.get("Status"),
+        "subnet_id": n.get("SubnetId"),
+        "vpc_id": n.get("VpcId"),
+        "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in n.get("Groups", [])],
+        "private_ips": [a["PrivateIpAddress"] for a in n.get("PrivateIpAddresses", []) if a.get("PrivateIpAddress")],
+        "public_ip": assoc.get("PublicIp"),
+        "allocation_id": assoc.get("AllocationId"),
+        "interface_type": n.get("InterfaceType"),
+    }
+
+
+def read_network_interfaces(ec2: Any, rec: Recorder, instance_ids: list[str]) -> None:
+    """Every network interface attached to the instances (an instance's top-level SecurityGroups
+    are its primary interface's: the groups of each interface add up), by the instances' ids."""
+    if not instance_ids:
+        rec.put("network_interfaces", [])
+        return
+    _listed(
+        rec,
+        "network_interfaces",
+        "ec2:DescribeNetworkInterfaces",
+        lambda: paginate(
+            ec2,
+            "describe_network_interfaces",
+            "NetworkInterfaces",
+            Filters=[{"Name": "attachment.instance-id", "Values": instance_ids}],
+        ),
+        _interface,
     )
 
 
