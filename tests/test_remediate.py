@@ -358,8 +358,12 @@ def test_instance_level_drift_is_a_manual_step_only(account):
     account.ec2.stop_instances(InstanceIds=[account.ids["instance"]])
     account.ec2.modify_instance_attribute(InstanceId=account.ids["instance"], InstanceType={"Value": "t3.large"})
     _res, plan = plan_of(account)
-    assert [(s.rule, s.risk, s.call) for s in plan.steps] == [("queue-instance-type", MANUAL, "")]
-    assert "t3.medium" in plan.steps[0].summary
+    assert [(s.rule, s.risk, s.call) for s in plan.steps] == [
+        ("queue-instance-running", MANUAL, ""),
+        ("queue-instance-type", MANUAL, ""),
+    ]
+    assert "Start valohai-i-queue" in plan.steps[0].summary
+    assert "t3.medium" in plan.steps[1].summary
     assert plan.to_apply(tighten=True) == []
 
 

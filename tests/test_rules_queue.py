@@ -113,6 +113,7 @@ def _eip_on_second_interface(a: Account) -> dict[str, str]:
 
 GOLDEN_PASS = {
     "queue-instance-exists": "valohai-i-queue exists ({instance})",
+    "queue-instance-running": "valohai-i-queue ({instance}) state is running",
     "queue-instance-tag": "valohai-i-queue ({instance}) has tag valohai=1",
     "queue-instance-type": "valohai-i-queue ({instance}) instance type is t3.medium",
     "queue-instance-os": f"valohai-i-queue runs Ubuntu 20.04 LTS ({UBUNTU_2004_AMI} "
@@ -245,9 +246,24 @@ INSTANCE_DRIFTS = [
             "queue-instance-type": (
                 "{instance}",
                 ["valohai-i-queue ({instance}) instance type is t3.small; the guide asks for t3.medium"],
-            )
+            ),
+            "queue-instance-running": ("{instance}", ["valohai-i-queue ({instance}) state is stopped"]),
         },
         id="queue resized",
+    ),
+    # a stopped queue still exists (queue-instance-exists passes), but it serves no Redis
+    pytest.param(
+        lambda a: a.ec2.stop_instances(InstanceIds=[a.ids["instance"]]),
+        {
+            "queue-instance-running": (
+                "{instance}",
+                [
+                    "valohai-i-queue ({instance}) state is stopped; the guide asks for running. A queue that is not "
+                    "running serves no Redis"
+                ],
+            )
+        },
+        id="queue stopped",
     ),
     pytest.param(
         _relaunched(ImageId=AL2023_AMI, BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16}}]),
