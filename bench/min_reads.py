@@ -4,7 +4,7 @@
 
 Hand-written boto3, no vhv: three clients, sts:GetCallerIdentity (the policies' ARNs
 need the account id), then every independent read in one thread pool; a read that
-needs another's answer (a policy's default version, the VPC's route tables, the
+needs another's answer (a policy's default version, the VPC's route tables and network ACLs, the
 queue instance's image, volume, key pair and network interfaces) is submitted the moment that answer is
 in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
 With a bucket (the params' data_store.bucket), its eleven reads join the first wave: every
@@ -180,7 +180,11 @@ def read_minimum(
                 (
                     "ec2:DescribeRouteTables",
                     lambda: ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": ids}]),
-                )
+                ),
+                (
+                    "ec2:DescribeNetworkAcls",
+                    lambda: ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": ids}]),
+                ),
             ]
             if ids
             else []

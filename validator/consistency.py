@@ -15,7 +15,8 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
   instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
 - the data store's user and roles (read by the names the params give) are one each, of the
   account and partition read;
-- a VPC has one main route table, a subnet one route table, and the tables are of the VPCs read.
+- a VPC has one main route table, a subnet one route table and one network ACL, and the tables
+  and ACLs are of the VPCs read.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ LIST_IDS = {
     "vpc_subnets": "id",
     "igws": "id",
     "route_tables": "id",
+    "network_acls": "id",
     "security_groups": "id",
     "instances": "id",
     "network_interfaces": "id",
@@ -180,6 +182,17 @@ def _profiles_of_roles(data: dict[str, Any], account: str, partition: str) -> It
 def _route_tables(data: dict[str, Any]) -> Iterator[str]:
     tables = data.get("route_tables") or []
     vpcs = {v.get("id") for v in data.get("vpcs") or []} if isinstance(data.get("vpcs"), list) else None
+    acl_of: dict[Any, int] = {}
+    for i, acl in enumerate(data.get("network_acls") or []):
+        if vpcs is not None and acl.get("vpc_id") not in vpcs:
+            yield f"{at(('data', 'network_acls', i, 'vpc_id'))}{brief(acl.get('vpc_id'))} is not a VPC vhv read"
+        for subnet in acl.get("subnet_ids") or []:
+            if subnet in acl_of:
+                yield (
+                    f"{at(('data', 'network_acls', i, 'subnet_ids'))}{brief(subnet)} is also in "
+                    f"data.network_acls[{acl_of[subnet]}]; a subnet has one network ACL"
+                )
+            acl_of.setdefault(subnet, i)
     main: dict[Any, int] = {}
     subnet_in: dict[Any, int] = {}
     for i, t in enumerate(tables):
