@@ -875,9 +875,115 @@ SG_DRIFTS = [
 DRIFTS = VPC_DRIFTS + NET_DRIFTS + SG_DRIFTS
 
 
+# ------------------------------------------------------------------ the paths each drift cuts (rules/6-paths.yaml)
+
+QUEUE_PATHS = ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue")
+WORKER_PATHS = ("path-workers-to-queue", "path-workers-to-internet")
+
+
+def cut(fragment: str, *rules: str) -> dict[str, tuple[str | None, list[str]]]:
+    """`rules` fail naming the hop `fragment`: a queue path on the queue instance, a workers' path on
+    the subnets (each)."""
+    return {r: ("{instance}" if r in QUEUE_PATHS else None, [fragment]) for r in rules}
+
+
+DETACHED = "valohai-igw ({igw}) is not attached to valohai-vpc ({vpc})"
+REPLIES = "route table valohai-rt ({rt}) of valohai-subnet-1 ({subnet_1}): "
+WORKERS_ROUTE = "route table valohai-rt ({rt}) of valohai-subnet-2 ({subnet_2}): "
+PATHS_CUT: dict[str, dict[str, tuple[str | None, list[str]]]] = {
+    "igw detached": cut(DETACHED, *QUEUE_PATHS, "path-workers-to-internet"),
+    "igw attached to another vpc": cut(DETACHED, *QUEUE_PATHS, "path-workers-to-internet"),
+    "local route deleted (moto only)": cut(
+        "route table valohai-rt ({rt}) of valohai-subnet-2 ({subnet_2}) sends 10.0.0.4 to 0.0.0.0/0 => {igw} (active)",
+        "path-workers-to-queue",
+    ),
+    "no default route": {
+        **cut(REPLIES + "no route for the replies to 34.248.245.191", "path-valohai-to-queue"),
+        **cut(REPLIES + "no route for the replies", "path-internet-to-queue-http"),
+        **cut(REPLIES + "no route for the replies to 203.0.113.7", "path-ssh-to-queue"),
+        **cut(WORKERS_ROUTE + "no route for internet traffic", "path-workers-to-internet"),
+    },
+    "default route to another gateway": {
+        **cut(REPLIES + "0.0.0.0/0 => {other} (active) takes the replies", *QUEUE_PATHS),
+        **cut(WORKERS_ROUTE + "0.0.0.0/0 => {other} (active) takes internet traffic", "path-workers-to-internet"),
+    },
+    "another table made main": {
+        **cut(
+            "route table valohai-rt ({new}) of valohai-subnet-1 ({subnet_1}): no route for the replies", *QUEUE_PATHS
+        ),
+        **cut("no route for internet traffic", "path-workers-to-internet"),
+    },
+    "default route to the igw, two more specific /1 routes to a nat gateway": {
+        **cut(REPLIES + "0.0.0.0/1 => {nat} (active) takes the replies for 34.248.245.191", "path-valohai-to-queue"),
+        **cut(
+            REPLIES + "0.0.0.0/1 => {nat} (active) takes the replies; 128.0.0.0/1 => {nat} (active) takes the replies",
+            "path-internet-to-queue-http",
+        ),
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies for 203.0.113.7", "path-ssh-to-queue"),
+        **cut(
+            WORKERS_ROUTE + "0.0.0.0/1 => {nat} (active) takes internet traffic; 128.0.0.0/1 => {nat} (active) takes "
+            "internet traffic",
+            "path-workers-to-internet",
+        ),
+    },
+    "half of the internet to a nat gateway": {
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies", "path-internet-to-queue-http"),
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies for 203.0.113.7", "path-ssh-to-queue"),
+        **cut(WORKERS_ROUTE + "128.0.0.0/1 => {nat} (active) takes internet traffic", "path-workers-to-internet"),
+    },
+    "subnet table with the default route and two /1 routes to a nat gateway": {
+        "path-workers-to-internet": (
+            "{subnet_2}",
+            [
+                "route table public-b ({own}) of valohai-subnet-2 ({subnet_2}): 0.0.0.0/1 => {nat} (active) takes internet"
+            ],
+        )
+    },
+    "subnet on a table without default route": {
+        "path-workers-to-internet": (
+            "{subnet_2}",
+            ["route table private ({private}) of valohai-subnet-2 ({subnet_2}): no route for internet traffic"],
+        )
+    },
+    "workers without egress": {
+        **cut(
+            "the security groups of the workers (valohai-sg-workers ({sg_workers})) allow no outbound TCP 63790 to "
+            "valohai-i-queue (10.0.0.4)",
+            "path-workers-to-queue",
+        ),
+        **cut(
+            "the security groups of the workers (valohai-sg-workers ({sg_workers})) allow no outbound TCP 80 to the "
+            "internet",
+            "path-workers-to-internet",
+        ),
+    },
+    "workers egress 63790 to a network outside the vpc": cut(
+        "allow no outbound TCP 63790 to valohai-i-queue (10.0.0.4)", "path-workers-to-queue"
+    ),
+    "queue without http": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 80 from the internet",
+        "path-internet-to-queue-http",
+    ),
+    "queue without redis from app.valohai.com": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 63790 from 34.248.245.191", "path-valohai-to-queue"
+    ),
+    "queue without redis from the workers": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 63790 from a worker in valohai-subnet-1 (10.0.0.0/20)",
+        "path-workers-to-queue",
+    ),
+    "queue without ssh": cut("allow no inbound TCP 22 from 203.0.113.7", "path-ssh-to-queue"),
+    "queue redis from one subnet instead of the workers": cut(
+        "allow no inbound TCP 63790 from a worker in valohai-subnet-2 (10.0.16.0/20)", "path-workers-to-queue"
+    ),
+    "installer self, ssh from valohai": cut("allow no inbound TCP 22 from 203.0.113.7", "path-ssh-to-queue"),
+    "installer valohai, ssh from the admin": cut("allow no inbound TCP 22 from 3.251.38.215", "path-ssh-to-queue"),
+}
+
+
 @pytest.mark.parametrize("drift, fails, params", DRIFTS)
-def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, params):
+def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, params, request):
     extra = drift(account)
+    fails = {**fails, **PATHS_CUT.get(request.node.callspec.id, {})}
     assert_fails_exactly(account.check(**params), fails, ids_of(account, extra))
 
 
@@ -885,7 +991,9 @@ def test_workers_egress_443_only_names_exactly_what_is_missing(account):
     _workers_egress((443, WORLD))(account)
     result = account.check()
     sg = account.ids["sg_workers"]
-    assert result.failing() == {"sg-workers-egress-web", "sg-workers-egress-queue"}
+    assert result.failing() == {"sg-workers-egress-web", "sg-workers-egress-queue", *WORKER_PATHS}
+    cut80 = result.of("path-workers-to-internet")[0].message
+    assert "allow no outbound TCP 80 to the internet" in cut80 and "TCP 443 is cut" not in cut80
     web, queue = result.one("sg-workers-egress-web"), result.one("sg-workers-egress-queue")
     assert web.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 80 0.0.0.0/0"
     assert queue.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 63790 valohai-sg-queue"

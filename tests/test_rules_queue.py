@@ -448,9 +448,32 @@ EIP_DRIFTS = [
 DRIFTS = INSTANCE_DRIFTS + EIP_DRIFTS
 
 
+# the paths each drift cuts (rules/6-paths.yaml)
+QUEUE_PATHS = ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue")
+STOPPED = {
+    **{r: ("{instance}", ["is cut: valohai-i-queue is stopped"]) for r in QUEUE_PATHS},
+    "path-workers-to-queue": (None, ["to valohai-i-queue (10.0.0.4) on TCP 63790 is cut: valohai-i-queue is stopped"]),
+}
+NOT_ASSOCIATED = {r: ("{instance}", ["is not associated with valohai-i-queue ({instance})"]) for r in QUEUE_PATHS}
+ONLY_WORKERS_GROUP = "(valohai-sg-workers ({sg_workers})) allow no inbound TCP "
+PATHS_CUT = {
+    "queue without valohai-sg-queue": {
+        "path-valohai-to-queue": ("{instance}", [ONLY_WORKERS_GROUP + "63790 from 34.248.245.191"]),
+        "path-internet-to-queue-http": ("{instance}", [ONLY_WORKERS_GROUP + "80 from the internet"]),
+        "path-ssh-to-queue": ("{instance}", [ONLY_WORKERS_GROUP + "22 from 203.0.113.7"]),
+        "path-workers-to-queue": (None, [ONLY_WORKERS_GROUP + "63790 from a worker in valohai-subnet-1 (10.0.0.0/20)"]),
+    },
+    "queue resized": STOPPED,
+    "queue stopped": STOPPED,
+    "eip disassociated": NOT_ASSOCIATED,
+    "eip on another instance": NOT_ASSOCIATED,
+}
+
+
 @pytest.mark.parametrize("drift, fails", DRIFTS)
-def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails):
+def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, request):
     extra = drift(account)
+    fails = {**fails, **PATHS_CUT.get(request.node.callspec.id, {})}
     assert_fails_exactly(account.check(), fails, ids_of(account, extra))
 
 

@@ -134,6 +134,10 @@ def interfaces_of(ctx: Context, inst: dict) -> list[dict]:
     found = [n for n in ctx.data("network_interfaces") if n.get("instance_id") == inst["id"]]
     if not found:
         return [{"id": None, "device_index": 0, "security_groups": inst.get("security_groups") or []}]
+    # the primary interface's groups are the instance's SecurityGroups, as DescribeInstances gives them
+    found = [
+        {**n, "security_groups": inst.get("security_groups") or []} if n.get("device_index") == 0 else n for n in found
+    ]
     return sorted(found, key=lambda n: (n.get("device_index") is None, n.get("device_index") or 0))
 
 

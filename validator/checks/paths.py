@@ -24,6 +24,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from validator import picking
 from validator.checks import STR, WHEN, Outcome, bad, evaluator, ok, routing, warn
 from validator.checks.context import Context
 from validator.checks.instance import interfaces_of
@@ -220,9 +221,8 @@ class Network:
     def gateway(self, path: Path, vpc_id: str) -> str | None:
         """The guide's internet gateway, attached to `vpc_id`: its id, or the path is cut."""
         igw_name = name("igw")
-        if not self.igw:
-            path.hop("", f"no internet gateway {igw_name}")
-            return None
+        if not self.igw:  # its missing rule says so; one that lost its Name may still carry the traffic
+            raise picking.missing("igw")
         attached = [
             a.get("vpc_id") for a in self.igw.get("attachments") or [] if a.get("state") in ("available", "attached")
         ]
@@ -251,7 +251,7 @@ class Network:
         said = "; ".join(
             (f"{routing.label(r)} takes {why}" + ("" if peer is WORLD else f" for {peer.said(spans)}"))
             if r
-            else f"no route for {why} to {peer.said(spans)}"
+            else f"no route for {why}" + ("" if peer is WORLD else f" to {peer.said(spans)}")
             for r, spans in off.values()
         )
         path.hop("", f"{self.table_label(table)} of {self.subnet(subnet_id)}: {said}")
@@ -410,7 +410,7 @@ def _workers(ctx: Context, net: Network, to: str, ports: list[int]) -> list[Outc
             path = Path()
             paths.append((port, path))
             if to == "queue-private":
-                net.security_groups(path, [sg["id"]], "egress", queue, port, f"the workers ({name('sg_workers')})")
+                net.security_groups(path, [sg["id"]], "egress", queue, port, "the workers")
                 net.local(path, s["id"], s["vpc_id"], qip)
                 if primary["subnet_id"] != s["id"]:  # inside one subnet no ACL is crossed
                     net.acl(path, s["id"], True, queue, (port, port), "the request")
@@ -427,7 +427,7 @@ def _workers(ctx: Context, net: Network, to: str, ports: list[int]) -> list[Outc
                 )
                 _running(path, inst)
             else:
-                net.security_groups(path, [sg["id"]], "egress", WORLD, port, f"the workers ({name('sg_workers')})")
+                net.security_groups(path, [sg["id"]], "egress", WORLD, port, "the workers")
                 net.to_gateway(path, s["id"], s["vpc_id"], WORLD, "internet traffic")
                 net.acl(path, s["id"], True, WORLD, (port, port), "the requests")
                 net.acl(path, s["id"], False, WORLD, EPHEMERAL, "the replies")
