@@ -343,3 +343,28 @@ def test_an_unread_network_acl_is_an_error_never_a_pass(account):
     findings = [f for f in engine.evaluate(account.pack, prm, result.snapshot) if f.rule_id in PATH_RULES]
     assert {f.status for f in findings} == {"error"}
     assert all("ec2:DescribeNetworkAcls" in f.message for f in findings)
+
+
+# ------------------------------------------------------------------ remediate
+
+
+def test_a_cut_no_other_rule_explains_is_a_step_by_hand(account):
+    """A network ACL is no resource of the guide: nothing but the path says what cuts it."""
+    from tests.test_remediate import plan_of
+    from validator.fixers.plan import MANUAL
+
+    acl = _acl_denies_app_on_queue_subnet(account)["acl"]
+    _, plan = plan_of(account)
+    steps = [s for s in plan.steps if s.rule == "path-valohai-to-queue"]
+    assert [s.risk for s in steps] == [MANUAL]
+    assert f"network ACL {acl} of valohai-subnet-1" in steps[0].summary and "rule 90 denies it" in steps[0].summary
+
+
+def test_a_cut_another_failing_rule_explains_has_no_step_of_its_own(account):
+    """valohai-sg-queue lost Redis from app.valohai.com: its rule's fix opens the path (explained_by)."""
+    from tests.test_remediate import plan_of
+
+    _no_redis_from_app(account)
+    result, plan = plan_of(account)
+    assert result.failing() == {"sg-queue-ingress-redis-valohai", "path-valohai-to-queue"}
+    assert {s.rule for s in plan.steps} == {"sg-queue-ingress-redis-valohai"}

@@ -49,6 +49,7 @@ class Rule:
     wider: bool = False
     blocking: bool = False
     description: str = ""
+    explained_by: tuple[str, ...] = ()  # rules that say what to change when this one fails (a path's hops)
     source: str = ""
 
     @property
@@ -161,7 +162,14 @@ def load(directory: str | Path | None = None) -> RulePack:
                 problem = params.when_problem(when)
                 if problem:
                     raise VhvError(f"{where}: {path}.{problem}")
+            r["explained_by"] = tuple(r.get("explained_by") or ())
             rules.append(Rule(**{k: v for k, v in r.items()}, source=f.name))
+    for rule in rules:
+        unknown = [x for x in rule.explained_by if x not in seen]
+        if unknown:
+            raise VhvError(
+                f"{d / rule.source}: rule {rule.id}: explained_by names no rule of the pack: {', '.join(unknown)}"
+            )
     return RulePack(tuple(rules))
 
 

@@ -52,6 +52,8 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> P
     for rule_id, found_ in b.failures.items():
         if rule_id in b.covered:
             continue
+        if rule_id in b.rules and any(other in b.failures for other in b.rules[rule_id].explained_by):
+            continue  # a path cut where another failing rule says what to change: the re-check tells the rest
         f = found_[0]
         kind = b.rules[rule_id].resource if rule_id in b.rules else "params"
         where = f" ({f.resource_id})" if f.resource_id and f.resource_id not in f.message else ""
