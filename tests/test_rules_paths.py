@@ -368,3 +368,20 @@ def test_a_cut_another_failing_rule_explains_has_no_step_of_its_own(account):
     result, plan = plan_of(account)
     assert result.failing() == {"sg-queue-ingress-redis-valohai", "path-valohai-to-queue"}
     assert {s.rule for s in plan.steps} == {"sg-queue-ingress-redis-valohai"}
+
+
+def test_a_queue_in_another_vpc_is_not_judged_and_never_passes(account):
+    """vhv reads the route tables and network ACLs of valohai-vpc only: the paths to a queue elsewhere
+    are a warning (queue-instance-subnet fails on it)."""
+    from tests.test_rules_queue import relaunch
+
+    vpc = account.ec2.create_vpc(CidrBlock="172.31.0.0/16")["Vpc"]["VpcId"]
+    subnet = account.ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.0.0/20", AvailabilityZone="eu-west-1a")
+    relaunch(account, SubnetId=subnet["Subnet"]["SubnetId"], SecurityGroupIds=None)
+    result = account.check()
+    for rule_id in ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue", "path-workers-to-queue"):
+        found = result.of(rule_id)
+        assert {f.status for f in found} == {"warn"}, (rule_id, [f.message for f in found])
+        assert f"valohai-i-queue is in {vpc}, not in valohai-vpc" in found[0].message
+        assert "this path is not judged" in found[0].message
+    assert "queue-instance-subnet" in result.failing()

@@ -360,6 +360,18 @@ def _judge(paths: list[tuple[int, Path]], what: Any, **kw: Any) -> Outcome:
     return bad(said, "the path works", cuts, **kw)
 
 
+def _outside(vpc_id: str | None, **kw: Any) -> Outcome:
+    """The queue is in another VPC: vhv reads the route tables and network ACLs of the guide's VPC
+    only (queue-instance-subnet fails on it), so the path is not judged; never a pass."""
+    return warn(
+        f"{name('instance')} is in {vpc_id}, not in {name('vpc')}, whose route tables and network ACLs are the ones "
+        "vhv reads: this path is not judged",
+        "the path works",
+        f"{name('instance')} in {vpc_id}",
+        **kw,
+    )
+
+
 def _to_queue_public(ctx: Context, net: Network, peer: Peer, ports: list[int]) -> list[Outcome]:
     inst, nics = _queue(ctx)
     eip = ctx.resource("eip")
@@ -368,6 +380,8 @@ def _to_queue_public(ctx: Context, net: Network, peer: Peer, ports: list[int]) -
     nic = next((n for n in nics if n.get("id") and n.get("id") == eip.get("network_interface_id")), None)
     if nic is None and eip.get("instance_id") == inst["id"]:
         nic = nics[0]
+    if nic is not None and nic["vpc_id"] != net.vpc["id"]:
+        return [_outside(nic["vpc_id"], **kw)]
     paths = []
     for port in ports:
         path = Path()
@@ -400,6 +414,8 @@ def _workers(ctx: Context, net: Network, to: str, ports: list[int]) -> list[Outc
         queue = Peer(
             f"{name('instance')} ({qip})", [_span(qip + "/32")], {g["id"] for g in primary.get("security_groups") or []}
         )
+        if primary["vpc_id"] != net.vpc["id"]:
+            return [_outside(primary["vpc_id"], resource_id=s["id"], resource_name=s.get("name")) for s in subnets]
     for s in subnets:
         kw = {"resource_id": s["id"], "resource_name": s.get("name")}
         if not s.get("cidr"):
