@@ -59,9 +59,10 @@ def _norm(spans: list[Span]) -> list[Span]:
 
 def _minus(a: list[Span], b: list[Span]) -> list[Span]:
     out = []
+    cut = _norm(b)
     for lo, hi in _norm(a):
         cur = lo
-        for blo, bhi in _norm(b):
+        for blo, bhi in cut:
             if bhi <= cur or blo >= hi:
                 continue
             if blo > cur:

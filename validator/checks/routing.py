@@ -8,6 +8,7 @@ ask where one address goes.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,23 +90,28 @@ class Share:
 
 def shares(table: dict[str, Any]) -> list[Share]:
     """All of IPv4, split by the route that decides each part (adjacent parts of one route and of one
-    kind, internet or not, merged)."""
+    kind, internet or not, merged). CIDRs nest or are apart, so the most specific route holding an
+    address is the innermost one open at it: one sweep over the routes' edges."""
     routes = ipv4_routes(table)
-    bounds = {0, ALL}
-    for net in [n for n, _ in routes] + list(NOT_INTERNET):
-        bounds.add(int(net.network_address))
-        bounds.add(int(net.broadcast_address) + 1)
-    edges = sorted(bounds)
-    spans = [(int(n.network_address), int(n.broadcast_address), n.prefixlen, r) for n, r in routes]
-    private = [(int(n.network_address), int(n.broadcast_address)) for n in NOT_INTERNET]
+    spans = sorted(
+        ((int(n.network_address), int(n.broadcast_address) + 1, r) for n, r in routes),
+        key=lambda x: (x[0], -(x[1] - x[0])),
+    )
+    private = sorted((int(n.network_address), int(n.broadcast_address) + 1) for n in NOT_INTERNET)
+    edges = sorted({0, ALL, *(x for lo, hi, _ in spans for x in (lo, hi)), *(x for span in private for x in span)})
     out: list[Share] = []
+    open_: list[tuple[int, dict[str, Any]]] = []  # (end, route), innermost last
+    i = 0
     for lo, hi in zip(edges, edges[1:]):
-        best: tuple[int, dict[str, Any]] | None = None
-        for first, last, plen, r in spans:
-            if first <= lo <= last and (best is None or plen > best[0]):
-                best = (plen, r)
-        route = best[1] if best else None
-        internet = not any(first <= lo <= last for first, last in private)
+        while open_ and open_[-1][0] <= lo:
+            open_.pop()
+        while i < len(spans) and spans[i][0] <= lo:
+            if spans[i][1] > lo:
+                open_.append((spans[i][1], spans[i][2]))
+            i += 1
+        route = open_[-1][1] if open_ else None
+        at = bisect.bisect_right(private, (lo, ALL + 1)) - 1
+        internet = not (at >= 0 and private[at][0] <= lo < private[at][1])
         if route is not None and route.get("target") == "local":
             internet = False  # the VPC's own addresses
         if out and out[-1].route is route and out[-1].internet == internet and out[-1].hi == lo:
