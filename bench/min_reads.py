@@ -4,8 +4,8 @@
 
 Hand-written boto3, no vhv: four clients, sts:GetCallerIdentity (the policies' ARNs
 need the account id), then every independent read in one thread pool; a read that
-needs another's answer (a policy's default version, the VPC's route tables, the
-queue instance's image, volume and key pair) is submitted the moment that answer is
+needs another's answer (a policy's default version, the VPC's route tables and network ACLs, the
+queue instance's image, volume, key pair and network interfaces) is submitted the moment that answer is
 in. Nothing is shaped or judged: this is the floor a checker's reads cannot go under.
 With a bucket (the params' data_store.bucket), its eleven reads join the first wave: every
 setting the data-store rules judge, and the account's Block Public Access (s3control); with the
@@ -189,7 +189,11 @@ def read_minimum(
                 (
                     "ec2:DescribeRouteTables",
                     lambda: ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": ids}]),
-                )
+                ),
+                (
+                    "ec2:DescribeNetworkAcls",
+                    lambda: ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": ids}]),
+                ),
             ]
             if ids
             else []
@@ -202,12 +206,20 @@ def read_minimum(
         images = sorted({i["ImageId"] for i in found})
         volumes = sorted({b["Ebs"]["VolumeId"] for i in found for b in i.get("BlockDeviceMappings", []) if "Ebs" in b})
         keys = sorted({i["KeyName"] for i in found if i.get("KeyName")})
+        queues = sorted({i["InstanceId"] for i in found})
         return [
             (a, f)
             for a, ids, f in (
                 ("ec2:DescribeImages", images, lambda: ec2.describe_images(ImageIds=images)),
                 ("ec2:DescribeVolumes", volumes, lambda: ec2.describe_volumes(VolumeIds=volumes)),
                 ("ec2:DescribeKeyPairs", keys, lambda: ec2.describe_key_pairs(KeyNames=keys)),
+                (
+                    "ec2:DescribeNetworkInterfaces",
+                    queues,
+                    lambda: ec2.describe_network_interfaces(
+                        Filters=[{"Name": "attachment.instance-id", "Values": queues}]
+                    ),
+                ),
             )
             if ids
         ]

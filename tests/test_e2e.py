@@ -183,6 +183,8 @@ DRIFT_FAILS = {
     "worker-role-policy-attached": "ValohaiWorkerRole",
     "worker-role-effective-permissions": "ValohaiWorkerRole",
 }
+# the guide's path the revoked rule cuts (rules/6-paths.yaml), from a worker in each valohai subnet
+DRIFT_PATHS = {("path-workers-to-queue", f"valohai-subnet-{i}") for i in (1, 2, 3)}
 
 
 def check_json(params: Path, env: dict[str, str], cwd: Path, *more: str, script: bool = False):
@@ -239,7 +241,7 @@ def test_drifted_account_fails_exactly_the_drifted_rules(golden, params_file, tm
     assert_contract(doc)
     assert statuses(doc, "error") == {}
     failing = [f for f in doc["findings"] if f["status"] == "fail"]
-    assert {f["rule_id"]: f["resource_name"] for f in failing} == DRIFT_FAILS
+    assert {(f["rule_id"], f["resource_name"]) for f in failing} == set(DRIFT_FAILS.items()) | DRIFT_PATHS
     for f in failing:
         if f["resource_name"] == "valohai-sg-queue":
             assert f["resource_id"] == golden.ids["sg_queue"]
@@ -259,7 +261,7 @@ def test_console_report_of_the_drifted_account(golden, params_file, tmp_path):
     for rule_id in DRIFT_FAILS:
         assert any(line.lstrip().startswith("FAIL") and rule_id in line for line in proc.stdout.splitlines()), rule_id
     assert "valohai-sg-queue" in proc.stdout
-    assert "4 fail" in proc.stdout and "(exit 1)" in proc.stdout
+    assert "7 fail" in proc.stdout and "(exit 1)" in proc.stdout
 
 
 @pytest.mark.parametrize("fmt", ["json", "console"])
@@ -283,7 +285,7 @@ def test_output_writes_the_report_to_a_file_and_nothing_to_stdout(golden, params
     if fmt == "json":
         doc = json.loads(text)
         assert_contract(doc)
-        assert set(statuses(doc, "fail")) == set(DRIFT_FAILS)
+        assert set(statuses(doc, "fail")) == set(DRIFT_FAILS) | {rule for rule, _ in DRIFT_PATHS}
     else:
         assert "sg-queue-ingress-redis-workers" in text and "(exit 1)" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "report.out"]

@@ -153,6 +153,13 @@ def test_a_fixer_on_a_rule_that_is_not_fixable_is_refused_at_load(tmp_path):
         rulepack.load(_one_rule_pack(tmp_path, fixable=False, fixer="tag"))
 
 
+def test_explained_by_must_name_rules_of_the_pack(tmp_path):
+    with pytest.raises(VhvError, match=r"rule vpc-tag-custom: explained_by names no rule of the pack: vpc-tga"):
+        rulepack.load(_one_rule_pack(tmp_path, fixer="tag", explained_by=["vpc-tga"]))
+    pack = rulepack.load(_one_rule_pack(tmp_path, fixer="tag", explained_by=["vpc-tag-custom"]))
+    assert pack.rules[0].explained_by == ("vpc-tag-custom",)
+
+
 @pytest.mark.parametrize(
     "fixer,resource,why",
     [

@@ -25,7 +25,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from moto import mock_aws
 
 from tests.conftest import Account, write_snapshot
-from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, drift, moto_server_process
+from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, DRIFT_PATHS, drift, moto_server_process
 from validator import engine
 from validator import findings as findings_mod
 from validator import params as params_mod
@@ -55,7 +55,15 @@ GOLDEN_SKIPS = {
 SUBNETS = ("valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3")  # build_golden's, one per zone
 # the rules that judge each subnet on its own: one item per subnet (the others judge one resource,
 # or the subnets as a group: one item, named by the guide)
-PER_SUBNET = ("subnets-in-vpc", "subnets-tag", "subnets-cidr-in-vpc", "rt-subnet-routes")
+PER_SUBNET = (
+    "subnets-in-vpc",
+    "subnets-tag",
+    "subnets-cidr-in-vpc",
+    "rt-subnet-routes",
+    "path-workers-to-queue",
+    "path-workers-to-internet",
+)
+PATHS_CUT = {rule for rule, _ in DRIFT_PATHS}  # the drift's path, cut from each subnet
 
 
 def nodeid(rule: Any, resource: str | None = None) -> str:
@@ -208,7 +216,7 @@ def test_drift_fails_exactly_the_drifted_items_with_expected_actual_and_fix(proj
     result = run(project, snaps.drifted)
     got = outcomes(result)
     failed = {rule_of(n) for n, o in got.items() if o == "failed"}
-    assert failed == set(DRIFT_FAILS)
+    assert failed == set(DRIFT_FAILS) | PATHS_CUT
     assert got == expected(snaps.findings["drifted.json"], pack)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
@@ -639,7 +647,7 @@ def test_junitxml_and_xdist(project, snaps, pack):
     cases = {c.name: c for suite in JUnitXml.fromfile(str(project.path / "vhv.xml")) for c in suite}
     assert set(cases) == {n.split("::", 1)[1] for n in nodeids(pack)}
     failed = {rule_of(name): c for name, c in cases.items() if any(isinstance(x, Failure) for x in c.result)}
-    assert set(failed) == set(DRIFT_FAILS)
+    assert set(failed) == set(DRIFT_FAILS) | PATHS_CUT
     redis = next(x for x in failed["sg-queue-ingress-redis-workers"].result if isinstance(x, Failure))
     assert "expected:" in redis.text and "fix:" in redis.text
     skipped = {rule_of(name) for name, c in cases.items() if any(isinstance(x, Skipped) for x in c.result)}
@@ -759,12 +767,10 @@ def test_live_account_read_once_per_session_also_under_xdist(project, moto_serve
     failed = {line.split(" ")[1] for line in drifted.outlines if line.startswith("FAILED vhv::")}
     # every worker collected the same items, one per subnet for PER_SUBNET (xdist refuses a run otherwise)
     assert failed == {f"vhv::test_vhv[{name}::{rule_id}]" for rule_id, name in DRIFT_FAILS.items()} | {
-        "vhv::test_vhv[valohai-subnet-2::subnets-tag]"
-    }
-    assert (
-        f"{len(DRIFT_FAILS) + 1} failed, {len(nodeids(pack)) - len(DRIFT_FAILS) - 1 - len(GOLDEN_SKIPS)} passed"
-        in drifted.outlines[-1]
-    )
+        f"vhv::test_vhv[{name}::{rule_id}]" for rule_id, name in DRIFT_PATHS
+    } | {"vhv::test_vhv[valohai-subnet-2::subnets-tag]"}
+    bad = len(DRIFT_FAILS) + len(DRIFT_PATHS) + 1
+    assert f"{bad} failed, {len(nodeids(pack)) - bad - len(GOLDEN_SKIPS)} passed" in drifted.outlines[-1]
     # two workers, one read: the controller read the account and shipped the snapshot
     assert served(moto_server, "GetCallerIdentity") == 1
     assert served(moto_server, "DescribeSecurityGroups") == 1

@@ -149,6 +149,10 @@ def queue_without_its_group(acct: Account) -> None:
     acct.ec2.modify_instance_attribute(InstanceId=acct.ids["instance"], Groups=[acct.ids["sg_workers"]])
 
 
+# the guide's network paths (rules/6-paths.yaml) a drift cuts: they fail beside the rule whose fix opens them
+QUEUE_PATHS = {"path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue"}
+INTERNET_PATHS = QUEUE_PATHS | {"path-workers-to-internet"}
+
 # drift -> (the rules it breaks, the calls the plan makes, in order)
 FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
     "worker policy untagged": (no_worker_policy_tag, {"worker-policy-tag"}, ["iam.tag_policy"]),
@@ -192,16 +196,20 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
     "vpc untagged": (no_vpc_tag, {"vpc-tag"}, ["ec2.create_tags"]),
     "subnet untagged": (no_subnet_tag, {"subnets-tag"}, ["ec2.create_tags"]),
     "route table unnamed": (no_rt_name, {"rt-name"}, ["ec2.create_tags"]),
-    "no default route": (no_default_route, {"rt-default-route"}, ["ec2.create_route"]),
+    "no default route": (no_default_route, {"rt-default-route"} | INTERNET_PATHS, ["ec2.create_route"]),
     "igw detached": (
         igw_detached,
-        {"igw-attached", "rt-default-route"},
+        {"igw-attached", "rt-default-route"} | INTERNET_PATHS,
         ["ec2.attach_internet_gateway", "ec2.create_route"],
     ),
-    "queue lacks HTTP": (no_http_on_queue, {"sg-queue-ingress-http"}, ["ec2.authorize_security_group_ingress"]),
+    "queue lacks HTTP": (
+        no_http_on_queue,
+        {"sg-queue-ingress-http", "path-internet-to-queue-http"},
+        ["ec2.authorize_security_group_ingress"],
+    ),
     "queue lacks Redis from workers": (
         no_redis_from_workers,
-        {"sg-queue-ingress-redis-workers"},
+        {"sg-queue-ingress-redis-workers", "path-workers-to-queue"},
         ["ec2.authorize_security_group_ingress"],
     ),
     "no workers group": (
@@ -209,7 +217,7 @@ FIXABLE: dict[str, tuple[Callable[[Account], None], set[str], list[str]]] = {
         {"sg-workers-exists"},
         ["ec2.create_security_group", "ec2.authorize_security_group_ingress", "ec2.authorize_security_group_ingress"],
     ),
-    "eip not associated": (eip_not_associated, {"eip-associated"}, ["ec2.associate_address"]),
+    "eip not associated": (eip_not_associated, {"eip-associated"} | QUEUE_PATHS, ["ec2.associate_address"]),
 }
 
 
@@ -366,8 +374,12 @@ def test_instance_level_drift_is_a_manual_step_only(account):
     account.ec2.stop_instances(InstanceIds=[account.ids["instance"]])
     account.ec2.modify_instance_attribute(InstanceId=account.ids["instance"], InstanceType={"Value": "t3.large"})
     _res, plan = plan_of(account)
-    assert [(s.rule, s.risk, s.call) for s in plan.steps] == [("queue-instance-type", MANUAL, "")]
-    assert "t3.medium" in plan.steps[0].summary
+    assert [(s.rule, s.risk, s.call) for s in plan.steps] == [
+        ("queue-instance-running", MANUAL, ""),
+        ("queue-instance-type", MANUAL, ""),
+    ]
+    assert "Start valohai-i-queue" in plan.steps[0].summary
+    assert "t3.medium" in plan.steps[1].summary
     assert plan.to_apply(tighten=True) == []
 
 
@@ -505,7 +517,7 @@ def test_a_security_group_step_says_the_address_it_opens(account):
 def test_a_queue_without_its_group_gets_it_and_the_other_group_goes_only_with_tighten(account):
     queue_without_its_group(account)  # valohai-sg-workers instead of valohai-sg-queue
     before, plan = plan_of(account)
-    assert before.failing() == {"queue-instance-sg", "queue-instance-sg-only"}
+    assert before.failing() == {"queue-instance-sg", "queue-instance-sg-only", "path-workers-to-queue"} | QUEUE_PATHS
     add, detach = plan.steps
     assert (add.rule, add.risk, add.arguments["Groups"]) == (
         "queue-instance-sg",

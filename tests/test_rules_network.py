@@ -358,6 +358,36 @@ def _subnet_on_private_table(a: Account) -> dict[str, str]:
     return {"private": route_table(a, "private", False, a.ids["subnets"][1])}
 
 
+def nat_gateway(a: Account) -> str:
+    eip = a.ec2.allocate_address(Domain="vpc")["AllocationId"]
+    return a.ec2.create_nat_gateway(SubnetId=a.ids["subnets"][0], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+
+
+def halves(a: Account, table: str, **target: str) -> None:
+    for half in ("0.0.0.0/1", "128.0.0.0/1"):
+        a.ec2.create_route(RouteTableId=table, DestinationCidrBlock=half, **target)
+
+
+def _halves_to_nat(a: Account) -> dict[str, str]:
+    """0.0.0.0/0 => valohai-igw stays, but the two /1 routes are more specific: they take it all."""
+    nat = nat_gateway(a)
+    halves(a, a.ids["rt"], NatGatewayId=nat)
+    return {"nat": nat}
+
+
+def _subnet_table_with_halves_to_nat(a: Account) -> dict[str, str]:
+    own = route_table(a, "public-b", True, a.ids["subnets"][1])
+    nat = nat_gateway(a)
+    halves(a, own, NatGatewayId=nat)
+    return {"own": own, "nat": nat}
+
+
+def _half_to_nat(a: Account) -> dict[str, str]:
+    nat = nat_gateway(a)
+    a.ec2.create_route(RouteTableId=a.ids["rt"], DestinationCidrBlock="128.0.0.0/1", NatGatewayId=nat)
+    return {"nat": nat}
+
+
 NET_DRIFTS = [
     pytest.param(
         _delete_igw,
@@ -477,6 +507,43 @@ NET_DRIFTS = [
         {"rt-default-route": ("{new}", ["main route table {new} of valohai-vpc has no route for 0.0.0.0/0"])},
         {},
         id="another table made main",
+    ),
+    pytest.param(
+        _halves_to_nat,
+        {
+            "rt-default-route": (
+                "{rt}",
+                [
+                    "main route table {rt} of valohai-vpc has 0.0.0.0/0 => {igw} (active) for 0.0.0.0/0; "
+                    "longest prefix first, 0.0.0.0/1 => {nat} (active); 128.0.0.0/1 => {nat} (active) win over "
+                    "0.0.0.0/0 for 0.0.0.0/1, 128.0.0.0/1",
+                    "the guide asks for 0.0.0.0/0 => valohai-igw ({igw}), and internet traffic to reach it",
+                ],
+            )
+        },
+        {},
+        id="default route to the igw, two more specific /1 routes to a nat gateway",
+    ),
+    pytest.param(
+        _half_to_nat,
+        {"rt-default-route": ("{rt}", ["128.0.0.0/1 => {nat} (active) wins over 0.0.0.0/0 for 128.0.0.0/1"])},
+        {},
+        id="half of the internet to a nat gateway",
+    ),
+    pytest.param(
+        _subnet_table_with_halves_to_nat,
+        {
+            "rt-subnet-routes": (
+                "{subnet_2}",
+                [
+                    "valohai-subnet-2 ({subnet_2}) is associated with route table public-b ({own}), which does not "
+                    "send internet traffic to valohai-igw: longest prefix first, 0.0.0.0/1 => {nat} (active); "
+                    "128.0.0.0/1 => {nat} (active) win over 0.0.0.0/0"
+                ],
+            )
+        },
+        {},
+        id="subnet table with the default route and two /1 routes to a nat gateway",
     ),
     pytest.param(
         _subnet_on_private_table,
@@ -803,9 +870,115 @@ SG_DRIFTS = [
 DRIFTS = VPC_DRIFTS + NET_DRIFTS + SG_DRIFTS
 
 
+# ------------------------------------------------------------------ the paths each drift cuts (rules/6-paths.yaml)
+
+QUEUE_PATHS = ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue")
+WORKER_PATHS = ("path-workers-to-queue", "path-workers-to-internet")
+
+
+def cut(fragment: str, *rules: str) -> dict[str, tuple[str | None, list[str]]]:
+    """`rules` fail naming the hop `fragment`: a queue path on the queue instance, a workers' path on
+    the subnets (each)."""
+    return {r: ("{instance}" if r in QUEUE_PATHS else None, [fragment]) for r in rules}
+
+
+DETACHED = "valohai-igw ({igw}) is not attached to valohai-vpc ({vpc})"
+REPLIES = "route table valohai-rt ({rt}) of valohai-subnet-1 ({subnet_1}): "
+WORKERS_ROUTE = "route table valohai-rt ({rt}) of valohai-subnet-2 ({subnet_2}): "
+PATHS_CUT: dict[str, dict[str, tuple[str | None, list[str]]]] = {
+    "igw detached": cut(DETACHED, *QUEUE_PATHS, "path-workers-to-internet"),
+    "igw attached to another vpc": cut(DETACHED, *QUEUE_PATHS, "path-workers-to-internet"),
+    "local route deleted (moto only)": cut(
+        "route table valohai-rt ({rt}) of valohai-subnet-2 ({subnet_2}) sends 10.0.0.4 to 0.0.0.0/0 => {igw} (active)",
+        "path-workers-to-queue",
+    ),
+    "no default route": {
+        **cut(REPLIES + "no route for the replies to 34.248.245.191", "path-valohai-to-queue"),
+        **cut(REPLIES + "no route for the replies", "path-internet-to-queue-http"),
+        **cut(REPLIES + "no route for the replies to 203.0.113.7", "path-ssh-to-queue"),
+        **cut(WORKERS_ROUTE + "no route for internet traffic", "path-workers-to-internet"),
+    },
+    "default route to another gateway": {
+        **cut(REPLIES + "0.0.0.0/0 => {other} (active) takes the replies", *QUEUE_PATHS),
+        **cut(WORKERS_ROUTE + "0.0.0.0/0 => {other} (active) takes internet traffic", "path-workers-to-internet"),
+    },
+    "another table made main": {
+        **cut(
+            "route table valohai-rt ({new}) of valohai-subnet-1 ({subnet_1}): no route for the replies", *QUEUE_PATHS
+        ),
+        **cut("no route for internet traffic", "path-workers-to-internet"),
+    },
+    "default route to the igw, two more specific /1 routes to a nat gateway": {
+        **cut(REPLIES + "0.0.0.0/1 => {nat} (active) takes the replies for 34.248.245.191", "path-valohai-to-queue"),
+        **cut(
+            REPLIES + "0.0.0.0/1 => {nat} (active) takes the replies; 128.0.0.0/1 => {nat} (active) takes the replies",
+            "path-internet-to-queue-http",
+        ),
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies for 203.0.113.7", "path-ssh-to-queue"),
+        **cut(
+            WORKERS_ROUTE + "0.0.0.0/1 => {nat} (active) takes internet traffic; 128.0.0.0/1 => {nat} (active) takes "
+            "internet traffic",
+            "path-workers-to-internet",
+        ),
+    },
+    "half of the internet to a nat gateway": {
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies", "path-internet-to-queue-http"),
+        **cut(REPLIES + "128.0.0.0/1 => {nat} (active) takes the replies for 203.0.113.7", "path-ssh-to-queue"),
+        **cut(WORKERS_ROUTE + "128.0.0.0/1 => {nat} (active) takes internet traffic", "path-workers-to-internet"),
+    },
+    "subnet table with the default route and two /1 routes to a nat gateway": {
+        "path-workers-to-internet": (
+            "{subnet_2}",
+            [
+                "route table public-b ({own}) of valohai-subnet-2 ({subnet_2}): 0.0.0.0/1 => {nat} (active) takes internet"
+            ],
+        )
+    },
+    "subnet on a table without default route": {
+        "path-workers-to-internet": (
+            "{subnet_2}",
+            ["route table private ({private}) of valohai-subnet-2 ({subnet_2}): no route for internet traffic"],
+        )
+    },
+    "workers without egress": {
+        **cut(
+            "the security groups of the workers (valohai-sg-workers ({sg_workers})) allow no outbound TCP 63790 to "
+            "valohai-i-queue (10.0.0.4)",
+            "path-workers-to-queue",
+        ),
+        **cut(
+            "the security groups of the workers (valohai-sg-workers ({sg_workers})) allow no outbound TCP 80 to the "
+            "internet",
+            "path-workers-to-internet",
+        ),
+    },
+    "workers egress 63790 to a network outside the vpc": cut(
+        "allow no outbound TCP 63790 to valohai-i-queue (10.0.0.4)", "path-workers-to-queue"
+    ),
+    "queue without http": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 80 from the internet",
+        "path-internet-to-queue-http",
+    ),
+    "queue without redis from app.valohai.com": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 63790 from 34.248.245.191", "path-valohai-to-queue"
+    ),
+    "queue without redis from the workers": cut(
+        "(valohai-sg-queue ({sg_queue})) allow no inbound TCP 63790 from a worker in valohai-subnet-1 (10.0.0.0/20)",
+        "path-workers-to-queue",
+    ),
+    "queue without ssh": cut("allow no inbound TCP 22 from 203.0.113.7", "path-ssh-to-queue"),
+    "queue redis from one subnet instead of the workers": cut(
+        "allow no inbound TCP 63790 from a worker in valohai-subnet-2 (10.0.16.0/20)", "path-workers-to-queue"
+    ),
+    "installer self, ssh from valohai": cut("allow no inbound TCP 22 from 203.0.113.7", "path-ssh-to-queue"),
+    "installer valohai, ssh from the admin": cut("allow no inbound TCP 22 from 3.251.38.215", "path-ssh-to-queue"),
+}
+
+
 @pytest.mark.parametrize("drift, fails, params", DRIFTS)
-def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, params):
+def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, params, request):
     extra = drift(account)
+    fails = {**fails, **PATHS_CUT.get(request.node.callspec.id, {})}
     assert_fails_exactly(account.check(**params), fails, ids_of(account, extra))
 
 
@@ -813,7 +986,9 @@ def test_workers_egress_443_only_names_exactly_what_is_missing(account):
     _workers_egress((443, WORLD))(account)
     result = account.check()
     sg = account.ids["sg_workers"]
-    assert result.failing() == {"sg-workers-egress-web", "sg-workers-egress-queue"}
+    assert result.failing() == {"sg-workers-egress-web", "sg-workers-egress-queue", *WORKER_PATHS}
+    cut80 = result.of("path-workers-to-internet")[0].message
+    assert "allow no outbound TCP 80 to the internet" in cut80 and "TCP 443 is cut" not in cut80
     web, queue = result.one("sg-workers-egress-web"), result.one("sg-workers-egress-queue")
     assert web.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 80 0.0.0.0/0"
     assert queue.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 63790 valohai-sg-queue"
@@ -921,7 +1096,34 @@ def _subnet_explicitly_on_main_table(a: Account) -> None:
     a.ec2.associate_route_table(RouteTableId=a.ids["rt"], SubnetId=a.ids["subnets"][2])
 
 
+def _halves_to_igw(a: Account) -> None:
+    """No 0.0.0.0/0, but 0.0.0.0/1 and 128.0.0.0/1 => valohai-igw: every internet address reaches it."""
+    a.ec2.delete_route(RouteTableId=a.ids["rt"], DestinationCidrBlock=WORLD)
+    halves(a, a.ids["rt"], GatewayId=a.ids["igw"])
+
+
+def _private_range_to_nat(a: Account) -> dict[str, str]:
+    nat = nat_gateway(a)
+    a.ec2.create_route(RouteTableId=a.ids["rt"], DestinationCidrBlock="192.168.0.0/16", NatGatewayId=nat)
+    return {"nat": nat}
+
+
 ALLOWED = [
+    pytest.param(
+        _halves_to_igw,
+        {"rt-default-route": "valohai-rt routes all internet traffic => valohai-igw ({igw}) by 0.0.0.0/1, 128.0.0.0/1"},
+        {},
+        id="two /1 routes to the igw instead of 0.0.0.0/0",
+    ),
+    pytest.param(
+        _private_range_to_nat,
+        {
+            "rt-default-route": "valohai-rt routes 0.0.0.0/0 => valohai-igw ({igw}); elsewhere only for private "
+            "addresses: 192.168.0.0/16 => {nat} (active)"
+        },
+        {},
+        id="a private range routed elsewhere",
+    ),
     pytest.param(
         _subnet_on_table_with_default_route,
         {"rt-subnet-routes": "valohai-subnet-2 ({subnet_2}) uses {own}, which routes 0.0.0.0/0 to valohai-igw"},
@@ -1124,3 +1326,31 @@ def test_a_shared_zone_without_the_regions_zones_is_undecided_not_a_verdict(acco
     [f] = [f for f in engine.evaluate(pack, prm, snap) if f.rule_id == "subnets-one-per-zone"]
     assert f.status == "error"
     assert "share eu-west-1a, and the region's availability zones are not known: zones was not read" in f.message
+
+
+# ------------------------------------------------------------------ routes by longest prefix
+
+
+def test_a_blackholed_more_specific_route_wins_and_fails(account):
+    """A blackhole still wins its addresses (longest prefix first): they are dropped, not sent to the
+    gateway. (moto never blackholes a route: the snapshot is edited as AWS would answer.)"""
+    result = account.check()
+    table = next(t for t in result.snapshot.data["route_tables"] if t["id"] == account.ids["rt"])
+    table["routes"].append({"destination": "34.248.0.0/16", "target": "nat-0123456789abcdef0", "state": "blackhole"})
+    prm = params_mod.from_dict(dict(account.params), source="params.yaml")
+    f = next(f for f in engine.evaluate(account.pack, prm, result.snapshot) if f.rule_id == "rt-default-route")
+    assert f.status == "fail"
+    assert "34.248.0.0/16 => nat-0123456789abcdef0 (blackhole) wins over 0.0.0.0/0 for 34.248.0.0/16" in f.message
+    assert "Delete the more specific route(s) 34.248.0.0/16" in f.fix
+
+
+def test_a_more_specific_route_is_planned_by_hand_never_renewed(account):
+    from tests.test_remediate import plan_of
+    from validator.fixers.plan import MANUAL
+
+    nat = _halves_to_nat(account)["nat"]
+    _, plan = plan_of(account)
+    steps = [s for s in plan.steps if s.rule == "rt-default-route"]
+    assert [s.risk for s in steps] == [MANUAL], steps
+    assert f"0.0.0.0/1 => {nat} (active); 128.0.0.0/1 => {nat} (active)" in steps[0].summary
+    assert "By hand: delete them or point them to valohai-igw; vhv does not delete routes" in steps[0].summary

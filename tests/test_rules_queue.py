@@ -80,10 +80,40 @@ def _with_open_group(a: Account) -> dict[str, str]:
     return {"open": group}
 
 
+def second_interface(a: Account, *groups: str) -> str:
+    eni = a.ec2.create_network_interface(SubnetId=a.ids["subnets"][0], Groups=list(groups))["NetworkInterface"]
+    a.ec2.attach_network_interface(
+        NetworkInterfaceId=eni["NetworkInterfaceId"], InstanceId=a.ids["instance"], DeviceIndex=1
+    )
+    return eni["NetworkInterfaceId"]
+
+
+def _open_group(a: Account) -> str:
+    vpc = a.ids["vpc"]
+    group = a.ec2.create_security_group(GroupName="open-all", Description="everything", VpcId=vpc)["GroupId"]
+    a.ec2.authorize_security_group_ingress(
+        GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+    return group
+
+
+def _second_interface_open(a: Account) -> dict[str, str]:
+    """The instance's top-level groups are its primary interface's: this one's group is not among them."""
+    group = _open_group(a)
+    return {"open": group, "eni": second_interface(a, group)}
+
+
+def _eip_on_second_interface(a: Account) -> dict[str, str]:
+    eni = second_interface(a, a.ids["sg_queue"])
+    a.ec2.associate_address(AllocationId=a.ids["eip"], NetworkInterfaceId=eni, AllowReassociation=True)
+    return {"eni": eni}
+
+
 # ------------------------------------------------------------------ golden
 
 GOLDEN_PASS = {
     "queue-instance-exists": "valohai-i-queue exists ({instance})",
+    "queue-instance-running": "valohai-i-queue ({instance}) state is running",
     "queue-instance-tag": "valohai-i-queue ({instance}) has tag valohai=1",
     "queue-instance-type": "valohai-i-queue ({instance}) instance type is t3.medium",
     "queue-instance-os": f"valohai-i-queue runs Ubuntu 20.04 LTS ({UBUNTU_2004_AMI} "
@@ -216,9 +246,24 @@ INSTANCE_DRIFTS = [
             "queue-instance-type": (
                 "{instance}",
                 ["valohai-i-queue ({instance}) instance type is t3.small; the guide asks for t3.medium"],
-            )
+            ),
+            "queue-instance-running": ("{instance}", ["valohai-i-queue ({instance}) state is stopped"]),
         },
         id="queue resized",
+    ),
+    # a stopped queue still exists (queue-instance-exists passes), but it serves no Redis
+    pytest.param(
+        lambda a: a.ec2.stop_instances(InstanceIds=[a.ids["instance"]]),
+        {
+            "queue-instance-running": (
+                "{instance}",
+                [
+                    "valohai-i-queue ({instance}) state is stopped; the guide asks for running. A queue that is not "
+                    "running serves no Redis"
+                ],
+            )
+        },
+        id="queue stopped",
     ),
     pytest.param(
         _relaunched(ImageId=AL2023_AMI, BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 16}}]),
@@ -287,6 +332,20 @@ INSTANCE_DRIFTS = [
             )
         },
         id="queue with a second, open group",
+    ),
+    # the groups of every network interface add up, not only the primary's (the instance's SecurityGroups)
+    pytest.param(
+        _second_interface_open,
+        {
+            "queue-instance-sg-only": (
+                "{instance}",
+                [
+                    "valohai-i-queue also has open-all ({open}) on its network interface {eni} (device 1) attached: "
+                    "an instance's groups add up"
+                ],
+            )
+        },
+        id="queue with a second interface in an open group",
     ),
     pytest.param(
         _in_plain_subnet,
@@ -367,6 +426,19 @@ EIP_DRIFTS = [
         id="eip disassociated",
     ),
     pytest.param(
+        _eip_on_second_interface,
+        {
+            "eip-associated": (
+                "{eip}",
+                [
+                    "is associated with {eni}, a secondary network interface (device 1) of valohai-i-queue "
+                    "({instance}), not its primary interface"
+                ],
+            )
+        },
+        id="eip on a second interface of the queue",
+    ),
+    pytest.param(
         _eip_on_other_instance,
         {"eip-associated": ("{eip}", ["is associated with {other}, not valohai-i-queue ({instance})"])},
         id="eip on another instance",
@@ -376,9 +448,32 @@ EIP_DRIFTS = [
 DRIFTS = INSTANCE_DRIFTS + EIP_DRIFTS
 
 
+# the paths each drift cuts (rules/6-paths.yaml)
+QUEUE_PATHS = ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue")
+STOPPED = {
+    **{r: ("{instance}", ["is cut: valohai-i-queue is stopped"]) for r in QUEUE_PATHS},
+    "path-workers-to-queue": (None, ["to valohai-i-queue (10.0.0.4) on TCP 63790 is cut: valohai-i-queue is stopped"]),
+}
+NOT_ASSOCIATED = {r: ("{instance}", ["is not associated with valohai-i-queue ({instance})"]) for r in QUEUE_PATHS}
+ONLY_WORKERS_GROUP = "(valohai-sg-workers ({sg_workers})) allow no inbound TCP "
+PATHS_CUT = {
+    "queue without valohai-sg-queue": {
+        "path-valohai-to-queue": ("{instance}", [ONLY_WORKERS_GROUP + "63790 from 34.248.245.191"]),
+        "path-internet-to-queue-http": ("{instance}", [ONLY_WORKERS_GROUP + "80 from the internet"]),
+        "path-ssh-to-queue": ("{instance}", [ONLY_WORKERS_GROUP + "22 from 203.0.113.7"]),
+        "path-workers-to-queue": (None, [ONLY_WORKERS_GROUP + "63790 from a worker in valohai-subnet-1 (10.0.0.0/20)"]),
+    },
+    "queue resized": STOPPED,
+    "queue stopped": STOPPED,
+    "eip disassociated": NOT_ASSOCIATED,
+    "eip on another instance": NOT_ASSOCIATED,
+}
+
+
 @pytest.mark.parametrize("drift, fails", DRIFTS)
-def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails):
+def test_drift_fails_exactly_the_right_rules_on_the_right_resource(account, drift, fails, request):
     extra = drift(account)
+    fails = {**fails, **PATHS_CUT.get(request.node.callspec.id, {})}
     assert_fails_exactly(account.check(), fails, ids_of(account, extra))
 
 
@@ -545,3 +640,21 @@ def test_a_pack_without_the_missing_rule_fails_what_it_would_skip(account):
     assert tag.message == "valohai-ip-queue does not exist (this rule pack has no eip-exists to say so)"
     account.pack = pack
     assert account.check().one("eip-tag").status == "skip"  # the shipped pack says it once, in eip-exists
+
+
+def test_a_second_interface_in_the_queues_group_alone_passes(account):
+    second_interface(account, account.ids["sg_queue"])
+    result = account.check()
+    assert result.one("queue-instance-sg-only").status == "pass"
+    assert result.one("eip-associated").status == "pass"
+
+
+def test_an_open_group_on_a_second_interface_is_left_by_hand_in_the_plan(account):
+    from tests.test_remediate import plan_of
+    from validator.fixers.plan import MANUAL
+
+    eni = _second_interface_open(account)["eni"]
+    _, plan = plan_of(account)
+    steps = [s for s in plan.steps if s.rule == "queue-instance-sg-only"]
+    assert [s.risk for s in steps] == [MANUAL], steps
+    assert f"on its network interface {eni} (device 1). By hand: detach that interface" in steps[0].summary

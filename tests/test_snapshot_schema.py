@@ -558,11 +558,14 @@ def test_the_fast_check_and_jsonschema_agree_on_random_doctoring(golden, data):
 
 
 def _crowded(doc: dict[str, Any], n: int) -> dict[str, Any]:
-    """`doc` with n subnets, instances and EIPs and n/4 security groups (copies of its own)."""
+    """`doc` with n subnets, instances (each with its interface) and EIPs and n/4 security groups (copies of its own)."""
     big = copy.deepcopy(doc)
     data = big["data"]
     data["subnets"] = [dict(data["subnets"][0], id=f"subnet-{i:017x}") for i in range(n)]
     data["instances"] = [dict(data["instances"][0], id=f"i-{i:017x}") for i in range(n)]
+    data["network_interfaces"] = [
+        dict(data["network_interfaces"][0], id=f"eni-{i:017x}", instance_id=f"i-{i:017x}") for i in range(n)
+    ]
     data["eips"] = [dict(data["eips"][0], allocation_id=f"eipalloc-{i:017x}") for i in range(n)]
     data["security_groups"] = [dict(data["security_groups"][i % 2], id=f"sg-{i:017x}") for i in range(n // 4)]
     return big

@@ -9,12 +9,14 @@ by vhv's readers, whatever its seal, and judging it could pass what the account 
   says which it is read by), e.g. every entry of `vpcs` is named as the guide names its VPC;
 - an entry of a map keyed by name or id has that name or id (`roles.<name>.name`);
 - ids in a list are unique (a subnet listed twice is not two zones);
-- the images, volumes and key pairs read are exactly those the queue instances name;
+- the images, volumes and key pairs read are exactly those the queue instances name, and the
+  network interfaces are attached to them;
 - the guide's roles and policies are in the account and partition read, and so are the
   instance profiles of a role, which hold it (iam:ListInstanceProfilesForRole lists no other);
 - the data store's user and roles (read by the names the params give) are one each, of the
   account and partition read;
-- a VPC has one main route table, a subnet one route table, and the tables are of the VPCs read.
+- a VPC has one main route table, a subnet one route table and one network ACL, and the tables
+  and ACLs are of the VPCs read.
 """
 
 from __future__ import annotations
@@ -61,8 +63,10 @@ LIST_IDS = {
     "vpc_subnets": "id",
     "igws": "id",
     "route_tables": "id",
+    "network_acls": "id",
     "security_groups": "id",
     "instances": "id",
+    "network_interfaces": "id",
     "eips": "allocation_id",
 }
 # data key -> (the entry's field equal to its map key, the instances' field that names it)
@@ -133,6 +137,14 @@ def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[st
                 )
     yield from _profiles_of_roles(data, account, partition)
     yield from _route_tables(data)
+    if isinstance(instances, list):
+        read = {i.get("id") for i in instances}
+        for i, n in enumerate(data.get("network_interfaces") or []):
+            if n.get("instance_id") not in read:
+                yield (
+                    f"{at(('data', 'network_interfaces', i, 'instance_id'))}{brief(n.get('instance_id'))} is not an "
+                    "instance vhv read (it reads the interfaces attached to the queue instances)"
+                )
     for key, kind in IAM_MAPS.items():
         for name, entry in (data.get(key) or {}).items():
             arn = (entry or {}).get("arn")
@@ -170,6 +182,17 @@ def _profiles_of_roles(data: dict[str, Any], account: str, partition: str) -> It
 def _route_tables(data: dict[str, Any]) -> Iterator[str]:
     tables = data.get("route_tables") or []
     vpcs = {v.get("id") for v in data.get("vpcs") or []} if isinstance(data.get("vpcs"), list) else None
+    acl_of: dict[Any, int] = {}
+    for i, acl in enumerate(data.get("network_acls") or []):
+        if vpcs is not None and acl.get("vpc_id") not in vpcs:
+            yield f"{at(('data', 'network_acls', i, 'vpc_id'))}{brief(acl.get('vpc_id'))} is not a VPC vhv read"
+        for subnet in acl.get("subnet_ids") or []:
+            if subnet in acl_of:
+                yield (
+                    f"{at(('data', 'network_acls', i, 'subnet_ids'))}{brief(subnet)} is also in "
+                    f"data.network_acls[{acl_of[subnet]}]; a subnet has one network ACL"
+                )
+            acl_of.setdefault(subnet, i)
     main: dict[Any, int] = {}
     subnet_in: dict[Any, int] = {}
     for i, t in enumerate(tables):

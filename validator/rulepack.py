@@ -50,6 +50,7 @@ class Rule:
     fixed_with: tuple[str, ...] = ()
     blocking: bool = False
     description: str = ""
+    explained_by: tuple[str, ...] = ()  # rules that say what to change when this one fails (a path's hops)
     source: str = ""
 
     @property
@@ -162,12 +163,15 @@ def load(directory: str | Path | None = None) -> RulePack:
                 problem = params.when_problem(when)
                 if problem:
                     raise VhvError(f"{where}: {path}.{problem}")
+            r["explained_by"] = tuple(r.get("explained_by") or ())
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
-    ids = {r.id for r in rules}
-    for r in rules:
-        unknown = [x for x in r.fixed_with if x not in ids]
+    for rule in rules:
+        unknown = [x for x in (*rule.explained_by, *rule.fixed_with) if x not in seen]
         if unknown:
-            raise VhvError(f"{r.source}: rule {r.id}: fixed_with names no rule {unknown[0]!r}")
+            raise VhvError(
+                f"{d / rule.source}: rule {rule.id}: explained_by or fixed_with names no rule of the pack: "
+                f"{', '.join(unknown)}"
+            )
     return RulePack(tuple(rules))
 
 

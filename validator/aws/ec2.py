@@ -155,6 +155,45 @@ def read_route_tables(r: Reading, kinds: tuple[Kind, ...], vpcs: list[dict[str, 
     )
 
 
+def _acl_entry(e: dict[str, Any]) -> dict[str, Any]:
+    ports = e.get("PortRange") or {}
+    return {
+        "rule_number": e.get("RuleNumber"),
+        "egress": bool(e.get("Egress")),
+        "protocol": PROTOCOLS.get(str(e.get("Protocol")), str(e.get("Protocol"))),
+        "action": e.get("RuleAction"),
+        "cidr": e.get("CidrBlock"),
+        "cidr_ipv6": e.get("Ipv6CidrBlock"),
+        "from_port": ports.get("From"),
+        "to_port": ports.get("To"),
+    }
+
+
+def read_network_acls(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
+    """The network ACLs of the VPCs found (`vpcs`), with the subnets each is associated with: a
+    path into or out of a subnet crosses its ACL both ways."""
+    vpc_ids = [v["id"] for v in vpcs]
+    if not vpc_ids:
+        r.rec.put("network_acls", [])
+        return
+    _listed(
+        r.rec,
+        "network_acls",
+        "ec2:DescribeNetworkAcls",
+        lambda: paginate(
+            r.clients["ec2"], "describe_network_acls", "NetworkAcls", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]
+        ),
+        lambda a: {
+            "id": a["NetworkAclId"],
+            "vpc_id": a.get("VpcId"),
+            "is_default": bool(a.get("IsDefault")),
+            "name": _name(a),
+            "subnet_ids": [x["SubnetId"] for x in a.get("Associations", []) if x.get("SubnetId")],
+            "entries": [_acl_entry(e) for e in a.get("Entries", [])],
+        },
+    )
+
+
 def read_vpc_subnets(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
     """For remediate: every subnet of the VPCs found (`vpcs`), whatever its name: the fixers pick
     free CIDRs among them."""
@@ -286,6 +325,45 @@ def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> N
         lambda: read_images(ec2, rec, named("image_id")),
         lambda: read_volumes(ec2, rec, named("root_volume_id")),
         lambda: read_key_pairs(ec2, rec, named("key_name")),
+        lambda: read_network_interfaces(ec2, rec, named("id")),
+    )
+
+
+def _interface(n: dict[str, Any]) -> dict[str, Any]:
+    att = n.get("Attachment") or {}
+    assoc = n.get("Association") or {}
+    return {
+        "id": n["NetworkInterfaceId"],
+        "instance_id": att.get("InstanceId"),
+        "device_index": att.get("DeviceIndex"),
+        "attachment_status": att.get("Status"),
+        "subnet_id": n.get("SubnetId"),
+        "vpc_id": n.get("VpcId"),
+        "security_groups": [{"id": g["GroupId"], "name": g.get("GroupName")} for g in n.get("Groups", [])],
+        "private_ips": [a["PrivateIpAddress"] for a in n.get("PrivateIpAddresses", []) if a.get("PrivateIpAddress")],
+        "public_ip": assoc.get("PublicIp"),
+        "allocation_id": assoc.get("AllocationId"),
+        "interface_type": n.get("InterfaceType"),
+    }
+
+
+def read_network_interfaces(ec2: Any, rec: Recorder, instance_ids: list[str]) -> None:
+    """Every network interface attached to the instances (an instance's top-level SecurityGroups
+    are its primary interface's: the groups of each interface add up), by the instances' ids."""
+    if not instance_ids:
+        rec.put("network_interfaces", [])
+        return
+    _listed(
+        rec,
+        "network_interfaces",
+        "ec2:DescribeNetworkInterfaces",
+        lambda: paginate(
+            ec2,
+            "describe_network_interfaces",
+            "NetworkInterfaces",
+            Filters=[{"Name": "attachment.instance-id", "Values": instance_ids}],
+        ),
+        _interface,
     )
 
 
@@ -459,7 +537,8 @@ def read_unnamed(r: Reading) -> None:
 
 # the catalogue's `reader: ec2.NAME`
 READERS = {
-    "vpcs": Reader("ec2", Read(read_vpcs)),
+    # with the network ACLs of the VPCs found (the guide's network paths cross them)
+    "vpcs": Reader("ec2", Read(read_vpcs), more=(Read(read_network_acls, after="ec2.vpcs"),)),
     # the region's zones tell whether one subnet per zone is possible (the rules) and where a new
     # subnet goes (the fixer); the fixer places new subnets among every subnet of the VPC
     "subnets": Reader(

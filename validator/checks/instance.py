@@ -128,25 +128,57 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
     ]
 
 
+def interfaces_of(ctx: Context, inst: dict) -> list[dict]:
+    """The instance's network interfaces, the primary (device 0) first. Without any read for it (a
+    snapshot of an instance with no interface answer), its top-level groups stand for the primary's."""
+    found = [n for n in ctx.data("network_interfaces") if n.get("instance_id") == inst["id"]]
+    if not found:
+        return [{"id": None, "device_index": 0, "security_groups": inst.get("security_groups") or []}]
+    # the primary interface's groups are the instance's SecurityGroups, as DescribeInstances gives them
+    found = [
+        {**n, "security_groups": inst.get("security_groups") or []} if n.get("device_index") == 0 else n for n in found
+    ]
+    return sorted(found, key=lambda n: (n.get("device_index") is None, n.get("device_index") or 0))
+
+
+def _on(n: dict) -> str:
+    """Where a group is attached, said after it: nothing for the primary interface."""
+    if not n.get("device_index"):
+        return ""
+    return f" on its network interface {n['id']} (device {n['device_index']})"
+
+
 @evaluator("only_group", group={"enum": ["sg_queue", "sg_workers"]})
 def only_group(ctx: Context, group: str) -> list[Outcome]:
-    """The instance has no security group but the guide's: the groups of an instance add up, so
-    another group's rules open the queue wider than the guide, whatever the guide's group says."""
+    """The instance has no security group but the guide's, on any of its network interfaces: the
+    groups of an instance (of each interface) add up, so another group's rules open the queue wider
+    than the guide, whatever the guide's group says."""
     inst = ctx.resource("instance")
     sg = ctx.resource(group)
     kw = {"resource_id": inst["id"]}
-    attached = inst.get("security_groups") or []
-    others = [g for g in attached if g["id"] != sg["id"]]
-    actual = ", ".join(f"{g['name']} ({g['id']})" for g in attached) or "(none)"
+    nics = interfaces_of(ctx, inst)
+    others = [(g, n) for n in nics for g in n.get("security_groups") or [] if g["id"] != sg["id"]]
+    actual = (
+        "; ".join(", ".join(f"{g['name']} ({g['id']})" for g in n.get("security_groups") or []) + _on(n) for n in nics)
+        or "(none)"
+    )
     if not others:
         return [ok(f"{QUEUE} has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
-    extra = ", ".join(f"{g['name']} ({g['id']})" for g in others)
+    extra = ", ".join(f"{g['name']} ({g['id']}){_on(n)}" for g, n in others)
+    fix = ""
+    elsewhere = sorted({n["id"] for _, n in others if n.get("device_index")})
+    if elsewhere:
+        fix = (
+            f"Detach {', '.join(elsewhere)} from {QUEUE}, or change its security groups to {sg['name']} alone "
+            "(EC2 > Network interfaces > Actions > Change security groups); the queue needs one interface."
+        )
     return [
         bad(
             f"{QUEUE} also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
             f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
             f"{sg['name']} ({sg['id']}) alone",
             actual,
+            fix=fix,
             **kw,
         )
     ]
@@ -198,6 +230,22 @@ def eip_associated(ctx: Context) -> list[Outcome]:
     eip = ctx.resource()
     inst = ctx.resource("instance")
     kw = {"resource_id": eip.get("allocation_id")}
+    eni = eip.get("network_interface_id")
+    if eni and (eip.get("instance_id") in (inst["id"], None, "")):
+        nic = next((n for n in interfaces_of(ctx, inst) if n.get("id") == eni), None)
+        if nic and nic.get("device_index"):
+            primary = next((n["id"] for n in interfaces_of(ctx, inst) if n.get("device_index") == 0), None)
+            return [
+                bad(
+                    f"{EIP} {eip.get('public_ip')} is associated with {eni}, a secondary network interface "
+                    f"(device {nic['device_index']}) of {QUEUE} ({inst['id']}), not its primary interface"
+                    f"{f' {primary}' if primary else ''}: what reaches the address is that interface's, with its "
+                    "own security groups and subnet",
+                    f"{inst['id']} (its primary interface)",
+                    f"{eni} (device {nic['device_index']})",
+                    **kw,
+                )
+            ]
     if eip.get("instance_id") == inst["id"]:
         return [
             ok(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 
-from validator.checks import Missing, Outcome, bad, evaluator, ok, warn
+from validator.checks import Missing, Outcome, bad, evaluator, ok, routing, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS, name
 from validator.picking import namesakes
@@ -169,19 +169,42 @@ def igw_attached(ctx: Context) -> list[Outcome]:
     ]
 
 
-def _default_route_ok(table: dict, igw_id: str | None) -> bool:
-    return any(
-        r.get("destination") == "0.0.0.0/0"
-        and r.get("target") == igw_id
-        and igw_id
-        and r.get("state", "active") == "active"
-        for r in table.get("routes", [])
-    )
+def _internet_label(table: dict, dest: str) -> str:
+    routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
+    return ", ".join(routing.label(r) for r in routes) or "no route"
+
+
+def internet_verdict(table: dict, igw_id: str | None) -> tuple[routing.Internet, str]:
+    """Where `table` sends the internet, and what it does besides its default route, said for a
+    message: the more specific routes that win (a blackhole too), the part no route covers."""
+    verdict = routing.internet(table, igw_id)
+    parts = []
+    taken = verdict.more_specific()
+    if taken:
+        word = "wins" if len(taken) == 1 else "win"
+        parts.append(
+            "longest prefix first, "
+            + "; ".join(f"{routing.label(r)}" for r in taken)
+            + f" {word} over 0.0.0.0/0 for "
+            + ", ".join(str(r.get("destination")) for r in taken)
+        )
+    gap = [cidrs for r, cidrs in verdict.off if r is None]
+    if gap and verdict.via:
+        shown = gap[0][:4]
+        more = f" and {len(gap[0]) - 4} more" if len(gap[0]) > 4 else ""
+        parts.append(
+            f"{', '.join(str(r.get('destination')) for r in verdict.via)} cover only part of the internet: "
+            f"no route for {', '.join(shown)}{more}"
+        )
+    return verdict, "; ".join(parts)
 
 
 @evaluator("route", destination={"enum": ["vpc", "default"]}, target={"enum": ["local", "igw"]})
 def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
-    """The VPC's main route table routes `destination` (the VPC CIDR, or 0.0.0.0/0) to `target`."""
+    """The VPC's main route table routes `destination` (the VPC CIDR, or 0.0.0.0/0) to `target`. For
+    0.0.0.0/0 the table is judged as VPC routing uses it: by longest prefix over all of IPv4, every
+    internet address must reach `target` (two /1 routes do; a more specific route elsewhere, or a
+    blackhole, takes its addresses away); a route elsewhere for private addresses only is noted."""
     table = ctx.resource()
     vpc = ctx.resource("vpc")
     dest = vpc["cidr"] if destination == "vpc" else "0.0.0.0/0"
@@ -191,19 +214,41 @@ def route(ctx: Context, destination: str, target: str) -> list[Outcome]:
         igw = ctx.resource("igw")
         want, want_label = igw["id"], f"{name('igw')} ({igw['id']})"
     kw = {"resource_id": table["id"]}
-    routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
-    actual = (
-        ", ".join(f"{r['destination']} => {r.get('target')} ({r.get('state', 'active')})" for r in routes) or "no route"
-    )
-    if any(r.get("target") == want and r.get("state", "active") == "active" for r in routes):
+    actual = _internet_label(table, dest)
+    table_name = table.get("name") or "main route table"
+    if destination == "default":
+        verdict, besides = internet_verdict(table, want)
+        if verdict.ok:
+            aside = ""
+            if verdict.aside:
+                aside = "; elsewhere only for private addresses: " + ", ".join(routing.label(r) for r in verdict.aside)
+            if verdict.default_alone():
+                said = f"{table_name} routes {dest} => {want_label}{aside}"
+            else:
+                via = ", ".join(str(r.get("destination")) for r in verdict.via)
+                said = f"{table_name} routes all internet traffic => {want_label} by {via}{aside}"
+            return [ok(said, f"{dest} => {want_label}", actual, **kw)]
+        more = f"; {besides}" if besides else ""
+        fix = ""
+        if verdict.more_specific():
+            fix = (
+                f"Delete the more specific route(s) {', '.join(str(r.get('destination')) for r in verdict.more_specific())} "
+                f"from {table['id']} or point them to {want_label}, and keep {dest} => {want_label} (by hand: vhv "
+                "does not delete routes)."
+            )
         return [
-            ok(
-                f"{table.get('name') or 'main route table'} routes {dest} => {want_label}",
+            bad(
+                f"main route table {table['id']} of {name('vpc')} has {actual} for {dest}{more}; "
+                f"the guide asks for {dest} => {want_label}, and internet traffic to reach it",
                 f"{dest} => {want_label}",
-                actual,
+                actual + more,
+                fix=fix,
                 **kw,
             )
         ]
+    routes = [r for r in table.get("routes", []) if r.get("destination") == dest]
+    if any(r.get("target") == want and r.get("state", "active") == "active" for r in routes):
+        return [ok(f"{table_name} routes {dest} => {want_label}", f"{dest} => {want_label}", actual, **kw)]
     return [
         bad(
             f"main route table {table['id']} of {name('vpc')} has {actual} for {dest}; "
@@ -243,12 +288,28 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
             out.append(ok(f"{_sub(s)} uses the main route table", "main table or a default route", "main table", **kw))
             continue
         t = explicit[0]
-        if _default_route_ok(t, igw_id):
+        verdict, besides = internet_verdict(t, igw_id)
+        if verdict.ok:
+            how = "0.0.0.0/0" if verdict.default_alone() else ", ".join(str(r.get("destination")) for r in verdict.via)
             out.append(
                 ok(
-                    f"{_sub(s)} uses {t['id']}, which routes 0.0.0.0/0 to {igw_name}",
+                    f"{_sub(s)} uses {t['id']}, which routes {how} to {igw_name}",
                     f"0.0.0.0/0 => {igw_name}",
                     t["id"],
+                    **kw,
+                )
+            )
+        elif besides and verdict.more_specific():
+            out.append(
+                bad(
+                    f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
+                    f"which does not send internet traffic to {igw_name}: {besides}",
+                    f"0.0.0.0/0 => {igw_name}",
+                    f"{t['id']}: {besides}",
+                    fix=f"Delete the more specific route(s) "
+                    f"{', '.join(str(r.get('destination')) for r in verdict.more_specific())} from {t['id']} or "
+                    f"point them to {igw_name}, or associate the subnet with the main route table (by hand: vhv "
+                    "does not delete routes).",
                     **kw,
                 )
             )
@@ -256,7 +317,7 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
             out.append(
                 bad(
                     f"{_sub(s)} is associated with route table {t.get('name') or ''} ({t['id']}), "
-                    f"which has no 0.0.0.0/0 route to {igw_name}",
+                    f"which has no 0.0.0.0/0 route to {igw_name}" + (f"; {besides}" if besides else ""),
                     f"0.0.0.0/0 => {igw_name}",
                     f"{t['id']} without a default route",
                     **kw,

@@ -9,6 +9,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from validator.checks import routing
 from validator.fixers.adopt import to_create
 from validator.fixers.builder import TAG_TEXT, Builder, tag_spec, tags
 from validator.fixers.plan import DECIDE, FIX
@@ -185,6 +186,20 @@ def _default_route(
     args = {"RouteTableId": table_id, "DestinationCidrBlock": DEFAULT, "GatewayId": igw}
     gateway = KINDS["igw"].name
     resource = resource or KINDS["route_table"].name
+    # more specific routes elsewhere win over any default route: deleting them is the user's call
+    taken = routing.internet(table, igw).more_specific() if table else []
+    if taken:
+        b.manual(
+            rule,
+            "route_table",
+            f"{'; '.join(routing.label(r) for r in taken)} of {table_id} "
+            f"{'takes' if len(taken) == 1 else 'take'} internet traffic from {DEFAULT} (the longest prefix wins). "
+            f"By hand: delete {'it' if len(taken) == 1 else 'them'} or point {'it' if len(taken) == 1 else 'them'} "
+            f"to {gateway}; vhv does not delete routes",
+            resource=resource,
+        )
+        if routing.delivers(current[0] if current else None, igw):
+            return
     if current and current[0].get("target") and current[0].get("target") != igw:
         b.add(
             rule,

@@ -53,6 +53,8 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> P
     for rule_id, found_ in b.failures.items():
         if rule_id in b.covered:
             continue
+        if rule_id in b.rules and any(other in b.failures for other in b.rules[rule_id].explained_by):
+            continue  # a path cut where another failing rule says what to change: the re-check tells the rest
         f = found_[0]
         if _fixed_with(b, rule_id, f):
             b.covered.add(rule_id)

@@ -88,15 +88,28 @@ def only_group(b: Builder, kind: str, rules: list[Rule]) -> None:
         sg = b.id_of(group)
         if inst and sg and b.fails(rule):
             others = [f"{g.get('name')} ({g['id']})" for g in inst.get("security_groups", []) if g.get("id") != sg]
-            b.add(
-                rule.id,
-                kind,
-                "ec2.modify_instance_attribute",
-                {"InstanceId": inst["id"], "Groups": [sg]},
-                f"detach {', '.join(others)} from {KINDS[kind].name} ({inst['id']}), leaving {KINDS[group].name} "
-                "alone: an instance's groups add up",
-                risk=DECIDE,
-            )
+            if others:  # the instance's groups are its primary interface's
+                b.add(
+                    rule.id,
+                    kind,
+                    "ec2.modify_instance_attribute",
+                    {"InstanceId": inst["id"], "Groups": [sg]},
+                    f"detach {', '.join(others)} from {KINDS[kind].name} ({inst['id']}), leaving {KINDS[group].name} "
+                    "alone: an instance's groups add up",
+                    risk=DECIDE,
+                )
+            # another interface of the queue: whether it should be there at all is the user's call
+            for nic in b.get("network_interfaces", []) or []:
+                wider = [g for g in nic.get("security_groups") or [] if g.get("id") != sg]
+                if nic.get("instance_id") == inst["id"] and nic.get("device_index") and wider:
+                    groups = ", ".join(f"{g.get('name')} ({g['id']})" for g in wider)
+                    b.manual(
+                        rule.id,
+                        kind,
+                        f"{KINDS[kind].name} ({inst['id']}) has {groups} on its network "
+                        f"interface {nic['id']} (device {nic['device_index']}). By hand: detach that interface, or "
+                        f"change its security groups to {KINDS[group].name} alone",
+                    )
 
 
 def associate(b: Builder, kind: str, rules: list[Rule]) -> None:
