@@ -39,13 +39,19 @@ def test_diff_names_new_fixed_and_still_failing(account, params_file, tmp_path, 
     assert main(["check", "--params", str(params_file), "--diff", str(old), "--format", "json"]) == 1
     diff = json.loads(capsys.readouterr().out)
     assert [(e["rule_id"], e["was"]) for e in diff["new_failures"]] == [("sg-queue-ingress-only-guide", "pass")]
-    assert [(e["rule_id"], e["status"]) for e in diff["fixed"]] == [("eip-associated", "pass")]
+    # the three paths to the queue's address, cut while it was not associated, work again
+    assert [(e["rule_id"], e["status"]) for e in diff["fixed"]] == [
+        ("eip-associated", "pass"),
+        ("path-valohai-to-queue", "pass"),
+        ("path-internet-to-queue-http", "pass"),
+        ("path-ssh-to-queue", "pass"),
+    ]
     assert [e["rule_id"] for e in diff["still_failing"]] == ["worker-role-instance-profile"]
-    assert diff["previous"]["summary"]["fail"] == 2
+    assert diff["previous"]["summary"]["fail"] == 5
 
     assert main(["check", "--params", str(params_file), "--diff", str(old)]) == 1
     text = capsys.readouterr().out
-    assert "New failures: 1" in text and "Fixed: 1" in text and "Still failing: 1" in text
+    assert "New failures: 1" in text and "Fixed: 4" in text and "Still failing: 1" in text
     assert "FAIL  (was pass) sg-queue-ingress-only-guide [valohai-sg-queue" in text
     assert main(["check", "--params", str(params_file), "--diff", str(old), "--format", "markdown"]) == 1
     assert "| New failures | 1 |" in capsys.readouterr().out

@@ -379,7 +379,12 @@ def test_a_queue_in_another_vpc_is_not_judged_and_never_passes(account):
     subnet = account.ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.0.0/20", AvailabilityZone="eu-west-1a")
     relaunch(account, SubnetId=subnet["Subnet"]["SubnetId"], SecurityGroupIds=None)
     result = account.check()
-    for rule_id in ("path-valohai-to-queue", "path-internet-to-queue-http", "path-ssh-to-queue", "path-workers-to-queue"):
+    for rule_id in (
+        "path-valohai-to-queue",
+        "path-internet-to-queue-http",
+        "path-ssh-to-queue",
+        "path-workers-to-queue",
+    ):
         found = result.of(rule_id)
         assert {f.status for f in found} == {"warn"}, (rule_id, [f.message for f in found])
         assert f"valohai-i-queue is in {vpc}, not in valohai-vpc" in found[0].message

@@ -1,7 +1,8 @@
 """Waivers (`vhv check --waivers FILE`, or `waivers:` in the params), against a moto account.
 
-The account is the guide's, with one drift: the Elastic IP is not associated, so
-`eip-associated` is the only failure (exit 1). Dates are relative to today.
+The account is the guide's, with one drift: the Elastic IP is on a second network interface of the
+queue, not its primary one, so `eip-associated` is the only failure (exit 1; the guide's paths still
+reach the queue through that interface, in valohai-sg-queue). Dates are relative to today.
 """
 
 from __future__ import annotations
@@ -55,10 +56,12 @@ def params_file(tmp_path) -> Path:
 
 @pytest.fixture
 def drifted(account):
-    """The guide's account with the Elastic IP disassociated: eip-associated fails, nothing else."""
-    ec2 = account.ec2
-    assoc = ec2.describe_addresses(AllocationIds=[account.ids["eip"]])["Addresses"][0]["AssociationId"]
-    ec2.disassociate_address(AssociationId=assoc)
+    """The guide's account with the Elastic IP on a second interface of the queue: eip-associated
+    fails, nothing else (an unassociated address would cut the paths to the queue too)."""
+    from tests.test_rules_queue import second_interface
+
+    eni = second_interface(account, account.ids["sg_queue"])
+    account.ec2.associate_address(AllocationId=account.ids["eip"], NetworkInterfaceId=eni, AllowReassociation=True)
     return account
 
 

@@ -137,7 +137,8 @@ def acl_denies(
         if e.get("protocol") == "-1" or e.get("from_port") is None:
             eplo, ephi = ALL_PORTS
         else:
-            eplo, ephi = e["from_port"], e.get("to_port", e["from_port"])
+            eplo = e["from_port"]
+            ephi = e["to_port"] if e.get("to_port") is not None else eplo
         rest = []
         for lo, hi, plo, phi in boxes:
             alo, ahi, qlo, qhi = max(lo, elo), min(hi, ehi), max(plo, eplo), min(phi, ephi)
@@ -363,7 +364,7 @@ def _judge(paths: list[tuple[int, Path]], what: Any, **kw: Any) -> Outcome:
 
 def _outside(vpc_id: str | None, **kw: Any) -> Outcome:
     """The queue is in another VPC: vhv reads the route tables and network ACLs of the guide's VPC
-    only (queue-instance-subnet fails on it), so the path is not judged; never a pass."""
+    only (the rule of the queue's subnet fails on it), so the path is not judged; never a pass."""
     return warn(
         f"{name('instance')} is in {vpc_id}, not in {name('vpc')}, whose route tables and network ACLs are the ones "
         "vhv reads: this path is not judged",
