@@ -139,6 +139,7 @@ GOLDEN_PASS = {
     "master-role-no-ec2-full-access": "AmazonEC2FullAccess is not attached to ValohaiMaster",
     "master-role-no-vpc-full-access": "AmazonVPCFullAccess is not attached to ValohaiMaster",
     "master-role-effective-permissions": "ValohaiMaster can do what the guide grants it",
+    "account-organization-scp": "is in no organisation: no service control policy applies",
     "worker-policy-lint": "ValohaiWorkerPolicy (default version v1): vhv lint finds nothing to report",
     "worker-role-trust-lint": "the trust policy of ValohaiWorkerRole: vhv lint finds nothing to report",
     "master-role-trust-lint": "the trust policy of ValohaiMaster: vhv lint finds nothing to report; "
