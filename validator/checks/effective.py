@@ -2,7 +2,7 @@
 managed policy when attached, its other managed policies, its inline policies), within its
 permissions boundary, minus each Deny that applies, for the exact actions and resources the guide
 gives the role. IAM's evaluation logic for one account, without what vhv cannot read (service
-control policies, session policies: `account-organization-scp` says so).
+control policies, session policies: the evaluator organization_unseen says so).
 
 A condition is judged against the request Valohai makes (validator.policy.request): the params'
 region, over TLS, without MFA, by the role itself, on resources carrying the guide's tag where the
