@@ -491,7 +491,8 @@ def organization_unseen(ctx: Context) -> list[Outcome]:
     return [
         warn(
             f"account {account} is a member of organisation {org.get('id')} (managed by account {manager}): its "
-            "service control policies can take away what ValohaiMaster, ValohaiWorkerRole and the data store's "
+            f"service control policies can take away what {ctx.name_of('master_role')}, "
+            f"{ctx.name_of('worker_role')} and the data store's "
             "principal are allowed (and its resource control policies what the bucket allows), and vhv cannot read "
             "them from this account; neither can it see the session policy Valohai may pass",
             expected,
