@@ -563,7 +563,7 @@ def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(accoun
     set_policy(
         account,
         "master_policy",
-        edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
+        edit(LAUNCH, Condition={"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
     )
     result = account.check()
     assert result.failing() == set()
@@ -572,6 +572,19 @@ def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(accoun
         "pass",
         "ValohaiMasterPolicy (default version v2): vhv lint finds nothing to report",
     )
+
+
+def test_master_policy_with_plain_string_equals_on_the_tag_fails_launch_templates(account):
+    """StringEquals on aws:ResourceTag/Valohai refuses the create actions, which carry no resource tag:
+    it is not the guide's ForAllValues form (StringEqualsIfExists is)."""
+    set_policy(
+        account,
+        "master_policy",
+        edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
+    )
+    result = account.check()
+    assert "master-policy-launch-templates" in result.failing()
+    assert "ec2:CreateLaunchTemplate" in result.one("master-policy-launch-templates").message
 
 
 def test_master_trust_external_id_advice_is_quiet_but_a_real_problem_is_not(account):
@@ -647,8 +660,8 @@ EQUIVALENT = {
     "strings as one-element lists": _listed,
     "action case changed": _case_changed,
     "ec2:DescribeLaunchTemplate* for the two launch-template describes": _launch_template_wildcard,
-    "StringEquals for ForAllValues:StringEquals": edit(
-        LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    "StringEqualsIfExists for ForAllValues:StringEquals": edit(
+        LAUNCH, Condition={"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}}
     ),
     "a statement split in two": _split_in_two,
     "service-linked role ARN with the account id": edit(
