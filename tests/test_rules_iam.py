@@ -584,7 +584,12 @@ def test_master_policy_with_plain_string_equals_on_the_tag_fails_launch_template
     )
     result = account.check()
     assert "master-policy-launch-templates" in result.failing()
-    assert "ec2:CreateLaunchTemplate" in result.one("master-policy-launch-templates").message
+    assert (
+        "ec2:CreateLaunchTemplate on * is allowed only under a condition the guide does not set"
+        in result.one("master-policy-launch-templates").message
+    )
+    # narrower than the guide's condition, never wider
+    assert result.status("master-policy-within-guide") == "pass"
 
 
 def test_master_trust_external_id_advice_is_quiet_but_a_real_problem_is_not(account):
