@@ -1159,12 +1159,12 @@ def test_an_extra_action_keeps_the_rules_own_fix_which_no_longer_speaks_of_passr
 
 def test_each_lint_finding_inside_check_has_its_own_fix_and_an_error_says_why_it_only_warns(account):
     """The guide's condition (ForAllValues) and a redundant action: two findings, two fixes, each
-    from its own finding; the StringEquals advice only on the finding about the condition."""
+    from its own finding; the StringEqualsIfExists advice only on the finding about the condition."""
     _master(plus_action("2", "ec2:describevpcs"))(account)
     found = {f.message.split(": ", 2)[1].split(" ")[0]: f for f in account.check().of("master-policy-lint")}
     assert set(found) == {"lint-forallvalues-single-valued", "lint-redundant-action"}, found
     cond, twice = found["lint-forallvalues-single-valued"], found["lint-redundant-action"]
-    assert cond.fix.startswith('At /Statement/1/Condition/ForAllValues:StringEquals, instead: "StringEquals": ')
+    assert cond.fix.startswith('At /Statement/1/Condition/ForAllValues:StringEquals, instead: "StringEqualsIfExists": ')
     assert "StringEquals" not in twice.fix
     assert twice.fix.startswith("At /Statement/0/Action/12, instead: remove this 'ec2:describevpcs'")
     assert twice.fix.endswith("; save the JSON, check it with `vhv lint`, and make it the default version.")
