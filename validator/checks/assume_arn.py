@@ -81,7 +81,7 @@ def assume_role_account(ctx: Context, same: str) -> list[Outcome]:
     src = f"{ctx.params.source}: {KEY}"
     if same == "master-role":
         role = m.group("role")
-        # IAM role names are unique case-insensitively: role/valohaimaster is ValohaiMaster
+        # IAM role names are unique case-insensitively: the master role in lower case is the master role
         itself = (
             m.group("account") == account and role is not None and role.rsplit("/", 1)[-1].lower() == master.lower()
         )
