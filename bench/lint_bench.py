@@ -42,7 +42,7 @@ EC2 = [
 
 def master_clean() -> dict:
     doc = guide.master_policy(ROLE)
-    doc["Statement"][1]["Condition"] = {"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    doc["Statement"][1]["Condition"] = {"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}}
     return doc
 
 

@@ -88,8 +88,13 @@ def test_what_is_read_follows_the_params_and_remediate():
     assert KINDS["data_role"] in account_mod.kinds_read(by_role)
     assert KINDS["data_user"] not in account_mod.kinds_read(by_role)
     assert account_mod.kinds_read(self_) == [k for k in every if k.read_for == "check"]
-    # Option 2: Valohai provisions the network and the queue; IAM (and the data store) are the customer's
-    assert {READERS[k.reader].service for k in account_mod.kinds_read(valohai, for_fix=True)} == {"iam", "s3"}
+    # Option 2: Valohai provisions the network and the queue; IAM (and the data store) are the customer's,
+    # and whether the account is in an organisation is asked either way
+    assert {READERS[k.reader].service for k in account_mod.kinds_read(valohai, for_fix=True)} == {
+        "iam",
+        "s3",
+        "organizations",
+    }
     assert all(k.provisioning == "self" for k in every if k not in account_mod.kinds_read(valohai, for_fix=True))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from validator.policy import condition as C
-from validator.policy.assumer import written
+from validator.policy.assumer import met, written
 
 ROLE = "arn:aws:iam::111122223333:role/valohai-assumer"
 
@@ -56,3 +56,23 @@ def test_an_operator_iam_does_not_have_is_none(op):
 def test_a_long_condition_is_cut_short_in_messages():
     text = written(("StringEquals", "aws:SourceVpce", tuple(f"vpce-{i}" for i in range(1000))))
     assert text == "StringEquals aws:SourceVpce vpce-0, vpce-1, vpce-2, vpce-3, vpce-4 and 995 more"
+
+
+@pytest.mark.parametrize(
+    "cond, found",
+    [
+        (("NotIpAddress", ["10.0.0.0/8"], None), {True}),  # Valohai's address is public
+        (("NotIpAddress", ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"], None), {True}),
+        (("IpAddress", ["172.16.0.0/12"], None), {False}),
+        (("NotIpAddress", ["34.0.0.0/8"], None), None),  # a public range: Valohai's address may be in it
+        (("NotIpAddress", ["0.0.0.0/0"], None), None),
+        (("Bool", ["true"], "aws:ViaAWSService"), {False}),
+        (("StringEquals", ["AssumedRole"], "aws:PrincipalType"), {True}),
+        (("StringEquals", ["111122223333"], "aws:SourceAccount"), {False}),  # absent on a direct call
+        (("StringNotEquals", ["111122223333"], "aws:SourceAccount"), {True}),
+        (("ArnLikeIfExists", ["arn:aws:s3:::*"], "aws:SourceArn"), {True}),
+    ],
+)
+def test_what_valohais_direct_call_carries(cond, found):
+    op, values, key = cond
+    assert met((op, key or "aws:SourceIp", values), ROLE) == found

@@ -29,7 +29,7 @@ def test_golden_account_has_no_fail_or_error(account):
     assert {r for r, s in statuses.items() if s == "warn"} == {"queue-instance-os-support", "master-policy-lint"}
     [lint] = [f for f in result.findings if f.rule_id == "master-policy-lint"]
     assert "lint-forallvalues-single-valued (warn) at /Statement/1/Condition/ForAllValues:StringEquals" in lint.message
-    assert 'write instead: "StringEquals": {"aws:ResourceTag/Valohai": ...}' in lint.message
+    assert 'write instead: "StringEqualsIfExists": {"aws:ResourceTag/Valohai": ...}' in lint.message
     from validator.findings import exit_code, summary
 
     assert exit_code(result.findings) == 0

@@ -498,6 +498,9 @@ def test_the_guides_master_policy_gets_the_forallvalues_advice_as_a_warn() -> No
     found = lint(guide.master_policy(ROLE))
     assert [(f.rule_id, f.status, f.severity) for f in found] == [("lint-forallvalues-single-valued", "warn", "medium")]
     assert found[0].pointer == "/Statement/1/Condition/ForAllValues:StringEquals"
+    # the single-valued form that keeps the create actions (they carry no aws:ResourceTag), not StringEquals
+    assert found[0].expected == '"StringEqualsIfExists": {"aws:ResourceTag/Valohai": ...}'
+    assert "plain StringEquals would also refuse requests without the key" in found[0].message
     as_pasted = {f.rule_id: f.status for f in lint(guide.master_policy())}
     assert as_pasted == {"lint-forallvalues-single-valued": "warn", "lint-guide-placeholder": "fail"}
 

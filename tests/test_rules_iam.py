@@ -563,7 +563,7 @@ def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(accoun
     set_policy(
         account,
         "master_policy",
-        edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
+        edit(LAUNCH, Condition={"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
     )
     result = account.check()
     assert result.failing() == set()
@@ -572,6 +572,24 @@ def test_master_policy_as_the_lint_advises_passes_every_rule_and_the_lint(accoun
         "pass",
         "ValohaiMasterPolicy (default version v2): vhv lint finds nothing to report",
     )
+
+
+def test_master_policy_with_plain_string_equals_on_the_tag_fails_launch_templates(account):
+    """StringEquals on aws:ResourceTag/Valohai refuses the create actions, which carry no resource tag:
+    it is not the guide's ForAllValues form (StringEqualsIfExists is)."""
+    set_policy(
+        account,
+        "master_policy",
+        edit(LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}})(master_doc()),
+    )
+    result = account.check()
+    assert "master-policy-launch-templates" in result.failing()
+    assert (
+        "ec2:CreateLaunchTemplate on * is allowed only under a condition the guide does not set"
+        in result.one("master-policy-launch-templates").message
+    )
+    # narrower than the guide's condition, never wider
+    assert result.status("master-policy-within-guide") == "pass"
 
 
 def test_master_trust_external_id_advice_is_quiet_but_a_real_problem_is_not(account):
@@ -647,8 +665,8 @@ EQUIVALENT = {
     "strings as one-element lists": _listed,
     "action case changed": _case_changed,
     "ec2:DescribeLaunchTemplate* for the two launch-template describes": _launch_template_wildcard,
-    "StringEquals for ForAllValues:StringEquals": edit(
-        LAUNCH, Condition={"StringEquals": {"aws:ResourceTag/Valohai": "1"}}
+    "StringEqualsIfExists for ForAllValues:StringEquals": edit(
+        LAUNCH, Condition={"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}}
     ),
     "a statement split in two": _split_in_two,
     "service-linked role ARN with the account id": edit(
@@ -1141,12 +1159,12 @@ def test_an_extra_action_keeps_the_rules_own_fix_which_no_longer_speaks_of_passr
 
 def test_each_lint_finding_inside_check_has_its_own_fix_and_an_error_says_why_it_only_warns(account):
     """The guide's condition (ForAllValues) and a redundant action: two findings, two fixes, each
-    from its own finding; the StringEquals advice only on the finding about the condition."""
+    from its own finding; the StringEqualsIfExists advice only on the finding about the condition."""
     _master(plus_action("2", "ec2:describevpcs"))(account)
     found = {f.message.split(": ", 2)[1].split(" ")[0]: f for f in account.check().of("master-policy-lint")}
     assert set(found) == {"lint-forallvalues-single-valued", "lint-redundant-action"}, found
     cond, twice = found["lint-forallvalues-single-valued"], found["lint-redundant-action"]
-    assert cond.fix.startswith('At /Statement/1/Condition/ForAllValues:StringEquals, instead: "StringEquals": ')
+    assert cond.fix.startswith('At /Statement/1/Condition/ForAllValues:StringEquals, instead: "StringEqualsIfExists": ')
     assert "StringEquals" not in twice.fix
     assert twice.fix.startswith("At /Statement/0/Action/12, instead: remove this 'ec2:describevpcs'")
     assert twice.fix.endswith("; save the JSON, check it with `vhv lint`, and make it the default version.")

@@ -299,7 +299,14 @@ def test_a_region_of_another_partition_than_the_arn_fails_on_the_arn(pack):
     assert (f.resource_id, f.actual, f.expected) == ("assume_role_arn", ASSUME_ROLE_ARN, "arn:aws-cn:iam::...")
 
 
-@pytest.mark.parametrize("arn", [MASTER_ARN, f"arn:aws:iam::{ACCOUNT_ID}:role/team/ValohaiMaster"])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        MASTER_ARN,
+        f"arn:aws:iam::{ACCOUNT_ID}:role/team/ValohaiMaster",
+        f"arn:aws:iam::{ACCOUNT_ID}:role/valohaimaster",  # IAM role names are case-insensitive
+    ],
+)
 def test_the_master_role_itself_as_assume_role_arn_fails(pack, arn):
     f = run(pack, "params-assume-role-not-master", account_id=ACCOUNT_ID, assume_role_arn=arn)
     assert f.status == "fail"

@@ -269,3 +269,151 @@ def test_remediate_writes_the_guides_trust_when_there_was_no_external_id(account
     _res, plan = plan_of(account)
     doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
     assert doc["Statement"][0]["Condition"] == {}
+
+
+# ------------------------------------------------------------------ the assumer's account as a principal
+
+ASSUMERS_ACCOUNT = "111122223333"
+
+
+@pytest.mark.parametrize("whom", [f"arn:aws:iam::{ASSUMERS_ACCOUNT}:root", ASSUMERS_ACCOUNT], ids=["root", "id"])
+def test_a_deny_of_the_assumers_account_denies_the_assumer(account, whom):
+    deny = {"Effect": "Deny", "Principal": {"AWS": whom}, "Action": "sts:AssumeRole"}
+    result = _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), deny)
+    assert result.failing() == {RULE}
+    msg = result.one(RULE).message
+    assert f"statement #2 denies sts:AssumeRole to AWS {ASSUME_ROLE_ARN}" in msg
+    assert f"account {ASSUMERS_ACCOUNT}, which covers every principal of it" in msg
+
+
+def test_a_deny_of_the_assumers_account_is_judged_by_its_condition(account):
+    other = f"arn:aws:iam::{ASSUMERS_ACCOUNT}:role/other"
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"AWS": ASSUMERS_ACCOUNT},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringNotEquals": {"aws:PrincipalArn": other}},
+    }
+    result = _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), deny)
+    assert result.failing() == {RULE}
+    assert f"statement #2 denies sts:AssumeRole under a condition (StringNotEquals aws:PrincipalArn {other})" in (
+        result.one(RULE).message
+    )
+    # unless the assumer is the one principal it spares
+    spared = {**deny, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ASSUME_ROLE_ARN}}}
+    assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), spared).status(RULE) == "pass"
+
+
+def test_the_assumers_account_narrowed_to_the_assumer_is_the_assumer(account):
+    root = f"arn:aws:iam::{ASSUMERS_ACCOUNT}:root"
+    st = trusts({"AWS": root}, Condition={"ArnEquals": {"aws:PrincipalArn": ASSUME_ROLE_ARN}})
+    result = _trust(account, st)
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "pass"
+    assert f"Principal {root} narrowed by aws:PrincipalArn to {ASSUME_ROLE_ARN} in statement #1" in f.message
+
+
+def test_a_star_narrowed_case_insensitively_to_the_assumer_is_the_assumer(account):
+    cond = {"StringEqualsIgnoreCase": {"aws:PrincipalArn": ASSUME_ROLE_ARN.upper()}}
+    result = _trust(account, {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Condition": cond})
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "pass"
+    assert f"Principal * narrowed by aws:PrincipalArn to {ASSUME_ROLE_ARN.upper()} in statement #1" in f.message
+
+
+def test_a_star_narrowed_to_the_assumers_account_is_named_as_that_account(account):
+    cond = {"StringEquals": {"aws:PrincipalAccount": ASSUMERS_ACCOUNT}}
+    result = _trust(account, {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Condition": cond})
+    assert result.failing() == {RULE}
+    msg = result.one(RULE).message
+    assert (
+        f"statement #1 trusts Principal * narrowed by aws:PrincipalAccount to account {ASSUMERS_ACCOUNT}: any "
+        f"principal of that account can assume this role, not only {ASSUME_ROLE_ARN}" in msg
+    )
+    assert "anyone" not in msg and "is not trusted" not in msg
+
+
+# ------------------------------------------------------------------ NotPrincipal: IAM refuses it in a trust policy
+
+
+@pytest.mark.parametrize("effect", ["Deny", "Allow"])
+def test_not_principal_in_a_trust_policy_fails_naming_it(account, effect):
+    st = {"Effect": effect, "NotPrincipal": {"AWS": ASSUME_ROLE_ARN}, "Action": "sts:AssumeRole"}
+    result = _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), st)
+    assert result.failing() == {RULE}
+    assert "statement #2 uses NotPrincipal, which IAM does not accept in a role's trust policy" in (
+        result.one(RULE).message
+    )
+
+
+# ------------------------------------------------------------------ keys whose value for Valohai's call is known
+
+
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        (
+            {"Bool": {"aws:ViaAWSService": "true"}},
+            "Bool aws:ViaAWSService true: Valohai calls STS itself, not through an AWS service",
+        ),
+        (
+            {"StringEquals": {"aws:PrincipalType": "User"}},
+            "StringEquals aws:PrincipalType User: Valohai's principal is a role, so its session calls "
+            "(aws:PrincipalType is AssumedRole)",
+        ),
+        (
+            {"StringEquals": {"aws:SourceAccount": ASSUMERS_ACCOUNT}},
+            f"StringEquals aws:SourceAccount {ASSUMERS_ACCOUNT}: Valohai calls STS itself, not through an AWS "
+            "service: its request carries no aws:SourceAccount",
+        ),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:*"}},
+            "ArnLike aws:SourceArn arn:aws:*: Valohai calls STS itself",
+        ),
+        (
+            {"NotIpAddress": {"aws:SourceIp": "34.0.0.0/8"}},
+            "NotIpAddress aws:SourceIp 34.0.0.0/8: Valohai calls STS from its own addresses",
+        ),
+    ],
+    ids=["via service", "principal type", "source account", "source arn", "not a public range"],
+)
+def test_a_known_key_the_assumer_does_not_meet_fails(account, condition, words):
+    result = _trust(account, _assumer(**condition))
+    assert result.failing() == {RULE}
+    assert CANNOT + words in result.one(RULE).message
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"Bool": {"aws:ViaAWSService": "false"}},
+        {"StringEquals": {"aws:PrincipalType": "AssumedRole"}},
+        {"StringEqualsIfExists": {"aws:SourceAccount": ASSUMERS_ACCOUNT}},
+        {"ArnNotLike": {"aws:SourceArn": "arn:aws:*"}},
+        {"Null": {"aws:SourceAccount": "true"}},
+        {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+        {"NotIpAddress": {"aws:SourceIp": ["172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8"]}},
+    ],
+    ids=[
+        "not via service",
+        "assumed role",
+        "source account if exists",
+        "not source arn",
+        "no source",
+        "not 10/8",
+        "not private",
+    ],
+)
+def test_a_known_key_the_assumer_meets_passes(account, condition):
+    result = _trust(account, _assumer(**condition))
+    assert result.failing() == set()
+    assert result.one(RULE).message == f"ValohaiMaster trusts only AWS {ASSUME_ROLE_ARN}"
+
+
+def test_a_deny_on_a_known_key_is_decided(account):
+    via = _deny(Bool={"aws:ViaAWSService": "true"})  # never applies to Valohai's direct call
+    assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), via).status(RULE) == "pass"
+    direct = _deny(Null={"aws:SourceArn": "true"})  # always applies to it
+    assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), direct).status(RULE) == "fail"

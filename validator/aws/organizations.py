@@ -1,6 +1,6 @@
 """Organizations: whether the account is in an organisation, and which account manages it. What
 an organisation's service control policies take away cannot be read from a member account; the
-rules say so (account-organization-scp) instead of assuming they allow.
+rules say so instead of assuming they allow.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ def _account(ctx: Context) -> str | None:
 def assume_role_account(ctx: Context, same: str) -> list[Outcome]:
     """The AssumeRole ARN is not in the account being checked: with same: master-role, it is not
     the master role itself (a role that trusts itself lets nobody in); with same: account, it is
-    no principal of this account at all (Valohai's lives in Valohai's account)."""
+    no principal of this account at all (Valohai's lives in Valohai's account). Role names are
+    compared as IAM does, ignoring case."""
     got = _arn(ctx)
     if isinstance(got, Outcome):
         return [got]
@@ -80,7 +81,10 @@ def assume_role_account(ctx: Context, same: str) -> list[Outcome]:
     src = f"{ctx.params.source}: {KEY}"
     if same == "master-role":
         role = m.group("role")
-        itself = m.group("account") == account and role is not None and role.rsplit("/", 1)[-1] == master
+        # IAM role names are unique case-insensitively: the master role in lower case is the master role
+        itself = (
+            m.group("account") == account and role is not None and role.rsplit("/", 1)[-1].lower() == master.lower()
+        )
         if itself:
             return [
                 bad(

@@ -2,7 +2,7 @@
 managed policy when attached, its other managed policies, its inline policies), within its
 permissions boundary, minus each Deny that applies, for the exact actions and resources the guide
 gives the role. IAM's evaluation logic for one account, without what vhv cannot read (service
-control policies, session policies: `account-organization-scp` says so).
+control policies, session policies: the evaluator organization_unseen says so).
 
 A condition is judged against the request Valohai makes (validator.policy.request): the params'
 region, over TLS, without MFA, by the role itself, on resources carrying the guide's tag where the
@@ -491,7 +491,8 @@ def organization_unseen(ctx: Context) -> list[Outcome]:
     return [
         warn(
             f"account {account} is a member of organisation {org.get('id')} (managed by account {manager}): its "
-            "service control policies can take away what ValohaiMaster, ValohaiWorkerRole and the data store's "
+            f"service control policies can take away what {ctx.name_of('master_role')}, "
+            f"{ctx.name_of('worker_role')} and the data store's "
             "principal are allowed (and its resource control policies what the bucket allows), and vhv cannot read "
             "them from this account; neither can it see the session policy Valohai may pass",
             expected,

@@ -19,6 +19,7 @@ SPEC = {
         "resources": STRS,
         "condition": {"type": "object"},
         "accept_operators": STRS,
+        "stricter_operators": STRS,
     },
     "required": ["actions"],
     "additionalProperties": False,

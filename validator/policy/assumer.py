@@ -3,11 +3,18 @@ statement: what its sts:AssumeRole request carries, key by key, and each conditi
 
 Valohai calls STS from its own addresses, over HTTPS and the internet (no VPC or VPC endpoint
 of the customer's), with a role's credentials (no MFA) and no principal tag; the request's
-principal is the assumer and its account. sts:ExternalId is the id agreed with Valohai. A key
-vhv cannot know the value of is a warning naming it, never a silent pass."""
+principal is the assumer and its account. sts:ExternalId is the id agreed with Valohai. Valohai
+calls STS itself, not through an AWS service: aws:ViaAWSService is false and the keys a service
+sets on the calls it makes for you (aws:SourceAccount, aws:SourceArn, aws:SourceOrgID,
+aws:SourceOrgPaths) are absent, judged by IAM's rules for an absent key. A role's session calls,
+so aws:PrincipalType is AssumedRole. Valohai's addresses are public: a condition on aws:SourceIp
+that names only private ranges is decided; any other is a failure, as Valohai's addresses are not
+the account's to choose. A key vhv cannot know the value of is a warning naming it, never a silent
+pass."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +26,27 @@ FAIL, WARN = "fail", "warn"
 FAR_FUTURE = "9999-12-31T00:00:00Z"
 _ARN = re.compile(r"arn:([a-z-]+):(iam|sts)::(\d{12}):(.+)\Z")
 _VPC_KEYS = ("aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip")
+# set only when an AWS service calls on the account's behalf; Valohai calls STS itself
+_SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
+_DIRECT = "Valohai calls STS itself, not through an AWS service"
+# ranges no caller on the internet comes from: RFC 1918, shared address space (RFC 6598),
+# loopback, link-local, and their IPv6 counterparts
+PRIVATE = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+_PUBLIC = "34.248.245.191"  # stands for any public address: it is in none of the private ranges
+_PRINCIPAL_TYPE = {"role": "AssumedRole", "assumed-role": "AssumedRole", "user": "User", "root": "Account"}
 _REASONS = {
     "aws:multifactorauthpresent": "Valohai's assumer is a service: its requests never carry MFA",
     "aws:multifactorauthage": "Valohai's assumer is a service: its requests never carry MFA",
@@ -28,12 +56,17 @@ _REASONS = {
     "aws:securetransport": "Valohai calls STS over HTTPS (aws:SecureTransport is true)",
     "aws:principalarn": "it names something other than the assumer {assumer}",
     "aws:principalaccount": "it names another account than the assumer's ({account})",
+    "aws:viaawsservice": f"{_DIRECT} (aws:ViaAWSService is false)",
+    **{k: f"{_DIRECT}: its request carries no {{key}}" for k in _SOURCE_KEYS},
+    "aws:principaltype": "Valohai's principal is {what} (aws:PrincipalType is {ptype})",
 }
+_WHAT = {"AssumedRole": "a role, so its session calls", "User": "an IAM user", "Account": "an account's root"}
 _TAG_REASON = "Valohai sets no principal tag on its request"
 _IP_REASON = (
     "Valohai calls STS from its own addresses, which this account does not choose: a condition on the caller's "
     "address may lock Valohai out"
 )
+_PRIVATE_REASON = "Valohai calls STS from public addresses, never from a private range"
 
 
 @dataclass(frozen=True)
@@ -82,13 +115,34 @@ def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetim
         return [assumer] if m and not m.group(4).startswith("root") else None
     if low == "sts:externalid":
         return list(agreed_ids) or [None]
+    if low == "aws:viaawsservice":
+        return ["false"]
+    if low in _SOURCE_KEYS:
+        return [None]
+    if low == "aws:principaltype":
+        ptype = _PRINCIPAL_TYPE.get(m.group(4).split("/", 1)[0]) if m else None
+        return [ptype] if ptype else None
     return None
+
+
+def _private_only(values: Sequence[str]) -> bool:
+    """Whether every value is an address range within the private ones (no public address in it)."""
+    try:
+        nets = [ipaddress.ip_network(v.strip(), strict=False) for v in values]
+    except ValueError:
+        return False
+    return bool(nets) and all(
+        any(n.version == p.version and n.subnet_of(p) for p in PRIVATE)
+        for n in nets  # type: ignore[arg-type]
+    )
 
 
 def met(cond: Cond, assumer: str, agreed_ids: Sequence[str] = (), at: datetime | None = None) -> set[bool] | None:
     """Whether the condition holds in each request the assumer may make; None when vhv cannot tell."""
     op, key, values = cond
     parsed = C.parse(op)
+    if parsed is not None and key.lower() == "aws:sourceip" and not parsed.null and _private_only(values):
+        return {C.holds(parsed, values, _PUBLIC)}  # Valohai's public address is in none of them
     ctx = contexts(key, assumer, agreed_ids, at)
     if parsed is None or ctx is None:
         return None
@@ -107,7 +161,10 @@ def judge_allow(conds: Iterable[Cond], assumer: str, at: datetime | None = None)
         if low == "sts:externalid":
             continue  # Valohai sends the id agreed with it
         if low in ("aws:sourceip",):
-            out.append(Verdict(FAIL, f"{written(cond)}: {_IP_REASON}"))
+            found = met(cond, assumer, (), at)
+            if found != {True}:
+                reason = _PRIVATE_REASON if found == {False} else _IP_REASON
+                out.append(Verdict(FAIL, f"{written(cond)}: {reason}"))
             continue
         found = met(cond, assumer, (), at)
         if found is None:
@@ -115,7 +172,15 @@ def judge_allow(conds: Iterable[Cond], assumer: str, at: datetime | None = None)
             out.append(Verdict(WARN, f"{op} {key} is {why}: make sure Valohai's request meets it"))
         elif False in found:
             reason = _TAG_REASON if low.startswith("aws:principaltag/") else _REASONS.get(low, "")
-            reason = reason.format(now=at.strftime("%Y-%m-%d %H:%M UTC"), assumer=assumer, account=_account(assumer))
+            ptype = (contexts(key, assumer) or [""])[0] if low == "aws:principaltype" else ""
+            reason = reason.format(
+                now=at.strftime("%Y-%m-%d %H:%M UTC"),
+                assumer=assumer,
+                account=_account(assumer),
+                key=key,
+                ptype=ptype,
+                what=_WHAT.get(ptype or "", ""),
+            )
             out.append(Verdict(FAIL, f"{written(cond)}: " + (reason or "Valohai's request does not meet it")))
         elif low in ("aws:currenttime", "aws:epochtime") and False in (met(cond, assumer, (), _far()) or {False}):
             out.append(Verdict(WARN, f"{written(cond)}: the statement stops applying then, and Valohai with it"))
@@ -131,28 +196,47 @@ def deny_may_apply(conds: Iterable[Cond], assumer: str, agreed_ids: Sequence[str
     return True
 
 
-def narrowed_to(conds: Iterable[Cond]) -> list[str] | None:
-    """The ARNs an aws:PrincipalArn condition that must match (StringEquals, StringLike, ArnEquals,
-    ArnLike; not IfExists, not ForAllValues) narrows a "*" principal to; None when none does."""
-    for op, key, values in conds:
+@dataclass(frozen=True)
+class Narrowing:
+    """A condition that must match (StringEquals, StringEqualsIgnoreCase, StringLike, ArnEquals,
+    ArnLike; not negated, not IfExists, not ForAllValues) on a key that pins the caller."""
+
+    op: C.Operator
+    values: tuple[str, ...]
+
+
+def narrowed_to(conds: Iterable[Cond], key: str = "aws:principalarn") -> Narrowing | None:
+    """What a condition on `key` (aws:PrincipalArn, aws:PrincipalAccount) narrows a "*" principal
+    (or an account's root) to; None when none does."""
+    for op, k, values in conds:
         parsed = C.parse(op)
-        if key.lower() != "aws:principalarn" or parsed is None:
+        if k.lower() != key or parsed is None:
             continue
         if parsed.negated or parsed.if_exists or parsed.qualifier == "forallvalues":
             continue
         if parsed.base in C.STRING_MATCHING:
-            return list(values)
+            return Narrowing(parsed, tuple(values))
     return None
 
 
-def only(arns: Sequence[str], assumer: str) -> bool:
-    """Whether the narrowing ARNs name the assumer and nothing else (no wildcard)."""
-    return bool(arns) and all(a == assumer for a in arns)
+def only(narrowing: Narrowing, assumer: str) -> bool:
+    """Whether each narrowing value matches the assumer and nothing else: no wildcard where the
+    operator takes one, and the assumer's ARN (in any case, for StringEqualsIgnoreCase: IAM's
+    names are unique ignoring case)."""
+    wild = narrowing.op.base in ("stringlike", "arnequals", "arnlike")
+    return bool(narrowing.values) and all(
+        not (wild and ("*" in v or "?" in v)) and C.holds(narrowing.op, [v], assumer) for v in narrowing.values
+    )
 
 
-def reaches(arns: Sequence[str], assumer: str) -> bool:
-    """Whether one of the narrowing ARNs (a pattern, perhaps) matches the assumer."""
-    return any(a == assumer or C.arn_matches(a, assumer) for a in arns)
+def reaches(narrowing: Narrowing, value: str) -> bool:
+    """Whether one of the narrowing values (a pattern, perhaps) matches `value`."""
+    return bool(C.holds(narrowing.op, narrowing.values, value))
+
+
+def account_of(assumer: str) -> str:
+    """The assumer's account (an account id stands for itself)."""
+    return _account(assumer)
 
 
 def _account(assumer: str) -> str:

@@ -32,6 +32,7 @@ class Spec:
     resources: tuple[str, ...]
     condition: Condition = frozenset()
     operators: frozenset[str] = frozenset()  # other operators accepted for the condition
+    stricter: frozenset[str] = frozenset()  # operators that apply in fewer requests: never wider, but not the guide's
     label: str = ""
     condition_text: str = ""  # as the guide writes it, for messages
 
@@ -39,6 +40,7 @@ class Spec:
     def from_args(cls, d: dict[str, Any]) -> Spec:
         cond = canonical_condition(d.get("condition"))
         ops = {op for op, _, _ in cond} | {o.lower() for o in d.get("accept_operators", [])}
+        stricter = {o.lower() for o in d.get("stricter_operators", [])}
         text = " and ".join(
             f"{k} = {', '.join(map(str, as_list(v)))}"
             for block in (d.get("condition") or {}).values()
@@ -49,6 +51,7 @@ class Spec:
             tuple(as_list(d.get("resources", ["*"]))),
             cond,
             frozenset(ops),
+            frozenset(stricter),
             d.get("label", ""),
             text,
         )
@@ -56,7 +59,7 @@ class Spec:
     def condition_met_by(self, cond: Condition) -> bool:
         """True when a statement with `cond` is at least as strict as this spec."""
         return all(
-            any(k == key and v and v <= vals and op in self.operators for op, k, v in cond)
+            any(k == key and v and v <= vals and op in self.operators | self.stricter for op, k, v in cond)
             for _, key, vals in self.condition
         )
 

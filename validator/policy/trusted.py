@@ -1,8 +1,12 @@
 """A role's trust policy against the one principal it should trust, by meaning: is that principal
 trusted for the actions, and is anyone or anything else? With `assumer=True` the principal is
 Valohai's assumer and the trust is judged for whether it can actually be used: each condition of
-the statements that trust it (policy/assumer.py), a "*" narrowed by aws:PrincipalArn to it, and
-a Deny only when it may apply to it."""
+the statements that trust it (policy/assumer.py), a "*" or its account's root narrowed by
+aws:PrincipalArn to it, and a Deny only when it may apply to it.
+
+A Deny that names the principal's account (its root ARN or its id) names every principal of that
+account, the principal among them. IAM does not accept NotPrincipal in a role's trust policy: a
+statement with one is named as such, not judged."""
 
 from __future__ import annotations
 
@@ -29,6 +33,14 @@ def _aws_principal(value: str, like: str) -> str:
     return value
 
 
+def _root_of(value: str, like: str) -> bool:
+    """Whether the AWS principal `value` is the root of the account of `like` (an IAM ARN), not `like` itself."""
+    m = re.match(r"arn:([a-z-]+):(?:iam|sts)::(\d{12}):", like)
+    if not m or like.endswith(":root"):
+        return False
+    return _aws_principal(value, like) == f"arn:{m.group(1)}:iam::{m.group(2)}:root"
+
+
 def trust_problems(
     statements: list[Statement], principal: tuple[str, str], actions: list[str]
 ) -> tuple[bool, list[str]]:
@@ -52,6 +64,12 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
     trusting: list[Statement] = []
     agreed = external_ids(statements) if assumer else ()
     for st in statements:
+        if st.not_principal:
+            out.problems.append(
+                f"{st.label} uses NotPrincipal, which IAM does not accept in a role's trust policy: write Principal "
+                "(and narrow it with an aws:PrincipalArn condition)"
+            )
+            continue
         if st.effect == "Deny":  # a Deny wins over the Allow: the principal may not assume the role
             hits = [
                 a
@@ -60,23 +78,20 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
                 or (st.not_actions is not None and not any(action_matches(p, a) for p in st.not_actions))
             ]
             listed = st.principals or ()
-            whom = (
-                (not any(same(p) for p in listed))
-                if st.not_principal
-                else st.principals is None or any(same(p) or p[1] == "*" for p in listed)
-            )
+            whom = st.principals is None or any(same(p) or p[1] == "*" for p in listed)
+            # an account's root in a Deny stands for every principal of that account
+            via = [p[1] for p in listed if ptype == "AWS" and p[0] == "AWS" and _root_of(p[1], pvalue)]
+            whom = whom or bool(via)
             if assumer and whom and not A.deny_may_apply(st.written, pvalue, agreed):
                 continue  # one of its conditions never holds for the assumer's request
             if hits and whom:
                 when = f" under a condition ({_conditions(st)})" if st.condition else ""
-                out.problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}")
+                account = (
+                    f" (it names account {A.account_of(pvalue)}, which covers every principal of it)" if via else ""
+                )
+                out.problems.append(f"{st.label} denies {', '.join(hits)}{when} to {ptype} {pvalue}{account}")
             continue
         if st.effect != "Allow":
-            continue
-        if st.not_principal:
-            out.problems.append(
-                f"{st.label} uses NotPrincipal with Allow: it trusts everyone except the listed principals"
-            )
             continue
         if st.principals is None:
             out.problems.append(f"{st.label} has no Principal")
@@ -88,17 +103,28 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
             extra_actions = [f"NotAction {', '.join(st.not_actions)}"]
         grants = any(action_matches(p2, a) for p2 in acts for a in actions)
         for p in st.principals:
-            narrowed = A.narrowed_to(st.written) if assumer and p[1] == "*" else None
+            # "*", or the assumer's account's root (every principal of it), narrowed by a condition on the caller
+            wide = assumer and (p[1] == "*" or (ptype == "AWS" and p[0] == "AWS" and _root_of(p[1], pvalue)))
+            narrowed = A.narrowed_to(st.written) if wide else None
+            by_account = A.narrowed_to(st.written, "aws:principalaccount") if wide and p[1] == "*" else None
             if narrowed is not None:
                 if grants and A.reaches(narrowed, pvalue):
                     trusting.append(st)
+                shown = ", ".join(narrowed.values)
                 if A.only(narrowed, pvalue):
-                    out.notes.append(f"Principal * narrowed by aws:PrincipalArn to {pvalue} in {st.label}")
+                    out.notes.append(f"Principal {p[1]} narrowed by aws:PrincipalArn to {shown} in {st.label}")
                 else:
                     out.problems.append(
-                        f"{st.label} trusts Principal * narrowed by aws:PrincipalArn to {', '.join(narrowed)}: "
-                        f"more than {pvalue}"
+                        f"{st.label} trusts Principal {p[1]} narrowed by aws:PrincipalArn to {shown}: more than {pvalue}"
                     )
+            elif by_account is not None:
+                if grants and A.reaches(by_account, A.account_of(pvalue)):
+                    trusting.append(st)
+                out.problems.append(
+                    f"{st.label} trusts Principal * narrowed by aws:PrincipalAccount to account "
+                    f"{', '.join(by_account.values)}: any principal of that account can assume this role, not only "
+                    f"{pvalue}"
+                )
             elif same(p):
                 if grants:
                     trusting.append(st)

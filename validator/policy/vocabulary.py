@@ -382,17 +382,24 @@ def _set_operator(op: str, key: str, info: catalogue.KeyInfo, ptr: str, st: Stmt
     prefix, _, base = op.partition(":")
     if not base or prefix not in catalogue.SET_PREFIXES or info.multivalued:
         return []
-    why = (
-        "is true when the key is absent, so it also matches every request without it"
-        if prefix == "ForAllValues"
-        else "on a single-valued key is the plain operator, written confusingly"
-    )
+    if prefix == "ForAllValues":
+        # ForAllValues holds when the key is absent, as IfExists does: the plain operator would also
+        # refuse requests without the key (a create action carries no aws:ResourceTag)
+        instead = base if base.endswith("IfExists") else f"{base}IfExists"
+        why = (
+            "is true when the key is absent, so it also matches every request without it; the single-valued "
+            f"operator that means the same is {instead} (plain {base.removesuffix('IfExists')} would also refuse "
+            "requests without the key, such as actions that create the resource)"
+        )
+    else:
+        instead = base
+        why = "on a single-valued key is the plain operator, written confusingly"
     return [
         Issue(
             "lint-forallvalues-single-valued",
             st.at("Condition", op),
             f"{op} with the single-valued key {shown(key)}: {prefix} {why}",
-            f'"{base}": {{"{key}": ...}}',
+            f'"{instead}": {{"{key}": ...}}',
             op,
             at_key=True,
         )
