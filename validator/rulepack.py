@@ -166,12 +166,12 @@ def load(directory: str | Path | None = None) -> RulePack:
             r["explained_by"] = tuple(r.get("explained_by") or ())
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
     for rule in rules:
-        unknown = [x for x in (*rule.explained_by, *rule.fixed_with) if x not in seen]
-        if unknown:
-            raise VhvError(
-                f"{d / rule.source}: rule {rule.id}: explained_by or fixed_with names no rule of the pack: "
-                f"{', '.join(unknown)}"
-            )
+        for field, named in (("explained_by", rule.explained_by), ("fixed_with", rule.fixed_with)):
+            unknown = [x for x in named if x not in seen]
+            if unknown:
+                raise VhvError(
+                    f"{d / rule.source}: rule {rule.id}: {field} names no rule of the pack: {', '.join(unknown)}"
+                )
     return RulePack(tuple(rules))
 
 
