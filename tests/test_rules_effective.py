@@ -427,3 +427,28 @@ def test_the_data_store_users_own_deny_unless_mfa_takes_its_access_away(account)
     f = account.check().one("data-user-bucket-access")
     assert f.status == "fail"
     assert "is denied by statement 'ForceMFA' of inline policy force-mfa" in f.message
+
+
+def test_a_certain_failure_of_one_action_is_said_though_another_is_undecidable(account):
+    arn = _policy(
+        account,
+        "mixed",
+        allow("ec2:Describe*", Condition={"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}),
+    )
+    _boundary(account, "ValohaiWorkerRole", arn)
+    f = account.check().one(WORKER)
+    assert f.status == "fail"
+    assert "autoscaling:SetInstanceProtection on * is outside the permissions boundary mixed" in f.message
+    assert "vhv cannot tell for 1 more (ec2:DescribeInstances on *" in f.message
+
+
+def test_an_allow_on_every_ec2_resource_grants_run_instances(account):
+    arn = _policy(
+        account,
+        "ec2-arns",
+        allow(["ec2:*", "autoscaling:*"], "arn:aws:ec2:*:*:*"),
+        allow(["ec2:Describe*", "ec2:CreateTags", "autoscaling:*", "iam:*"]),
+    )
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert "ec2:RunInstances" not in f.message, f.message

@@ -167,9 +167,27 @@ def request_context(ctx: Context, principal: dict[str, Any]) -> RequestContext:
     return RequestContext(known, ABSENT_KEYS, tags is not None, where)
 
 
-def _templates(action: str) -> tuple[str, ...]:
+def _action(action: str) -> catalogue.Action | None:
     found = [a for a in catalogue.expand(action) if f"{a.service}:{a.name}".lower() == action.lower()]
-    return catalogue.action_templates(found[0]) if found else ()
+    return found[0] if found else None
+
+
+def _templates(action: str) -> tuple[str, ...]:
+    a = _action(action)
+    return catalogue.action_templates(a) if a else ()
+
+
+def _required_templates(action: str) -> tuple[str, ...]:
+    """The ARN templates of the resource types every request of `action` names (RunInstances: its
+    instance, image, subnet, ...; not an optional license configuration of another service)."""
+    a = _action(action)
+    if a is None:
+        return ()
+    keys = [k.lower() for k, required in a.resource_types if required]
+    if not keys:
+        return catalogue.action_templates(a)
+    table = catalogue.resource_types(a.service)
+    return tuple(t for k in keys for t in catalogue.arns(table.get(k, {})))
 
 
 def worlds(ctx: Context, base: RequestContext, action: str, target: str) -> list[RequestContext]:
@@ -241,7 +259,7 @@ def _every_resource(st: Statement, action: str, where: tuple[str, str, str]) -> 
     """The statement's resources name every resource `action` acts on in the account and region
     `where` (partition, region, account): an Allow on arn:aws:autoscaling:*:*:autoScalingGroup:*
     grants what the guide's `*` does. An action that acts on no resource type needs `*`."""
-    templates = _templates(action)
+    templates = _required_templates(action)
     return bool(templates) and all(compare.touches(st, _filled(t, where, v)) for t in templates for v in SENTINELS)
 
 
@@ -379,7 +397,7 @@ def taken_away(
         else:
             cause, why = _grant(found, action, target, context, f"is outside the permissions boundary {name}")
             if cause.startswith("is allowed only"):
-                cause = f"is outside the permissions boundary {name}: it {cause[3:]}"
+                cause = f"is outside the permissions boundary {name}: it {cause}"
             causes += [cause] if cause else []
             unsure += [why] if why else []
     if causes:
@@ -400,7 +418,7 @@ def what_is_taken(
     """Each (action on resource) of `specs` the principal cannot do, with why (`identity` None: its
     own policies are judged elsewhere; only the boundary and its denies are)."""
     base = request_context(ctx, principal)
-    out = []
+    out, undecided = [], []
     for spec in specs:
         for action in spec.actions:
             for res in spec.resources:
@@ -415,9 +433,13 @@ def what_is_taken(
                     if why:
                         break
                 if not why and unsure:
-                    raise Undecidable(f"{action} on {res}: {unsure}")
+                    undecided.append(f"{action} on {res}: {unsure}")
                 if why:
                     out.append(f"{action} on {res} {why}")
+    if undecided and not out:
+        raise Undecidable(undecided[0])
+    if undecided:  # what is certain fails the rule; what is not is said with it
+        out.append(f"and vhv cannot tell for {len(undecided)} more ({undecided[0]})")
     return out
 
 
