@@ -166,11 +166,11 @@ def load(directory: str | Path | None = None) -> RulePack:
             r["explained_by"] = tuple(r.get("explained_by") or ())
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
     for rule in rules:
-        for field, named in (("explained_by", rule.explained_by), ("fixed_with", rule.fixed_with)):
+        for key, named in (("explained_by", rule.explained_by), ("fixed_with", rule.fixed_with)):
             unknown = [x for x in named if x not in seen]
             if unknown:
                 raise VhvError(
-                    f"{d / rule.source}: rule {rule.id}: {field} names no rule of the pack: {', '.join(unknown)}"
+                    f"{d / rule.source}: rule {rule.id}: {key} names no rule of the pack: {', '.join(unknown)}"
                 )
     return RulePack(tuple(rules))
 
