@@ -313,13 +313,20 @@ def _unknown(st: Statement, context: RequestContext) -> str:
     return f"vhv cannot tell whether Valohai's request meets the condition on {keys} of {st.label}"
 
 
+def _acting(
+    found: list[InPolicy], effect: str, action: str, context: RequestContext
+) -> Iterator[tuple[InPolicy, InPolicy | None]]:
+    """The statements of `effect` that act on `action`, each with its Resource's policy variables
+    resolved for the request (None: they cannot be)."""
+    for raw in found:
+        if raw.effect == effect and compare.acts_on(raw, action):
+            yield raw, resolved(raw, context)
+
+
 def allowed_by(found: list[InPolicy], action: str, target: str, context: RequestContext) -> Verdict:
     """Whether an Allow among `found` applies to the request."""
     unsure, refused = "", None
-    for raw in found:
-        if raw.effect != "Allow" or not compare.acts_on(raw, action):
-            continue
-        st = resolved(raw, context)
+    for raw, st in _acting(found, "Allow", action, context):
         if st is None:
             unsure = unsure or f"vhv cannot resolve the policy variables of the Resource of {raw.label}"
             continue
@@ -339,10 +346,7 @@ def denied_by(found: list[InPolicy], action: str, target: str, context: RequestC
     """Whether a Deny among `found` takes `action` on `target` (or part of it) away: True with
     what it says; None when one may, and no other certainly does."""
     unsure = ""
-    for raw in found:
-        if raw.effect != "Deny" or not compare.acts_on(raw, action):
-            continue
-        st = resolved(raw, context)
+    for raw, st in _acting(found, "Deny", action, context):
         if st is None:
             unsure = unsure or f"{raw.label} may deny it: vhv cannot resolve the policy variables of its Resource"
             continue
