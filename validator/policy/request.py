@@ -2,7 +2,7 @@
 operators, against a request context that says, per key, what the request carries.
 
 A context maps a lower-case key to the frozenset of values the request carries, or to ABSENT
-when the request certainly carries no such key (a role session has no MFA). A key the context
+when the request certainly carries no such key (an IAM user's access key carries no MFA key). A key the context
 does not hold is unknown: a condition on it is undecidable (None), never assumed to hold.
 
 Rules followed (IAM User Guide, "Condition operators" and "multivalued context keys"): operators
