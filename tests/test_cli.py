@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator import __version__, engine, rulepack
+from validator import __version__, engine, findings, rulepack
 from validator import params as params_mod
 from validator.checks import REGISTRY, load_all
 from validator.cli import main
@@ -505,7 +505,7 @@ def test_every_rule_has_severity_title_section_and_fix():
     for f, r in _raw_rules():
         for key in ("severity", "title", "section", "fix"):
             assert isinstance(r.get(key), str) and r[key].strip(), f"{f}: {r['id']}: no {key}"
-        assert r["severity"] in rulepack.SEVERITIES, f"{f}: {r['id']}"
+        assert r["severity"] in findings.SEVERITIES, f"{f}: {r['id']}"
 
 
 def test_every_registered_evaluator_is_used_by_a_rule():

@@ -121,6 +121,8 @@ GOLDEN_PASS = {
     "worker-role-policy-attached": "ValohaiWorkerPolicy is attached to ValohaiWorkerRole",
     "worker-role-attached-only": "ValohaiWorkerRole has no managed policy beyond the guide",
     "worker-role-no-inline": "ValohaiWorkerRole has no inline policies",
+    "worker-role-grants-within-guide": "ValohaiWorkerRole's other policies grant nothing beyond the guide (it has none)",
+    "worker-role-inline-lint": "ValohaiWorkerRole has no inline policy to lint",
     "worker-role-instance-profile": "ValohaiWorkerRole is in instance profile ValohaiWorkerRole",
     "worker-role-effective-permissions": "ValohaiWorkerRole can do what the guide grants it",
     "master-policy-exists": "ValohaiMasterPolicy exists",
@@ -136,6 +138,8 @@ GOLDEN_PASS = {
     "master-role-policy-attached": "ValohaiMasterPolicy is attached to ValohaiMaster",
     "master-role-attached-only": "ValohaiMaster has no managed policy beyond the guide",
     "master-role-no-inline": "ValohaiMaster has no inline policies",
+    "master-role-grants-within-guide": "ValohaiMaster's other policies grant nothing beyond the guide (it has none)",
+    "master-role-inline-lint": "ValohaiMaster has no inline policy to lint",
     "master-role-no-ec2-full-access": "AmazonEC2FullAccess is not attached to ValohaiMaster",
     "master-role-no-vpc-full-access": "AmazonVPCFullAccess is not attached to ValohaiMaster",
     "master-role-effective-permissions": "ValohaiMaster can do what the guide grants it",
@@ -311,18 +315,30 @@ DRIFTS = [
     (
         "master policy attached to worker role",
         lambda a: a.iam.attach_role_policy(RoleName="ValohaiWorkerRole", PolicyArn=a.ids["master_policy"]),
-        {"worker-role-attached-only"},
+        {"worker-role-attached-only", "worker-role-grants-within-guide"},
         {
             "worker-role-attached-only": [
                 "ValohaiWorkerRole has policies the guide does not ask for: ValohaiMasterPolicy"
-            ]
+            ],
+            "worker-role-grants-within-guide": [
+                "ValohaiWorkerRole is allowed more than the guide asks by statement '4' of ValohaiMasterPolicy",
+                "(critical: it allows iam:PassRole)",
+            ],
         },
     ),
     (
         "inline policy on worker role",
         _inline("ValohaiWorkerRole"),
-        {"worker-role-no-inline"},
-        {"worker-role-no-inline": ["ValohaiWorkerRole has inline policies the guide does not ask for: quick-fix"]},
+        {"worker-role-no-inline", "worker-role-grants-within-guide"},
+        {
+            "worker-role-no-inline": [
+                "ValohaiWorkerRole has inline policies: quick-fix; the guide asks for its grants"
+            ],
+            "worker-role-grants-within-guide": [
+                "s3:GetObject on * (statement #1 of inline policy quick-fix) is not in the guide",
+                "(medium: it allows s3:GetObject)",
+            ],
+        },
     ),
     (
         "instance profile deleted",
@@ -427,14 +443,22 @@ DRIFTS = [
     (
         "worker policy attached to master role",
         lambda a: a.iam.attach_role_policy(RoleName="ValohaiMaster", PolicyArn=a.ids["worker_policy"]),
-        {"master-role-attached-only"},
-        {"master-role-attached-only": ["ValohaiMaster has policies the guide does not ask for: ValohaiWorkerPolicy"]},
+        {"master-role-attached-only", "master-role-grants-within-guide"},
+        {
+            "master-role-attached-only": ["ValohaiMaster has policies the guide does not ask for: ValohaiWorkerPolicy"],
+            "master-role-grants-within-guide": [
+                "autoscaling:SetInstanceProtection on * (statement '1' of ValohaiWorkerPolicy"
+            ],
+        },
     ),
     (
         "inline policy on master role",
         _inline("ValohaiMaster"),
-        {"master-role-no-inline"},
-        {"master-role-no-inline": ["ValohaiMaster has inline policies the guide does not ask for: quick-fix"]},
+        {"master-role-no-inline", "master-role-grants-within-guide"},
+        {
+            "master-role-no-inline": ["ValohaiMaster has inline policies: quick-fix; the guide asks for its grants"],
+            "master-role-grants-within-guide": ["s3:GetObject on * (statement #1 of inline policy quick-fix)"],
+        },
     ),
 ]
 
@@ -445,16 +469,18 @@ def test_drift_fails_exactly_the_right_rules(account, drift, failing, fragments)
     result = account.check()
     assert result.failing() == failing
     for rule_id, parts in fragments.items():
-        f = result.one(rule_id)
-        assert f.status == "fail"
+        found = result.of(rule_id)  # one finding, or one per statement that grants too much
+        assert {f.status for f in found} == {"fail"}
+        text = " | ".join(f.message for f in found)
         for part in parts:
-            assert part in f.message, (rule_id, part, f.message)
+            assert part in text, (rule_id, part, text)
 
 
 def test_every_iam_rule_has_a_drift_that_fails_it(pack):
     covered = {r for d in DRIFTS for r in d[2]}
     covered |= {r for d in LINT_DRIFTS for r in d[2]}  # the advisory lint rules: warn, never fail
     covered |= {"account-organization-scp"}  # warns, never fails: tests/test_rules_effective.py
+    covered |= {"worker-role-inline-lint", "master-role-inline-lint"}  # warn: tests/test_rules_role_grants.py
     covered |= {rule_id for _, rule_id in FULL_ACCESS_MISSING + FULL_ACCESS_LEFT_ATTACHED}  # Option 2 tests
     assert iam_rule_ids(pack) - covered == set()
 

@@ -25,11 +25,12 @@ def _finding(
     rid: str | None = None,
     rname: str | None = None,
     fix: str = "",
+    severity: str = "",
 ) -> Finding:
     return Finding(
         rule_id=rule.id,
         title=rule.title,
-        severity=rule.severity,
+        severity=severity or rule.severity,
         status=status,
         resource_type=rule.resource_type,
         resource_id=rid,
@@ -127,6 +128,7 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[
                 rid=o.resource_id or default_id,
                 rname=o.resource_name,
                 fix=o.fix,
+                severity=o.severity,
             )
         )
     return out

@@ -13,6 +13,7 @@ from typing import Any
 
 PASS, FAIL, WARN, ERROR, SKIP = "pass", "fail", "warn", "error", "skip"
 STATUSES = (PASS, FAIL, WARN, ERROR, SKIP)
+SEVERITIES = ("critical", "high", "medium", "low", "info")  # most severe first
 # what a rule on what a principal can do says of an action no policy grants: a finding whose every
 # part says it is fixed by the fix of the rules the rule names in `fixed_with` (the guide's policy)
 NOT_GRANTED = "is not allowed by any policy of"

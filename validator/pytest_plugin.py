@@ -43,9 +43,9 @@ from typing import Any
 import pytest
 
 from validator.errors import VhvError
+from validator.findings import SEVERITIES
 from validator.pytest_state import Key, Settings, State
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 SETTINGS = ("params", "snapshot", "waivers", "profile", "region", "endpoint_url")
 PATH_SETTINGS = ("params", "snapshot", "waivers")
 COLLECTOR = "vhv"

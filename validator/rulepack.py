@@ -28,7 +28,6 @@ from validator.kinds import CATALOGUE, KINDS
 if TYPE_CHECKING:  # imported by load(): `vhv lint` and never loads a pack
     import jsonschema
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 REQUIRED_AFTER_DEFAULTS = ("severity", "section", "resource", "fixable")
 
 

@@ -29,6 +29,9 @@ class Outcome:
     resource_name: str | None = None
     # the fix for what this outcome found, when it is more precise than the rule's `fix:` text
     fix: str = ""
+    # how severe what this outcome found is, when the rule's severity does not say it (one rule,
+    # grants of different danger); "" for the rule's
+    severity: str = ""
 
 
 def ok(message: str, expected: Any = "", actual: Any = "", **kw: Any) -> Outcome:

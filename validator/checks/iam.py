@@ -230,14 +230,17 @@ def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
 
 @evaluator("no_inline_policies")
 def no_inline_policies(ctx: Context) -> list[Outcome]:
-    """The role has no inline policies: the guide grants everything through managed ones."""
+    """The role has no inline policies: the guide grants everything through a managed one (what
+    an inline policy grants is judged by the rules on the role's grants, not here)."""
     role = ctx.resource()
     inline = ctx.data(f"roles.{ctx.name}.inline_policies")
     kw = {"resource_id": role.get("arn")}
     if inline:
+        policy = KINDS[KINDS[ctx.kind].policy].name if KINDS[ctx.kind].policy else "a managed policy"
         return [
             bad(
-                f"{ctx.name} has inline policies the guide does not ask for: {', '.join(inline)}",
+                f"{ctx.name} has inline policies: {', '.join(inline)}; the guide asks for its grants in the "
+                f"managed policy {policy} (what the inline ones grant is judged on its own)",
                 "no inline policies",
                 inline,
                 **kw,

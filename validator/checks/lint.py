@@ -26,6 +26,7 @@ THEN = {
     "policy": "save the JSON, check it with `vhv lint`, and make it the default version",
     "trust": "edit it in the role's trust relationship (`vhv lint --trust` on its JSON shows the line)",
     "bucket_policy": "edit it in the bucket's policy (`vhv lint` on its JSON shows the line)",
+    "inline": "save the JSON, check it with `vhv lint`, and put it back with `aws iam put-role-policy`",
 }
 IGNORE = {
     "type": "object",
@@ -34,13 +35,15 @@ IGNORE = {
 }
 
 
-@evaluator("policy_lint", document={"enum": ["policy", "trust", "bucket_policy"]}, ignore=optional(IGNORE))
+@evaluator("policy_lint", document={"enum": ["policy", "trust", "bucket_policy", "inline"]}, ignore=optional(IGNORE))
 def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = None) -> list[Outcome]:
     """The resource's policy document (`policy`: the managed policy's default version;
-    `trust`: the role's trust policy; `bucket_policy`: the data store's bucket policy) gives no
-    `vhv lint` finding. Each finding is one
+    `trust`: the role's trust policy; `bucket_policy`: the data store's bucket policy; `inline`:
+    each inline policy of the role) gives no `vhv lint` finding. Each finding is one
     outcome naming the check, the JSON pointer and what to write instead; the checks in
     `ignore` (id -> why the guide's account needs them quiet) are not reported."""
+    if document == "inline":
+        return _inline(ctx, ignore or {})
     if document == "policy":
         res, raw, where = policy_document(ctx)
     elif document == "bucket_policy":
@@ -63,11 +66,28 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
         res = ctx.resource()
         where = f"the trust policy of {ctx.name}"
         raw = res.get("trust_policy")
+    return _lint(ctx, document, res, raw, where, ignore or {})
+
+
+def _inline(ctx: Context, ignore: dict[str, str]) -> list[Outcome]:
+    """Each inline policy of the role, linted as an identity policy."""
+    role = ctx.resource()
+    docs = ctx.data(f"{KINDS[ctx.kind].path}.inline_documents")
+    if not docs:
+        return [ok(f"{ctx.name} has no inline policy to lint", "no lint finding", "none", resource_id=role.get("arn"))]
+    out = []
+    for pol in docs:
+        out += _lint(ctx, "inline", role, pol["document"], f"inline policy {pol['name']} of {ctx.name}", ignore)
+    return out
+
+
+def _lint(
+    ctx: Context, document: str, res: dict[str, Any], raw: Any, where: str, ignore: dict[str, str]
+) -> list[Outcome]:
     try:
         doc = load_document(raw)
     except PolicyError as exc:
         raise Undecidable(f"{where} cannot be read as a policy: {exc}") from None
-    ignore = ignore or {}
     account = ctx.snap.account_id if ctx.snap else None
     if document == "bucket_policy":
         issues = lint_bucket_policy(doc, account=account)

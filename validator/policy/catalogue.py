@@ -208,6 +208,28 @@ def actions(service: str) -> dict[str, Action]:
 
 
 @lru_cache(maxsize=None)
+def access_levels(service: str) -> dict[str, str]:
+    """lower-case action name -> its access level in the Service Authorization Reference
+    (List, Read, Write, Permissions management, Tagging), for one service prefix."""
+    if service not in services():
+        return {}
+    return {low: a.get("accessLevel", "") for low, a in _read("actions", f"{service}.json").items()}
+
+
+def access_level(action: str) -> str | None:
+    """The access level of one action (`iam:PassRole` -> Write); None when the reference lacks it."""
+    service, _, name = action.lower().partition(":")
+    return access_levels(service).get(name)
+
+
+def spelled(action: str) -> str:
+    """An action as AWS spells it (`iam:passrole` -> `iam:PassRole`); as given when unknown."""
+    service, _, name = action.partition(":")
+    found = actions(service.lower()).get(name.lower())
+    return f"{found.service}:{found.name}" if found else action
+
+
+@lru_cache(maxsize=None)
 def key_actions(service: str) -> dict[str, tuple[str, ...]]:
     """lower-case condition key (pattern) -> the names of the service's actions that list it."""
     out: dict[str, list[str]] = {}

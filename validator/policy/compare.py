@@ -187,44 +187,72 @@ class Wider:
             self.problems.append(text)
 
 
+@dataclass(frozen=True)
+class Extra:
+    """One thing an Allow statement grants beyond the guide: the sentence that says it, the
+    statement, and the actions it adds (lower case; empty for a placeholder, which grants nothing)."""
+
+    text: str
+    statement: Statement
+    actions: frozenset[str]
+
+
 def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
+    """Everything an Allow statement grants beyond the union of `specs`, one sentence each."""
+    out = Wider()
+    for e in wider_parts(statements, specs):
+        out.add(e.text)
+    return out.problems
+
+
+def wider_parts(statements: list[Statement], specs: list[Spec]) -> list[Extra]:
     """Everything an Allow statement grants beyond the union of `specs`. What a pattern on a
     resource under a condition grants beyond them is worked out once, however many
     statements repeat it."""
-    out = Wider()
     judge = _Judge(specs)
-    said: dict[tuple[Any, ...], list[tuple[str, str]]] = {}  # a statement's meaning -> its problems
+    out: list[Extra] = []
+    said: dict[tuple[Any, ...], list[tuple[str, str, frozenset[str]]]] = {}  # a statement's meaning -> its extras
     for st in statements:
         if st.effect != "Allow":
             continue
         key = (st.actions, st.not_actions, st.resources, st.not_resources, st.condition)
         if key not in said:
             said[key] = _wider(st, judge)
-        for before, after in said[key]:  # the statement's label goes between
-            out.add(f"{before}{st.label}{after}")
-    return out.problems
+        for before, after, acts in said[key]:  # the statement's label goes between
+            out.append(Extra(f"{before}{st.label}{after}", st, acts))
+    return out
 
 
-def _wider(st: Statement, judge: _Judge) -> list[tuple[str, str]]:
-    """What an Allow statement grants beyond the guide, each problem as the words before and
-    after the statement's label (statements that differ only in Sid share them)."""
+def _wider(st: Statement, judge: _Judge) -> list[tuple[str, str, frozenset[str]]]:
+    """What an Allow statement grants beyond the guide, each as the words before and after the
+    statement's label (statements that differ only in Sid share them) and the actions it adds."""
     if st.not_actions is not None:
-        return [("", f" uses NotAction: it allows every action except {', '.join(st.not_actions)}")]
+        every = expand("*") - frozenset().union(*(expand(a) for a in st.not_actions))
+        return [("", f" uses NotAction: it allows every action except {', '.join(st.not_actions)}", every)]
     if st.not_resources is not None:
+        acts = frozenset().union(*(expand(a) for a in st.actions or ()))
         return [
-            ("", f" uses NotResource: it allows its actions on every resource except {', '.join(st.not_resources)}")
+            (
+                "",
+                f" uses NotResource: it allows its actions on every resource except {', '.join(st.not_resources)}",
+                acts,
+            )
         ]
     out = []
     for res in st.resources or ():
         if is_placeholder(res):
             out.append(
-                ("", f" still has the guide's placeholder {res!r} as its Resource; replace it with the real ARN")
+                (
+                    "",
+                    f" still has the guide's placeholder {res!r} as its Resource; replace it with the real ARN",
+                    frozenset(),
+                )
             )
             continue
         for pattern in st.actions or ():
-            tail = judge(pattern, res, st.condition)
-            if tail is not None:
-                out.append((f"{pattern} on {res} (", f"){tail}"))
+            found = judge(pattern, res, st.condition)
+            if found is not None:
+                out.append((f"{pattern} on {res} (", f"){found[0]}", found[1]))
     return out
 
 
@@ -239,7 +267,7 @@ class _Judge:
     def __init__(self, specs: list[Spec]) -> None:
         self.specs = specs
         self.guide = [frozenset(a for act in s.actions for a in expand(act)) for s in specs]
-        self.memo: dict[tuple[str, tuple[bool, ...], Condition], str | None] = {}
+        self.memo: dict[tuple[str, tuple[bool, ...], Condition], tuple[str, frozenset[str]] | None] = {}
         self.matches: dict[str, tuple[bool, ...]] = {}
         self.everything = [any(r == "*" for r in s.resources) for s in specs]
 
@@ -254,18 +282,31 @@ class _Judge:
             )
         return self.matches[res]
 
-    def __call__(self, pattern: str, res: str, condition: Condition) -> str | None:
+    def __call__(self, pattern: str, res: str, condition: Condition) -> tuple[str, frozenset[str]] | None:
         key = (pattern, self._matches(res), condition)
         if key not in self.memo:
             self.memo[key] = self._judge(pattern, key[1], condition)
         return self.memo[key]
 
-    def _judge(self, pattern: str, matches: tuple[bool, ...], condition: Condition) -> str | None:
+    def _judge(
+        self, pattern: str, matches: tuple[bool, ...], condition: Condition
+    ) -> tuple[str, frozenset[str]] | None:
         granted = expand(pattern)
         allowed = frozenset().union(
             *(g for g, s, m in zip(self.guide, self.specs, matches) if m and s.condition_met_by(condition))
         )
-        extra = sorted(granted - allowed)
+        tail = self._tail(pattern, granted, granted - allowed, matches, condition)
+        return None if tail is None else (tail, granted - allowed)
+
+    def _tail(
+        self,
+        pattern: str,
+        granted: frozenset[str],
+        added: frozenset[str],
+        matches: tuple[bool, ...],
+        condition: Condition,
+    ) -> str | None:
+        extra = sorted(added)
         if not extra:
             return None
         # say *why* when the action is the guide's but the resource or condition is not

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from validator.findings import Finding, exit_code, summary
+from validator.findings import SEVERITIES, Finding, exit_code, summary
 
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+SEVERITY_ORDER = SEVERITIES
 VERDICT = {0: "no rule failed", 1: "the account does not match the guide", 2: "some rules could not be decided"}
 # `vhv lint` speaks of policy files, not of an account (meta["command"] == "lint")
 VERDICT_LINT = {
