@@ -96,7 +96,8 @@ def test_a_reader_or_fixer_the_catalogue_names_but_no_module_declares_is_one_lin
         ("ec2.vpcz", "kinds.vpc: reader 'ec2.vpcz' is not a reader of validator/aws/ec2.py (its READERS: ec2.vpcs"),
         ("ecz.vpcs", "kinds.vpc: reader 'ecz.vpcs': there is no reader module validator/aws/ecz.py"),
     ):
-        monkeypatch.setattr(readers, "KINDS", {"vpc": kinds.Kind(**{**vpc.__dict__, "reader": reader})})
+        bad_kind = kinds.Kind(**{**vpc.__dict__, "reader": reader})
+        monkeypatch.setattr(readers, "of_every_recipe", lambda bad_kind=bad_kind: [bad_kind])
         with pytest.raises(VhvError, match=re.escape(wanted)):
             readers.load()
     monkeypatch.setattr(registry, "KINDS", {"vpc": kinds.Kind(**{**vpc.__dict__, "fixer": "netwrk"})})

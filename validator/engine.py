@@ -8,7 +8,7 @@ from typing import Any
 from validator.checks import Missing, Outcome, load_all
 from validator.checks.context import Context
 from validator.findings import ERROR, FAIL, SKIP, WARN, Finding
-from validator.kinds import KINDS, resource_id
+from validator.kinds import KINDS, RECIPES, for_params, recipe_of, resource_id
 from validator.picking import pick
 from validator.policy.document import read_once
 from validator.rulepack import Rule, RulePack
@@ -62,7 +62,13 @@ def _default_id(ctx: Context) -> str | None:
 
 def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[str] | None = None) -> list[Finding]:
     """The findings of `rule`. `pack_ids`: the ids of the pack it is in; when the rule that says its
-    resource is missing is not among them, a missing resource fails here instead of skipping."""
+    resource is missing is not among them, a missing resource fails here instead of skipping. The
+    resources are named as the recipe that built the account (params built_with) names them."""
+    with for_params(params):
+        return _evaluate_rule(rule, params, snap, pack_ids)
+
+
+def _evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[str] | None) -> list[Finding]:
     registry = load_all()
     ctx = Context(params=params, snap=snap, kind=rule.resource)
     kind = KINDS[rule.resource]
@@ -73,6 +79,18 @@ def evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set[
         return [
             _finding(
                 rule, ctx, SKIP, f"applies only when the params name it ({kind.params_key}); they have no {lacking}"
+            )
+        ]
+    recipe = recipe_of(params)
+    if rule.built_with and recipe not in rule.built_with:
+        made = RECIPES[recipe].title if recipe in RECIPES else recipe
+        return [
+            _finding(
+                rule,
+                ctx,
+                SKIP,
+                f"applies only to accounts built with {' or '.join(rule.built_with)}; the params say built_with: "
+                f"{recipe} ({made}), which does not make what this rule judges",
             )
         ]
     if not ctx.applies(rule.when):

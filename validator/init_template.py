@@ -1,6 +1,13 @@
 """The commented params template that `vhv init` writes, with the catalogue's names."""
 
-from validator.kinds import VALUES, name
+from validator.kinds import GUIDE, RECIPES, VALUES, name
+
+
+def _recipes() -> str:
+    lines = [f"#   {GUIDE}: the steps of the setup guide, clicked through or scripted"]
+    lines += [f"#   {r.key}: {r.title} ({r.source})" for r in RECIPES.values()]
+    return "\n".join(lines)
+
 
 # `{path}` is left for `vhv init` to fill in
 TEMPLATE = f"""\
@@ -34,6 +41,11 @@ admin_cidr: RECORDED your IP as a /32 HERE
 
 # The CIDR of {name("vpc")} ("VPC and Subnets"; the guide's example is 10.0.0.0/16).
 vpc_cidr: 10.0.0.0/16
+
+# How the account was built (optional; default guide): by hand from the setup guide, or with one
+# of Valohai's own recipes, which name and shape the same setup differently:
+{_recipes()}
+# built_with: guide
 
 # The data store (optional): the S3 bucket Valohai keeps your data in ("Add AWS S3 to
 # Valohai"). Without this section the data-store rules are skipped.

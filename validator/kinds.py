@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar, copy_context
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,7 @@ class Kind:
     numbered: str = ""
     profile: str = ""
     policy: str = ""  # the kind of the guide's managed policy for this role (read by that kind)
+    inline_in: str = ""  # a policy kind that is an inline policy of this role kind (a recipe's form)
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
     looked_for: str = "in account {account_id}"  # where the missing rule says it looked
     name_from: str = ""  # "arn": the params' value is an ARN, the name its last path segment
@@ -108,6 +112,20 @@ class Values:
         return {"Key": self.tag_key, "Value": self.tag_value}
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """One of Valohai's own ways of building the guide's setup (its CloudFormation template, its
+    Terraform module): what it names or shapes differently, as fields of the guide's kinds."""
+
+    key: str
+    title: str
+    source: str
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+GUIDE = "guide"  # the setup guide itself: the catalogue's kinds as declared
+
+
 def directory() -> Path:
     return Path(str(resources.files("validator.rules")))
 
@@ -135,6 +153,9 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: profile {k['profile']!r} is not a kind")
         if k.get("policy") and k["policy"] not in doc["kinds"]:
             out.append(f"{where}: policy {k['policy']!r} is not a kind")
+        inline_in = k.get("inline_in")
+        if inline_in and doc["kinds"].get(inline_in, {}).get("match") != "role-name":
+            out.append(f"{where}: inline_in {inline_in!r} is not a role kind")
         if params_named and k["pick"] != "all":
             out.append(f"{where}: a kind the params name is kept in a list (pick: all), not a map by name")
         if k.get("name_from") and not params_named:
@@ -149,10 +170,30 @@ def _problems(doc: dict[str, Any]) -> list[str]:
                 out.append(f"kinds.{key}: name {k['name']!r} is also kinds.{other}'s, in the same snapshot list")
     if "params" not in doc["kinds"]:
         out.append("kinds: the params kind is missing (the rules about the params file name it)")
+    for key, recipe in doc.get("recipes", {}).items():
+        if key == GUIDE:
+            out.append(f"recipes.{key}: the guide is the catalogue's kinds themselves, not a recipe")
+        for kind_key, fields in recipe.get("kinds", {}).items():
+            stray = sorted(set(fields) - set(Kind.__dataclass_fields__) | {"key"} & set(fields))
+            if stray:
+                out.append(f"recipes.{key}.kinds.{kind_key}: {stray[0]!r} is not a field of a kind")
+                continue
+            if kind_key not in doc["kinds"]:
+                out.append(f"recipes.{key}.kinds: {kind_key!r} is not a kind")
+                continue
+            merged = {**doc["kinds"][kind_key], **fields}
+            inner = _problems({"kinds": {**doc["kinds"], kind_key: merged}})
+            if inner:
+                out.append(f"recipes.{key}: {inner[0]}")
     return out
 
 
 def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
+    kinds, values, _ = load_all(path)
+    return kinds, values
+
+
+def load_all(path: Path | None = None) -> tuple[dict[str, Kind], Values, dict[str, Recipe]]:
     """The catalogue at `path` (the installed one by default), checked; VhvError naming the place."""
     path = path or directory() / CATALOGUE
     text = bounded.read_text(path, "catalogue", 1_000_000)
@@ -174,6 +215,11 @@ def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
     problems = _problems(doc)
     if problems:
         raise VhvError(f"{path}: {problems[0]}")
+    kind_ok = shape.compile_schema(flat["properties"]["kinds"]["additionalProperties"])
+    for key, recipe in doc.get("recipes", {}).items():  # a recipe's kind is a kind: the same schema
+        for kind_key, fields in recipe.get("kinds", {}).items():
+            if not kind_ok({**doc["kinds"][kind_key], **fields}):
+                raise VhvError(f"{path}: recipes.{key}.kinds.{kind_key}: not a kind's fields ({', '.join(fields)})")
     kinds = {
         key: Kind(
             key=key,
@@ -191,11 +237,89 @@ def load(path: Path | None = None) -> tuple[dict[str, Kind], Values]:
         live_states=tuple(v["live_states"]),
         raw=v,
     )
-    return kinds, values
+    recipes = {
+        key: Recipe(key=key, title=r["title"], source=r["source"], kinds=r.get("kinds", {}))
+        for key, r in doc.get("recipes", {}).items()
+    }
+    return kinds, values, recipes
 
 
-KINDS, VALUES = load()
+_GUIDE_KINDS, VALUES, RECIPES = load_all()
 LIVE_STATES = VALUES.live_states
+BUILT_WITH = (GUIDE, *RECIPES)  # what the params' built_with may say
+
+
+def _recipe_kinds(recipe: str) -> dict[str, Kind]:
+    overlay = RECIPES[recipe].kinds if recipe != GUIDE else {}
+    return {
+        key: replace(k, **{f: tuple(v) if isinstance(v, list) else v for f, v in overlay.get(key, {}).items()})
+        for key, k in _GUIDE_KINDS.items()
+    }
+
+
+_BY_RECIPE = {r: _recipe_kinds(r) for r in BUILT_WITH}
+_ACTIVE: ContextVar[str] = ContextVar("vhv_recipe", default=GUIDE)
+
+
+class _Kinds(Mapping[str, Kind]):
+    """The kinds of the recipe the account was built with (`built_with`, default the guide's):
+    every layer names a resource through here, so that a recipe is data, not branches."""
+
+    def __getitem__(self, key: str) -> Kind:
+        return _BY_RECIPE[_ACTIVE.get()][key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_BY_RECIPE[_ACTIVE.get()])
+
+    def __len__(self) -> int:
+        return len(_BY_RECIPE[_ACTIVE.get()])
+
+
+KINDS: Mapping[str, Kind] = _Kinds()
+
+
+def recipe_of(params: Any) -> str:
+    """The recipe the params say built the account (GUIDE when they do not say)."""
+    value = params.get("built_with") if params is not None else None
+    return value if isinstance(value, str) and value in _BY_RECIPE else GUIDE
+
+
+@contextmanager
+def built_with(recipe: str) -> Iterator[None]:
+    """Within it, KINDS are `recipe`'s (in this thread and what it runs through `carried`)."""
+    token = _ACTIVE.set(recipe)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def of_every_recipe() -> list[Kind]:
+    """Every kind as each recipe gives it (the readers and fixers any of them names)."""
+    return [k for r in BUILT_WITH for k in _BY_RECIPE[r].values()]
+
+
+def active() -> str:
+    """The recipe whose kinds KINDS are now."""
+    return _ACTIVE.get()
+
+
+def for_params(params: Any) -> Any:
+    """`built_with(recipe_of(params))`: the kinds of the recipe the params name."""
+    return built_with(recipe_of(params))
+
+
+def carried(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` run in a copy of the caller's context: a reader thread sees the caller's recipe."""
+    ctx = copy_context()
+    return lambda: ctx.run(fn)
+
+
+def inline_guide_policy(role_kind: str) -> str:
+    """The name of the guide's policy for `role_kind` where the recipe in use writes it inline in
+    that role ("" where it is a managed policy): judged by its own rules, not among the role's others."""
+    policy = KINDS[role_kind].policy
+    return KINDS[policy].name if policy and KINDS[policy].inline_in == role_kind else ""
 
 
 def params_value(params: Any, dotted: str) -> str | None:

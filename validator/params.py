@@ -22,11 +22,12 @@ from validator import bounded
 from validator.botodata import data_loader  # the readers' loader too: the file is parsed once
 from validator.bounded import short
 from validator.errors import VhvError
+from validator.kinds import BUILT_WITH, GUIDE
 from validator.policy.document import is_placeholder
 
 REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc_cidr")
 # admin_cidr is needed only when the user installs the queue themselves.
-OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store")
+OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store", "built_with")
 # the data store's section: the S3 bucket Valohai keeps data in, and how Valohai reaches it
 DATA_STORE_KEYS = ("bucket", "user", "role", "multipart_role_arn", "web_uploads")
 # S3's rule for a general purpose bucket's name (3-63 characters; no IP address: checked below)
@@ -65,6 +66,8 @@ class Params:
     def get(self, key: str) -> Any:
         if key in self.__dataclass_fields__ and key != "extra":
             return getattr(self, key)
+        if key == "built_with":  # the guide's own steps unless the params name a recipe
+            return self.extra.get(key) or GUIDE
         return self.extra.get(key)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +102,8 @@ def when_problem(when: dict[str, Any]) -> str | None:
     for key, value in when.items():
         if key not in values and not str(key).startswith("x-"):
             return f"when: unknown params key {short(key)}{unknown_hint(str(key), values)}"
+        if key == "built_with" and value not in BUILT_WITH:
+            return f"when.built_with: {short(value)} is no recipe (allowed: {'|'.join(BUILT_WITH)})"
         if key in CHOICE_KEYS and value not in CHOICES:
             return (
                 f"when.{key}: {short(value)} is never the params' {key} (allowed: {'|'.join(CHOICES)}); "
@@ -146,6 +151,11 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
                 f"{source}: account_id: {short(value)} is not a 12-digit AWS account id; write the "
                 'account vhv may change, quoted (account_id: "123456789012"), or leave the key out'
             )
+    if "built_with" in data and data["built_with"] not in BUILT_WITH:
+        raise VhvError(
+            f"{source}: built_with: {short(data['built_with'])} is not one of {'|'.join(BUILT_WITH)} "
+            "(which of Valohai's recipes built the account; leave it out for the guide's own steps)"
+        )
     if "data_store" in data:
         problem = data_store_problem(data["data_store"])
         if problem:

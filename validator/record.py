@@ -18,7 +18,7 @@ from typing import Any
 
 from validator import __version__, rulepack
 from validator.checks import Missing
-from validator.kinds import KINDS, name
+from validator.kinds import KINDS, for_params, name
 from validator.picking import judged, missing, pick
 from validator.snapshot import Snapshot, Undecidable
 
@@ -206,6 +206,11 @@ def _data_store(rec: Record, snap: Snapshot, params: Any) -> None:
 
 
 def build(snap: Snapshot, params: Any) -> Record:
+    with for_params(params):  # the names of the recipe that built the account
+        return _build(snap, params)
+
+
+def _build(snap: Snapshot, params: Any) -> Record:
     rec = Record(account_id=snap.account_id, region=snap.region, provisioning=params.provisioning)
     rec.values.append(Value("region", "Region", value=snap.region))
     rec.values.append(_read(Value("master_role_arn", f"{name('master_role')} role ARN"), lambda: _master_arn(snap)))

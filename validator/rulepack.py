@@ -23,7 +23,7 @@ import yaml
 from validator import bounded, params
 from validator.checks import load_all
 from validator.errors import VhvError
-from validator.kinds import CATALOGUE, KINDS
+from validator.kinds import BUILT_WITH, CATALOGUE, KINDS
 
 if TYPE_CHECKING:  # imported by load(): `vhv lint` and never loads a pack
     import jsonschema
@@ -50,6 +50,7 @@ class Rule:
     blocking: bool = False
     description: str = ""
     explained_by: tuple[str, ...] = ()  # rules that say what to change when this one fails (a path's hops)
+    built_with: tuple[str, ...] = ()  # the recipes it applies to (params built_with); () for every one
     source: str = ""
 
     @property
@@ -162,7 +163,11 @@ def load(directory: str | Path | None = None) -> RulePack:
                 problem = params.when_problem(when)
                 if problem:
                     raise VhvError(f"{where}: {path}.{problem}")
+            stray = [b for b in r.get("built_with") or () if b not in BUILT_WITH]
+            if stray:  # a recipe that does not exist would skip the rule forever
+                raise VhvError(f"{where}: built_with: {stray[0]!r} is no recipe (known: {', '.join(BUILT_WITH)})")
             r["explained_by"] = tuple(r.get("explained_by") or ())
+            r["built_with"] = tuple(r.get("built_with") or ())
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
     for rule in rules:
         for key, named in (("explained_by", rule.explained_by), ("fixed_with", rule.fixed_with)):

@@ -231,19 +231,31 @@ def sealed(d: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ the shape
 
 
-@lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """validator/data/snapshot.schema.json: the shape of what the readers write (the guide's names
-    filled in from the catalogue: kinds.fill)."""
-    return json.loads(kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8")))
+    """validator/data/snapshot.schema.json: the shape of what the readers write (the names of the
+    recipe in use filled in from the catalogue: kinds.fill)."""
+    return _schema(kinds.active())
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
+def _schema(recipe: str) -> dict[str, Any]:
+    with kinds.built_with(recipe):
+        return json.loads(
+            kinds.fill((resources.files("validator") / "data" / "snapshot.schema.json").read_text("utf-8"))
+        )
+
+
 def _checkers() -> tuple[Any, Any]:
-    """(fast yes/no check, jsonschema validator) of the snapshot schema, built once, when first needed."""
+    return _checkers_of(kinds.active())
+
+
+@lru_cache(maxsize=None)
+def _checkers_of(recipe: str) -> tuple[Any, Any]:
+    """(fast yes/no check, jsonschema validator) of the snapshot schema, built once per recipe, when
+    first needed."""
     import jsonschema  # deferred: loads jsonschema; here, not at import: `vhv --version` and `vhv lint` never load it
 
-    flat = shape.inline(schema(), schema().get("$defs", {}))
+    flat = shape.inline(_schema(recipe), _schema(recipe).get("$defs", {}))
     base = jsonschema.Draft202012Validator
     # "integer" is an int: JSON Schema also counts 16.0 (no reader writes one) and Python true
     types = base.TYPE_CHECKER.redefine("integer", lambda _c, v: isinstance(v, int) and not isinstance(v, bool))

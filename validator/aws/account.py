@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
+from validator import kinds as kinds_mod
 from validator.aws.readers import LAST_FOR_FIX, READERS, Read
 from validator.aws.recorder import Reading, Recorder
 from validator.aws.session import Target, client, error_code, fatal, session, unparsable_retried
@@ -115,6 +116,17 @@ def read(
     only what is read by default; `for_fix` also reads what only the fixers use (FIX_PERMISSIONS:
     policy versions, the instance profile by name, every subnet of the VPC, the zones, and the
     guide's network resources that lost their Name, by what points at them: read_unnamed)."""
+    with kinds_mod.for_params(params):  # the names of the recipe that built the account
+        return _read(params, target, progress, workers, for_fix)
+
+
+def _read(
+    params: Any,
+    target: Target,
+    progress: Callable[[str], None] | None,
+    workers: int | None,
+    for_fix: bool,
+) -> tuple[Snapshot, list[str]]:
     workers = workers or workers_from_env()
     region = target.region or params.region
     target = Target(target.profile, region, target.endpoint_url)
@@ -122,7 +134,8 @@ def read(
     sess = session(target)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vhv-sts") as one:
         # who we are is asked while the other clients are built (the EC2 one is slow to build)
-        who = one.submit(identify, client(sess, "sts", target), target.endpoint_url)
+        sts = client(sess, "sts", target)
+        who = one.submit(kinds_mod.carried(lambda: identify(sts, target.endpoint_url)))
         services = dict.fromkeys(s for k in kinds for s in (READERS[k.reader].service, *READERS[k.reader].also))
         clients = {s: client(sess, s, target) for s in services}
         # A client loads its paginator model on first use, after listing every service botocore
@@ -138,7 +151,7 @@ def read(
     reading = Reading(clients, rec, for_fix, params)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vhv-read") as pool:
         rec.pool = pool  # readers' dependent reads (Recorder.together) run here too
-        done, _ = wait([pool.submit(t) for t in tasks(reading, kinds)], return_when=FIRST_EXCEPTION)
+        done, _ = wait([pool.submit(kinds_mod.carried(t)) for t in tasks(reading, kinds)], return_when=FIRST_EXCEPTION)
         failed = [f.exception() for f in done if f.exception()]
         if failed:  # a fatal VhvError (credentials gone, endpoint down): stop reading
             pool.shutdown(wait=False, cancel_futures=True)

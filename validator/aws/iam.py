@@ -88,6 +88,27 @@ def read_policy(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None
     )
 
 
+def read_inline_policy(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+    """The guide's policy where a recipe writes it inline in its role (kind `inline_in`): its
+    document, by the role's name and its own (GetRolePolicy). An inline policy has no ARN, no
+    tags and no versions; a role that is not there has no such policy."""
+    [kind] = kinds
+    iam, rec, name, path = r.clients["iam"], r.rec, kind.name, kind.path
+    role = KINDS[kind.inline_in].name
+    got = rec.call(path, "iam:GetRolePolicy", lambda: iam.get_role_policy(RoleName=role, PolicyName=name))
+    if got is FAILED:
+        return
+    if got is NOT_FOUND:
+        rec.put(path, None)
+        return
+    doc: Any = None
+    try:
+        doc = load_document(got.get("PolicyDocument"))
+    except PolicyError as exc:
+        rec.fail(path + ".document", f"inline policy {name} of {role}: {exc}")
+    rec.put(path, {"arn": None, "name": got.get("PolicyName", name), "inline_in": role, "document": doc})
+
+
 def read_role(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
     """The role and its policy lists, asked for at once (each list needs only the name); and the
     instance profiles that hold it, for a role that has one (its kind's `profile`)."""
@@ -424,6 +445,7 @@ def read_role_policies(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) 
 # the catalogue's `reader: iam.NAME`
 READERS = {
     "policy": Reader("iam", Read(read_policy), each=True),
+    "inline_policy": Reader("iam", Read(read_inline_policy), each=True),
     "role": Reader("iam", Read(read_role), each=True),
     "instance_profile": Reader("iam", Read(read_instance_profile), each=True),
     "user": Reader("iam", Read(read_user), each=True),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from validator.aws.reader import Read, Reader
 from validator.aws.recorder import Reading
 from validator.errors import VhvError
-from validator.kinds import CATALOGUE, KINDS, directory
+from validator.kinds import CATALOGUE, directory, of_every_recipe
 
 __all__ = ["LAST_FOR_FIX", "READERS", "Read", "Reader", "load"]
 
@@ -36,7 +36,7 @@ def load() -> tuple[dict[str, Reader], dict[str, Callable[[Reading], None]]]:
     their Name, found by what the others point at)."""
     readers: dict[str, Reader] = {}
     last: dict[str, Callable[[Reading], None]] = {}
-    for k in KINDS.values():
+    for k in of_every_recipe():
         if not k.reader or k.reader in readers:
             continue
         where = f"{directory() / CATALOGUE}: kinds.{k.key}: reader {k.reader!r}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator.aws.session import DENIED_CODES, NOT_FOUND_CODES, describe_failure, error_code, fatal, unparsable_retried
+from validator.kinds import carried
 from validator.snapshot import Snapshot
 
 NOT_FOUND = object()
@@ -27,7 +28,7 @@ class Recorder:
         """Run independent reads at once and return their results in order. The caller
         runs the first, and any the pool has not started yet (so a small pool, even one
         worker, cannot deadlock on reads waiting for reads)."""
-        futs = [self.pool.submit(fn) for fn in fns[1:]] if self.pool else []
+        futs = [self.pool.submit(carried(fn)) for fn in fns[1:]] if self.pool else []
         out = [fns[0]()]
         for fn, fut in zip(fns[1:], futs):
             out.append(fn() if fut.cancel() else fut.result())

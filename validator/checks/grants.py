@@ -19,7 +19,7 @@ from validator.checks.context import Context
 from validator.checks.effective import InPolicy, named
 from validator.checks.iam import ALSO, SPECS, within_specs
 from validator.findings import SEVERITIES
-from validator.kinds import KINDS
+from validator.kinds import KINDS, inline_guide_policy
 from validator.policy import compare
 from validator.policy.catalogue import access_level, spelled
 from validator.policy.document import PolicyError, action_matches, statements
@@ -48,13 +48,14 @@ def other_documents(ctx: Context, elsewhere: list[str]) -> tuple[list[InPolicy],
     those in `elsewhere`, each named with its policy; and the policies' names."""
     kind = KINDS[ctx.kind]
     skip = set(ctx.expand(elsewhere))
+    own = inline_guide_policy(ctx.kind)  # the guide's policy, inline where a recipe writes it so
     found: list[InPolicy] = []
     names: list[str] = []
     docs = [
         (p, f"{p['name']} (default version {p.get('default_version_id') or '?'})")
         for p in ctx.data(f"{kind.path}.attached_documents")
         if p.get("arn") not in skip
-    ] + [(p, f"inline policy {p['name']}") for p in ctx.data(f"{kind.path}.inline_documents")]
+    ] + [(p, f"inline policy {p['name']}") for p in ctx.data(f"{kind.path}.inline_documents") if p["name"] != own]
     for pol, where in docs:
         try:
             found += named(statements(pol["document"]), where)

@@ -40,7 +40,10 @@ ALSO = {
 def policy_document(ctx: Context) -> tuple[dict[str, Any], Any, str]:
     """The managed policy, its default version's document as read, and how to name it."""
     pol = ctx.resource()
-    where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
+    if pol.get("inline_in"):  # a recipe's form: written in its role
+        where = f"inline policy {pol.get('name', ctx.name)} of {pol['inline_in']}"
+    else:
+        where = f"{pol.get('name', ctx.name)} (default version {pol.get('default_version_id', '?')})"
     try:
         # through the snapshot, so that a recorded read error (GetPolicyVersion denied) is an error
         return pol, ctx.data(f"{KINDS[ctx.kind].path}.document"), where

@@ -9,7 +9,7 @@ from typing import Any
 from validator.checks import Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
 from validator.checks.iam import policy_document
-from validator.kinds import KINDS
+from validator.kinds import KINDS, inline_guide_policy
 from validator.policy.document import PolicyError, load_document
 from validator.policy.lint import FAIL_ON, lint_bucket_policy, lint_document
 from validator.policy.lintmodel import docs
@@ -72,7 +72,8 @@ def policy_lint(ctx: Context, document: str, ignore: dict[str, str] | None = Non
 def _inline(ctx: Context, ignore: dict[str, str]) -> list[Outcome]:
     """Each inline policy of the role, linted as an identity policy."""
     role = ctx.resource()
-    docs = ctx.data(f"{KINDS[ctx.kind].path}.inline_documents")
+    own = inline_guide_policy(ctx.kind)  # linted by the guide's policy's own rule
+    docs = [p for p in ctx.data(f"{KINDS[ctx.kind].path}.inline_documents") if p["name"] != own]
     if not docs:
         return [ok(f"{ctx.name} has no inline policy to lint", "no lint finding", "none", resource_id=role.get("arn"))]
     out = []

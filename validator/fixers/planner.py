@@ -12,7 +12,7 @@ from validator.findings import NOT_GRANTED
 from validator.fixers import registry
 from validator.fixers.builder import UNKNOWN, Builder
 from validator.fixers.plan import WAIVED, Plan
-from validator.kinds import KINDS
+from validator.kinds import GUIDE, KINDS, RECIPES, active, built_with, for_params
 from validator.rulepack import RulePack
 from validator.snapshot import Snapshot, Undecidable
 
@@ -25,7 +25,13 @@ ORDER = registry.ORDER
 
 def problems(pack: RulePack) -> list[str]:
     """The rules whose `fixer:` would never run: not a fix of their kind's fixer module, or one the
-    planner does not run for their kind."""
+    planner does not run for their kind (judged on the guide's kinds: a recipe may leave a kind to
+    its template, and then every fix of it is a by-hand step)."""
+    with built_with(GUIDE):
+        return _problems(pack)
+
+
+def _problems(pack: RulePack) -> list[str]:
     runs = {(kind, fix) for kinds, fixes in ORDER for kind in kinds for fix in fixes}
     out = []
     for r in pack.rules:
@@ -42,6 +48,11 @@ def problems(pack: RulePack) -> list[str]:
 
 
 def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> Plan:
+    with for_params(params):  # the names of the recipe that built the account
+        return _build(pack, params, snap, findings)
+
+
+def _build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> Plan:
     found = problems(pack)
     if found:
         raise VhvError(found[0])
@@ -82,7 +93,12 @@ def _fixed_with(b: Builder, rule_id: str, f: Any) -> bool:
 
 def _run(b: Builder, kind: str, fixes: tuple[str, ...]) -> None:
     """The fixes of `kind`, in order. When one cannot be planned (the guide's master policy names the
-    worker role's ARN, and it was not read), every failing rule of the kind is said as not planned."""
+    worker role's ARN, and it was not read), every failing rule of the kind is said as not planned.
+    A kind the recipe in use leaves to its template (no fixer) is changed there: each failing rule
+    of it is a by-hand step saying so."""
+    if not registry.module_of(kind):
+        _in_template(b, kind)
+        return
     try:
         for name in fixes:
             fix = registry.fix_of(kind, name)
@@ -92,6 +108,20 @@ def _run(b: Builder, kind: str, fixes: tuple[str, ...]) -> None:
     except Undecidable as exc:
         for rule in sorted(r for r in b.failures if r in b.rules and b.rules[r].resource == kind):
             b.manual(rule, kind, f"not planned: {exc}; run vhv remediate where that can be read")
+
+
+def _in_template(b: Builder, kind: str) -> None:
+    recipe = RECIPES.get(active())
+    made = f"{recipe.title} ({recipe.source})" if recipe else "the template that made it"
+    for rule in sorted(r for r in b.failures if r in b.rules and b.rules[r].resource == kind):
+        f = b.failures[rule][0]
+        b.covered.add(rule)
+        b.manual(
+            rule,
+            kind,
+            f"{f.message}. {KINDS[kind].name} is made by {made}: change it there and update the stack or "
+            f"apply the module, not in the account (vhv remediate does not change it). By hand: {f.fix}",
+        )
 
 
 def _say_waived(b: Builder, findings: list[Any]) -> None:
