@@ -237,3 +237,53 @@ def test_remediate_leaves_a_recipes_policy_to_its_template(account, pack):
     assert "ValohaiMasterPolicy is made by Valohai's CloudFormation templates" in steps[0].summary
     assert "change it there and update the stack" in steps[0].summary
     assert not [s for s in plan.steps if s.call.startswith("iam.")]
+
+
+# ------------------------------------------------------------------ the whole account, as the recipe builds it
+
+
+def _recipe_account(moto_env, pack, recipe: str) -> Account:
+    from validator.demo_recipes import build_recipe, recipe_params
+
+    params = {**DEMO_PARAMS, **recipe_params(recipe)}
+    return Account(moto_env, build_recipe(moto_env, recipe), pack, params)
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_an_account_the_recipe_built_fails_nothing_with_its_built_with(moto_env, pack, recipe):
+    acct = _recipe_account(moto_env, pack, recipe)
+    result = acct.check()
+    bad = [(f.rule_id, f.message) for f in result.findings if f.status in ("fail", "error")]
+    assert bad == []
+    assert result.one("queue-instance-exists").status == "pass"
+    eip = result.one("eip-exists")
+    assert eip.status == "pass"
+
+
+def test_cloudformations_unnamed_address_is_found_by_its_association_and_its_disk_warns(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    result = acct.check()
+    assert result.one("eip-associated").status == "pass"
+    assert result.one("path-valohai-to-queue").status == "pass"
+    disk = result.one("queue-instance-disk-template")
+    assert disk.status == "warn"
+    assert result.one("queue-instance-disk").status == "skip"
+    for rule_id in ("rt-name", "rt-tag", "rt-default-route"):
+        assert result.one(rule_id).status == "skip", rule_id
+    assert {f.status for f in result.of("rt-subnet-routes")} == {"pass"}  # one per subnet, each its own table
+
+
+def test_the_recipe_account_checked_as_the_guide_shows_the_wall_in_form(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    result = acct.check(built_with="guide")
+    failing = result.failing()
+    assert {"worker-policy-exists", "master-policy-exists", "eip-exists", "rt-name", "rt-default-route"} <= failing
+
+
+def test_cloudformations_queue_with_a_16_gib_disk_passes_the_disk_advisory(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    volume = acct.ec2.describe_instances(InstanceIds=[acct.ids["instance"]])["Reservations"][0]["Instances"][0]
+    vol_id = volume["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    acct.ec2.modify_volume(VolumeId=vol_id, Size=16)
+    f = acct.check().one("queue-instance-disk-template")
+    assert f.status == "pass", f.message

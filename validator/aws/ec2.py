@@ -308,9 +308,9 @@ def _instances(ec2: Any, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for r in reservations for i in r.get("Instances", [])]
 
 
-def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
+def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> list[dict[str, Any]] | None:
     """The instances of the guide's name, then at once the images, root volumes and key pairs
-    they name."""
+    they name; what the readers chained after this one are given."""
     ec2, rec = r.clients["ec2"], r.rec
     instances = _listed(
         rec, kinds[0].snapshot, "ec2:DescribeInstances", lambda: _instances(ec2, _named(kinds)), _instance
@@ -327,6 +327,7 @@ def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> N
         lambda: read_key_pairs(ec2, rec, named("key_name")),
         lambda: read_network_interfaces(ec2, rec, named("id")),
     )
+    return instances
 
 
 def _interface(n: dict[str, Any]) -> dict[str, Any]:
@@ -436,6 +437,22 @@ def _address(a: dict[str, Any]) -> dict[str, Any]:
         "name": _name(a),
         "tags": tags(a.get("Tags")),
     }
+
+
+def read_queue_addresses(r: Reading, kinds: tuple[Kind, ...], instances: list[dict[str, Any]]) -> None:
+    """The Elastic IPs associated with the queue instances found (`instances`), whatever their Name:
+    how a recipe that leaves its address unnamed (match: associated) has it found."""
+    ids = sorted({i["id"] for i in instances if i.get("state") in LIVE_STATES})
+    if not ids:
+        r.rec.put(kinds[0].snapshot, [])
+        return
+    _listed(
+        r.rec,
+        kinds[0].snapshot,
+        "ec2:DescribeAddresses",
+        lambda: r.clients["ec2"].describe_addresses(Filters=[{"Name": "instance-id", "Values": ids}])["Addresses"],
+        _address,
+    )
 
 
 def read_addresses(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
@@ -549,6 +566,8 @@ READERS = {
     "security_groups": Reader("ec2", Read(read_security_groups)),
     "instances": Reader("ec2", Read(read_instances)),
     "addresses": Reader("ec2", Read(read_addresses)),
+    # a recipe's unnamed Elastic IP, found by the queue instance it is associated with
+    "queue_addresses": Reader("ec2", Read(read_queue_addresses, after="ec2.instances")),
 }
 # what remediate reads once every other EC2 read is in: the guide's network resources that lost
 # their Name, found by what the others point at (validator.fixers.adopt)
