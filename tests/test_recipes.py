@@ -235,7 +235,7 @@ def test_remediate_leaves_a_recipes_policy_to_its_template(account, pack):
     steps = [s for s in plan.steps if s.rule == "master-policy-within-guide"]
     assert [s.call for s in steps] == [""]
     assert "ValohaiMasterPolicy is made by Valohai's CloudFormation templates" in steps[0].summary
-    assert "change it there and update the stack" in steps[0].summary
+    assert "change it in your copy of the template and update the stack, not in the account" in steps[0].summary
     assert not [s for s in plan.steps if s.call.startswith("iam.")]
 
 
@@ -287,3 +287,22 @@ def test_cloudformations_queue_with_a_16_gib_disk_passes_the_disk_advisory(moto_
     acct.ec2.modify_volume(VolumeId=vol_id, Size=16)
     f = acct.check().one("queue-instance-disk-template")
     assert f.status == "pass", f.message
+
+
+def test_vhv_demo_built_with_a_recipe_finds_the_recipes_drifts(capsys):
+    from validator import demo
+
+    code = demo.run(built_with="terraform")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "vhv demo: the account as the terraform recipe builds it, in moto, with these drifts:" in out
+    assert "master-policy-within-guide" in out and "statement 'QuickFix'" in out
+    assert "sg-queue-ingress-only-guide" in out
+    assert "is made by Valohai's Terraform module" in out  # the inline policy is the module's to change
+
+
+def test_vhv_demo_refuses_an_unknown_recipe_in_one_line():
+    from validator import demo
+
+    with pytest.raises(VhvError, match=r"^--built-with: 'cdk' is not one of guide, cloudformation, terraform$"):
+        demo.run(built_with="cdk")

@@ -136,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the demo's report in every format to DIR (how reports/ is regenerated)",
     )
+    demo.add_argument(
+        "--built-with",
+        metavar="RECIPE",
+        help="build the demo account as one of Valohai's recipes does (cloudformation, terraform; default: the "
+        "guide's steps) and check it with that built_with",
+    )
 
     record = sub.add_parser(
         "record", help="the values the guide asks you to hand over to Valohai, read from the account"
@@ -450,7 +456,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         return 0
     # the demo account is drifted on purpose: finding the drifts and fixing them is success (0)
-    return demo.run(fmt=args.format, output=args.output)
+    return demo.run(fmt=args.format, output=args.output, built_with=args.built_with)
 
 
 COMMANDS = {

@@ -379,12 +379,44 @@ DEMO_SEED = 20200  # moto's ids (vpc-..., sg-..., eipalloc-...) and addresses fr
 META_TITLE = "vhv demo"
 
 
+def recipe_drifts(recipe: str) -> tuple[str, ...]:
+    return (
+        f"{name('master_policy')}, inline as {recipe} writes it, also allows ec2:* and iam:PassRole on *",
+        f"{name('sg_queue')} opens SSH (22) to the world",
+        "the data bucket has Block Public Access turned off",
+    )
+
+
+def apply_recipe_drifts(session: Any, ids: dict[str, Any], params: dict[str, Any]) -> None:
+    """A recipe account's drifts, in its own shape: a grant added to its inline master policy, SSH
+    to the queue opened to the world, its data bucket made public."""
+    from validator.demo_recipes import master_policy  # deferred: the recipes' builders
+
+    region, recipe = params["region"], params["built_with"]
+    iam = session.client("iam", region_name=region)
+    doc = master_policy(recipe, ids["worker_role"])
+    doc["Statement"].append(
+        {"Sid": "QuickFix", "Effect": "Allow", "Action": ["ec2:*", "iam:PassRole"], "Resource": "*"}
+    )
+    iam.put_role_policy(RoleName=name("master_role"), PolicyName=name("master_policy"), PolicyDocument=json.dumps(doc))
+    session.client("ec2", region_name=region).authorize_security_group_ingress(
+        GroupId=ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    session.client("s3", region_name=region).delete_public_access_block(Bucket=ids["data_bucket"])
+
+
 @contextlib.contextmanager
-def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
+def drifted_account(seed: int | None = None, built_with: str | None = None) -> Iterator[tuple[Any, Any, Any]]:
     """The demo account, built in-process (moto) with its drifts: yields (params, rule pack, target).
+    With `built_with` a recipe, the account as that recipe builds it, with drifts in its shape.
 
     With `seed`, moto's random ids are the same on every run, so reports written from
     them only change when vhv's output does."""
+    from validator.kinds import BUILT_WITH, GUIDE  # deferred: loads the catalogue
+
+    if built_with not in (None, GUIDE, *BUILT_WITH):
+        raise VhvError(f"--built-with: {built_with!r} is not one of {', '.join(BUILT_WITH)}")
     prepare_moto_env()
     import boto3  # deferred: loads boto3, botocore
 
@@ -405,8 +437,15 @@ def drifted_account(seed: int | None = None) -> Iterator[tuple[Any, Any, Any]]:
         mock_random.seed(seed)
     with mock_aws():
         session = boto3.Session(region_name=DEMO_PARAMS["region"])
-        apply_demo_drifts(session, build_golden(session), DEMO_PARAMS["region"])
-        params = params_mod.from_dict(dict(DEMO_PARAMS), source="demo params")
+        raw = dict(DEMO_PARAMS)
+        if built_with in (None, GUIDE):
+            apply_demo_drifts(session, build_golden(session), DEMO_PARAMS["region"])
+        else:
+            from validator.demo_recipes import build_recipe, recipe_params  # deferred: the recipes' builders
+
+            raw.update(recipe_params(built_with))
+            apply_recipe_drifts(session, build_recipe(session, built_with), raw)
+        params = params_mod.from_dict(raw, source="demo params")
         yield params, rulepack.load(), Target(region=params.region)
 
 
@@ -425,7 +464,7 @@ def findings(seed: int | None = None) -> tuple[list[Any], dict[str, Any]]:
 REMEDIATE = argparse.Namespace(format="console", fix=True, yes=True, tighten=False, force=False, plan_checksum=None)
 
 
-def run(fmt: str = "console", output: str | None = None, console: Any = None) -> int:
+def run(fmt: str = "console", output: str | None = None, console: Any = None, built_with: str | None = None) -> int:
     """Build the demo account in-process, check it and report; then `vhv remediate --fix --yes` on
     it (the plan, what was applied, the re-check). 0 when the check found the drifts and the
     fixes were applied; 2 otherwise. The report is in `fmt` (to `output`); the remediation is
@@ -434,16 +473,25 @@ def run(fmt: str = "console", output: str | None = None, console: Any = None) ->
     from validator.aws.account import read  # deferred: loads yaml
     from validator.engine import evaluate  # deferred: loads yaml
 
-    with drifted_account() as (params, pack, target):
+    with drifted_account(built_with=built_with) as (params, pack, target):
         snap, _calls = read(params, target, for_fix=True)
         found = evaluate(pack, params, snap)
+        recipe = params.get("built_with")
+        intro = (
+            ("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS)
+            if recipe == "guide"
+            else (
+                f"vhv demo: the account as the {recipe} recipe builds it, in moto, with these drifts:",
+                recipe_drifts(recipe),
+            )
+        )
         code = render.emit(
             found,
             {"account_id": snap.account_id, "region": snap.region},
             fmt=fmt,
             output=output,
             console=console,
-            intro=("vhv demo: the guide's account built in moto, with these drifts:", DEMO_DRIFTS),
+            intro=intro,
         )
         out = sys.stdout if fmt == "console" and output is None else sys.stderr
         with contextlib.redirect_stdout(out):

@@ -120,6 +120,7 @@ class Recipe:
     key: str
     title: str
     source: str
+    change: str  # how a resource it owns is changed: in its template or module, not in the account
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -238,7 +239,7 @@ def load_all(path: Path | None = None) -> tuple[dict[str, Kind], Values, dict[st
         raw=v,
     )
     recipes = {
-        key: Recipe(key=key, title=r["title"], source=r["source"], kinds=r.get("kinds", {}))
+        key: Recipe(key=key, title=r["title"], source=r["source"], change=r["change"], kinds=r.get("kinds", {}))
         for key, r in doc.get("recipes", {}).items()
     }
     return kinds, values, recipes

@@ -108,7 +108,7 @@ def policy_within(
                 "only the guide's statements",
                 "; ".join(problems),
                 resource_id=rid,
-                fix=_within_fix(pol.get("name", ctx.name), sts, specs),
+                fix=_within_fix(pol.get("name", ctx.name), sts, specs, inline=bool(pol.get("inline_in"))),
             )
         ]
     return [
@@ -116,7 +116,7 @@ def policy_within(
     ]
 
 
-def _within_fix(name: str, sts: list, specs: list[compare.Spec]) -> str:
+def _within_fix(name: str, sts: list, specs: list[compare.Spec], inline: bool = False) -> str:
     """What to do about a policy wider than the guide, from what it grants where the guide names
     one resource (the worker role's ARN): the resource written in its place. "" when it grants
     nothing of such a statement elsewhere (the rule's own fix says what to do then)."""
@@ -139,11 +139,12 @@ def _within_fix(name: str, sts: list, specs: list[compare.Spec]) -> str:
                     notes.append(f"in {st.label}, write {guide_res} in place of {res}")
     if not notes:
         return ""
-    return (
-        f"Replace the default version of {name} with the guide's JSON (`vhv remediate --fix --tighten` writes it): "
-        + "; ".join(dict.fromkeys(notes))
-        + "."
+    how = (
+        f"Take out of {name} what the guide does not grant"
+        if inline
+        else f"Replace the default version of {name} with the guide's JSON (`vhv remediate --fix --tighten` writes it)"
     )
+    return how + ": " + "; ".join(dict.fromkeys(notes)) + "."
 
 
 @evaluator(

@@ -112,15 +112,15 @@ def _run(b: Builder, kind: str, fixes: tuple[str, ...]) -> None:
 
 def _in_template(b: Builder, kind: str) -> None:
     recipe = RECIPES.get(active())
-    made = f"{recipe.title} ({recipe.source})" if recipe else "the template that made it"
+    made, how = (f"{recipe.title} ({recipe.source})", recipe.change) if recipe else ("its template", "change it there")
     for rule in sorted(r for r in b.failures if r in b.rules and b.rules[r].resource == kind):
         f = b.failures[rule][0]
         b.covered.add(rule)
         b.manual(
             rule,
             kind,
-            f"{f.message}. {KINDS[kind].name} is made by {made}: change it there and update the stack or "
-            f"apply the module, not in the account (vhv remediate does not change it). By hand: {f.fix}",
+            f"{f.message}. {KINDS[kind].name} is made by {made}: {how}, not in the account (vhv remediate "
+            f"does not change it). What to change: {f.fix}",
         )
 
 
