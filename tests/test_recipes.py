@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account
-from validator import guide, kinds
+from validator import engine, guide, kinds
 from validator import params as params_mod
 from validator.demo import ACCOUNT, DEMO_PARAMS
 from validator.errors import VhvError
@@ -306,3 +306,43 @@ def test_vhv_demo_refuses_an_unknown_recipe_in_one_line():
 
     with pytest.raises(VhvError, match=r"^--built-with: 'cdk' is not one of guide, cloudformation, terraform$"):
         demo.run(built_with="cdk")
+
+
+# ------------------------------------------------------------------ which recipe the account looks built with
+
+
+def test_the_guides_account_looks_built_by_no_recipe(account):
+    f = account.check().one("params-built-with")
+    assert f.status == "pass"
+    assert f.message == "nothing in the account looks built by one of Valohai's recipes"
+
+
+def test_a_cloudformation_account_checked_as_the_guide_is_told_which_recipe_it_looks_like(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    f = acct.check(built_with="guide").one("params-built-with")
+    assert f.status == "warn"
+    assert f.message.startswith(
+        "the account looks built with Valohai's CloudFormation templates (iam.yml, then main.yml) "
+        "(built_with: cloudformation): route table valohai-rt1; route table valohai-rt2"
+    )
+    assert "ValohaiMasterPolicy is an inline policy of ValohaiMaster, and no managed policy has its name" in f.message
+    assert f.message.endswith("set built_with: cloudformation in the params to judge it as the recipe builds it")
+    assert acct.check().one("params-built-with").status == "pass"  # its own built_with: nothing to say
+
+
+def test_inline_guide_policies_alone_name_both_recipes(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "terraform")
+    f = acct.check(built_with="guide").one("params-built-with")
+    assert f.status == "warn"
+    assert "(built_with: cloudformation) or Valohai's Terraform module (built_with: terraform)" in f.message
+    assert "set built_with: cloudformation or terraform in the params" in f.message
+
+
+def test_cloudformations_stack_tags_are_a_telltale(account, pack):
+    # AWS (and moto) refuse user tags with the aws: prefix: CloudFormation's own are put in the snapshot
+    snap = account.check().snapshot
+    snap.data["vpcs"][0]["tags"]["aws:cloudformation:stack-name"] = "valohai-workers"
+    prm = params_mod.from_dict(dict(account.params), source="params.yaml")
+    [f] = engine.evaluate(pack, prm, snap, only=["params-built-with"])
+    assert f.status == "warn"
+    assert "aws:cloudformation:stack-name=valohai-workers on valohai-vpc" in f.message

@@ -122,6 +122,7 @@ class Recipe:
     source: str
     change: str  # how a resource it owns is changed: in its template or module, not in the account
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    telltales: dict[str, Any] = field(default_factory=dict)  # what an account it built shows
 
 
 GUIDE = "guide"  # the setup guide itself: the catalogue's kinds as declared
@@ -239,7 +240,14 @@ def load_all(path: Path | None = None) -> tuple[dict[str, Kind], Values, dict[st
         raw=v,
     )
     recipes = {
-        key: Recipe(key=key, title=r["title"], source=r["source"], change=r["change"], kinds=r.get("kinds", {}))
+        key: Recipe(
+            key=key,
+            title=r["title"],
+            source=r["source"],
+            change=r["change"],
+            kinds=r.get("kinds", {}),
+            telltales=r.get("telltales", {}),
+        )
         for key, r in doc.get("recipes", {}).items()
     }
     return kinds, values, recipes
