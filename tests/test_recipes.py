@@ -346,3 +346,80 @@ def test_cloudformations_stack_tags_are_a_telltale(account, pack):
     [f] = engine.evaluate(pack, prm, snap, only=["params-built-with"])
     assert f.status == "warn"
     assert "aws:cloudformation:stack-name=valohai-workers on valohai-vpc" in f.message
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_vhv_record_finds_the_queues_public_ip_through_its_elastic_ip_in_every_recipe(moto_env, pack, recipe):
+    from validator import record
+
+    acct = _recipe_account(moto_env, pack, recipe)
+    result = acct.check()
+    prm = params_mod.from_dict(dict(acct.params), source="params.yaml")
+    rec = record.build(result.snapshot, prm)
+    [ip] = [v for v in rec.values if v.key == "queue_public_ip"]
+    eip = acct.ec2.describe_addresses(AllocationIds=[acct.ids["eip"]])["Addresses"][0]["PublicIp"]
+    assert (ip.value, ip.missing, ip.note) == (eip, None, None)
+
+
+# ------------------------------------------------------------------ where a recipe is weaker than the guide
+
+
+def test_the_guides_policy_reboots_and_terminates_nothing_untagged(account):
+    assert account.check().one("master-policy-untagged-instances").status == "pass"
+
+
+def test_terraforms_terminate_under_forallvalues_warns(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "terraform")
+    f = acct.check().one("master-policy-untagged-instances")
+    assert f.status == "warn"
+    assert (
+        "allows ec2:TerminateInstances, ec2:RebootInstances under ForAllValues:StringEquals on "
+        "aws:ResourceTag/Valohai (statement 'AllowUpdatingSpotLaunchTemplates')" in f.message
+    )
+    assert "terminate (Terraform) any instance of the account that has no Valohai tag" in f.message
+
+
+def test_the_same_actions_under_string_equals_pass(moto_env, pack):
+    from validator.demo_recipes import master_policy
+
+    acct = _recipe_account(moto_env, pack, "terraform")
+    doc = master_policy("terraform", WORKER_ROLE_ARN)
+    doc["Statement"][1]["Action"] = [
+        a for a in doc["Statement"][1]["Action"] if "Terminate" not in a and "Reboot" not in a
+    ]
+    doc["Statement"].append(
+        {
+            "Sid": "Tagged",
+            "Effect": "Allow",
+            "Action": ["ec2:TerminateInstances", "ec2:RebootInstances"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/Valohai": "1"}},
+        }
+    )
+    acct.iam.put_role_policy(RoleName="ValohaiMaster", PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(doc))
+    result = acct.check()
+    assert result.one("master-policy-untagged-instances").status == "pass"
+    assert result.one("master-policy-within-guide").status == "pass"
+
+
+def test_terraforms_public_ip_subnets_and_unattached_queue_profile_warn(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "terraform")
+    result = acct.check()
+    subnets = result.of("subnets-no-public-ip-on-launch")
+    assert {f.status for f in subnets} == {"warn"}
+    assert "auto-assign public IPv4 is True; AWS's guidance (the guide does not ask for it) asks for False" in (
+        subnets[0].message
+    )
+    profile = result.one("queue-instance-profile-template")
+    assert profile.status == "warn"
+    assert "runs with no instance profile: Valohai's Terraform module creates ValohaiQueueInstanceProfile" in (
+        profile.message
+    )
+    acct.ec2.associate_iam_instance_profile(
+        IamInstanceProfile={"Name": "ValohaiQueueInstanceProfile"}, InstanceId=acct.ids["instance"]
+    )
+    assert acct.check().one("queue-instance-profile-template").status == "pass"
+
+
+def test_the_guides_subnets_give_no_public_ip_on_launch(account):
+    assert {f.status for f in account.check().of("subnets-no-public-ip-on-launch")} == {"pass"}

@@ -132,6 +132,8 @@ GOLDEN_PASS = {
     "master-policy-service-linked-role": f"iam:CreateServiceLinkedRole on {SLR_ARN}",
     "master-policy-pass-worker-role": f"iam:PassRole, iam:GetRole on {WORKER_ROLE_ARN}",
     "master-policy-within-guide": "ValohaiMasterPolicy (default version v1) allows nothing beyond the guide",
+    "master-policy-untagged-instances": "allows none of ec2:TerminateInstances, ec2:RebootInstances where "
+    "aws:ResourceTag/Valohai is absent",
     "master-role-exists": "ValohaiMaster exists",
     "master-role-trust": f"ValohaiMaster trusts only AWS {ASSUME_ROLE_ARN}",
     "master-role-tag": "ValohaiMaster has tag valohai=1",
@@ -481,6 +483,7 @@ def test_every_iam_rule_has_a_drift_that_fails_it(pack):
     covered |= {r for d in LINT_DRIFTS for r in d[2]}  # the advisory lint rules: warn, never fail
     covered |= {"account-organization-scp"}  # warns, never fails: tests/test_rules_effective.py
     covered |= {"worker-role-inline-lint", "master-role-inline-lint"}  # warn: tests/test_rules_role_grants.py
+    covered |= {"master-policy-untagged-instances"}  # warns on a recipe's policy: tests/test_recipes.py
     covered |= {rule_id for _, rule_id in FULL_ACCESS_MISSING + FULL_ACCESS_LEFT_ATTACHED}  # Option 2 tests
     assert iam_rule_ids(pack) - covered == set()
 

@@ -115,6 +115,7 @@ GOLDEN_PASS = {
     "vpc-tag": "valohai-vpc ({vpc}) has tag valohai=1",
     "subnets-exist": "3 subnet(s) named valohai-subnet-*",
     "subnets-in-vpc": "valohai-subnet-2 ({subnet_2}) is in valohai-vpc",
+    "subnets-no-public-ip-on-launch": "valohai-subnet-1 ({subnet_1}) auto-assign public IPv4 is False",
     "subnets-tag": "valohai-subnet-3 ({subnet_3}) has tag valohai=1",
     "subnets-cidr-in-vpc": "valohai-subnet-2 ({subnet_2}) 10.0.16.0/20 is inside 10.0.0.0/16",
     "subnets-one-per-zone": "3 subnet(s) in 3 zone(s): eu-west-1a, eu-west-1b, eu-west-1c",
@@ -1082,6 +1083,7 @@ def test_every_network_rule_has_a_drift_that_fails_it(pack):
     # subnets-in-vpc fails (as a warning) only on a lookalike subnet: its own test above
     covered = {rule for case in DRIFTS for rule in case.values[1]} | {case.values[1] for case in WARNS}
     covered.add("subnets-in-vpc")
+    covered.add("subnets-no-public-ip-on-launch")  # warns on a recipe's subnets: tests/test_recipes.py
     assert network_rule_ids(pack) - covered == set()
 
 

@@ -76,6 +76,7 @@ def read_subnets(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> Non
             "cidr": s.get("CidrBlock"),
             "az": s.get("AvailabilityZone"),
             "tags": tags(s.get("Tags")),
+            "public_ip_on_launch": bool(s.get("MapPublicIpOnLaunch")),
         }
 
     _listed(
@@ -300,6 +301,7 @@ def _instance(i: dict[str, Any]) -> dict[str, Any]:
         "root_volume_id": vol,
         "private_ip": i.get("PrivateIpAddress"),
         "public_ip": i.get("PublicIpAddress"),
+        "instance_profile": (i.get("IamInstanceProfile") or {}).get("Arn"),
     }
 
 

@@ -51,9 +51,12 @@ def tag(ctx: Context, key: str, value: str) -> list[Outcome]:
     return out
 
 
-@evaluator("attribute", field=STR, equals=STR, label=STR, hint=optional(STR))
-def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "") -> list[Outcome]:
-    """A plain attribute of the resource equals a value (templated from params)."""
+@evaluator("attribute", field=STR, equals=STR, label=STR, hint=optional(STR), asked_by=optional(STR))
+def attribute(
+    ctx: Context, field: str, equals: str, label: str, hint: str = "", asked_by: str = "the guide"
+) -> list[Outcome]:
+    """A plain attribute of the resource equals a value (templated from params); `asked_by` says
+    whose value it is (the guide's, unless the rule says otherwise)."""
     out = []
     want = ctx.expand(equals)
     for item in ctx.items():
@@ -65,5 +68,7 @@ def attribute(ctx: Context, field: str, equals: str, label: str, hint: str = "")
         else:
             extra = f" {ctx.expand(hint)}" if hint else ""
             shown = visible(actual)
-            out.append(bad(f"{name} {label} is {shown}; the guide asks for {want}.{extra}".rstrip(), want, shown, **kw))
+            out.append(
+                bad(f"{name} {label} is {shown}; {asked_by} asks for {want}.{extra}".rstrip(), want, shown, **kw)
+            )
     return out

@@ -1,0 +1,57 @@
+"""What a policy's conditions let through that they seem to hold back, and what an instance runs
+without: advisories where a recipe is weaker than the guide or AWS's guidance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from validator.checks import STR, STRS, Outcome, evaluator, ok, warn
+from validator.checks.context import Context
+from validator.checks.iam import _policy
+from validator.policy.document import action_matches
+
+
+@evaluator("allows_when_key_absent", actions=STRS, key=STR, why=STR)
+def allows_when_key_absent(ctx: Context, actions: list[str], key: str, why: str) -> list[Outcome]:
+    """No Allow statement grants one of `actions` under a ForAllValues condition on the
+    single-valued `key`: ForAllValues holds when the key is absent, so such a statement reaches every
+    resource without the tag (AWS: use ForAllValues only with multivalued keys)."""
+    pol, sts, where = _policy(ctx)
+    found = []
+    for st in sts:
+        if st.effect != "Allow":
+            continue
+        acts = [a for a in actions if any(action_matches(p, a) for p in st.actions or ())]
+        ops = [op for op, k, _ in st.written if op.lower().startswith("forallvalues:") and k.lower() == key.lower()]
+        if acts and ops:
+            found.append(f"{', '.join(acts)} under {ops[0]} on {key} ({st.label})")
+    kw: dict[str, Any] = {"resource_id": pol.get("arn")}
+    expected = f"{', '.join(actions)} only where {key} is present and matches"
+    if not found:
+        return [ok(f"{where} allows none of {', '.join(actions)} where {key} is absent", expected, "none", **kw)]
+    return [
+        warn(
+            f"{where} allows {'; '.join(found)}: ForAllValues is true when the single-valued key is absent, so "
+            f"these reach every resource without the tag. {why}",
+            expected,
+            "; ".join(found),
+            **kw,
+        )
+    ]
+
+
+@evaluator("instance_profile_attached", why=STR)
+def instance_profile_attached(ctx: Context, why: str) -> list[Outcome]:
+    """The instance runs with an IAM instance profile (what it reads, it reads with its role)."""
+    out = []
+    for item in ctx.items():
+        label = f"{item.get('name') or ctx.name} ({item['id']})"
+        profile = item.get("instance_profile")
+        kw = {"resource_id": item["id"], "resource_name": item.get("name") or ctx.name}
+        if profile:
+            out.append(
+                ok(f"{label} runs with instance profile {profile.rsplit('/', 1)[-1]}", "a profile", profile, **kw)
+            )
+        else:
+            out.append(warn(f"{label} runs with no instance profile: {why}", "an instance profile", "(none)", **kw))
+    return out
