@@ -423,3 +423,57 @@ def test_terraforms_public_ip_subnets_and_unattached_queue_profile_warn(moto_env
 
 def test_the_guides_subnets_give_no_public_ip_on_launch(account):
     assert {f.status for f in account.check().of("subnets-no-public-ip-on-launch")} == {"pass"}
+
+
+# ------------------------------------------------------------------ a stack or a module manages the resources
+
+
+def _open_ssh(acct: Account) -> None:
+    acct.ec2.authorize_security_group_ingress(
+        GroupId=acct.ids["sg_queue"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+
+
+def _plan(acct: Account, pack: Any, force: bool = False, tags: dict[str, str] | None = None, **params: Any) -> Any:
+    result = acct.check(for_fix=True, **params)
+    for group in result.snapshot.data["security_groups"]:
+        group["tags"].update(tags or {})  # AWS refuses user tags with the aws: prefix: CloudFormation's own
+    prm = params_mod.from_dict({**acct.params, **params}, source="params.yaml")
+    return planner.build(pack, prm, result.snapshot, result.findings, force=force)
+
+
+def test_remediate_leaves_a_stack_managed_resource_to_its_stack_unless_forced(account, pack):
+    _open_ssh(account)
+    tags = {"aws:cloudformation:stack-name": "valohai-workers"}
+    [step] = [s for s in _plan(account, pack, tags=tags).steps if s.rule == "sg-queue-ingress-only-guide"]
+    assert (step.risk, step.call) == ("manual", "")
+    assert step.summary.startswith(
+        "CloudFormation stack valohai-workers manages valohai-sg-queue: change it in the stack's template and update "
+        "the stack, not here (vhv would revoke ingress TCP 22 0.0.0.0/0 from valohai-sg-queue"
+    )
+    assert "--force does it here, and the stack then drifts" in step.summary
+    [forced] = [s for s in _plan(account, pack, force=True, tags=tags).steps if s.rule == "sg-queue-ingress-only-guide"]
+    assert (forced.risk, forced.call) == ("needs-decision", "ec2.revoke_security_group_ingress")
+    assert "(CloudFormation stack valohai-workers manages it: --force changes it here" in forced.summary
+    # without the stack's tag the step is vhv's, as before
+    [plain] = [s for s in _plan(account, pack).steps if s.rule == "sg-queue-ingress-only-guide"]
+    assert plain.call == "ec2.revoke_security_group_ingress"
+
+
+def test_managed_by_terraform_leaves_every_guide_resource_to_the_module(account, pack):
+    _open_ssh(account)
+    plan = _plan(account, pack, managed_by="terraform")
+    changing = [s for s in plan.steps if s.call]
+    assert changing == []
+    [step] = [s for s in plan.steps if s.rule == "sg-queue-ingress-only-guide"]
+    assert step.summary.startswith(
+        "Terraform (the params say managed_by: terraform) manages valohai-sg-queue: change it in the module and run "
+        "terraform apply, not here"
+    )
+
+
+def test_managed_by_is_validated_in_one_line():
+    with pytest.raises(VhvError) as exc:
+        params_mod.from_dict({**DEMO_PARAMS, "managed_by": "pulumi"}, source="p.yaml")
+    assert str(exc.value).startswith("p.yaml: managed_by: 'pulumi' is not one of terraform")

@@ -27,7 +27,8 @@ from validator.policy.document import is_placeholder
 
 REQUIRED = ("region", "assume_role_arn", "provisioning", "queue_installer", "vpc_cidr")
 # admin_cidr is needed only when the user installs the queue themselves.
-OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store", "built_with")
+OPTIONAL = ("admin_cidr", "account_id", "waivers", "data_store", "built_with", "managed_by")
+MANAGERS = ("terraform",)  # managed_by: what changes the guide's resources (remediate leaves them to it)
 # the data store's section: the S3 bucket Valohai keeps data in, and how Valohai reaches it
 DATA_STORE_KEYS = ("bucket", "user", "role", "multipart_role_arn", "web_uploads")
 # S3's rule for a general purpose bucket's name (3-63 characters; no IP address: checked below)
@@ -155,6 +156,11 @@ def from_dict(data: Any, source: str = "params.yaml") -> Params:
         raise VhvError(
             f"{source}: built_with: {short(data['built_with'])} is not one of {'|'.join(BUILT_WITH)} "
             "(which of Valohai's recipes built the account; leave it out for the guide's own steps)"
+        )
+    if "managed_by" in data and data["managed_by"] not in MANAGERS:
+        raise VhvError(
+            f"{source}: managed_by: {short(data['managed_by'])} is not one of {'|'.join(MANAGERS)} (what changes "
+            "the guide's resources: vhv remediate then leaves them to it; leave it out otherwise)"
         )
     if "data_store" in data:
         problem = data_store_problem(data["data_store"])

@@ -102,7 +102,7 @@ def run(
 ) -> int:
     """`waived`: the waivers of `vhv check` (validator.waivers): a waived failure is not planned."""
     findings = waivers.apply(evaluate(pack, params, snap), waived)
-    plan = planner.build(pack, params, snap, findings)
+    plan = planner.build(pack, params, snap, findings, force=getattr(args, "force", False))
     meta = {"account_id": snap.account_id, "region": snap.region}
     out = sys.stdout
     out.write(show.render(plan, args.format, meta, tighten=args.tighten))

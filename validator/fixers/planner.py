@@ -5,13 +5,15 @@ module's ORDER."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from validator import picking
 from validator.errors import VhvError
 from validator.findings import NOT_GRANTED
 from validator.fixers import registry
 from validator.fixers.builder import UNKNOWN, Builder
-from validator.fixers.plan import WAIVED, Plan
+from validator.fixers.plan import DECIDE, FIX, MANUAL, WAIVED, Plan, refs_in
 from validator.kinds import GUIDE, KINDS, RECIPES, active, built_with, for_params
 from validator.rulepack import RulePack
 from validator.snapshot import Snapshot, Undecidable
@@ -47,9 +49,70 @@ def _problems(pack: RulePack) -> list[str]:
     return out
 
 
-def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> Plan:
+def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any], force: bool = False) -> Plan:
+    """The plan for `findings`. A step that would change a resource a CloudFormation stack manages
+    (its aws:cloudformation:stack-name tag), or any guide resource with `managed_by: terraform` in
+    the params, is said as a by-hand step naming the stack or module, unless `force` (then it stays,
+    and says the stack will drift)."""
     with for_params(params):  # the names of the recipe that built the account
-        return _build(pack, params, snap, findings)
+        return _managed(_build(pack, params, snap, findings), params, snap, force)
+
+
+STACK_TAG = "aws:cloudformation:stack-name"
+
+
+def _manager(params: Any, snap: Snapshot, kind: str) -> str:
+    """Who manages the guide's `kind` in this account ("" for nobody vhv knows of)."""
+    if kind not in KINDS or kind == "params":
+        return ""
+    if params.get("managed_by") == "terraform":
+        return "Terraform (the params say managed_by: terraform)"
+    try:
+        items = picking.judged(snap, kind)
+    except Exception:  # noqa: BLE001 -- an unreadable kind has no fix planned anyway
+        return ""
+    stacks = sorted({(i.get("tags") or {}).get(STACK_TAG) for i in items if isinstance(i, dict)} - {None})
+    return f"CloudFormation stack {', '.join(stacks)}" if stacks else ""
+
+
+def _managed(plan: Plan, params: Any, snap: Snapshot, force: bool) -> Plan:
+    recipe = RECIPES.get(params.get("built_with"))
+    steps, moved = [], set()
+    for s in plan.steps:
+        who = _manager(params, snap, s.kind) if s.call and s.risk in (FIX, DECIDE) else ""
+        after_moved = any(ref in moved for ref, _ in refs_in(s.arguments))
+        if not who and not after_moved:
+            steps.append(s)
+            continue
+        how = (
+            recipe.change
+            if recipe
+            else (
+                "change it in the module and run terraform apply"
+                if "Terraform" in who
+                else "change it in the stack's template and update the stack"
+            )
+        )
+        if force and who:
+            steps.append(
+                replace(
+                    s,
+                    summary=f"{s.summary} ({who} manages it: --force changes it here, and the "
+                    f"stack drifts until you {how})",
+                )
+            )
+            continue
+        moved.add(s.id)
+        what = f"{s.summary}: {s.call} {s.arguments}"
+        text = (
+            f"{who} manages {s.resource}: {how}, not here (vhv would {what}; --force does it here, and the "
+            "stack then drifts)"
+            if who
+            else f"waits for a step that is done in the stack or module: {what}"
+        )
+        steps.append(replace(s, call="", arguments={"what": text}, risk=MANUAL, summary=text))
+    plan.steps = steps
+    return plan
 
 
 def _build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any]) -> Plan:
