@@ -477,3 +477,15 @@ def test_managed_by_is_validated_in_one_line():
     with pytest.raises(VhvError) as exc:
         params_mod.from_dict({**DEMO_PARAMS, "managed_by": "pulumi"}, source="p.yaml")
     assert str(exc.value).startswith("p.yaml: managed_by: 'pulumi' is not one of terraform")
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_a_recipes_ssh_opened_to_the_world_and_its_bucket_made_public_fail(moto_env, pack, recipe):
+    acct = _recipe_account(moto_env, pack, recipe)
+    _open_ssh(acct)
+    acct.session.client("s3", region_name="eu-west-1").delete_public_access_block(
+        Bucket=acct.params["data_store"]["bucket"]
+    )
+    result = acct.check()
+    assert {"sg-queue-ingress-only-guide", "data-bucket-block-public-access"} <= result.failing()
+    assert "TCP 22 0.0.0.0/0" in result.one("sg-queue-ingress-only-guide").message
