@@ -134,6 +134,7 @@ GOLDEN_PASS = {
     "sg-workers-ingress-only-valohai-ssh": "valohai-sg-workers has no inbound rule beyond the guide",
     "sg-workers-egress-web": "valohai-sg-workers allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0",
     "sg-workers-egress-queue": "valohai-sg-workers allows outbound TCP 63790 valohai-sg-queue",
+    "sg-queue-egress-web": "valohai-sg-queue allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0",
     "sg-queue-exists": "valohai-sg-queue exists ({sg_queue})",
     "sg-queue-in-vpc": "valohai-sg-queue ({sg_queue}) is in valohai-vpc",
     "sg-queue-no-namesake": "no security group but {sg_queue} is named valohai-sg-queue",
@@ -722,6 +723,12 @@ SG_DRIFTS = [
         {"sg-workers-egress-queue": ("{sg_workers}", ["lacks outbound TCP 63790 valohai-sg-queue"])},
         {},
         id="workers egress 63790 to a network outside the vpc",
+    ),
+    pytest.param(
+        lambda a: revoke(a, a.ids["sg_queue"], None, WORLD, protocol="-1", egress=True),
+        {"sg-queue-egress-web": ("{sg_queue}", ["lacks outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"])},
+        {},
+        id="queue without egress",
     ),
     pytest.param(
         _delete_queue_sg,
