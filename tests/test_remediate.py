@@ -585,3 +585,56 @@ def test_tightening_adds_the_guides_narrower_rule_before_revoking_the_wider_one(
     assert plan.to_apply() == []  # a decision, both halves: without --tighten nothing changes
     after, again = fix_and_replan(account, plan, tighten=True)
     assert after.failing() == set() and again.steps == []
+
+
+# ------------------------------------------------------------------ the trust is never replaced by a doubtful ARN
+
+
+@pytest.mark.parametrize(
+    "arn, problem, rule",
+    [
+        # the params name ValohaiMaster itself (any case, any path): the trust would name only itself
+        (f"arn:aws:iam::{ACCOUNT}:role/valohaimaster", "ValohaiMaster itself", "params-assume-role-not-master"),
+        (f"arn:aws:iam::{ACCOUNT}:role/x/ValohaiMaster", "ValohaiMaster itself", "params-assume-role-not-master"),
+        # a principal of the China partition cannot assume a role in eu-west-1
+        (
+            "arn:aws-cn:iam::111122223333:role/valohai-assumer",
+            "is of partition aws-cn",
+            "params-assume-role-partition",
+        ),
+        # a principal of the very account being checked: not Valohai's
+        (
+            f"arn:aws:iam::{ACCOUNT}:role/SomeRole",
+            "a principal of the account being checked",
+            "params-assume-role-other-account",
+        ),
+    ],
+)
+def test_the_master_trust_is_not_replaced_while_the_params_doubt_the_assume_role_arn(account, arn, problem, rule):
+    """The trust names Valohai's principal; the params record a wrong ARN: replacing the trust with it
+    would lock Valohai out. The plan changes nothing of the trust and says, by hand, which params
+    rule doubts the ARN and that the params must be corrected first."""
+    account.params["assume_role_arn"] = arn
+    res, plan = plan_of(account)
+    assert res.status("master-role-trust") == "fail"
+    assert res.status(rule) in ("fail", "warn")
+    assert "iam.update_assume_role_policy" not in calls(plan)
+    [manual] = [s for s in plan.steps if s.rule == "master-role-trust"]
+    assert manual.risk == MANUAL
+    assert problem in manual.summary and f"({rule})" in manual.summary
+    assert "Correct the params first" in manual.summary
+    # applied with --tighten: the trust still names Valohai's principal
+    apply(plan, Target(region=REGION), tighten=True)
+    trust = account.iam.get_role(RoleName="ValohaiMaster")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"AWS": ASSUME_ROLE_ARN}
+
+
+def test_the_master_trust_is_replaced_when_the_params_agree_on_the_assume_role_arn(account):
+    """The other side: Valohai gave a new ARN (another account, the region's partition): the trust
+    is replaced by the guide's with it."""
+    new = "arn:aws:iam::444455556666:role/valohai-assumer"
+    account.params["assume_role_arn"] = new
+    res, plan = plan_of(account)
+    assert res.status("params-assume-role-other-account") == "pass"
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"][0]["Principal"] == {"AWS": new}

@@ -366,16 +366,31 @@ def instance_profile(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def trust(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The role's trust replaced with the guide's; never while a rule its `fix_after` names fails or
+    warns: the principal it would write is then in doubt, and writing it would lock the right one out."""
     name = KINDS[kind].name
     for rule in rules:
-        if b.fails(rule):
-            b.add(
+        if not b.fails(rule):
+            continue
+        held = b.held_back(rule)
+        if held:
+            b.manual(
                 rule.id,
                 kind,
-                "iam.update_assume_role_policy",
-                {"RoleName": name, "PolicyDocument": _text(_trust(b, kind))},
-                f"replace the trust policy of {name} with the guide's (removes every other principal)",
+                f"not planned: the trust policy of {name} is left as it is, as the principal the guide's trust "
+                "would name is in doubt: "
+                + "; ".join(f"{f.message} ({f.rule_id})" for f in held)
+                + ". Correct the params first (the value your Valohai contact gave you), then run vhv remediate "
+                "again; until then vhv does not write that principal into the trust",
             )
+            continue
+        b.add(
+            rule.id,
+            kind,
+            "iam.update_assume_role_policy",
+            {"RoleName": name, "PolicyDocument": _text(_trust(b, kind))},
+            f"replace the trust policy of {name} with the guide's (removes every other principal)",
+        )
 
 
 def detach_others(b: Builder, kind: str, rules: list[Rule]) -> None:
