@@ -638,3 +638,64 @@ def test_the_master_trust_is_replaced_when_the_params_agree_on_the_assume_role_a
     assert res.status("params-assume-role-other-account") == "pass"
     doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
     assert doc["Statement"][0]["Principal"] == {"AWS": new}
+
+
+# ------------------------------------------------------------------ a Deny-only policy is hardening: it stays
+
+SECURE_TRANSPORT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+GRANTING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_a_deny_only_inline_policy_is_not_deleted_and_passes(account, role):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    res, plan = plan_of(account)
+    assert res.failing() == set(), [(f.rule_id, f.message) for f in res.findings if f.status == "fail"]
+    assert "iam.delete_role_policy" not in calls(plan)
+    assert plan.steps == []
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_only_the_granting_inline_policy_is_deleted_the_deny_only_one_stays(account, role):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    account.iam.put_role_policy(RoleName=role, PolicyName="quick-fix", PolicyDocument=json.dumps(GRANTING))
+    _res, plan = plan_of(account)
+    deleted = [s.arguments["PolicyName"] for s in plan.steps if s.call == "iam.delete_role_policy"]
+    assert deleted == ["quick-fix"]
+    after, again = fix_and_replan(account, plan, tighten=True)
+    assert account.iam.list_role_policies(RoleName=role)["PolicyNames"] == ["deny-insecure"]
+    assert after.failing() == set() and again.steps == []
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_a_deny_only_managed_policy_is_not_detached_and_passes(account, role):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=deny["Policy"]["Arn"])
+    res, plan = plan_of(account)
+    assert res.failing() == set(), [(f.rule_id, f.message) for f in res.findings if f.status == "fail"]
+    assert "iam.detach_role_policy" not in calls(plan)
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_only_the_granting_managed_policy_is_detached_the_deny_only_one_stays(account, role):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    extra = account.iam.create_policy(PolicyName="Extra", PolicyDocument=json.dumps(GRANTING))
+    for p in (deny, extra):
+        account.iam.attach_role_policy(RoleName=role, PolicyArn=p["Policy"]["Arn"])
+    _res, plan = plan_of(account)
+    detached = [s.arguments["PolicyArn"] for s in plan.steps if s.call == "iam.detach_role_policy"]
+    assert detached == [extra["Policy"]["Arn"]]
+    after, again = fix_and_replan(account, plan, tighten=True)
+    left = {p["PolicyName"] for p in account.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+    assert "DenyInsecure" in left and "Extra" not in left
+    assert after.failing() == set() and again.steps == []

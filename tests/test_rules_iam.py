@@ -1221,3 +1221,52 @@ def test_a_lint_finding_without_a_replacement_points_to_its_checks_doc(account, 
         "iam:PassRole on every role at /Statement/3/Resource: `vhv rules --lint lint-passrole-star` shows what "
         "to write instead; save the JSON, check it with `vhv lint`, and make it the default version."
     )
+
+
+# ------------------------------------------------------------------ a Deny-only policy grants nothing
+
+_DENY_INSECURE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    ],
+}
+
+
+@pytest.mark.parametrize("role, prefix", [("ValohaiMaster", "master"), ("ValohaiWorkerRole", "worker")])
+def test_a_deny_only_inline_policy_is_no_inline_grant(account, role, prefix):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(_DENY_INSECURE))
+    result = account.check()
+    f = result.one(f"{prefix}-role-no-inline")
+    assert f.status == "pass"
+    assert f.message == (
+        f"{role} has no inline policy that grants anything; deny-insecure is Deny-only: it takes away and "
+        "grants nothing"
+    )
+    # one that grants still fails, named alone
+    account.iam.put_role_policy(
+        RoleName=role, PolicyName="quick-fix", PolicyDocument=json.dumps(policy(allow("s3:GetObject")))
+    )
+    f = account.check().one(f"{prefix}-role-no-inline")
+    assert f.status == "fail"
+    assert f.message.startswith(f"{role} has inline policies: quick-fix; the guide asks")
+    assert f.message.endswith("; deny-insecure is Deny-only: it takes away and grants nothing")
+
+
+@pytest.mark.parametrize("role, prefix", [("ValohaiMaster", "master"), ("ValohaiWorkerRole", "worker")])
+def test_a_deny_only_managed_policy_is_no_extra_attachment(account, role, prefix):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(_DENY_INSECURE))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=deny["Policy"]["Arn"])
+    f = account.check().one(f"{prefix}-role-attached-only")
+    assert f.status == "pass"
+    assert f.message == (
+        f"{role} has no managed policy beyond the guide; DenyInsecure is Deny-only: it takes away and grants nothing"
+    )
+    extra = account.iam.create_policy(PolicyName="Extra", PolicyDocument=json.dumps(policy(allow("s3:GetObject"))))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=extra["Policy"]["Arn"])
+    f = account.check().one(f"{prefix}-role-attached-only")
+    assert f.status == "fail"
+    assert f.message == (
+        f"{role} has policies the guide does not ask for: Extra; DenyInsecure is Deny-only: it takes away and "
+        "grants nothing"
+    )

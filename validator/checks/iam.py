@@ -8,7 +8,14 @@ from validator.checks import STR, STRS, WHEN, Outcome, bad, evaluator, ok, optio
 from validator.checks.context import Context
 from validator.kinds import KINDS
 from validator.policy import compare, trusted
-from validator.policy.document import PolicyError, expand, is_placeholder, resource_matches, statements
+from validator.policy.document import (
+    PolicyError,
+    deny_only,
+    expand,
+    is_placeholder,
+    resource_matches,
+    statements,
+)
 from validator.snapshot import Undecidable
 
 SPEC = {
@@ -216,39 +223,63 @@ def policy_attached(ctx: Context, policy: str, attached: bool = True) -> list[Ou
     return [bad(f"{name} is still attached to {ctx.name}: elevated permissions left behind", expected, actual, **kw)]
 
 
+def deny_only_policies(ctx: Context, key: str) -> list[str]:
+    """The role's inline policies (`key` inline_documents: by name) or other managed policies
+    (attached_documents: by ARN) whose every statement is a Deny: they grant nothing, they take away
+    (hardening such as a Deny without aws:SecureTransport); never counted as a grant, never removed."""
+    docs = ctx.data(f"{KINDS[ctx.kind].path}.{key}")
+    field = "name" if key == "inline_documents" else "arn"
+    return [p[field] for p in docs if deny_only(p.get("document"))]
+
+
+_DENY_ONLY = "Deny-only: it takes away and grants nothing"
+
+
 @evaluator("attached_only", allowed=STRS)
 def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
-    """No managed policy other than the `allowed` ARNs is attached to the role."""
+    """No managed policy other than the `allowed` ARNs is attached to the role; a policy of only
+    Deny statements grants nothing and does not count."""
     role, policies = _attached(ctx)
     arns = ctx.expand(allowed)
-    extra = [p for p in policies if p["arn"] not in arns]
+    others = [p for p in policies if p["arn"] not in arns]
+    denying = set(deny_only_policies(ctx, "attached_documents")) if others else set()
+    extra = [p for p in others if p["arn"] not in denying]
     names = [p["name"] for p in policies]
     expected = f"at most {', '.join(_name(a) for a in arns)}"
     kw = {"resource_id": role.get("arn")}
+    kept = [p["name"] for p in others if p["arn"] in denying]
+    also = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
     if extra:
         listed = ", ".join(p["name"] if _name(p["arn"]) not in map(_name, arns) else p["arn"] for p in extra)
-        return [bad(f"{ctx.name} has policies the guide does not ask for: {listed}", expected, names, **kw)]
-    return [ok(f"{ctx.name} has no managed policy beyond the guide", expected, names or "(none)", **kw)]
+        return [bad(f"{ctx.name} has policies the guide does not ask for: {listed}{also}", expected, names, **kw)]
+    return [ok(f"{ctx.name} has no managed policy beyond the guide{also}", expected, names or "(none)", **kw)]
 
 
 @evaluator("no_inline_policies")
 def no_inline_policies(ctx: Context) -> list[Outcome]:
-    """The role has no inline policies: the guide grants everything through a managed one (what
-    an inline policy grants is judged by the rules on the role's grants, not here)."""
+    """The role has no inline policies that grant anything: the guide grants everything through a
+    managed one (what an inline policy grants is judged by the rules on the role's grants, not
+    here); one of only Deny statements grants nothing and does not count."""
     role = ctx.resource()
     inline = ctx.data(f"roles.{ctx.name}.inline_policies")
     kw = {"resource_id": role.get("arn")}
-    if inline:
+    denying = set(deny_only_policies(ctx, "inline_documents")) if inline else set()
+    granting = [n for n in inline if n not in denying]
+    kept = [n for n in inline if n in denying]
+    also = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
+    if granting:
         policy = KINDS[KINDS[ctx.kind].policy].name if KINDS[ctx.kind].policy else "a managed policy"
         return [
             bad(
-                f"{ctx.name} has inline policies: {', '.join(inline)}; the guide asks for its grants in the "
-                f"managed policy {policy} (what the inline ones grant is judged on its own)",
+                f"{ctx.name} has inline policies: {', '.join(granting)}; the guide asks for its grants in the "
+                f"managed policy {policy} (what the inline ones grant is judged on its own){also}",
                 "no inline policies",
-                inline,
+                granting,
                 **kw,
             )
         ]
+    if kept:
+        return [ok(f"{ctx.name} has no inline policy that grants anything{also}", "no inline policies", kept, **kw)]
     return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from validator import guide
-from validator.checks.iam import within_specs
+from validator.checks.iam import deny_only_policies, within_specs
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
@@ -394,12 +394,14 @@ def trust(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def detach_others(b: Builder, kind: str, rules: list[Rule]) -> None:
-    """Every managed policy but those a failing rule's args allow (`allowed`) is detached (a decision)."""
+    """Every managed policy but those a failing rule's args allow (`allowed`) is detached (a decision);
+    one of only Deny statements is hardening that grants nothing, and stays."""
     role = KINDS[kind].name
     for rule in rules:
         if not b.fails(rule):
             continue
         allowed = b.ctx(kind).expand(rule.args["allowed"])
+        allowed += deny_only_policies(b.ctx(kind), "attached_documents")  # hardening: it grants nothing
         for p in b.get(f"{KINDS[kind].path}.attached_policies", []) or []:
             if p["arn"] not in allowed:
                 b.add(
@@ -429,10 +431,15 @@ def detach_policy(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def delete_inline(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """Every inline policy that grants something is deleted (a decision); one of only Deny statements
+    is hardening that grants nothing, and stays."""
     role = KINDS[kind].name
     for rule in rules:
         if b.fails(rule):
+            denying = deny_only_policies(b.ctx(kind), "inline_documents")
             for pol in b.get(f"{KINDS[kind].path}.inline_policies", []) or []:
+                if pol in denying:
+                    continue
                 b.add(
                     rule.id,
                     kind,
