@@ -16,6 +16,7 @@ from validator.policy.document import (
     resource_matches,
     statements,
 )
+from validator.policy.service import Where
 from validator.snapshot import Undecidable
 
 SPEC = {
@@ -164,17 +165,20 @@ def trust_only(
     ctx: Context, principal_type: str, principal: str, actions: list[str], usable: bool = False
 ) -> list[Outcome]:
     """The role's trust policy lets exactly `principal` perform `actions`, and nobody else. With
-    `usable: true` the principal is Valohai's assumer and must be able to use the trust: every
-    condition of the statements that trust it is judged for its request (a condition it cannot
-    meet fails, one vhv cannot judge warns), a "*" narrowed by aws:PrincipalArn to it counts as
-    it, and a Deny fails when it may apply to it."""
+    `usable: true` the principal must be able to use the trust: every condition of the statements
+    that trust it is judged for its request (a condition it cannot meet fails, one vhv cannot judge
+    warns), and a Deny fails when it may apply to it. Which request is the principal's type: an AWS
+    principal is Valohai's assumer (a "*" narrowed by aws:PrincipalArn to it counts as it), a
+    Service principal is that AWS service assuming the role for this account (EC2, when an instance
+    starts with the role's instance profile)."""
     role = ctx.resource()
     want = ctx.expand(principal)
     try:
         sts = statements(role.get("trust_policy"))
     except PolicyError as exc:
         raise Undecidable(f"trust policy of {ctx.name} cannot be read: {exc}") from None
-    t = trusted.judge(sts, (principal_type, want), actions, assumer=usable)
+    where = Where(ctx.snap.partition or "aws", str(ctx.params.get("region") or ""), ctx.snap.account_id or "")
+    t = trusted.judge(sts, (principal_type, want), actions, assumer=usable, where=where)
     expected = f"only {principal_type} {want} may {', '.join(actions)}"
     kw = {"resource_id": role.get("arn")}
     problems = list(t.problems)
