@@ -699,3 +699,32 @@ def test_only_the_granting_managed_policy_is_detached_the_deny_only_one_stays(ac
     left = {p["PolicyName"] for p in account.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
     assert "DenyInsecure" in left and "Extra" not in left
     assert after.failing() == set() and again.steps == []
+
+
+# ------------------------------------------------------------------ the instance profile Valohai launches with
+
+
+def test_the_guides_profile_holding_another_role_is_a_by_hand_step_naming_it(account):
+    from tests.test_rules_iam import _role_in_another_profile
+
+    _role_in_another_profile(account, admin_in_the_guides=True)
+    _res, plan = plan_of(account)
+    assert calls(plan) == [""]
+    [manual] = plan.steps
+    assert manual.rule == "worker-role-instance-profile" and manual.risk == MANUAL
+    assert "the instance profile ValohaiWorkerRole holds AdminRole" in manual.summary
+    assert "remove AdminRole from ValohaiWorkerRole" in manual.summary
+
+
+def test_the_guides_profile_gone_is_created_for_the_role_in_another_profile(account):
+    from tests.test_rules_iam import _role_in_another_profile
+
+    _role_in_another_profile(account, admin_in_the_guides=False)
+    _res, plan = plan_of(account)
+    assert calls(plan) == ["iam.create_instance_profile", "iam.add_role_to_instance_profile"]
+    assert step(plan, "iam.add_role_to_instance_profile").arguments == {
+        "InstanceProfileName": "ValohaiWorkerRole",
+        "RoleName": "ValohaiWorkerRole",
+    }
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set() and again.steps == []

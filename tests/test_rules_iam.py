@@ -1273,3 +1273,42 @@ def test_a_deny_only_managed_policy_is_no_extra_attachment(account, role, prefix
         "grants nothing"
     )
 
+
+# ------------------------------------------------------------------ the instance profile Valohai launches with
+
+
+def _role_in_another_profile(a: Account, admin_in_the_guides: bool) -> None:
+    """ValohaiWorkerRole moved to the profile worker-profile; the guide's profile holds AdminRole (or is gone)."""
+    a.iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    if admin_in_the_guides:
+        a.iam.create_role(RoleName="AdminRole", AssumeRolePolicyDocument=json.dumps(policy(trusts({"Service": EC2}))))
+        a.iam.add_role_to_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="AdminRole")
+    else:
+        a.iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    a.iam.create_instance_profile(InstanceProfileName="worker-profile")
+    a.iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="ValohaiWorkerRole")
+
+
+EC2 = "ec2.amazonaws.com"
+
+
+@pytest.mark.parametrize("admin_in_the_guides", [True, False], ids=["holds AdminRole", "gone"])
+def test_the_role_in_another_instance_profile_does_not_count(account, admin_in_the_guides):
+    """The tester's false pass: the profile named ValohaiWorkerRole (the one Valohai launches with)
+    held AdminRole, ValohaiWorkerRole was in worker-profile, and the rule passed naming worker-profile."""
+    _role_in_another_profile(account, admin_in_the_guides)
+    result = account.check()
+    assert result.failing() == {"worker-role-instance-profile"}
+    f = result.one("worker-role-instance-profile")
+    assert f.message == (
+        "ValohaiWorkerRole is not in the instance profile ValohaiWorkerRole; the workers are launched with the "
+        "instance profile ValohaiWorkerRole (Valohai knows only the role's ARN, and launches with the profile of its "
+        "name); ValohaiWorkerRole is in instance profile worker-profile, which the workers are not launched with"
+    )
+
+
+def test_the_role_also_in_another_instance_profile_passes(account):
+    account.iam.create_instance_profile(InstanceProfileName="worker-profile")
+    account.iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="ValohaiWorkerRole")
+    f = account.check().one("worker-role-instance-profile")
+    assert (f.status, f.message) == ("pass", "ValohaiWorkerRole is in instance profile ValohaiWorkerRole")

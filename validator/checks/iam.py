@@ -289,18 +289,30 @@ def no_inline_policies(ctx: Context) -> list[Outcome]:
 
 @evaluator("instance_profile")
 def instance_profile(ctx: Context) -> list[Outcome]:
-    """An instance profile contains the role, so that EC2 instances can be given it."""
+    """The instance profile the catalogue names for the role (its kind's `profile`: the console's, of
+    the role's name) contains the role. Valohai knows only the role's ARN and launches the workers
+    with the profile of that name: the role in another profile does not count, nor that profile
+    holding another role."""
     role = ctx.resource()
     profiles = ctx.data(f"roles.{ctx.name}.instance_profiles")
+    kind = KINDS[ctx.kind]
+    wanted = KINDS[kind.profile].name if kind.profile else ctx.name
     kw = {"resource_id": role.get("arn")}
-    if profiles:
-        names = [p["name"] for p in profiles]
+    names = [p["name"] for p in profiles]
+    expected = f"the instance profile {wanted} with the role"
+    if wanted in names:
+        return [ok(f"{ctx.name} is in instance profile {wanted}", expected, names, **kw)]
+    why = f"the workers are launched with the instance profile {wanted}" + (
+        " (Valohai knows only the role's ARN, and launches with the profile of its name)" if wanted == ctx.name else ""
+    )
+    if names:
         return [
-            ok(
-                f"{ctx.name} is in instance profile {', '.join(names)}",
-                "an instance profile with the role",
+            bad(
+                f"{ctx.name} is not in the instance profile {wanted}; {why}; {ctx.name} is in instance profile "
+                f"{', '.join(names)}, which the workers are not launched with",
+                expected,
                 names,
                 **kw,
             )
         ]
-    return [bad(f"no instance profile contains {ctx.name}", "an instance profile with the role", "(none)", **kw)]
+    return [bad(f"no instance profile contains {ctx.name}; {why}", expected, "(none)", **kw)]

@@ -317,8 +317,9 @@ def _profile(b: Builder, rule: str, kind: str) -> None:
         b.manual(
             rule,
             kind,
-            f"the instance profile {name} holds {', '.join(profile['roles'])} (a profile "
-            f"holds one role): create an instance profile for {role} by hand",
+            f"the instance profile {name} holds {', '.join(profile['roles'])} (a profile holds one role), and "
+            f"the workers are launched with the profile of this name: by hand, remove "
+            f"{', '.join(profile['roles'])} from {name} (give that role a profile of its own) and add {role} to it",
         )
         return
     if not profile:
