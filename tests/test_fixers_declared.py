@@ -308,3 +308,10 @@ def test_each_fixer_plans_only_its_modules_kinds_with_the_catalogues_actions(shi
     assert not undeclared, "calls the catalogue's fix_actions do not declare:\n" + "\n".join(undeclared)
     idle = sorted(f"{m}.{n}" for m, fixes in registry.FIXERS.items() for n in fixes if not planned.get((m, n)))
     assert not idle, f"fixes that planned nothing in any scenario (add a drift that makes them act): {idle}"
+
+
+def test_fix_after_must_name_rules_of_the_pack(tmp_path):
+    with pytest.raises(VhvError, match=r"rule vpc-tag-custom: fix_after names no rule of the pack: vpc-tga"):
+        rulepack.load(_one_rule_pack(tmp_path, fixer="tag", fix_after=["vpc-tga"]))
+    pack = rulepack.load(_one_rule_pack(tmp_path, fixer="tag", fix_after=["vpc-tag-custom"]))
+    assert pack.rules[0].fix_after == ("vpc-tag-custom",)

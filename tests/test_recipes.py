@@ -64,10 +64,14 @@ def _master_doc(recipe: str) -> dict[str, Any]:
     return doc
 
 
+RECIPE_PROFILES = {"cloudformation": "ValohaiWorkerInstanceProfile", "terraform": "ValohaiWorkerProfile"}
+
+
 def as_recipe(acct: Account, recipe: str) -> None:
     """The golden account's IAM as the recipe makes it: each guide policy inline in its role (the
     managed one gone), the master's trust with its empty Condition, and for CloudFormation the
-    separate inline S3 policy on the data bucket; for Terraform the queue instance's name."""
+    separate inline S3 policy on the data bucket; for Terraform the queue instance's name; the worker
+    role in the recipe's instance profile."""
     iam = acct.iam
     for role, name, doc in (
         ("ValohaiWorkerRole", "ValohaiWorkerPolicy", copy.deepcopy(guide.WORKER_POLICY)),
@@ -95,6 +99,12 @@ def as_recipe(acct: Account, recipe: str) -> None:
         )
     if recipe == "terraform":
         acct.ec2.create_tags(Resources=[acct.ids["instance"]], Tags=[{"Key": "Name", "Value": "valohai-queue"}])
+    # the recipe's instance profile, by its name (the workers are launched with it)
+    iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    profile = RECIPE_PROFILES[recipe]
+    iam.create_instance_profile(InstanceProfileName=profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName="ValohaiWorkerRole")
 
 
 def _iam_failures(result: Any) -> set[str]:

@@ -585,3 +585,146 @@ def test_tightening_adds_the_guides_narrower_rule_before_revoking_the_wider_one(
     assert plan.to_apply() == []  # a decision, both halves: without --tighten nothing changes
     after, again = fix_and_replan(account, plan, tighten=True)
     assert after.failing() == set() and again.steps == []
+
+
+# ------------------------------------------------------------------ the trust is never replaced by a doubtful ARN
+
+
+@pytest.mark.parametrize(
+    "arn, problem, rule",
+    [
+        # the params name ValohaiMaster itself (any case, any path): the trust would name only itself
+        (f"arn:aws:iam::{ACCOUNT}:role/valohaimaster", "ValohaiMaster itself", "params-assume-role-not-master"),
+        (f"arn:aws:iam::{ACCOUNT}:role/x/ValohaiMaster", "ValohaiMaster itself", "params-assume-role-not-master"),
+        # a principal of the China partition cannot assume a role in eu-west-1
+        (
+            "arn:aws-cn:iam::111122223333:role/valohai-assumer",
+            "is of partition aws-cn",
+            "params-assume-role-partition",
+        ),
+        # a principal of the very account being checked: not Valohai's
+        (
+            f"arn:aws:iam::{ACCOUNT}:role/SomeRole",
+            "a principal of the account being checked",
+            "params-assume-role-other-account",
+        ),
+    ],
+)
+def test_the_master_trust_is_not_replaced_while_the_params_doubt_the_assume_role_arn(account, arn, problem, rule):
+    """The trust names Valohai's principal; the params record a wrong ARN: replacing the trust with it
+    would lock Valohai out. The plan changes nothing of the trust and says, by hand, which params
+    rule doubts the ARN and that the params must be corrected first."""
+    account.params["assume_role_arn"] = arn
+    res, plan = plan_of(account)
+    assert res.status("master-role-trust") == "fail"
+    assert res.status(rule) in ("fail", "warn")
+    assert "iam.update_assume_role_policy" not in calls(plan)
+    [manual] = [s for s in plan.steps if s.rule == "master-role-trust"]
+    assert manual.risk == MANUAL
+    assert problem in manual.summary and f"({rule})" in manual.summary
+    assert "Correct the params first" in manual.summary
+    # applied with --tighten: the trust still names Valohai's principal
+    apply(plan, Target(region=REGION), tighten=True)
+    trust = account.iam.get_role(RoleName="ValohaiMaster")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"AWS": ASSUME_ROLE_ARN}
+
+
+def test_the_master_trust_is_replaced_when_the_params_agree_on_the_assume_role_arn(account):
+    """The other side: Valohai gave a new ARN (another account, the region's partition): the trust
+    is replaced by the guide's with it."""
+    new = "arn:aws:iam::444455556666:role/valohai-assumer"
+    account.params["assume_role_arn"] = new
+    res, plan = plan_of(account)
+    assert res.status("params-assume-role-other-account") == "pass"
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"][0]["Principal"] == {"AWS": new}
+
+
+# ------------------------------------------------------------------ a Deny-only policy is hardening: it stays
+
+SECURE_TRANSPORT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
+GRANTING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_a_deny_only_inline_policy_is_not_deleted_and_passes(account, role):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    res, plan = plan_of(account)
+    assert res.failing() == set(), [(f.rule_id, f.message) for f in res.findings if f.status == "fail"]
+    assert "iam.delete_role_policy" not in calls(plan)
+    assert plan.steps == []
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_only_the_granting_inline_policy_is_deleted_the_deny_only_one_stays(account, role):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    account.iam.put_role_policy(RoleName=role, PolicyName="quick-fix", PolicyDocument=json.dumps(GRANTING))
+    _res, plan = plan_of(account)
+    deleted = [s.arguments["PolicyName"] for s in plan.steps if s.call == "iam.delete_role_policy"]
+    assert deleted == ["quick-fix"]
+    after, again = fix_and_replan(account, plan, tighten=True)
+    assert account.iam.list_role_policies(RoleName=role)["PolicyNames"] == ["deny-insecure"]
+    assert after.failing() == set() and again.steps == []
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_a_deny_only_managed_policy_is_not_detached_and_passes(account, role):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=deny["Policy"]["Arn"])
+    res, plan = plan_of(account)
+    assert res.failing() == set(), [(f.rule_id, f.message) for f in res.findings if f.status == "fail"]
+    assert "iam.detach_role_policy" not in calls(plan)
+
+
+@pytest.mark.parametrize("role", ["ValohaiMaster", "ValohaiWorkerRole"])
+def test_only_the_granting_managed_policy_is_detached_the_deny_only_one_stays(account, role):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(SECURE_TRANSPORT))
+    extra = account.iam.create_policy(PolicyName="Extra", PolicyDocument=json.dumps(GRANTING))
+    for p in (deny, extra):
+        account.iam.attach_role_policy(RoleName=role, PolicyArn=p["Policy"]["Arn"])
+    _res, plan = plan_of(account)
+    detached = [s.arguments["PolicyArn"] for s in plan.steps if s.call == "iam.detach_role_policy"]
+    assert detached == [extra["Policy"]["Arn"]]
+    after, again = fix_and_replan(account, plan, tighten=True)
+    left = {p["PolicyName"] for p in account.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+    assert "DenyInsecure" in left and "Extra" not in left
+    assert after.failing() == set() and again.steps == []
+
+
+# ------------------------------------------------------------------ the instance profile Valohai launches with
+
+
+def test_the_guides_profile_holding_another_role_is_a_by_hand_step_naming_it(account):
+    from tests.test_rules_iam import _role_in_another_profile
+
+    _role_in_another_profile(account, admin_in_the_guides=True)
+    _res, plan = plan_of(account)
+    assert calls(plan) == [""]
+    [manual] = plan.steps
+    assert manual.rule == "worker-role-instance-profile" and manual.risk == MANUAL
+    assert "the instance profile ValohaiWorkerRole holds AdminRole" in manual.summary
+    assert "remove AdminRole from ValohaiWorkerRole" in manual.summary
+
+
+def test_the_guides_profile_gone_is_created_for_the_role_in_another_profile(account):
+    from tests.test_rules_iam import _role_in_another_profile
+
+    _role_in_another_profile(account, admin_in_the_guides=False)
+    _res, plan = plan_of(account)
+    assert calls(plan) == ["iam.create_instance_profile", "iam.add_role_to_instance_profile"]
+    assert step(plan, "iam.add_role_to_instance_profile").arguments == {
+        "InstanceProfileName": "ValohaiWorkerRole",
+        "RoleName": "ValohaiWorkerRole",
+    }
+    after, again = fix_and_replan(account, plan)
+    assert after.failing() == set() and again.steps == []

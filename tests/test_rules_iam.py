@@ -935,19 +935,21 @@ def test_trust_with_sts_star_is_named():
     assert problems == ["statement #1 allows sts:* beyond sts:AssumeRole"]
 
 
-@pytest.mark.parametrize(
-    "role, principal",
-    [
-        ("ValohaiMaster", {"AWS": ASSUME_ROLE_ARN}),
-        ("ValohaiWorkerRole", {"Service": "ec2.amazonaws.com"}),
-    ],
-)
-def test_trust_with_an_external_id_condition_still_passes(account, role, principal):
-    set_trust(account, role, policy(trusts(principal, Condition={"StringEquals": {"sts:ExternalId": "valohai-xyz"}})))
+def test_trust_with_an_external_id_condition_still_passes(account):
+    cond = {"StringEquals": {"sts:ExternalId": "valohai-xyz"}}
+    set_trust(account, "ValohaiMaster", policy(trusts({"AWS": ASSUME_ROLE_ARN}, Condition=cond)))
     result = account.check()
     assert result.failing() == set()
-    rule = "master-role-trust" if role == "ValohaiMaster" else "worker-role-trust"
-    assert result.status(rule) == "pass"
+    assert result.status("master-role-trust") == "pass"
+
+
+def test_worker_trust_with_an_external_id_condition_fails_as_ec2_sends_none(account):
+    # EC2 assumes the worker role with no external id: the trust cannot be used by it
+    cond = {"StringEquals": {"sts:ExternalId": "valohai-xyz"}}
+    set_trust(account, "ValohaiWorkerRole", policy(trusts({"Service": "ec2.amazonaws.com"}, Condition=cond)))
+    result = account.check()
+    assert result.failing() == {"worker-role-trust"}
+    assert "ec2.amazonaws.com sends no external id" in result.one("worker-role-trust").message
 
 
 def test_master_trust_is_judged_against_the_params_assume_role_arn(account):
@@ -1224,3 +1226,92 @@ def test_a_lint_finding_without_a_replacement_points_to_its_checks_doc(account, 
         "iam:PassRole on every role at /Statement/3/Resource: `vhv rules --lint lint-passrole-star` shows what "
         "to write instead; save the JSON, check it with `vhv lint`, and make it the default version."
     )
+
+
+# ------------------------------------------------------------------ a Deny-only policy grants nothing
+
+_DENY_INSECURE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    ],
+}
+
+
+@pytest.mark.parametrize("role, prefix", [("ValohaiMaster", "master"), ("ValohaiWorkerRole", "worker")])
+def test_a_deny_only_inline_policy_is_no_inline_grant(account, role, prefix):
+    account.iam.put_role_policy(RoleName=role, PolicyName="deny-insecure", PolicyDocument=json.dumps(_DENY_INSECURE))
+    result = account.check()
+    f = result.one(f"{prefix}-role-no-inline")
+    assert f.status == "pass"
+    assert f.message == (
+        f"{role} has no inline policy that grants anything; deny-insecure is Deny-only: it takes away and "
+        "grants nothing"
+    )
+    # one that grants still fails, named alone
+    account.iam.put_role_policy(
+        RoleName=role, PolicyName="quick-fix", PolicyDocument=json.dumps(policy(allow("s3:GetObject")))
+    )
+    f = account.check().one(f"{prefix}-role-no-inline")
+    assert f.status == "fail"
+    assert f.message.startswith(f"{role} has inline policies: quick-fix; the guide asks")
+    assert f.message.endswith("; deny-insecure is Deny-only: it takes away and grants nothing")
+
+
+@pytest.mark.parametrize("role, prefix", [("ValohaiMaster", "master"), ("ValohaiWorkerRole", "worker")])
+def test_a_deny_only_managed_policy_is_no_extra_attachment(account, role, prefix):
+    deny = account.iam.create_policy(PolicyName="DenyInsecure", PolicyDocument=json.dumps(_DENY_INSECURE))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=deny["Policy"]["Arn"])
+    f = account.check().one(f"{prefix}-role-attached-only")
+    assert f.status == "pass"
+    assert f.message == (
+        f"{role} has no managed policy beyond the guide; DenyInsecure is Deny-only: it takes away and grants nothing"
+    )
+    extra = account.iam.create_policy(PolicyName="Extra", PolicyDocument=json.dumps(policy(allow("s3:GetObject"))))
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=extra["Policy"]["Arn"])
+    f = account.check().one(f"{prefix}-role-attached-only")
+    assert f.status == "fail"
+    assert f.message == (
+        f"{role} has policies the guide does not ask for: Extra; DenyInsecure is Deny-only: it takes away and "
+        "grants nothing"
+    )
+
+
+# ------------------------------------------------------------------ the instance profile Valohai launches with
+
+
+def _role_in_another_profile(a: Account, admin_in_the_guides: bool) -> None:
+    """ValohaiWorkerRole moved to the profile worker-profile; the guide's profile holds AdminRole (or is gone)."""
+    a.iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
+    if admin_in_the_guides:
+        a.iam.create_role(RoleName="AdminRole", AssumeRolePolicyDocument=json.dumps(policy(trusts({"Service": EC2}))))
+        a.iam.add_role_to_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="AdminRole")
+    else:
+        a.iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")
+    a.iam.create_instance_profile(InstanceProfileName="worker-profile")
+    a.iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="ValohaiWorkerRole")
+
+
+EC2 = "ec2.amazonaws.com"
+
+
+@pytest.mark.parametrize("admin_in_the_guides", [True, False], ids=["holds AdminRole", "gone"])
+def test_the_role_in_another_instance_profile_does_not_count(account, admin_in_the_guides):
+    """The tester's false pass: the profile named ValohaiWorkerRole (the one Valohai launches with)
+    held AdminRole, ValohaiWorkerRole was in worker-profile, and the rule passed naming worker-profile."""
+    _role_in_another_profile(account, admin_in_the_guides)
+    result = account.check()
+    assert result.failing() == {"worker-role-instance-profile"}
+    f = result.one("worker-role-instance-profile")
+    assert f.message == (
+        "ValohaiWorkerRole is not in the instance profile ValohaiWorkerRole; the workers are launched with the "
+        "instance profile ValohaiWorkerRole (Valohai knows only the role's ARN, and launches with the profile of its "
+        "name); ValohaiWorkerRole is in instance profile worker-profile, which the workers are not launched with"
+    )
+
+
+def test_the_role_also_in_another_instance_profile_passes(account):
+    account.iam.create_instance_profile(InstanceProfileName="worker-profile")
+    account.iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="ValohaiWorkerRole")
+    f = account.check().one("worker-role-instance-profile")
+    assert (f.status, f.message) == ("pass", "ValohaiWorkerRole is in instance profile ValohaiWorkerRole")

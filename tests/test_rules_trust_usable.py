@@ -417,3 +417,145 @@ def test_a_deny_on_a_known_key_is_decided(account):
     assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), via).status(RULE) == "pass"
     direct = _deny(Null={"aws:SourceArn": "true"})  # always applies to it
     assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), direct).status(RULE) == "fail"
+
+
+# ------------------------------------------------------------------ the worker role: EC2's AssumeRole
+
+WORKER_RULE = "worker-role-trust"
+EC2 = "ec2.amazonaws.com"
+EC2_CANNOT = f"statement #1 cannot be used by Service {EC2}: "
+
+
+def _worker_trust(account, *stmts: dict[str, Any]):
+    set_trust(account, "ValohaiWorkerRole", policy(*stmts))
+    return account.check()
+
+
+def _ec2(**condition: Any) -> dict[str, Any]:
+    return trusts({"Service": EC2}, Condition=condition)
+
+
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        (
+            {"DateLessThan": {"aws:CurrentTime": "2024-01-01T00:00:00Z"}},
+            "DateLessThan aws:CurrentTime 2024-01-01T00:00:00Z: the statement does not apply now",
+        ),
+        (
+            {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            f"Bool aws:MultiFactorAuthPresent true: {EC2} assumes the role for the instance: its request never "
+            "carries MFA",
+        ),
+        (
+            {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            f"IpAddress aws:SourceIp 203.0.113.0/24: {EC2} calls STS itself, not from an address, VPC or VPC "
+            "endpoint: its request carries no aws:SourceIp",
+        ),
+        (
+            {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}},
+            f"StringEquals aws:SourceVpce vpce-0a1b2c3d: {EC2} calls STS itself",
+        ),
+        (
+            {"StringEquals": {"aws:PrincipalTag/x": "y"}},
+            f"StringEquals aws:PrincipalTag/x y: {EC2} is a service, no IAM principal: its request carries no "
+            "principal tag",
+        ),
+        (
+            {"StringEquals": {"aws:SourceAccount": "999999999999"}},
+            f"StringEquals aws:SourceAccount 999999999999: {EC2} assumes the role for an instance of account "
+            "123456789012, not of another account",
+        ),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:ec2:*:999999999999:instance/*"}},
+            "ArnLike aws:SourceArn arn:aws:ec2:*:999999999999:instance/*: ",
+        ),
+        (
+            {"StringEquals": {"aws:PrincipalServiceName": "lambda.amazonaws.com"}},
+            f"StringEquals aws:PrincipalServiceName lambda.amazonaws.com: the request names the service {EC2}",
+        ),
+        (
+            {"StringEquals": {"sts:ExternalId": "abc"}},
+            f"StringEquals sts:ExternalId abc: {EC2} sends no external id",
+        ),
+    ],
+    ids=[
+        "date past",
+        "mfa",
+        "source ip",
+        "vpce",
+        "principal tag",
+        "another source account",
+        "another account's instances",
+        "another service",
+        "external id",
+    ],
+)
+def test_a_condition_ec2_cannot_meet_fails_the_worker_trust_with_the_reason(account, condition, words):
+    """The tester's false pass: ValohaiWorkerRole trusted EC2 under a condition EC2's request never
+    meets, and the rule said it trusts only EC2."""
+    result = _worker_trust(account, _ec2(**condition))
+    f = result.one(WORKER_RULE)
+    assert f.status == "fail", f.message
+    assert EC2_CANNOT + words in f.message
+    assert "is not trusted" not in f.message
+    assert WORKER_RULE in result.failing()
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+        {"ArnLike": {"aws:SourceArn": "arn:aws:ec2:*:123456789012:instance/*"}},
+        {"StringEquals": {"aws:PrincipalServiceName": EC2}},
+        {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+        {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}, "Null": {"aws:MultiFactorAuthPresent": "true"}},
+        {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+        {"Null": {"aws:PrincipalTag/x": "true"}},
+    ],
+    ids=["own account", "own instances", "ec2 itself", "date since", "no mfa", "not an address", "no tag"],
+)
+def test_a_condition_ec2_meets_passes_the_worker_trust(account, condition):
+    f = _worker_trust(account, _ec2(**condition)).one(WORKER_RULE)
+    assert (f.status, f.message) == ("pass", f"ValohaiWorkerRole trusts only Service {EC2}")
+
+
+@pytest.mark.parametrize(
+    "condition, key",
+    [
+        ({"StringEquals": {"aws:SourceOrgID": "o-abc123"}}, "aws:SourceOrgID"),
+        ({"StringEquals": {"aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc"}}, "aws:SourceArn"),
+        ({"Bool": {"aws:SecureTransport": "true"}}, "aws:SecureTransport"),
+    ],
+    ids=["org", "one instance", "transport"],
+)
+def test_a_condition_vhv_cannot_judge_for_ec2_warns_naming_its_key(account, condition, key):
+    f = _worker_trust(account, _ec2(**condition)).one(WORKER_RULE)
+    assert f.status == "warn"
+    assert f"{key} is a key vhv cannot judge for {EC2}: make sure the request of {EC2} meets it" in f.message
+
+
+def test_the_guides_worker_trust_still_passes_with_the_same_message(account):
+    f = account.check().one(WORKER_RULE)
+    assert (f.status, f.message) == ("pass", f"ValohaiWorkerRole trusts only Service {EC2}")
+
+
+def test_a_deny_that_spares_ec2_leaves_the_worker_trust_usable(account):
+    deny_people = {
+        "Effect": "Deny",
+        "Principal": {"Service": EC2},
+        "Action": "sts:AssumeRole",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    }
+    f = _worker_trust(account, trusts({"Service": EC2}), deny_people).one(WORKER_RULE)
+    assert f.status == "pass", f.message
+    deny_ec2 = {**deny_people, "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}
+    f = _worker_trust(account, trusts({"Service": EC2}), deny_ec2).one(WORKER_RULE)
+    assert f.status == "fail" and "denies sts:AssumeRole" in f.message
+
+
+def test_an_unusable_worker_trust_is_replaced_by_the_guides(account):
+    set_trust(account, "ValohaiWorkerRole", policy(_ec2(DateLessThan={"aws:CurrentTime": "2024-01-01T00:00:00Z"})))
+    _res, plan = plan_of(account)
+    doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
+    assert doc["Statement"][0]["Principal"] == {"Service": EC2} and "Condition" not in doc["Statement"][0]

@@ -50,6 +50,7 @@ class Rule:
     blocking: bool = False
     description: str = ""
     explained_by: tuple[str, ...] = ()  # rules that say what to change when this one fails (a path's hops)
+    fix_after: tuple[str, ...] = ()  # rules that judge what its fix writes: while one fails or warns, no fix
     built_with: tuple[str, ...] = ()  # the recipes it applies to (params built_with); () for every one
     source: str = ""
 
@@ -167,10 +168,15 @@ def load(directory: str | Path | None = None) -> RulePack:
             if stray:  # a recipe that does not exist would skip the rule forever
                 raise VhvError(f"{where}: built_with: {stray[0]!r} is no recipe (known: {', '.join(BUILT_WITH)})")
             r["explained_by"] = tuple(r.get("explained_by") or ())
+            r["fix_after"] = tuple(r.get("fix_after") or ())
             r["built_with"] = tuple(r.get("built_with") or ())
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
     for rule in rules:
-        for key, named in (("explained_by", rule.explained_by), ("fixed_with", rule.fixed_with)):
+        for key, named in (
+            ("explained_by", rule.explained_by),
+            ("fixed_with", rule.fixed_with),
+            ("fix_after", rule.fix_after),
+        ):
             unknown = [x for x in named if x not in seen]
             if unknown:
                 raise VhvError(

@@ -8,7 +8,15 @@ from validator.checks import STR, STRS, WHEN, Outcome, bad, evaluator, ok, optio
 from validator.checks.context import Context
 from validator.kinds import KINDS
 from validator.policy import compare, trusted
-from validator.policy.document import PolicyError, expand, is_placeholder, resource_matches, statements
+from validator.policy.document import (
+    PolicyError,
+    deny_only,
+    expand,
+    is_placeholder,
+    resource_matches,
+    statements,
+)
+from validator.policy.service import Where
 from validator.snapshot import Undecidable
 
 SPEC = {
@@ -158,17 +166,20 @@ def trust_only(
     ctx: Context, principal_type: str, principal: str, actions: list[str], usable: bool = False
 ) -> list[Outcome]:
     """The role's trust policy lets exactly `principal` perform `actions`, and nobody else. With
-    `usable: true` the principal is Valohai's assumer and must be able to use the trust: every
-    condition of the statements that trust it is judged for its request (a condition it cannot
-    meet fails, one vhv cannot judge warns), a "*" narrowed by aws:PrincipalArn to it counts as
-    it, and a Deny fails when it may apply to it."""
+    `usable: true` the principal must be able to use the trust: every condition of the statements
+    that trust it is judged for its request (a condition it cannot meet fails, one vhv cannot judge
+    warns), and a Deny fails when it may apply to it. Which request is the principal's type: an AWS
+    principal is Valohai's assumer (a "*" narrowed by aws:PrincipalArn to it counts as it), a
+    Service principal is that AWS service assuming the role for this account (EC2, when an instance
+    starts with the role's instance profile)."""
     role = ctx.resource()
     want = ctx.expand(principal)
     try:
         sts = statements(role.get("trust_policy"))
     except PolicyError as exc:
         raise Undecidable(f"trust policy of {ctx.name} cannot be read: {exc}") from None
-    t = trusted.judge(sts, (principal_type, want), actions, assumer=usable)
+    where = Where(ctx.snap.partition or "aws", str(ctx.params.get("region") or ""), ctx.snap.account_id or "")
+    t = trusted.judge(sts, (principal_type, want), actions, assumer=usable, where=where)
     expected = f"only {principal_type} {want} may {', '.join(actions)}"
     kw = {"resource_id": role.get("arn")}
     problems = list(t.problems)
@@ -217,56 +228,92 @@ def policy_attached(ctx: Context, policy: str, attached: bool = True) -> list[Ou
     return [bad(f"{name} is still attached to {ctx.name}: elevated permissions left behind", expected, actual, **kw)]
 
 
+def deny_only_policies(ctx: Context, key: str) -> list[str]:
+    """The role's inline policies (`key` inline_documents: by name) or other managed policies
+    (attached_documents: by ARN) whose every statement is a Deny: they grant nothing, they take away
+    (hardening such as a Deny without aws:SecureTransport); never counted as a grant, never removed."""
+    docs = ctx.data(f"{KINDS[ctx.kind].path}.{key}")
+    field = "name" if key == "inline_documents" else "arn"
+    return [p[field] for p in docs if deny_only(p.get("document"))]
+
+
+_DENY_ONLY = "Deny-only: it takes away and grants nothing"
+
+
 @evaluator("attached_only", allowed=STRS)
 def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
-    """No managed policy other than the `allowed` ARNs is attached to the role."""
+    """No managed policy other than the `allowed` ARNs is attached to the role; a policy of only
+    Deny statements grants nothing and does not count."""
     role, policies = _attached(ctx)
     arns = ctx.expand(allowed)
-    extra = [p for p in policies if p["arn"] not in arns]
+    others = [p for p in policies if p["arn"] not in arns]
+    denying = set(deny_only_policies(ctx, "attached_documents")) if others else set()
+    extra = [p for p in others if p["arn"] not in denying]
     names = [p["name"] for p in policies]
     expected = f"at most {', '.join(_name(a) for a in arns)}"
     kw = {"resource_id": role.get("arn")}
+    kept = [p["name"] for p in others if p["arn"] in denying]
+    also = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
     if extra:
         listed = ", ".join(p["name"] if _name(p["arn"]) not in map(_name, arns) else p["arn"] for p in extra)
-        return [bad(f"{ctx.name} has policies the guide does not ask for: {listed}", expected, names, **kw)]
-    return [ok(f"{ctx.name} has no managed policy beyond the guide", expected, names or "(none)", **kw)]
+        return [bad(f"{ctx.name} has policies the guide does not ask for: {listed}{also}", expected, names, **kw)]
+    return [ok(f"{ctx.name} has no managed policy beyond the guide{also}", expected, names or "(none)", **kw)]
 
 
 @evaluator("no_inline_policies")
 def no_inline_policies(ctx: Context) -> list[Outcome]:
-    """The role has no inline policies: the guide grants everything through a managed one (what
-    an inline policy grants is judged by the rules on the role's grants, not here)."""
+    """The role has no inline policies that grant anything: the guide grants everything through a
+    managed one (what an inline policy grants is judged by the rules on the role's grants, not
+    here); one of only Deny statements grants nothing and does not count."""
     role = ctx.resource()
     inline = ctx.data(f"roles.{ctx.name}.inline_policies")
     kw = {"resource_id": role.get("arn")}
-    if inline:
+    denying = set(deny_only_policies(ctx, "inline_documents")) if inline else set()
+    granting = [n for n in inline if n not in denying]
+    kept = [n for n in inline if n in denying]
+    also = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
+    if granting:
         policy = KINDS[KINDS[ctx.kind].policy].name if KINDS[ctx.kind].policy else "a managed policy"
         return [
             bad(
-                f"{ctx.name} has inline policies: {', '.join(inline)}; the guide asks for its grants in the "
-                f"managed policy {policy} (what the inline ones grant is judged on its own)",
+                f"{ctx.name} has inline policies: {', '.join(granting)}; the guide asks for its grants in the "
+                f"managed policy {policy} (what the inline ones grant is judged on its own){also}",
                 "no inline policies",
-                inline,
+                granting,
                 **kw,
             )
         ]
+    if kept:
+        return [ok(f"{ctx.name} has no inline policy that grants anything{also}", "no inline policies", kept, **kw)]
     return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
 
 
 @evaluator("instance_profile")
 def instance_profile(ctx: Context) -> list[Outcome]:
-    """An instance profile contains the role, so that EC2 instances can be given it."""
+    """The instance profile the catalogue names for the role (its kind's `profile`: the console's, of
+    the role's name) contains the role. Valohai knows only the role's ARN and launches the workers
+    with the profile of that name: the role in another profile does not count, nor that profile
+    holding another role."""
     role = ctx.resource()
     profiles = ctx.data(f"roles.{ctx.name}.instance_profiles")
+    kind = KINDS[ctx.kind]
+    wanted = KINDS[kind.profile].name if kind.profile else ctx.name
     kw = {"resource_id": role.get("arn")}
-    if profiles:
-        names = [p["name"] for p in profiles]
+    names = [p["name"] for p in profiles]
+    expected = f"the instance profile {wanted} with the role"
+    if wanted in names:
+        return [ok(f"{ctx.name} is in instance profile {wanted}", expected, names, **kw)]
+    why = f"the workers are launched with the instance profile {wanted}" + (
+        " (Valohai knows only the role's ARN, and launches with the profile of its name)" if wanted == ctx.name else ""
+    )
+    if names:
         return [
-            ok(
-                f"{ctx.name} is in instance profile {', '.join(names)}",
-                "an instance profile with the role",
+            bad(
+                f"{ctx.name} is not in the instance profile {wanted}; {why}; {ctx.name} is in instance profile "
+                f"{', '.join(names)}, which the workers are not launched with",
+                expected,
                 names,
                 **kw,
             )
         ]
-    return [bad(f"no instance profile contains {ctx.name}", "an instance profile with the role", "(none)", **kw)]
+    return [bad(f"no instance profile contains {ctx.name}; {why}", expected, "(none)", **kw)]

@@ -42,6 +42,11 @@ class Builder:
             if r.fixer:
                 self.naming.setdefault((r.resource, r.fixer), []).append(r)
         self.failures: dict[str, list[Any]] = {}  # rule id -> its failing findings
+        # rule id -> its findings that fail or warn (what a rule's `fix_after` asks about)
+        self.troubles: dict[str, list[Any]] = {}
+        for f in findings:
+            if f.status in ("fail", "warn"):
+                self.troubles.setdefault(f.rule_id, []).append(f)
         for f in findings:
             # an advisory rule (on_fail: warn) that names a fix is planned like a failing one
             if f.status == "fail" or (f.status == "warn" and f.rule_id in self.rules and self.rules[f.rule_id].fixer):
@@ -72,6 +77,11 @@ class Builder:
         if found:
             self.covered.add(rule.id)
         return found
+
+    def held_back(self, rule: Rule) -> list[Any]:
+        """The failing or warning findings of the rules `rule` names in `fix_after` (they judge the
+        value its fix would write): while there is one, the fix must not be planned."""
+        return [f for other in rule.fix_after for f in self.troubles.get(other, [])]
 
     def first_failing(self, rules: list[Rule]) -> Rule | None:
         """The first of `rules` that fails (the later ones are not asked, nor marked covered)."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from validator import guide
-from validator.checks.iam import within_specs
+from validator.checks.iam import deny_only_policies, within_specs
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
@@ -317,8 +317,9 @@ def _profile(b: Builder, rule: str, kind: str) -> None:
         b.manual(
             rule,
             kind,
-            f"the instance profile {name} holds {', '.join(profile['roles'])} (a profile "
-            f"holds one role): create an instance profile for {role} by hand",
+            f"the instance profile {name} holds {', '.join(profile['roles'])} (a profile holds one role), and "
+            f"the workers are launched with the profile of this name: by hand, remove "
+            f"{', '.join(profile['roles'])} from {name} (give that role a profile of its own) and add {role} to it",
         )
         return
     if not profile:
@@ -366,25 +367,42 @@ def instance_profile(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def trust(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """The role's trust replaced with the guide's; never while a rule its `fix_after` names fails or
+    warns: the principal it would write is then in doubt, and writing it would lock the right one out."""
     name = KINDS[kind].name
     for rule in rules:
-        if b.fails(rule):
-            b.add(
+        if not b.fails(rule):
+            continue
+        held = b.held_back(rule)
+        if held:
+            b.manual(
                 rule.id,
                 kind,
-                "iam.update_assume_role_policy",
-                {"RoleName": name, "PolicyDocument": _text(_trust(b, kind))},
-                f"replace the trust policy of {name} with the guide's (removes every other principal)",
+                f"not planned: the trust policy of {name} is left as it is, as the principal the guide's trust "
+                "would name is in doubt: "
+                + "; ".join(f"{f.message} ({f.rule_id})" for f in held)
+                + ". Correct the params first (the value your Valohai contact gave you), then run vhv remediate "
+                "again; until then vhv does not write that principal into the trust",
             )
+            continue
+        b.add(
+            rule.id,
+            kind,
+            "iam.update_assume_role_policy",
+            {"RoleName": name, "PolicyDocument": _text(_trust(b, kind))},
+            f"replace the trust policy of {name} with the guide's (removes every other principal)",
+        )
 
 
 def detach_others(b: Builder, kind: str, rules: list[Rule]) -> None:
-    """Every managed policy but those a failing rule's args allow (`allowed`) is detached (a decision)."""
+    """Every managed policy but those a failing rule's args allow (`allowed`) is detached (a decision);
+    one of only Deny statements is hardening that grants nothing, and stays."""
     role = KINDS[kind].name
     for rule in rules:
         if not b.fails(rule):
             continue
         allowed = b.ctx(kind).expand(rule.args["allowed"])
+        allowed += deny_only_policies(b.ctx(kind), "attached_documents")  # hardening: it grants nothing
         for p in b.get(f"{KINDS[kind].path}.attached_policies", []) or []:
             if p["arn"] not in allowed:
                 b.add(
@@ -414,10 +432,15 @@ def detach_policy(b: Builder, kind: str, rules: list[Rule]) -> None:
 
 
 def delete_inline(b: Builder, kind: str, rules: list[Rule]) -> None:
+    """Every inline policy that grants something is deleted (a decision); one of only Deny statements
+    is hardening that grants nothing, and stays."""
     role = KINDS[kind].name
     for rule in rules:
         if b.fails(rule):
+            denying = deny_only_policies(b.ctx(kind), "inline_documents")
             for pol in b.get(f"{KINDS[kind].path}.inline_policies", []) or []:
+                if pol in denying:
+                    continue
                 b.add(
                     rule.id,
                     kind,

@@ -179,6 +179,16 @@ def statements(doc: Any) -> list[Statement]:
     return _statements(raw)
 
 
+def deny_only(doc: Any) -> bool:
+    """Whether every statement of the policy is a Deny (and it has one): it grants nothing, it only
+    takes away. False for a document that cannot be read as a policy."""
+    try:
+        sts = statements(doc)
+    except PolicyError:
+        return False
+    return bool(sts) and all(st.effect == "Deny" for st in sts)
+
+
 def _raw(doc: Any) -> Any:
     raw = load_document(doc).get("Statement")
     if raw is None:

@@ -1,8 +1,10 @@
 """A role's trust policy against the one principal it should trust, by meaning: is that principal
-trusted for the actions, and is anyone or anything else? With `assumer=True` the principal is
-Valohai's assumer and the trust is judged for whether it can actually be used: each condition of
-the statements that trust it (policy/assumer.py), a "*" or its account's root narrowed by
-aws:PrincipalArn to it, and a Deny only when it may apply to it.
+trusted for the actions, and is anyone or anything else? With `assumer=True` the trust is judged for
+whether the principal can actually use it: an AWS principal is Valohai's assumer, whose request
+policy/assumer.py models (and a "*" or its account's root narrowed by aws:PrincipalArn to it counts
+as it); a Service principal is the AWS service assuming the role for the account `where` names
+(policy/service.py: EC2 starting an instance with the role's instance profile). Each condition of
+the statements that trust it is judged on that request, and a Deny only when it may apply to it.
 
 A Deny that names the principal's account (its root ARN or its id) names every principal of that
 account, the principal among them. IAM does not accept NotPrincipal in a role's trust policy: a
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from validator.policy import assumer as A
+from validator.policy import service as S
 from validator.policy.document import Statement, action_matches, expand
 
 
@@ -49,8 +52,16 @@ def trust_problems(
     return t.present, t.problems
 
 
-def judge(statements: list[Statement], principal: tuple[str, str], actions: list[str], assumer: bool = False) -> Trust:
+def judge(
+    statements: list[Statement],
+    principal: tuple[str, str],
+    actions: list[str],
+    assumer: bool = False,
+    where: S.Where | None = None,
+) -> Trust:
     ptype, pvalue = principal
+    served = assumer and ptype == "Service"  # judged as the service's request, in the account `where`
+    place = where or S.Where("aws", "", "")
     allowed_actions = {a for act in actions for a in expand(act)}
 
     def same(p: tuple[str, str]) -> bool:
@@ -82,7 +93,12 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
             # an account's root in a Deny stands for every principal of that account
             via = [p[1] for p in listed if ptype == "AWS" and p[0] == "AWS" and _root_of(p[1], pvalue)]
             whom = whom or bool(via)
-            if assumer and whom and not A.deny_may_apply(st.written, pvalue, agreed):
+            spared = (
+                not S.deny_may_apply(st.written, pvalue, place)
+                if served
+                else not A.deny_may_apply(st.written, pvalue, agreed)
+            )
+            if assumer and whom and spared:
                 continue  # one of its conditions never holds for the assumer's request
             if hits and whom:
                 when = f" under a condition ({_conditions(st)})" if st.condition else ""
@@ -104,7 +120,7 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
         grants = any(action_matches(p2, a) for p2 in acts for a in actions)
         for p in st.principals:
             # "*", or the assumer's account's root (every principal of it), narrowed by a condition on the caller
-            wide = assumer and (p[1] == "*" or (ptype == "AWS" and p[0] == "AWS" and _root_of(p[1], pvalue)))
+            wide = assumer and ptype == "AWS" and (p[1] == "*" or (p[0] == "AWS" and _root_of(p[1], pvalue)))
             narrowed = A.narrowed_to(st.written) if wide else None
             by_account = A.narrowed_to(st.written, "aws:principalaccount") if wide and p[1] == "*" else None
             if narrowed is not None:
@@ -134,22 +150,29 @@ def judge(statements: list[Statement], principal: tuple[str, str], actions: list
                 out.problems.append(f"{st.label} also trusts {p[0]} {p[1]}")
         if extra_actions:
             out.problems.append(f"{st.label} allows {', '.join(extra_actions[:3])} beyond {', '.join(actions)}")
-    _usable(out, trusting, pvalue, assumer)
+    _usable(out, trusting, (ptype, pvalue), assumer, place)
     return out
 
 
-def _usable(out: Trust, trusting: list[Statement], pvalue: str, assumer: bool) -> None:
+def _usable(out: Trust, trusting: list[Statement], principal: tuple[str, str], assumer: bool, where: S.Where) -> None:
     """The principal is trusted when a statement grants it the actions; judged as the assumer, when
     one such statement has no condition it cannot meet (those of the others are then warnings)."""
     out.present = bool(trusting)
     if not assumer:
         return
-    verdicts = {st.index: A.judge_allow(st.written, pvalue) for st in trusting}
+    ptype, pvalue = principal
+
+    def verdict(st: Statement) -> list[A.Verdict]:
+        if ptype == "Service":
+            return S.judge_allow(st.written, pvalue, where)
+        return A.judge_allow(st.written, pvalue)
+
+    verdicts = {st.index: verdict(st) for st in trusting}
     usable = [st for st in trusting if all(v.level != A.FAIL for v in verdicts[st.index])]
     for st in trusting:
         fails = [v.text for v in verdicts[st.index] if v.level == A.FAIL]
         if fails:
-            text = f"{st.label} cannot be used by AWS {pvalue}: " + "; ".join(fails)
+            text = f"{st.label} cannot be used by {ptype} {pvalue}: " + "; ".join(fails)
             (out.warnings if usable else out.problems).append(text)
         out.warnings += [f"{st.label}: {v.text}" for v in verdicts[st.index] if v.level == A.WARN]
 
