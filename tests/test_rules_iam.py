@@ -1315,3 +1315,19 @@ def test_the_role_also_in_another_instance_profile_passes(account):
     account.iam.add_role_to_instance_profile(InstanceProfileName="worker-profile", RoleName="ValohaiWorkerRole")
     f = account.check().one("worker-role-instance-profile")
     assert (f.status, f.message) == ("pass", "ValohaiWorkerRole is in instance profile ValohaiWorkerRole")
+
+
+def test_service_linked_role_narrowed_to_auto_scaling_as_aws_recommends_passes(account):
+    # the request that creates Auto Scaling's service-linked role carries iam:AWSServiceName
+    doc = master_doc()
+    by_sid(doc, "ServiceLinkedRole")["Condition"] = {"StringLike": {"iam:AWSServiceName": "autoscaling.amazonaws.com"}}
+    set_policy(account, "master_policy", doc)
+    result = account.check()
+    assert result.one("master-policy-service-linked-role").status == "pass"
+    assert result.one("master-role-effective-permissions").status == "pass"
+    # another service's name takes the action away: it still fails
+    by_sid(doc, "ServiceLinkedRole")["Condition"] = {"StringEquals": {"iam:AWSServiceName": "ecs.amazonaws.com"}}
+    set_policy(account, "master_policy", doc)
+    f = account.check().one("master-policy-service-linked-role")
+    assert f.status == "fail"
+    assert "allowed only under a condition the guide does not set" in f.message

@@ -27,6 +27,8 @@ SPEC = {
         "resources": STRS,
         "condition": {"type": "object"},
         "accept_operators": STRS,
+        # keys every request of this use carries (key -> value): a condition they meet narrows nothing
+        "request_carries": {"type": "object", "additionalProperties": {"type": "string"}},
         "stricter_operators": STRS,
     },
     "required": ["actions"],

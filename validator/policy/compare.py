@@ -35,6 +35,9 @@ class Spec:
     stricter: frozenset[str] = frozenset()  # operators that apply in fewer requests: never wider, but not the guide's
     label: str = ""
     condition_text: str = ""  # as the guide writes it, for messages
+    # keys every request of the guide's use carries, lower case -> value (iam:AWSServiceName on the
+    # service-linked role Valohai creates): a condition on them that the value meets narrows nothing
+    carries: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_args(cls, d: dict[str, Any]) -> Spec:
@@ -54,6 +57,7 @@ class Spec:
             frozenset(stricter),
             d.get("label", ""),
             text,
+            tuple(sorted((k.lower(), str(v)) for k, v in (d.get("request_carries") or {}).items())),
         )
 
     def condition_met_by(self, cond: Condition) -> bool:
@@ -66,8 +70,25 @@ class Spec:
     def condition_allows(self, cond: Condition) -> bool:
         """True when a statement with `cond` would apply wherever the spec applies."""
         return all(
-            any(k == key and vals <= v and op in self.operators for _, key, vals in self.condition) for op, k, v in cond
+            any(k == key and vals <= v and op in self.operators for _, key, vals in self.condition)
+            or self._carried(op, k, v)
+            for op, k, v in cond
         )
+
+    def _carried(self, op: str, key: str, values: frozenset[str]) -> bool:
+        """The clause holds for every request of the guide's use: its key is one those requests
+        always carry, with a value the clause's string operator matches."""
+        value = dict(self.carries).get(key)
+        if value is None:
+            return False
+        base = op.split(":", 1)[-1].removesuffix("ifexists")
+        if base in ("stringequals",):
+            return value in values
+        if base == "stringequalsignorecase":
+            return value.lower() in {v.lower() for v in values}
+        if base == "stringlike":
+            return any(resource_matches(v, value) for v in values)
+        return False
 
     def describe_condition(self) -> str:
         return (
