@@ -81,6 +81,13 @@ def _evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set
                 rule, ctx, SKIP, f"applies only when the params name it ({kind.params_key}); they have no {lacking}"
             )
         ]
+    if not ctx.applies(rule.when):
+        why = ", ".join(f"{k}: {v}" for k, v in rule.when.items())
+        have = ", ".join(f"{k}: {params.get(k)}" for k in rule.when)
+        reason = f"applies only when {why}; the params say {have}"
+        if rule.when.get("provisioning") == "self":
+            reason += " (Option 2: Valohai provisions the network and the queue)"
+        return [_finding(rule, ctx, SKIP, reason)]
     recipe = recipe_of(params)
     if rule.built_with and recipe not in rule.built_with:
         made = RECIPES[recipe].title if recipe in RECIPES else recipe
@@ -93,13 +100,6 @@ def _evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set
                 f"{recipe} ({made}), which does not make what this rule judges",
             )
         ]
-    if not ctx.applies(rule.when):
-        why = ", ".join(f"{k}: {v}" for k, v in rule.when.items())
-        have = ", ".join(f"{k}: {params.get(k)}" for k in rule.when)
-        reason = f"applies only when {why}; the params say {have}"
-        if rule.when.get("provisioning") == "self":
-            reason += " (Option 2: Valohai provisions the network and the queue)"
-        return [_finding(rule, ctx, SKIP, reason)]
     try:
         outcomes: list[Outcome] = registry[rule.evaluator].fn(ctx, **rule.args)
     except Missing as m:

@@ -2,7 +2,7 @@
 
 Each recipe's telltales are data (rules/catalogue.yaml `recipes.*.telltales`): tags whose key
 starts so on any resource read (CloudFormation's aws:cloudformation:stack-name), route tables of
-the guide's VPC named so (its valohai-rt1..N), the guide's policies written inline in their roles
+the guide's VPC named so (its numbered route tables), the guide's policies written inline in their roles
 with no managed policy of that name. Nothing is guessed silently: what was seen is said, with the
 params line that tells vhv; the check itself goes on as the params say.
 """
