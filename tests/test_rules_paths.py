@@ -147,7 +147,31 @@ def _eip_disassociated(a: Account) -> None:
     a.ec2.disassociate_address(AssociationId=assoc)
 
 
+def _igw_edge_detour(a: Account) -> dict[str, str]:
+    """A route table associated with valohai-igw itself (an edge association) sends what enters for the
+    queue's subnet to an appliance's interface, more specific than the VPC's local route."""
+    eni = a.ec2.create_network_interface(SubnetId=a.ids["subnets"][1])["NetworkInterface"]["NetworkInterfaceId"]
+    edge = a.ec2.create_route_table(VpcId=a.ids["vpc"])["RouteTable"]["RouteTableId"]
+    a.ec2.create_route(RouteTableId=edge, DestinationCidrBlock="10.0.0.0/20", NetworkInterfaceId=eni)
+    a.ec2.associate_route_table(RouteTableId=edge, GatewayId=a.ids["igw"])
+    return {"edge": edge, "eni": eni}
+
+
+def _igw_edge_local(a: Account) -> None:
+    edge = a.ec2.create_route_table(VpcId=a.ids["vpc"])["RouteTable"]["RouteTableId"]
+    a.ec2.associate_route_table(RouteTableId=edge, GatewayId=a.ids["igw"])
+
+
 CUT = [
+    pytest.param(
+        _igw_edge_detour,
+        {
+            "path-valohai-to-queue": "is cut: route table ({edge}), associated with valohai-igw, sends 10.0.0.",
+            "path-internet-to-queue-http": "10.0.0.0/20 => {eni} (active)",
+            "path-ssh-to-queue": "associated with valohai-igw",
+        },
+        id="igw edge table detours the queue's subnet",
+    ),
     pytest.param(
         _acl_denies_app_on_queue_subnet,
         {
@@ -313,6 +337,7 @@ def _halves_to_igw(a: Account) -> None:
         pytest.param(_acl_allows_first_then_denies, id="an allow before a deny, by rule number"),
         pytest.param(_acl_of_the_guide_exactly, id="network acls opening exactly the paths"),
         pytest.param(_halves_to_igw, id="two /1 routes to the igw"),
+        pytest.param(_igw_edge_local, id="an igw edge table that keeps the vpc local"),
     ],
 )
 def test_what_keeps_every_path_open_passes(account, change):

@@ -139,6 +139,7 @@ def read_route_tables(r: Reading, kinds: tuple[Kind, ...], vpcs: list[dict[str, 
             "main": any(a.get("Main") for a in assocs),
             "routes": routes,
             "subnet_ids": [a["SubnetId"] for a in assocs if a.get("SubnetId")],
+            "gateway_ids": [a["GatewayId"] for a in assocs if a.get("GatewayId")],
         }
 
     path, vpc_ids = kinds[0].snapshot, [v["id"] for v in vpcs]

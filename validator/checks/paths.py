@@ -258,6 +258,20 @@ class Network:
         )
         path.hop("", f"{self.table_label(table)} of {self.subnet(subnet_id)}: {said}")
 
+    def edge(self, path: Path, igw: str, address: str) -> None:
+        """What enters through the internet gateway `igw` for `address`: a route table associated
+        with the gateway itself (an edge association) routes it, longest prefix first; it must stay
+        in the VPC (local)."""
+        for table in (t for t in self.tables if igw in (t.get("gateway_ids") or [])):
+            r = routing.route_for(table, address)
+            if r is not None and r.get("target") == "local" and (r.get("state") or "active") == "active":
+                path.hop(f"{table.get('name') or table['id']} (on {name('igw')}) routes {address} locally", None)
+            else:
+                path.hop(
+                    "",
+                    f"{self.table_label(table)}, associated with {name('igw')}, sends {address} to {routing.label(r)}",
+                )
+
     def local(self, path: Path, subnet_id: str, vpc_id: str, address: str) -> None:
         """Traffic from `subnet_id` to `address` in the VPC is routed locally."""
         table = self.table_of(subnet_id, vpc_id)
@@ -394,6 +408,9 @@ def _to_queue_public(ctx: Context, net: Network, peer: Peer, ports: list[int]) -
         sid, vpc_id = nic["subnet_id"], nic["vpc_id"]
         where = f"{name('instance')}'s interface {nic.get('id') or ''}".rstrip()
         igw = net.gateway(path, vpc_id)
+        for address in (nic.get("private_ips") or [])[:1]:  # where the gateway delivers the address's traffic
+            if igw:
+                net.edge(path, igw, address)
         net.acl(path, sid, False, peer, (port, port), "the request")
         net.security_groups(path, [g["id"] for g in nic.get("security_groups") or []], "ingress", peer, port, where)
         _running(path, inst)
