@@ -559,3 +559,13 @@ def test_an_unusable_worker_trust_is_replaced_by_the_guides(account):
     _res, plan = plan_of(account)
     doc = json.loads(step(plan, "iam.update_assume_role_policy").arguments["PolicyDocument"])
     assert doc["Statement"][0]["Principal"] == {"Service": EC2} and "Condition" not in doc["Statement"][0]
+
+
+def test_a_session_token_issued_before_a_past_date_cannot_be_valohais(account):
+    # Valohai's role session gets fresh credentials: a token issued before 2020 is never its
+    result = _trust(account, _assumer(DateLessThan={"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}))
+    f = result.one(RULE)
+    assert f.status == "fail"
+    assert "DateLessThan aws:TokenIssueTime 2020-01-01T00:00:00Z: Valohai's session credentials are recent" in f.message
+    ok = _trust(account, _assumer(DateGreaterThan={"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}))
+    assert ok.one(RULE).status == "pass"

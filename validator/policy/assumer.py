@@ -53,6 +53,7 @@ _REASONS = {
     **dict.fromkeys(_VPC_KEYS, "Valohai calls STS over the internet, not from a VPC or VPC endpoint of yours"),
     "aws:currenttime": "the statement does not apply now ({now}), as the date is past or not yet come",
     "aws:epochtime": "the statement does not apply now ({now}), as the date is past or not yet come",
+    "aws:tokenissuetime": "Valohai's session credentials are recent (issued by about {now}), never from that date",
     "aws:securetransport": "Valohai calls STS over HTTPS (aws:SecureTransport is true)",
     "aws:principalarn": "it names something other than the assumer {assumer}",
     "aws:principalaccount": "it names another account than the assumer's ({account})",
@@ -105,6 +106,9 @@ def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetim
         return [at.strftime("%Y-%m-%dT%H:%M:%SZ")]
     if low == "aws:epochtime":
         return [str(int(at.timestamp()))]
+    if low == "aws:tokenissuetime":  # a role session's credentials are hours old at most; a user's key has none
+        kind = m.group(4).split("/", 1)[0] if m else ""
+        return [at.strftime("%Y-%m-%dT%H:%M:%SZ")] if kind in ("role", "assumed-role") else None
     if low == "aws:securetransport":
         return ["true"]
     if low == "aws:principalaccount":
