@@ -287,12 +287,9 @@ def build_data_access(iam: Any, params: dict[str, Any]) -> dict[str, str]:
     return ids
 
 
-def build_data_store(s3: Any, params: dict[str, Any]) -> str:
-    """The data store's bucket as Valohai's tutorial and good practice ask: in the params' region,
-    Block Public Access on, default encryption, a TLS-only policy, versioning, a lifecycle rule that
-    aborts incomplete uploads, the tutorial's CORS when files are uploaded from the web UI, the tag."""
-    bucket, region = params["data_store"]["bucket"], params["region"]
-    arn = f"arn:aws:s3:::{bucket}"
+def private_bucket(s3: Any, bucket: str, region: str) -> None:
+    """A new bucket in `region` with Block Public Access on and S3's default encryption (SSE-S3, which
+    AWS gives every new bucket since 2023 and moto does not)."""
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **where)
     s3.put_public_access_block(
@@ -310,6 +307,15 @@ def build_data_store(s3: Any, params: dict[str, Any]) -> str:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
+
+
+def build_data_store(s3: Any, params: dict[str, Any]) -> str:
+    """The data store's bucket as Valohai's tutorial and good practice ask: in the params' region,
+    Block Public Access on, default encryption, a TLS-only policy, versioning, a lifecycle rule that
+    aborts incomplete uploads, the tutorial's CORS when files are uploaded from the web UI, the tag."""
+    bucket, region = params["data_store"]["bucket"], params["region"]
+    arn = f"arn:aws:s3:::{bucket}"
+    private_bucket(s3, bucket, region)
     tls = {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",

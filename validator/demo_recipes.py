@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from validator import guide
-from validator.demo import ACCOUNT, DEMO_PARAMS, UBUNTU_2004_AMI
+from validator.demo import ACCOUNT, DEMO_PARAMS, TUTORIAL_CORS, UBUNTU_2004_AMI, private_bucket
 from validator.kinds import KINDS, VALUES, built_with, name
 
 # both recipes install the queue themselves, from user data; both make a data bucket that the master
@@ -145,40 +145,9 @@ def build_bucket(s3: Any, params: dict[str, Any], recipe: str) -> str:
     """The recipe's data bucket: Block Public Access on, CORS GET from any origin and POST from
     Valohai's app; no bucket policy, versioning or lifecycle (S3's default encryption)."""
     bucket = BUCKETS[recipe]
-    region = params["region"]
-    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=bucket, **where)
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    cors = [
-        {
-            "AllowedHeaders": ["Authorization"],
-            "AllowedMethods": ["GET"],
-            "AllowedOrigins": ["*"],
-            "MaxAgeSeconds": 3000,
-        },
-        {
-            "AllowedHeaders": ["Authorization"],
-            "AllowedMethods": ["POST"],
-            "AllowedOrigins": ["https://app.valohai.com"],
-            "MaxAgeSeconds": 3000,
-        },
-    ]
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors})
-    # what S3 gives every new bucket since 2023 (moto does not): SSE-S3
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-        },
-    )
+    private_bucket(s3, bucket, params["region"])
+    # the templates' two CORS rules are the tutorial's: GET from any origin, POST from Valohai's app
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": TUTORIAL_CORS})
     if recipe == "cloudformation":  # the stack's tag; Terraform's bucket has none
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": list(TAG)})
     return bucket
