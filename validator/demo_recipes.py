@@ -16,23 +16,13 @@ import json
 from typing import Any
 
 from validator import guide
-from validator.demo import ACCOUNT, DEMO_PARAMS, TUTORIAL_CORS, UBUNTU_2004_AMI, private_bucket
+from validator.demo import ACCOUNT, DEMO_PARAMS, MULTIPART_ACTIONS, TUTORIAL_CORS, UBUNTU_2004_AMI, private_bucket
 from validator.kinds import KINDS, VALUES, built_with, name
 
 # both recipes install the queue themselves, from user data; both make a data bucket that the master
 # role reaches, and a multipart role it may assume
 BUCKETS = {"cloudformation": "valohai-data-demo", "terraform": f"valohai-data-{ACCOUNT}"}
 MULTIPART_ROLES = {"cloudformation": "ValohaiS3MultipartRole-demo", "terraform": "ValohaiS3MultipartRole"}
-MULTIPART = [
-    "s3:AbortMultipartUpload",
-    "s3:GetBucketLocation",
-    "s3:GetObject",
-    "s3:ListBucket",
-    "s3:ListBucketMultipartUploads",
-    "s3:ListBucketVersions",
-    "s3:ListMultipartUploadParts",
-    "s3:PutObject",
-]
 
 
 def recipe_params(recipe: str) -> dict[str, Any]:
@@ -135,7 +125,12 @@ def build_iam(iam: Any, params: dict[str, Any], recipe: str) -> dict[str, str]:
         RoleName=multipart,
         PolicyName="ValohaiS3MultipartPolicy",
         PolicyDocument=_doc(
-            {"Sid": "MultipartAccess", "Effect": "Allow", "Action": MULTIPART, "Resource": [bucket, f"{bucket}/*"]}
+            {
+                "Sid": "MultipartAccess",
+                "Effect": "Allow",
+                "Action": MULTIPART_ACTIONS,
+                "Resource": [bucket, f"{bucket}/*"],
+            }
         ),
     )
     return ids
