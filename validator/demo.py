@@ -137,20 +137,25 @@ def build_iam(iam: Any, params: dict[str, Any]) -> dict[str, str]:
     return {"worker_policy": wp, "worker_role": wr, "master_policy": mp, "master_role": mr}
 
 
-def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[str, Any]:
-    ids: dict[str, Any] = {}
-    vpc = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_spec("vpc"))["Vpc"]["VpcId"]
-    ids["vpc"] = vpc
+def make_subnets(ec2: Any, vpc: str, subnets: int) -> list[str]:
+    """The guide's subnets, one per zone (round the zones when there are fewer), named and tagged."""
     zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
-    ids["subnets"] = []
-    for i, cidr in enumerate(guide.SUBNET_CIDRS[:subnets]):
-        s = ec2.create_subnet(
+    return [
+        ec2.create_subnet(
             VpcId=vpc,
             CidrBlock=cidr,
             AvailabilityZone=zones[i % len(zones)],
             TagSpecifications=_spec("subnets", i + 1),
         )["Subnet"]["SubnetId"]
-        ids["subnets"].append(s)
+        for i, cidr in enumerate(guide.SUBNET_CIDRS[:subnets])
+    ]
+
+
+def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[str, Any]:
+    ids: dict[str, Any] = {}
+    vpc = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_spec("vpc"))["Vpc"]["VpcId"]
+    ids["vpc"] = vpc
+    ids["subnets"] = make_subnets(ec2, vpc, subnets)
     igw = ec2.create_internet_gateway(TagSpecifications=_spec("igw"))
     ids["igw"] = igw["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=ids["igw"], VpcId=vpc)

@@ -16,7 +16,15 @@ import json
 from typing import Any
 
 from validator import guide
-from validator.demo import ACCOUNT, DEMO_PARAMS, MULTIPART_ACTIONS, TUTORIAL_CORS, UBUNTU_2004_AMI, private_bucket
+from validator.demo import (
+    ACCOUNT,
+    DEMO_PARAMS,
+    MULTIPART_ACTIONS,
+    TUTORIAL_CORS,
+    UBUNTU_2004_AMI,
+    make_subnets,
+    private_bucket,
+)
 from validator.kinds import KINDS, VALUES, built_with, name
 
 # both recipes install the queue themselves, from user data; both make a data bucket that the master
@@ -156,21 +164,14 @@ def _named(kind: str, n: int = 0) -> list[dict[str, Any]]:
 def build_network(ec2: Any, params: dict[str, Any], recipe: str, subnets: int = 3) -> dict[str, Any]:
     """The recipe's VPC, subnets, gateway, routes and security groups (every resource tagged
     valohai=1: Terraform writes it, CloudFormation's stack tags carry it)."""
-    ids: dict[str, Any] = {"subnets": []}
+    ids: dict[str, Any] = {}
     vpc = ids["vpc"] = ec2.create_vpc(CidrBlock=params["vpc_cidr"], TagSpecifications=_named("vpc"))["Vpc"]["VpcId"]
     igw = ids["igw"] = ec2.create_internet_gateway(TagSpecifications=_named("igw"))["InternetGateway"][
         "InternetGatewayId"
     ]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
-    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
-    for i, cidr in enumerate(guide.SUBNET_CIDRS[:subnets]):
-        subnet = ec2.create_subnet(
-            VpcId=vpc,
-            CidrBlock=cidr,
-            AvailabilityZone=zones[i % len(zones)],
-            TagSpecifications=_named("subnets", i + 1),
-        )["Subnet"]["SubnetId"]
-        ids["subnets"].append(subnet)
+    ids["subnets"] = make_subnets(ec2, vpc, subnets)
+    for i, subnet in enumerate(ids["subnets"]):
         if recipe == "terraform":  # map_public_ip_on_launch = true
             ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
         if recipe == "cloudformation":  # subnet.yml: a table per subnet, numbered, 0.0.0.0/0 to the gateway
