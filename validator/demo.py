@@ -206,8 +206,20 @@ def build_network(ec2: Any, params: dict[str, Any], subnets: int = 3) -> dict[st
     return ids
 
 
-def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) -> dict[str, Any]:
-    ids["key_pair"] = "valohai-queue-key"
+GUIDE_DISK = {"BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": guide.QUEUE["disk_gib"]}}]}
+
+
+def build_queue(
+    ec2: Any,
+    ids: dict[str, Any],
+    image_id: str = UBUNTU_2004_AMI,
+    key_pair: str = "valohai-queue-key",
+    launch: dict[str, Any] | None = None,
+    eip_tags: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The queue instance (the guide's disk unless `launch` says how else to launch it) and its Elastic IP
+    (the guide's Name and tag unless `eip_tags`), associated."""
+    ids["key_pair"] = key_pair
     ec2.create_key_pair(KeyName=ids["key_pair"])  # the private key is discarded, never stored
     # moto's first DescribeKeyPairs in a process adds a key to a dict that every EC2 answer being
     # serialized at that moment iterates: under vhv's parallel reads that was, once in ~50 demos,
@@ -222,11 +234,11 @@ def build_queue(ec2: Any, ids: dict[str, Any], image_id: str = UBUNTU_2004_AMI) 
         KeyName=ids["key_pair"],
         SubnetId=ids["subnets"][0],
         SecurityGroupIds=[ids["sg_queue"]],
-        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": guide.QUEUE["disk_gib"]}}],
         TagSpecifications=_spec("instance"),
+        **(GUIDE_DISK if launch is None else launch),
     )["Instances"][0]
     ids["instance"] = inst["InstanceId"]
-    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=_spec("eip"))
+    eip = ec2.allocate_address(Domain="vpc", TagSpecifications=eip_tags or _spec("eip"))
     ids["eip"] = eip["AllocationId"]
     ec2.associate_address(AllocationId=ids["eip"], InstanceId=ids["instance"])
     return ids

@@ -21,10 +21,10 @@ from validator.demo import (
     DEMO_PARAMS,
     MULTIPART_ACTIONS,
     TUTORIAL_CORS,
-    UBUNTU_2004_AMI,
     make_subnets,
     private_bucket,
 )
+from validator.demo import build_queue as demo_build_queue
 from validator.kinds import KINDS, VALUES, built_with, name
 
 # both recipes install the queue themselves, from user data; both make a data bucket that the master
@@ -217,37 +217,17 @@ def build_queue(ec2: Any, iam: Any, ids: dict[str, Any], recipe: str) -> dict[st
     """The queue instance (CloudFormation: the image's default disk, the queue's profile attached;
     Terraform: 16 GiB, no profile, the Redis password in its user data) and its Elastic IP
     (CloudFormation: unnamed; Terraform: the guide's name)."""
-    ids["key_pair"] = "valohai-demo-eu-west-1"
-    ec2.create_key_pair(KeyName=ids["key_pair"])  # the private key is discarded, never stored
-    ec2.describe_key_pairs(KeyNames=[ids["key_pair"]])  # settles moto's key-pair registry (validator.demo)
-    kw: dict[str, Any] = {}
+    launch: dict[str, Any] = {}
     if recipe == "terraform":
-        kw["BlockDeviceMappings"] = [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 16, "VolumeType": "gp2"}}]
-        kw["UserData"] = (
+        launch["BlockDeviceMappings"] = [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 16, "VolumeType": "gp2"}}]
+        launch["UserData"] = (
             "#!/bin/bash\ncurl -s https://example.invalid/setup.sh | sudo REDIS_PASSWORD=demo-not-a-secret bash\n"
         )
     else:
-        kw["IamInstanceProfile"] = {"Name": "ValohaiQueueInstanceProfile"}
-    inst = ec2.run_instances(
-        ImageId=UBUNTU_2004_AMI,
-        InstanceType=guide.QUEUE["type"],
-        MinCount=1,
-        MaxCount=1,
-        KeyName=ids["key_pair"],
-        SubnetId=ids["subnets"][0],
-        SecurityGroupIds=[ids["sg_queue"]],
-        TagSpecifications=_named("instance"),
-        **kw,
-    )["Instances"][0]
-    ids["instance"] = inst["InstanceId"]
-    spec = (
-        _named("eip")
-        if recipe == "terraform"
-        else [{"ResourceType": "elastic-ip", "Tags": list(TAG)}]  # the stack's tag, no Name
-    )
-    ids["eip"] = ec2.allocate_address(Domain="vpc", TagSpecifications=spec)["AllocationId"]
-    ec2.associate_address(AllocationId=ids["eip"], InstanceId=ids["instance"])
-    return ids
+        launch["IamInstanceProfile"] = {"Name": "ValohaiQueueInstanceProfile"}
+    # CloudFormation's address carries the stack's tag and no Name
+    eip = None if recipe == "terraform" else [{"ResourceType": "elastic-ip", "Tags": list(TAG)}]
+    return demo_build_queue(ec2, ids, key_pair="valohai-demo-eu-west-1", launch=launch, eip_tags=eip)
 
 
 def build_recipe(
