@@ -499,3 +499,49 @@ def test_a_recipes_ssh_opened_to_the_world_and_its_bucket_made_public_fail(moto_
     result = acct.check()
     assert {"sg-queue-ingress-only-guide", "data-bucket-block-public-access"} <= result.failing()
     assert "TCP 22 0.0.0.0/0" in result.one("sg-queue-ingress-only-guide").message
+
+
+def test_cloudformations_disassociated_address_is_left_to_the_stack_never_replaced(moto_env, pack):
+    # a new address would change the queue's public IP and orphan the stack's (an independent tester's R4)
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    assoc = acct.ec2.describe_addresses(AllocationIds=[acct.ids["eip"]])["Addresses"][0]["AssociationId"]
+    acct.ec2.disassociate_address(AssociationId=assoc)
+    result = acct.check(for_fix=True)
+    f = result.one("eip-exists")
+    assert f.status == "fail"
+    assert "the stack's own address may be there, unassociated" in f.message
+    prm = params_mod.from_dict(dict(acct.params), source="params.yaml")
+    plan = planner.build(pack, prm, result.snapshot, result.findings)
+    assert not [s for s in plan.steps if s.call.startswith("ec2.allocate_address") or s.call == "ec2.associate_address"]
+    [step] = [s for s in plan.steps if s.rule == "eip-exists"]
+    assert "change it in your copy of the template and update the stack" in step.summary
+
+
+def test_terraforms_ssh_to_the_world_is_revoked_without_adding_an_ssh_rule_it_never_has(moto_env, pack):
+    # (an independent tester's R7)
+    acct = _recipe_account(moto_env, pack, "terraform")
+    _open_ssh(acct)
+    result = acct.check(for_fix=True)
+    prm = params_mod.from_dict(dict(acct.params), source="params.yaml")
+    plan = planner.build(pack, prm, result.snapshot, result.findings)
+    assert [s.call for s in plan.steps if s.call.startswith("ec2.")] == ["ec2.revoke_security_group_ingress"]
+
+
+def test_cloudformations_ssh_from_valohai_is_expected_whoever_installs_the_queue(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    result = acct.check(queue_installer="self", admin_cidr="203.0.113.7/32")
+    assert {"sg-queue-ingress-ssh", "sg-queue-ingress-only-guide", "path-ssh-to-queue"} & result.failing() == set()
+
+
+def test_if_exists_on_the_tag_reaches_untagged_instances_too(moto_env, pack):
+    # what vhv lint advises for the create actions is no guard for terminate (an independent tester's F2)
+    from validator.demo_recipes import master_policy
+
+    acct = _recipe_account(moto_env, pack, "terraform")
+    doc = master_policy("terraform", WORKER_ROLE_ARN)
+    doc["Statement"][1]["Condition"] = {"StringEqualsIfExists": {"aws:ResourceTag/Valohai": "1"}}
+    acct.iam.put_role_policy(RoleName="ValohaiMaster", PolicyName="ValohaiMasterPolicy", PolicyDocument=json.dumps(doc))
+    f = acct.check().one("master-policy-untagged-instances")
+    assert f.status == "warn"
+    assert "under StringEqualsIfExists on aws:ResourceTag/Valohai" in f.message
+    assert "that condition is true when the single-valued key is absent" in f.message

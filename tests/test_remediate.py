@@ -728,3 +728,36 @@ def test_the_guides_profile_gone_is_created_for_the_role_in_another_profile(acco
     }
     after, again = fix_and_replan(account, plan)
     assert after.failing() == set() and again.steps == []
+
+
+def test_tighten_never_deletes_an_inline_policy_that_carries_what_the_params_ask(account):
+    # the data store reached as ValohaiMaster, its S3 written inline (an independent tester's G1)
+    bucket = "valohai-data-123456789012"
+    account.params = {**account.params, "data_store": {"bucket": bucket, "role": "ValohaiMaster"}}
+    account.iam.put_role_policy(
+        RoleName="ValohaiMaster",
+        PolicyName="DataStoreS3",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:*",
+                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    }
+                ],
+            }
+        ),
+    )
+    before, plan = plan_of(account)
+    f = before.one("master-role-no-inline")
+    assert f.status == "fail"
+    assert (
+        "DataStoreS3 grants what the guide or the params ask: move that into ValohaiMasterPolicy before deleting it"
+        in (f.message)
+    )
+    steps = [s for s in plan.steps if s.rule == "master-role-no-inline"]
+    assert [(s.risk, s.call) for s in steps] == [("manual", "")]
+    assert "move those statements into ValohaiMasterPolicy, then delete DataStoreS3" in steps[0].summary
+    assert not [s for s in plan.steps if s.call == "iam.delete_role_policy"]

@@ -13,16 +13,20 @@ from validator.policy.document import action_matches
 
 @evaluator("allows_when_key_absent", actions=STRS, key=STR, why=STR)
 def allows_when_key_absent(ctx: Context, actions: list[str], key: str, why: str) -> list[Outcome]:
-    """No Allow statement grants one of `actions` under a ForAllValues condition on the
-    single-valued `key`: ForAllValues holds when the key is absent, so such a statement reaches every
-    resource without the tag (AWS: use ForAllValues only with multivalued keys)."""
+    """No Allow statement grants one of `actions` under a condition on the single-valued `key` that
+    holds when the key is absent (ForAllValues:..., or an ...IfExists operator): such a statement
+    reaches every resource without the tag (AWS: use ForAllValues only with multivalued keys)."""
     pol, sts, where = _policy(ctx)
     found = []
     for st in sts:
         if st.effect != "Allow":
             continue
         acts = [a for a in actions if any(action_matches(p, a) for p in st.actions or ())]
-        ops = [op for op, k, _ in st.written if op.lower().startswith("forallvalues:") and k.lower() == key.lower()]
+        ops = [
+            op
+            for op, k, _ in st.written
+            if k.lower() == key.lower() and (op.lower().startswith("forallvalues:") or op.lower().endswith("ifexists"))
+        ]
         if acts and ops:
             found.append(f"{', '.join(acts)} under {ops[0]} on {key} ({st.label})")
     kw: dict[str, Any] = {"resource_id": pol.get("arn")}
@@ -31,7 +35,7 @@ def allows_when_key_absent(ctx: Context, actions: list[str], key: str, why: str)
         return [ok(f"{where} allows none of {', '.join(actions)} where {key} is absent", expected, "none", **kw)]
     return [
         warn(
-            f"{where} allows {'; '.join(found)}: ForAllValues is true when the single-valued key is absent, so "
+            f"{where} allows {'; '.join(found)}: that condition is true when the single-valued key is absent, so "
             f"these reach every resource without the tag. {why}",
             expected,
             "; ".join(found),

@@ -262,31 +262,61 @@ def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
     return [ok(f"{ctx.name} has no managed policy beyond the guide{also}", expected, names or "(none)", **kw)]
 
 
-@evaluator("no_inline_policies")
-def no_inline_policies(ctx: Context) -> list[Outcome]:
+def carrying_guide_grants(ctx: Context, wanted: list[dict[str, Any]], also: list[dict[str, Any]] | None) -> list[str]:
+    """The role's inline policies that grant some of the guide's `wanted` statements (or the `also` ones the
+    params ask for, such as S3 on the data store): deleting one would take that away."""
+    specs = within_specs(ctx, wanted, also)
+    account = ctx.snap.account_id
+    out = []
+    for pol in ctx.data(f"{KINDS[ctx.kind].path}.inline_documents"):
+        try:
+            sts = statements(pol["document"])
+        except PolicyError:
+            continue
+        if any(
+            len(compare.missing_grants(sts, s, account)) < len(compare.missing_grants([], s, account)) for s in specs
+        ):
+            out.append(pol["name"])
+    return out
+
+
+@evaluator("no_inline_policies", statements=optional(SPECS), also=optional(ALSO))
+def no_inline_policies(
+    ctx: Context, statements: list[dict[str, Any]] | None = None, also: list[dict[str, Any]] | None = None
+) -> list[Outcome]:
     """The role has no inline policies that grant anything: the guide grants everything through a
     managed one (what an inline policy grants is judged by the rules on the role's grants, not
-    here); one of only Deny statements grants nothing and does not count."""
+    here); one of only Deny statements grants nothing and does not count. One that grants some of
+    the guide's `statements` (or `also`) is said: it must move before it goes."""
     role = ctx.resource()
     inline = ctx.data(f"roles.{ctx.name}.inline_policies")
     kw = {"resource_id": role.get("arn")}
     denying = set(deny_only_policies(ctx, "inline_documents")) if inline else set()
     granting = [n for n in inline if n not in denying]
     kept = [n for n in inline if n in denying]
-    also = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
+    hardening = f"; {', '.join(kept)} {'is' if len(kept) == 1 else 'are'} {_DENY_ONLY}" if kept else ""
     if granting:
         policy = KINDS[KINDS[ctx.kind].policy].name if KINDS[ctx.kind].policy else "a managed policy"
+        carry = [n for n in carrying_guide_grants(ctx, statements, also) if n in granting] if statements else []
+        moving = (
+            f"; {', '.join(carry)} {'grants' if len(carry) == 1 else 'grant'} what the guide or the params ask: "
+            f"move that into {policy} before deleting it"
+            if carry
+            else ""
+        )
         return [
             bad(
                 f"{ctx.name} has inline policies: {', '.join(granting)}; the guide asks for its grants in the "
-                f"managed policy {policy} (what the inline ones grant is judged on its own){also}",
+                f"managed policy {policy} (what the inline ones grant is judged on its own){moving}{hardening}",
                 "no inline policies",
                 granting,
                 **kw,
             )
         ]
     if kept:
-        return [ok(f"{ctx.name} has no inline policy that grants anything{also}", "no inline policies", kept, **kw)]
+        return [
+            ok(f"{ctx.name} has no inline policy that grants anything{hardening}", "no inline policies", kept, **kw)
+        ]
     return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from validator import guide
-from validator.checks.iam import deny_only_policies, within_specs
+from validator.checks.iam import carrying_guide_grants, deny_only_policies, within_specs
 from validator.fixers.builder import Builder, tags
 from validator.fixers.plan import DECIDE, FIX
 from validator.kinds import KINDS
@@ -438,8 +438,21 @@ def delete_inline(b: Builder, kind: str, rules: list[Rule]) -> None:
     for rule in rules:
         if b.fails(rule):
             denying = deny_only_policies(b.ctx(kind), "inline_documents")
+            carrying = (
+                carrying_guide_grants(b.ctx(kind), rule.args["statements"], rule.args.get("also"))
+                if rule.args.get("statements")
+                else []
+            )
             for pol in b.get(f"{KINDS[kind].path}.inline_policies", []) or []:
                 if pol in denying:
+                    continue
+                if pol in carrying:  # deleting it would take away what the guide or the params ask for
+                    b.manual(
+                        rule.id,
+                        kind,
+                        f"the inline policy {pol} of {role} grants what the guide or the params ask: move those "
+                        f"statements into {KINDS[KINDS[kind].policy].name}, then delete {pol} (vhv does not delete it)",
+                    )
                     continue
                 b.add(
                     rule.id,
