@@ -340,9 +340,10 @@ def test_a_cloudformation_account_checked_as_the_guide_is_told_which_recipe_it_l
     assert acct.check().one("params-built-with").status == "pass"  # its own built_with: nothing to say
 
 
-def test_inline_guide_policies_alone_name_both_recipes(moto_env, pack):
-    acct = _recipe_account(moto_env, pack, "terraform")
-    f = acct.check(built_with="guide").one("params-built-with")
+def test_inline_guide_policies_alone_name_both_recipes(account):
+    # the guide's network (its main table named), the recipes' inline policies
+    as_recipe(account, "cloudformation")
+    f = account.check().one("params-built-with")
     assert f.status == "warn"
     assert "(built_with: cloudformation) or Valohai's Terraform module (built_with: terraform)" in f.message
     assert "set built_with: cloudformation or terraform in the params" in f.message
@@ -545,3 +546,11 @@ def test_if_exists_on_the_tag_reaches_untagged_instances_too(moto_env, pack):
     assert f.status == "warn"
     assert "under StringEqualsIfExists on aws:ResourceTag/Valohai" in f.message
     assert "that condition is true when the single-valued key is absent" in f.message
+
+
+def test_an_unnamed_main_table_beside_inline_policies_tells_terraform(moto_env, pack):
+    acct = _recipe_account(moto_env, pack, "terraform")
+    f = acct.check(built_with="guide").one("params-built-with")
+    assert f.status == "warn"
+    assert f.message.startswith("the account looks built with Valohai's Terraform module (built_with: terraform):")
+    assert "the main route table rtb-" in f.message and "is unnamed" in f.message

@@ -61,6 +61,14 @@ def _tables(ctx: Context, globs: list[str]) -> list[str]:
     return sorted({t["name"] for t in tables if t.get("name") and any(fnmatchcase(t["name"], g) for g in globs)})
 
 
+def _unnamed_main(ctx: Context) -> list[str]:
+    try:
+        tables = ctx.data(KINDS["route_table"].snapshot) or []
+    except Undecidable:
+        return []
+    return [f"the main route table {t['id']} is unnamed" for t in tables if t.get("main") and not t.get("name")]
+
+
 @evaluator("built_with_telltales")
 def built_with_telltales(ctx: Context) -> list[Outcome]:
     """Where the params say the guide built the account: nothing in it looks built by one of
@@ -79,6 +87,8 @@ def built_with_telltales(ctx: Context) -> list[Outcome]:
         seen += [f"route table {n}" for n in _tables(ctx, t.get("route_table_names", []))]
         if t.get("inline_guide_policies"):
             seen += inline
+        if t.get("unnamed_main_route_table") and seen:  # alone it says nothing: a guide account may not name it
+            seen += _unnamed_main(ctx)
         if seen:
             found.append((len(seen), recipe, seen))
     if not found:
