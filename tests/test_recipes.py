@@ -554,3 +554,22 @@ def test_an_unnamed_main_table_beside_inline_policies_tells_terraform(moto_env, 
     assert f.status == "warn"
     assert f.message.startswith("the account looks built with Valohai's Terraform module (built_with: terraform):")
     assert "the main route table rtb-" in f.message and "is unnamed" in f.message
+
+
+def test_a_recipes_multipart_role_the_params_do_not_name_is_said_unchecked(moto_env, pack):
+    # as `vhv init` leaves it: the recipe's multipart role unnamed, its rules skip (an independent tester's E24)
+    acct = _recipe_account(moto_env, pack, "cloudformation")
+    store = {k: v for k, v in acct.params["data_store"].items() if k != "multipart_role_arn"}
+    f = acct.check(data_store=store).one("params-recipe-data-store")
+    assert f.status == "warn"
+    assert f.message.startswith(
+        "Valohai's CloudFormation templates (iam.yml, then main.yml) makes the multipart role "
+        "ValohaiS3MultipartRole-<Suffix> (s3bucket.yml) (data store key data_store.multipart_role_arn), which the "
+        "params do not name: vhv does not check it"
+    )
+    assert acct.check().one("params-recipe-data-store").status == "pass"
+
+
+def test_the_guides_params_need_name_no_recipe_part(account):
+    f = account.check().one("params-recipe-data-store")
+    assert f.status == "pass"

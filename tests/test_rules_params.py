@@ -31,7 +31,7 @@ def run(pack, rule_id: str, **overrides: Any) -> findings_mod.Finding:
 def test_every_params_rule_is_tested_here(pack):
     tested = {case[0] for case in PASSING} | {case[0] for case in FAILING} | {"params-region-recommended"}
     tested |= {"params-assume-role-not-master", "params-assume-role-other-account"}  # tests of their own below
-    tested |= {"params-built-with"}  # on the account read: tests/test_recipes.py
+    tested |= {"params-built-with", "params-recipe-data-store"}  # tests/test_recipes.py
     assert {r.id for r in pack.rules if r.source == "1-params.yaml"} == tested
 
 

@@ -123,6 +123,7 @@ class Recipe:
     change: str  # how a resource it owns is changed: in its template or module, not in the account
     kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
     telltales: dict[str, Any] = field(default_factory=dict)  # what an account it built shows
+    makes: dict[str, str] = field(default_factory=dict)  # params key -> what it makes that the params name
 
 
 GUIDE = "guide"  # the setup guide itself: the catalogue's kinds as declared
@@ -247,6 +248,7 @@ def load_all(path: Path | None = None) -> tuple[dict[str, Kind], Values, dict[st
             change=r["change"],
             kinds=r.get("kinds", {}),
             telltales=r.get("telltales", {}),
+            makes=r.get("makes", {}),
         )
         for key, r in doc.get("recipes", {}).items()
     }

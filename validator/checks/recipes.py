@@ -14,7 +14,7 @@ from typing import Any
 
 from validator.checks import SKIP, Outcome, evaluator, ok, warn
 from validator.checks.context import Context
-from validator.kinds import GUIDE, KINDS, RECIPES, inline_guide_policy
+from validator.kinds import GUIDE, KINDS, RECIPES, inline_guide_policy, params_value
 from validator.snapshot import Undecidable
 
 
@@ -67,6 +67,28 @@ def _unnamed_main(ctx: Context) -> list[str]:
     except Undecidable:
         return []
     return [f"the main route table {t['id']} is unnamed" for t in tables if t.get("main") and not t.get("name")]
+
+
+@evaluator("recipe_parts_named")
+def recipe_parts_named(ctx: Context) -> list[Outcome]:
+    """What the params' recipe makes that vhv checks only when the params name it (its data bucket, its
+    multipart role) is named: otherwise its rules skip, and a grant widened there goes unseen."""
+    recipe = RECIPES.get(ctx.params.get("built_with"))
+    if recipe is None:
+        return [ok("the guide's own steps: the data store is named in the params when there is one", "", "")]
+    lacking = [
+        f"{what} (data store key {key})" for key, what in recipe.makes.items() if not params_value(ctx.params, key)
+    ]
+    if not lacking:
+        return [ok(f"the params name what {recipe.title} makes for the data store", "named", "named")]
+    return [
+        warn(
+            f"{recipe.title} makes {'; '.join(lacking)}, which the params do not name: vhv does not check "
+            "it (its rules skip); name it in the params' data_store section",
+            "named in the params",
+            "; ".join(lacking),
+        )
+    ]
 
 
 @evaluator("built_with_telltales")
