@@ -482,6 +482,9 @@ def test_managed_by_terraform_leaves_every_guide_resource_to_the_module(account,
         "Terraform (the params say managed_by: terraform) manages valohai-sg-queue: change it in the module and run "
         "terraform apply, not here"
     )
+    assert step.summary.endswith(
+        "--force does it here, and the module's state then differs until terraform apply puts it back)"
+    )
 
 
 def test_managed_by_is_validated_in_one_line():

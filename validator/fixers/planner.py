@@ -93,20 +93,20 @@ def _managed(plan: Plan, params: Any, snap: Snapshot, force: bool) -> Plan:
                 else "change it in the stack's template and update the stack"
             )
         )
+        drift = (
+            "the module's state then differs until terraform apply puts it back"
+            if "Terraform" in who
+            else ("the stack then drifts")
+        )
         if force and who:
             steps.append(
-                replace(
-                    s,
-                    summary=f"{s.summary} ({who} manages it: --force changes it here, and the "
-                    f"stack drifts until you {how})",
-                )
+                replace(s, summary=f"{s.summary} ({who} manages it: --force changes it here, and {drift}; {how})")
             )
             continue
         moved.add(s.id)
         what = f"{s.summary}: {s.call} {s.arguments}"
         text = (
-            f"{who} manages {s.resource}: {how}, not here (vhv would {what}; --force does it here, and the "
-            "stack then drifts)"
+            f"{who} manages {s.resource}: {how}, not here (vhv would {what}; --force does it here, and {drift})"
             if who
             else f"waits for a step that is done in the stack or module: {what}"
         )
