@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -43,7 +43,25 @@ def named(found: list[Statement], where: str) -> list[InPolicy]:
     return [InPolicy(**{f.name: getattr(s, f.name) for f in fields(Statement)}, where=where) for s in found]
 
 
-def _read(doc: Any, where: str, role: str) -> list[InPolicy]:
+def other_policies(
+    ctx: Context, skip_arns: Collection[str] = (), skip_inline: Collection[str] = ()
+) -> list[tuple[dict[str, Any], str]]:
+    """The role's managed policies beside the guide's (read by its kind) and its inline policies,
+    each with how a message names it; but the managed ones in `skip_arns`, the inline in `skip_inline`."""
+    kind = KINDS[ctx.kind]
+    return [
+        (p, f"{p['name']} (default version {p.get('default_version_id') or '?'})")
+        for p in ctx.data(f"{kind.path}.attached_documents")
+        if p.get("arn") not in skip_arns
+    ] + [
+        (p, f"inline policy {p['name']}")
+        for p in ctx.data(f"{kind.path}.inline_documents")
+        if p["name"] not in skip_inline
+    ]
+
+
+def read_named(doc: Any, where: str, role: str) -> list[InPolicy]:
+    """The statements of the policy document `doc`, named with `where`; Undecidable when it is none."""
     try:
         return named(statements(doc), where)
     except PolicyError as exc:
@@ -59,13 +77,9 @@ def role_statements(ctx: Context, role: dict[str, Any]) -> list[InPolicy]:
         own = f"arn:{ctx.snap.partition}:iam::{ctx.snap.account_id}:policy/{guide.name}"
         if any(p["arn"] == own for p in ctx.data(f"{kind.path}.attached_policies")):
             _, doc, where = policy_document(replace(ctx, kind=kind.policy))
-            out += _read(doc, where, ctx.name)
-    for pol in ctx.data(f"{kind.path}.attached_documents"):
-        out += _read(
-            pol["document"], f"{pol['name']} (default version {pol.get('default_version_id') or '?'})", ctx.name
-        )
-    for pol in ctx.data(f"{kind.path}.inline_documents"):
-        out += _read(pol["document"], f"inline policy {pol['name']}", ctx.name)
+            out += read_named(doc, where, ctx.name)
+    for pol, where in other_policies(ctx):
+        out += read_named(pol["document"], where, ctx.name)
     return out
 
 
@@ -83,7 +97,7 @@ def boundary_of(ctx: Context, path: str, item: dict[str, Any]) -> tuple[str, lis
     name = bound.get("name") or bound.get("arn", "?")
     if bound.get("document") is None:
         return name, None
-    return name, _read(bound["document"], f"permissions boundary {name}", item.get("name", ""))
+    return name, read_named(bound["document"], f"permissions boundary {name}", item.get("name", ""))
 
 
 class RequestContext(Mapping):

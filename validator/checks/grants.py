@@ -16,14 +16,13 @@ from typing import Any
 
 from validator.checks import STRS, Outcome, bad, evaluator, ok, optional
 from validator.checks.context import Context
-from validator.checks.effective import InPolicy, named
+from validator.checks.effective import InPolicy, other_policies, read_named
 from validator.checks.iam import ALSO, SPECS, within_specs
 from validator.findings import SEVERITIES
-from validator.kinds import KINDS, inline_guide_policy
+from validator.kinds import inline_guide_policy
 from validator.policy import compare
 from validator.policy.catalogue import access_level, spelled
-from validator.policy.document import PolicyError, action_matches, statements
-from validator.snapshot import Undecidable
+from validator.policy.document import action_matches
 
 # the severity of an added action: the first entry whose every criterion it meets
 SEVERITY_OF = {
@@ -46,23 +45,10 @@ SEVERITY_OF = {
 def other_documents(ctx: Context, elsewhere: list[str]) -> tuple[list[InPolicy], list[str]]:
     """The statements of the role's inline policies and of its managed policies but the guide's and
     those in `elsewhere`, each named with its policy; and the policies' names."""
-    kind = KINDS[ctx.kind]
-    skip = set(ctx.expand(elsewhere))
-    own = inline_guide_policy(ctx.kind)  # the guide's policy, inline where a recipe writes it so
-    found: list[InPolicy] = []
-    names: list[str] = []
-    docs = [
-        (p, f"{p['name']} (default version {p.get('default_version_id') or '?'})")
-        for p in ctx.data(f"{kind.path}.attached_documents")
-        if p.get("arn") not in skip
-    ] + [(p, f"inline policy {p['name']}") for p in ctx.data(f"{kind.path}.inline_documents") if p["name"] != own]
-    for pol, where in docs:
-        try:
-            found += named(statements(pol["document"]), where)
-        except PolicyError as exc:
-            raise Undecidable(f"{where} of {ctx.name} cannot be read as a policy: {exc}") from None
-        names.append(where)
-    return found, names
+    # the guide's policy, inline where a recipe writes it so, is judged by its own rules
+    docs = other_policies(ctx, set(ctx.expand(elsewhere)), {inline_guide_policy(ctx.kind)})
+    found = [s for p, where in docs for s in read_named(p["document"], where, ctx.name)]
+    return found, [where for _, where in docs]
 
 
 @lru_cache(maxsize=65536)
