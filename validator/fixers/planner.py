@@ -5,7 +5,7 @@ module's ORDER."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from validator import picking
@@ -61,55 +61,65 @@ def build(pack: RulePack, params: Any, snap: Snapshot, findings: list[Any], forc
 STACK_TAG = "aws:cloudformation:stack-name"
 
 
-def _manager(params: Any, snap: Snapshot, kind: str) -> str:
-    """Who manages the guide's `kind` in this account ("" for nobody vhv knows of)."""
+@dataclass(frozen=True)
+class Manager:
+    """What manages a guide resource vhv would change: who, how it is changed there (when the
+    params name no recipe, whose own words say it), and what changing it here anyway leaves."""
+
+    who: str
+    how: str
+    drift: str
+
+
+TERRAFORM = Manager(
+    "Terraform (the params say managed_by: terraform)",
+    "change it in the module and run terraform apply",
+    "the module's state then differs until terraform apply puts it back",
+)
+
+
+def _manager(params: Any, snap: Snapshot, kind: str) -> Manager | None:
+    """What manages the guide's `kind` in this account (None for nothing vhv knows of)."""
     if kind not in KINDS or kind == "params":
-        return ""
+        return None
     if params.get("managed_by") == "terraform":
-        return "Terraform (the params say managed_by: terraform)"
+        return TERRAFORM
     try:
         items = picking.judged(snap, kind)
     except Exception:  # noqa: BLE001 -- an unreadable kind has no fix planned anyway
-        return ""
+        return None
     stacks = sorted({(i.get("tags") or {}).get(STACK_TAG) for i in items if isinstance(i, dict)} - {None})
-    return f"CloudFormation stack {', '.join(stacks)}" if stacks else ""
+    if not stacks:
+        return None
+    return Manager(
+        f"CloudFormation stack {', '.join(stacks)}",
+        "change it in the stack's template and update the stack",
+        "the stack then drifts",
+    )
 
 
 def _managed(plan: Plan, params: Any, snap: Snapshot, force: bool) -> Plan:
     recipe = RECIPES.get(params.get("built_with"))
     steps, moved = [], set()
     for s in plan.steps:
-        who = _manager(params, snap, s.kind) if s.call and s.risk in (FIX, DECIDE) else ""
-        after_moved = any(ref in moved for ref, _ in refs_in(s.arguments))
-        if not who and not after_moved:
+        m = _manager(params, snap, s.kind) if s.call and s.risk in (FIX, DECIDE) else None
+        if m is None and not any(ref in moved for ref, _ in refs_in(s.arguments)):
             steps.append(s)
             continue
-        how = (
-            recipe.change
-            if recipe
-            else (
-                "change it in the module and run terraform apply"
-                if "Terraform" in who
-                else "change it in the stack's template and update the stack"
-            )
-        )
-        drift = (
-            "the module's state then differs until terraform apply puts it back"
-            if "Terraform" in who
-            else ("the stack then drifts")
-        )
-        if force and who:
+        what = f"{s.summary}: {s.call} {s.arguments}"
+        if m is None:  # it uses what a step moved to the stack or module returns
+            moved.add(s.id)
+            text = f"waits for a step that is done in the stack or module: {what}"
+            steps.append(replace(s, call="", arguments={"what": text}, risk=MANUAL, summary=text))
+            continue
+        how = recipe.change if recipe else m.how
+        if force:
             steps.append(
-                replace(s, summary=f"{s.summary} ({who} manages it: --force changes it here, and {drift}; {how})")
+                replace(s, summary=f"{s.summary} ({m.who} manages it: --force changes it here, and {m.drift}; {how})")
             )
             continue
         moved.add(s.id)
-        what = f"{s.summary}: {s.call} {s.arguments}"
-        text = (
-            f"{who} manages {s.resource}: {how}, not here (vhv would {what}; --force does it here, and {drift})"
-            if who
-            else f"waits for a step that is done in the stack or module: {what}"
-        )
+        text = f"{m.who} manages {s.resource}: {how}, not here (vhv would {what}; --force does it here, and {m.drift})"
         steps.append(replace(s, call="", arguments={"what": text}, risk=MANUAL, summary=text))
     plan.steps = steps
     return plan
