@@ -265,17 +265,16 @@ def attached_only(ctx: Context, allowed: list[str]) -> list[Outcome]:
 def carrying_guide_grants(ctx: Context, wanted: list[dict[str, Any]], also: list[dict[str, Any]] | None) -> list[str]:
     """The role's inline policies that grant some of the guide's `wanted` statements (or the `also` ones the
     params ask for, such as S3 on the data store): deleting one would take that away."""
-    specs = within_specs(ctx, wanted, also)
     account = ctx.snap.account_id
+    # each spec with how many parts of it are missing where nothing grants it: a policy granting some misses fewer
+    asked = [(s, len(compare.missing_grants([], s, account))) for s in within_specs(ctx, wanted, also)]
     out = []
     for pol in ctx.data(f"{KINDS[ctx.kind].path}.inline_documents"):
         try:
             sts = statements(pol["document"])
         except PolicyError:
             continue
-        if any(
-            len(compare.missing_grants(sts, s, account)) < len(compare.missing_grants([], s, account)) for s in specs
-        ):
+        if any(len(compare.missing_grants(sts, s, account)) < parts for s, parts in asked):
             out.append(pol["name"])
     return out
 

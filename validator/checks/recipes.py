@@ -53,19 +53,18 @@ def _inline_policies(ctx: Context) -> list[str]:
     return out
 
 
-def _tables(ctx: Context, globs: list[str]) -> list[str]:
+def _route_tables(ctx: Context) -> list[dict[str, Any]]:
     try:
-        tables = ctx.data(KINDS["route_table"].snapshot) or []
+        return ctx.data(KINDS["route_table"].snapshot) or []
     except Undecidable:
         return []
+
+
+def _tables(tables: list[dict[str, Any]], globs: list[str]) -> list[str]:
     return sorted({t["name"] for t in tables if t.get("name") and any(fnmatchcase(t["name"], g) for g in globs)})
 
 
-def _unnamed_main(ctx: Context) -> list[str]:
-    try:
-        tables = ctx.data(KINDS["route_table"].snapshot) or []
-    except Undecidable:
-        return []
+def _unnamed_main(tables: list[dict[str, Any]]) -> list[str]:
     return [f"the main route table {t['id']} is unnamed" for t in tables if t.get("main") and not t.get("name")]
 
 
@@ -102,15 +101,16 @@ def built_with_telltales(ctx: Context) -> list[Outcome]:
     if said != GUIDE:
         return [ok(f"the params say built_with: {said}", f"built_with: {said}", f"built_with: {said}")]
     inline = _inline_policies(ctx)
+    tables = _route_tables(ctx)
     found = []
     for recipe in RECIPES.values():
         t = recipe.telltales
         seen = _stack_tags(ctx, t.get("tag_key_prefixes", []))[:3]
-        seen += [f"route table {n}" for n in _tables(ctx, t.get("route_table_names", []))]
+        seen += [f"route table {n}" for n in _tables(tables, t.get("route_table_names", []))]
         if t.get("inline_guide_policies"):
             seen += inline
         if t.get("unnamed_main_route_table") and seen:  # alone it says nothing: a guide account may not name it
-            seen += _unnamed_main(ctx)
+            seen += _unnamed_main(tables)
         if seen:
             found.append((len(seen), recipe, seen))
     if not found:
