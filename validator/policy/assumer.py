@@ -92,6 +92,15 @@ def written(cond: Cond, listed: int = 5, longest: int = 200) -> str:
     return f"{op} {key} {shown}{more}"
 
 
+def time_values(low: str, at: datetime) -> list[str] | None:
+    """aws:CurrentTime or aws:EpochTime (lower case) as a request made at `at` carries it; None for another key."""
+    if low == "aws:currenttime":
+        return [at.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    if low == "aws:epochtime":
+        return [str(int(at.timestamp()))]
+    return None
+
+
 def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetime | None = None) -> list | None:
     """The values `key` may have in the assumer's request (None: absent); None when vhv cannot know."""
     low = key.lower()
@@ -102,10 +111,8 @@ def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetim
         return ["false"] if kind in ("role", "assumed-role") else [None] if kind == "user" else [None, "false"]
     if low in ("aws:multifactorauthage", *_VPC_KEYS) or low.startswith("aws:principaltag/"):
         return [None]
-    if low == "aws:currenttime":
-        return [at.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    if low == "aws:epochtime":
-        return [str(int(at.timestamp()))]
+    if low in ("aws:currenttime", "aws:epochtime"):
+        return time_values(low, at)
     if low == "aws:tokenissuetime":  # a role session's credentials are hours old at most; a user's key has none
         kind = m.group(4).split("/", 1)[0] if m else ""
         return [at.strftime("%Y-%m-%dT%H:%M:%SZ")] if kind in ("role", "assumed-role") else None

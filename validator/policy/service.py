@@ -65,10 +65,8 @@ def contexts(key: str, service: str, where: Where, at: datetime) -> list | None:
     low = key.lower()
     if low in _ABSENT or low.startswith("aws:principaltag/"):
         return [None]
-    if low == "aws:currenttime":
-        return [at.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    if low == "aws:epochtime":
-        return [str(int(at.timestamp()))]
+    if low in ("aws:currenttime", "aws:epochtime"):
+        return A.time_values(low, at)
     if low == "aws:principalservicename":
         return [service]
     if low == "aws:principalisawsservice":
