@@ -25,7 +25,6 @@ from validator.render import schema as report_schema
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 README = Path(__file__).resolve().parent.parent / "README.md"
-TODAY = dt.date.today()
 JUSTIFICATION = "the queue's address is moved by hand during the migration (CHG-2231)"
 
 # the lines DEMO_PARAMS takes in a params file: its waivers: section starts after them
@@ -33,7 +32,9 @@ PARAMS_LINES = yaml.safe_dump(DEMO_PARAMS, sort_keys=False).count("\n")
 
 
 def day(offset: int) -> str:
-    return (TODAY + dt.timedelta(days=offset)).isoformat()
+    # today when the test runs, not when the module was imported: a run that crosses midnight UTC
+    # would otherwise write "tomorrow" as a waiver that has already expired
+    return (dt.date.today() + dt.timedelta(days=offset)).isoformat()
 
 
 def waiver(
