@@ -199,3 +199,24 @@ MOTO_S3_SPELLING = {"Sid": "MotoS3Spelling", "Effect": "Allow", "Action": ["s3:L
 def for_moto(policy: dict[str, Any]) -> dict[str, Any]:
     """`policy` as moto's IAM enforcement reads it (MOTO_S3_SPELLING added)."""
     return {**policy, "Statement": [*policy["Statement"], MOTO_S3_SPELLING]}
+
+
+# the rules on the queue's role, policy and secret, which only Valohai's recipes make
+QUEUE_RULES = (
+    "queue-role-exists",
+    "queue-role-trust",
+    "queue-role-tag",
+    "queue-role-grants-within-recipe",
+    "queue-role-inline-lint",
+    "queue-role-instance-profile",
+    "queue-policy-exists",
+    "queue-policy-grants",
+    "queue-policy-within-recipe",
+    "queue-policy-lint",
+    "queue-secret-exists",
+    "queue-secret-tag",
+    "queue-secret-resource-policy",
+)
+
+# every rule on what only Valohai's recipes make (tests/test_recipe_queue.py): in a guide-built account they skip
+RECIPE_QUEUE_RULES = frozenset({*QUEUE_RULES, "queue-instance-profile-recipe", "queue-instance-user-data-secret"})

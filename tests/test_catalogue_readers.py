@@ -73,8 +73,10 @@ def test_a_kind_with_a_reader_declares_what_it_reads_and_what_it_reads_after():
 
 
 def test_the_policy_is_the_kinds_read_actions():
-    check = {a for k in KINDS.values() if k.read_for == "check" for a in k.read_actions}
-    fix = {a for k in KINDS.values() for a in k.fix_read_actions + (k.read_actions if k.read_for == "fix" else ())}
+    # the guide's kinds: those only Valohai's recipes make are read only in accounts they built
+    guides = [k for k in KINDS.values() if k.made_by(kinds.GUIDE)]
+    check = {a for k in guides if k.read_for == "check" for a in k.read_actions}
+    fix = {a for k in guides for a in k.fix_read_actions + (k.read_actions if k.read_for == "fix" else ())}
     assert set(account_mod.PERMISSIONS) == {"sts:GetCallerIdentity"} | check
     assert set(account_mod.FIX_PERMISSIONS) == fix - check
     assert len(account_mod.PERMISSIONS) == len(set(account_mod.PERMISSIONS))
@@ -83,8 +85,14 @@ def test_the_policy_is_the_kinds_read_actions():
 def test_what_is_read_follows_the_params_and_remediate():
     self_ = params.from_dict(dict(DEMO_PARAMS))
     valohai = params.from_dict({**DEMO_PARAMS, "provisioning": "valohai"})
-    every = [k for k in KINDS.values() if k.reader and k.key != "data_role"]  # the store is reached with a user
+    every = [  # the store is reached with a user; the queue's role and secret are the recipes'
+        k for k in KINDS.values() if k.reader and k.key != "data_role" and k.made_by(kinds.GUIDE)
+    ]
     assert account_mod.kinds_read(self_, for_fix=True) == every
+    recipe = params.from_dict({**DEMO_PARAMS, "built_with": "terraform"})
+    with kinds.for_params(recipe):
+        made = {k.key for k in account_mod.kinds_read(recipe)}
+    assert {"queue_role", "queue_policy", "redis_secret"} <= made
     by_role = params.from_dict(dict(ROLE_PARAMS))
     assert KINDS["data_role"] in account_mod.kinds_read(by_role)
     assert KINDS["data_user"] not in account_mod.kinds_read(by_role)

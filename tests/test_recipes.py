@@ -67,6 +67,49 @@ def _master_doc(recipe: str) -> dict[str, Any]:
 RECIPE_PROFILES = {"cloudformation": "ValohaiWorkerInstanceProfile", "terraform": "ValohaiWorkerProfile"}
 
 
+QUEUE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "0",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:GetResourcePolicy",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:ListSecretVersionIds",
+            ],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"secretsmanager:ResourceTag/valohai": "1"}},
+        },
+        {"Sid": "1", "Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
+    ],
+}
+VALOHAI_TAG = {"Key": "valohai", "Value": "1"}
+SECRET_NAMES = {"cloudformation": "ValohaiRedisSecret", "terraform": "ValohaiRedisSecret-20261208"}
+
+
+def add_queue_role(acct: Account, recipe: str) -> None:
+    """What both recipes add for the queue: ValohaiQueueRole with its inline ValohaiQueuePolicy and
+    instance profile (attached to the queue by CloudFormation only), and the Redis secret, tagged."""
+    iam = acct.iam
+    iam.create_role(
+        RoleName="ValohaiQueueRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=[VALOHAI_TAG]
+    )
+    iam.put_role_policy(
+        RoleName="ValohaiQueueRole", PolicyName="ValohaiQueuePolicy", PolicyDocument=json.dumps(QUEUE_POLICY)
+    )
+    iam.create_instance_profile(InstanceProfileName="ValohaiQueueInstanceProfile")
+    iam.add_role_to_instance_profile(InstanceProfileName="ValohaiQueueInstanceProfile", RoleName="ValohaiQueueRole")
+    if recipe == "cloudformation":
+        acct.ec2.associate_iam_instance_profile(
+            IamInstanceProfile={"Name": "ValohaiQueueInstanceProfile"}, InstanceId=acct.ids["instance"]
+        )
+    acct.session.client("secretsmanager", region_name="eu-west-1").create_secret(
+        Name=SECRET_NAMES[recipe], SecretString="not-a-real-password", Tags=[VALOHAI_TAG]
+    )
+
+
 def as_recipe(acct: Account, recipe: str) -> None:
     """The golden account's IAM as the recipe makes it: each guide policy inline in its role (the
     managed one gone), the master's trust with its empty Condition, and for CloudFormation the
@@ -99,6 +142,7 @@ def as_recipe(acct: Account, recipe: str) -> None:
         )
     if recipe == "terraform":
         acct.ec2.create_tags(Resources=[acct.ids["instance"]], Tags=[{"Key": "Name", "Value": "valohai-queue"}])
+    add_queue_role(acct, recipe)
     # the recipe's instance profile, by its name (the workers are launched with it)
     iam.remove_role_from_instance_profile(InstanceProfileName="ValohaiWorkerRole", RoleName="ValohaiWorkerRole")
     iam.delete_instance_profile(InstanceProfileName="ValohaiWorkerRole")

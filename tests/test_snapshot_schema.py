@@ -202,6 +202,8 @@ def test_what_the_readers_write_of_a_drifted_account_validates(account, tmp_path
     # the data store reached through a role of the account (Valohai's templates), not a user
     by_role = {"bucket": DEMO_PARAMS["data_store"]["bucket"], "role": "ValohaiMaster"}
     keys |= set(_valid(_read(data_store=by_role), "the data store's role")["data"])
+    # what only Valohai's recipes make: the queue's role and secret, the queue's user data
+    keys |= set(_valid(_read(built_with="terraform"), "Terraform's account")["data"])
     assert keys == set(snapshot_mod.schema()["properties"]["data"]["properties"])  # no key the readers never write
     # Option 2: IAM, and the data store, which stays the customer's
     assert set(_valid(_read(provisioning="valohai"), "Option 2")["data"]) == {
@@ -406,7 +408,7 @@ CASES: dict[str, Callable[[dict[str, Any]], tuple[str | None, str, str]]] = {
     "a policy of another name": lambda d: (
         _set(d, ("data", "policies", "ValohaiMasterPolicyy"), None),
         "data.policies",
-        'unexpected key "ValohaiMasterPolicyy" (expected only: ValohaiWorkerPolicy, ValohaiMasterPolicy)',
+        'unexpected key "ValohaiMasterPolicyy" (expected only: ValohaiWorkerPolicy, ValohaiMasterPolicy, ValohaiQueuePolicy)',
     ),
 }
 

@@ -107,10 +107,11 @@ def build_iam(iam: Any, params: dict[str, Any], recipe: str) -> dict[str, str]:
             PolicyDocument=_doc({"Effect": "Allow", "Action": "s3:*", "Resource": [bucket, f"{bucket}/*"]}),
         )
     # the queue's own role and profile (the guide has none): it reads the Redis secret
-    iam.create_role(RoleName="ValohaiQueueRole", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=TAG)
+    queue_role, queue_profile = name("queue_role"), name("queue_profile")
+    iam.create_role(RoleName=queue_role, AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()), Tags=TAG)
     iam.put_role_policy(
-        RoleName="ValohaiQueueRole",
-        PolicyName="ValohaiQueuePolicy",
+        RoleName=queue_role,
+        PolicyName=name("queue_policy"),
         PolicyDocument=_doc(
             {
                 "Sid": "0",
@@ -122,8 +123,8 @@ def build_iam(iam: Any, params: dict[str, Any], recipe: str) -> dict[str, str]:
             {"Sid": "1", "Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
         ),
     )
-    iam.create_instance_profile(InstanceProfileName="ValohaiQueueInstanceProfile")
-    iam.add_role_to_instance_profile(InstanceProfileName="ValohaiQueueInstanceProfile", RoleName="ValohaiQueueRole")
+    iam.create_instance_profile(InstanceProfileName=queue_profile)
+    iam.add_role_to_instance_profile(InstanceProfileName=queue_profile, RoleName=queue_role)
     # the multipart role: the master role may assume it, for the eight multipart actions on the bucket
     bucket = f"arn:aws:s3:::{BUCKETS[recipe]}"
     multipart = MULTIPART_ROLES[recipe]
@@ -224,7 +225,7 @@ def build_queue(ec2: Any, iam: Any, ids: dict[str, Any], recipe: str) -> dict[st
             "#!/bin/bash\ncurl -s https://example.invalid/setup.sh | sudo REDIS_PASSWORD=demo-not-a-secret bash\n"
         )
     else:
-        launch["IamInstanceProfile"] = {"Name": "ValohaiQueueInstanceProfile"}
+        launch["IamInstanceProfile"] = {"Name": name("queue_profile")}
     # CloudFormation's address carries the stack's tag and no Name
     eip = None if recipe == "terraform" else [{"ResourceType": "elastic-ip", "Tags": list(TAG)}]
     return demo_build_queue(ec2, ids, key_pair="valohai-demo-eu-west-1", launch=launch, eip_tags=eip)
@@ -241,6 +242,7 @@ def build_recipe(
         ids = build_iam(iam, params, recipe)
         ids.update(build_queue(ec2, iam, build_network(ec2, params, recipe), recipe))
         ids["data_bucket"] = build_bucket(session.client("s3", **kw), params, recipe)
-        secret = {"Name": "ValohaiRedisSecret" + ("-20261207" if recipe == "terraform" else "")}
+        # CloudFormation names it; Terraform's name_prefix adds a suffix
+        secret = {"Name": name("redis_secret").rstrip("*") + ("-20261207" if recipe == "terraform" else "")}
         session.client("secretsmanager", **kw).create_secret(**secret, SecretString="demo-not-a-secret", Tags=TAG)
     return ids

@@ -90,7 +90,7 @@ def _evaluate_rule(rule: Rule, params: Any, snap: Snapshot | None, pack_ids: set
         return [_finding(rule, ctx, SKIP, reason)]
     recipe = recipe_of(params)
     if rule.built_with and recipe not in rule.built_with:
-        made = RECIPES[recipe].title if recipe in RECIPES else recipe
+        made = RECIPES[recipe].title if recipe in RECIPES else "the setup guide"
         return [
             _finding(
                 rule,

@@ -64,6 +64,8 @@ class Kind:
     policy: str = ""  # the kind of the guide's managed policy for this role (read by that kind)
     inline_in: str = ""  # a policy kind that is an inline policy of this role kind (a recipe's form)
     provisioning: str = ""  # the params' provisioning it exists under ("" always)
+    built_with: tuple[str, ...] = ()  # the recipes that make it where the guide does not (() every one)
+    user_data: bool = False  # an instance kind: its user data is read for secrets written into it
     looked_for: str = "in account {account_id}"  # where the missing rule says it looked
     name_from: str = ""  # "arn": the params' value is an ARN, the name its last path segment
 
@@ -90,6 +92,15 @@ class Kind:
         if value and self.name_from == "arn":
             return value.split(":", 5)[-1].rsplit("/", 1)[-1] or None
         return value
+
+    @property
+    def asked_by(self) -> str:
+        """Whose statements it is held to in messages: the guide's, or the recipe's that makes it."""
+        return "the recipe" if self.built_with else "the guide"
+
+    def made_by(self, recipe: str) -> bool:
+        """Whether an account `recipe` built has it (ValohaiQueueRole: Valohai's recipes, not the guide)."""
+        return not self.built_with or recipe in self.built_with
 
     def nth(self, n: int) -> str:
         """The name of the n-th of this kind vhv creates (valohai-subnet-3)."""
@@ -165,6 +176,11 @@ def _problems(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: name_from is for a name the params give ({{section.key}})")
         if k["pick"] != "none" and not k.get("missing_rule"):
             out.append(f"{where}: which rule fails when it is missing? (missing_rule)")
+        if k.get("user_data") and "ec2:DescribeInstanceAttribute" not in k.get("read_actions", []):
+            out.append(f"{where}: user_data is read with ec2:DescribeInstanceAttribute: add it to read_actions")
+        stray = [b for b in k.get("built_with", []) if b not in {*doc.get("recipes", {}), *doc.get("recipe_keys", ())}]
+        if stray:
+            out.append(f"{where}: built_with {stray[0]!r} is not a recipe (the guide makes every kind without one)")
     seen: dict[tuple[str, str], str] = {}
     for key, k in doc["kinds"].items():
         if k.get("snapshot") and k["match"] != "none":
@@ -185,7 +201,7 @@ def _problems(doc: dict[str, Any]) -> list[str]:
                 out.append(f"recipes.{key}.kinds: {kind_key!r} is not a kind")
                 continue
             merged = {**doc["kinds"][kind_key], **fields}
-            inner = _problems({"kinds": {**doc["kinds"], kind_key: merged}})
+            inner = _problems({"kinds": {**doc["kinds"], kind_key: merged}, "recipe_keys": list(doc["recipes"])})
             if inner:
                 out.append(f"recipes.{key}: {inner[0]}")
     return out

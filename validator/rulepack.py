@@ -169,7 +169,13 @@ def load(directory: str | Path | None = None) -> RulePack:
                 raise VhvError(f"{where}: built_with: {stray[0]!r} is no recipe (known: {', '.join(BUILT_WITH)})")
             r["explained_by"] = tuple(r.get("explained_by") or ())
             r["fix_after"] = tuple(r.get("fix_after") or ())
-            r["built_with"] = tuple(r.get("built_with") or ())
+            made = KINDS[r["resource"]].built_with  # a kind only Valohai's recipes make: so are its rules
+            beyond = [b for b in r.get("built_with") or () if made and b not in made]
+            if beyond:
+                raise VhvError(
+                    f"{where}: built_with: {beyond[0]!r} does not make {r['resource']} (only {', '.join(made)})"
+                )
+            r["built_with"] = tuple(r.get("built_with") or made)
             rules.append(Rule(**{k: tuple(v) if k == "fixed_with" else v for k, v in r.items()}, source=f.name))
     for rule in rules:
         for key, named in (

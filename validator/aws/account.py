@@ -19,8 +19,9 @@ from validator.snapshot import Snapshot
 # reads), and what read(for_fix=True) adds for the fixers (the read_actions of the kinds only
 # remediate reads, and every kind's fix_read_actions): `vhv permissions` prints the first,
 # `vhv permissions --fix` both (validator/permissions.py).
-_CHECK_READS = [a for k in KINDS.values() if k.read_for == "check" for a in k.read_actions]
-_FIX_READS = [a for k in KINDS.values() for a in (k.read_actions if k.read_for == "fix" else ()) + k.fix_read_actions]
+_GUIDE_KINDS = [k for k in KINDS.values() if k.made_by(kinds_mod.GUIDE)]
+_CHECK_READS = [a for k in _GUIDE_KINDS if k.read_for == "check" for a in k.read_actions]
+_FIX_READS = [a for k in _GUIDE_KINDS for a in (k.read_actions if k.read_for == "fix" else ()) + k.fix_read_actions]
 PERMISSIONS = tuple(dict.fromkeys(["sts:GetCallerIdentity", *_CHECK_READS]))
 FIX_PERMISSIONS = tuple(a for a in dict.fromkeys(_FIX_READS) if a not in PERMISSIONS)
 # Enough threads for every read that can be in flight at once (about 20): the time of a
@@ -55,12 +56,14 @@ def identify(sts: Any, endpoint: str | None) -> tuple[str, str, str]:
 
 def kinds_read(params: Any, for_fix: bool = False) -> list[Kind]:
     """The kinds a read asks AWS for, in the catalogue's order: those with a reader that exist
-    under the params' provisioning and have a name (one the params name only when they do); those
-    read only for remediate (read_for: fix) with `for_fix`."""
+    under the params' provisioning and in the recipe that built the account, and have a name (one
+    the params name only when they do); those read only for remediate (read_for: fix) with `for_fix`."""
+    recipe = kinds_mod.active()
     return [
         k
         for k in KINDS.values()
         if k.reader
+        and k.made_by(recipe)
         and (for_fix or k.read_for == "check")
         and k.provisioning in ("", params.provisioning)
         and k.named(params)

@@ -7,6 +7,9 @@ several values): the two security groups are one DescribeSecurityGroups. The fil
 
 from __future__ import annotations
 
+import base64
+import gzip
+import re
 from typing import Any
 
 from validator.aws.reader import Read, Reader
@@ -329,8 +332,56 @@ def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> l
         lambda: read_volumes(ec2, rec, named("root_volume_id")),
         lambda: read_key_pairs(ec2, rec, named("key_name")),
         lambda: read_network_interfaces(ec2, rec, named("id")),
+        *([lambda: read_user_data(ec2, rec, named("id"))] if any(k.user_data for k in kinds) else []),
     )
     return instances
+
+
+# an assignment whose name says it holds a secret, to a literal (not $VAR, not $(command))
+SECRET_ASSIGNMENT = re.compile(
+    r"\b([A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY)[A-Za-z0-9_]*)\s*[=:]\s*['\"]?(?!\$)[^\s'\"$]", re.I
+)
+
+
+def secrets_in(text: str) -> list[str]:
+    """The names of what `text` (an instance's user data) assigns a literal secret to; never a value."""
+    return sorted({m.group(1) for m in SECRET_ASSIGNMENT.finditer(text)})
+
+
+def _user_data(answer: Any) -> dict[str, Any] | None:
+    """What the user data says: the names it gives a literal secret (None: the instance has none)."""
+    raw = (answer.get("UserData") or {}).get("Value")
+    if not raw:
+        return None
+    try:
+        data = base64.b64decode(raw)
+        if data[:2] == b"\x1f\x8b":  # gzip, as cloud-init accepts it
+            data = gzip.decompress(data)
+    except (ValueError, OSError, EOFError):
+        return {"secret_names": [], "readable": False}
+    return {"secret_names": secrets_in(data.decode("utf-8", "replace")), "readable": True}
+
+
+def read_user_data(ec2: Any, rec: Recorder, instance_ids: list[str]) -> None:
+    """Each instance's user data, one call each, at once: kept as the names of the secrets written
+    into it (user data is readable by anyone allowed ec2:DescribeInstanceAttribute, and from the instance)."""
+    answers = (
+        rec.together(
+            *(
+                lambda i=i: rec.call(
+                    "user_data",
+                    "ec2:DescribeInstanceAttribute",
+                    lambda: ec2.describe_instance_attribute(InstanceId=i, Attribute="userData"),
+                )
+                for i in instance_ids
+            )
+        )
+        if instance_ids
+        else []
+    )
+    if FAILED in answers:
+        return
+    rec.put("user_data", {i: None if a is NOT_FOUND else _user_data(a) for i, a in zip(instance_ids, answers)})
 
 
 def _interface(n: dict[str, Any]) -> dict[str, Any]:

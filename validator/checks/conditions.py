@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from validator.checks import STR, STRS, Outcome, evaluator, ok, warn
+from validator.checks import STR, STRS, Outcome, bad, evaluator, ok, optional, warn
 from validator.checks.context import Context
 from validator.checks.iam import _policy
 from validator.policy.document import action_matches
@@ -44,18 +44,22 @@ def allows_when_key_absent(ctx: Context, actions: list[str], key: str, why: str)
     ]
 
 
-@evaluator("instance_profile_attached", why=STR)
-def instance_profile_attached(ctx: Context, why: str) -> list[Outcome]:
-    """The instance runs with an IAM instance profile (what it reads, it reads with its role)."""
+@evaluator("instance_profile_attached", why=STR, profile=optional(STR))
+def instance_profile_attached(ctx: Context, why: str, profile: str = "") -> list[Outcome]:
+    """The instance runs with an IAM instance profile (what it reads, it reads with its role); with
+    `profile` (a kind), with that one: a missing or another profile fails, and says `why`."""
     out = []
+    wanted = ctx.name_of(profile) if profile else ""
     for item in ctx.items():
         label = f"{item.get('name') or ctx.name} ({item['id']})"
-        profile = item.get("instance_profile")
+        arn = item.get("instance_profile")
         kw = {"resource_id": item["id"], "resource_name": item.get("name") or ctx.name}
-        if profile:
-            out.append(
-                ok(f"{label} runs with instance profile {profile.rsplit('/', 1)[-1]}", "a profile", profile, **kw)
-            )
+        name = arn.rsplit("/", 1)[-1] if arn else ""
+        if arn and (not wanted or name == wanted):
+            out.append(ok(f"{label} runs with instance profile {name}", wanted or "a profile", arn, **kw))
+        elif wanted:
+            runs = f"instance profile {name}" if arn else "no instance profile"
+            out.append(bad(f"{label} runs with {runs}, not {wanted}: {why}", wanted, name or "(none)", **kw))
         else:
             out.append(warn(f"{label} runs with no instance profile: {why}", "an instance profile", "(none)", **kw))
     return out

@@ -49,7 +49,9 @@ def exists(ctx: Context) -> list[Outcome]:
                 resource_id=rid,
             )
         ]
-    return [ok(f"{name} exists ({rid})", expected=f"{name} exists", actual=rid, resource_id=rid)]
+    where = rid or (f"inline in {first['inline_in']}" if first.get("inline_in") else "")
+    said = f" ({where})" if where else ""
+    return [ok(f"{name} exists{said}", expected=f"{name} exists", actual=where or "found", resource_id=rid)]
 
 
 def _elsewhere(ctx: Context) -> str:

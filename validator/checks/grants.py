@@ -19,7 +19,7 @@ from validator.checks.context import Context
 from validator.checks.effective import InPolicy, other_policies, read_named
 from validator.checks.iam import ALSO, SPECS, within_specs
 from validator.findings import SEVERITIES
-from validator.kinds import inline_guide_policy
+from validator.kinds import KINDS, inline_guide_policy
 from validator.policy import compare
 from validator.policy.catalogue import access_level, spelled
 from validator.policy.document import action_matches
@@ -114,15 +114,16 @@ def role_within(
     found, names = other_documents(ctx, elsewhere or [])
     specs = within_specs(ctx, statements, also)
     table = _table(severity_of)
+    asker = KINDS[ctx.kind].asked_by
     by_statement: dict[str, list[compare.Extra]] = {}
-    for e in compare.wider_parts(found, specs):
+    for e in compare.wider_parts(found, specs, asker):
         by_statement.setdefault(e.statement.label, []).append(e)
     kw = {"resource_id": role.get("arn")}
-    expected = "no grant beyond the guide in any other policy of the role"
+    expected = f"no grant beyond {asker} in any other policy of the role"
     if not by_statement:
         judged = f" ({', '.join(names)})" if names else " (it has none)"
         return [
-            ok(f"{ctx.name}'s other policies grant nothing beyond the guide{judged}", expected, "nothing wider", **kw)
+            ok(f"{ctx.name}'s other policies grant nothing beyond {asker}{judged}", expected, "nothing wider", **kw)
         ]
     out = []
     for label, extras in by_statement.items():
@@ -133,12 +134,12 @@ def role_within(
         where = label.split(" of ", 1)[-1]
         out.append(
             bad(
-                f"{ctx.name} is allowed more than the guide asks by {label}: " + "; ".join(texts) + reason,
+                f"{ctx.name} is allowed more than {asker} asks by {label}: " + "; ".join(texts) + reason,
                 expected,
                 "; ".join(texts),
                 severity=severity,
-                fix=f"Remove {label.split(' of ', 1)[0]} from {where} of {ctx.name} (or narrow it to the guide's "
-                "actions and resources); the guide grants the role everything it needs through its own policy.",
+                fix=f"Remove {label.split(' of ', 1)[0]} from {where} of {ctx.name} (or narrow it to {asker}'s "
+                f"actions and resources); {asker} grants the role everything it needs through its own policy.",
                 **kw,
             )
         )

@@ -109,20 +109,25 @@ def policy_within(
     wider resource or missing condition."""
     pol, sts, where = _policy(ctx)
     specs = within_specs(ctx, statements, also)
-    problems = compare.wider_than(sts, specs)
+    problems = compare.wider_than(sts, specs, KINDS[ctx.kind].asked_by)
     rid = pol.get("arn")
     if problems:
         return [
             bad(
-                f"{where} is wider than the guide: " + "; ".join(problems),
-                "only the guide's statements",
+                f"{where} is wider than {KINDS[ctx.kind].asked_by}: " + "; ".join(problems),
+                f"only {KINDS[ctx.kind].asked_by}'s statements",
                 "; ".join(problems),
                 resource_id=rid,
                 fix=_within_fix(pol.get("name", ctx.name), sts, specs, inline=bool(pol.get("inline_in"))),
             )
         ]
     return [
-        ok(f"{where} allows nothing beyond the guide", "only the guide's statements", "nothing wider", resource_id=rid)
+        ok(
+            f"{where} allows nothing beyond {KINDS[ctx.kind].asked_by}",
+            f"only {KINDS[ctx.kind].asked_by}'s statements",
+            "nothing wider",
+            resource_id=rid,
+        )
     ]
 
 
@@ -319,8 +324,8 @@ def no_inline_policies(
     return [ok(f"{ctx.name} has no inline policies", "no inline policies", "(none)", **kw)]
 
 
-@evaluator("instance_profile")
-def instance_profile(ctx: Context) -> list[Outcome]:
+@evaluator("instance_profile", launched=optional(STR))
+def instance_profile(ctx: Context, launched: str = "the workers are launched with") -> list[Outcome]:
     """The instance profile the catalogue names for the role (its kind's `profile`: the console's, of
     the role's name) contains the role. Valohai knows only the role's ARN and launches the workers
     with the profile of that name: the role in another profile does not count, nor that profile
@@ -334,14 +339,14 @@ def instance_profile(ctx: Context) -> list[Outcome]:
     expected = f"the instance profile {wanted} with the role"
     if wanted in names:
         return [ok(f"{ctx.name} is in instance profile {wanted}", expected, names, **kw)]
-    why = f"the workers are launched with the instance profile {wanted}" + (
+    why = f"{launched} the instance profile {wanted}" + (
         " (Valohai knows only the role's ARN, and launches with the profile of its name)" if wanted == ctx.name else ""
     )
     if names:
         return [
             bad(
                 f"{ctx.name} is not in the instance profile {wanted}; {why}; {ctx.name} is in instance profile "
-                f"{', '.join(names)}, which the workers are not launched with",
+                f"{', '.join(names)} instead",
                 expected,
                 names,
                 **kw,

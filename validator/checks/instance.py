@@ -10,8 +10,18 @@ from validator.checks.context import Context
 from validator.kinds import name
 from validator.snapshot import Undecidable
 
-# the guide's names, as every message here says them
-QUEUE, EIP, SUBNETS = name("instance"), name("eip"), name("subnets")
+
+def _queue() -> str:
+    """The queue instance's name as the recipe in use names it (valohai-queue in Terraform's)."""
+    return name("instance")
+
+
+def _eip() -> str:
+    return name("eip")
+
+
+def _subnets() -> str:
+    return name("subnets")
 
 
 def _image(ctx: Context) -> tuple[dict, dict]:
@@ -20,7 +30,7 @@ def _image(ctx: Context) -> tuple[dict, dict]:
     img = images.get(inst.get("image_id"))
     if not img:
         raise Undecidable(
-            f"image {inst.get('image_id')} of {QUEUE} cannot be read (deregistered, or not visible "
+            f"image {inst.get('image_id')} of {_queue()} cannot be read (deregistered, or not visible "
             "to this account): its operating system cannot be confirmed"
         )
     return inst, img
@@ -34,8 +44,8 @@ def image_os(ctx: Context, pattern: str, label: str) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     actual = f"{img['id']} {name!r}"
     if re.search(pattern, name, re.I) or re.search(pattern, img.get("description") or "", re.I):
-        return [ok(f"{QUEUE} runs {label} ({img['id']} {name})", label, actual, **kw)]
-    return [bad(f"{QUEUE} runs {img['id']} ({name or 'no name'}), not {label}", label, actual, **kw)]
+        return [ok(f"{_queue()} runs {label} ({img['id']} {name})", label, actual, **kw)]
+    return [bad(f"{_queue()} runs {img['id']} ({name or 'no name'}), not {label}", label, actual, **kw)]
 
 
 @evaluator("image_owner", owner=STR, publisher=STR)
@@ -48,7 +58,7 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
     if got == owner:
         return [
             ok(
-                f"{QUEUE}'s image {img['id']} is published by {publisher} ({owner})",
+                f"{_queue()}'s image {img['id']} is published by {publisher} ({owner})",
                 f"{publisher} ({owner})",
                 got,
                 **kw,
@@ -56,7 +66,7 @@ def image_owner(ctx: Context, owner: str, publisher: str) -> list[Outcome]:
         ]
     return [
         bad(
-            f"{QUEUE}'s image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
+            f"{_queue()}'s image {img['id']} ({img.get('name') or 'no name'}) is owned by {got}, "
             f"not {publisher} ({owner}): make sure you trust where it comes from",
             f"{publisher} ({owner})",
             got,
@@ -83,7 +93,7 @@ def image_supported(ctx: Context, pattern: str, label: str, ended: str, advice: 
                 **kw,
             )
         ]
-    return [ok(f"{QUEUE}'s image is in standard support", "a supported release", name, **kw)]
+    return [ok(f"{_queue()}'s image is in standard support", "a supported release", name, **kw)]
 
 
 @evaluator("root_volume_min", gib={"type": "integer", "minimum": 1})
@@ -94,13 +104,13 @@ def root_volume_min(ctx: Context, gib: int) -> list[Outcome]:
     vol_id = inst.get("root_volume_id")
     vol = ctx.data("volumes").get(vol_id) if vol_id else None
     if not vol:
-        raise Undecidable(f"root volume {vol_id or '(none mapped)'} of {QUEUE} cannot be read")
+        raise Undecidable(f"root volume {vol_id or '(none mapped)'} of {_queue()} cannot be read")
     size = vol.get("size")
     if size is not None and size >= gib:
         return [ok(f"root volume {vol_id} is {size} GiB", f">= {gib} GiB", f"{size} GiB", **kw)]
     return [
         bad(
-            f"root volume {vol_id} of {QUEUE} is {size} GiB; the guide asks for {gib} GiB",
+            f"root volume {vol_id} of {_queue()} is {size} GiB; the guide asks for {gib} GiB",
             f">= {gib} GiB",
             f"{size} GiB",
             **kw,
@@ -117,10 +127,10 @@ def has_group(ctx: Context, group: str) -> list[Outcome]:
     names = inst.get("security_groups") or []
     actual = ", ".join(f"{g['name']} ({g['id']})" for g in names) or "(none)"
     if any(g["id"] == sg["id"] for g in names):
-        return [ok(f"{QUEUE} has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
+        return [ok(f"{_queue()} has {sg['name']} ({sg['id']})", f"{sg['name']} ({sg['id']})", actual, **kw)]
     return [
         bad(
-            f"{QUEUE} does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
+            f"{_queue()} does not have {sg['name']} ({sg['id']}) attached; it has {actual}",
             f"{sg['name']} ({sg['id']})",
             actual,
             **kw,
@@ -163,18 +173,18 @@ def only_group(ctx: Context, group: str) -> list[Outcome]:
         or "(none)"
     )
     if not others:
-        return [ok(f"{QUEUE} has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
+        return [ok(f"{_queue()} has no security group but {sg['name']}", f"{sg['name']} alone", actual, **kw)]
     extra = ", ".join(f"{g['name']} ({g['id']}){_on(n)}" for g, n in others)
     fix = ""
     elsewhere = sorted({n["id"] for _, n in others if n.get("device_index")})
     if elsewhere:
         fix = (
-            f"Detach {', '.join(elsewhere)} from {QUEUE}, or change its security groups to {sg['name']} alone "
+            f"Detach {', '.join(elsewhere)} from {_queue()}, or change its security groups to {sg['name']} alone "
             "(EC2 > Network interfaces > Actions > Change security groups); the queue needs one interface."
         )
     return [
         bad(
-            f"{QUEUE} also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
+            f"{_queue()} also has {extra} attached: an instance's groups add up, so what {'they allow' if len(others) > 1 else 'it allows'} "
             f"reaches the queue too, beyond {sg['name']}; the guide attaches {sg['name']} alone",
             f"{sg['name']} ({sg['id']}) alone",
             actual,
@@ -192,10 +202,10 @@ def in_subnets(ctx: Context) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     sid = inst.get("subnet_id")
     if sid in subnets:
-        return [ok(f"{QUEUE} is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
+        return [ok(f"{_queue()} is in {subnets[sid]} ({sid})", "a valohai subnet", sid, **kw)]
     return [
         bad(
-            f"{QUEUE} is in subnet {sid}, which is not a {SUBNETS} subnet",
+            f"{_queue()} is in subnet {sid}, which is not a {_subnets()} subnet",
             ", ".join(f"{n} ({i})" for i, n in subnets.items()),
             sid,
             **kw,
@@ -210,18 +220,18 @@ def key_pair(ctx: Context) -> list[Outcome]:
     kw = {"resource_id": inst["id"]}
     name = inst.get("key_name")
     if not name:
-        return [bad(f"{QUEUE} has no key pair: nobody can SSH to install the queue", "a key pair", "(none)", **kw)]
+        return [bad(f"{_queue()} has no key pair: nobody can SSH to install the queue", "a key pair", "(none)", **kw)]
     kp = ctx.data("key_pairs").get(name)
     if not kp:
         return [
             bad(
-                f"{QUEUE}'s key pair {name!r} no longer exists in {ctx.snap.region}",
+                f"{_queue()}'s key pair {name!r} no longer exists in {ctx.snap.region}",
                 f"key pair {name} exists",
                 "not found",
                 **kw,
             )
         ]
-    return [ok(f"{QUEUE} uses key pair {name!r}", "a key pair that exists", name, **kw)]
+    return [ok(f"{_queue()} uses key pair {name!r}", "a key pair that exists", name, **kw)]
 
 
 @evaluator("eip_associated")
@@ -237,8 +247,8 @@ def eip_associated(ctx: Context) -> list[Outcome]:
             primary = next((n["id"] for n in interfaces_of(ctx, inst) if n.get("device_index") == 0), None)
             return [
                 bad(
-                    f"{EIP} {eip.get('public_ip')} is associated with {eni}, a secondary network interface "
-                    f"(device {nic['device_index']}) of {QUEUE} ({inst['id']}), not its primary interface"
+                    f"{_eip()} {eip.get('public_ip')} is associated with {eni}, a secondary network interface "
+                    f"(device {nic['device_index']}) of {_queue()} ({inst['id']}), not its primary interface"
                     f"{f' {primary}' if primary else ''}: what reaches the address is that interface's, with its "
                     "own security groups and subnet",
                     f"{inst['id']} (its primary interface)",
@@ -249,7 +259,7 @@ def eip_associated(ctx: Context) -> list[Outcome]:
     if eip.get("instance_id") == inst["id"]:
         return [
             ok(
-                f"{EIP} {eip.get('public_ip')} is associated with {QUEUE} ({inst['id']})",
+                f"{_eip()} {eip.get('public_ip')} is associated with {_queue()} ({inst['id']})",
                 inst["id"],
                 eip.get("instance_id"),
                 **kw,
@@ -259,8 +269,8 @@ def eip_associated(ctx: Context) -> list[Outcome]:
     if not actual:
         return [
             bad(
-                f"{EIP} {eip.get('public_ip')} is not associated with any instance; the guide "
-                f"attaches it to {QUEUE} ({inst['id']})",
+                f"{_eip()} {eip.get('public_ip')} is not associated with any instance; the guide "
+                f"attaches it to {_queue()} ({inst['id']})",
                 inst["id"],
                 "not associated",
                 **kw,
@@ -268,9 +278,45 @@ def eip_associated(ctx: Context) -> list[Outcome]:
         ]
     return [
         bad(
-            f"{EIP} {eip.get('public_ip')} is associated with {actual}, not {QUEUE} ({inst['id']})",
+            f"{_eip()} {eip.get('public_ip')} is associated with {actual}, not {_queue()} ({inst['id']})",
             inst["id"],
             actual,
             **kw,
         )
     ]
+
+
+@evaluator("user_data_no_secret", why=STR)
+def user_data_no_secret(ctx: Context, why: str) -> list[Outcome]:
+    """The instance's user data assigns no literal secret (a name such as REDIS_PASSWORD, TOKEN or
+    SECRET given a value, not $VAR): user data is readable by anyone allowed
+    ec2:DescribeInstanceAttribute and from inside the instance. The reader kept only the names."""
+    why_unread = ctx.snap.error_at("user_data") if ctx.snap else None
+    if why_unread:
+        raise Undecidable(why_unread)
+    read = ctx.data("user_data")
+    out = []
+    for item in ctx.items():
+        label = f"{item.get('name') or _queue()} ({item['id']})"
+        kw = {"resource_id": item["id"], "resource_name": item.get("name") or _queue()}
+        if not isinstance(read, dict) or item["id"] not in read:
+            raise Undecidable(f"the user data of {label} was not read")
+        got = read[item["id"]]
+        expected = "no secret written into the user data"
+        if got is None:
+            out.append(ok(f"{label} has no user data", expected, "(none)", **kw))
+        elif not got["readable"]:
+            raise Undecidable(f"the user data of {label} is neither base64 nor gzip as EC2 keeps it")
+        elif got["secret_names"]:
+            names = ", ".join(got["secret_names"])
+            out.append(
+                bad(
+                    f"the user data of {label} gives {names} a literal value (not shown here): {why}",
+                    expected,
+                    f"{names} written in",
+                    **kw,
+                )
+            )
+        else:
+            out.append(ok(f"the user data of {label} gives no secret a literal value", expected, "none", **kw))
+    return out

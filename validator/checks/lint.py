@@ -75,7 +75,15 @@ def _inline(ctx: Context, ignore: dict[str, str]) -> list[Outcome]:
     own = inline_guide_policy(ctx.kind)  # linted by the guide's policy's own rule
     docs = [p for p in ctx.data(f"{KINDS[ctx.kind].path}.inline_documents") if p["name"] != own]
     if not docs:
-        return [ok(f"{ctx.name} has no inline policy to lint", "no lint finding", "none", resource_id=role.get("arn"))]
+        besides = f" besides {own} (linted by its own rule)" if own else ""
+        return [
+            ok(
+                f"{ctx.name} has no inline policy{besides} to lint",
+                "no lint finding",
+                "none",
+                resource_id=role.get("arn"),
+            )
+        ]
     out = []
     for pol in docs:
         out += _lint(ctx, "inline", role, pol["document"], f"inline policy {pol['name']} of {ctx.name}", ignore)

@@ -218,19 +218,20 @@ class Extra:
     actions: frozenset[str]
 
 
-def wider_than(statements: list[Statement], specs: list[Spec]) -> list[str]:
-    """Everything an Allow statement grants beyond the union of `specs`, one sentence each."""
+def wider_than(statements: list[Statement], specs: list[Spec], whose: str = "the guide") -> list[str]:
+    """Everything an Allow statement grants beyond the union of `specs`, one sentence each (`whose`
+    statements they are, as the sentences say: the guide's, or a recipe's)."""
     out = Wider()
-    for e in wider_parts(statements, specs):
+    for e in wider_parts(statements, specs, whose):
         out.add(e.text)
     return out.problems
 
 
-def wider_parts(statements: list[Statement], specs: list[Spec]) -> list[Extra]:
+def wider_parts(statements: list[Statement], specs: list[Spec], whose: str = "the guide") -> list[Extra]:
     """Everything an Allow statement grants beyond the union of `specs`. What a pattern on a
     resource under a condition grants beyond them is worked out once, however many
     statements repeat it."""
-    judge = _Judge(specs)
+    judge = _Judge(specs, whose)
     out: list[Extra] = []
     said: dict[tuple[Any, ...], list[tuple[str, str, frozenset[str]]]] = {}  # a statement's meaning -> its extras
     for st in statements:
@@ -285,8 +286,9 @@ class _Judge:
     remembered per (pattern, that match, condition): 100,000 statements that differ only
     in their ARN cost 100,000 lookups, not 100,000 judgments."""
 
-    def __init__(self, specs: list[Spec]) -> None:
+    def __init__(self, specs: list[Spec], whose: str = "the guide") -> None:
         self.specs = specs
+        self.whose = whose
         self.guide = [frozenset(a for act in s.actions for a in expand(act)) for s in specs]
         self.memo: dict[tuple[str, tuple[bool, ...], Condition], tuple[str, frozenset[str]] | None] = {}
         self.matches: dict[str, tuple[bool, ...]] = {}
@@ -335,11 +337,11 @@ class _Judge:
             if not set(extra) <= guide_actions:
                 continue
             if not m:
-                return f": the guide allows it only on {', '.join(s.resources)}"
+                return f": {self.whose} allows it only on {', '.join(s.resources)}"
             if not s.condition_met_by(condition):
                 how = "under a condition wider than" if condition else "without"
-                return f" is allowed {how} the guide's condition {s.describe_condition()}"
+                return f" is allowed {how} {self.whose}'s condition {s.describe_condition()}"
         if len(granted) > 1 or "*" in pattern:
             sample = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
-            return f" allows {len(extra)} action(s) the guide does not ask for: {sample}"
-        return " is not in the guide"
+            return f" allows {len(extra)} action(s) {self.whose} does not ask for: {sample}"
+        return f" is not in {self.whose}"

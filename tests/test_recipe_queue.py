@@ -1,0 +1,271 @@
+"""What Valohai's recipes add for the queue and the guide has not: ValohaiQueueRole with its inline
+ValohaiQueuePolicy and instance profile, the Secrets Manager secret holding the queue's Redis
+password, and the queue's user data (rules/2-iam.yaml, rules/4-queue.yaml; the kinds with
+built_with in rules/catalogue.yaml). Each rule: the recipe's account passes it, one drift fails it
+with its message; in a guide-built account the rules skip and nothing of them is read."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import QUEUE_RULES, Account
+from tests.test_recipes import QUEUE_POLICY, SECRET_NAMES, as_recipe
+
+
+def _secrets(acct: Account) -> Any:
+    return acct.session.client("secretsmanager", region_name="eu-west-1")
+
+
+def _check(acct: Account, recipe: str) -> Any:
+    return acct.check(built_with=recipe)
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_the_recipes_queue_role_policy_and_secret_pass(account, recipe):
+    as_recipe(account, recipe)
+    result = _check(account, recipe)
+    wrong = {r: (result.one(r).status, result.one(r).message) for r in QUEUE_RULES if result.one(r).status != "pass"}
+    assert wrong == {}
+    assert result.one("queue-policy-exists").message == "ValohaiQueuePolicy exists (inline in ValohaiQueueRole)"
+    assert result.one("queue-policy-within-recipe").message == (
+        "inline policy ValohaiQueuePolicy of ValohaiQueueRole allows nothing beyond the recipe"
+    )
+    assert result.one("queue-secret-tag").message == f"{SECRET_NAMES[recipe]} has tag valohai=1"
+    assert result.one("queue-secret-resource-policy").message == f"{SECRET_NAMES[recipe]} has no resource policy"
+    # what the secret holds is never asked for
+    assert "secretsmanager:GetSecretValue" not in result.calls
+    assert {"secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy"} <= set(result.calls)
+
+
+def test_in_a_guide_account_the_recipes_queue_rules_skip_and_nothing_of_them_is_read(account):
+    result = account.check()
+    for rule_id in (*QUEUE_RULES, "queue-instance-profile-recipe", "queue-instance-user-data-secret"):
+        f = result.one(rule_id)
+        assert f.status == "skip", rule_id
+        assert "applies only to accounts built with" in f.message and "built_with: guide" in f.message
+    assert not [c for c in result.calls if c.startswith("secretsmanager:")]
+    assert "ec2:DescribeInstanceAttribute" not in result.calls
+    assert result.calls.count("iam:ListInstanceProfilesForRole") == 1  # the worker role's; not the queue's
+
+
+def test_a_grant_added_to_valohai_queue_policy_fails(account):
+    """The held-out round's E20: iam:PassRole and s3:* added to the queue's policy passed."""
+    as_recipe(account, "terraform")
+    doc = copy.deepcopy(QUEUE_POLICY)
+    doc["Statement"].append({"Sid": "More", "Effect": "Allow", "Action": ["s3:*", "iam:PassRole"], "Resource": "*"})
+    account.iam.put_role_policy(
+        RoleName="ValohaiQueueRole", PolicyName="ValohaiQueuePolicy", PolicyDocument=json.dumps(doc)
+    )
+    f = _check(account, "terraform").one("queue-policy-within-recipe")
+    assert f.status == "fail"
+    assert f.message.startswith("inline policy ValohaiQueuePolicy of ValohaiQueueRole is wider than the recipe: ")
+    assert "iam:PassRole on * (statement 'More')" in f.message
+
+
+def test_the_secret_statement_without_its_tag_condition_fails_both_ways(account):
+    as_recipe(account, "cloudformation")
+    doc = copy.deepcopy(QUEUE_POLICY)
+    del doc["Statement"][0]["Condition"]  # every secret of the account, not the tagged one
+    account.iam.put_role_policy(
+        RoleName="ValohaiQueueRole", PolicyName="ValohaiQueuePolicy", PolicyDocument=json.dumps(doc)
+    )
+    result = _check(account, "cloudformation")
+    assert result.one("queue-policy-within-recipe").status == "fail"
+    assert "secretsmanager:GetSecretValue" in result.one("queue-policy-within-recipe").message
+    assert result.one("queue-policy-grants").status == "pass"  # it still allows what the queue needs
+
+
+def test_the_queue_policy_without_the_secret_read_fails_grants(account):
+    as_recipe(account, "cloudformation")
+    doc = copy.deepcopy(QUEUE_POLICY)
+    del doc["Statement"][0]
+    account.iam.put_role_policy(
+        RoleName="ValohaiQueueRole", PolicyName="ValohaiQueuePolicy", PolicyDocument=json.dumps(doc)
+    )
+    f = _check(account, "cloudformation").one("queue-policy-grants")
+    assert f.status == "fail"
+    assert "secretsmanager:GetSecretValue" in f.message
+
+
+def test_another_policy_on_the_queue_role_fails_with_its_severity(account):
+    """The held-out round's E25: a managed policy attached beside the inline one passed."""
+    as_recipe(account, "terraform")
+    arn = account.iam.create_policy(
+        PolicyName="queue-extra",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "ec2:TerminateInstances", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    account.iam.attach_role_policy(RoleName="ValohaiQueueRole", PolicyArn=arn)
+    f = _check(account, "terraform").one("queue-role-grants-within-recipe")
+    assert f.status == "fail"
+    assert f.message.startswith("ValohaiQueueRole is allowed more than the recipe asks by statement #1 of queue-extra")
+    assert "is not in the recipe (high: it allows ec2:TerminateInstances)" in f.message
+    assert f.severity == "high"
+
+
+def test_the_queue_role_missing_fails_and_its_policy_with_it(account):
+    as_recipe(account, "cloudformation")
+    iam = account.iam
+    iam.delete_role_policy(RoleName="ValohaiQueueRole", PolicyName="ValohaiQueuePolicy")
+    iam.remove_role_from_instance_profile(
+        InstanceProfileName="ValohaiQueueInstanceProfile", RoleName="ValohaiQueueRole"
+    )
+    iam.delete_role(RoleName="ValohaiQueueRole")
+    result = _check(account, "cloudformation")
+    assert result.one("queue-role-exists").message == (
+        "ValohaiQueueRole not found in account 123456789012 (looked for arn:aws:iam::123456789012:role/ValohaiQueueRole)"
+    )
+    assert result.one("queue-policy-exists").status == "fail"
+    assert result.one("queue-role-trust").status == "skip"
+
+
+def test_the_queue_role_trusting_more_than_ec2_fails(account):
+    as_recipe(account, "terraform")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "sts:AssumeRole"},
+        ],
+    }
+    account.iam.update_assume_role_policy(RoleName="ValohaiQueueRole", PolicyDocument=json.dumps(trust))
+    f = _check(account, "terraform").one("queue-role-trust")
+    assert f.status == "fail"
+    assert "arn:aws:iam::210987654321:root" in f.message
+
+
+def test_the_queue_role_untagged_and_out_of_its_profile_fail(account):
+    as_recipe(account, "terraform")
+    account.iam.untag_role(RoleName="ValohaiQueueRole", TagKeys=["valohai"])
+    account.iam.remove_role_from_instance_profile(
+        InstanceProfileName="ValohaiQueueInstanceProfile", RoleName="ValohaiQueueRole"
+    )
+    result = _check(account, "terraform")
+    assert result.one("queue-role-tag").message == "tag valohai=1 missing on ValohaiQueueRole: found no valohai tag"
+    assert result.one("queue-role-instance-profile").message == (
+        "no instance profile contains ValohaiQueueRole; the queue instance runs with the instance profile "
+        "ValohaiQueueInstanceProfile"
+    )
+
+
+def test_cloudformations_queue_without_its_profile_fails(account):
+    as_recipe(account, "cloudformation")
+    ec2 = account.ec2
+    [assoc] = ec2.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"]
+    ec2.disassociate_iam_instance_profile(AssociationId=assoc["AssociationId"])
+    f = _check(account, "cloudformation").one("queue-instance-profile-recipe")
+    assert f.status == "fail"
+    assert f.message.startswith(
+        f"valohai-i-queue ({account.ids['instance']}) runs with no instance profile, not ValohaiQueueInstanceProfile: "
+        "the template's queue reads its Redis password"
+    )
+
+
+def test_the_secret_missing_or_untagged_fails(account):
+    as_recipe(account, "terraform")
+    sm = _secrets(account)
+    sm.untag_resource(SecretId=SECRET_NAMES["terraform"], TagKeys=["valohai"])
+    f = _check(account, "terraform").one("queue-secret-tag")
+    assert (f.status, f.message) == (
+        "fail",
+        f"tag valohai=1 missing on {SECRET_NAMES['terraform']}: found no valohai tag",
+    )
+    sm.delete_secret(SecretId=SECRET_NAMES["terraform"], ForceDeleteWithoutRecovery=True)
+    f = _check(account, "terraform").one("queue-secret-exists")
+    assert f.status == "fail"
+    assert f.message.startswith("ValohaiRedisSecret* not found in account 123456789012, region eu-west-1")
+
+
+def _resource_policy(principal: Any, condition: dict[str, Any] | None = None) -> str:
+    st: dict[str, Any] = {
+        "Sid": "Open",
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+    }
+    if condition:
+        st["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [st]})
+
+
+@pytest.mark.parametrize(
+    ("principal", "condition", "status"),
+    [
+        ("*", None, "fail"),
+        ({"AWS": "arn:aws:iam::210987654321:root"}, None, "fail"),
+        ({"AWS": "arn:aws:iam::123456789012:role/ValohaiQueueRole"}, None, "pass"),
+        ({"AWS": "*"}, {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}, "pass"),
+    ],
+    ids=["anyone", "another-account", "own-role", "anyone-held-to-the-account"],
+)
+def test_the_secrets_resource_policy_opened_outside_the_account_fails(account, principal, condition, status):
+    as_recipe(account, "cloudformation")
+    _secrets(account).put_resource_policy(
+        SecretId="ValohaiRedisSecret", ResourcePolicy=_resource_policy(principal, condition)
+    )
+    f = _check(account, "cloudformation").one("queue-secret-resource-policy")
+    assert f.status == status, f.message
+    if status == "fail":
+        assert f.message.startswith(
+            "the resource policy of ValohaiRedisSecret lets principals outside account 123456789012 read it: "
+            "statement Open allows "
+        )
+
+
+def _terraform_queue_with(account: Account, user_data: str) -> str:
+    """A queue instance named as Terraform names it, launched with `user_data`."""
+    as_recipe(account, "terraform")
+    ec2 = account.ec2
+    ec2.terminate_instances(InstanceIds=[account.ids["instance"]])
+    inst = ec2.describe_instances(InstanceIds=[account.ids["instance"]])["Reservations"][0]["Instances"][0]
+    new = ec2.run_instances(
+        ImageId=inst["ImageId"],
+        InstanceType=inst["InstanceType"],
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=inst["SubnetId"],
+        SecurityGroupIds=[g["GroupId"] for g in inst["SecurityGroups"]],
+        UserData=user_data,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "valohai-queue"}]}],
+    )["Instances"][0]["InstanceId"]
+    return new
+
+
+def test_a_password_in_the_terraform_queues_user_data_warns_without_showing_it(account):
+    secret = "Zq8rT2pLm4Nx7vBw"
+    new = _terraform_queue_with(
+        account,
+        f"#!/bin/bash\ncurl -s https://x.invalid/setup.sh | sudo QUEUE_ADDRESS=q REDIS_PASSWORD={secret} bash\n",
+    )
+    result = _check(account, "terraform")
+    f = result.one("queue-instance-user-data-secret")
+    assert f.status == "warn"
+    assert f.message.startswith(
+        f"the user data of valohai-queue ({new}) gives REDIS_PASSWORD a literal value (not shown here)"
+    )
+    assert secret not in json.dumps(result.snapshot.to_dict())
+    assert secret not in f.message + f.actual + f.expected
+
+
+@pytest.mark.parametrize(
+    "user_data",
+    [
+        "#!/bin/bash\nexport SECRET=$(aws secretsmanager get-secret-value --secret-id ValohaiRedisSecret)\n"
+        "curl -s https://x.invalid/setup.sh | sudo REDIS_PASSWORD=$SECRET bash\n",
+        "#!/bin/bash\necho hello\n",
+    ],
+    ids=["fetched-at-boot", "no-secret"],
+)
+def test_user_data_that_fetches_the_password_at_boot_passes(account, user_data):
+    _terraform_queue_with(account, user_data)
+    f = _check(account, "terraform").one("queue-instance-user-data-secret")
+    assert f.status == "pass", f.message
