@@ -620,3 +620,17 @@ def test_a_recipes_multipart_role_the_params_do_not_name_is_said_unchecked(moto_
 def test_the_guides_params_need_name_no_recipe_part(account):
     f = account.check().one("params-recipe-data-store")
     assert f.status == "pass"
+
+
+def test_titles_and_fixes_name_the_recipes_resources(account):
+    """A report of a Terraform-built account says valohai-queue, not the guide's valohai-i-queue; the
+    guide's account keeps the guide's names."""
+    assert "valohai-i-queue exists" in account.check().one("queue-instance-exists").title
+    as_recipe(account, "terraform")
+    f = account.check(built_with="terraform").one("queue-instance-exists")
+    assert f.title == "valohai-queue exists and is not terminated"
+    sg = account.check(built_with="terraform").one("queue-instance-sg")
+    assert sg.title == "valohai-sg-queue is attached to valohai-queue"
+    assert "valohai-i-queue" not in sg.fix
+    eip = account.check(built_with="cloudformation").one("eip-associated")
+    assert eip.title == "the Elastic IP of the queue is associated with valohai-i-queue"

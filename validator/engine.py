@@ -8,7 +8,7 @@ from typing import Any
 from validator.checks import Missing, Outcome, load_all
 from validator.checks.context import Context
 from validator.findings import ERROR, FAIL, SKIP, WARN, Finding
-from validator.kinds import KINDS, RECIPES, for_params, recipe_of, resource_id
+from validator.kinds import KINDS, RECIPES, for_params, recipe_of, renamed, resource_id
 from validator.picking import pick
 from validator.policy.document import read_once
 from validator.rulepack import Rule, RulePack
@@ -29,7 +29,7 @@ def _finding(
 ) -> Finding:
     return Finding(
         rule_id=rule.id,
-        title=rule.title,
+        title=renamed(rule.title),
         severity=severity or rule.severity,
         status=status,
         resource_type=rule.resource_type,
@@ -40,7 +40,7 @@ def _finding(
         actual=actual,
         fixable=rule.fixable,
         section=rule.section,
-        fix=fix or _safe_expand(ctx, rule.fix),
+        fix=fix or renamed(_safe_expand(ctx, rule.fix)),
     )
 
 

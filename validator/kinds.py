@@ -342,6 +342,30 @@ def carried(fn: Callable[[], Any]) -> Callable[[], Any]:
     return lambda: ctx.run(fn)
 
 
+def _renames(recipe: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The guide's names `recipe` gives another name, each unique among the guide's kinds (the
+    console's worker profile shares its role's name: not renamed in text), as word patterns."""
+    if recipe == GUIDE:
+        return ()
+    names = [k.name for k in _GUIDE_KINDS.values()]
+    return tuple(
+        (re.compile(rf"(?<![\w-]){re.escape(k.name)}(?![\w-])"), _BY_RECIPE[recipe][key].name)
+        for key, k in _GUIDE_KINDS.items()
+        if _BY_RECIPE[recipe][key].name != k.name and names.count(k.name) == 1 and not k.params_key
+    )
+
+
+_RENAMES = {r: _renames(r) for r in BUILT_WITH}
+
+
+def renamed(text: str) -> str:
+    """`text` (a rule's title or fix, written with the guide's names) with the names of the recipe
+    in use: valohai-i-queue is valohai-queue in an account Terraform built."""
+    for pattern, new in _RENAMES[_ACTIVE.get()]:
+        text = pattern.sub(new.replace("\\", "\\\\"), text)
+    return text
+
+
 def inline_guide_policy(role_kind: str) -> str:
     """The name of the guide's policy for `role_kind` where the recipe in use writes it inline in
     that role ("" where it is a managed policy): judged by its own rules, not among the role's others."""
