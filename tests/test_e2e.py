@@ -26,7 +26,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import RECIPE_QUEUE_RULES, for_moto
+from tests.conftest import RECIPE_ONLY_RULES, for_moto
 from validator import __version__, rulepack
 from validator.aws.account import PERMISSIONS
 from validator.demo import ACCOUNT, DEMO_PARAMS, build_golden
@@ -67,7 +67,7 @@ GOLDEN_NOT_PASS = {
     "data-role-bucket-only": "skip",
     "queue-instance-disk-template": "skip",  # only Valohai's recipes make these (built_with)
     "queue-instance-profile-template": "skip",
-    **dict.fromkeys(RECIPE_QUEUE_RULES, "skip"),
+    **dict.fromkeys(RECIPE_ONLY_RULES, "skip"),
     "queue-instance-os-support": "warn",
     "master-policy-lint": "warn",
 }

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import RECIPE_QUEUE_RULES, make_account
+from tests.conftest import RECIPE_ONLY_RULES, make_account
 
 
 def test_golden_account_has_no_fail_or_error(account):
@@ -26,7 +26,7 @@ def test_golden_account_has_no_fail_or_error(account):
         # what only Valohai's recipes make (built_with)
         "queue-instance-disk-template",
         "queue-instance-profile-template",
-        *RECIPE_QUEUE_RULES,
+        *RECIPE_ONLY_RULES,
     }
     role = [f.message for f in result.findings if f.rule_id.startswith("data-role-")]
     assert set(role) == {"applies only when the params name it (data_store.role); they have no data_store.role"}
@@ -37,7 +37,7 @@ def test_golden_account_has_no_fail_or_error(account):
     from validator.findings import exit_code, summary
 
     assert exit_code(result.findings) == 0
-    skips = 9 + len(RECIPE_QUEUE_RULES)
+    skips = 9 + len(RECIPE_ONLY_RULES)
     assert summary(result.findings) == {
         "pass": len(result.findings) - 2 - skips,
         "fail": 0,

@@ -24,7 +24,7 @@ import yaml
 from junitparser import Error, Failure, JUnitXml, Skipped
 from moto import mock_aws
 
-from tests.conftest import RECIPE_QUEUE_RULES, Account, write_snapshot
+from tests.conftest import RECIPE_ONLY_RULES, Account, write_snapshot
 from tests.test_e2e import DEAD_ENDPOINT, DRIFT_FAILS, DRIFT_PATHS, drift, moto_server_process
 from validator import engine
 from validator import findings as findings_mod
@@ -54,7 +54,7 @@ GOLDEN_SKIPS = {
     # what only Valohai's recipes make (built_with), the guide's account does not
     "queue-instance-disk-template",
     "queue-instance-profile-template",
-    *RECIPE_QUEUE_RULES,
+    *RECIPE_ONLY_RULES,
 }
 SUBNETS = ("valohai-subnet-1", "valohai-subnet-2", "valohai-subnet-3")  # build_golden's, one per zone
 # the rules that judge each subnet on its own: one item per subnet (the others judge one resource,

@@ -269,3 +269,19 @@ def test_user_data_that_fetches_the_password_at_boot_passes(account, user_data):
     _terraform_queue_with(account, user_data)
     f = _check(account, "terraform").one("queue-instance-user-data-secret")
     assert f.status == "pass", f.message
+
+
+def test_cors_get_from_any_origin_warns_in_a_recipe_account_only(account):
+    """Both recipes write the tutorial's GET rule with AllowedOrigins *: an advisory there; in a
+    guide-built account it is the tutorial's own rule and skips."""
+    assert account.check().one("data-bucket-cors-read-any-origin").status == "skip"
+    as_recipe(account, "terraform")
+    bucket = account.params["data_store"]["bucket"]
+    f = _check(account, "terraform").one("data-bucket-cors-read-any-origin")
+    assert f.status == "warn"
+    assert f.message.startswith(f"{bucket}: CORS rule 1 allows GET from any origin (*): Valohai's CloudFormation")
+    s3 = account.session.client("s3", region_name="eu-west-1")
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    cors[0]["AllowedOrigins"] = ["https://app.valohai.com"]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors})
+    assert _check(account, "terraform").one("data-bucket-cors-read-any-origin").status == "pass"

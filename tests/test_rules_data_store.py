@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REGION, Account
+from tests.conftest import RECIPE_ONLY_RULES, REGION, Account
 from validator import engine
 from validator import params as params_mod
 from validator.aws.session import Target
@@ -35,11 +35,15 @@ def s3(a: Account) -> Any:
 
 def rules_of(a: Account) -> set[str]:
     """The bucket's rules (the principal's and the multipart role's: tests/test_rules_data_access.py;
-    the KMS key's: tests/test_rules_data_kms.py)."""
+    the KMS key's: tests/test_rules_data_kms.py; those of an account Valohai's recipes built:
+    tests/test_recipe_queue.py)."""
     return {
         r.id
         for r in a.pack.rules
-        if r.source == "5-data-store.yaml" and r.resource == "data_bucket" and r.id != "data-bucket-kms-key-usable"
+        if r.source == "5-data-store.yaml"
+        and r.resource == "data_bucket"
+        and r.id != "data-bucket-kms-key-usable"
+        and r.id not in RECIPE_ONLY_RULES
     }
 
 

@@ -373,6 +373,24 @@ def bucket_cors_narrow(ctx: Context, rules: list[dict[str, Any]]) -> list[Outcom
     ]
 
 
+@evaluator("bucket_cors_read_any_origin", why=STR)
+def bucket_cors_read_any_origin(ctx: Context, why: str) -> list[Outcome]:
+    """No CORS rule lets a page of any origin read (GET, HEAD) the bucket's objects with its
+    credentials: a browser then hands any site the answers to what it signs."""
+    b = _bucket(ctx)
+    cors = _part(ctx, b, "cors") or []
+    wide = []
+    for i, r in enumerate(cors):
+        if not isinstance(r, dict):
+            continue
+        reads = sorted({str(m).upper() for m in r.get("AllowedMethods") or []} & {"GET", "HEAD"})
+        if reads and "*" in (r.get("AllowedOrigins") or []):
+            wide.append(f"{_cors_label(i, r)} allows {'/'.join(reads)} from any origin (*)")
+    if not wide:
+        return [ok(f"{b['name']}: no CORS rule allows reads from any origin", "named origins", "none", **_ids(b))]
+    return [bad(f"{b['name']}: {'; '.join(wide)}: {why}", "reads from named origins", wide, **_ids(b))]
+
+
 @evaluator("bucket_cors_unused")
 def bucket_cors_unused(ctx: Context) -> list[Outcome]:
     """When files are not uploaded from the web UI, the bucket needs no CORS."""
