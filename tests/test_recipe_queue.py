@@ -285,3 +285,23 @@ def test_cors_get_from_any_origin_warns_in_a_recipe_account_only(account):
     cors[0]["AllowedOrigins"] = ["https://app.valohai.com"]
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors})
     assert _check(account, "terraform").one("data-bucket-cors-read-any-origin").status == "pass"
+
+
+def test_vhv_permissions_with_a_recipes_params_adds_what_only_its_accounts_need(tmp_path, capsys):
+    """A reader role made from `vhv permissions --params` of a recipe account can read the queue's
+    secret and user data; the guide's policy stays without them."""
+    from validator import params as params_mod
+    from validator import permissions
+    from validator.cli import main
+    from validator.demo import DEMO_PARAMS
+
+    only_recipes = {"secretsmanager:ListSecrets", "secretsmanager:GetResourcePolicy", "ec2:DescribeInstanceAttribute"}
+    assert not only_recipes & set(permissions.check_actions())
+    tf = params_mod.from_dict({**DEMO_PARAMS, "built_with": "terraform"})
+    assert only_recipes <= set(permissions.check_actions(tf))
+    assert "secretsmanager:GetSecretValue" not in permissions.check_actions(tf)
+    path = tmp_path / "params.yaml"
+    path.write_text(json.dumps({**DEMO_PARAMS, "built_with": "cloudformation"}))
+    assert main(["permissions", "--params", str(path)]) == 0
+    [statement] = json.loads(capsys.readouterr().out)["Statement"]
+    assert only_recipes <= set(statement["Action"])

@@ -156,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
     perms.add_argument("--format", default="console", choices=("console", "json"))
     perms.add_argument(
         "--params",
-        help="with --fix: scope remediate's IAM and S3 actions to these params' account (account_id) and bucket",
+        help="the reads an account its built_with recipe made needs; with --fix: scope remediate's IAM and S3 "
+        "actions to these params' account (account_id) and bucket",
     )
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the JSON report (or of the waiver file)")

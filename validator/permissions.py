@@ -21,8 +21,17 @@ from validator.errors import VhvError
 VERSION = "2012-10-17"
 
 
-def check_actions() -> list[str]:
-    return sorted(set(PERMISSIONS))
+def check_actions(params: Any = None) -> list[str]:
+    """What `check` calls; for an account a recipe built (the params' built_with), also what is read
+    only there (the queue's role and Redis secret, the queue's user data)."""
+    if params is None:
+        return sorted(set(PERMISSIONS))
+    from validator import kinds  # deferred: the catalogue is loaded only when params are given
+
+    with kinds.for_params(params):
+        recipe = kinds.active()
+        made = {a for k in kinds.KINDS.values() if k.made_by(recipe) and k.read_for == "check" for a in k.read_actions}
+    return sorted(set(PERMISSIONS) | made)
 
 
 def fix_read_actions() -> list[str]:
@@ -70,13 +79,13 @@ def _scopes(account: str, partition: str, params: Any) -> tuple[dict[str, tuple[
     """Each action a kind of a scoped type declares (read and fix actions): the ARNs it acts on and
     its statement's name; an action a kind of another type declares too stays on "*". And the
     actions only kinds the params do not name declare (no data store: no S3 write is needed)."""
-    from validator.kinds import KINDS  # deferred: the catalogue is loaded only for --fix
+    from validator.kinds import GUIDE, KINDS  # deferred: the catalogue is loaded only for --fix
 
     scoped: dict[str, tuple[set[str], str]] = {}
     unscoped: set[str] = set()
     unnamed: set[str] = set()
     named_any: set[str] = set()
-    for kind in KINDS.values():
+    for kind in (k for k in KINDS.values() if k.made_by(GUIDE)):  # a recipe-only kind has no fixer
         declared = {*kind.read_actions, *kind.fix_read_actions, *kind.fix_actions}
         name = kind.named(params) if params is not None else (kind.name if not kind.params_key else "*")
         if not name:
@@ -116,7 +125,7 @@ def policy(fix: bool = False, params: Any = None) -> dict[str, Any]:
     """The policy document: one statement for check's reads; with `fix`, what remediation adds (the
     fixers' own reads and their writes), on the guide's resources where the action names one (IAM,
     S3: in the params' account and on their bucket when `params` are given) and on "*" otherwise."""
-    statements = [{"Sid": "VhvCheckReadOnly", "Effect": "Allow", "Action": check_actions(), "Resource": "*"}]
+    statements = [{"Sid": "VhvCheckReadOnly", "Effect": "Allow", "Action": check_actions(params), "Resource": "*"}]
     if fix:
         writes = fix_actions()
         if writes is None:
