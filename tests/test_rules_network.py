@@ -1005,6 +1005,35 @@ def test_workers_egress_443_only_names_exactly_what_is_missing(account):
     assert web.resource_id == queue.resource_id == sg
 
 
+def _workers_web_to(a: Account, *cidrs: str) -> str:
+    """valohai-sg-workers' egress replaced by TCP 80-443 to `cidrs` and 63790 to valohai-sg-queue."""
+    sg = a.ids["sg_workers"]
+    revoke(a, sg, None, WORLD, protocol="-1", egress=True)
+    ranges = [{"CidrIp": c} for c in cidrs]
+    a.ec2.authorize_security_group_egress(
+        GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 443, "IpRanges": ranges}]
+    )
+    allow(a, sg, 63790, a.ids["sg_queue"], egress=True)
+    return sg
+
+
+def test_workers_egress_to_two_halves_of_the_internet_is_egress_to_the_internet(account):
+    # held-out Q3: 0.0.0.0/1 and 128.0.0.0/1 together are all of IPv4
+    _workers_web_to(account, "0.0.0.0/1", "128.0.0.0/1")
+    result = account.check()
+    assert result.failing() == set()
+    web = result.one("sg-workers-egress-web")
+    assert web.status == "pass"
+    assert web.message == "valohai-sg-workers allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"
+
+
+def test_workers_egress_to_half_of_the_internet_is_not_egress_to_the_internet(account):
+    sg = _workers_web_to(account, "0.0.0.0/1", "128.0.0.0/2")
+    web = account.check().one("sg-workers-egress-web")
+    assert web.status == "fail"
+    assert web.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"
+
+
 # ------------------------------------------------------------------ drifts that warn (advisory rules)
 
 
