@@ -183,7 +183,9 @@ def read_minimum(
         return []
 
     def vpc() -> Next:
-        ids = [v["VpcId"] for v in ec2.describe_vpcs(Filters=_name("valohai-vpc"))["Vpcs"]]
+        vpcs = ec2.describe_vpcs(Filters=_name("valohai-vpc"))["Vpcs"]
+        ids = [v["VpcId"] for v in vpcs]
+        dopts = sorted({v["DhcpOptionsId"] for v in vpcs if v.get("DhcpOptionsId", "default") != "default"})
         return (
             [
                 (
@@ -193,6 +195,19 @@ def read_minimum(
                 (
                     "ec2:DescribeNetworkAcls",
                     lambda: ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": ids}]),
+                ),
+                # whether each resolves names, and with which servers (a set of its own only)
+                *(
+                    (
+                        "ec2:DescribeVpcAttribute",
+                        lambda i=i: ec2.describe_vpc_attribute(VpcId=i, Attribute="enableDnsSupport"),
+                    )
+                    for i in ids
+                ),
+                *(
+                    [("ec2:DescribeDhcpOptions", lambda: ec2.describe_dhcp_options(DhcpOptionsIds=dopts))]
+                    if dopts
+                    else []
                 ),
             ]
             if ids

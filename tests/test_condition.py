@@ -65,7 +65,12 @@ def test_a_long_condition_is_cut_short_in_messages():
         (("NotIpAddress", ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"], None), {True}),
         (("IpAddress", ["172.16.0.0/12"], None), {False}),
         (("NotIpAddress", ["34.0.0.0/8"], None), None),  # a public range: Valohai's address may be in it
-        (("NotIpAddress", ["0.0.0.0/0"], None), None),
+        (("NotIpAddress", ["0.0.0.0/0"], None), {False}),  # no IPv4 address is outside all of IPv4
+        (("IpAddress", ["0.0.0.0/0"], None), {True}),
+        (("IpAddress", ["203.0.113.0/24", "0.0.0.0/0"], None), {True}),
+        (("IpAddressIfExists", ["0.0.0.0/1", "128.0.0.0/1"], None), {True}),  # the two halves add up to all
+        (("IpAddress", ["0.0.0.0/1"], None), None),
+        (("IpAddress", ["::/0"], None), {False}),  # Valohai's addresses are IPv4
         (("Bool", ["true"], "aws:ViaAWSService"), {False}),
         (("StringEquals", ["AssumedRole"], "aws:PrincipalType"), {True}),
         (("StringEquals", ["111122223333"], "aws:SourceAccount"), {False}),  # absent on a direct call
@@ -76,3 +81,22 @@ def test_a_long_condition_is_cut_short_in_messages():
 def test_what_valohais_direct_call_carries(cond, found):
     op, values, key = cond
     assert met((op, key or "aws:SourceIp", values), ROLE) == found
+
+
+@pytest.mark.parametrize(
+    "values, version, share",
+    [
+        (["0.0.0.0/0"], 4, True),
+        (["0.0.0.0/1", "128.0.0.0/1"], 4, True),
+        (["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"], 4, True),
+        (["0.0.0.0/1", "128.0.0.0/2"], 4, None),
+        (["10.0.0.0/8", "fd00::/8"], 4, False),
+        (["::/0"], 4, False),
+        (["::/0"], 6, True),
+        (["0.0.0.0/0"], 6, False),
+        (["2001:db8::/32"], 6, None),
+        (["not an address"], 4, None),
+    ],
+)
+def test_what_share_of_the_public_addresses_ranges_hold(values, version, share):
+    assert C.public_share(values, version) is share

@@ -157,12 +157,58 @@ def test_a_deny_under_a_condition_applies_as_valohais_request_meets_it(account, 
 
 
 def test_a_deny_under_a_condition_vhv_cannot_judge_is_an_error_naming_the_key(account):
-    condition = {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}
+    # some of Valohai's possible addresses are in 34.0.0.0/8, others not: vhv cannot know which it calls from
+    condition = {"NotIpAddress": {"aws:SourceIp": ["34.0.0.0/8"]}}
     _inline(account, "ValohaiMaster", "guardrail", deny("ec2:RunInstances", sid="Guard", Condition=condition))
     f = account.check().one(MASTER)
     assert f.status == "error"
     assert "aws:sourceip" in f.message
     assert "statement 'Guard' of inline policy guardrail" in f.message
+
+
+def test_a_boundary_deny_every_source_address_meets_fails_naming_the_deny(account):
+    # held-out C11: Valohai calls from some public IPv4 address, and 0.0.0.0/0 holds them all
+    arn = _policy(
+        account,
+        "guard",
+        allow("*"),
+        deny("ec2:RunInstances", sid="Anywhere", Condition={"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}),
+    )
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == "fail", f.message
+    assert "ec2:RunInstances on * is denied by statement 'Anywhere' of permissions boundary guard" in f.message
+
+
+def test_a_boundary_allowing_only_where_no_public_address_is_fails_naming_the_boundary(account):
+    # held-out C12: NotIpAddress 0.0.0.0/0 is never met by Valohai's request
+    arn = _policy(account, "nowhere", allow("*", Condition={"NotIpAddress": {"aws:SourceIp": "0.0.0.0/0"}}))
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == "fail", f.message
+    assert (
+        "ec2:RunInstances on * is outside the permissions boundary nowhere: it is allowed only under a condition "
+        in (f.message)
+    )
+
+
+@pytest.mark.parametrize(
+    "condition, status",
+    [
+        ({"IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}, "pass"),
+        ({"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.168.0.0/16"]}}, "pass"),
+        ({"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}, "fail"),
+        ({"IpAddress": {"aws:SourceIp": ["34.248.245.191/32"]}}, "error"),
+    ],
+    ids=["every public address", "not a private range", "only a private range", "one address"],
+)
+def test_a_boundary_under_a_source_ip_condition_is_judged_for_every_public_address(account, condition, status):
+    arn = _policy(account, "by-address", allow("*", Condition=condition))
+    _boundary(account, "ValohaiMaster", arn)
+    f = account.check().one(MASTER)
+    assert f.status == status, f.message
+    if status == "error":
+        assert "aws:sourceip" in f.message
 
 
 def test_the_guide_grants_from_an_inline_policy_count(account):
@@ -403,7 +449,7 @@ def test_a_certain_deny_is_said_though_another_is_undecidable(account):
         account,
         "ValohaiMaster",
         "two",
-        deny("ec2:RunInstances", sid="Ip", Condition={"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}),
+        deny("ec2:RunInstances", sid="Ip", Condition={"NotIpAddress": {"aws:SourceIp": ["34.0.0.0/8"]}}),
         deny("ec2:RunInstances", sid="Always"),
     )
     f = account.check().one(MASTER)

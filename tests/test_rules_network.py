@@ -113,6 +113,8 @@ GOLDEN_PASS = {
     "vpc-exists": "valohai-vpc exists ({vpc})",
     "vpc-cidr": "valohai-vpc ({vpc}) CIDR is 10.0.0.0/16",
     "vpc-tag": "valohai-vpc ({vpc}) has tag valohai=1",
+    "vpc-dns": "valohai-vpc ({vpc}) resolves names with AmazonProvidedDNS (DNS resolution on; no DHCP options set of its "
+    "own)",
     "subnets-exist": "3 subnet(s) named valohai-subnet-*",
     "subnets-in-vpc": "valohai-subnet-2 ({subnet_2}) is in valohai-vpc",
     "subnets-no-public-ip-on-launch": "valohai-subnet-1 ({subnet_1}) auto-assign public IPv4 is False",
@@ -255,6 +257,21 @@ VPC_DRIFTS = [
         {"vpc-tag": ("{vpc}", ["tag valohai=1 missing on valohai-vpc ({vpc}): found no valohai tag"])},
         {},
         id="vpc untagged",
+    ),
+    pytest.param(
+        lambda a: a.ec2.modify_vpc_attribute(VpcId=a.ids["vpc"], EnableDnsSupport={"Value": False}),
+        {
+            "vpc-dns": (
+                "{vpc}",
+                [
+                    "valohai-vpc ({vpc}) has DNS resolution off (enableDnsSupport false), and its instances ask only "
+                    "AmazonProvidedDNS (no DHCP options set of its own): they resolve no name, the workers and the "
+                    "queue must resolve app.valohai.com"
+                ],
+            )
+        },
+        {},
+        id="vpc dns resolution off",
     ),
     # a VPC's primary CIDR cannot change: the drift is between the recorded vpc_cidr and the VPC
     pytest.param(
@@ -1003,6 +1020,111 @@ def test_workers_egress_443_only_names_exactly_what_is_missing(account):
     assert (web.expected, web.actual) == ("TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0", "TCP 443 0.0.0.0/0")
     assert (queue.expected, queue.actual) == ("TCP 63790 valohai-sg-queue", "TCP 443 0.0.0.0/0")
     assert web.resource_id == queue.resource_id == sg
+
+
+def _workers_web_to(a: Account, *cidrs: str) -> str:
+    """valohai-sg-workers' egress replaced by TCP 80-443 to `cidrs` and 63790 to valohai-sg-queue."""
+    sg = a.ids["sg_workers"]
+    revoke(a, sg, None, WORLD, protocol="-1", egress=True)
+    ranges = [{"CidrIp": c} for c in cidrs]
+    a.ec2.authorize_security_group_egress(
+        GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 443, "IpRanges": ranges}]
+    )
+    allow(a, sg, 63790, a.ids["sg_queue"], egress=True)
+    return sg
+
+
+def test_workers_egress_to_two_halves_of_the_internet_is_egress_to_the_internet(account):
+    # held-out Q3: 0.0.0.0/1 and 128.0.0.0/1 together are all of IPv4
+    _workers_web_to(account, "0.0.0.0/1", "128.0.0.0/1")
+    result = account.check()
+    assert result.failing() == set()
+    web = result.one("sg-workers-egress-web")
+    assert web.status == "pass"
+    assert web.message == "valohai-sg-workers allows outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"
+
+
+def test_workers_egress_to_half_of_the_internet_is_not_egress_to_the_internet(account):
+    sg = _workers_web_to(account, "0.0.0.0/1", "128.0.0.0/2")
+    web = account.check().one("sg-workers-egress-web")
+    assert web.status == "fail"
+    assert web.message == f"valohai-sg-workers ({sg}) lacks outbound TCP 80 0.0.0.0/0; TCP 443 0.0.0.0/0"
+
+
+def _dhcp(a: Account, *servers: str) -> str:
+    """valohai-vpc given a DHCP options set of its own with `servers` as its domain name servers."""
+    conf = [{"Key": "domain-name-servers", "Values": list(servers)}] if servers else []
+    conf.append({"Key": "domain-name", "Values": ["eu-west-1.compute.internal"]})
+    dopt = a.ec2.create_dhcp_options(DhcpConfigurations=conf)["DhcpOptions"]["DhcpOptionsId"]
+    a.ec2.associate_dhcp_options(DhcpOptionsId=dopt, VpcId=a.ids["vpc"])
+    return dopt
+
+
+def _dns_off(a: Account) -> None:
+    a.ec2.modify_vpc_attribute(VpcId=a.ids["vpc"], EnableDnsSupport={"Value": False})
+
+
+@pytest.mark.parametrize(
+    "servers, off, status, words",
+    [
+        (
+            ("AmazonProvidedDNS",),
+            False,
+            "pass",
+            "valohai-vpc ({vpc}) resolves names with AmazonProvidedDNS (DNS resolution on; DHCP options set {dopt})",
+        ),
+        (
+            ("10.0.0.53", "AmazonProvidedDNS"),
+            False,
+            "warn",
+            "valohai-vpc ({vpc})'s DHCP options set {dopt} hands its "
+            "instances the DNS servers 10.0.0.53 (and AmazonProvidedDNS, which answers): vhv cannot tell whether they "
+            "are reachable",
+        ),
+        (("192.168.1.53", "192.168.2.53"), False, "warn", "DNS servers 192.168.1.53, 192.168.2.53: vhv cannot tell"),
+        (
+            (),
+            False,
+            "warn",
+            "valohai-vpc ({vpc})'s DHCP options set {dopt} names no DNS server: its instances get none",
+        ),
+        (
+            ("AmazonProvidedDNS",),
+            True,
+            "fail",
+            "valohai-vpc ({vpc}) has DNS resolution off (enableDnsSupport false), "
+            "and its instances ask only AmazonProvidedDNS (DHCP options set {dopt}): they resolve no name",
+        ),
+        (
+            ("10.0.0.53",),
+            True,
+            "warn",
+            "valohai-vpc ({vpc}) has DNS resolution off, and its DHCP options set {dopt} "
+            "hands its instances the DNS servers 10.0.0.53: vhv cannot tell",
+        ),
+    ],
+    ids=["amazon's", "own and amazon's", "own only", "none", "resolution off", "resolution off, own servers"],
+)
+def test_the_vpcs_dns_servers_are_judged_from_its_dhcp_options(account, servers, off, status, words):
+    dopt = _dhcp(account, *servers)
+    if off:
+        _dns_off(account)
+    result = account.check()
+    f = result.one("vpc-dns")
+    assert f.status == status, f.message
+    assert words.format(vpc=account.ids["vpc"], dopt=dopt) in f.message
+    assert "vpc-dns" not in result.failing() or status == "fail"
+    assert "ec2:DescribeDhcpOptions" in result.calls and result.calls.count("ec2:DescribeVpcAttribute") == 1
+
+
+def test_the_vpcs_dns_unread_is_an_error_never_a_pass(account):
+    result = account.check()
+    vpc = account.ids["vpc"]
+    result.snapshot.data["vpc_dns"]["dns_support"].pop(vpc)
+    result.snapshot.errors[f"vpc_dns.dns_support.{vpc}"] = "AccessDenied: ec2:DescribeVpcAttribute"
+    prm = params_mod.from_dict(dict(account.params), source="params.yaml")
+    [f] = [f for f in engine.evaluate(account.pack, prm, result.snapshot) if f.rule_id == "vpc-dns"]
+    assert f.status == "error" and "ec2:DescribeVpcAttribute" in f.message
 
 
 # ------------------------------------------------------------------ drifts that warn (advisory rules)

@@ -412,6 +412,64 @@ def test_a_known_key_the_assumer_meets_passes(account, condition):
     assert result.one(RULE).message == f"ValohaiMaster trusts only AWS {ASSUME_ROLE_ARN}"
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        "0.0.0.0/0",
+        ["203.0.113.0/24", "0.0.0.0/0"],
+        ["0.0.0.0/1", "128.0.0.0/1"],
+        ["0.0.0.0/0", "::/0"],
+        ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "10.0.0.0/8"],
+    ],
+    ids=["everything", "a range and everything", "two halves", "both families", "quarters"],
+)
+def test_a_source_ip_condition_every_public_address_meets_does_not_narrow_the_trust(account, values):
+    # held-out T41, T57: IpAddress aws:SourceIp 0.0.0.0/0 (alone or beside a narrower range) is always met
+    result = _trust(account, _assumer(IpAddress={"aws:SourceIp": values}))
+    assert result.failing() == set()
+    assert result.one(RULE).status == "pass"
+    assert result.one(RULE).message == f"ValohaiMaster trusts only AWS {ASSUME_ROLE_ARN}"
+
+
+@pytest.mark.parametrize(
+    "condition, words",
+    [
+        (
+            {"NotIpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}},
+            "NotIpAddress aws:SourceIp 0.0.0.0/1, 128.0.0.0/1: Valohai calls STS from public IPv4 addresses, and none "
+            "of them meets it",
+        ),
+        (
+            {"IpAddress": {"aws:SourceIp": "0.0.0.0/1"}},
+            "IpAddress aws:SourceIp 0.0.0.0/1: Valohai calls STS from its own addresses",
+        ),
+    ],
+    ids=["not everything", "half"],
+)
+def test_a_source_ip_condition_not_every_public_address_meets_fails(account, condition, words):
+    result = _trust(account, _assumer(**condition))
+    assert result.failing() == {RULE}
+    assert CANNOT + words in result.one(RULE).message
+
+
+def test_a_source_ip_condition_only_ipv6_callers_meet_warns(account):
+    # every IPv6 address meets ::/0, but Valohai's addresses are IPv4: not a silent pass, nor a certain lockout
+    result = _trust(account, _assumer(IpAddress={"aws:SourceIp": "::/0"}))
+    assert result.failing() == set()
+    f = result.one(RULE)
+    assert f.status == "warn"
+    assert "IpAddress aws:SourceIp ::/0: it is met only by IPv6 addresses, and Valohai's addresses are IPv4" in (
+        f.message
+    )
+
+
+def test_a_deny_on_every_source_address_denies_the_assumer(account):
+    everything = _deny(IpAddress={"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]})
+    assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), everything).status(RULE) == "fail"
+    nowhere = _deny(NotIpAddress={"aws:SourceIp": "0.0.0.0/0"})
+    assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), nowhere).status(RULE) == "pass"
+
+
 def test_a_deny_on_a_known_key_is_decided(account):
     via = _deny(Bool={"aws:ViaAWSService": "true"})  # never applies to Valohai's direct call
     assert _trust(account, trusts({"AWS": ASSUME_ROLE_ARN}), via).status(RULE) == "pass"

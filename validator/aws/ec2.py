@@ -19,6 +19,7 @@ from validator.kinds import LIVE_STATES, Kind, kind
 # a kind's `match` -> the EC2 filter that asks for it by its name
 FILTERS = {"name-tag": "tag:Name", "name-tag-glob": "tag:Name", "group-name": "group-name"}
 PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "-1": "-1", "all": "-1"}
+NO_DHCP_OPTIONS = "default"  # a VPC's DhcpOptionsId when it has no DHCP options set of its own
 
 
 def _name(raw: dict[str, Any]) -> str | None:
@@ -50,6 +51,8 @@ def _vpc(v: dict[str, Any]) -> dict[str, Any]:
         "tags": tags(v.get("Tags")),
         "state": v.get("State"),
         "is_default": v.get("IsDefault"),
+        # the DHCP options set it hands its instances; None: none of its own ("default")
+        "dhcp_options_id": None if v.get("DhcpOptionsId") in (None, NO_DHCP_OPTIONS) else v["DhcpOptionsId"],
     }
 
 
@@ -197,6 +200,58 @@ def read_network_acls(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str,
             "entries": [_acl_entry(e) for e in a.get("Entries", [])],
         },
     )
+
+
+def read_vpc_dns(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
+    """How the VPCs found (`vpcs`) resolve names: whether the Amazon DNS server answers in each
+    (enableDnsSupport, one DescribeVpcAttribute per VPC, at once), and the DNS servers of the DHCP
+    options sets they hand their instances (one DescribeDhcpOptions for all of them; none when no
+    VPC has a set of its own)."""
+    r.rec.put("vpc_dns", {"dns_support": {}, "dhcp_options": {}})
+    vpcs = vpcs or []
+    ec2 = r.clients["ec2"]
+
+    def support(vid: str) -> Any:
+        def read() -> None:
+            got = r.rec.call(
+                f"vpc_dns.dns_support.{vid}",
+                "ec2:DescribeVpcAttribute",
+                lambda: ec2.describe_vpc_attribute(VpcId=vid, Attribute="enableDnsSupport"),
+            )
+            if got is NOT_FOUND:
+                r.rec.put(f"vpc_dns.dns_support.{vid}", None)
+            elif got is not FAILED:
+                r.rec.put(f"vpc_dns.dns_support.{vid}", bool((got.get("EnableDnsSupport") or {}).get("Value")))
+
+        return read
+
+    def dhcp(ids: list[str]) -> Any:
+        def read() -> None:
+            got = r.rec.call(
+                "vpc_dns.dhcp_options",
+                "ec2:DescribeDhcpOptions",
+                lambda: paginate(ec2, "describe_dhcp_options", "DhcpOptions", DhcpOptionsIds=ids),
+            )
+            if got is FAILED:
+                return
+            found = {} if got is NOT_FOUND else {d["DhcpOptionsId"]: _dhcp(d) for d in got}
+            r.rec.put("vpc_dns.dhcp_options", {i: found.get(i) for i in ids})
+
+        return read
+
+    ids = sorted({v["dhcp_options_id"] for v in vpcs if v.get("dhcp_options_id")})
+    reads = [support(v["id"]) for v in vpcs] + ([dhcp(ids)] if ids else [])
+    if reads:
+        r.rec.together(*reads)
+
+
+def _dhcp(d: dict[str, Any]) -> dict[str, Any]:
+    conf = {c.get("Key"): [x.get("Value") for x in c.get("Values", [])] for c in d.get("DhcpConfigurations", [])}
+    return {
+        "domain_name_servers": conf.get("domain-name-servers"),
+        "domain_name": (conf.get("domain-name") or [None])[0],
+        "tags": tags(d.get("Tags")),
+    }
 
 
 def read_vpc_subnets(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]]) -> None:
@@ -608,8 +663,13 @@ def read_unnamed(r: Reading) -> None:
 
 # the catalogue's `reader: ec2.NAME`
 READERS = {
-    # with the network ACLs of the VPCs found (the guide's network paths cross them)
-    "vpcs": Reader("ec2", Read(read_vpcs), more=(Read(read_network_acls, after="ec2.vpcs"),)),
+    # with the network ACLs of the VPCs found (the guide's network paths cross them), and how they
+    # resolve names (DNS support, the DHCP options' servers)
+    "vpcs": Reader(
+        "ec2",
+        Read(read_vpcs),
+        more=(Read(read_network_acls, after="ec2.vpcs"), Read(read_vpc_dns, after="ec2.vpcs")),
+    ),
     # the region's zones tell whether one subnet per zone is possible (the rules) and where a new
     # subnet goes (the fixer); the fixer places new subnets among every subnet of the VPC
     "subnets": Reader(

@@ -17,12 +17,13 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from validator.checks import Outcome, bad, evaluator, ok, warn
+from validator.checks import Outcome, bad, evaluator, ok, optional, warn
 from validator.checks.context import Context
 from validator.checks.iam import SPECS, policy_document
 from validator.findings import NOT_GRANTED
 from validator.kinds import KINDS, VALUES
 from validator.policy import catalogue, compare
+from validator.policy.condition import PublicAddress
 from validator.policy.document import PolicyError, Statement, resource_matches, statements
 from validator.policy.request import ABSENT, holds, unknown_keys
 from validator.snapshot import Undecidable
@@ -155,10 +156,12 @@ TAGGED_BY_VALOHAI = frozenset(
 )
 
 
-def request_context(ctx: Context, principal: dict[str, Any]) -> RequestContext:
+def request_context(ctx: Context, principal: dict[str, Any], from_internet: bool = False) -> RequestContext:
     """The request the principal makes for the guide: in the params' region, over TLS, without MFA,
     not through another service; the principal's own ARN, account, type and tags. A role's session
-    carries aws:MultiFactorAuthPresent false; an IAM user's access key carries none."""
+    carries aws:MultiFactorAuthPresent false; an IAM user's access key carries none. `from_internet`:
+    the request comes from a public IPv4 address the account does not choose (Valohai's servers), so
+    a condition on aws:SourceIp that every such address meets, or none does, is decided."""
     now = dt.datetime.now(dt.UTC)
     arn = str(principal.get("arn") or "")
     user = ":user/" in arn
@@ -174,6 +177,8 @@ def request_context(ctx: Context, principal: dict[str, Any]) -> RequestContext:
     }
     if arn:
         known["aws:principalarn"] = frozenset({arn})
+    if from_internet:
+        known["aws:sourceip"] = frozenset({PublicAddress(4)})
     tags = principal.get("tags")
     for key, value in (tags or {}).items():
         known[f"aws:principaltag/{key.lower()}"] = frozenset({str(value)})
@@ -432,10 +437,11 @@ def what_is_taken(
     identity: list[InPolicy] | None,
     bound: tuple[str, list[InPolicy] | None] | None,
     owner: str,
+    from_internet: bool = False,
 ) -> list[str]:
     """Each (action on resource) of `specs` the principal cannot do, with why (`identity` None: its
     own policies are judged elsewhere; only the boundary and its denies are)."""
-    base = request_context(ctx, principal)
+    base = request_context(ctx, principal, from_internet)
     out, undecided = [], []
     for spec in specs:
         for action in spec.actions:
@@ -481,15 +487,17 @@ def _fix(problems: list[str], name: str, policy: str) -> str:
     return said[:1].upper() + said[1:] + "." if steps else ""
 
 
-@evaluator("role_can", statements=SPECS)
-def role_can(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcome]:
+@evaluator("role_can", statements=SPECS, from_internet=optional({"type": "boolean"}))
+def role_can(ctx: Context, statements: list[dict[str, Any]], from_internet: bool = False) -> list[Outcome]:
     """The role can do every action of the guide's statements on their resources, with all its
-    policies, its permissions boundary and its Deny statements together."""
+    policies, its permissions boundary and its Deny statements together. `from_internet: true`: the
+    role's requests come from public IPv4 addresses the account does not choose (Valohai's servers),
+    and a condition on aws:SourceIp is judged for every such address."""
     role = ctx.resource()
     identity = role_statements(ctx, role)
     bound = boundary_of(ctx, KINDS[ctx.kind].path, role)
     specs = [compare.Spec.from_args(ctx.expand(s)) for s in statements]
-    problems = what_is_taken(ctx, role, specs, identity, bound, ctx.name)
+    problems = what_is_taken(ctx, role, specs, identity, bound, ctx.name, from_internet)
     expected = _said(specs)
     kw = {"resource_id": role.get("arn")}
     if problems:

@@ -324,3 +324,68 @@ def subnet_routes(ctx: Context) -> list[Outcome]:
                 )
             )
     return out
+
+
+AMAZON_DNS = "AmazonProvidedDNS"  # the domain-name-servers value for the VPC's own resolver (Route 53 Resolver)
+
+
+def _servers(ctx: Context, vpc: dict) -> tuple[str, list[str] | None]:
+    """(how the VPC's DHCP options are named, the DNS servers they hand its instances: None when the
+    VPC has no set of its own, which leaves AWS's resolver)."""
+    if "dhcp_options_id" not in vpc:
+        raise Undecidable(f"the DHCP options set of {vpc['id']} was not read")
+    dopt = vpc.get("dhcp_options_id")
+    if dopt is None:
+        return "no DHCP options set of its own", None
+    options = ctx.data("vpc_dns.dhcp_options")
+    if dopt not in options:
+        raise Undecidable(f"the DHCP options set {dopt} of {vpc['id']} was not read")
+    if options[dopt] is None:
+        raise Undecidable(f"the DHCP options set {dopt} of {vpc['id']} was not found")
+    return f"DHCP options set {dopt}", list(options[dopt].get("domain_name_servers") or [])
+
+
+@evaluator("vpc_dns", why={"type": "string"})
+def vpc_dns(ctx: Context, why: str) -> list[Outcome]:
+    """The VPC's instances can resolve names: its DNS resolution (enableDnsSupport) is on and its
+    DHCP options hand out AmazonProvidedDNS (AWS's default, which the guide leaves). Resolution off
+    with only AmazonProvidedDNS fails; DNS servers of the customer's own, which vhv cannot judge,
+    are a warning naming them."""
+    vpc = ctx.resource()
+    label = f"{ctx.name} ({vpc['id']})"
+    support = ctx.data(f"vpc_dns.dns_support.{vpc['id']}")
+    if support is None:
+        raise Undecidable(f"AWS has no DNS attribute of {label}")
+    dhcp, servers = _servers(ctx, vpc)
+    own = [s for s in servers or [] if s.lower() != AMAZON_DNS.lower()]
+    amazon = servers is None or len(own) < len(servers)
+    expected = f"DNS resolution on; DHCP options with {AMAZON_DNS}"
+    actual = f"DNS resolution {'on' if support else 'off'}; " + (
+        f"{dhcp}" if servers is None else f"{dhcp}: {', '.join(servers) or 'no DNS server'}"
+    )
+    kw = {"resource_id": vpc["id"]}
+    if not support and not own:
+        return [
+            bad(
+                f"{label} has DNS resolution off (enableDnsSupport false), and its instances ask only "
+                f"{AMAZON_DNS} ({dhcp}): they resolve no name, {why}",
+                expected,
+                actual,
+                **kw,
+            )
+        ]
+    if own:
+        whose = f"{label} has DNS resolution off, and its {dhcp}" if not support else f"{label}'s {dhcp}"
+        amazon_too = f" (and {AMAZON_DNS}, which {'answers' if support else 'does not answer'})" if amazon else ""
+        return [
+            warn(
+                f"{whose} hands its instances the DNS servers {', '.join(own)}{amazon_too}: vhv cannot tell whether "
+                f"they are reachable from the VPC and resolve public names; {why}",
+                expected,
+                actual,
+                **kw,
+            )
+        ]
+    if not amazon:
+        return [warn(f"{label}'s {dhcp} names no DNS server: its instances get none; {why}", expected, actual, **kw)]
+    return [ok(f"{label} resolves names with {AMAZON_DNS} (DNS resolution on; {dhcp})", expected, actual, **kw)]

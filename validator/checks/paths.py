@@ -16,6 +16,12 @@ to the internet on 80 and 443. Each path is followed hop by hop, like VPC Reacha
 
 A path that is cut fails naming each hop that cuts it; a security group vhv does not read (it
 reads the guide's two) could allow what the guide's do not: then the path is a warning.
+
+"The internet" is the internet at large, and a reply's port is one its client picks: a hop that
+cuts less than 1/256 of them (a route or network ACL entry for a few addresses, narrower than a
+/8; a deny of a few ephemeral ports) leaves the path working for the bulk, and the path is a
+warning naming what is cut. A cut of 0.0.0.0/0, of half the internet, of an address the guide
+names (app.valohai.com, the admin's CIDR) or of a request's port fails.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from validator.snapshot import Undecidable
 Span = tuple[int, int]  # addresses [lo, hi)
 EPHEMERAL = (1024, 65535)
 ALL_PORTS = (0, 65535)
+BULK = 256  # a cut of less than 1/256 of a path's internet addresses, or of its reply ports, leaves its bulk
 WORKERS = "workers"
 INTERNET = "internet"
 
@@ -79,6 +86,10 @@ def _and(a: list[Span], b: list[Span]) -> list[Span]:
     return _minus(a, _minus(a, b))
 
 
+def _size(spans: list[Span]) -> int:
+    return sum(hi - lo for lo, hi in _norm(spans))
+
+
 def _cidrs(spans: list[Span], most: int = 3) -> str:
     nets = [
         str(n)
@@ -106,6 +117,7 @@ class Peer:
     spans: list[Span]
     groups: set[str] = field(default_factory=set)
     internet: bool = False  # its addresses are the internet's: "from 0.0.0.0/0" and the like
+    bulk: bool = False  # the internet at large: a few of its addresses cut leave it working
 
     def said(self, spans: list[Span]) -> str:
         if self.spans and _norm(spans) == _norm(self.spans):
@@ -113,7 +125,20 @@ class Peer:
         return _cidrs(spans)
 
 
-WORLD = Peer("the internet", PUBLIC, internet=True)
+WORLD = Peer("the internet", PUBLIC, internet=True, bulk=True)
+
+
+def narrow(peer: Peer, boxes: list[tuple[list[Span], tuple[int, int]]], ports: tuple[int, int]) -> bool:
+    """Whether a hop that cuts (addresses x ports) `boxes` of the traffic between `peer` and `ports`
+    leaves its bulk: of the internet at large, less than 1/BULK of its addresses x ports; of a named
+    peer, each of its addresses on all but less than 1/BULK of the ports (the replies' ports, which
+    the client picks; a request's one port cut is cut)."""
+    wide = ports[1] - ports[0] + 1
+    if peer.bulk:
+        cut = sum(_size(spans) * (p[1] - p[0] + 1) for spans, p in boxes)
+        return cut * BULK < _size(peer.spans) * wide
+    cut = _size([(p[0], p[1] + 1) for _, p in boxes])  # the ports cut for some address
+    return cut * BULK < wide
 
 
 # ------------------------------------------------------------------ the hops
@@ -178,9 +203,12 @@ class Path:
     passed: list[str] = field(default_factory=list)
     cuts: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # groups vhv does not read, that could allow a cut
+    partial: list[str] = field(default_factory=list)  # cuts that leave the bulk of the path (see narrow)
 
-    def hop(self, said: str, cut: str | None) -> None:
-        if cut:
+    def hop(self, said: str, cut: str | None, bulk_left: bool = False) -> None:
+        if cut and bulk_left:
+            self.partial.append(cut)
+        elif cut:
             self.cuts.append(cut)
         else:
             self.passed.append(said)
@@ -250,13 +278,15 @@ class Network:
         if not off:
             path.hop(f"{table.get('name') or table['id']} routes {why} => {name('igw')}", None)
             return
+        few = narrow(peer, [(spans, (0, 0)) for _, spans in off.values()], (0, 0))
+        named = few or not peer.bulk  # the addresses are said unless they are the internet at large
         said = "; ".join(
-            (f"{routing.label(r)} takes {why}" + ("" if peer is WORLD else f" for {peer.said(spans)}"))
+            (f"{routing.label(r)} takes {why}" + (f" for {peer.said(spans)}" if named else ""))
             if r
-            else f"no route for {why}" + ("" if peer is WORLD else f" to {peer.said(spans)}")
+            else f"no route for {why}" + (f" to {peer.said(spans)}" if named else "")
             for r, spans in off.values()
         )
-        path.hop("", f"{self.table_label(table)} of {self.subnet(subnet_id)}: {said}")
+        path.hop("", f"{self.table_label(table)} of {self.subnet(subnet_id)}: {said}", few)
 
     def edge(self, path: Path, igw: str, address: str) -> None:
         """What enters through the internet gateway `igw` for `address`: a route table associated
@@ -297,7 +327,8 @@ class Network:
             who = "no rule allows it (the last rule, *, denies)" if rule == "*" else f"rule {rule} denies it"
             towards = "to" if egress else "from"
             parts.append(f"{word} TCP {_ports(p)} {towards} {peer.said(spans)}: {who}")
-        path.hop("", f"network ACL {acl['id']} of {self.subnet(subnet_id)} ({what}): " + "; ".join(parts))
+        few = narrow(peer, [(spans, p) for _, spans, p in denied], ports)
+        path.hop("", f"network ACL {acl['id']} of {self.subnet(subnet_id)} ({what}): " + "; ".join(parts), few)
 
     def security_groups(self, path: Path, ids: list[str], direction: str, peer: Peer, port: int, where: str) -> None:
         known = [self.groups[i] for i in ids if i in self.groups]
@@ -309,10 +340,14 @@ class Network:
             return
         word = "inbound" if direction == "ingress" else "outbound"
         towards = "from" if direction == "ingress" else "to"
+        few = narrow(peer, [(missing, (port, port))], (port, port))
         path.hop(
-            "", f"the security groups of {where} ({names}) allow no {word} TCP {port} {towards} {peer.said(missing)}"
+            "",
+            f"the security groups of {where} ({names}) allow no {word} TCP {port} {towards} {peer.said(missing)}",
+            few,
         )
-        path.unknown += unread
+        if not few:
+            path.unknown += unread
 
 
 # ------------------------------------------------------------------ the paths
@@ -350,13 +385,22 @@ def _running(path: Path, inst: dict[str, Any]) -> None:
     path.hop(f"{name('instance')} running", None if state == "running" else f"{name('instance')} is {state}")
 
 
+_FEW = "but not for a few of its addresses or reply ports (less than 1/256 of them: the bulk gets through)"
+
+
 def _judge(paths: list[tuple[int, Path]], what: Any, **kw: Any) -> Outcome:
     """One outcome for the ports of one path (`what(ports)` says it): a pass names the hops passed,
     a failure each hop that cuts each port."""
     cut = [(port, p) for port, p in paths if p.cuts]
+    partial = list(dict.fromkeys(c for _, p in paths for c in p.partial))
+    some = "; a few of its addresses or reply ports are also cut: " + "; ".join(partial) if partial else ""
     if not cut:
         hops = list(dict.fromkeys(h for _, p in paths for h in p.passed if h))
         ports = ", ".join(str(port) for port, _ in paths)
+        if partial:
+            return warn(
+                f"{what(ports)} works, {_FEW}: " + "; ".join(partial), "the path works", "; ".join(partial), **kw
+            )
         return ok(f"{what(ports)}: " + ", ".join(hops), "the path works", "works", **kw)
     by_cuts: dict[tuple[str, ...], list[int]] = {}
     for port, p in cut:  # ports cut the same way are said once
@@ -368,12 +412,12 @@ def _judge(paths: list[tuple[int, Path]], what: Any, **kw: Any) -> Outcome:
     unknown = sorted({u for _, p in cut for u in p.unknown})
     if unknown:
         return warn(
-            f"{said}; unless {', '.join(unknown)} (a group vhv does not read) allows it",
+            f"{said}; unless {', '.join(unknown)} (a group vhv does not read) allows it{some}",
             "the path works",
             cuts,
             **kw,
         )
-    return bad(said, "the path works", cuts, **kw)
+    return bad(said + some, "the path works", cuts, **kw)
 
 
 def _outside(vpc_id: str | None, **kw: Any) -> Outcome:

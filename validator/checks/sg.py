@@ -89,6 +89,28 @@ class Want:
             return self.cidr.subnet_of(_net(r["cidr"]))
         return False
 
+    def covered_by_all(self, rules: list[dict[str, Any]]) -> bool:
+        """The rules together allow at least this: one covers it, or the CIDRs of those that allow
+        its protocol and port add up to its destination (0.0.0.0/1 and 128.0.0.0/1 are 0.0.0.0/0;
+        for a group, all of IPv4 or all of the guide's VPC)."""
+        if any(self.covered_by(r) for r in rules):
+            return True
+        target = self.cidr if self.cidr is not None else self.vpc_cidr or ipaddress.ip_network("0.0.0.0/0")
+        nets = [
+            _net(r["cidr"])
+            for r in rules
+            if r.get("cidr") and self._carries(r) and _net(r["cidr"]).version == target.version
+        ]
+        return any(target.subnet_of(n) for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+
+    def _carries(self, r: dict[str, Any]) -> bool:
+        """The rule `r` allows this protocol and port (to some peer)."""
+        if r.get("protocol") == "-1":
+            return True
+        if r.get("protocol") != self.protocol:
+            return False
+        return self.port is None or r.get("from_port", 0) <= self.port <= r.get("to_port", 65535)
+
     def contains(self, r: dict[str, Any]) -> bool:
         """The actual rule `r` allows nothing beyond this."""
         if r.get("protocol") != self.protocol:
@@ -128,7 +150,7 @@ def sg_allows(ctx: Context, direction: str, rules: list[dict[str, Any]]) -> list
     sg = ctx.resource()
     wants = wanted_rules(ctx, rules)
     actual = sg.get(direction, [])
-    missing = [w for w in wants if not any(w.covered_by(r) for r in actual)]
+    missing = [w for w in wants if not w.covered_by_all(actual)]
     word = "inbound" if direction == "ingress" else "outbound"
     expected = "; ".join(w.label() for w in wants)
     groups = _groups(ctx)  # once, not once a rule: 100,000 rules x every group was minutes

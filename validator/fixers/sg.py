@@ -128,7 +128,7 @@ def _missing_specs(b: Builder, kind: str, rule: Rule) -> list[dict[str, Any]]:
             if not any(_world_covers(r, spec) for r in group.get(direction, [])):
                 out.append(spec)
             continue
-        if not any(want.covered_by(r) for r in group.get(direction, [])):
+        if not want.covered_by_all(group.get(direction, [])):
             out.append(spec)
     return out
 

@@ -7,14 +7,14 @@ principal is the assumer and its account. sts:ExternalId is the id agreed with V
 calls STS itself, not through an AWS service: aws:ViaAWSService is false and the keys a service
 sets on the calls it makes for you (aws:SourceAccount, aws:SourceArn, aws:SourceOrgID,
 aws:SourceOrgPaths) are absent, judged by IAM's rules for an absent key. A role's session calls,
-so aws:PrincipalType is AssumedRole. Valohai's addresses are public: a condition on aws:SourceIp
-that names only private ranges is decided; any other is a failure, as Valohai's addresses are not
-the account's to choose. A key vhv cannot know the value of is a warning naming it, never a silent
+so aws:PrincipalType is AssumedRole. Valohai's addresses are public IPv4 ones that the account does
+not choose: a condition on aws:SourceIp is met when every public IPv4 address meets it (0.0.0.0/0,
+or ranges that add up to it), never when none does (only private ranges), and is a failure when
+only some do. A key vhv cannot know the value of is a warning naming it, never a silent
 pass."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,23 +29,9 @@ _VPC_KEYS = ("aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip")
 # set only when an AWS service calls on the account's behalf; Valohai calls STS itself
 _SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
 _DIRECT = "Valohai calls STS itself, not through an AWS service"
-# ranges no caller on the internet comes from: RFC 1918, shared address space (RFC 6598),
-# loopback, link-local, and their IPv6 counterparts
-PRIVATE = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "fc00::/7",
-        "fe80::/10",
-        "::1/128",
-    )
-)
-_PUBLIC = "34.248.245.191"  # stands for any public address: it is in none of the private ranges
+# Valohai's addresses (the guide's, in the catalogue) are IPv4: its request comes from some public
+# IPv4 address, which this account does not choose
+VALOHAI_SOURCE = C.PublicAddress(4)
 _PRINCIPAL_TYPE = {"role": "AssumedRole", "assumed-role": "AssumedRole", "user": "User", "root": "Account"}
 _REASONS = {
     "aws:multifactorauthpresent": "Valohai's assumer is a service: its requests never carry MFA",
@@ -68,6 +54,11 @@ _IP_REASON = (
     "address may lock Valohai out"
 )
 _PRIVATE_REASON = "Valohai calls STS from public addresses, never from a private range"
+_NONE_REASON = "Valohai calls STS from public IPv4 addresses, and none of them meets it"
+_IPV6_REASON = (
+    "it is met only by IPv6 addresses, and Valohai's addresses are IPv4: make sure Valohai calls STS over IPv6, or "
+    "add 0.0.0.0/0"
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +121,8 @@ def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetim
         return ["false"]
     if low in _SOURCE_KEYS:
         return [None]
+    if low == "aws:sourceip":
+        return [VALOHAI_SOURCE]
     if low == "aws:principaltype":
         ptype = _PRINCIPAL_TYPE.get(m.group(4).split("/", 1)[0]) if m else None
         return [ptype] if ptype else None
@@ -138,27 +131,33 @@ def contexts(key: str, assumer: str, agreed_ids: Sequence[str] = (), at: datetim
 
 def _private_only(values: Sequence[str]) -> bool:
     """Whether every value is an address range within the private ones (no public address in it)."""
-    try:
-        nets = [ipaddress.ip_network(v.strip(), strict=False) for v in values]
-    except ValueError:
-        return False
-    return bool(nets) and all(
-        any(n.version == p.version and n.subnet_of(p) for p in PRIVATE)
-        for n in nets  # type: ignore[arg-type]
-    )
+    return bool(values) and all(C.public_share([v], 4) is False and C.public_share([v], 6) is False for v in values)
 
 
 def met(cond: Cond, assumer: str, agreed_ids: Sequence[str] = (), at: datetime | None = None) -> set[bool] | None:
     """Whether the condition holds in each request the assumer may make; None when vhv cannot tell."""
     op, key, values = cond
     parsed = C.parse(op)
-    if parsed is not None and key.lower() == "aws:sourceip" and not parsed.null and _private_only(values):
-        return {C.holds(parsed, values, _PUBLIC)}  # Valohai's public address is in none of them
     ctx = contexts(key, assumer, agreed_ids, at)
     if parsed is None or ctx is None:
         return None
     found = {C.holds(parsed, values, v) for v in ctx}
     return None if None in found else found
+
+
+def _source_ip(cond: Cond, found: set[bool] | None) -> Verdict | None:
+    """What a condition on aws:SourceIp does to Valohai's request: nothing when every public IPv4
+    address meets it (0.0.0.0/0, or ranges that add up to it); else why it fails or warns."""
+    if found == {True}:
+        return None
+    op, _key, values = cond
+    parsed = C.parse(op)
+    if found == {False} and parsed is not None:
+        if not parsed.negated and C.holds(parsed, values, C.PublicAddress(6)):
+            return Verdict(WARN, f"{written(cond)}: {_IPV6_REASON}")
+        reason = _PRIVATE_REASON if not parsed.negated and _private_only(values) else _NONE_REASON
+        return Verdict(FAIL, f"{written(cond)}: {reason}")
+    return Verdict(FAIL, f"{written(cond)}: {_IP_REASON}")
 
 
 def judge_allow(conds: Iterable[Cond], assumer: str, at: datetime | None = None) -> list[Verdict]:
@@ -171,11 +170,9 @@ def judge_allow(conds: Iterable[Cond], assumer: str, at: datetime | None = None)
         low = key.lower()
         if low == "sts:externalid":
             continue  # Valohai sends the id agreed with it
-        if low in ("aws:sourceip",):
-            found = met(cond, assumer, (), at)
-            if found != {True}:
-                reason = _PRIVATE_REASON if found == {False} else _IP_REASON
-                out.append(Verdict(FAIL, f"{written(cond)}: {reason}"))
+        if low == "aws:sourceip":
+            verdict = _source_ip(cond, met(cond, assumer, (), at))
+            out += [verdict] if verdict else []
             continue
         found = met(cond, assumer, (), at)
         if found is None:

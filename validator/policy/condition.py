@@ -14,6 +14,55 @@ from datetime import UTC, datetime
 
 from validator.policy.glob import compile_glob
 
+# ranges no caller on the internet comes from: RFC 1918, shared address space (RFC 6598),
+# loopback, link-local, and their IPv6 counterparts
+PRIVATE = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+_WHOLE = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+class PublicAddress(str):
+    """A request's source address (aws:SourceIp) known only as some public address of one IP
+    version (a caller on the internet): a condition on it holds when it holds for every public
+    address of that version, fails when it holds for none, and cannot be said otherwise."""
+
+    version: int
+
+    def __new__(cls, version: int) -> PublicAddress:
+        made = super().__new__(cls, f"any public IPv{version} address")
+        made.version = version
+        return made
+
+
+def public_share(values: Sequence[str], version: int) -> bool | None:
+    """Whether the address ranges `values` hold every public address of IP `version` (True), none
+    of them (False: only private ranges or the other version), or some (None); None too when a
+    value is no address range."""
+    try:
+        nets = [ipaddress.ip_network(v.strip(), strict=False) for v in values]
+    except ValueError:
+        return None
+    mine = [n for n in nets if n.version == version]
+    private = [p for p in PRIVATE if p.version == version]
+    if all(any(n.subnet_of(p) for p in private) for n in mine):  # type: ignore[arg-type]
+        return False
+    if list(ipaddress.collapse_addresses([*mine, *private])) == [_WHOLE[version]]:  # type: ignore[list-item]
+        return True
+    return None
+
+
 _NEGATED = {
     "stringnotequals": "stringequals",
     "stringnotequalsignorecase": "stringequalsignorecase",
@@ -83,6 +132,9 @@ def holds(op: Operator, values: Sequence[str], actual: str | None) -> bool | Non
         if op.if_exists or op.qualifier == "forallvalues":
             return True
         return op.negated and op.qualifier != "foranyvalue"
+    if isinstance(actual, PublicAddress):
+        share = public_share(values, actual.version) if op.base == "ipaddress" else None
+        return None if share is None else share != op.negated
     found = [_matches(op.base, v, actual) for v in values]
     if None in found:
         return None
