@@ -305,3 +305,36 @@ def test_vhv_permissions_with_a_recipes_params_adds_what_only_its_accounts_need(
     assert main(["permissions", "--params", str(path)]) == 0
     [statement] = json.loads(capsys.readouterr().out)["Statement"]
     assert only_recipes <= set(statement["Action"])
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_a_recipe_accounts_snapshot_is_written_and_checked_with_its_built_with(account, tmp_path, capsys, recipe):
+    """`vhv snapshot` refused every recipe account (the Terraform queue's name, CloudFormation's
+    unnamed address checked against the guide's names); now it is written, checked offline with
+    the same built_with, and refused in one line with another."""
+    import yaml
+
+    from validator.cli import main
+
+    as_recipe(account, recipe)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({**account.params, "built_with": recipe}))
+    snap = tmp_path / "snap.json"
+    assert main(["snapshot", "--params", str(params), "--output", str(snap)]) == 0
+    assert json.loads(snap.read_text())["built_with"] == recipe
+    capsys.readouterr()
+    assert main(["check", "--params", str(params), "--snapshot", str(snap), "--format", "json"]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    live = _check(account, recipe)  # offline, the same findings as read live
+    assert sorted((f["rule_id"], f["status"]) for f in report["findings"]) == sorted(
+        (f.rule_id, f.status) for f in live.findings
+    )
+    assert not [f for f in report["findings"] if f["status"] == "error"]
+    guide_params = tmp_path / "guide.yaml"
+    guide_params.write_text(yaml.safe_dump(account.params))
+    assert main(["check", "--params", str(guide_params), "--snapshot", str(snap)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"vhv: {snap}: the account was read as built with {recipe}, the params say built_with: guide; take the "
+        f"snapshot with these params, or check it with built_with: {recipe}"
+    ]

@@ -180,8 +180,11 @@ def _target(args: argparse.Namespace):  # noqa: ANN202
 def _load(args: argparse.Namespace):  # noqa: ANN202
     from validator import engine, params, rulepack  # deferred: start-up
 
+    from validator import kinds  # deferred: start-up
+
     pack = rulepack.load(args.rules)
     prm = params.load(args.params)
+    kinds.use(kinds.recipe_of(prm))  # the snapshot written or read back is named as the recipe names it
     blocked = engine.blocking_failures(pack, prm)
     if blocked:
         raise VhvError("; ".join(f.message for f in blocked))

@@ -44,7 +44,6 @@ def _named() -> dict[str, tuple[str, tuple[str, ...]]]:
     return out
 
 
-NAMED = _named()
 # an IAM kind's `match` -> the resource type in its ARN (arn:aws:iam::<account>:role/<name>)
 ARN_TYPES = {
     "policy-name": "policy",
@@ -85,7 +84,7 @@ def problem(d: dict[str, Any]) -> str | None:
 
 
 def _problems(data: dict[str, Any], account: str, partition: str) -> Iterator[str]:
-    for key, (match, globs) in NAMED.items():
+    for key, (match, globs) in _named().items():  # the names of the recipe in use
         for i, item in enumerate(data.get(key) or []):
             name = item.get("name")
             if match == BY_GROUP_NAME:

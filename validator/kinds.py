@@ -321,6 +321,12 @@ def built_with(recipe: str) -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
+def use(recipe: str) -> None:
+    """From here on in this thread (a command of the CLI), KINDS are `recipe`'s: what it reads,
+    judges, writes to a snapshot and reads back is named as the recipe names it."""
+    _ACTIVE.set(recipe)
+
+
 def of_every_recipe() -> list[Kind]:
     """Every kind as each recipe gives it (the readers and fixers any of them names)."""
     return [k for r in BUILT_WITH for k in _BY_RECIPE[r].values()]

@@ -57,6 +57,7 @@ class Snapshot:
     data: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     caller_arn: str = ""
+    built_with: str = "guide"  # the recipe whose names the account was read by (params built_with)
 
     def get(self, path: str) -> Any:
         why = self.error_at(path)
@@ -97,6 +98,7 @@ class Snapshot:
                 "region": self.region,
                 "partition": self.partition,
                 "caller_arn": self.caller_arn,
+                **({"built_with": self.built_with} if self.built_with != kinds.GUIDE else {}),
                 "data": self.data,
                 "errors": self.errors,
             }
@@ -115,6 +117,12 @@ class Snapshot:
                 f"{shape.brief(d.get('vhv_version', '?'), quote=False)}); this vhv {__version__} reads version "
                 f"{VERSION}: take a new snapshot with this vhv"
             )
+        read_as = d.get("built_with", kinds.GUIDE)
+        if isinstance(read_as, str) and read_as != kinds.active():  # names of another recipe: not comparable
+            raise VhvError(
+                f"{source}: the account was read as built with {read_as}, the params say built_with: "
+                f"{kinds.active()}; take the snapshot with these params, or check it with built_with: {read_as}"
+            )
         problem = shape_problem(d)
         if problem:
             raise VhvError(f"{source}: {problem} — {NOT_OURS}")
@@ -132,6 +140,7 @@ class Snapshot:
             region=d["region"],
             partition=d["partition"],
             caller_arn=d["caller_arn"],
+            built_with=d.get("built_with", kinds.GUIDE),
             data=dict(d["data"]),
             errors=dict(d["errors"]),
         )

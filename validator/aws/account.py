@@ -148,7 +148,9 @@ def _read(
         for c in clients.values():
             c.can_paginate(next(iter(c.meta.method_to_api_mapping)))
         account, arn, partition = who.result()
-    snap = Snapshot(account_id=account, region=region, partition=partition, caller_arn=arn)
+    snap = Snapshot(
+        account_id=account, region=region, partition=partition, caller_arn=arn, built_with=kinds_mod.active()
+    )
     rec = Recorder(snap, progress)
     rec.calls.append("sts:GetCallerIdentity")
     reading = Reading(clients, rec, for_fix, params)
