@@ -178,9 +178,7 @@ def _target(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
-    from validator import engine, params, rulepack  # deferred: start-up
-
-    from validator import kinds  # deferred: start-up
+    from validator import engine, kinds, params, rulepack  # deferred: start-up
 
     pack = rulepack.load(args.rules)
     prm = params.load(args.params)
