@@ -209,6 +209,7 @@ QUEUE_RULES = (
     "queue-role-grants-within-recipe",
     "queue-role-inline-lint",
     "queue-role-instance-profile",
+    "queue-role-effective-permissions",
     "queue-policy-exists",
     "queue-policy-grants",
     "queue-policy-within-recipe",

@@ -338,3 +338,35 @@ def test_a_recipe_accounts_snapshot_is_written_and_checked_with_its_built_with(a
         f"vhv: {snap}: the account was read as built with {recipe}, the params say built_with: guide; take the "
         f"snapshot with these params, or check it with built_with: {recipe}"
     ]
+
+
+def _deny_secrets(acct: Account, role: str) -> None:
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}]}
+    acct.iam.put_role_policy(RoleName=role, PolicyName="Extra", PolicyDocument=json.dumps(doc))
+
+
+@pytest.mark.parametrize("recipe", ["cloudformation", "terraform"])
+def test_a_deny_or_a_boundary_taking_the_secret_away_fails(account, recipe):
+    """The held-out round's Q25, Q26, M1b: a Deny on secretsmanager:* beside ValohaiQueuePolicy, a
+    boundary allowing only s3:GetObject, a Deny on the master role: the secret cannot be read."""
+    as_recipe(account, recipe)
+    assert _check(account, recipe).one("queue-role-effective-permissions").status == "pass"
+    _deny_secrets(account, "ValohaiQueueRole")
+    f = _check(account, recipe).one("queue-role-effective-permissions")
+    assert f.status == "fail"
+    assert f.message.startswith("ValohaiQueueRole cannot do what the recipe grants it: ")
+    assert "secretsmanager:GetSecretValue" in f.message and "Extra" in f.message
+    account.iam.delete_role_policy(RoleName="ValohaiQueueRole", PolicyName="Extra")
+    arn = account.iam.create_policy(
+        PolicyName="Boundary",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+    )["Policy"]["Arn"]
+    account.iam.put_role_permissions_boundary(RoleName="ValohaiQueueRole", PermissionsBoundary=arn)
+    f = _check(account, recipe).one("queue-role-effective-permissions")
+    assert f.status == "fail" and "Boundary" in f.message
+    _deny_secrets(account, "ValohaiMaster")
+    f = _check(account, recipe).one("master-role-effective-permissions")
+    assert f.status == "fail"
+    assert "secretsmanager:GetSecretValue" in f.message

@@ -19,7 +19,7 @@ from typing import Any
 
 from validator.checks import Outcome, bad, evaluator, ok, optional, warn
 from validator.checks.context import Context
-from validator.checks.iam import SPECS, policy_document
+from validator.checks.iam import ALSO, SPECS, policy_document
 from validator.findings import NOT_GRANTED
 from validator.kinds import KINDS, VALUES
 from validator.policy import catalogue, compare
@@ -448,7 +448,9 @@ def what_is_taken(
             for res in spec.resources:
                 target = compare.concretise(res, ctx.snap.account_id)
                 why, unsure = "", ""
+                carried = {k: frozenset({v}) for k, v in spec.carries}  # what the spec's requests carry
                 for context in worlds(ctx, base, action, target):
+                    context = context.with_keys(carried) if carried else context
                     try:
                         why = taken_away(identity or [], bound, context, action, target, owner, identity is not None)
                     except Undecidable as exc:
@@ -487,8 +489,13 @@ def _fix(problems: list[str], name: str, policy: str) -> str:
     return said[:1].upper() + said[1:] + "." if steps else ""
 
 
-@evaluator("role_can", statements=SPECS, from_internet=optional({"type": "boolean"}))
-def role_can(ctx: Context, statements: list[dict[str, Any]], from_internet: bool = False) -> list[Outcome]:
+@evaluator("role_can", statements=SPECS, from_internet=optional({"type": "boolean"}), also=optional(ALSO))
+def role_can(
+    ctx: Context,
+    statements: list[dict[str, Any]],
+    from_internet: bool = False,
+    also: list[dict[str, Any]] | None = None,
+) -> list[Outcome]:
     """The role can do every action of the guide's statements on their resources, with all its
     policies, its permissions boundary and its Deny statements together. `from_internet: true`: the
     role's requests come from public IPv4 addresses the account does not choose (Valohai's servers),
@@ -496,7 +503,9 @@ def role_can(ctx: Context, statements: list[dict[str, Any]], from_internet: bool
     role = ctx.resource()
     identity = role_statements(ctx, role)
     bound = boundary_of(ctx, KINDS[ctx.kind].path, role)
-    specs = [compare.Spec.from_args(ctx.expand(s)) for s in statements]
+    # the guide's statements, and those the params' recipe adds (`also`: Valohai reads the Redis secret)
+    extra = [s for entry in also or () if ctx.applies(entry["when"]) for s in entry["statements"]]
+    specs = [compare.Spec.from_args(ctx.expand(s)) for s in [*statements, *extra]]
     problems = what_is_taken(ctx, role, specs, identity, bound, ctx.name, from_internet)
     expected = _said(specs)
     kw = {"resource_id": role.get("arn")}
@@ -504,7 +513,7 @@ def role_can(ctx: Context, statements: list[dict[str, Any]], from_internet: bool
         policy = KINDS[KINDS[ctx.kind].policy].name if KINDS[ctx.kind].policy else "the guide's policy"
         return [
             bad(
-                f"{ctx.name} cannot do what the guide grants it: " + "; ".join(problems),
+                f"{ctx.name} cannot do what {KINDS[ctx.kind].asked_by} grants it: " + "; ".join(problems),
                 expected,
                 "; ".join(problems),
                 fix=_fix(problems, ctx.name, policy),
@@ -512,7 +521,7 @@ def role_can(ctx: Context, statements: list[dict[str, Any]], from_internet: bool
             )
         ]
     within = f", within permissions boundary {bound[0]}" if bound else ""
-    return [ok(f"{ctx.name} can do what the guide grants it{within}", expected, "allowed", **kw)]
+    return [ok(f"{ctx.name} can do what {KINDS[ctx.kind].asked_by} grants it{within}", expected, "allowed", **kw)]
 
 
 @evaluator("organization_unseen")
