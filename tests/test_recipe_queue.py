@@ -216,8 +216,8 @@ def test_the_secrets_resource_policy_opened_outside_the_account_fails(account, p
     assert f.status == status, f.message
     if status == "fail":
         assert f.message.startswith(
-            "the resource policy of ValohaiRedisSecret lets principals outside account 123456789012 read it: "
-            "statement Open allows "
+            "the resource policy of ValohaiRedisSecret opens the secret outside account 123456789012 or shuts out "
+            "its readers: statement Open allows "
         )
 
 
@@ -370,3 +370,41 @@ def test_a_deny_or_a_boundary_taking_the_secret_away_fails(account, recipe):
     f = _check(account, recipe).one("master-role-effective-permissions")
     assert f.status == "fail"
     assert "secretsmanager:GetSecretValue" in f.message
+
+
+@pytest.mark.parametrize(
+    ("principal", "condition", "status", "who"),
+    [
+        ("*", None, "fail", "ValohaiMaster, ValohaiQueueRole"),
+        ({"AWS": "arn:aws:iam::123456789012:role/ValohaiMaster"}, None, "fail", "ValohaiMaster"),
+        ({"AWS": "arn:aws:iam::210987654321:root"}, None, "pass", ""),
+        ("*", {"StringNotEquals": {"aws:PrincipalAccount": "123456789012"}}, "warn", "ValohaiMaster, ValohaiQueueRole"),
+    ],
+    ids=["everyone", "valohai-master", "another-account", "under-a-condition"],
+)
+def test_a_deny_in_the_secrets_resource_policy_that_shuts_out_its_readers_fails(
+    account, principal, condition, status, who
+):
+    """The held-out round's S14/S15: a Deny of GetSecretValue to everyone, or to ValohaiMaster, passed."""
+    as_recipe(account, "cloudformation")
+    st: dict[str, Any] = {
+        "Sid": "Shut",
+        "Effect": "Deny",
+        "Principal": principal,
+        "Action": "secretsmanager:*",
+        "Resource": "*",
+    }
+    if condition:
+        st["Condition"] = condition
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [st]})
+    _secrets(account).put_resource_policy(SecretId="ValohaiRedisSecret", ResourcePolicy=policy)
+    found = _check(account, "cloudformation").of("queue-secret-resource-policy")
+    assert status in {f.status for f in found}, [(f.status, f.message) for f in found]
+    if status == "fail":
+        [f] = found
+        assert f.message.endswith(
+            f"statement Shut denies secretsmanager:GetSecretValue to {who}: they cannot read the Redis password "
+            "(the secret is the queue's Redis password)"
+        )
+    if status == "warn":
+        assert f"statement Shut denies secretsmanager:GetSecretValue to {who} under a condition" in found[0].message

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from validator.checks import Outcome, bad, evaluator, ok
+from validator.checks import Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS
+from validator.policy.document import action_matches
 from validator.snapshot import Undecidable
 
 # condition keys that tie a statement to the requester's account or organisation
@@ -52,9 +53,31 @@ def _held_to_account(statement: dict[str, Any], account: str) -> bool:
     return False
 
 
+READ = "secretsmanager:GetSecretValue"
+
+
+def _action_hits(statement: dict[str, Any], action: str) -> bool:
+    if "NotAction" in statement:
+        return not any(action_matches(str(p), action) for p in _listed(statement["NotAction"]))
+    return any(action_matches(str(p), action) for p in _listed(statement.get("Action", [])))
+
+
+def _shut_out(statement: dict[str, Any], readers: dict[str, str], account: str) -> list[str]:
+    """Who of `readers` (name -> role ARN) a Deny statement names: everyone (`*`, the account), or them."""
+    if "NotPrincipal" in statement:
+        spared = [str(p) for p in _listed((statement["NotPrincipal"] or {}).get("AWS", []))]
+        return [n for n, arn in readers.items() if arn not in spared]
+    principal = statement.get("Principal")
+    named = ["*"] if principal == "*" else [str(p) for p in _listed((principal or {}).get("AWS", []))]
+    if any(p in ("*", account, f"arn:aws:iam::{account}:root") or p.endswith(f":{account}:root") for p in named):
+        return list(readers)
+    return [n for n, arn in readers.items() if arn in named]
+
+
 @evaluator("secret_policy_own_account")
 def secret_policy_own_account(ctx: Context) -> list[Outcome]:
-    """No Allow in the secret's resource policy reaches a principal outside the account."""
+    """No Allow in the secret's resource policy reaches a principal outside the account, and no Deny
+    shuts out the roles that read it (ValohaiMaster and the queue's role: the recipe's readers)."""
     out = []
     account = ctx.snap.account_id if ctx.snap else ""
     for item in ctx.items():
@@ -80,10 +103,34 @@ def secret_policy_own_account(ctx: Context) -> list[Outcome]:
             strangers = _strangers(s.get("Principal"), account)
             if strangers and not _held_to_account(s, account):
                 opened.append(f"{label} allows {', '.join(strangers)}")
+        readers = {
+            ctx.name_of(k): f"arn:{ctx.snap.partition}:iam::{account}:role/{ctx.name_of(k)}"
+            for k in ("master_role", "queue_role")
+        }
+        for i, s in enumerate(_listed(policy.get("Statement", []))):
+            if not isinstance(s, dict) or s.get("Effect") != "Deny" or not _action_hits(s, READ):
+                continue
+            who = _shut_out(s, readers, account)
+            if not who:
+                continue
+            label = f"statement {s.get('Sid') or i + 1}"
+            if s.get("Condition"):
+                out.append(
+                    warn(
+                        f"the resource policy of {item['name']}: {label} denies {READ} to {', '.join(who)} under a "
+                        "condition vhv does not judge; check that it holds only for requests they never make",
+                        "no Deny that shuts out its readers",
+                        label,
+                        **kw,
+                    )
+                )
+            else:
+                opened.append(f"{label} denies {READ} to {', '.join(who)}: they cannot read the Redis password")
         if opened:
             out.append(
                 bad(
-                    f"the resource policy of {item['name']} lets principals outside account {account} read it: "
+                    f"the resource policy of {item['name']} opens the secret outside account {account} or shuts out its "
+                    "readers: "
                     + "; ".join(opened)
                     + " (the secret is the queue's Redis password)",
                     expected,
