@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import QUEUE_RULES, Account
 from tests.test_recipes import QUEUE_POLICY, SECRET_NAMES, as_recipe
+from validator import guide
 
 
 def _secrets(acct: Account) -> Any:
@@ -408,3 +409,21 @@ def test_a_deny_in_the_secrets_resource_policy_that_shuts_out_its_readers_fails(
         )
     if status == "warn":
         assert f"statement Shut denies secretsmanager:GetSecretValue to {who} under a condition" in found[0].message
+
+
+def test_terraforms_queue_with_another_profile_fails(account):
+    """The held-out round's tf-Q18b: the Terraform queue given an admin's profile passed
+    queue-instance-profile-template ("runs with instance profile Admin")."""
+    as_recipe(account, "terraform")
+    iam = account.iam
+    iam.create_role(RoleName="Admin", AssumeRolePolicyDocument=json.dumps(guide.ec2_trust()))
+    iam.create_instance_profile(InstanceProfileName="Admin")
+    iam.add_role_to_instance_profile(InstanceProfileName="Admin", RoleName="Admin")
+    account.ec2.associate_iam_instance_profile(IamInstanceProfile={"Name": "Admin"}, InstanceId=account.ids["instance"])
+    f = _check(account, "terraform").one("queue-instance-profile-template")
+    assert f.status == "fail"
+    assert f.message == (
+        f"valohai-queue ({account.ids['instance']}) runs with instance profile Admin, not ValohaiQueueInstanceProfile: "
+        "it acts with that profile's role, not the one the recipe gives it (ValohaiQueueInstanceProfile, which may "
+        "read only the queue's Redis secret)"
+    )

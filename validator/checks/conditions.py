@@ -44,10 +44,11 @@ def allows_when_key_absent(ctx: Context, actions: list[str], key: str, why: str)
     ]
 
 
-@evaluator("instance_profile_attached", why=STR, profile=optional(STR))
-def instance_profile_attached(ctx: Context, why: str, profile: str = "") -> list[Outcome]:
-    """The instance runs with an IAM instance profile (what it reads, it reads with its role); with
-    `profile` (a kind), with that one: a missing or another profile fails, and says `why`."""
+@evaluator("instance_profile_attached", why=STR, profile=optional(STR), none=optional({"enum": ["warn", "fail"]}))
+def instance_profile_attached(ctx: Context, why: str, profile: str = "", none: str = "warn") -> list[Outcome]:
+    """The instance runs with an IAM instance profile (what it reads, it reads with its role): with
+    none, a warning (`none: fail`: a failure) that says `why`; with `profile` (a kind), another
+    profile fails: the instance, open to the internet, then acts with another role."""
     out = []
     wanted = ctx.name_of(profile) if profile else ""
     for item in ctx.items():
@@ -57,9 +58,18 @@ def instance_profile_attached(ctx: Context, why: str, profile: str = "") -> list
         name = arn.rsplit("/", 1)[-1] if arn else ""
         if arn and (not wanted or name == wanted):
             out.append(ok(f"{label} runs with instance profile {name}", wanted or "a profile", arn, **kw))
-        elif wanted:
-            runs = f"instance profile {name}" if arn else "no instance profile"
-            out.append(bad(f"{label} runs with {runs}, not {wanted}: {why}", wanted, name or "(none)", **kw))
+        elif arn:
+            out.append(
+                bad(
+                    f"{label} runs with instance profile {name}, not {wanted}: it acts with that profile's role, "
+                    f"not the one the recipe gives it ({wanted}, which may read only the queue's Redis secret)",
+                    wanted,
+                    name,
+                    **kw,
+                )
+            )
         else:
-            out.append(warn(f"{label} runs with no instance profile: {why}", "an instance profile", "(none)", **kw))
+            said = f"{label} runs with no instance profile" + (f", not {wanted}" if wanted and none == "fail" else "")
+            outcome = bad if none == "fail" else warn
+            out.append(outcome(f"{said}: {why}", wanted or "an instance profile", "(none)", **kw))
     return out

@@ -130,9 +130,7 @@ def secret_policy_own_account(ctx: Context) -> list[Outcome]:
             out.append(
                 bad(
                     f"the resource policy of {item['name']} opens the secret outside account {account} or shuts out its "
-                    "readers: "
-                    + "; ".join(opened)
-                    + " (the secret is the queue's Redis password)",
+                    "readers: " + "; ".join(opened) + " (the secret is the queue's Redis password)",
                     expected,
                     "; ".join(opened),
                     fix=f"Remove those statements from the resource policy of {item['name']} (Secrets Manager > "
