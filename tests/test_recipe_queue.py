@@ -263,8 +263,11 @@ def test_a_password_in_the_terraform_queues_user_data_warns_without_showing_it(a
         "#!/bin/bash\nexport SECRET=$(aws secretsmanager get-secret-value --secret-id ValohaiRedisSecret)\n"
         "curl -s https://x.invalid/setup.sh | sudo REDIS_PASSWORD=$SECRET bash\n",
         "#!/bin/bash\necho hello\n",
+        # worker-queue.yml's own, with backticks (held-out U5b: a false warning on every CloudFormation account)
+        "#!/bin/bash\nexport SECRET=`aws secretsmanager get-secret-value --secret-id ValohaiRedisSecret`\n"
+        "curl -s https://x.invalid/setup.sh | sudo QUEUE_ADDRESS=q REDIS_PASSWORD=$SECRET bash\nunset $SECRET\n",
     ],
-    ids=["fetched-at-boot", "no-secret"],
+    ids=["fetched-at-boot", "no-secret", "cloudformations-backticks"],
 )
 def test_user_data_that_fetches_the_password_at_boot_passes(account, user_data):
     _terraform_queue_with(account, user_data)
@@ -427,3 +430,24 @@ def test_terraforms_queue_with_another_profile_fails(account):
         "it acts with that profile's role, not the one the recipe gives it (ValohaiQueueInstanceProfile, which may "
         "read only the queue's Redis secret)"
     )
+
+
+@pytest.mark.parametrize(
+    ("user_data", "named"),
+    [
+        ("#!/bin/bash\nREDIS_PASS=Zq8rT2pLm4Nx7vBw redis-server\n", "REDIS_PASS"),
+        ("#!/bin/bash\nredis-server --requirepass Zq8rT2pLm4Nx7vBw\n", "requirepass"),
+        (
+            "#cloud-config\nwrite_files:\n  - path: /etc/redis.conf\n    content: |\n      requirepass Zq8rT2pLm4Nx7vBw\n",
+            "requirepass",
+        ),
+    ],
+    ids=["redis-pass", "requirepass-flag", "cloud-config-requirepass"],
+)
+def test_other_spellings_of_a_literal_redis_password_warn(account, user_data, named):
+    """The held-out round's U2c, U2e, U2f: these passed."""
+    _terraform_queue_with(account, user_data)
+    f = _check(account, "terraform").one("queue-instance-user-data-secret")
+    assert f.status == "warn"
+    assert f"gives {named} a literal value (not shown here)" in f.message
+    assert "Zq8rT2pLm4Nx7vBw" not in f.message

@@ -224,8 +224,13 @@ def build_queue(ec2: Any, iam: Any, ids: dict[str, Any], recipe: str) -> dict[st
         launch["UserData"] = (
             "#!/bin/bash\ncurl -s https://example.invalid/setup.sh | sudo REDIS_PASSWORD=demo-not-a-secret bash\n"
         )
-    else:
+    else:  # worker-queue.yml: the password is read from the secret at boot, with the queue's role
         launch["IamInstanceProfile"] = {"Name": name("queue_profile")}
+        launch["UserData"] = (
+            "#!/bin/bash\nexport SECRET=`aws secretsmanager get-secret-value --secret-id "
+            f"{name('redis_secret').rstrip('*')} --query SecretString --output text`\n"
+            "curl -s https://example.invalid/setup.sh | sudo REDIS_PASSWORD=$SECRET bash\n"
+        )
     # CloudFormation's address carries the stack's tag and no Name
     eip = None if recipe == "terraform" else [{"ResourceType": "elastic-ip", "Tags": list(TAG)}]
     return demo_build_queue(ec2, ids, key_pair="valohai-demo-eu-west-1", launch=launch, eip_tags=eip)

@@ -392,15 +392,18 @@ def read_instances(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> l
     return instances
 
 
-# an assignment whose name says it holds a secret, to a literal (not $VAR, not $(command))
-SECRET_ASSIGNMENT = re.compile(
-    r"\b([A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY)[A-Za-z0-9_]*)\s*[=:]\s*['\"]?(?!\$)[^\s'\"$]", re.I
-)
+# an assignment to a literal (not $VAR, $(command) or `command`): NAME=value, NAME: value
+ASSIGNMENT = re.compile(r"\b([A-Za-z][A-Za-z0-9_-]*)\s*[=:]\s*['\"]?(?![$`'\"\s])\S")
+# a name that says it holds a secret: PASSWORD anywhere, or a segment PASS, SECRET, TOKEN, API_KEY
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|(?:^|[_-])(?:PASS|SECRET|TOKEN|API_?KEY)(?:$|[_-])", re.I)
+# Redis's own option for its password, on a command line or in redis.conf
+REQUIREPASS = re.compile(r"(?:--)?\b(requirepass)\s+['\"]?(?![$`'\"\s])\S")
 
 
 def secrets_in(text: str) -> list[str]:
-    """The names of what `text` (an instance's user data) assigns a literal secret to; never a value."""
-    return sorted({m.group(1) for m in SECRET_ASSIGNMENT.finditer(text)})
+    """The names of what `text` (an instance's user data) gives a literal secret; never a value."""
+    named = {m.group(1) for m in ASSIGNMENT.finditer(text) if SECRET_NAME.search(m.group(1))}
+    return sorted(named | {m.group(1) for m in REQUIREPASS.finditer(text)})
 
 
 def _user_data(answer: Any) -> dict[str, Any] | None:
