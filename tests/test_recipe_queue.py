@@ -451,3 +451,16 @@ def test_other_spellings_of_a_literal_redis_password_warn(account, user_data, na
     assert f.status == "warn"
     assert f"gives {named} a literal value (not shown here)" in f.message
     assert "Zq8rT2pLm4Nx7vBw" not in f.message
+
+
+def test_the_console_prints_a_secrets_arn_as_it_is(account, capsys):
+    """The held-out tester: rich turned ':secret:' in every secret ARN into an emoji."""
+    from validator.render.console import print_report, render
+
+    as_recipe(account, "terraform")
+    found = [f for f in _check(account, "terraform").findings if f.rule_id == "queue-secret-exists"]
+    meta = {"account_id": "123456789012", "region": "eu-west-1"}
+    print_report(found, meta)
+    for out in (capsys.readouterr().out, render(found, meta)):
+        assert ":secret:ValohaiRedisSecret-" in out
+        assert "\u3299" not in out

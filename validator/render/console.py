@@ -39,7 +39,7 @@ def print_report(
     def escape(text: str) -> str:  # neither rich markup nor terminal control characters from the data
         return markup_escape(visible(str(text)))
 
-    con = console or Console(highlight=False, soft_wrap=True)
+    con = console or Console(highlight=False, soft_wrap=True, emoji=False)
     # the lines (markup, each read on its own) are printed in one call: a call costs rich a few
     # hundred microseconds, and the report on a huge policy has thousands of lines
     lines: list[str] = []
@@ -88,5 +88,7 @@ def render(findings: Sequence[Finding], meta: dict[str, Any], quiet: bool = Fals
     from rich.console import Console  # deferred: loads rich
 
     buf = io.StringIO()
-    print_report(findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False), quiet=quiet)
+    print_report(
+        findings, meta, console=Console(file=buf, no_color=True, width=120, highlight=False, emoji=False), quiet=quiet
+    )
     return buf.getvalue()

@@ -121,5 +121,5 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     for row in rows:
         table.add_row(*row)
     buf = io.StringIO()
-    Console(file=buf, width=160, no_color=True).print(table)
+    Console(file=buf, width=160, no_color=True, emoji=False).print(table)
     return buf.getvalue()
