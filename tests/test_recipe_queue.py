@@ -464,3 +464,19 @@ def test_the_console_prints_a_secrets_arn_as_it_is(account, capsys):
     for out in (capsys.readouterr().out, render(found, meta)):
         assert ":secret:ValohaiRedisSecret-" in out
         assert "\u3299" not in out
+
+
+@pytest.mark.managed_policies
+def test_an_aws_managed_policy_beside_the_recipes_is_to_be_detached_not_edited(moto_env, pack):
+    """The held-out round's plan said 'Remove statement #1 from AdministratorAccess': AWS managed
+    policies cannot be edited."""
+    from tests.conftest import make_account
+
+    account = make_account(moto_env, pack)
+    as_recipe(account, "terraform")
+    account.iam.attach_role_policy(
+        RoleName="ValohaiQueueRole", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    )
+    f = _check(account, "terraform").one("queue-role-grants-within-recipe")
+    assert f.status == "fail"
+    assert f.fix.startswith("Detach AmazonS3ReadOnlyAccess from ValohaiQueueRole (AWS manages it: it cannot be edited)")

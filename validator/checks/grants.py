@@ -42,13 +42,15 @@ SEVERITY_OF = {
 }
 
 
-def other_documents(ctx: Context, elsewhere: list[str]) -> tuple[list[InPolicy], list[str]]:
+def other_documents(ctx: Context, elsewhere: list[str]) -> tuple[list[InPolicy], list[str], set[str]]:
     """The statements of the role's inline policies and of its managed policies but the guide's and
-    those in `elsewhere`, each named with its policy; and the policies' names."""
+    those in `elsewhere`, each named with its policy; the policies' names; and those of them that
+    AWS manages (they cannot be edited, only detached)."""
     # the guide's policy, inline where a recipe writes it so, is judged by its own rules
     docs = other_policies(ctx, set(ctx.expand(elsewhere)), {inline_guide_policy(ctx.kind)})
     found = [s for p, where in docs for s in read_named(p["document"], where, ctx.name)]
-    return found, [where for _, where in docs]
+    aws_managed = {where for p, where in docs if str(p.get("arn") or "").split(":")[4:5] == ["aws"]}
+    return found, [where for _, where in docs], aws_managed
 
 
 @lru_cache(maxsize=65536)
@@ -111,7 +113,7 @@ def role_within(
     for). Each statement that is wider fails on its own, its severity the highest `severity_of`
     gives an action it adds."""
     role = ctx.resource()
-    found, names = other_documents(ctx, elsewhere or [])
+    found, names, aws_managed = other_documents(ctx, elsewhere or [])
     specs = within_specs(ctx, statements, also)
     table = _table(severity_of)
     asker = KINDS[ctx.kind].asked_by
@@ -138,8 +140,13 @@ def role_within(
                 expected,
                 "; ".join(texts),
                 severity=severity,
-                fix=f"Remove {label.split(' of ', 1)[0]} from {where} of {ctx.name} (or narrow it to {asker}'s "
-                f"actions and resources); {asker} grants the role everything it needs through its own policy.",
+                fix=(
+                    f"Detach {where.split(' (', 1)[0]} from {ctx.name} (AWS manages it: it cannot be edited); "
+                    if where in aws_managed
+                    else f"Remove {label.split(' of ', 1)[0]} from {where} of {ctx.name} (or narrow it to {asker}'s "
+                    "actions and resources); "
+                )
+                + f"{asker} grants the role everything it needs through its own policy.",
                 **kw,
             )
         )
