@@ -480,3 +480,30 @@ def test_an_aws_managed_policy_beside_the_recipes_is_to_be_detached_not_edited(m
     f = _check(account, "terraform").one("queue-role-grants-within-recipe")
     assert f.status == "fail"
     assert f.fix.startswith("Detach AmazonS3ReadOnlyAccess from ValohaiQueueRole (AWS manages it: it cannot be edited)")
+
+
+def test_every_secret_of_the_name_is_judged(account):
+    """The held-out round's S6c: with two ValohaiRedisSecret* secrets only the first was judged, and
+    a Principal * policy on the other went unreported."""
+    as_recipe(account, "terraform")
+    sm = _secrets(account)
+    other = sm.create_secret(Name="ValohaiRedisSecret-2", SecretString="x", Tags=[{"Key": "valohai", "Value": "1"}])
+    sm.put_resource_policy(SecretId=other["ARN"], ResourcePolicy=_resource_policy("*"))
+    result = _check(account, "terraform")
+    assert result.one("queue-secret-exists").status == "fail"
+    policies = {f.resource_name: f.status for f in result.of("queue-secret-resource-policy")}
+    assert policies == {SECRET_NAMES["terraform"]: "pass", "ValohaiRedisSecret-2": "fail"}
+
+
+def test_cloudformations_address_disassociated_is_associated_again_not_allocated(account):
+    """The held-out round's D12: the fix said to allocate an Elastic IP named valohai-ip-queue; the
+    template's own address is there, unassociated."""
+    as_recipe(account, "cloudformation")
+    ec2 = account.ec2
+    for a in ec2.describe_addresses()["Addresses"]:
+        ec2.delete_tags(Resources=[a["AllocationId"]], Tags=[{"Key": "Name"}])
+        ec2.disassociate_address(AssociationId=a["AssociationId"])
+    f = _check(account, "cloudformation").one("eip-exists")
+    assert f.status == "fail"
+    assert f.fix.startswith("Associate the Elastic IP the stack made with valohai-i-queue")
+    assert "Allocate" not in f.fix

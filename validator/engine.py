@@ -40,7 +40,7 @@ def _finding(
         actual=actual,
         fixable=rule.fixable,
         section=rule.section,
-        fix=fix or renamed(_safe_expand(ctx, rule.fix)),
+        fix=fix or renamed(_safe_expand(ctx, rule.fix), fix=True),
     )
 
 

@@ -364,10 +364,14 @@ def _renames(recipe: str) -> tuple[tuple[re.Pattern[str], str], ...]:
 _RENAMES = {r: _renames(r) for r in BUILT_WITH}
 
 
-def renamed(text: str) -> str:
-    """`text` (a rule's title or fix, written with the guide's names) with the names of the recipe
-    in use: valohai-i-queue is valohai-queue in an account Terraform built."""
+def renamed(text: str, fix: bool = False) -> str:
+    """`text` (a rule's title, or with `fix` its fix, written with the guide's names) with the names
+    of the recipe in use: valohai-i-queue is valohai-queue in an account Terraform built. A fix
+    keeps the guide's name of what the recipe leaves unnamed (CloudFormation's Elastic IP): it
+    says what to create or tag, not what the account has."""
     for pattern, new in _RENAMES[_ACTIVE.get()]:
+        if fix and " " in new:  # a description, not a name
+            continue
         text = pattern.sub(new.replace("\\", "\\\\"), text)
     return text
 

@@ -18,7 +18,16 @@ def exists(ctx: Context) -> list[Outcome]:
     name = ctx.name
     if not found:
         where = ctx.expand(KINDS[ctx.kind].looked_for.replace("{name}", name))  # {data_store.x} too
-        return [bad(f"{name} not found {where}{_elsewhere(ctx)}", expected=f"{name} exists", actual="not found")]
+        fix = ""
+        if KINDS[ctx.kind].match == "associated":  # found by its association: the stack's is unassociated
+            fix = (
+                f"Associate the Elastic IP the stack made with {ctx.name_of('instance')} (EC2 > Elastic IPs > "
+                "Associate), or update the stack so that it associates it again; a new address would change the "
+                "queue's public IP."
+            )
+        return [
+            bad(f"{name} not found {where}{_elsewhere(ctx)}", expected=f"{name} exists", actual="not found", fix=fix)
+        ]
     if ctx.kind == "subnets":
         ids = [f"{visible(s.get('name'))} ({s['id']})" for s in found]
         return [ok(f"{len(found)} subnet(s) named {name}", expected="at least 1", actual=ids)]
