@@ -152,8 +152,8 @@ def test_the_queue_role_untagged_and_out_of_its_profile_fail(account):
     result = _check(account, "terraform")
     assert result.one("queue-role-tag").message == "tag valohai=1 missing on ValohaiQueueRole: found no valohai tag"
     assert result.one("queue-role-instance-profile").message == (
-        "no instance profile contains ValohaiQueueRole; the queue instance runs with the instance profile "
-        "ValohaiQueueInstanceProfile"
+        "no instance profile contains ValohaiQueueRole; the recipe means the queue instance to run with the "
+        "instance profile ValohaiQueueInstanceProfile"
     )
 
 

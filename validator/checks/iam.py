@@ -88,7 +88,8 @@ def policy_grants(ctx: Context, statements: list[dict[str, Any]]) -> list[Outcom
     their resources, under their condition (compared by meaning, not text)."""
     pol, sts, where = _policy(ctx)
     specs = _specs(ctx, statements)
-    missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id)]
+    whose = KINDS[ctx.kind].asked_by
+    missing = [p for s in specs for p in compare.missing_grants(sts, s, ctx.snap.account_id, whose)]
     expected = "; ".join(
         f"{', '.join(s.actions)} on {', '.join(s.resources)}"
         + (f" when {s.describe_condition()}" if s.condition else "")

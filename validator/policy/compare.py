@@ -162,8 +162,8 @@ def distinct(statements: list[Statement]) -> list[Statement]:
     return list(first.values())
 
 
-def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> list[str]:
-    """Each (action on resource) of `spec` the document does not allow, with why."""
+def missing_grants(statements: list[Statement], spec: Spec, account_id: str, whose: str = "the guide") -> list[str]:
+    """Each (action on resource) of `spec` the document does not allow, with why (`whose` spec it is)."""
     problems = []
     acting = _acting(distinct(statements), spec.actions)
     by_shape: dict[tuple[Any, ...], bool] = {}  # (resources, not resources, target) -> touches it
@@ -192,7 +192,7 @@ def missing_grants(statements: list[Statement], spec: Spec, account_id: str) -> 
                 problems.append(f"{action} on {res} is not allowed")
             elif not any(spec.condition_allows(s.condition) for s in allows):
                 problems.append(
-                    f"{action} on {res} is allowed only under a condition the guide does not set ({allows[0].label})"
+                    f"{action} on {res} is allowed only under a condition {whose} does not set ({allows[0].label})"
                 )
     return problems
 
