@@ -77,7 +77,7 @@ def _shut_out(statement: dict[str, Any], readers: dict[str, str], account: str) 
 @evaluator("secret_policy_own_account")
 def secret_policy_own_account(ctx: Context) -> list[Outcome]:
     """No Allow in the secret's resource policy reaches a principal outside the account, and no Deny
-    shuts out the roles that read it (ValohaiMaster and the queue's role: the recipe's readers)."""
+    shuts out the roles that read it (Valohai's role and the queue's: the recipe's readers)."""
     out = []
     account = ctx.snap.account_id if ctx.snap else ""
     for item in ctx.items():
