@@ -185,14 +185,15 @@ def test_the_secret_missing_or_untagged_fails(account):
     assert f.message.startswith("ValohaiRedisSecret* not found in account 123456789012, region eu-west-1")
 
 
-def _resource_policy(principal: Any, condition: dict[str, Any] | None = None) -> str:
-    st: dict[str, Any] = {
-        "Sid": "Open",
-        "Effect": "Allow",
-        "Principal": principal,
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": "*",
-    }
+def _resource_policy(
+    principal: Any,
+    condition: dict[str, Any] | None = None,
+    effect: str = "Allow",
+    sid: str = "Open",
+    action: str = "secretsmanager:GetSecretValue",
+) -> str:
+    """A secret's resource policy of one statement."""
+    st: dict[str, Any] = {"Sid": sid, "Effect": effect, "Principal": principal, "Action": action, "Resource": "*"}
     if condition:
         st["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [st]})
@@ -391,16 +392,7 @@ def test_a_deny_in_the_secrets_resource_policy_that_shuts_out_its_readers_fails(
 ):
     """The held-out round's S14/S15: a Deny of GetSecretValue to everyone, or to ValohaiMaster, passed."""
     as_recipe(account, "cloudformation")
-    st: dict[str, Any] = {
-        "Sid": "Shut",
-        "Effect": "Deny",
-        "Principal": principal,
-        "Action": "secretsmanager:*",
-        "Resource": "*",
-    }
-    if condition:
-        st["Condition"] = condition
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [st]})
+    policy = _resource_policy(principal, condition, effect="Deny", sid="Shut", action="secretsmanager:*")
     _secrets(account).put_resource_policy(SecretId="ValohaiRedisSecret", ResourcePolicy=policy)
     found = _check(account, "cloudformation").of("queue-secret-resource-policy")
     assert status in {f.status for f in found}, [(f.status, f.message) for f in found]
