@@ -240,9 +240,7 @@ def read_vpc_dns(r: Reading, _kinds: tuple[Kind, ...], vpcs: list[dict[str, Any]
         return read
 
     ids = sorted({v["dhcp_options_id"] for v in vpcs if v.get("dhcp_options_id")})
-    reads = [support(v["id"]) for v in vpcs] + ([dhcp(ids)] if ids else [])
-    if reads:
-        r.rec.together(*reads)
+    r.rec.together(*[support(v["id"]) for v in vpcs], *([dhcp(ids)] if ids else []))
 
 
 def _dhcp(d: dict[str, Any]) -> dict[str, Any]:
@@ -423,19 +421,15 @@ def _user_data(answer: Any) -> dict[str, Any] | None:
 def read_user_data(ec2: Any, rec: Recorder, instance_ids: list[str]) -> None:
     """Each instance's user data, one call each, at once: kept as the names of the secrets written
     into it (user data is readable by anyone allowed ec2:DescribeInstanceAttribute, and from the instance)."""
-    answers = (
-        rec.together(
-            *(
-                lambda i=i: rec.call(
-                    "user_data",
-                    "ec2:DescribeInstanceAttribute",
-                    lambda: ec2.describe_instance_attribute(InstanceId=i, Attribute="userData"),
-                )
-                for i in instance_ids
+    answers = rec.together(
+        *(
+            lambda i=i: rec.call(
+                "user_data",
+                "ec2:DescribeInstanceAttribute",
+                lambda: ec2.describe_instance_attribute(InstanceId=i, Attribute="userData"),
             )
+            for i in instance_ids
         )
-        if instance_ids
-        else []
     )
     if FAILED in answers:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -27,7 +28,9 @@ class Recorder:
     def together(self, *fns: Callable[[], Any]) -> list[Any]:
         """Run independent reads at once and return their results in order. The caller
         runs the first, and any the pool has not started yet (so a small pool, even one
-        worker, cannot deadlock on reads waiting for reads)."""
+        worker, cannot deadlock on reads waiting for reads). No reads: no results."""
+        if not fns:
+            return []
         futs = [self.pool.submit(carried(fn)) for fn in fns[1:]] if self.pool else []
         out = [fns[0]()]
         for fn, fut in zip(fns[1:], futs):
@@ -98,3 +101,12 @@ def paginate(client: Any, op: str, key: str, **kwargs: Any) -> list[Any]:
     for page in client.get_paginator(op).paginate(**kwargs):
         out.extend(page.get(key, []))
     return out
+
+
+def json_or_text(text: str) -> Any:
+    """A policy AWS returns as JSON text, as a document; the text itself when it is not JSON (the
+    rules then say so)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

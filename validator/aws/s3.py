@@ -8,11 +8,10 @@ the rules that need it are `error`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from validator.aws.reader import Read, Reader
-from validator.aws.recorder import FAILED, NOT_FOUND, Reading, tags
+from validator.aws.recorder import FAILED, NOT_FOUND, Reading, json_or_text, tags
 from validator.kinds import Kind
 
 # S3's location constraint -> the region (none is us-east-1; EU is eu-west-1's oldest name)
@@ -33,11 +32,7 @@ def _policy(answer: Any) -> Any:
     """The bucket policy as a document (None: there is none; the text when it is not JSON)."""
     if answer is NOT_FOUND:
         return None
-    text = answer.get("Policy") or ""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return json_or_text(answer.get("Policy") or "")
 
 
 def read_bucket(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:

@@ -8,11 +8,10 @@ its name, tags, key, rotation and resource policy are what the rules judge.
 from __future__ import annotations
 
 import fnmatch
-import json
 from typing import Any
 
 from validator.aws.reader import Read, Reader
-from validator.aws.recorder import FAILED, NOT_FOUND, Reading, paginate, tags
+from validator.aws.recorder import FAILED, NOT_FOUND, Reading, json_or_text, paginate, tags
 from validator.kinds import Kind
 
 
@@ -26,10 +25,7 @@ def _policy(answer: Any) -> Any:
     """The resource policy as a document (None: there is none; the text when it is not JSON)."""
     if answer is NOT_FOUND or not answer.get("ResourcePolicy"):
         return None
-    try:
-        return json.loads(answer["ResourcePolicy"])
-    except ValueError:
-        return answer["ResourcePolicy"]
+    return json_or_text(answer["ResourcePolicy"])
 
 
 def read_secrets(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> None:
@@ -44,19 +40,15 @@ def read_secrets(r: Reading, kinds: tuple[Kind, ...], _found: Any = None) -> Non
     if listed is FAILED:
         return
     found = [s for s in ([] if listed is NOT_FOUND else listed) if fnmatch.fnmatchcase(s.get("Name", ""), kind.name)]
-    policies = (
-        rec.together(
-            *(
-                lambda s=s: rec.call(
-                    f"{path}.resource_policy",
-                    "secretsmanager:GetResourcePolicy",
-                    lambda: sm.get_resource_policy(SecretId=s["ARN"]),
-                )
-                for s in found
+    policies = rec.together(
+        *(
+            lambda s=s: rec.call(
+                f"{path}.resource_policy",
+                "secretsmanager:GetResourcePolicy",
+                lambda: sm.get_resource_policy(SecretId=s["ARN"]),
             )
+            for s in found
         )
-        if found
-        else []
     )
     rec.put(
         path,

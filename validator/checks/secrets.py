@@ -13,15 +13,11 @@ from typing import Any
 from validator.checks import Outcome, bad, evaluator, ok, warn
 from validator.checks.context import Context
 from validator.kinds import KINDS
-from validator.policy.document import action_matches
+from validator.policy.document import action_matches, as_list
 from validator.snapshot import Undecidable
 
 # condition keys that tie a statement to the requester's account or organisation
 _OWN_ACCOUNT_KEYS = ("aws:principalaccount", "aws:sourceaccount")
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _strangers(principal: Any, account: str) -> list[str]:
@@ -31,7 +27,7 @@ def _strangers(principal: Any, account: str) -> list[str]:
     if not isinstance(principal, dict):
         return [str(principal)]
     out = []
-    for who in _listed(principal.get("AWS", [])):
+    for who in as_list(principal.get("AWS", [])):
         who = str(who)
         if who == "*":
             out.append("*")
@@ -48,7 +44,7 @@ def _held_to_account(statement: dict[str, Any], account: str) -> bool:
         if not isinstance(block, dict) or not operator.startswith("StringEquals") or "IfExists" in operator:
             continue
         for key, value in block.items():
-            if key.lower() in _OWN_ACCOUNT_KEYS and [str(v) for v in _listed(value)] == [account]:
+            if key.lower() in _OWN_ACCOUNT_KEYS and [str(v) for v in as_list(value)] == [account]:
                 return True
     return False
 
@@ -58,17 +54,17 @@ READ = "secretsmanager:GetSecretValue"
 
 def _action_hits(statement: dict[str, Any], action: str) -> bool:
     if "NotAction" in statement:
-        return not any(action_matches(str(p), action) for p in _listed(statement["NotAction"]))
-    return any(action_matches(str(p), action) for p in _listed(statement.get("Action", [])))
+        return not any(action_matches(str(p), action) for p in as_list(statement["NotAction"]))
+    return any(action_matches(str(p), action) for p in as_list(statement.get("Action", [])))
 
 
 def _shut_out(statement: dict[str, Any], readers: dict[str, str], account: str) -> list[str]:
     """Who of `readers` (name -> role ARN) a Deny statement names: everyone (`*`, the account), or them."""
     if "NotPrincipal" in statement:
-        spared = [str(p) for p in _listed((statement["NotPrincipal"] or {}).get("AWS", []))]
+        spared = [str(p) for p in as_list((statement["NotPrincipal"] or {}).get("AWS", []))]
         return [n for n, arn in readers.items() if arn not in spared]
     principal = statement.get("Principal")
-    named = ["*"] if principal == "*" else [str(p) for p in _listed((principal or {}).get("AWS", []))]
+    named = ["*"] if principal == "*" else [str(p) for p in as_list((principal or {}).get("AWS", []))]
     if any(p in ("*", account, f"arn:aws:iam::{account}:root") or p.endswith(f":{account}:root") for p in named):
         return list(readers)
     return [n for n, arn in readers.items() if arn in named]
@@ -93,7 +89,7 @@ def secret_policy_own_account(ctx: Context) -> list[Outcome]:
         if not isinstance(policy, dict):
             raise Undecidable(f"the resource policy of {item['name']} is not a JSON policy")
         opened = []
-        for i, s in enumerate(_listed(policy.get("Statement", []))):
+        for i, s in enumerate(as_list(policy.get("Statement", []))):
             if not isinstance(s, dict) or s.get("Effect") != "Allow":
                 continue
             label = f"statement {s.get('Sid') or i + 1}"
@@ -107,7 +103,7 @@ def secret_policy_own_account(ctx: Context) -> list[Outcome]:
             ctx.name_of(k): f"arn:{ctx.snap.partition}:iam::{account}:role/{ctx.name_of(k)}"
             for k in ("master_role", "queue_role")
         }
-        for i, s in enumerate(_listed(policy.get("Statement", []))):
+        for i, s in enumerate(as_list(policy.get("Statement", []))):
             if not isinstance(s, dict) or s.get("Effect") != "Deny" or not _action_hits(s, READ):
                 continue
             who = _shut_out(s, readers, account)
